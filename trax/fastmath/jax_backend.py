@@ -1,0 +1,137 @@
+"""The jax backend of `trax.fastmath`: thin, direct bindings to jax and lax."""
+
+import jax
+from jax import lax
+import jax.numpy as numpy  # `fastmath.numpy` under this backend.
+import jax.scipy.special as _special
+
+from trax import shapes
+
+name = 'jax'
+
+# Transforms.
+jit = jax.jit
+grad = jax.grad
+value_and_grad = jax.value_and_grad
+vjp = jax.vjp
+vmap = jax.vmap
+custom_vjp = jax.custom_vjp
+remat = jax.checkpoint
+stop_gradient = lax.stop_gradient
+
+# Control flow.
+cond = lax.cond
+fori_loop = lax.fori_loop
+
+
+def scan(f, init, xs, length=None, reverse=False):
+  return lax.scan(f, init, xs, length=length, reverse=reverse)
+
+
+# Math.
+logsumexp = _special.logsumexp
+sigmoid = jax.nn.sigmoid
+expit = jax.nn.sigmoid
+erf = _special.erf
+
+
+def top_k(x, k):
+  return lax.top_k(x, k)
+
+
+def sort_key_val(keys, values, dimension=-1):
+  return lax.sort_key_val(keys, values, dimension=dimension)
+
+
+def conv(x, w, strides, padding, dimension_numbers, rhs_dilation=None,
+         feature_group_count=1):
+  return lax.conv_general_dilated(
+      x, w, window_strides=strides, padding=padding, rhs_dilation=rhs_dilation,
+      dimension_numbers=dimension_numbers, feature_group_count=feature_group_count)
+
+
+def _pool(x, init, reducer, pool_size, strides, padding):
+  # x: (batch, *spatial, channels); windows never span batch or channels.
+  window = (1, *pool_size, 1)
+  window_strides = (1, *strides, 1)
+  return lax.reduce_window(x, init, reducer, window, window_strides, padding)
+
+
+def max_pool(x, pool_size, strides, padding):
+  return _pool(x, -numpy.inf, lax.max, pool_size, strides, padding)
+
+
+def sum_pool(x, pool_size, strides, padding):
+  return _pool(x, 0., lax.add, pool_size, strides, padding)
+
+
+def avg_pool(x, pool_size, strides, padding):
+  window_sums = sum_pool(x, pool_size, strides, padding)
+  if padding == 'VALID':
+    return window_sums / numpy.prod(numpy.array(pool_size, x.dtype))
+  # With SAME padding, border windows hold fewer elements: divide by the true count.
+  counts = sum_pool(numpy.ones((1, *x.shape[1:-1], 1), x.dtype), pool_size, strides, padding)
+  return window_sums / counts
+
+
+# Index ops.
+def index_update(x, idx, y):
+  return x.at[idx].set(y)
+
+
+def index_add(x, idx, y):
+  return x.at[idx].add(y)
+
+
+dynamic_slice = lax.dynamic_slice
+dynamic_slice_in_dim = lax.dynamic_slice_in_dim
+dynamic_update_slice = lax.dynamic_update_slice
+dynamic_update_slice_in_dim = lax.dynamic_update_slice_in_dim
+
+
+# Shapes.
+def shape(x):
+  return tuple(x.shape)
+
+
+def abstract_eval(f):
+  def eval_on_signatures(*args):
+    to_struct = lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype)
+    structs = jax.tree.map(to_struct, args, is_leaf=lambda s: isinstance(s, shapes.ShapeDtype))
+    out = jax.eval_shape(f, *structs)
+    return jax.tree.map(lambda s: shapes.ShapeDtype(s.shape, s.dtype), out)
+  return eval_on_signatures
+
+
+# Devices.
+device_count = jax.device_count
+local_device_count = jax.local_device_count
+
+
+# Random numbers: keys are raw uint32[2] arrays (Trax 1.x checkpoints hold them).
+def random_get_prng(seed):
+  return jax.random.PRNGKey(seed)
+
+
+def random_split(key, num=2):
+  return jax.random.split(key, num)
+
+
+def random_fold_in(key, data):
+  return jax.random.fold_in(key, data)
+
+
+def random_uniform(key, shape=(), dtype=numpy.float32, minval=0., maxval=1.):
+  return jax.random.uniform(key, shape, dtype, minval, maxval)
+
+
+def random_normal(key, shape=(), dtype=numpy.float32):
+  return jax.random.normal(key, shape, dtype)
+
+
+def random_randint(key, shape, minval, maxval, dtype=numpy.int32):
+  return jax.random.randint(key, shape, minval, maxval, dtype)
+
+
+def random_bernoulli(key, p=0.5, shape=None):
+  return jax.random.bernoulli(key, p, shape)

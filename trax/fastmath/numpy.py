@@ -1,0 +1,17 @@
+"""`fastmath.numpy`: the numpy-like array API of the selected backend.
+
+`from trax.fastmath import numpy as jnp` then `jnp.dot(x, w)` calls `jax.numpy.dot` under
+the jax backend and a TensorFlow op under the tensorflow-numpy backend.
+"""
+
+from trax.fastmath import backend as _backend
+
+
+def __getattr__(name: str):
+  namespace = _backend.backend().numpy
+  try:
+    return getattr(namespace, name)
+  except AttributeError:
+    raise _backend.BackendError(
+        f'fastmath.numpy.{name} is not available on the {_backend.backend_name()!r} '
+        'backend.') from None

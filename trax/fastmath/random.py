@@ -1,0 +1,45 @@
+"""`fastmath.random`: counter-based random numbers on the selected backend.
+
+Keys are explicit values (uint32[2] under jax); the same key always gives the same numbers.
+"""
+
+from typing import Any, Sequence
+
+from trax.fastmath.backend import lookup
+
+
+def get_prng(seed: int) -> Any:
+  """Returns a key made from an integer seed."""
+  return lookup('random_get_prng')(seed)
+
+
+def split(key: Any, num: int = 2) -> Any:
+  """Returns `num` new independent keys stacked along axis 0."""
+  return lookup('random_split')(key, num)
+
+
+def fold_in(key: Any, data: Any) -> Any:
+  """Returns a new key derived from `key` and the integer `data`."""
+  return lookup('random_fold_in')(key, data)
+
+
+def uniform(key: Any, shape: Sequence[int] = (), dtype: Any = 'float32',
+            minval: float = 0., maxval: float = 1.) -> Any:
+  """Uniform samples in `[minval, maxval)`."""
+  return lookup('random_uniform')(key, shape, dtype, minval, maxval)
+
+
+def normal(key: Any, shape: Sequence[int] = (), dtype: Any = 'float32') -> Any:
+  """Standard normal samples."""
+  return lookup('random_normal')(key, shape, dtype)
+
+
+def randint(key: Any, shape: Sequence[int], minval: int, maxval: int,
+            dtype: Any = 'int32') -> Any:
+  """Integer samples in `[minval, maxval)`."""
+  return lookup('random_randint')(key, shape, minval, maxval, dtype)
+
+
+def bernoulli(key: Any, p: float = 0.5, shape: 'Sequence[int] | None' = None) -> Any:
+  """Boolean samples, True with probability `p`."""
+  return lookup('random_bernoulli')(key, p, shape)

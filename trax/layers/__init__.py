@@ -1,0 +1,18 @@
+"""`trax.layers` (import as `tl`): layers and combinators."""
+
+from trax.layers.base import EMPTY_STATE
+from trax.layers.base import EMPTY_WEIGHTS
+from trax.layers.base import Fn
+from trax.layers.base import GET_STATE_FROM_CACHE
+from trax.layers.base import GET_WEIGHTS_FROM_CACHE
+from trax.layers.base import Layer
+from trax.layers.base import LayerError
+from trax.layers.base import PureLayer
+from trax.layers.base import flatten_weights_and_state
+from trax.layers.base import unflatten_weights_and_state
+from trax.layers.combinators import *  # pylint: disable=wildcard-import
+from trax.layers.config import ConfigError
+from trax.layers.config import from_config
+from trax.layers.config import register
+from trax.layers.core import *  # pylint: disable=wildcard-import
+from trax.layers.initializers import *  # pylint: disable=wildcard-import

@@ -1,0 +1,472 @@
+"""The Layer contract: every trax layer is a pure function plus the weights it owns.
+
+A layer maps `n_in` inputs to `n_out` outputs. Its computation is a pure function
+
+    pure_fn(x, weights, state, rng) -> (y, new_state)
+
+which jit, grad and the exporters see. `x` is one array when `n_in == 1`, else a tuple.
+
+Weights and state are nested tuples mirroring the layer tree; `()` means "none". Leaf
+layers implement two methods and read their parameters from `self.weights`/`self.state`:
+
+- `init_weights_and_state(input_signature)`: set `self.weights` (and `self.state`) from
+  `ShapeDtype`s of the inputs, using `self.rng` for randomness.
+- `forward(x)`: compute the outputs (and optionally assign `self.state`).
+
+`pure_fn` makes that style pure: it installs the given weights, state and rng on the layer,
+calls `forward`, reads the new state, and (at the outermost call) puts everything back.
+
+Sharing: a layer instance used twice shares its weights. `init` returns the cache markers
+`GET_WEIGHTS_FROM_CACHE`/`GET_STATE_FROM_CACHE` for the second use; they flatten to nothing,
+which keeps Trax 1.x's flat weight order. Within one outermost `pure_fn` the first use
+installs its (traced) weights on the shared instance and the second use reads them from
+there, so gradients reach the shared weights from both uses.
+
+Initialization always runs on the jax backend (weights are jax arrays); `pure_fn` runs on
+whichever `fastmath` backend is selected.
+
+Construction is recorded (class and arguments of the outermost `__init__`) so `config()` can
+describe the layer and `from_config` can rebuild it, possibly in another mode.
+"""
+
+import functools
+import os
+import sys
+import traceback
+from typing import Any
+
+import numpy as np
+
+from trax import fastmath
+from trax import shapes
+from trax.layers import config as config_lib
+
+EMPTY_WEIGHTS = ()
+EMPTY_STATE = ()
+GET_WEIGHTS_FROM_CACHE = {'__marker_for_cached_weights_': ()}
+GET_STATE_FROM_CACHE = {'__marker_for_cached_state_': ()}
+
+# The documented default rng of a fresh layer: jax.random.PRNGKey(0).
+DEFAULT_RNG = np.zeros(2, np.uint32)
+
+_LAYERS_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+class LayerError(Exception):
+  """An exception raised inside a layer, naming the layer, its origin and its inputs.
+
+  Attributes:
+    path: names of the layers the error passed through, outermost first.
+  """
+
+  def __init__(self, layer_name: str, method: str, caller: str, input_signature: Any,
+               message: str):
+    super().__init__()
+    self.path = [layer_name]
+    self._method, self._caller = method, caller
+    self._input_signature, self._message = input_signature, message
+
+  def __str__(self) -> str:
+    where = ' > '.join(self.path)
+    return (f'{self.path[-1]} (created at {self._caller}) failed in {self._method}.\n'
+            f'  layer path: {where}\n'
+            f'  input signature: {self._input_signature}\n'
+            f'  {self._message}')
+
+
+def is_cache_marker(x: Any) -> bool:
+  return isinstance(x, dict) and (x == GET_WEIGHTS_FROM_CACHE or x == GET_STATE_FROM_CACHE)
+
+
+def _recording_init(init):
+  """Wraps a layer class's `__init__` to record how the instance was built."""
+  @functools.wraps(init)
+  def recording_init(self, *args, **kwargs):
+    outermost = '_build_record' not in self.__dict__
+    if outermost:
+      self._build_record = None
+    init(self, *args, **kwargs)
+    if outermost:
+      self._build_record = (type(self), args, kwargs)
+  return recording_init
+
+
+class Layer:
+  """Base class of all layers; see the module docstring for the contract.
+
+  Args:
+    n_in: number of inputs taken from the data stack.
+    n_out: number of outputs put back on the stack.
+    name: name shown in errors and `repr`; defaults to the class name.
+    sublayers_to_print: sublayers shown by `repr` (defaults to all).
+  """
+
+  def __init_subclass__(cls, **kwargs):
+    super().__init_subclass__(**kwargs)
+    if '__init__' in cls.__dict__:
+      cls.__init__ = _recording_init(cls.__init__)
+    config_lib.register_name(cls)
+
+  def __init__(self, n_in: int = 1, n_out: int = 1, name: 'str | None' = None,
+               sublayers_to_print: 'list | None' = None):
+    self._n_in = n_in
+    self._n_out = n_out
+    self._name = name or type(self).__name__
+    self._sublayers: tuple[Layer, ...] = ()
+    self._sublayers_to_print = sublayers_to_print
+    self._weights: Any = EMPTY_WEIGHTS
+    self._state: Any = EMPTY_STATE
+    self._rng: Any = None
+    self._init_cached = False
+    self._initialized = False
+    self._caller = _caller_location()
+
+  def __repr__(self) -> str:
+    name = self._name
+    if self._n_in != 1 or self._n_out != 1:
+      name += f'_in{self._n_in}_out{self._n_out}'
+    sublayers = self._sublayers_to_print or self.sublayers
+    if not sublayers:
+      return name
+    body = '\n'.join(repr(layer) for layer in sublayers)
+    return f'{name}[\n' + _indent(body) + '\n]'
+
+  # Structure.
+
+  @property
+  def n_in(self) -> int:
+    return self._n_in
+
+  @property
+  def n_out(self) -> int:
+    return self._n_out
+
+  @property
+  def name(self) -> str:
+    return self._name
+
+  @property
+  def sublayers(self) -> tuple['Layer', ...]:
+    return self._sublayers
+
+  # Weights, state and rng. For a layer with sublayers, its own `_weights` only marks
+  # which entries are cache markers; the sublayers hold the actual values.
+
+  @property
+  def weights(self) -> Any:
+    if not self._sublayers:
+      return self._weights
+    return tuple(layer.weights if mark is None else mark
+                 for layer, mark in zip(self._sublayers, self._weights))
+
+  @weights.setter
+  def weights(self, weights: Any) -> None:
+    self._weights = self._distribute(weights, 'weights', GET_WEIGHTS_FROM_CACHE)
+
+  @property
+  def state(self) -> Any:
+    if not self._sublayers:
+      return self._state
+    return tuple(layer.state if mark is None else mark
+                 for layer, mark in zip(self._sublayers, self._state))
+
+  @state.setter
+  def state(self, state: Any) -> None:
+    self._state = self._distribute(state, 'state', GET_STATE_FROM_CACHE)
+
+  def _distribute(self, values: Any, attribute: str, marker: dict) -> Any:
+    """Hands `values` to the sublayers; returns what this layer itself keeps."""
+    if isinstance(values, dict) and values == marker:
+      return getattr(self, '_' + attribute)
+    if not self._sublayers:
+      return values
+    if not isinstance(values, (tuple, list)) or len(values) != len(self._sublayers):
+      got = f'{len(values)} entries' if isinstance(values, (tuple, list)) else repr(values)
+      raise ValueError(f'{self._name} has {len(self._sublayers)} sublayers, so its '
+                       f'{attribute} must be a tuple of {len(self._sublayers)} entries; got '
+                       f'{got:.200}.')
+    marks = []
+    for layer, value in zip(self._sublayers, values):
+      if isinstance(value, dict) and value == marker:
+        marks.append(value)
+      else:
+        setattr(layer, attribute, value)
+        marks.append(None)
+    return tuple(marks)
+
+  @property
+  def rng(self) -> Any:
+    """The key this layer draws randomness from; `jax.random.PRNGKey(0)` when fresh."""
+    return DEFAULT_RNG if self._rng is None else self._rng
+
+  @rng.setter
+  def rng(self, rng: Any) -> None:
+    self._rng = rng
+
+  @property
+  def has_weights(self) -> bool:
+    return bool(fastmath.tree_flatten(self.weights))
+
+  # Initialization.
+
+  def init_weights_and_state(self, input_signature: Any) -> None:
+    """Sets `self.weights` and `self.state` for inputs of `input_signature`.
+
+    Leaf layers without weights need not override this.
+    """
+    del input_signature
+
+  def init(self, input_signature: Any, rng: Any = None,
+           use_cache: bool = False) -> tuple[Any, Any]:
+    """Initializes weights and state for inputs described by `input_signature`.
+
+    Args:
+      input_signature: a `ShapeDtype` (or tuple of them, one per input).
+      rng: key for random initializers; defaults to `self.rng`.
+      use_cache: if set and this layer was already initialized (a shared instance used a
+        second time), returns cache markers instead of initializing again.
+
+    Returns:
+      `(weights, state)` of this layer.
+    """
+    if self._init_cached and use_cache:
+      return GET_WEIGHTS_FROM_CACHE, GET_STATE_FROM_CACHE
+    if rng is not None:
+      self.rng = rng
+    try:
+      with fastmath.use_backend('jax'):
+        self.init_weights_and_state(input_signature)
+    except LayerError as e:
+      e.path.insert(0, self._name)
+      raise
+    except Exception as e:  # pylint: disable=broad-except
+      raise self._error('init', input_signature, e) from e
+    self._initialized = True
+    if use_cache:
+      self._init_cached = True
+    else:
+      self._clear_init_cache()
+    return self.weights, self.state
+
+  def _clear_init_cache(self) -> None:
+    self._init_cached = False
+    for layer in self._sublayers:
+      layer._clear_init_cache()
+
+  def output_signature(self, input_signature: Any) -> Any:
+    """`ShapeDtype`s of the outputs for inputs of `input_signature` (computes nothing)."""
+    def call(x, weights, state, rng):
+      return self.pure_fn(x, weights, state, rng)[0]
+    with fastmath.use_backend('jax'):
+      return fastmath.abstract_eval(call)(
+          input_signature, _signature_or_marker(self.weights),
+          _signature_or_marker(self.state), shapes.ShapeDtype((2,), np.uint32))
+
+  def weights_and_state_signature(self, input_signature: Any) -> tuple[Any, Any]:
+    """`ShapeDtype` trees of the weights and state `init` would create (computes nothing)."""
+    import jax  # Initialization is jax-only; see the module docstring.
+    snapshot = _snapshot(self)
+    try:
+      weights, state = jax.eval_shape(lambda rng: self.init(input_signature, rng), self.rng)
+    finally:
+      _restore(snapshot)
+    to_signature = lambda s: shapes.ShapeDtype(s.shape, s.dtype)
+    return jax.tree.map(to_signature, (weights, state))
+
+  # Running.
+
+  def forward(self, inputs: Any) -> Any:
+    """Computes outputs from `inputs` using `self.weights`, `self.state` and `self.rng`."""
+    raise NotImplementedError(f'{type(self).__name__} must implement forward().')
+
+  def pure_fn(self, x: Any, weights: Any, state: Any, rng: Any,
+              use_cache: bool = False) -> tuple[Any, Any]:
+    """Runs the layer as a pure function: returns `(outputs, new_state)`.
+
+    Args:
+      x: the inputs (one array, or a tuple of `n_in` arrays).
+      weights: weights as returned by `init`.
+      state: state as returned by `init`.
+      rng: a random key (dropout and other random layers draw from it).
+      use_cache: keep the installed weights on the layer afterwards (combinators pass this
+        to their sublayers so a second use of a shared layer finds them).
+    """
+    snapshot = None if use_cache else _snapshot(self)
+    try:
+      if not is_cache_marker(weights):
+        self.weights = weights
+      if not is_cache_marker(state):
+        self.state = state
+      self._rng = rng
+      outputs = self.forward(x)
+      return outputs, self.state
+    except LayerError as e:
+      e.path.insert(0, self._name)
+      raise
+    except Exception as e:  # pylint: disable=broad-except
+      raise self._error('pure_fn', _signature_or_repr(x), e) from e
+    finally:
+      if snapshot is not None:
+        _restore(snapshot)
+
+  def __call__(self, x: Any, weights: Any = None, state: Any = None, rng: Any = None) -> Any:
+    """Runs the layer on `x` with its own weights and state (initializing if needed).
+
+    The new state is kept on the layer. Without an explicit `rng`, each call draws a fresh
+    key from the layer's rng and advances it, so train-mode dropout changes between calls.
+    """
+    if weights is None and not self._initialized:
+      self.init(shapes.signature(x))
+    if rng is None:
+      self._rng, rng = fastmath.random.split(self.rng)
+    outputs, new_state = self.pure_fn(
+        x, self.weights if weights is None else weights,
+        self.state if state is None else state, rng)
+    self.state = new_state
+    return outputs
+
+  # Description and files.
+
+  def config(self) -> dict:
+    """The JSON-able description of how this layer was built (see `trax.layers.config`)."""
+    try:
+      return config_lib.to_config(self)
+    except config_lib.ConfigError as e:
+      raise config_lib.ConfigError(f'{self._name} (created at {self._caller}): {e}') from None
+
+  def save_to_file(self, file_name: str, weights_only: bool = False,
+                   input_signature: Any = None) -> None:
+    """Saves weights (and state unless `weights_only`) to a trax checkpoint file."""
+    from trax.supervised import checkpoints  # pylint: disable=g-import-not-at-top
+    checkpoints.save_layer(self, file_name, weights_only=weights_only,
+                           input_signature=input_signature)
+
+  def init_from_file(self, file_name: str, weights_only: bool = False,
+                     input_signature: Any = None) -> None:
+    """Loads weights (and state unless `weights_only`) from a trax or Trax 1.x checkpoint."""
+    from trax.supervised import checkpoints  # pylint: disable=g-import-not-at-top
+    checkpoints.load_layer(self, file_name, weights_only=weights_only,
+                           input_signature=input_signature)
+
+  def _error(self, method: str, input_signature: Any, exception: Exception) -> LayerError:
+    short_trace = ''.join(traceback.format_exception_only(type(exception), exception))
+    return LayerError(self._name, method, self._caller, input_signature, short_trace.strip())
+
+
+class PureLayer(Layer):
+  """A layer without weights or state, computing `forward_fn(inputs)`."""
+
+  def __init__(self, forward_fn, n_in: int = 1, n_out: int = 1, name: str = 'PureLayer'):
+    super().__init__(n_in, n_out, name)
+    self._forward_fn = forward_fn
+
+  def forward(self, inputs: Any) -> Any:
+    return self._forward_fn(inputs)
+
+
+class Fn(Layer):
+  """A layer computing `f(*inputs)`: no weights, no state.
+
+  `n_in` is the number of positional arguments of `f`. For `config()` to describe the
+  layer, `f` must be a registered function (`@tl.register`), not a lambda.
+
+  >>> Square = Fn('Square', lambda x: x * x)
+  """
+
+  def __init__(self, name: str, f, n_out: int = 1):
+    super().__init__(_n_positional_args(f, name), n_out, name)
+    self._f = f
+
+  def forward(self, inputs: Any) -> Any:
+    outputs = self._f(*inputs) if self._n_in != 1 else self._f(inputs)
+    if self._n_out == 1:
+      return outputs
+    if not (isinstance(outputs, (tuple, list)) and len(outputs) == self._n_out):
+      raise ValueError(f'the function of Fn {self._name} must return {self._n_out} outputs, '
+                       f'got {type(outputs).__name__}.')
+    return tuple(outputs)
+
+
+def flatten_weights_and_state(weights: Any, state: Any) -> tuple[list, list]:
+  """Flat lists of weights and state (Trax 1.x order; shared and empty entries dropped)."""
+  return fastmath.tree_flatten(weights), fastmath.tree_flatten(state)
+
+
+def unflatten_weights_and_state(flat_weights: list, flat_state: list,
+                                weights_and_state_signature: tuple[Any, Any],
+                                weights_only: bool = False) -> tuple[Any, Any]:
+  """Inverse of `flatten_weights_and_state` given the trees' signature (or example)."""
+  weights_tree, state_tree = weights_and_state_signature
+  weights, rest = fastmath.tree_unflatten(flat_weights, weights_tree,
+                                          copy_from_tree=[EMPTY_WEIGHTS, GET_WEIGHTS_FROM_CACHE])
+  if rest:
+    raise ValueError(f'{len(rest)} weights left over after filling the weights tree.')
+  if weights_only:
+    return weights, None
+  state, rest = fastmath.tree_unflatten(flat_state, state_tree,
+                                        copy_from_tree=[EMPTY_STATE, GET_STATE_FROM_CACHE])
+  if rest:
+    raise ValueError(f'{len(rest)} state entries left over after filling the state tree.')
+  return weights, state
+
+
+def _snapshot(layer: Layer) -> list:
+  """The weights, state and rng of `layer` and all layers below it."""
+  seen, snapshot, todo = set(), [], [layer]
+  while todo:
+    current = todo.pop()
+    if id(current) not in seen:
+      seen.add(id(current))
+      snapshot.append((current, current._weights, current._state, current._rng))
+      todo.extend(current._sublayers)
+  return snapshot
+
+
+def _restore(snapshot: list) -> None:
+  for layer, weights, state, rng in snapshot:
+    layer._weights, layer._state, layer._rng = weights, state, rng
+
+
+def _signature_or_marker(tree: Any) -> Any:
+  if is_cache_marker(tree):
+    return tree
+  if isinstance(tree, (tuple, list)):
+    return type(tree)(_signature_or_marker(x) for x in tree)
+  if isinstance(tree, dict):
+    return {k: _signature_or_marker(v) for k, v in tree.items()}
+  return shapes.ShapeDtype(tree.shape, tree.dtype)
+
+
+def _signature_or_repr(x: Any) -> Any:
+  try:
+    return shapes.signature(x)
+  except Exception:  # pylint: disable=broad-except
+    return repr(x)[:200]
+
+
+def _caller_location() -> str:
+  """`file:line` of the code that built the layer, outside trax/layers."""
+  frame = sys._getframe(2)  # pylint: disable=protected-access
+  while frame is not None:
+    file_name = frame.f_code.co_filename
+    if not os.path.abspath(file_name).startswith(_LAYERS_DIR) and 'functools' not in file_name:
+      return f'{os.path.basename(file_name)}:{frame.f_lineno}'
+    frame = frame.f_back
+  return 'unknown location'
+
+
+def _n_positional_args(f, name: str) -> int:
+  import inspect  # pylint: disable=g-import-not-at-top
+  try:
+    parameters = inspect.signature(f).parameters.values()
+  except (TypeError, ValueError):
+    raise ValueError(f'Fn {name}: cannot read the signature of {f!r}.') from None
+  kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+  if any(p.kind == inspect.Parameter.VAR_POSITIONAL for p in parameters):
+    raise ValueError(f'Fn {name}: the function must take a fixed number of positional '
+                     'arguments, not *args.')
+  return sum(1 for p in parameters if p.kind in kinds and p.default is p.empty)
+
+
+def _indent(text: str) -> str:
+  return '\n'.join('  ' + line for line in text.split('\n'))

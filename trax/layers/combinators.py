@@ -1,0 +1,269 @@
+"""Combinators: layers built from layers, moving data on a stack.
+
+Data flows through a model as a stack of arrays. A layer with `n_in` inputs takes the top
+`n_in` items and puts its `n_out` outputs back in their place:
+
+- `Serial(a, b, c)` applies its sublayers in turn to the stack.
+- `Parallel(a, b)` gives each sublayer its own slice of the stack (a's inputs on top).
+- `Branch(a, b)` gives each sublayer a copy of the top items.
+- `Residual(f)` computes `x + f(x)`.
+- `Select`, `Dup`, `Drop`, `Swap` rearrange the stack.
+
+A combinator's weights and state are tuples with one entry per sublayer. Each sublayer gets
+its own rng, split from the combinator's.
+"""
+
+from typing import Any, Sequence
+
+from trax import fastmath
+from trax.fastmath import numpy as jnp
+from trax.layers import base
+from trax.layers.config import register
+
+
+class Serial(base.Layer):
+  """Applies sublayers one after another, each to the top of the data stack.
+
+  `n_in` and `n_out` follow from the sublayers: `Serial(Dense(8), Relu())` maps 1 input to
+  1 output; `Serial(Add(), Dense(8))` takes 2 inputs. Lists among the arguments are
+  flattened and `None`s dropped, so model code can splice in lists of blocks.
+  """
+
+  def __init__(self, *sublayers: Any, name: 'str | None' = None,
+               sublayers_to_print: 'list | None' = None):
+    super().__init__(name=name or 'Serial', sublayers_to_print=sublayers_to_print)
+    self._sublayers = _ensure_flat(sublayers)
+    if self._sublayers:
+      self._n_in, self._n_out = _serial_n_in_n_out(self._sublayers)
+    self._weights = self._state = (None,) * len(self._sublayers)
+
+  def init_weights_and_state(self, input_signature: Any) -> None:
+    stack = _as_stack(input_signature, self._n_in)
+    weights, states = [], []
+    for layer, rng in zip(self._sublayers, _split_rngs(self.rng, len(self._sublayers))):
+      inputs = inputs_from_stack(stack, layer.n_in)
+      layer_weights, layer_state = layer.init(inputs, rng=rng, use_cache=True)
+      stack = outputs_onto_stack(layer.output_signature(inputs), stack, layer.n_in,
+                                 layer.n_out)
+      weights.append(layer_weights)
+      states.append(layer_state)
+    self.weights, self.state = tuple(weights), tuple(states)
+
+  def forward(self, xs: Any) -> Any:
+    stack = _as_stack(xs, self._n_in, self)
+    states = []
+    rngs = _split_rngs(self.rng, len(self._sublayers))
+    for layer, w, s, rng in zip(self._sublayers, self.weights, self.state, rngs):
+      inputs = inputs_from_stack(stack, layer.n_in)
+      outputs, new_s = layer.pure_fn(inputs, w, s, rng, use_cache=True)
+      stack = outputs_onto_stack(outputs, stack, layer.n_in, layer.n_out)
+      states.append(s if base.is_cache_marker(s) else new_s)
+    self.state = tuple(states)
+    return _from_stack(stack, self._n_out)
+
+
+class Parallel(base.Layer):
+  """Applies each sublayer to its own slice of the stack, in parallel.
+
+  With sublayers `a` (n_in 2) and `b` (n_in 1), `a` takes the top two items and `b` the
+  third; the outputs of `a` end up above those of `b`. `None` stands for an identity on one
+  item.
+  """
+
+  def __init__(self, *sublayers: Any, name: 'str | None' = None):
+    super().__init__(name=name or 'Parallel')
+    self._sublayers = tuple(Serial() if layer is None else layer
+                            for layer in _ensure_flat(sublayers, keep_none=True))
+    self._n_in = sum(layer.n_in for layer in self._sublayers)
+    self._n_out = sum(layer.n_out for layer in self._sublayers)
+    self._weights = self._state = (None,) * len(self._sublayers)
+
+  def _allot(self, stack: tuple) -> list:
+    inputs, start = [], 0
+    for layer in self._sublayers:
+      inputs.append(inputs_from_stack(stack[start:], layer.n_in))
+      start += layer.n_in
+    return inputs
+
+  def init_weights_and_state(self, input_signature: Any) -> None:
+    stack = _as_stack(input_signature, self._n_in)
+    weights, states = [], []
+    rngs = _split_rngs(self.rng, len(self._sublayers))
+    for layer, inputs, rng in zip(self._sublayers, self._allot(stack), rngs):
+      layer_weights, layer_state = layer.init(inputs, rng=rng, use_cache=True)
+      weights.append(layer_weights)
+      states.append(layer_state)
+    self.weights, self.state = tuple(weights), tuple(states)
+
+  def forward(self, xs: Any) -> Any:
+    stack = _as_stack(xs, self._n_in, self)
+    outputs, states = [], []
+    rngs = _split_rngs(self.rng, len(self._sublayers))
+    for layer, inputs, w, s, rng in zip(self._sublayers, self._allot(stack), self.weights,
+                                        self.state, rngs):
+      layer_outputs, new_s = layer.pure_fn(inputs, w, s, rng, use_cache=True)
+      outputs.extend(_as_stack(layer_outputs, layer.n_out))
+      states.append(s if base.is_cache_marker(s) else new_s)
+    self.state = tuple(states)
+    return _from_stack(tuple(outputs), self._n_out)
+
+
+@register
+def Branch(*layers: Any, name: str = 'Branch') -> base.Layer:
+  """Applies each layer to a copy of the top of the stack; outputs are stacked in order.
+
+  `Branch(a, b)` on `x` gives `a(x), b(x)` (a's outputs on top). `None` stands for an
+  identity (a copy of the top item).
+  """
+  layers = _ensure_flat(layers, keep_none=True)
+  if len(layers) == 1 and layers[0] is not None:
+    return layers[0]
+  parallel = Parallel(*layers)
+  indices = [i for layer in parallel.sublayers for i in range(layer.n_in)]
+  return Serial(Select(indices), parallel, name=name, sublayers_to_print=parallel.sublayers)
+
+
+@register
+def Residual(*layers: Any, shortcut: 'base.Layer | None' = None) -> base.Layer:
+  """Computes `shortcut(x) + f(x)`, where `f` is `Serial(*layers)`; by default `x + f(x)`."""
+  layers = _ensure_flat(layers)
+  body = layers[0] if len(layers) == 1 else Serial(layers)
+  return Serial(Branch(shortcut, body), Add(), name='Residual',
+                sublayers_to_print=[body] if shortcut is None else [shortcut, body])
+
+
+@register
+def Select(indices: Sequence[int], n_in: 'int | None' = None,
+           name: 'str | None' = None) -> base.Layer:
+  """Copies, reorders or drops stack items: outputs are `inputs[i] for i in indices`.
+
+  `Select([0, 0])` duplicates the top item; `Select([1, 0])` swaps the top two;
+  `Select([0], n_in=2)` drops the second item. `n_in` defaults to `max(indices) + 1`.
+  """
+  indices = list(indices)
+  n_in = max(indices) + 1 if n_in is None else n_in
+  name = name or f'Select{indices}'.replace(' ', '')
+
+  def select(xs):
+    xs = xs if n_in != 1 else (xs,)
+    return xs[indices[0]] if len(indices) == 1 else tuple(xs[i] for i in indices)
+  return base.PureLayer(select, n_in=n_in, n_out=len(indices), name=name)
+
+
+@register
+def Dup() -> base.Layer:
+  """Duplicates the top item: `x -> x, x`."""
+  return base.Fn('Dup', lambda x: (x, x), n_out=2)
+
+
+@register
+def Drop() -> base.Layer:
+  """Removes the top item from the stack."""
+  return base.Fn('Drop', lambda x: (), n_out=0)
+
+
+@register
+def Swap() -> base.Layer:
+  """Swaps the top two items: `x0, x1 -> x1, x0`."""
+  return base.Fn('Swap', lambda x0, x1: (x1, x0), n_out=2)
+
+
+@register
+def Add() -> base.Layer:
+  """`x0, x1 -> x0 + x1`."""
+  return base.Fn('Add', lambda x0, x1: x0 + x1)
+
+
+@register
+def SubtractTop() -> base.Layer:
+  """`x0, x1 -> x1 - x0`: subtracts the top item from the one below it."""
+  return base.Fn('SubtractTop', lambda x0, x1: x1 - x0)
+
+
+@register
+def Multiply() -> base.Layer:
+  """`x0, x1 -> x0 * x1`, elementwise."""
+  return base.Fn('Multiply', lambda x0, x1: x0 * x1)
+
+
+@register
+def Gate() -> base.Layer:
+  """`x, gate, candidate -> gate * x + (1 - gate) * candidate`."""
+  return base.Fn('Gate', lambda x, gate, candidate: gate * x + (1. - gate) * candidate)
+
+
+@register
+def Concatenate(n_items: int = 2, axis: int = -1) -> base.Layer:
+  """Concatenates the top `n_items` arrays along `axis`."""
+  if n_items < 2:
+    raise ValueError(f'Concatenate needs n_items >= 2, got {n_items}.')
+  return base.PureLayer(lambda xs: jnp.concatenate(xs, axis), n_in=n_items,
+                        name='Concatenate')
+
+
+@register
+def Split(n_items: int = 2, axis: int = -1) -> base.Layer:
+  """Splits the top array into `n_items` equal parts along `axis`."""
+  return base.Fn('Split', lambda x: tuple(jnp.split(x, n_items, axis)), n_out=n_items)
+
+
+# Stack helpers.
+
+
+def inputs_from_stack(stack: tuple, n_in: int) -> Any:
+  """The inputs a layer with `n_in` inputs takes from the top of `stack`."""
+  return stack[0] if n_in == 1 else tuple(stack[:n_in])
+
+
+def outputs_onto_stack(outputs: Any, stack: tuple, n_in: int, n_out: int) -> tuple:
+  """The stack after a layer replaced its `n_in` inputs by `outputs`."""
+  return _as_stack(outputs, n_out) + tuple(stack[n_in:])
+
+
+def _as_stack(xs: Any, n: int, layer: 'base.Layer | None' = None) -> tuple:
+  """`n` items as a tuple (one item is any value, even a tuple or dict)."""
+  if n == 1:
+    return (xs,)
+  if not isinstance(xs, (tuple, list)) or len(xs) < n:
+    got = f'{len(xs)} items' if isinstance(xs, (tuple, list)) else 'a single array'
+    where = f'{layer.name} ' if layer is not None else ''
+    raise ValueError(f'{where}expects {n} inputs (a tuple of {n} arrays), got {got}.')
+  return tuple(xs)
+
+
+def _from_stack(stack: tuple, n_out: int) -> Any:
+  return stack[0] if n_out == 1 else tuple(stack[:n_out])
+
+
+def _split_rngs(rng: Any, n: int) -> list:
+  if n <= 1:
+    return [rng] * n
+  keys = fastmath.random.split(rng, n)
+  return [keys[i] for i in range(n)]
+
+
+def _serial_n_in_n_out(layers: Sequence[base.Layer]) -> tuple[int, int]:
+  """The deepest the sublayers reach into the stack, and what they leave there."""
+  running_max = running_total = 0
+  for layer in layers:
+    running_total += layer.n_in
+    running_max = max(running_max, running_total)
+    running_total -= layer.n_out
+  return running_max, running_max - running_total
+
+
+def _ensure_flat(layers: Any, keep_none: bool = False) -> tuple:
+  """Flattens nested lists/tuples of layers, checking that each item is a layer."""
+  flat = []
+  for layer in layers:
+    if isinstance(layer, (list, tuple)):
+      flat.extend(_ensure_flat(layer, keep_none))
+    elif layer is None:
+      if keep_none:
+        flat.append(None)
+    elif isinstance(layer, base.Layer):
+      flat.append(layer)
+    else:
+      raise TypeError(f'Expected a trax layer, got {type(layer).__name__}: {layer!r:.100}. '
+                      '(Did you pass a layer class or factory without calling it?)')
+  return tuple(flat)
