@@ -20,6 +20,23 @@ from trax.fastmath import numpy as jnp
 from trax.layers import base
 from trax.layers.config import register
 
+__all__ = [
+    'Serial',
+    'Parallel',
+    'Branch',
+    'Residual',
+    'Select',
+    'Dup',
+    'Drop',
+    'Swap',
+    'Add',
+    'SubtractTop',
+    'Multiply',
+    'Gate',
+    'Concatenate',
+    'Split',
+]
+
 
 class Serial(base.Layer):
   """Applies sublayers one after another, each to the top of the data stack.

@@ -10,6 +10,13 @@ from trax.fastmath import numpy as jnp
 from trax.layers import base
 from trax.layers import initializers as init
 
+__all__ = [
+    'Dense',
+    'Embedding',
+    'Dropout',
+    'Weights',
+]
+
 
 class Dense(base.Layer):
   """A dense (fully connected) affine layer: `y = x @ w + b`.

@@ -15,6 +15,20 @@ from trax.layers.config import register
 
 Initializer = Callable[[Sequence[int], 'jnp.ndarray'], 'jnp.ndarray']
 
+__all__ = [
+    'RandomNormalInitializer',
+    'RandomUniformInitializer',
+    'ScaledInitializer',
+    'GlorotNormalInitializer',
+    'GlorotUniformInitializer',
+    'LeCunNormalInitializer',
+    'LeCunUniformInitializer',
+    'KaimingNormalInitializer',
+    'KaimingUniformInitializer',
+    'OrthogonalInitializer',
+    'InitializerFromFile',
+]
+
 
 @register
 def RandomNormalInitializer(stddev: float = 1e-2) -> Initializer:
