@@ -11,6 +11,7 @@ from trax.layers.base import PureLayer
 from trax.layers.base import flatten_weights_and_state
 from trax.layers.base import unflatten_weights_and_state
 from trax.layers.combinators import *  # pylint: disable=wildcard-import
+from trax.layers.control_flow import *  # pylint: disable=wildcard-import
 from trax.layers.config import ConfigError
 from trax.layers.config import from_config
 from trax.layers.config import register

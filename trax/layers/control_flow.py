@@ -1,0 +1,155 @@
+"""Control-flow combinators: loops (`Scan`, `Chunk`), branches (`Cond`) and `Cache`.
+
+These run a sublayer inside a traced function (`fastmath.scan`, `fastmath.cond`), so each
+call of the sublayer goes through its own `pure_fn`, which restores the sublayer afterwards:
+no value traced inside the loop or branch stays on a layer when the loop ends.
+"""
+
+from typing import Any
+
+import numpy as np
+
+from trax import fastmath
+from trax import shapes
+from trax.fastmath import numpy as jnp
+from trax.layers import base
+from trax.layers import combinators as cb
+from trax.layers.config import register
+
+__all__ = [
+    'Scan',
+]
+
+
+class _WrapperWithState(base.Layer):
+  """One sublayer plus state of the wrapper's own: `state == (sublayer_state, own_state)`.
+
+  Weights are `(sublayer_weights,)`, as for any combinator.
+  """
+
+  def __init__(self, layer: base.Layer, name: str, own_state: Any = ()):
+    super().__init__(n_in=layer.n_in, n_out=layer.n_out, name=name)
+    self._sublayers = (layer,)
+    self._weights = (None,)
+    self._state = (None, own_state)
+
+  @property
+  def sublayer(self) -> base.Layer:
+    return self._sublayers[0]
+
+  @property
+  def state(self) -> Any:
+    mark, own_state = self._state
+    return (self.sublayer.state if mark is None else mark, own_state)
+
+  @state.setter
+  def state(self, state: Any) -> None:
+    if isinstance(state, dict) and state == base.GET_STATE_FROM_CACHE:
+      return
+    if not (isinstance(state, (tuple, list)) and len(state) == 2):
+      raise ValueError(f'{self.name} state must be a pair (sublayer state, own state); '
+                       f'got {state!r:.200}.')
+    sublayer_state, own_state = state
+    if isinstance(sublayer_state, dict) and sublayer_state == base.GET_STATE_FROM_CACHE:
+      self._state = (sublayer_state, own_state)
+    else:
+      self.sublayer.state = sublayer_state
+      self._state = (None, own_state)
+
+
+class Scan(_WrapperWithState):
+  """Runs a layer along an axis of its inputs, threading a carry from step to step.
+
+  The layer maps `(x_1, ..., x_n, carry_1, ..., carry_m)` to
+  `(y_1, ..., y_k, new_carry_1, ..., new_carry_m)` with `m == n_carry`. `Scan(layer)` takes
+  the `x_i` with an extra `axis` (the steps), applies the layer at every step and returns
+  the `y_i` stacked along `axis`, followed by the final carry:
+
+      carry = carry_0
+      for t in range(xs.shape[axis]):
+        y[t], carry = layer(x[t], carry)
+      return stack(y, axis), carry
+
+  The layer's weights are shared by all steps; step `t` draws randomness from
+  `fold_in(rng, t)`. In `'predict'` mode (incremental decoding) the final carry is kept in
+  the state and used, instead of the carry inputs, as the start of the next call.
+
+  Weights: `(layer_weights,)`. State: `(layer_state, ())`, or in predict mode with
+  `n_carry > 0`, `(layer_state, (started, carry))`. (Trax 1.4 switched the predict state
+  from `()` to the carry after the first call, which changed the state's structure and
+  forced a re-trace; here it has the same structure from the start.)
+
+  >>> running_sum = Scan(Fn('Add', lambda x, c: (x + c, x + c), n_out=2))
+  >>> ys, total = running_sum((np.array([1., 2., 3.]), np.array(0.)))  # [1, 3, 6], 6
+
+  Args:
+    layer: the layer run at each step; `layer.n_in > n_carry`, `layer.n_out >= n_carry`.
+    axis: the axis of the step inputs and outputs that indexes the steps.
+    n_carry: how many of the layer's last inputs and outputs form the carry.
+    remat: recompute each step's activations in the backward pass, saving memory.
+    mode: 'train', 'eval' or 'predict'.
+  """
+
+  def __init__(self, layer: base.Layer, axis: int = 0, n_carry: int = 1, remat: bool = False,
+               mode: str = 'train'):
+    super().__init__(layer, name='Scan')
+    if not 0 <= n_carry < layer.n_in or n_carry > layer.n_out:
+      raise ValueError(f'Scan needs a layer with more than n_carry={n_carry} inputs and at '
+                       f'least n_carry outputs; got {layer.name} with n_in={layer.n_in}, '
+                       f'n_out={layer.n_out}.')
+    self._axis = axis
+    self._n_carry = n_carry
+    self._remat = remat
+    self._mode = mode
+
+  def init_weights_and_state(self, input_signature: Any) -> None:
+    stack = cb._as_stack(input_signature, self.n_in)  # pylint: disable=protected-access
+    n_xs = self.n_in - self._n_carry
+    step_signature = tuple(_without_axis(x, self._axis) for x in stack[:n_xs])
+    carry_signature = tuple(stack[n_xs:])
+    layer_inputs = cb.inputs_from_stack(step_signature + carry_signature, self.n_in)
+    weights, layer_state = self.sublayer.init(layer_inputs, rng=self.rng, use_cache=True)
+    own_state = ()
+    if self._mode == 'predict' and self._n_carry:
+      zeros = tuple(np.zeros(c.shape, c.dtype) for c in carry_signature)
+      own_state = (np.array(False), zeros)
+    self.weights, self.state = (weights,), (layer_state, own_state)
+
+  def forward(self, inputs: Any) -> Any:
+    stack = cb._as_stack(inputs, self.n_in, self)  # pylint: disable=protected-access
+    n_xs = self.n_in - self._n_carry
+    xs, carry = stack[:n_xs], stack[n_xs:]
+    layer, (layer_weights,) = self.sublayer, self.weights
+    layer_state, own_state = self.state
+    if own_state:
+      started, kept_carry = own_state
+      carry = tuple(jnp.where(started, kept, c) for kept, c in zip(kept_carry, carry))
+    rng, n_ys = self.rng, layer.n_out - self._n_carry
+
+    def step(loop_carry, x):
+      carry, state, t = loop_carry
+      layer_inputs = cb.inputs_from_stack(tuple(x) + tuple(carry), layer.n_in)
+      outputs, new_state = layer.pure_fn(layer_inputs, layer_weights, state,
+                                         fastmath.random.fold_in(rng, t))
+      outputs = cb._as_stack(outputs, layer.n_out)  # pylint: disable=protected-access
+      if base.is_cache_marker(state):
+        new_state = state
+      return (outputs[n_ys:], new_state, t + 1), outputs[:n_ys]
+
+    if self._remat:
+      step = fastmath.remat(step)
+    xs = tuple(jnp.swapaxes(x, 0, self._axis) for x in xs)
+    init = (tuple(carry), layer_state, jnp.array(0, jnp.int32))
+    (carry, layer_state, _), ys = fastmath.scan(step, init, xs)
+    ys = tuple(jnp.swapaxes(y, 0, self._axis) for y in ys)
+    if own_state:
+      own_state = (jnp.array(True), carry)
+    self.state = (layer_state, own_state)
+    return cb.inputs_from_stack(ys + tuple(carry), self.n_out)
+
+
+def _without_axis(signature: shapes.ShapeDtype, axis: int) -> shapes.ShapeDtype:
+  """The signature of one step: `signature` with `axis` removed."""
+  shape = list(signature.shape)
+  del shape[axis]
+  return shapes.ShapeDtype(shape, signature.dtype)
