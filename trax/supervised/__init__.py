@@ -1,0 +1,3 @@
+"""`trax.supervised`: supervised training."""
+
+from trax.supervised import lr_schedules
