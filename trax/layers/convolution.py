@@ -1,0 +1,302 @@
+"""Convolution layers: Conv, Conv1d, CausalConv, CausalDepthwiseConv, ConvTranspose.
+
+Layouts follow `lax.conv_general_dilated`: `dimension_numbers = (lhs, rhs, out)` names the
+axes of the input, kernel and output, e.g. `('NHWC', 'HWIO', 'NHWC')` (N batch, C channels,
+I/O kernel input/output channels, other letters spatial). The number of spatial axes is
+`len(kernel_size)`. With channels-last layouts, inputs may carry extra leading batch axes:
+they are folded into one batch axis for the convolution and restored afterwards.
+"""
+
+import itertools
+from typing import Any, Sequence
+
+from trax import fastmath
+from trax.fastmath import numpy as jnp
+from trax.layers import base
+from trax.layers import initializers as init
+from trax.layers.config import register
+
+__all__ = [
+    'Conv',
+    'Conv1d',
+    'CausalConv',
+    'CausalDepthwiseConv',
+    'ConvTranspose',
+]
+
+_PADDINGS = ('VALID', 'SAME')
+
+
+class Conv(base.Layer):
+  """N-d convolution with `filters` output channels, plus a bias: `y = conv(x, w) + b`.
+
+  With the default layouts, inputs `x` have shape `(..., *spatial, channels)` (at least one
+  batch axis) and outputs `(..., *out_spatial, filters)`; with `padding='SAME'` and unit
+  strides `out_spatial == spatial`, with `'VALID'` each axis shrinks by `kernel - 1` before
+  striding.
+
+  Weights: `(w, b)`, or just `w` when `use_bias=False`. `w` is laid out as
+  `dimension_numbers[1]` (default HWIO: `(*kernel_size, channels, filters)`); `b` has
+  shape `(filters,)` for a channels-last output and e.g. `(filters, 1, 1)` for NCHW.
+
+  >>> layer = Conv(8, (3, 3), padding='SAME')
+  >>> y = layer(np.ones((2, 5, 5, 3), np.float32))  # y.shape == (2, 5, 5, 8)
+  """
+
+  def __init__(self, filters: int, kernel_size: Sequence[int],
+               strides: 'Sequence[int] | None' = None, padding: str = 'VALID',
+               dimension_numbers: Sequence[str] = ('NHWC', 'HWIO', 'NHWC'),
+               kernel_initializer: 'init.Initializer | None' = None,
+               bias_initializer: init.Initializer = init.RandomNormalInitializer(1e-6),
+               use_bias: bool = True):
+    super().__init__(name=type(self).__name__)
+    self._filters = filters
+    self._kernel_size = _as_sizes(kernel_size, 'kernel_size', self._name)
+    n_spatial = len(self._kernel_size)
+    self._strides = _as_sizes(strides or (1,) * n_spatial, 'strides', self._name, n_spatial)
+    self._padding = _check_padding(padding, self._name)
+    self._lhs_spec, self._rhs_spec, self._out_spec = _check_specs(
+        dimension_numbers, n_spatial, self._name)
+    if kernel_initializer is None:
+      kernel_initializer = init.GlorotNormalInitializer(
+          self._rhs_spec.index('O'), self._rhs_spec.index('I'))
+    self._kernel_initializer = kernel_initializer
+    self._bias_initializer = bias_initializer
+    self._use_bias = use_bias
+
+  def init_weights_and_state(self, input_signature: Any) -> None:
+    shape = self._checked_shape(input_signature.shape)
+    channels = shape[self._lhs_spec.index('C') - len(self._lhs_spec)]
+    sizes = iter(self._kernel_size)
+    kernel_shape = tuple(self._filters if c == 'O' else channels if c == 'I' else next(sizes)
+                         for c in self._rhs_spec)
+    rng_w, rng_b = fastmath.random.split(self.rng, 2)
+    w = self._kernel_initializer(kernel_shape, rng_w)
+    if not self._use_bias:
+      self.weights = w
+      return
+    # The bias broadcasts against the output: (filters, 1, 1) for NCHW, (filters,) for NHWC.
+    bias_shape = tuple(itertools.dropwhile(
+        lambda d: d == 1, [self._filters if c == 'C' else 1 for c in self._out_spec]))
+    self.weights = (w, self._bias_initializer(bias_shape, rng_b))
+
+  def forward(self, x: Any) -> Any:
+    w, b = self.weights if self._use_bias else (self.weights, None)
+    self._checked_shape(x.shape, w)
+    n_batch_axes = len(x.shape) - len(self._lhs_spec) + 1
+    batch_shape = fastmath.shape(x)[:n_batch_axes]
+    if n_batch_axes > 1:
+      x = jnp.reshape(x, (-1, *fastmath.shape(x)[n_batch_axes:]))
+    y = self._convolve(x, w)
+    if self._use_bias:
+      y = y + b
+    if n_batch_axes > 1:
+      y = jnp.reshape(y, (*batch_shape, *fastmath.shape(y)[1:]))
+    return y
+
+  def _convolve(self, x: Any, w: Any) -> Any:
+    """The convolution of a single-batch-axis input `x` with kernel `w`."""
+    return fastmath.conv(x, w, self._strides, self._padding,
+                         (self._lhs_spec, self._rhs_spec, self._out_spec))
+
+  def _checked_shape(self, shape: Sequence, w: Any = None) -> tuple:
+    """Checks the rank (and channels, given `w`) of an input shape; returns it."""
+    shape, rank = tuple(shape), len(self._lhs_spec)
+    channels_last = self._lhs_spec[0] == 'N' and self._lhs_spec[-1] == 'C'
+    if len(shape) < rank or (len(shape) > rank and not channels_last):
+      expected = f'rank {rank}' if not channels_last else f'rank >= {rank}'
+      raise ValueError(
+          f'{self._name} with input layout {self._lhs_spec!r} expects inputs of {expected} '
+          f'(kernel_size {self._kernel_size} has {rank - 2} spatial axes), got shape {shape}.')
+    channels = shape[self._lhs_spec.index('C') - rank]
+    expected = None if w is None else w.shape[self._rhs_spec.index('I')]
+    if expected is not None and channels is not None and channels != expected:
+      raise ValueError(f'{self._name} got input shape {shape} with {channels} channels, but '
+                       f'its weights expect {expected}.')
+    return shape
+
+
+@register
+def Conv1d(filters: int, kernel_size: int, stride: int = 1, padding: str = 'VALID',
+           kernel_initializer: 'init.Initializer | None' = None,
+           bias_initializer: init.Initializer = init.RandomNormalInitializer(1e-6),
+           use_bias: bool = True) -> base.Layer:
+  """1-d convolution over `(batch, length, channels)`: a `Conv` with layouts NWC/WIO/NWC.
+
+  Weights: `w` of shape `(kernel_size, channels, filters)`, `b` of shape `(filters,)`.
+  """
+  return Conv(filters, (kernel_size,), strides=(stride,), padding=padding,
+              dimension_numbers=('NWC', 'WIO', 'NWC'), kernel_initializer=kernel_initializer,
+              bias_initializer=bias_initializer, use_bias=use_bias)
+
+
+class CausalConv(Conv):
+  """1-d convolution over time in which output `t` depends only on inputs `<= t`.
+
+  Inputs `(..., length, channels)`; outputs `(..., length, filters)`. The input is
+  left-padded with `kernel_width - 1` zeros and convolved with VALID padding, so
+  `y[t] = b + sum_k x[t - kernel_width + 1 + k] @ w[k]`.
+
+  Weights: `w` of shape `(kernel_width, channels, filters)`, `b` of shape `(filters,)`.
+  """
+
+  def __init__(self, filters: int, kernel_width: int = 3,
+               kernel_initializer: 'init.Initializer | None' = None,
+               bias_initializer: init.Initializer = init.RandomNormalInitializer(1e-6),
+               use_bias: bool = True):
+    super().__init__(filters, (kernel_width,), padding='VALID',
+                     dimension_numbers=('NWC', 'WIO', 'NWC'),
+                     kernel_initializer=kernel_initializer,
+                     bias_initializer=bias_initializer, use_bias=use_bias)
+
+  def _convolve(self, x: Any, w: Any) -> Any:
+    x = jnp.pad(x, [(0, 0), (self._kernel_size[0] - 1, 0), (0, 0)])
+    return super()._convolve(x, w)
+
+
+class CausalDepthwiseConv(base.Layer):
+  """Per-channel causal convolution over time: `y[t] = sum_i w[i] * x[t - i]`.
+
+  Each channel has its own kernel of `kernel_size` taps; inputs before the start of the
+  sequence count as zeros. Inputs and outputs have shape `(..., length, depth)`.
+
+  Weights: `w` of shape `(kernel_size, depth)` (a bare array, as in Trax 1.x); `w[0]`
+  weighs the current position. With `use_bfloat16`, `w` is stored in bfloat16.
+  """
+
+  def __init__(self, kernel_size: int = 3,
+               kernel_initializer: init.Initializer = init.GlorotUniformInitializer(),
+               use_bfloat16: bool = False):
+    super().__init__(name='CausalDepthwiseConv')
+    self._kernel_size = kernel_size
+    self._kernel_initializer = kernel_initializer
+    self._use_bfloat16 = use_bfloat16
+
+  def init_weights_and_state(self, input_signature: Any) -> None:
+    _check_sequence_rank(input_signature.shape, self._name)
+    w = self._kernel_initializer((self._kernel_size, input_signature.shape[-1]), self.rng)
+    self.weights = jnp.astype(w, jnp.bfloat16) if self._use_bfloat16 else w
+
+  def forward(self, x: Any) -> Any:
+    _check_sequence_rank(x.shape, self._name)
+    k = self._kernel_size
+    padding = [(0, 0)] * (len(x.shape) - 2) + [(k - 1, 0), (0, 0)]
+    padded = jnp.pad(x, padding)
+    # padded[..., k - 1 - i + t, :] is x[..., t - i, :] (zero before the start).
+    shifted = [padded[..., k - 1 - i:_stop(-i), :] for i in range(k)]
+    return sum(self.weights[i] * shifted[i] for i in range(k))
+
+
+class ConvTranspose(Conv):
+  """N-d transposed convolution (an upsampling "deconvolution"), plus a bias.
+
+  Computes `lax.conv_transpose(x, w, strides, padding, rhs_dilation, dimension_numbers)`
+  without flipping the kernel: the input is dilated by `strides` (zeros between
+  neighbours), padded as below, and convolved with `w` at unit stride. Per spatial axis of
+  size `n` with effective kernel size `k`, the output has size `n * s` for 'SAME' and
+  `n * s + max(k - s, 0)` for 'VALID' (as Keras' `Conv2DTranspose`).
+
+  Weights `(w, b)`: `w` laid out as `dimension_numbers[1]` (HWIO: `(*kernel_size,
+  channels, filters)`), `b` of shape `(filters,)`. Keras' `Conv2DTranspose` kernel `k`
+  (HWOI, applied as the true transpose of a convolution) corresponds to
+  `w = transpose(k[::-1, ::-1], (0, 1, 3, 2))`.
+
+  Unlike Trax 1.x (which called `jax.lax` directly), this runs on every fastmath backend,
+  and the kernel initializer argument is spelled `kernel_initializer` (Trax 1.x had
+  `kernel_initialzer`).
+  """
+
+  def __init__(self, filters: int, kernel_size: Sequence[int],
+               strides: 'Sequence[int] | None' = None, padding: str = 'VALID',
+               rhs_dilation: 'Sequence[int] | None' = None,
+               dimension_numbers: Sequence[str] = ('NHWC', 'HWIO', 'NHWC'),
+               kernel_initializer: 'init.Initializer | None' = None,
+               bias_initializer: init.Initializer = init.RandomNormalInitializer(1e-6)):
+    super().__init__(filters, kernel_size, strides=strides, padding=padding,
+                     dimension_numbers=dimension_numbers,
+                     kernel_initializer=kernel_initializer,
+                     bias_initializer=bias_initializer)
+    n_spatial = len(self._kernel_size)
+    self._rhs_dilation = _as_sizes(rhs_dilation or (1,) * n_spatial, 'rhs_dilation',
+                                   self._name, n_spatial)
+
+  def _convolve(self, x: Any, w: Any) -> Any:
+    spatial_axes = [i for i, c in enumerate(self._lhs_spec) if c not in 'NC']
+    padding = [(0, 0)] * len(self._lhs_spec)
+    for axis, k, s, d in zip(spatial_axes, self._kernel_size, self._strides,
+                             self._rhs_dilation):
+      x = _insert_zeros(x, axis, s)
+      padding[axis] = _transpose_padding((k - 1) * d + 1, s, self._padding)
+    x = jnp.pad(x, padding)
+    ones = (1,) * len(spatial_axes)
+    return fastmath.conv(x, w, ones, 'VALID', (self._lhs_spec, self._rhs_spec, self._out_spec),
+                         rhs_dilation=self._rhs_dilation)
+
+
+def _transpose_padding(k: int, s: int, padding: str) -> tuple[int, int]:
+  """Padding of the dilated input that makes a stride-1 conv a transposed conv.
+
+  The input was dilated to `(n - 1) * s + 1`; a VALID conv of kernel `k` then yields the
+  sizes documented in `ConvTranspose`.
+  """
+  if padding == 'SAME':
+    total = k + s - 2
+    before = k - 1 if s > k - 1 else -(-total // 2)
+  else:
+    total = k + s - 2 + max(k - s, 0)
+    before = k - 1
+  return before, total - before
+
+
+def _insert_zeros(x: Any, axis: int, stride: int) -> Any:
+  """Puts `stride - 1` zeros between neighbours along `axis`: size n -> (n - 1) * s + 1."""
+  if stride == 1:
+    return x
+  shape = fastmath.shape(x)
+  padding = [(0, 0)] * (len(shape) + 1)
+  padding[axis + 1] = (0, stride - 1)
+  x = jnp.pad(jnp.expand_dims(x, axis + 1), padding)
+  x = jnp.reshape(x, (*shape[:axis], shape[axis] * stride, *shape[axis + 1:]))
+  index = [slice(None)] * len(shape)
+  index[axis] = slice(0, 1 - stride)
+  return x[tuple(index)]
+
+
+def _stop(i: int) -> 'int | None':
+  """The slice stop dropping the last `-i` items (all items when `i == 0`)."""
+  return i if i < 0 else None
+
+
+def _as_sizes(sizes: Any, what: str, layer_name: str,
+              n: 'int | None' = None) -> tuple[int, ...]:
+  if isinstance(sizes, int) or not all(isinstance(s, int) for s in sizes):
+    raise ValueError(f'{layer_name}: {what} must be a sequence of ints (one per spatial '
+                     f'axis), got {sizes!r}.')
+  if n is not None and len(sizes) != n:
+    raise ValueError(f'{layer_name}: {what} {tuple(sizes)} must have one entry per spatial '
+                     f'axis ({n}, as kernel_size).')
+  return tuple(sizes)
+
+
+def _check_padding(padding: str, layer_name: str) -> str:
+  if padding not in _PADDINGS:
+    raise ValueError(f"{layer_name}: padding must be 'VALID' or 'SAME', got {padding!r}.")
+  return padding
+
+
+def _check_specs(dimension_numbers: Sequence[str], n_spatial: int,
+                 layer_name: str) -> tuple[str, str, str]:
+  lhs, rhs, out = dimension_numbers
+  if not (len(lhs) == len(rhs) == len(out) == n_spatial + 2 and {'N', 'C'} <= set(lhs)
+          and {'N', 'C'} <= set(out) and {'I', 'O'} <= set(rhs)):
+    raise ValueError(
+        f'{layer_name}: dimension_numbers {tuple(dimension_numbers)} must name N and C '
+        f'(input, output) or I and O (kernel) plus {n_spatial} spatial axes (one per '
+        'kernel_size entry), e.g. (\'NHWC\', \'HWIO\', \'NHWC\').')
+  return lhs, rhs, out
+
+
+def _check_sequence_rank(shape: Sequence, layer_name: str) -> None:
+  if len(shape) < 3:
+    raise ValueError(f'{layer_name} expects inputs of shape (batch, length, depth), got '
+                     f'shape {tuple(shape)}.')
