@@ -15,5 +15,7 @@ from trax.layers.control_flow import *  # pylint: disable=wildcard-import
 from trax.layers.config import ConfigError
 from trax.layers.config import from_config
 from trax.layers.config import register
+from trax.layers.convolution import *  # pylint: disable=wildcard-import
 from trax.layers.core import *  # pylint: disable=wildcard-import
 from trax.layers.initializers import *  # pylint: disable=wildcard-import
+from trax.layers.pooling import *  # pylint: disable=wildcard-import
