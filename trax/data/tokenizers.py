@@ -11,8 +11,9 @@ Two vocabulary types, as `vocab_type`:
 `n_reserved_ids` shifts every id up so that 0 .. n_reserved_ids - 1 stay free (for
 padding, EOS, ...); `detokenize` drops ids in that range. Vocabulary files are read from
 disk only (nothing is downloaded): `vocab_file` is looked up in `vocab_dir` if given, else
-as given and then among the files shipped in `trax/data/testdata` (a small SentencePiece
-model, `en_tiny.model`, trained on `corpus.txt` there).
+as given and then among the files shipped in `trax/data/testdata`: `en_tiny.model` is a
+512-piece SentencePiece model trained on `corpus.txt` there, with byte fallback, so any
+text round-trips (see `testdata/README.md`).
 
 Trax 1.4's default `vocab_type='subword'` (Tensor2Tensor subword files) is not supported;
 the default here is `'char'`.
@@ -203,11 +204,13 @@ def _get_vocab(vocab_type: str, vocab_file: 'str | None', vocab_dir: 'str | None
                      + (" Tensor2Tensor 'subword' vocabularies are not supported; "
                         'convert the text with a SentencePiece model instead.'
                         if vocab_type == 'subword' else ''))
-  return _load_sentencepiece(_find_vocab_file(vocab_file, vocab_dir))
+  path = _find_vocab_file(vocab_file, vocab_dir)
+  return _load_sentencepiece(path, os.path.getmtime(path))
 
 
 @functools.lru_cache(maxsize=16)
-def _load_sentencepiece(path: str) -> _SentencePieceVocab:
+def _load_sentencepiece(path: str, mtime: float) -> _SentencePieceVocab:
+  del mtime  # Part of the cache key: a rewritten file is read again.
   return _SentencePieceVocab(path)
 
 
