@@ -1,4 +1,10 @@
-"""Core layers: Dense, Embedding, Dropout, Weights."""
+"""Core layers with weights or randomness: Dense, Embedding, Dropout, Weights, RandomUniform,
+LocallyConnected1d.
+
+Weight layouts are those of Trax 1.x, so its checkpoints load: Dense `(w, b)` (or `w`),
+Embedding and Weights a bare array, LocallyConnected1d `(w, b)`; Dropout keeps its rate as
+state.
+"""
 
 from typing import Any, Sequence
 
@@ -9,15 +15,19 @@ from trax import shapes
 from trax.fastmath import numpy as jnp
 from trax.layers import base
 from trax.layers import initializers as init
+from trax.layers.assert_shape import assert_shape
 
 __all__ = [
     'Dense',
     'Embedding',
     'Dropout',
     'Weights',
+    'RandomUniform',
+    'LocallyConnected1d',
 ]
 
 
+@assert_shape('...a->...b')
 class Dense(base.Layer):
   """A dense (fully connected) affine layer: `y = x @ w + b`.
 
@@ -27,70 +37,104 @@ class Dense(base.Layer):
 
   >>> layer = Dense(4)
   >>> y = layer(np.ones((2, 3), np.float32))  # y.shape == (2, 4)
+
+  Args:
+    n_units: the output width.
+    kernel_initializer: initializer of `w`.
+    bias_initializer: initializer of `b`.
+    use_bias: compute `x @ w + b` (else `x @ w`).
+    use_bfloat16: keep the weights in bfloat16 (saves memory; outputs follow jax's dtype
+      promotion, so float32 inputs still give float32 outputs).
   """
 
   def __init__(self, n_units: int,
                kernel_initializer: init.Initializer = init.GlorotUniformInitializer(),
                bias_initializer: init.Initializer = init.RandomNormalInitializer(1e-6),
-               use_bias: bool = True):
+               use_bias: bool = True, use_bfloat16: bool = False):
     super().__init__(name=f'Dense_{n_units}')
     self._n_units = n_units
     self._kernel_initializer = kernel_initializer
     self._bias_initializer = bias_initializer
     self._use_bias = use_bias
+    self._use_bfloat16 = use_bfloat16
 
   def init_weights_and_state(self, input_signature: Any) -> None:
     d_in = input_signature.shape[-1]
     rng_w, rng_b = fastmath.random.split(self.rng, 2)
-    w = self._kernel_initializer((d_in, self._n_units), rng_w)
+    w = _maybe_bfloat16(self._kernel_initializer((d_in, self._n_units), rng_w), self._use_bfloat16)
     if self._use_bias:
-      self.weights = (w, self._bias_initializer((self._n_units,), rng_b))
+      b = self._bias_initializer((self._n_units,), rng_b)
+      self.weights = (w, _maybe_bfloat16(b, self._use_bfloat16))
     else:
       self.weights = w
 
   def forward(self, x: Any) -> Any:
     w, b = self.weights if self._use_bias else (self.weights, None)
-    if x.shape[-1] is not None and x.shape[-1] != w.shape[0]:
-      raise ValueError(f'input shape {tuple(x.shape)} has last dimension {x.shape[-1]}, but '
-                       f'the weights expect {w.shape[0]}.')
+    d_in = _static_shape(x)[-1]
+    if d_in is not None and d_in != w.shape[0]:
+      raise ValueError(f'input shape {_static_shape(x)} has last dimension {d_in}, but the '
+                       f'weights expect {w.shape[0]} (w has shape {tuple(w.shape)}).')
     y = jnp.dot(x, w)
     return y + b if self._use_bias else y
 
 
+@assert_shape('...->...d')
 class Embedding(base.Layer):
   """Maps integer ids to learned vectors: `y = table[x]`.
 
-  Inputs: `x` of integer shape `(...)`, values in `[0, vocab_size)`.
-  Outputs: `y` of shape `(..., d_feature)`.
+  Inputs: `x` of integer shape `(...)`. Outputs: `y` of shape `(..., d_feature)`.
   Weights: the table, of shape `(vocab_size, d_feature)` (a bare array, as in Trax 1.x).
+
+  Ids are clipped to `[0, vocab_size)`, as Trax 1.x documents: negative ids map to row 0 and
+  ids past the end to the last row. (jax would fill those rows with NaN, TensorFlow would
+  raise; clipping gives both backends the documented behaviour.)
+
+  >>> Embedding(10, 4)(np.array([[1, 2, 3]]))  # shape (1, 3, 4)
+
+  Args:
+    vocab_size: number of rows of the table.
+    d_feature: length of each vector.
+    use_bfloat16: keep the table in bfloat16; outputs are float32 all the same.
+    kernel_initializer: initializer of the table.
   """
 
-  def __init__(self, vocab_size: int, d_feature: int,
+  def __init__(self, vocab_size: int, d_feature: int, use_bfloat16: bool = False,
                kernel_initializer: init.Initializer = init.ScaledInitializer(
                    out_dim=-1, in_dim=-2, scale=1., mode='fan_out', distribution='uniform')):
     super().__init__(name=f'Embedding_{vocab_size}_{d_feature}')
     self._vocab_size = vocab_size
     self._d_feature = d_feature
+    self._use_bfloat16 = use_bfloat16
     self._kernel_initializer = kernel_initializer
 
   def init_weights_and_state(self, input_signature: Any) -> None:
-    self.weights = self._kernel_initializer((self._vocab_size, self._d_feature), self.rng)
+    table = self._kernel_initializer((self._vocab_size, self._d_feature), self.rng)
+    self.weights = _maybe_bfloat16(table, self._use_bfloat16)
 
   def forward(self, x: Any) -> Any:
     if not np.issubdtype(shapes.as_numpy_dtype(x.dtype), np.integer):
-      raise TypeError(f'Embedding expects integer ids, got dtype {x.dtype}.')
-    return jnp.take(self.weights, x, axis=0)
+      raise TypeError(f'Embedding expects integer ids, got an array of dtype {x.dtype} '
+                      f'(shape {_static_shape(x)}); cast ids with jnp.astype(x, jnp.int32).')
+    embedded = jnp.take(self.weights, jnp.clip(x, 0, self._vocab_size - 1), axis=0)
+    return jnp.astype(embedded, jnp.float32) if self._use_bfloat16 else embedded
 
 
+@assert_shape('...->...')
 class Dropout(base.Layer):
   """In train mode, zeroes each element with probability `rate` and scales the rest up.
 
-  `y = x * keep / (1 - rate)` with `keep ~ Bernoulli(1 - rate)`; in eval and predict mode
-  `y = x`. Axes listed in `shared_axes` share one mask value (e.g. the same mask for every
-  position of a sequence). Input and output shapes are equal.
+  `y = x * keep / (1 - rate)` with `keep ~ Bernoulli(1 - rate)`, so `E[y] = x`; in eval and
+  predict mode `y = x`. Axes listed in `shared_axes` share one mask value (e.g. `[1]` drops
+  whole feature vectors, the same at every sequence position). Srivastava et al. (2014),
+  https://jmlr.org/papers/v15/srivastava14a.html.
 
   State: the rate as a float32 scalar, kept for Trax 1.x checkpoint compatibility (the
   computation uses the constructor's `rate`).
+
+  Args:
+    rate: probability of zeroing an element, in `[0, 1)`.
+    shared_axes: axes along which the mask is constant.
+    mode: `'train'` drops; `'eval'` and `'predict'` pass inputs through.
   """
 
   def __init__(self, rate: float = 0.0, shared_axes: 'Sequence[int] | None' = None,
@@ -119,16 +163,147 @@ class Dropout(base.Layer):
 class Weights(base.Layer):
   """A layer with no inputs that outputs its weights, an array of `shape`.
 
-  Useful for learned constants (e.g. a learned bias or positional table).
+  Useful for learned constants (a learned bias, a positional table).
+
+  Args:
+    initializer: initializer of the weights.
+    shape: their shape.
+    use_bfloat16: keep the weights in bfloat16.
   """
 
-  def __init__(self, initializer: init.Initializer, shape: Sequence[int] = tuple()):
+  def __init__(self, initializer: init.Initializer, shape: Sequence[int] = (),
+               use_bfloat16: bool = False):
     super().__init__(n_in=0, name='Weights')
     self._initializer = initializer
     self._shape = tuple(shape)
+    self._use_bfloat16 = use_bfloat16
 
   def init_weights_and_state(self, input_signature: Any) -> None:
-    self.weights = self._initializer(self._shape, self.rng)
+    self.weights = _maybe_bfloat16(self._initializer(self._shape, self.rng), self._use_bfloat16)
 
   def forward(self, inputs: Any) -> Any:
     return self.weights
+
+
+class RandomUniform(base.Layer):
+  """A layer with no inputs that outputs fresh uniform samples in `[min_val, max_val)`.
+
+  Each call draws from the layer's rng, so samples change between training steps.
+
+  Args:
+    min_val: lower end of the distribution (included).
+    max_val: upper end of the distribution (excluded).
+    shape: shape of the output.
+    dtype: float dtype of the output.
+    sync: Trax 1.x's request to draw the same values on every device. A model here runs as
+      one program over a device mesh with one (replicated) rng, so values always agree
+      across devices and this flag changes nothing; it is kept so Trax 1.x code runs.
+  """
+
+  def __init__(self, min_val: float = 0.0, max_val: float = 1.0, shape: Sequence[int] = (),
+               dtype: Any = np.float32, sync: bool = False):
+    super().__init__(n_in=0, name='RandomUniform')
+    if not min_val < max_val:
+      raise ValueError(f'RandomUniform needs min_val < max_val, got {min_val} and {max_val}.')
+    self._min_val, self._max_val = min_val, max_val
+    self._shape = tuple(shape)
+    self._dtype = dtype
+    del sync
+
+  def forward(self, inputs: Any) -> Any:
+    return fastmath.random.uniform(self.rng, self._shape, self._dtype, self._min_val,
+                                   self._max_val)
+
+
+class LocallyConnected1d(base.Layer):
+  """Like a 1-d convolution, but with separate weights at every position.
+
+  Inputs: `x` of shape `(..., L, d)`. Outputs: `(..., L_out, filters)` with `L_out = L` for
+  `'SAME'` (zero padding) and `'WRAP'` (circular padding) and `L - kernel_size + 1` for
+  `'VALID'`. Weights: `w` of shape `(L, kernel_size, d, filters)`, indexed by *input*
+  position, and `b` of shape `(L_out, filters)`; `L` is fixed at initialization.
+
+  With `h = (kernel_size - 1) // 2`, output position `j` is
+
+      y[j] = b[j] + sum_i x[l] @ w[l, i],  l = j - h + i      ('SAME', 'WRAP' (mod L))
+      y[j] = b[j] + sum_i x[l] @ w[l, i],  l = j + (kernel_size - 1 - i)    ('VALID')
+
+  so `'VALID'` reads its window in reverse kernel order. That is Trax 1.x's layout, kept so
+  its checkpoints load; since every position has its own weights, it loses nothing.
+
+  Args:
+    filters: number of output channels.
+    kernel_size: window length; must be odd.
+    kernel_initializer: initializer of `w` (called with `nonreceptive_dims=[0]`, so the
+      per-position axis does not count towards the fans).
+    bias_initializer: initializer of `b`.
+    use_bias: add `b`.
+    padding: `'VALID'`, `'SAME'` or `'WRAP'`.
+  """
+
+  def __init__(self, filters: int, kernel_size: int,
+               kernel_initializer: init.Initializer = init.GlorotUniformInitializer(),
+               bias_initializer: init.Initializer = init.RandomNormalInitializer(1e-6),
+               use_bias: bool = True, padding: str = 'VALID'):
+    super().__init__(name=f'LocallyConnected1d_{filters}_{kernel_size}')
+    if kernel_size < 1 or kernel_size % 2 != 1:
+      raise ValueError(f'LocallyConnected1d needs an odd kernel_size, got {kernel_size}.')
+    if padding not in ('VALID', 'SAME', 'WRAP'):
+      raise ValueError(f"LocallyConnected1d padding must be 'VALID', 'SAME' or 'WRAP', got "
+                       f'{padding!r}.')
+    self._filters = filters
+    self._kernel_size = kernel_size
+    self._kernel_initializer = kernel_initializer
+    self._bias_initializer = bias_initializer
+    self._use_bias = use_bias
+    self._padding = padding
+
+  def init_weights_and_state(self, input_signature: Any) -> None:
+    length, d_in = input_signature.shape[-2:]
+    n_out = length - self._kernel_size + 1 if self._padding == 'VALID' else length
+    if n_out < 1:
+      raise ValueError(f'input length {length} is shorter than kernel_size '
+                       f'{self._kernel_size} with VALID padding.')
+    rng_w, rng_b = fastmath.random.split(self.rng, 2)
+    w = self._kernel_initializer((length, self._kernel_size, d_in, self._filters), rng_w,
+                                 nonreceptive_dims=[0])
+    if self._use_bias:
+      self.weights = (w, self._bias_initializer((n_out, self._filters), rng_b))
+    else:
+      self.weights = w
+
+  def forward(self, x: Any) -> Any:
+    w, b = self.weights if self._use_bias else (self.weights, None)
+    length, k = w.shape[0], self._kernel_size
+    expected = (length, w.shape[2])
+    if any(got not in (None, size) for got, size in zip(_static_shape(x)[-2:], expected)):
+      raise ValueError(f'input shape {_static_shape(x)} must end in (length, d) = '
+                       f'{expected}, as at initialization.')
+    # Every input position through every kernel tap: (..., L, K, filters).
+    taps = jnp.einsum('...ld,lkdf->...lkf', x, w)
+    if self._padding == 'VALID':
+      n_out, starts = length - k + 1, [k - 1 - i for i in range(k)]
+    else:
+      n_out, starts = length, list(range(k))
+      taps = self._pad(taps, (k - 1) // 2)
+    y = sum(taps[..., s:s + n_out, i, :] for i, s in enumerate(starts))
+    return y + b if self._use_bias else y
+
+  def _pad(self, taps: Any, h: int) -> Any:
+    """Pads the position axis (-3) by `h` on both sides: zeros, or wrapped around."""
+    if h == 0:
+      return taps
+    if self._padding == 'WRAP':
+      left, right = taps[..., -h:, :, :], taps[..., :h, :, :]
+    else:
+      left = right = jnp.zeros_like(taps[..., :h, :, :])
+    return jnp.concatenate([left, taps, right], axis=-3)
+
+
+def _static_shape(x: Any) -> tuple:
+  """`x.shape` as a tuple, with `None` for sizes unknown until run time."""
+  return tuple(x.shape) if hasattr(x, 'shape') else np.shape(x)
+
+
+def _maybe_bfloat16(x: Any, use_bfloat16: bool) -> Any:
+  return jnp.astype(x, jnp.bfloat16) if use_bfloat16 else x

@@ -1,11 +1,24 @@
-"""Weight initializers: factories returning `init(shape, rng) -> float32 array`.
+"""Weight initializers: factories returning `init(shape, rng, nonreceptive_dims=None)`.
+
+An initializer maps a shape and a random key to a float32 array of that shape. Variance
+scaling initializers (Glorot, LeCun, Kaiming) size their distribution by the kernel's fans:
+for a kernel of shape `(*receptive_field, in, out)` (e.g. HWIO convolutions),
+`fan_in = in * prod(receptive_field)` and `fan_out = out * prod(receptive_field)`.
+`nonreceptive_dims` names axes that are neither (the per-position axis of
+`LocallyConnected1d`); every initializer here accepts it so layers can pass it uniformly.
 
 Each factory is registered, so a layer built with e.g. `GlorotUniformInitializer()` can be
 described by `config()` and rebuilt.
+
+Differences from Trax 1.4, all bug fixes:
+- Trax 1.4 computed the receptive field but, through a misplaced indent, only applied it
+  to rank-0 shapes, so convolution kernels got the fans of a dense kernel. Here it applies.
+- Trax 1.4's Kaiming initializers used `scale = 2 / sqrt(1 + param**2)`; He et al. (2015)
+  derive `2 / (1 + param**2)`. The two agree for ReLU (`param=0`, the default).
 """
 
 import math
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -13,7 +26,7 @@ from trax import fastmath
 from trax.fastmath import numpy as jnp
 from trax.layers.config import register
 
-Initializer = Callable[[Sequence[int], 'jnp.ndarray'], 'jnp.ndarray']
+Initializer = Callable[..., 'jnp.ndarray']
 
 __all__ = [
     'RandomNormalInitializer',
@@ -26,63 +39,85 @@ __all__ = [
     'KaimingNormalInitializer',
     'KaimingUniformInitializer',
     'OrthogonalInitializer',
+    'AtariConvInit',
     'InitializerFromFile',
 ]
+
+_MODES = ('fan_in', 'fan_out', 'fan_avg')
+_DISTRIBUTIONS = ('normal', 'truncated_normal', 'uniform')
+# Standard deviation of a standard normal truncated to [-2, 2].
+_TRUNCATED_NORMAL_STDDEV = 0.87962566103423978
 
 
 @register
 def RandomNormalInitializer(stddev: float = 1e-2) -> Initializer:
   """Samples from a normal distribution with mean 0 and standard deviation `stddev`."""
-  def init(shape, rng):
-    return stddev * fastmath.random.normal(rng, shape, jnp.float32)
+  def init(shape, rng, nonreceptive_dims=None):
+    del nonreceptive_dims  # Fans play no part here.
+    return stddev * fastmath.random.normal(rng, tuple(shape), jnp.float32)
   return init
 
 
 @register
 def RandomUniformInitializer(lim: float = 1.0) -> Initializer:
   """Samples uniformly from `[-lim, lim)`."""
-  def init(shape, rng):
-    return fastmath.random.uniform(rng, shape, jnp.float32, -lim, lim)
+  def init(shape, rng, nonreceptive_dims=None):
+    del nonreceptive_dims  # Fans play no part here.
+    return fastmath.random.uniform(rng, tuple(shape), jnp.float32, -lim, lim)
   return init
 
 
-def _fan_in_fan_out(shape: Sequence[int], out_dim: int, in_dim: int) -> tuple[int, int]:
-  """Fans of a kernel: the in/out dimensions times the receptive field (all other dims)."""
-  if len(shape) < 2:
+def fans(shape: Sequence[int], out_dim: int = -1, in_dim: int = -2,
+         nonreceptive_dims: 'Sequence[int] | int | None' = None) -> tuple[int, int]:
+  """`(fan_in, fan_out)` of a kernel of `shape` (see the module docstring).
+
+  Rank-1 shapes have both fans equal to their size; scalars have fans 1.
+  """
+  shape = tuple(int(d) for d in shape)
+  if not shape:
+    return 1, 1
+  if len(shape) == 1:
     return shape[0], shape[0]
-  receptive_field = math.prod(shape) // (shape[in_dim] * shape[out_dim])
+  if isinstance(nonreceptive_dims, int):
+    nonreceptive_dims = (nonreceptive_dims,)
+  not_receptive = {d % len(shape) for d in (in_dim, out_dim, *(nonreceptive_dims or ()))}
+  receptive_field = math.prod(d for i, d in enumerate(shape) if i not in not_receptive)
   return shape[in_dim] * receptive_field, shape[out_dim] * receptive_field
 
 
 @register
 def ScaledInitializer(out_dim: int, in_dim: int, scale: float, mode: str,
                       distribution: str) -> Initializer:
-  """Variance scaling: samples with variance `scale / n`.
+  """Variance scaling: samples with mean 0 and variance `scale / n`.
 
   Args:
     out_dim: index of the output dimension of the kernel shape.
     in_dim: index of the input dimension of the kernel shape.
-    scale: the variance numerator.
+    scale: the variance numerator; must be positive.
     mode: `n` is fan-in (`'fan_in'`), fan-out (`'fan_out'`) or their mean (`'fan_avg'`).
-    distribution: `'normal'` (truncated at 2 stddev, as Trax 1.x), `'uniform'`.
+    distribution: `'normal'`, `'truncated_normal'` (at two standard deviations, rescaled to
+      keep the variance) or `'uniform'` (on `[-sqrt(3 scale / n), sqrt(3 scale / n))`).
   """
-  if mode not in ('fan_in', 'fan_out', 'fan_avg'):
-    raise ValueError(f"ScaledInitializer: mode must be 'fan_in', 'fan_out' or 'fan_avg', "
-                     f'got {mode!r}.')
-  if distribution not in ('normal', 'uniform'):
-    raise ValueError("ScaledInitializer: distribution must be 'normal' or 'uniform', got "
-                     f'{distribution!r}.')
+  if scale <= 0.:
+    raise ValueError(f'ScaledInitializer: scale must be positive, got {scale}.')
+  if mode not in _MODES:
+    raise ValueError(f'ScaledInitializer: mode must be one of {_MODES}, got {mode!r}.')
+  if distribution not in _DISTRIBUTIONS:
+    raise ValueError(f'ScaledInitializer: distribution must be one of {_DISTRIBUTIONS}, '
+                     f'got {distribution!r}.')
 
-  def init(shape, rng):
-    fan_in, fan_out = _fan_in_fan_out(shape, out_dim, in_dim)
+  def init(shape, rng, nonreceptive_dims=None):
+    shape = tuple(shape)
+    fan_in, fan_out = fans(shape, out_dim, in_dim, nonreceptive_dims)
     n = {'fan_in': fan_in, 'fan_out': fan_out, 'fan_avg': (fan_in + fan_out) / 2}[mode]
-    variance = scale / max(1., n)
+    variance = scale / max(1., n)  # Empty kernels have fans 0.
     if distribution == 'uniform':
       lim = math.sqrt(3. * variance)
       return fastmath.random.uniform(rng, shape, jnp.float32, -lim, lim)
-    # A normal truncated to [-2, 2] has stddev 0.8796: correct for it.
-    stddev = math.sqrt(variance) / 0.87962566103423978
+    if distribution == 'normal':
+      return math.sqrt(variance) * fastmath.random.normal(rng, shape, jnp.float32)
     import jax  # Truncated normals are initialization-only, which always runs on jax.
+    stddev = math.sqrt(variance) / _TRUNCATED_NORMAL_STDDEV
     return stddev * jax.random.truncated_normal(rng, -2., 2., shape, jnp.float32)
   return init
 
@@ -104,53 +139,77 @@ def GlorotUniformInitializer(out_dim: int = -1, in_dim: int = -2,
 @register
 def LeCunNormalInitializer(out_dim: int = -1, in_dim: int = -2,
                            scale: float = 1.) -> Initializer:
-  """LeCun normal: variance `scale / fan_in`."""
+  """LeCun et al. (1998) normal: variance `scale / fan_in`."""
   return ScaledInitializer(out_dim, in_dim, scale, 'fan_in', 'normal')
 
 
 @register
 def LeCunUniformInitializer(out_dim: int = -1, in_dim: int = -2,
                             scale: float = 1.) -> Initializer:
-  """LeCun uniform: variance `scale / fan_in`."""
+  """LeCun et al. (1998) uniform: variance `scale / fan_in`."""
   return ScaledInitializer(out_dim, in_dim, scale, 'fan_in', 'uniform')
 
 
 @register
 def KaimingNormalInitializer(out_dim: int = -1, in_dim: int = -2,
                              param: float = 0.) -> Initializer:
-  """He et al. (2015) normal for (leaky) ReLUs of negative slope `param`."""
+  """He et al. (2015) normal for leaky ReLUs of negative slope `param`.
+
+  Variance `2 / ((1 + param**2) * fan_in)`.
+  """
   return ScaledInitializer(out_dim, in_dim, 2. / (1. + param**2), 'fan_in', 'normal')
 
 
 @register
 def KaimingUniformInitializer(out_dim: int = -1, in_dim: int = -2,
                               param: float = 0.) -> Initializer:
-  """He et al. (2015) uniform for (leaky) ReLUs of negative slope `param`."""
+  """He et al. (2015) uniform for leaky ReLUs of negative slope `param`.
+
+  Variance `2 / ((1 + param**2) * fan_in)`.
+  """
   return ScaledInitializer(out_dim, in_dim, 2. / (1. + param**2), 'fan_in', 'uniform')
 
 
 @register
 def OrthogonalInitializer(stddev: float = 1.0) -> Initializer:
-  """Saxe et al. (2014): a (scaled) random orthogonal matrix, reshaped to `shape`.
+  """Saxe et al. (2014): `stddev` times a random orthogonal matrix, reshaped to `shape`.
 
-  The last dimension is the output; the others are flattened into rows.
+  The last axis holds the columns and the other axes are flattened into rows; the result
+  has orthonormal columns (if rows >= columns) or orthonormal rows (otherwise), drawn
+  uniformly (Haar measure) from the orthogonal group.
   """
-  def init(shape, rng):
-    n_rows, n_cols = math.prod(shape[:-1]), shape[-1]
+  def init(shape, rng, nonreceptive_dims=None):
+    del nonreceptive_dims  # Fans play no part here.
+    shape = tuple(shape)
+    n_cols = shape[-1] if shape else 1
+    n_rows = math.prod(shape[:-1])
     a = fastmath.random.normal(rng, (max(n_rows, n_cols), min(n_rows, n_cols)), jnp.float32)
     q, r = jnp.linalg.qr(a)
-    q = q * jnp.sign(jnp.diag(r))  # Makes the decomposition unique, hence uniform.
+    # Fixing the signs of diag(r) makes the factorization unique, hence q Haar-distributed.
+    q = q * jnp.sign(jnp.diag(r))
     if n_rows < n_cols:
-      q = q.T
+      q = jnp.transpose(q)
     return stddev * jnp.reshape(q, shape)
   return init
 
 
 @register
+def AtariConvInit(kernel_shape: Sequence[int], rng: Any, dtype: Any = np.float32) -> Any:
+  """The initializer of the Atari DQN convolutions, for HWIO kernels.
+
+  Uniform on `[-s, s)` with `s = 1 / sqrt(height * width * in_channels)`. Unlike the
+  factories above, this is itself the initializer.
+  """
+  height, width, in_channels, _ = kernel_shape
+  s = 1. / math.sqrt(height * width * in_channels)
+  return fastmath.random.uniform(rng, tuple(kernel_shape), dtype, -s, s)
+
+
+@register
 def InitializerFromFile(path: str) -> Initializer:
-  """Loads the array saved at `path` (`.npy`) and checks that its shape fits."""
-  def init(shape, rng):
-    del rng
+  """Loads the array saved at `path` (`.npy`, no pickles) and checks that its shape fits."""
+  def init(shape, rng, nonreceptive_dims=None):
+    del rng, nonreceptive_dims  # The file fixes the values.
     array = np.load(path, allow_pickle=False)
     if tuple(array.shape) != tuple(shape):
       raise ValueError(f'InitializerFromFile: {path} holds an array of shape {array.shape}, '
