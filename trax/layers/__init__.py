@@ -1,5 +1,8 @@
 """`trax.layers` (import as `tl`): layers and combinators."""
 
+from trax.layers.activation_fns import *  # pylint: disable=wildcard-import
+from trax.layers.array_fns import *  # pylint: disable=wildcard-import
+from trax.layers.assert_shape import *  # pylint: disable=wildcard-import
 from trax.layers.base import EMPTY_STATE
 from trax.layers.base import EMPTY_WEIGHTS
 from trax.layers.base import Fn
@@ -18,4 +21,5 @@ from trax.layers.config import register
 from trax.layers.convolution import *  # pylint: disable=wildcard-import
 from trax.layers.core import *  # pylint: disable=wildcard-import
 from trax.layers.initializers import *  # pylint: disable=wildcard-import
+from trax.layers.normalization import *  # pylint: disable=wildcard-import
 from trax.layers.pooling import *  # pylint: disable=wildcard-import
