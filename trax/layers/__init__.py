@@ -3,6 +3,7 @@
 from trax.layers.activation_fns import *  # pylint: disable=wildcard-import
 from trax.layers.array_fns import *  # pylint: disable=wildcard-import
 from trax.layers.assert_shape import *  # pylint: disable=wildcard-import
+from trax.layers.attention import *  # pylint: disable=wildcard-import
 from trax.layers.base import EMPTY_STATE
 from trax.layers.base import EMPTY_WEIGHTS
 from trax.layers.base import Fn
@@ -13,6 +14,7 @@ from trax.layers.base import LayerError
 from trax.layers.base import PureLayer
 from trax.layers.base import flatten_weights_and_state
 from trax.layers.base import unflatten_weights_and_state
+from trax.layers.causal_attention import *  # pylint: disable=wildcard-import
 from trax.layers.combinators import *  # pylint: disable=wildcard-import
 from trax.layers.control_flow import *  # pylint: disable=wildcard-import
 from trax.layers.config import ConfigError
@@ -23,3 +25,4 @@ from trax.layers.core import *  # pylint: disable=wildcard-import
 from trax.layers.initializers import *  # pylint: disable=wildcard-import
 from trax.layers.normalization import *  # pylint: disable=wildcard-import
 from trax.layers.pooling import *  # pylint: disable=wildcard-import
+from trax.layers.positional import *  # pylint: disable=wildcard-import

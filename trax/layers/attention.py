@@ -1,0 +1,321 @@
+r"""Multi-head dot-product attention, heads, and attention masks.
+
+Attention mixes the vectors of a sequence: every query position takes a weighted average of
+value vectors, weighted by how well its query matches each key,
+
+.. math::
+    \mathrm{Attention}(Q, K, V) = \mathrm{softmax}\big(Q K^T / \sqrt{d_{head}}\big)\, V,
+
+computed separately for each of `n_heads` slices of the feature axis (Vaswani et al., 2017,
+"Attention is all you need", https://arxiv.org/abs/1706.03762).
+
+Masks are boolean, `True` where a query may attend to a key, and broadcast against the
+attention weights of shape `(batch, n_heads, query_length, key_length)`: `PaddingMask` gives
+`(batch, 1, 1, key_length)`, `EncoderDecoderMask` `(batch, 1, query_length, key_length)`.
+
+Weights follow Trax 1.x, so its checkpoints load: `AttentionQKV` holds four `Dense` layers
+(queries, keys, values, output) and the attention itself has none. Causal self-attention with
+fast incremental decoding is in `causal_attention.py`.
+"""
+
+import math
+from typing import Any
+
+import numpy as np
+
+from trax import fastmath
+from trax import shapes
+from trax.fastmath import numpy as jnp
+from trax.layers import base
+from trax.layers import combinators as cb
+from trax.layers import core
+from trax.layers.config import register
+
+__all__ = [
+    'Attention',
+    'AttentionQKV',
+    'PureAttention',
+    'DotProductAttention',
+    'SplitIntoHeads',
+    'MergeHeads',
+    'ConfigurableAttention',
+    'PaddingMask',
+    'EncoderDecoderMask',
+]
+
+MODES = ('train', 'eval', 'predict')
+# Added to the scores of masked positions; exp() of it is 0 in float32 and bfloat16.
+_MASKED_SCORE = -1e9
+
+
+def check_mode(layer_name: str, mode: str) -> None:
+  """Raises ValueError unless `mode` is one of `MODES`."""
+  if mode not in MODES:
+    raise ValueError(f'{layer_name}: mode must be one of {MODES}, got {mode!r}.')
+
+
+def DotProductAttention(queries: Any, keys: Any, values: Any, mask: Any, dropout: float,
+                        mode: str, rng: Any) -> tuple[Any, Any]:
+  """Computes `softmax(q k^T / sqrt(d_head) + masking) v` per head.
+
+  Args:
+    queries: `(..., query_length, d_head)`.
+    keys: `(..., key_length, d_head)`.
+    values: `(..., key_length, d_value)`.
+    mask: boolean, broadcastable to `(..., query_length, key_length)`, `True` where a query
+      may attend to a key; or `None`.
+    dropout: rate at which attention weights are zeroed (and the rest scaled up), in
+      'train' mode only.
+    mode: 'train', 'eval' or 'predict'.
+    rng: random key for dropout.
+
+  Returns:
+    `(activations, attention_weights)` of shapes `(..., query_length, d_value)` and
+    `(..., query_length, key_length)`. The softmax runs in float32 (or float64 for float64
+    inputs); unlike Trax 1.4, activations keep the dtype of `values` instead of always
+    being cast to float32.
+  """
+  if not 0. <= dropout < 1.:
+    raise ValueError(f'DotProductAttention: dropout must be in [0, 1), got {dropout}.')
+  # Scaling the queries costs length * d_head multiplies, the scores length * length.
+  queries = queries * (1. / math.sqrt(queries.shape[-1]))
+  scores = jnp.matmul(queries, jnp.swapaxes(keys, -1, -2))
+  if shapes.as_numpy_dtype(scores.dtype).itemsize < 4:  # Softmax in float32 at least.
+    scores = jnp.astype(scores, jnp.float32)
+  if mask is not None:
+    scores = jnp.where(mask, scores, jnp.asarray(_MASKED_SCORE, scores.dtype))
+  # Softmax is invariant to the shift, so its gradient need not flow through the max.
+  shift = fastmath.stop_gradient(jnp.max(scores, axis=-1, keepdims=True))
+  unnormalized = jnp.exp(scores - shift)
+  weights = unnormalized / jnp.sum(unnormalized, axis=-1, keepdims=True)
+  if mode == 'train' and dropout > 0.:
+    keep = fastmath.random.bernoulli(rng, 1. - dropout, fastmath.shape(weights))
+    weights = jnp.where(keep, weights / (1. - dropout), jnp.zeros_like(weights))
+  activations = jnp.matmul(jnp.astype(weights, values.dtype), values)
+  return activations, weights
+
+
+class PureAttention(base.Layer):
+  """Multi-head attention without projections: `(q, k, v, mask) -> (activations, mask)`.
+
+  `q` of shape `(batch, query_length, d_feature)`, `k` and `v` of shape
+  `(batch, key_length, d_feature)` are split into `n_heads` heads of `d_feature / n_heads`
+  features, attended per head (see `DotProductAttention`), and merged back:
+  `activations` has shape `(batch, query_length, d_feature)`. The mask passes through.
+  No weights, no state.
+  """
+
+  def __init__(self, n_heads: int = 1, dropout: float = 0.0, mode: str = 'train'):
+    super().__init__(n_in=4, n_out=2)
+    check_mode('PureAttention', mode)
+    if not 0. <= dropout < 1.:
+      raise ValueError(f'PureAttention: dropout must be in [0, 1), got {dropout}.')
+    self._n_heads = n_heads
+    self._dropout = dropout
+    self._mode = mode
+
+  def forward(self, inputs: Any) -> Any:
+    q, k, v, mask = inputs
+    q, k, v = (split_heads(x, self._n_heads, merged_batch_and_head=False) for x in (q, k, v))
+    activations, _ = DotProductAttention(q, k, v, mask, self._dropout, self._mode, self.rng)
+    return merge_heads(activations, self._n_heads, merged_batch_and_head=False), mask
+
+
+@register
+def AttentionQKV(d_feature: int, n_heads: int = 1, dropout: float = 0.0,
+                 mode: str = 'train', cache_KV_in_predict: bool = False,
+                 q_sparsity: 'str | None' = None,
+                 result_sparsity: 'str | None' = None) -> base.Layer:
+  """Multi-head attention with projections: `(q, k, v, mask) -> (activations, mask)`.
+
+  Queries, keys and values (which may come from different sources, as in encoder-decoder
+  attention) each go through a `Dense(d_feature)`, then `PureAttention`, then an output
+  `Dense(d_feature)`. Inputs `(batch, length, d)`; activations `(batch, query_length,
+  d_feature)`. Weights (Trax 1.x order): `((q_w, q_b), (k_w, k_b), (v_w, v_b)), (),
+  (out_w, out_b)`.
+
+  Args:
+    d_feature: width of the projections and of the output.
+    n_heads: number of heads; must divide `d_feature`.
+    dropout: attention-weight dropout rate ('train' mode only).
+    mode: 'train', 'eval' or 'predict'.
+    cache_KV_in_predict: in 'predict' mode, project keys and values on the first call only
+      and reuse them afterwards (for encoder outputs, which stay fixed while decoding).
+    q_sparsity: `None` for a `Dense` query projection, `'noop'` for none. (Trax's sparse
+      variants are not available and raise ValueError.)
+    result_sparsity: the same for the output projection.
+  """
+  def projection(sparsity, argument_name):
+    if sparsity is None:
+      return core.Dense(d_feature)
+    if sparsity == 'noop':
+      return cb.Serial()
+    raise ValueError(f'AttentionQKV: {argument_name}={sparsity!r} is not supported; use None '
+                     "(a Dense projection) or 'noop' (no projection).")
+
+  def key_value_projection():
+    if cache_KV_in_predict and mode == 'predict':
+      return _Cache(core.Dense(d_feature))
+    return core.Dense(d_feature)
+
+  return cb.Serial(
+      cb.Parallel(projection(q_sparsity, 'q_sparsity'), key_value_projection(),
+                  key_value_projection()),
+      PureAttention(n_heads=n_heads, dropout=dropout, mode=mode),
+      projection(result_sparsity, 'result_sparsity'),
+      name='AttentionQKV')
+
+
+@register
+def Attention(d_feature: int, n_heads: int = 1, dropout: float = 0.0,
+              mode: str = 'train') -> base.Layer:
+  """Multi-head self-attention: `(x, mask) -> (activations, mask)`.
+
+  `x` of shape `(batch, length, d)` provides queries, keys and values; `mask` (e.g. from
+  `PaddingMask`) hides padding. Output `(batch, length, d_feature)`. Same weights as
+  `AttentionQKV`.
+
+  >>> layer = Attention(8, n_heads=2)
+  >>> y, mask = layer((np.ones((2, 5, 8), np.float32), np.ones((2, 1, 1, 5), bool)))
+  """
+  return cb.Serial(
+      cb.Select([0, 0, 0]),
+      AttentionQKV(d_feature, n_heads=n_heads, dropout=dropout, mode=mode),
+      name='Attention')
+
+
+def split_heads(x: Any, n_heads: int, merged_batch_and_head: bool = True) -> Any:
+  """`(batch, length, d)` -> `(batch * n_heads, length, d / n_heads)`.
+
+  Without `merged_batch_and_head`, the result is `(batch, n_heads, length, d / n_heads)`.
+  """
+  d_feature = x.shape[-1]
+  if len(x.shape) != 3 or d_feature % n_heads != 0:
+    raise ValueError(f'expected an input (batch, length, d_feature) with d_feature a '
+                     f'multiple of n_heads={n_heads}; got shape {tuple(x.shape)}.')
+  length = fastmath.shape(x)[1]
+  x = jnp.reshape(x, (-1, length, n_heads, d_feature // n_heads))
+  x = jnp.transpose(x, (0, 2, 1, 3))
+  if merged_batch_and_head:
+    x = jnp.reshape(x, (-1, length, d_feature // n_heads))
+  return x
+
+
+def merge_heads(x: Any, n_heads: int, merged_batch_and_head: bool = True) -> Any:
+  """Inverse of `split_heads`: back to `(batch, length, n_heads * d_head)`."""
+  expected_rank = 3 if merged_batch_and_head else 4
+  if len(x.shape) != expected_rank:
+    layout = ('(batch * n_heads, length, d_head)' if merged_batch_and_head
+              else '(batch, n_heads, length, d_head)')
+    raise ValueError(f'expected an input {layout}; got shape {tuple(x.shape)}.')
+  length, d_head = fastmath.shape(x)[-2], x.shape[-1]
+  if merged_batch_and_head:
+    if x.shape[0] is not None and x.shape[0] % n_heads != 0:
+      raise ValueError(f'the leading dimension {x.shape[0]} (batch * n_heads) is not a '
+                       f'multiple of n_heads={n_heads}.')
+    x = jnp.reshape(x, (-1, n_heads, length, d_head))
+  x = jnp.transpose(x, (0, 2, 1, 3))
+  return jnp.reshape(x, (-1, length, n_heads * d_head))
+
+
+@register
+def SplitIntoHeads(n_heads: int, merged_batch_and_head: bool = True) -> base.Layer:
+  """Layer: `(batch, length, d)` -> `(batch * n_heads, length, d / n_heads)`.
+
+  With `merged_batch_and_head=False` the output is `(batch, n_heads, length, d / n_heads)`.
+  """
+  return base.Fn('SplitIntoHeads', lambda x: split_heads(x, n_heads, merged_batch_and_head))
+
+
+@register
+def MergeHeads(n_heads: int, merged_batch_and_head: bool = True) -> base.Layer:
+  """Layer undoing `SplitIntoHeads`: back to `(batch, length, n_heads * d_head)`."""
+  return base.Fn('MergeHeads', lambda x: merge_heads(x, n_heads, merged_batch_and_head))
+
+
+@register
+def ConfigurableAttention(q_layer: base.Layer, k_layer: base.Layer, v_layer: base.Layer,
+                          final_layer: base.Layer, qkv_attention_layer: base.Layer,
+                          n_heads: int = 1) -> base.Layer:
+  """Self-attention from parts: `x -> final_layer(merge(attend(q(x), k(x), v(x))))`.
+
+  `q_layer`, `k_layer` and `v_layer` map `x` of shape `(batch, length, d)` to queries, keys
+  and values, which are split into `n_heads` heads (batch and head axes merged);
+  `qkv_attention_layer` (e.g. `DotProductCausalAttention`) maps the three to per-head
+  activations, which are merged and passed through `final_layer`.
+  """
+  return configurable_attention(q_layer, k_layer, v_layer, final_layer, qkv_attention_layer,
+                                n_heads, name='ConfigurableAttention')
+
+
+def configurable_attention(q_layer, k_layer, v_layer, final_layer, qkv_attention_layer,
+                           n_heads, name):
+  """`ConfigurableAttention` under another name (for layers built from it)."""
+  return cb.Serial(
+      cb.Branch(cb.Serial(q_layer, SplitIntoHeads(n_heads)),
+                cb.Serial(k_layer, SplitIntoHeads(n_heads)),
+                cb.Serial(v_layer, SplitIntoHeads(n_heads))),  # q k v, (B*H, L, D/H) each
+      qkv_attention_layer,  # (B*H, L, D/H)
+      MergeHeads(n_heads),  # (B, L, D)
+      final_layer,
+      name=name)
+
+
+@register
+def PaddingMask(pad: int = 0) -> base.Layer:
+  """Layer: token ids `(batch, length)` -> mask `(batch, 1, 1, length)`, `ids != pad`."""
+  def padding_mask(x):
+    if len(x.shape) != 2:
+      raise ValueError(f'expected token ids of shape (batch, length), got shape '
+                       f'{tuple(x.shape)}.')
+    return (x != pad)[:, None, None, :]
+  return base.Fn(f'PaddingMask({pad})', padding_mask)
+
+
+@register
+def EncoderDecoderMask() -> base.Layer:
+  """Layer: `(decoder_activations, encoder_mask) -> mask (batch, 1, decoder_length,
+  encoder_length)`.
+
+  `decoder_activations` has shape `(batch, decoder_length, d)`; `encoder_mask` (from
+  `PaddingMask`) `(batch, 1, 1, encoder_length)`. Each decoder position may attend to the
+  encoder's non-padding positions. The mask is boolean (Trax 1.4 returned float32).
+  """
+  def encoder_decoder_mask(decoder_activations, encoder_mask):
+    if len(decoder_activations.shape) != 3:
+      raise ValueError(f'expected decoder activations of shape (batch, length, d), got '
+                       f'shape {tuple(decoder_activations.shape)}.')
+    encoder_length = fastmath.shape(encoder_mask)[-1]
+    encoder_mask = jnp.astype(jnp.reshape(encoder_mask, (-1, 1, 1, encoder_length)), bool)
+    # Shaped from the data, so batch and lengths may be dynamic under TensorFlow.
+    decoder_positions = jnp.ones_like(decoder_activations[:, None, :, :1], dtype=bool)
+    return jnp.logical_and(encoder_mask, decoder_positions)
+  return base.Fn('EncoderDecoderMask', encoder_decoder_mask)
+
+
+class _Cache(base.Layer):
+  """Runs `layer` on the first call and returns the same outputs on later calls.
+
+  State: `(layer_state, cached_outputs, filled)`, fixed in shape so that decoding steps
+  compile once. Weights: those of `layer` (flattening as `layer`'s own would).
+  """
+
+  def __init__(self, layer: base.Layer):
+    super().__init__(layer.n_in, layer.n_out, name='Cache', sublayers_to_print=[layer])
+    self._layer = layer
+
+  def init_weights_and_state(self, input_signature: Any) -> None:
+    weights, layer_state = self._layer.init(input_signature, rng=self.rng)
+    outputs = self._layer.output_signature(input_signature)
+    zeros = fastmath.nested_map(lambda s: jnp.zeros(s.shape, s.dtype), outputs)
+    self.weights = weights
+    self.state = (layer_state, zeros, jnp.zeros((), bool))
+
+  def forward(self, inputs: Any) -> Any:
+    layer_state, cached, filled = self.state
+    outputs, layer_state = fastmath.cond(
+        filled,
+        lambda: (cached, layer_state),
+        lambda: self._layer.pure_fn(inputs, self.weights, layer_state, self.rng))
+    self.state = (layer_state, outputs, jnp.ones((), bool))
+    return outputs

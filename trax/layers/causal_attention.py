@@ -1,0 +1,143 @@
+"""Causal self-attention, with fast incremental decoding in 'predict' mode.
+
+Causal attention lets position `t` attend to positions `<= t` only, so a language model
+trained with it predicts each token from the ones before it.
+
+In 'predict' mode the layer decodes incrementally: its state holds key and value caches of
+shape `(batch * n_heads, max_inference_length, d_head)` and the number of positions filled.
+Each call with a chunk of `T >= 1` new positions (a prompt, then one token at a time) writes
+their keys and values into the caches and attends over the caches, hiding the unfilled
+positions: O(max_inference_length) work per token, and the prefix is never recomputed.
+Any split of a sequence into chunks gives the outputs of one 'eval' pass over it.
+"""
+
+from typing import Any
+
+from trax import fastmath
+from trax.fastmath import numpy as jnp
+from trax.layers import attention
+from trax.layers import base
+from trax.layers import combinators as cb
+from trax.layers import convolution
+from trax.layers import core
+from trax.layers.config import register
+
+__all__ = [
+    'CausalAttention',
+    'DotProductCausalAttention',
+]
+
+
+@register
+def CausalAttention(d_feature: int, n_heads: int = 1, dropout: float = 0.0,
+                    max_inference_length: int = 2048, use_dconv: bool = False,
+                    mode: str = 'train') -> base.Layer:
+  """Multi-head causal self-attention: `(batch, length, d) -> (batch, length, d_feature)`.
+
+  Queries, keys and values are `Dense(d_feature)` projections of the input, split into
+  `n_heads` heads; `DotProductCausalAttention` attends; the merged heads go through an
+  output `Dense(d_feature)`. Weights (Trax 1.x order, 8 arrays flat): q `(w, b)`, k `(w, b)`,
+  v `(w, b)`, output `(w, b)`.
+
+  Args:
+    d_feature: width of the projections and of the output.
+    n_heads: number of heads; must divide `d_feature`.
+    dropout: attention-weight dropout rate ('train' mode only).
+    max_inference_length: longest sequence 'predict' mode can decode (the cache length).
+    use_dconv: follow each of the q, k, v projections with a causal depthwise convolution
+      of width 3 (as in Primer, So et al., 2021); adds one `(3, d_feature)` weight each.
+    mode: 'train', 'eval' or 'predict' (incremental decoding; see the module docstring).
+
+  >>> layer = CausalAttention(8, n_heads=2)
+  >>> y = layer(np.ones((2, 5, 8), np.float32))  # y.shape == (2, 5, 8)
+  """
+  if n_heads < 1 or d_feature % n_heads != 0:
+    raise ValueError(f'CausalAttention: d_feature={d_feature} must be a multiple of '
+                     f'n_heads={n_heads}.')
+
+  def qkv_layer():
+    if not use_dconv:
+      return core.Dense(d_feature)
+    if mode == 'predict':
+      return cb.Serial(core.Dense(d_feature), _DecodingCausalDepthwiseConv())
+    return cb.Serial(core.Dense(d_feature), convolution.CausalDepthwiseConv())
+
+  return attention.configurable_attention(
+      qkv_layer(), qkv_layer(), qkv_layer(), core.Dense(d_feature),
+      DotProductCausalAttention(dropout=dropout, max_inference_length=max_inference_length,
+                                mode=mode),
+      n_heads, name='CausalAttention')
+
+
+class DotProductCausalAttention(base.Layer):
+  """Per-head causal attention: `(q, k, v) -> activations`, position `t` sees `<= t`.
+
+  Inputs of shape `(batch * n_heads, length, d_head)` (heads already split); output of the
+  shape of `q`. No weights. State: none, except in 'predict' mode `(keys, values, position)`
+  with caches of shape `(batch * n_heads, max_inference_length, d_head)` (Trax 1.4's layout).
+
+  In 'predict' mode, decoding beyond `max_inference_length` positions in total is not
+  detected inside compiled code: `dynamic_update_slice` clamps and the outputs are wrong.
+  """
+
+  def __init__(self, dropout: float = 0.0, max_inference_length: int = 2048,
+               mode: str = 'train'):
+    super().__init__(n_in=3, n_out=1)
+    attention.check_mode('DotProductCausalAttention', mode)
+    if not 0. <= dropout < 1.:
+      raise ValueError(f'DotProductCausalAttention: dropout must be in [0, 1), got {dropout}.')
+    self._dropout = dropout
+    self._max_len = max_inference_length
+    self._mode = mode
+
+  def init_weights_and_state(self, input_signature: Any) -> None:
+    if self._mode == 'predict':
+      _, k, v = input_signature
+      self.state = (jnp.zeros((k.shape[0], self._max_len, k.shape[-1]), k.dtype),
+                    jnp.zeros((v.shape[0], self._max_len, v.shape[-1]), v.dtype),
+                    jnp.zeros((), jnp.int32))
+
+  def forward(self, inputs: Any) -> Any:
+    q, k, v = inputs
+    if self._mode == 'predict':
+      k, v, mask = self._extend_cache(k, v)
+    else:
+      positions = jnp.arange(fastmath.shape(q)[-2])
+      mask = positions[:, None] >= positions[None, :]  # (query, key)
+    activations, _ = attention.DotProductAttention(q, k, v, mask, self._dropout, self._mode,
+                                                   self.rng)
+    return activations
+
+  def _extend_cache(self, k: Any, v: Any) -> tuple[Any, Any, Any]:
+    """Writes new keys and values at the current position; returns caches and mask."""
+    cached_k, cached_v, start = self.state
+    length = k.shape[1]
+    if length > self._max_len:
+      raise ValueError(f'got a chunk of {length} positions, more than '
+                       f'max_inference_length={self._max_len}.')
+    cached_k = fastmath.dynamic_update_slice_in_dim(cached_k, k, start, axis=1)
+    cached_v = fastmath.dynamic_update_slice_in_dim(cached_v, v, start, axis=1)
+    self.state = (cached_k, cached_v, start + length)
+    query_positions = start + jnp.arange(length)
+    mask = jnp.arange(self._max_len)[None, :] <= query_positions[:, None]  # (query, key)
+    return cached_k, cached_v, mask
+
+
+class _DecodingCausalDepthwiseConv(convolution.CausalDepthwiseConv):
+  """`CausalDepthwiseConv` for 'predict' mode: the last `kernel_size - 1` inputs are state.
+
+  Decoding chunk by chunk then gives the outputs of one pass over the whole sequence (Trax
+  1.4 zero-padded every chunk, which is wrong after the first).
+  """
+
+  def init_weights_and_state(self, input_signature: Any) -> None:
+    super().init_weights_and_state(input_signature)
+    batch, _, d_feature = input_signature.shape
+    self.state = jnp.zeros((batch, self._kernel_size - 1, d_feature), input_signature.dtype)
+
+  def forward(self, x: Any) -> Any:
+    history = self._kernel_size - 1
+    extended = jnp.concatenate([self.state, x], axis=1)
+    self.state = extended[:, extended.shape[1] - history:]
+    # The first `history` outputs would read the zero padding instead of the state.
+    return super().forward(extended)[:, history:]
