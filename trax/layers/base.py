@@ -123,9 +123,12 @@ class Layer:
 
   def __repr__(self) -> str:
     name = self._name
-    if self._n_in != 1 or self._n_out != 1:
-      name += f'_in{self._n_in}_out{self._n_out}'
-    sublayers = self._sublayers_to_print or self.sublayers
+    if self._n_in != 1:
+      name += f'_in{self._n_in}'
+    if self._n_out != 1:
+      name += f'_out{self._n_out}'
+    sublayers = (self.sublayers if self._sublayers_to_print is None
+                 else self._sublayers_to_print)
     if not sublayers:
       return name
     body = '\n'.join(repr(layer) for layer in sublayers)

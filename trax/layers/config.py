@@ -62,7 +62,10 @@ def register(fn: 'Callable | None' = None, *, name: 'str | None' = None) -> Call
   @functools.wraps(fn)
   def recording_fn(*args, **kwargs):
     result = fn(*args, **kwargs)
-    if callable(result) and not isinstance(result, type):
+    # A factory may hand back one of its arguments (`Branch(layer)`); that object keeps
+    # its own record, else its config would name itself as its own argument.
+    passed_in = any(result is x for x in (*args, *kwargs.values()))
+    if callable(result) and not isinstance(result, type) and not passed_in:
       try:
         result._build_record = (recording_fn, args, kwargs)
       except AttributeError:  # builtins take no attributes

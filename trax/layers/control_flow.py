@@ -18,6 +18,9 @@ from trax.layers.config import register
 
 __all__ = [
     'Scan',
+    'Cond',
+    'Cache',
+    'Chunk',
 ]
 
 
@@ -146,6 +149,152 @@ class Scan(_WrapperWithState):
       own_state = (jnp.array(True), carry)
     self.state = (layer_state, own_state)
     return cb.inputs_from_stack(ys + tuple(carry), self.n_out)
+
+
+class Cond(base.Layer):
+  """Runs `true` or `false` on the stack, depending on the boolean that `cond` computes.
+
+  `cond` takes the top `cond.n_in` items and returns one boolean scalar; the chosen branch
+  then runs on the items below them. Only that branch is computed, so it may be expensive
+  (under jit both are compiled); the other branch's state is left as it was. The branches
+  must agree in `n_in`, `n_out` and output shapes. `false=None` is an identity on one item.
+
+  Weights and state: `(cond_*, true_*, false_*)`.
+
+  >>> Cond(Fn('Positive', lambda x: jnp.sum(x) > 0), Fn('Double', lambda x: 2 * x))
+  """
+
+  def __init__(self, cond: base.Layer, true: base.Layer, false: 'base.Layer | None' = None,
+               name: 'str | None' = None):
+    super().__init__(name=name or 'Cond')
+    false = cb.Serial() if false is None else false
+    if cond.n_out != 1:
+      raise ValueError(f'Cond needs a cond layer with one output (a boolean), got '
+                       f'{cond.name} with n_out={cond.n_out}.')
+    if (true.n_in, true.n_out) != (false.n_in, false.n_out):
+      raise ValueError(f'Cond branches must have equal n_in and n_out: true ({true.name}) '
+                       f'has {true.n_in} -> {true.n_out}, false ({false.name}) '
+                       f'{false.n_in} -> {false.n_out} (false=None is 1 -> 1).')
+    self._sublayers = (cond, true, false)
+    self._n_in, self._n_out = cond.n_in + true.n_in, true.n_out
+    self._weights = self._state = (None, None, None)
+
+  def init_weights_and_state(self, input_signature: Any) -> None:
+    stack = cb._as_stack(input_signature, self.n_in)  # pylint: disable=protected-access
+    cond, true, false = self.sublayers
+    rngs = cb._split_rngs(self.rng, 3)  # pylint: disable=protected-access
+    inits = [cond.init(cb.inputs_from_stack(stack, cond.n_in), rng=rngs[0], use_cache=True)]
+    branch_inputs = cb.inputs_from_stack(stack[cond.n_in:], true.n_in)
+    for layer, rng in zip((true, false), rngs[1:]):
+      inits.append(layer.init(branch_inputs, rng=rng, use_cache=True))
+    weights, states = zip(*inits)
+    self.weights, self.state = tuple(weights), tuple(states)
+
+  def forward(self, xs: Any) -> Any:
+    stack = cb._as_stack(xs, self.n_in, self)  # pylint: disable=protected-access
+    cond, true, false = self.sublayers
+    weights, states = self.weights, self.state
+    rngs = cb._split_rngs(self.rng, 3)  # pylint: disable=protected-access
+    predicate, cond_state = cond.pure_fn(cb.inputs_from_stack(stack, cond.n_in), weights[0],
+                                         states[0], rngs[0], use_cache=True)
+    stack = stack[cond.n_in:]
+    branch_inputs = cb.inputs_from_stack(stack, true.n_in)
+
+    def run(index):
+      def branch(branch_inputs, branch_states):
+        layer = (true, false)[index]
+        outputs, new_state = layer.pure_fn(branch_inputs, weights[index + 1],
+                                           branch_states[index], rngs[index + 1])
+        if base.is_cache_marker(branch_states[index]):
+          new_state = branch_states[index]
+        new_states = list(branch_states)
+        new_states[index] = new_state
+        return outputs, tuple(new_states)
+      return branch
+
+    outputs, (true_state, false_state) = fastmath.cond(
+        predicate, run(0), run(1), branch_inputs, tuple(states[1:]))
+    if base.is_cache_marker(states[0]):
+      cond_state = states[0]
+    self.state = (cond_state, true_state, false_state)
+    return cb.inputs_from_stack(
+        cb.outputs_onto_stack(outputs, stack, true.n_in, true.n_out), self.n_out)
+
+
+class Cache(_WrapperWithState):
+  """Computes `layer` on the first call only; later calls return the stored outputs.
+
+  The first outputs are kept in the state together with a flag saying they are there, so
+  the state has the same structure before and after the first call and the layer runs under
+  jit (Trax 1.4 stored `()` before and the outputs after, which forced a re-trace). Outputs
+  keep the shapes of the first call.
+
+  Weights: `(layer_weights,)`. State: `(layer_state, (stored_outputs, computed))` (Trax 1.4
+  had `(stored_outputs, layer_state)`).
+  """
+
+  def __init__(self, layer: base.Layer):
+    super().__init__(layer, name='Cache')
+
+  def init_weights_and_state(self, input_signature: Any) -> None:
+    weights, layer_state = self.sublayer.init(input_signature, rng=self.rng, use_cache=True)
+    outputs = self.sublayer.output_signature(input_signature)
+    zeros = fastmath.nested_map(lambda s: np.zeros(s.shape, s.dtype), outputs)
+    self.weights, self.state = (weights,), (layer_state, (zeros, np.array(False)))
+
+  def forward(self, inputs: Any) -> Any:
+    (weights,), (layer_state, (stored, computed)) = self.weights, self.state
+    layer, rng = self.sublayer, self.rng
+
+    def compute(layer_state, stored):
+      del stored
+      outputs, new_state = layer.pure_fn(inputs, weights, layer_state, rng)
+      return outputs, (layer_state if base.is_cache_marker(layer_state) else new_state)
+
+    def reuse(layer_state, stored):
+      return stored, layer_state
+
+    outputs, layer_state = fastmath.cond(computed, reuse, compute, layer_state, stored)
+    self.state = (layer_state, (outputs, jnp.array(True)))
+    return outputs
+
+
+@register
+def Chunk(layer: base.Layer, chunk_size: int, pass_unchunkable: bool = True) -> base.Layer:
+  """Runs `layer` on consecutive chunks of `chunk_size` batch items, to save memory.
+
+  The batch axis of every input is split into chunks that `Scan` (with rematerialization)
+  feeds to `layer` one at a time; the outputs are joined back. When `chunk_size` does not
+  divide the batch, the whole batch runs as one chunk if `pass_unchunkable`, else a
+  ValueError is raised. With a batch size known only at run time (TensorFlow, `None`
+  batch), `chunk_size` must divide it. `chunk_size < 1` returns `layer` itself.
+
+  Weights: `((), (layer_weights,), ())`, as in Trax 1.4.
+  """
+  if chunk_size < 1:
+    return layer
+
+  def to_chunks(x):
+    batch, size = fastmath.shape(x)[0], chunk_size
+    if isinstance(batch, int) and batch % size:
+      if not pass_unchunkable:
+        raise ValueError(f'Chunk: chunk_size {size} does not divide the batch size {batch} '
+                         '(pass_unchunkable=False).')
+      size = batch
+    return jnp.reshape(x, (-1, size) + tuple(fastmath.shape(x)[1:]))
+
+  def from_chunks(x):
+    return jnp.reshape(x, (-1,) + tuple(fastmath.shape(x)[2:]))
+
+  def on_items(f, n):
+    return lambda xs: tuple(f(x) for x in xs) if n > 1 else f(xs)
+
+  return cb.Serial(
+      base.PureLayer(on_items(to_chunks, layer.n_in), layer.n_in, layer.n_in, 'ToChunks'),
+      Scan(layer, axis=0, n_carry=0, remat=True),
+      base.PureLayer(on_items(from_chunks, layer.n_out), layer.n_out, layer.n_out,
+                     'FromChunks'),
+      name='Chunk')
 
 
 def _without_axis(signature: shapes.ShapeDtype, axis: int) -> shapes.ShapeDtype:
