@@ -8,6 +8,8 @@ from trax.fastmath import backend as _backend
 
 
 def __getattr__(name: str):
+  if name.startswith('__'):  # Module protocol probes (autograph, inspect) expect this.
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
   namespace = _backend.backend().numpy
   try:
     return getattr(namespace, name)

@@ -1,0 +1,102 @@
+"""The tensorflow-numpy backend of `trax.fastmath`: the jax backend's API on plain TF ops.
+
+Layer code written against `fastmath` builds ordinary TensorFlow ops here (no XLA-only
+ops), so it runs eagerly, inside `tf.function` with dynamic batch and length dimensions,
+under `tf.GradientTape` (Keras training), and exports to SavedModel and TF Lite. Every name
+of the jax backend is provided with the same meaning:
+
+- `numpy`: `trax.fastmath.tf_numpy`, jax.numpy semantics (dtypes, promotion) on TF ops.
+- transforms: `jit` is `tf.function`, `grad`/`value_and_grad`/`vjp` use `tf.GradientTape`,
+  `vmap` is `tf.vectorized_map`, `custom_vjp` is `tf.custom_gradient`, `remat` is
+  `tf.recompute_grad`.
+- control flow: `cond`, `fori_loop`, `scan` as `tf.cond` and `tf.while_loop`.
+- `conv`, pools, index updates, dynamic slices, and stateless random numbers.
+
+What TF cannot do raises `BackendError` naming the op. Importing this module imports
+TensorFlow, so `trax` imports it only when the backend is first selected.
+"""
+
+# pylint: disable=g-importing-member,unused-import
+import tensorflow as tf
+
+from trax.fastmath import tf_numpy as numpy  # `fastmath.numpy` under this backend.
+from trax.fastmath.tf_backend._control_flow import cond
+from trax.fastmath.tf_backend._control_flow import fori_loop
+from trax.fastmath.tf_backend._control_flow import scan
+from trax.fastmath.tf_backend._indexing import dynamic_slice
+from trax.fastmath.tf_backend._indexing import dynamic_slice_in_dim
+from trax.fastmath.tf_backend._indexing import dynamic_update_slice
+from trax.fastmath.tf_backend._indexing import dynamic_update_slice_in_dim
+from trax.fastmath.tf_backend._indexing import index_add
+from trax.fastmath.tf_backend._indexing import index_update
+from trax.fastmath.tf_backend._random import random_bernoulli
+from trax.fastmath.tf_backend._random import random_fold_in
+from trax.fastmath.tf_backend._random import random_get_prng
+from trax.fastmath.tf_backend._random import random_normal
+from trax.fastmath.tf_backend._random import random_randint
+from trax.fastmath.tf_backend._random import random_split
+from trax.fastmath.tf_backend._random import random_uniform
+from trax.fastmath.tf_backend._transforms import abstract_eval
+from trax.fastmath.tf_backend._transforms import custom_vjp
+from trax.fastmath.tf_backend._transforms import grad
+from trax.fastmath.tf_backend._transforms import jit
+from trax.fastmath.tf_backend._transforms import remat
+from trax.fastmath.tf_backend._transforms import stop_gradient
+from trax.fastmath.tf_backend._transforms import value_and_grad
+from trax.fastmath.tf_backend._transforms import vjp
+from trax.fastmath.tf_backend._transforms import vmap
+from trax.fastmath.tf_backend._windows import avg_pool
+from trax.fastmath.tf_backend._windows import conv
+from trax.fastmath.tf_backend._windows import max_pool
+from trax.fastmath.tf_backend._windows import sum_pool
+from trax.fastmath.tf_numpy import shape
+from trax.fastmath.tf_numpy._dtypes import as_inexact
+
+name = 'tensorflow-numpy'
+
+
+# Math.
+
+
+def logsumexp(x, axis=None, keepdims=False) -> tf.Tensor:
+  axis = list(axis) if isinstance(axis, (tuple, list)) else axis
+  return tf.reduce_logsumexp(as_inexact(x), axis, keepdims)
+
+
+def sigmoid(x) -> tf.Tensor:
+  return tf.math.sigmoid(as_inexact(x))
+
+
+expit = sigmoid
+
+
+def erf(x) -> tf.Tensor:
+  # TF Lite has no Erf builtin, but fuses 0.5 * x * (1 + erf(x / sqrt(2))) into GELU.
+  return tf.math.erf(as_inexact(x))
+
+
+def top_k(x, k: int) -> tuple[tf.Tensor, tf.Tensor]:
+  """The `k` largest entries along the last axis, descending, and their int32 indices."""
+  return tuple(tf.math.top_k(numpy.asarray(x), k))
+
+
+def sort_key_val(keys, values, dimension: int = -1) -> tuple[tf.Tensor, tf.Tensor]:
+  """`keys` sorted along `dimension` (stably), and `values` permuted the same way."""
+  order = numpy.argsort(keys, axis=dimension)
+  return tuple(numpy.take_along_axis(a, order, dimension, mode='promise_in_bounds')
+               for a in (keys, values))
+
+
+# Devices.
+
+
+def device_count() -> int:
+  """Logical TF devices of the fastest kind present (TPU, else GPU, else CPU)."""
+  for kind in ('TPU', 'GPU', 'CPU'):
+    devices = tf.config.list_logical_devices(kind)
+    if devices:
+      return len(devices)
+  return 1
+
+
+local_device_count = device_count  # TF runs one host per process.

@@ -1,0 +1,78 @@
+"""Counter-based random numbers from TF's stateless ops, keyed like jax.
+
+A key is a shape-[2] integer tensor. Keys made by the jax backend (uint32[2]) and Trax's
+`DEFAULT_RNG` are accepted as they are: their bits are reinterpreted as int32, the seed
+format of TF's stateless ops. The same key always gives the same numbers, but not the
+numbers jax gives (another generator).
+
+TF Lite (2.21) has no builtins for the stateless random ops: models exported in eval or
+predict mode, where dropout is off, contain none.
+"""
+
+from typing import Any, Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from trax.fastmath.tf_numpy import _dtypes
+
+_BITS_AS_SIGNED = {np.dtype(np.uint32): np.int32, np.dtype(np.uint64): np.int64}
+
+
+def _key(key: Any) -> tf.Tensor:
+  """`key` as an int32 or int64 tensor of shape [2], the seed of TF's stateless ops."""
+  if _dtypes.is_tensor(key):
+    key = tf.convert_to_tensor(key)
+    if key.dtype in (tf.uint32, tf.uint64):
+      key = tf.bitcast(key, tf.int32 if key.dtype == tf.uint32 else tf.int64)
+  else:
+    key = np.asarray(key)
+    key = tf.constant(key.view(_BITS_AS_SIGNED.get(key.dtype, key.dtype)))
+  if key.dtype not in (tf.int32, tf.int64) or key.shape.as_list() != [2]:
+    raise ValueError(f'A random key is a shape-[2] integer array (e.g. from '
+                     f'fastmath.random.get_prng); got {key.dtype.name}{key.shape}.')
+  return key
+
+
+def random_get_prng(seed: Any) -> tf.Tensor:
+  """The key `[high, low]` 32-bit words of `seed`, as jax's `PRNGKey` lays them out."""
+  if _dtypes.is_tensor(seed):
+    seed = tf.cast(seed, tf.int32)
+    return tf.stack([tf.where(seed < 0, -1, 0), seed])  # The sign-extended high word.
+  seed = int(seed)
+  words = np.array([(seed >> 32) & 0xFFFFFFFF, seed & 0xFFFFFFFF], np.uint32)
+  return tf.constant(words.view(np.int32))
+
+
+def random_split(key: Any, num: int = 2) -> tf.Tensor:
+  return tf.random.experimental.stateless_split(_key(key), num)
+
+
+def random_fold_in(key: Any, data: Any) -> tf.Tensor:
+  return tf.random.experimental.stateless_fold_in(_key(key), data)
+
+
+def random_uniform(key: Any, shape: Sequence = (), dtype: Any = np.float32,
+                   minval: Any = 0., maxval: Any = 1.) -> tf.Tensor:
+  dtype = _dtypes.tf_dtype(dtype)
+  return tf.random.stateless_uniform(_dtypes.shape_arg(shape), _key(key),
+                                     tf.cast(minval, dtype), tf.cast(maxval, dtype), dtype)
+
+
+def random_normal(key: Any, shape: Sequence = (), dtype: Any = np.float32) -> tf.Tensor:
+  return tf.random.stateless_normal(_dtypes.shape_arg(shape), _key(key),
+                                    dtype=_dtypes.tf_dtype(dtype))
+
+
+def random_randint(key: Any, shape: Sequence, minval: Any, maxval: Any,
+                   dtype: Any = np.int32) -> tf.Tensor:
+  dtype = _dtypes.tf_dtype(dtype)
+  return tf.random.stateless_uniform(_dtypes.shape_arg(shape), _key(key),
+                                     tf.cast(minval, dtype), tf.cast(maxval, dtype), dtype)
+
+
+def random_bernoulli(key: Any, p: Any = 0.5, shape: 'Sequence | None' = None) -> tf.Tensor:
+  """Booleans, True with probability `p` (broadcast to `shape`, else `p`'s shape)."""
+  p = _dtypes.as_inexact(p)
+  shape = tf.shape(p) if shape is None else _dtypes.shape_arg(shape)
+  return random_uniform(key, shape, p.dtype) < p

@@ -1,0 +1,31 @@
+"""`fastmath.numpy` under the tensorflow-numpy backend: jax.numpy semantics on plain TF ops.
+
+Every function accepts TF tensors and variables, numpy and jax arrays and Python scalars,
+and returns a `tf.Tensor`. Results follow jax (with 64-bit types off), not TensorFlow:
+
+- Defaults are 32-bit: `zeros((2,))` and `asarray(1.5)` are float32, `arange(3)` and
+  `argmax(x)` int32. numpy and jax inputs of 64-bit types are narrowed (float64 to float32);
+  TF tensors keep their dtype.
+- Python scalars are weakly typed: `multiply(x_bf16, 2.)` stays bfloat16 and
+  `add(x_int32, .5)` is float32. Mixed dtypes promote as in jax (an integer meeting a float
+  takes the float's type; float16 with bfloat16 gives float32), and functions that need a
+  float (`exp`, `mean`, `divide`) turn integers into float32.
+- Shapes may mix Python ints and scalar int32 tensors (dynamic dimensions from
+  `fastmath.shape`), so the same layer code runs inside `tf.function` with `None` batch
+  and length dimensions.
+
+We build on `tf.math`/`tf.linalg` rather than `tf.experimental.numpy`: without the global
+"numpy behaviour" switch (which we must not flip) several tnp functions call `x.astype` and
+fail, and tnp defaults to float64. Python operators on the returned tensors are TF's own:
+`x * 2.` works, but an int32 tensor times a float needs `multiply` (or `astype` first).
+
+Names not defined here raise `BackendError` through `fastmath.numpy`.
+"""
+
+# pylint: disable=wildcard-import,redefined-builtin
+from trax.fastmath.tf_numpy._creation import *
+from trax.fastmath.tf_numpy._dtypes import *
+from trax.fastmath.tf_numpy._elementwise import *
+from trax.fastmath.tf_numpy._linalg import *
+from trax.fastmath.tf_numpy._manipulation import *
+from trax.fastmath.tf_numpy._reductions import *
