@@ -58,28 +58,30 @@ def UnBatch() -> StreamFn:  # pylint: disable=invalid-name
   return unbatch
 
 
-def pad_to_max_dims(tensors: Sequence[np.ndarray], boundary: 'int | None' = None,
+def pad_to_max_dims(tensors: Sequence[np.ndarray],
+                    boundary: 'int | Sequence[int | None] | None' = None,
                     strict_pad_on_len: bool = False) -> np.ndarray:
   """Pads arrays to a common shape and stacks them into one batch.
 
   Without `boundary`, each axis is padded to the largest size among `tensors`: shapes
   (2, 10) and (3, 9) give a batch of shape (2, 3, 10).
 
-  With `boundary`, padded axes are enlarged to `boundary` so fewer distinct shapes reach
-  XLA (fewer compilations): (8, 10) and (8, 9) with boundary 12 give (2, 8, 12). An axis
-  whose sizes all equal `boundary` is left alone. If the largest size is less than half of
-  `boundary`, the axis is padded to the next power of two instead, to avoid waste: (2, 10)
-  and (3, 9) with boundary 12 give (2, 4, 12). Every axis is treated this way, so use
-  boundaries on streams of 1-D sequences or where all axes are lengths.
+  With an int `boundary`, axes of different sizes are enlarged to `boundary`, so fewer
+  distinct shapes reach XLA (fewer compilations): (8, 10) and (8, 9) with boundary 12
+  give (2, 8, 12). If the largest size is less than half of `boundary`, the axis goes to
+  the next power of two instead, to avoid waste: (2, 10) and (3, 9) with boundary 12 give
+  (2, 4, 12). An axis whose sizes all agree is left alone (Trax 1.4's code padded it too,
+  against its docstring, which turned e.g. 3 features into 4).
 
-  With `strict_pad_on_len=True` (or a per-axis list `boundary`), every axis is padded to
-  the next multiple of its boundary instead (an entry of 0 or None leaves that axis at its
-  largest size).
+  With `strict_pad_on_len=True`, only axis 0 (the length) is padded, to the next multiple
+  of `boundary`, and other axes to their largest size (Trax 1.4 padded every axis to a
+  multiple, against its docstring). A list `boundary` gives one multiple per axis (0 or
+  None: pad that axis to its largest size).
 
   Args:
     tensors: arrays of the same rank.
-    boundary: None, a size to pad axes towards, or a list of one size per axis.
-    strict_pad_on_len: pad every axis to a multiple of `boundary`.
+    boundary: None, a size to pad towards, or a list of one multiple per axis.
+    strict_pad_on_len: pad the length axis to a multiple of `boundary`.
 
   Returns:
     The zero-padded arrays stacked along a new leading axis.
@@ -91,25 +93,26 @@ def pad_to_max_dims(tensors: Sequence[np.ndarray], boundary: 'int | None' = None
                      f'{[t.shape for t in tensors]}.')
   ndim = ranks.pop()
   max_dims = [max(t.shape[i] for t in tensors) for i in range(ndim)]
-
-  if boundary is not None and (strict_pad_on_len or isinstance(boundary, (list, tuple))):
-    boundaries = boundary if isinstance(boundary, (list, tuple)) else [boundary] * ndim
-    if len(boundaries) != ndim:
-      raise ValueError(f'pad_to_max_dims got {len(boundaries)} boundaries {boundaries} '
+  if isinstance(boundary, (list, tuple)) or (boundary is not None and strict_pad_on_len):
+    multiples = (list(boundary) if isinstance(boundary, (list, tuple))
+                 else [boundary] + [None] * (ndim - 1))
+    if len(multiples) != ndim:
+      raise ValueError(f'pad_to_max_dims got {len(multiples)} boundaries {multiples} '
                        f'for arrays of rank {ndim}; give one per axis.')
-    target = [d if not b else b * math.ceil(d / b) for d, b in zip(max_dims, boundaries)]
+    target = [m * math.ceil(d / m) if m else d for d, m in zip(max_dims, multiples)]
   elif boundary is None:
     target = max_dims
   else:
     target = []
     for i, d in enumerate(max_dims):
-      if all(t.shape[i] == boundary for t in tensors):
+      if all(t.shape[i] == d for t in tensors):
         target.append(d)
       elif 2 * d < boundary:
         target.append(_next_power_of_2(d))
       else:
         target.append(max(d, boundary))
-  padded = [np.pad(t, [(0, n - s) for n, s in zip(target, t.shape)]) for t in tensors]
+  padded = [np.pad(t, [(0, n - s) for n, s in zip(target, t.shape)]) if ndim else t
+            for t in tensors]
   return np.stack(padded)
 
 
@@ -125,7 +128,7 @@ def BucketByLength(boundaries: Sequence[int], batch_sizes: Sequence[int],  # pyl
     length_keys: which arrays of an example count for its length (the longest of them);
       default `[0, 1]` (inputs and targets).
     length_axis: the axis of those arrays that holds the length.
-    strict_pad_on_len: pad lengths to a multiple of the bucket boundary; see
+    strict_pad_on_len: pad axis 0 to a multiple of the bucket boundary; see
       `pad_to_max_dims`.
   """
   length_keys = [0, 1] if length_keys is None else list(length_keys)
@@ -150,7 +153,7 @@ def bucket_by_length(generator: Iterable[Any], length_fn: Callable[[Any], int],
     length_fn: the length of an example.
     boundaries: increasing upper bounds (inclusive) of the bucket lengths.
     batch_sizes: batch size of each bucket, `len(boundaries) + 1` of them.
-    strict_pad_on_len: pad to a multiple of the bucket's boundary.
+    strict_pad_on_len: pad axis 0 to a multiple of the bucket's boundary.
 
   Yields:
     Padded batches, in the order the buckets fill up.
