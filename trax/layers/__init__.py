@@ -26,3 +26,4 @@ from trax.layers.initializers import *  # pylint: disable=wildcard-import
 from trax.layers.normalization import *  # pylint: disable=wildcard-import
 from trax.layers.pooling import *  # pylint: disable=wildcard-import
 from trax.layers.positional import *  # pylint: disable=wildcard-import
+from trax.layers.rnn import *  # pylint: disable=wildcard-import
