@@ -175,7 +175,7 @@ def Glu() -> base.Layer:
   Dauphin et al. (2017), https://arxiv.org/abs/1612.08083.
   """
   def glu(x):
-    if x.shape[-1] is not None and x.shape[-1] % 2:
+    if isinstance(x.shape[-1], int) and x.shape[-1] % 2:
       raise ValueError(f'Glu needs an even last dimension, got shape {tuple(x.shape)}.')
     a, b = jnp.split(x, 2, axis=-1)
     return a * fastmath.expit(b)

@@ -13,7 +13,7 @@ So `'...a->...b'` (Dense) keeps all but the last dimension, `'...ab,b->...a'` mu
 batch of matrices by a vector, and `'bld,bld->bl2'` ends in a dimension of size 2.
 
 Sizes that are unknown match anything: `None` (TensorFlow's dynamic batch inside
-`tf.function`) and symbolic sizes that cannot be compared (jax shape polymorphism). A
+`tf.function`) and symbolic sizes (jax shape polymorphism, as in jax2tf exports). A
 mismatch raises `ValueError` naming the layer, the specification and the shapes; `pure_fn`
 re-raises it as a `LayerError` that also says where the layer was built.
 
@@ -85,13 +85,13 @@ def _static_shape(x: Any) -> 'tuple | None':
 
 
 def _differ(a: Any, b: Any) -> bool:
-  """Whether two sizes are known to differ."""
-  if a is None or b is None:
-    return False
-  try:
-    return bool(a != b)
-  except Exception:  # pylint: disable=broad-except
-    return False  # Symbolic sizes that cannot be compared count as unknown.
+  """Whether two sizes are known to differ: only concrete sizes are compared.
+
+  `None` (TensorFlow) and symbolic sizes (jax shape polymorphism, where `b != 3` is True
+  although `b` may be 3 at run time) are unknown.
+  """
+  known = lambda size: isinstance(size, (int, np.integer))
+  return known(a) and known(b) and a != b
 
 
 class _Matcher:

@@ -71,7 +71,7 @@ class Dense(base.Layer):
   def forward(self, x: Any) -> Any:
     w, b = self.weights if self._use_bias else (self.weights, None)
     d_in = _static_shape(x)[-1]
-    if d_in is not None and d_in != w.shape[0]:
+    if _is_concrete(d_in) and d_in != w.shape[0]:
       raise ValueError(f'input shape {_static_shape(x)} has last dimension {d_in}, but the '
                        f'weights expect {w.shape[0]} (w has shape {tuple(w.shape)}).')
     y = jnp.dot(x, w)
@@ -276,7 +276,8 @@ class LocallyConnected1d(base.Layer):
     w, b = self.weights if self._use_bias else (self.weights, None)
     length, k = w.shape[0], self._kernel_size
     expected = (length, w.shape[2])
-    if any(got not in (None, size) for got, size in zip(_static_shape(x)[-2:], expected)):
+    if any(_is_concrete(got) and got != size
+           for got, size in zip(_static_shape(x)[-2:], expected)):
       raise ValueError(f'input shape {_static_shape(x)} must end in (length, d) = '
                        f'{expected}, as at initialization.')
     # Every input position through every kernel tap: (..., L, K, filters).
@@ -301,8 +302,12 @@ class LocallyConnected1d(base.Layer):
 
 
 def _static_shape(x: Any) -> tuple:
-  """`x.shape` as a tuple, with `None` for sizes unknown until run time."""
+  """`x.shape` as a tuple, with `None` (or jax symbols) for sizes unknown until run time."""
   return tuple(x.shape) if hasattr(x, 'shape') else np.shape(x)
+
+
+def _is_concrete(size: Any) -> bool:
+  return isinstance(size, (int, np.integer))
 
 
 def _maybe_bfloat16(x: Any, use_bfloat16: bool) -> Any:
