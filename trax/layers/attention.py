@@ -28,6 +28,7 @@ from trax import shapes
 from trax.fastmath import numpy as jnp
 from trax.layers import base
 from trax.layers import combinators as cb
+from trax.layers import control_flow
 from trax.layers import core
 from trax.layers.config import register
 
@@ -155,7 +156,7 @@ def AttentionQKV(d_feature: int, n_heads: int = 1, dropout: float = 0.0,
 
   def key_value_projection():
     if cache_KV_in_predict and mode == 'predict':
-      return _Cache(core.Dense(d_feature))
+      return control_flow.Cache(core.Dense(d_feature))
     return core.Dense(d_feature)
 
   return cb.Serial(
@@ -292,30 +293,3 @@ def EncoderDecoderMask() -> base.Layer:
     return jnp.logical_and(encoder_mask, decoder_positions)
   return base.Fn('EncoderDecoderMask', encoder_decoder_mask)
 
-
-class _Cache(base.Layer):
-  """Runs `layer` on the first call and returns the same outputs on later calls.
-
-  State: `(layer_state, cached_outputs, filled)`, fixed in shape so that decoding steps
-  compile once. Weights: those of `layer` (flattening as `layer`'s own would).
-  """
-
-  def __init__(self, layer: base.Layer):
-    super().__init__(layer.n_in, layer.n_out, name='Cache', sublayers_to_print=[layer])
-    self._layer = layer
-
-  def init_weights_and_state(self, input_signature: Any) -> None:
-    weights, layer_state = self._layer.init(input_signature, rng=self.rng)
-    outputs = self._layer.output_signature(input_signature)
-    zeros = fastmath.nested_map(lambda s: jnp.zeros(s.shape, s.dtype), outputs)
-    self.weights = weights
-    self.state = (layer_state, zeros, jnp.zeros((), bool))
-
-  def forward(self, inputs: Any) -> Any:
-    layer_state, cached, filled = self.state
-    outputs, layer_state = fastmath.cond(
-        filled,
-        lambda: (cached, layer_state),
-        lambda: self._layer.pure_fn(inputs, self.weights, layer_state, self.rng))
-    self.state = (layer_state, outputs, jnp.ones((), bool))
-    return outputs

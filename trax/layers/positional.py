@@ -151,7 +151,8 @@ def ShiftRight(n_positions: int = 1, mode: str = 'train') -> base.Layer:
   the layer is the identity (the decoder feeds already shifted inputs), as in Trax, so
   'predict' differs from 'eval' by design.
 
-  >>> ShiftRight()(np.array([[1, 2, 3]]))  # [[0, 1, 2]]
+  >>> ShiftRight()(np.array([[1, 2, 3]])).tolist()
+  [[0, 1, 2]]
   """
   check_mode('ShiftRight', mode)
   if n_positions < 0:
