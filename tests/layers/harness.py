@@ -180,14 +180,17 @@ def _check_tf(layer, inputs, weights, state, outputs, deterministic, check_grads
 
     if check_grads and deterministic and fastmath.tree_flatten(weights) and (
         _is_float_output(outputs)):
-      jax_grads = jax.grad(lambda w: sum(
-          jnp.sum(x) for x in jax.tree.leaves(layer.pure_fn(inputs, w, state, RNG)[0])))(
-              weights)
+      with fastmath.use_backend('jax'):  # The reference gradient is jax's own.
+        jax_grads = jax.grad(lambda w: sum(
+            jnp.sum(x) for x in jax.tree.leaves(layer.pure_fn(inputs, w, state, RNG)[0])))(
+                weights)
       with tf.GradientTape() as tape:
         tape.watch(tf_weights)
         total = tf.add_n([tf.reduce_sum(x) for x in tf.nest.flatten(
             layer.pure_fn(tf_inputs, tf_weights, tf_state, tf_rng)[0])])
-      tf_grads = tape.gradient(total, tf_weights)
+      # Weights the output does not depend on (an untaken Cond branch) get zeros, as in jax.
+      tf_grads = tape.gradient(total, tf_weights,
+                               unconnected_gradients=tf.UnconnectedGradients.ZERO)
       _assert_trees_close(tf_grads, jax_grads, atol * 10, rtol * 10,
                           'tensorflow-numpy gradient != jax gradient')
 

@@ -35,7 +35,7 @@ def Positive():  # pylint: disable=invalid-name
 def _cell():
   """x, h -> h', h' with h' = tanh(x @ w_x + h @ w_h): a minimal recurrent cell."""
   return tl.Serial(tl.Parallel(tl.Dense(3), tl.Dense(3, use_bias=False)), tl.Add(),
-                   tl.Fn('Tanh', fnp.tanh), tl.Dup())
+                   tl.Tanh(), tl.Dup())
 
 
 PARITY_CASES = [
@@ -177,7 +177,7 @@ def test_cache_computes_once():
 
 
 def test_chunk_matches_the_unchunked_layer():
-  layer = tl.Serial(tl.Dense(4), tl.Relu() if hasattr(tl, 'Relu') else tl.Dup(), name='Body')
+  layer = tl.Serial(tl.Dense(4), tl.Relu())
   chunked = tl.Chunk(layer, chunk_size=2)
   x = harness.random_inputs(S((6, 3)))
   y = chunked(x)

@@ -23,7 +23,9 @@ from trax.layers.config import register
 from trax.layers.convolution import *  # pylint: disable=wildcard-import
 from trax.layers.core import *  # pylint: disable=wildcard-import
 from trax.layers.initializers import *  # pylint: disable=wildcard-import
+from trax.layers.metrics import *  # pylint: disable=wildcard-import
 from trax.layers.normalization import *  # pylint: disable=wildcard-import
 from trax.layers.pooling import *  # pylint: disable=wildcard-import
 from trax.layers.positional import *  # pylint: disable=wildcard-import
 from trax.layers.rnn import *  # pylint: disable=wildcard-import
+from trax.layers.wrappers import *  # pylint: disable=wildcard-import

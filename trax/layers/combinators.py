@@ -35,6 +35,8 @@ __all__ = [
     'Gate',
     'Concatenate',
     'Split',
+    'SerialWithSideOutputs',
+    'FlattenList',
 ]
 
 
@@ -55,9 +57,9 @@ class Serial(base.Layer):
     self._weights = self._state = (None,) * len(self._sublayers)
 
   def init_weights_and_state(self, input_signature: Any) -> None:
-    stack = _as_stack(input_signature, self._n_in)
+    stack = as_stack(input_signature, self._n_in)
     weights, states = [], []
-    for layer, rng in zip(self._sublayers, _split_rngs(self.rng, len(self._sublayers))):
+    for layer, rng in zip(self._sublayers, split_rngs(self.rng, len(self._sublayers))):
       inputs = inputs_from_stack(stack, layer.n_in)
       layer_weights, layer_state = layer.init(inputs, rng=rng, use_cache=True)
       stack = outputs_onto_stack(layer.output_signature(inputs), stack, layer.n_in,
@@ -67,9 +69,9 @@ class Serial(base.Layer):
     self.weights, self.state = tuple(weights), tuple(states)
 
   def forward(self, xs: Any) -> Any:
-    stack = _as_stack(xs, self._n_in, self)
+    stack = as_stack(xs, self._n_in, self)
     states = []
-    rngs = _split_rngs(self.rng, len(self._sublayers))
+    rngs = split_rngs(self.rng, len(self._sublayers))
     for layer, w, s, rng in zip(self._sublayers, self.weights, self.state, rngs):
       inputs = inputs_from_stack(stack, layer.n_in)
       outputs, new_s = layer.pure_fn(inputs, w, s, rng, use_cache=True)
@@ -83,14 +85,13 @@ class Parallel(base.Layer):
   """Applies each sublayer to its own slice of the stack, in parallel.
 
   With sublayers `a` (n_in 2) and `b` (n_in 1), `a` takes the top two items and `b` the
-  third; the outputs of `a` end up above those of `b`. `None` stands for an identity on one
-  item.
+  third; the outputs of `a` end up above those of `b`. Each argument is one branch: `None`
+  or `[]` is an identity on one item, and a list of layers runs as a `Serial`.
   """
 
   def __init__(self, *sublayers: Any, name: 'str | None' = None):
     super().__init__(name=name or 'Parallel')
-    self._sublayers = tuple(Serial() if layer is None else layer
-                            for layer in _ensure_flat(sublayers, keep_none=True))
+    self._sublayers = tuple(_as_branch(layer) for layer in sublayers)
     self._n_in = sum(layer.n_in for layer in self._sublayers)
     self._n_out = sum(layer.n_out for layer in self._sublayers)
     self._weights = self._state = (None,) * len(self._sublayers)
@@ -103,9 +104,9 @@ class Parallel(base.Layer):
     return inputs
 
   def init_weights_and_state(self, input_signature: Any) -> None:
-    stack = _as_stack(input_signature, self._n_in)
+    stack = as_stack(input_signature, self._n_in)
     weights, states = [], []
-    rngs = _split_rngs(self.rng, len(self._sublayers))
+    rngs = split_rngs(self.rng, len(self._sublayers))
     for layer, inputs, rng in zip(self._sublayers, self._allot(stack), rngs):
       layer_weights, layer_state = layer.init(inputs, rng=rng, use_cache=True)
       weights.append(layer_weights)
@@ -113,13 +114,13 @@ class Parallel(base.Layer):
     self.weights, self.state = tuple(weights), tuple(states)
 
   def forward(self, xs: Any) -> Any:
-    stack = _as_stack(xs, self._n_in, self)
+    stack = as_stack(xs, self._n_in, self)
     outputs, states = [], []
-    rngs = _split_rngs(self.rng, len(self._sublayers))
+    rngs = split_rngs(self.rng, len(self._sublayers))
     for layer, inputs, w, s, rng in zip(self._sublayers, self._allot(stack), self.weights,
                                         self.state, rngs):
       layer_outputs, new_s = layer.pure_fn(inputs, w, s, rng, use_cache=True)
-      outputs.extend(_as_stack(layer_outputs, layer.n_out))
+      outputs.extend(as_stack(layer_outputs, layer.n_out))
       states.append(s if base.is_cache_marker(s) else new_s)
     self.state = tuple(states)
     return _from_stack(tuple(outputs), self._n_out)
@@ -129,12 +130,11 @@ class Parallel(base.Layer):
 def Branch(*layers: Any, name: str = 'Branch') -> base.Layer:
   """Applies each layer to a copy of the top of the stack; outputs are stacked in order.
 
-  `Branch(a, b)` on `x` gives `a(x), b(x)` (a's outputs on top). `None` stands for an
-  identity (a copy of the top item).
+  `Branch(a, b)` on `x` gives `a(x), b(x)` (a's outputs on top). As in `Parallel`, `None`
+  or `[]` is an identity (a copy of the top item) and a list of layers runs as a `Serial`.
   """
-  layers = _ensure_flat(layers, keep_none=True)
-  if len(layers) == 1 and layers[0] is not None:
-    return layers[0]
+  if len(layers) == 1:
+    return _as_branch(layers[0])
   parallel = Parallel(*layers)
   indices = [i for layer in parallel.sublayers for i in range(layer.n_in)]
   return Serial(Select(indices), parallel, name=name, sublayers_to_print=parallel.sublayers)
@@ -215,13 +215,59 @@ def Concatenate(n_items: int = 2, axis: int = -1) -> base.Layer:
   if n_items < 2:
     raise ValueError(f'Concatenate needs n_items >= 2, got {n_items}.')
   return base.PureLayer(lambda xs: jnp.concatenate(xs, axis), n_in=n_items,
-                        name='Concatenate')
+                        name='Concatenate' if axis == -1 else f'Concatenate_axis{axis}')
 
 
 @register
 def Split(n_items: int = 2, axis: int = -1) -> base.Layer:
   """Splits the top array into `n_items` equal parts along `axis`."""
   return base.Fn('Split', lambda x: tuple(jnp.split(x, n_items, axis)), n_out=n_items)
+
+
+@register
+def SerialWithSideOutputs(layers: Sequence[base.Layer],
+                          n_side_outputs: 'int | Sequence[int]' = 1) -> base.Layer:
+  """Runs `layers` in series, moving the last `n_side_outputs` outputs of each aside.
+
+  With one-input, two-output layers and `n_side_outputs=1` this computes::
+
+      side_outputs = []
+      for layer in layers:
+        x, side = layer(x)
+        side_outputs.append(side)
+      return (x, *side_outputs)
+
+  In general, after each layer its last `n_side_outputs[i]` outputs go to the bottom of
+  the stack (below what the following layers use), in the order the layers ran.
+
+  Args:
+    layers: the layers to run in series.
+    n_side_outputs: how many outputs of each layer to set aside (one int for all).
+  """
+  layers = list(layers)
+  if isinstance(n_side_outputs, int):
+    n_side_outputs = [n_side_outputs] * len(layers)
+  # The n_in of the whole: the deepest the layers reach, counting only kept outputs.
+  depth = reach = 0
+  for layer, n_side in zip(layers, n_side_outputs):
+    reach = max(reach, depth + layer.n_in)
+    depth += layer.n_in - (layer.n_out - n_side)
+  stack_size = reach
+  serial = []
+  for layer, n_side in zip(layers, n_side_outputs):
+    stack_size += layer.n_out - layer.n_in
+    n_kept = layer.n_out - n_side
+    # Kept outputs stay on top, the rest of the stack follows, the side outputs go last.
+    order = (list(range(n_kept)) + list(range(layer.n_out, stack_size))
+             + list(range(n_kept, layer.n_out)))
+    serial += [layer, Select(order)]
+  return Serial(serial, name='SerialWithSideOutputs')
+
+
+@register
+def FlattenList() -> base.Layer:
+  """Flattens one stack item made of nested lists/tuples into a flat tuple of arrays."""
+  return base.Fn('FlattenList', lambda x: tuple(_deep_flatten(x)))
 
 
 # Stack helpers.
@@ -234,10 +280,10 @@ def inputs_from_stack(stack: tuple, n_in: int) -> Any:
 
 def outputs_onto_stack(outputs: Any, stack: tuple, n_in: int, n_out: int) -> tuple:
   """The stack after a layer replaced its `n_in` inputs by `outputs`."""
-  return _as_stack(outputs, n_out) + tuple(stack[n_in:])
+  return as_stack(outputs, n_out) + tuple(stack[n_in:])
 
 
-def _as_stack(xs: Any, n: int, layer: 'base.Layer | None' = None) -> tuple:
+def as_stack(xs: Any, n: int, layer: 'base.Layer | None' = None) -> tuple:
   """`n` items as a tuple (one item is any value, even a tuple or dict)."""
   if n == 1:
     return (xs,)
@@ -252,7 +298,8 @@ def _from_stack(stack: tuple, n_out: int) -> Any:
   return stack[0] if n_out == 1 else tuple(stack[:n_out])
 
 
-def _split_rngs(rng: Any, n: int) -> list:
+def split_rngs(rng: Any, n: int) -> list:
+  """`n` independent keys from `rng` (just `rng` itself when `n == 1`)."""
   if n <= 1:
     return [rng] * n
   keys = fastmath.random.split(rng, n)
@@ -269,18 +316,30 @@ def _serial_n_in_n_out(layers: Sequence[base.Layer]) -> tuple[int, int]:
   return running_max, running_max - running_total
 
 
-def _ensure_flat(layers: Any, keep_none: bool = False) -> tuple:
-  """Flattens nested lists/tuples of layers, checking that each item is a layer."""
+def _as_branch(layer: Any) -> base.Layer:
+  """One argument of `Parallel`/`Branch` as a layer: identity, a layer, or a Serial."""
+  if layer is None or (isinstance(layer, (list, tuple)) and not layer):
+    return Serial()
+  if isinstance(layer, (list, tuple)):
+    return Serial(layer)
+  return _ensure_flat([layer])[0]
+
+
+def _deep_flatten(items: Any) -> list:
+  if not isinstance(items, (list, tuple)):
+    return [items]
+  return [leaf for item in items for leaf in _deep_flatten(item)]
+
+
+def _ensure_flat(layers: Any) -> tuple:
+  """Flattens nested lists/tuples of layers, dropping `None`s and checking the rest."""
   flat = []
   for layer in layers:
     if isinstance(layer, (list, tuple)):
-      flat.extend(_ensure_flat(layer, keep_none))
-    elif layer is None:
-      if keep_none:
-        flat.append(None)
+      flat.extend(_ensure_flat(layer))
     elif isinstance(layer, base.Layer):
       flat.append(layer)
-    else:
+    elif layer is not None:
       raise TypeError(f'Expected a trax layer, got {type(layer).__name__}: {layer!r:.100}. '
                       '(Did you pass a layer class or factory without calling it?)')
   return tuple(flat)

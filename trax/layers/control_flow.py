@@ -1,4 +1,4 @@
-"""Control-flow combinators: loops (`Scan`, `Chunk`), branches (`Cond`) and `Cache`.
+"""Control-flow combinators: a loop (`Scan`), a branch (`Cond`) and `Cache`.
 
 These run a sublayer inside a traced function (`fastmath.scan`, `fastmath.cond`), so each
 call of the sublayer goes through its own `pure_fn`, which restores the sublayer afterwards:
@@ -14,13 +14,11 @@ from trax import shapes
 from trax.fastmath import numpy as jnp
 from trax.layers import base
 from trax.layers import combinators as cb
-from trax.layers.config import register
 
 __all__ = [
     'Scan',
     'Cond',
     'Cache',
-    'Chunk',
 ]
 
 
@@ -106,7 +104,7 @@ class Scan(_WrapperWithState):
     self._mode = mode
 
   def init_weights_and_state(self, input_signature: Any) -> None:
-    stack = cb._as_stack(input_signature, self.n_in)  # pylint: disable=protected-access
+    stack = cb.as_stack(input_signature, self.n_in)
     n_xs = self.n_in - self._n_carry
     step_signature = tuple(_without_axis(x, self._axis) for x in stack[:n_xs])
     carry_signature = tuple(stack[n_xs:])
@@ -119,7 +117,7 @@ class Scan(_WrapperWithState):
     self.weights, self.state = (weights,), (layer_state, own_state)
 
   def forward(self, inputs: Any) -> Any:
-    stack = cb._as_stack(inputs, self.n_in, self)  # pylint: disable=protected-access
+    stack = cb.as_stack(inputs, self.n_in, self)
     n_xs = self.n_in - self._n_carry
     xs, carry = stack[:n_xs], stack[n_xs:]
     layer, (layer_weights,) = self.sublayer, self.weights
@@ -129,18 +127,23 @@ class Scan(_WrapperWithState):
       carry = tuple(jnp.where(started, kept, c) for kept, c in zip(kept_carry, carry))
     rng, n_ys = self.rng, layer.n_out - self._n_carry
 
+    def run_layer(weights, inputs, state, rng):
+      return layer.pure_fn(inputs, weights, state, rng)
+    if self._remat:
+      # Weights are an argument, not a closure: TF's recompute_grad only differentiates
+      # with respect to arguments.
+      run_layer = fastmath.remat(run_layer)
+
     def step(loop_carry, x):
       carry, state, t = loop_carry
       layer_inputs = cb.inputs_from_stack(tuple(x) + tuple(carry), layer.n_in)
-      outputs, new_state = layer.pure_fn(layer_inputs, layer_weights, state,
-                                         fastmath.random.fold_in(rng, t))
-      outputs = cb._as_stack(outputs, layer.n_out)  # pylint: disable=protected-access
+      outputs, new_state = run_layer(layer_weights, layer_inputs, state,
+                                     fastmath.random.fold_in(rng, t))
+      outputs = cb.as_stack(outputs, layer.n_out)
       if base.is_cache_marker(state):
         new_state = state
       return (outputs[n_ys:], new_state, t + 1), outputs[:n_ys]
 
-    if self._remat:
-      step = fastmath.remat(step)
     xs = tuple(jnp.swapaxes(x, 0, self._axis) for x in xs)
     init = (tuple(carry), layer_state, jnp.array(0, jnp.int32))
     (carry, layer_state, _), ys = fastmath.scan(step, init, xs)
@@ -180,9 +183,9 @@ class Cond(base.Layer):
     self._weights = self._state = (None, None, None)
 
   def init_weights_and_state(self, input_signature: Any) -> None:
-    stack = cb._as_stack(input_signature, self.n_in)  # pylint: disable=protected-access
+    stack = cb.as_stack(input_signature, self.n_in)
     cond, true, false = self.sublayers
-    rngs = cb._split_rngs(self.rng, 3)  # pylint: disable=protected-access
+    rngs = cb.split_rngs(self.rng, 3)
     inits = [cond.init(cb.inputs_from_stack(stack, cond.n_in), rng=rngs[0], use_cache=True)]
     branch_inputs = cb.inputs_from_stack(stack[cond.n_in:], true.n_in)
     for layer, rng in zip((true, false), rngs[1:]):
@@ -191,10 +194,10 @@ class Cond(base.Layer):
     self.weights, self.state = tuple(weights), tuple(states)
 
   def forward(self, xs: Any) -> Any:
-    stack = cb._as_stack(xs, self.n_in, self)  # pylint: disable=protected-access
+    stack = cb.as_stack(xs, self.n_in, self)
     cond, true, false = self.sublayers
     weights, states = self.weights, self.state
-    rngs = cb._split_rngs(self.rng, 3)  # pylint: disable=protected-access
+    rngs = cb.split_rngs(self.rng, 3)
     predicate, cond_state = cond.pure_fn(cb.inputs_from_stack(stack, cond.n_in), weights[0],
                                          states[0], rngs[0], use_cache=True)
     stack = stack[cond.n_in:]
@@ -257,44 +260,6 @@ class Cache(_WrapperWithState):
     outputs, layer_state = fastmath.cond(computed, reuse, compute, layer_state, stored)
     self.state = (layer_state, (outputs, jnp.array(True)))
     return outputs
-
-
-@register
-def Chunk(layer: base.Layer, chunk_size: int, pass_unchunkable: bool = True) -> base.Layer:
-  """Runs `layer` on consecutive chunks of `chunk_size` batch items, to save memory.
-
-  The batch axis of every input is split into chunks that `Scan` (with rematerialization)
-  feeds to `layer` one at a time; the outputs are joined back. When `chunk_size` does not
-  divide the batch, the whole batch runs as one chunk if `pass_unchunkable`, else a
-  ValueError is raised. With a batch size known only at run time (TensorFlow, `None`
-  batch), `chunk_size` must divide it. `chunk_size < 1` returns `layer` itself.
-
-  Weights: `((), (layer_weights,), ())`, as in Trax 1.4.
-  """
-  if chunk_size < 1:
-    return layer
-
-  def to_chunks(x):
-    batch, size = fastmath.shape(x)[0], chunk_size
-    if isinstance(batch, int) and batch % size:
-      if not pass_unchunkable:
-        raise ValueError(f'Chunk: chunk_size {size} does not divide the batch size {batch} '
-                         '(pass_unchunkable=False).')
-      size = batch
-    return jnp.reshape(x, (-1, size) + tuple(fastmath.shape(x)[1:]))
-
-  def from_chunks(x):
-    return jnp.reshape(x, (-1,) + tuple(fastmath.shape(x)[2:]))
-
-  def on_items(f, n):
-    return lambda xs: tuple(f(x) for x in xs) if n > 1 else f(xs)
-
-  return cb.Serial(
-      base.PureLayer(on_items(to_chunks, layer.n_in), layer.n_in, layer.n_in, 'ToChunks'),
-      Scan(layer, axis=0, n_carry=0, remat=True),
-      base.PureLayer(on_items(from_chunks, layer.n_out), layer.n_out, layer.n_out,
-                     'FromChunks'),
-      name='Chunk')
 
 
 def _without_axis(signature: shapes.ShapeDtype, axis: int) -> shapes.ShapeDtype:

@@ -1,0 +1,326 @@
+"""Losses and evaluation metrics: layers reducing a batch of predictions to one scalar.
+
+A metric layer takes the model output, the targets and (for the `Weighted...` ones) weights,
+and returns a float scalar. Weights broadcast against the targets and let items count
+unevenly; a weight of 0 masks an item out (e.g. padding in a batch of sequences):
+
+    weighted mean = sum(value * weights) / sum(weights)
+
+Categorical layers take pre-softmax activations (logits) of shape `(..., n_categories)`
+and integer targets of shape `(...)`.
+"""
+
+from typing import Any
+
+from trax import fastmath
+from trax import shapes
+from trax.fastmath import numpy as jnp
+from trax.layers import array_fns
+from trax.layers import base
+from trax.layers import combinators as cb
+from trax.layers.config import register
+
+__all__ = [
+    'CategoryCrossEntropy',
+    'WeightedCategoryCrossEntropy',
+    'CategoryAccuracy',
+    'WeightedCategoryAccuracy',
+    'Accuracy',
+    'SequenceAccuracy',
+    'MaskedSequenceAccuracy',
+    'BinaryCrossEntropy',
+    'CrossEntropyLoss',
+    'L2Loss',
+    'SmoothL1Loss',
+    'MacroAveragedFScore',
+    'WeightedFScore',
+    'WeightedSum',
+]
+
+
+@register
+def CategoryCrossEntropy(label_smoothing: 'float | None' = None) -> base.Layer:
+  r"""Mean cross-entropy between `softmax(logits)` and (smoothed) one-hot targets.
+
+  Inputs: `logits` of shape `(..., N)`, integer `targets` of shape `(...)`.
+  Output: the mean over all items of
+
+  .. math::
+      -\sum_i p_i \log \mathrm{softmax}(v)_i, \qquad
+      p = (1 - \varepsilon)\, \mathrm{one\_hot}(t) + \varepsilon / N
+
+  where :math:`\varepsilon` is `label_smoothing` (0 when None).
+
+  Args:
+    label_smoothing: the probability mass spread evenly over all categories, in [0, 1].
+  """
+  _check_label_smoothing(label_smoothing)
+
+  def f(logits, targets):
+    return jnp.mean(_category_cross_entropy(logits, targets, label_smoothing))
+  return base.Fn('CategoryCrossEntropy', f)
+
+
+@register
+def WeightedCategoryCrossEntropy(label_smoothing: 'float | None' = None,
+                                 cutoff: float = 0.0) -> base.Layer:
+  """Like `CategoryCrossEntropy`, but a weighted mean over items (weights as 3rd input).
+
+  Inputs: `logits` `(..., N)`, integer `targets` `(...)`, `weights` broadcastable to the
+  targets. Each item's cross-entropy `ce` becomes `max(ce, cutoff) - cutoff` before
+  averaging, so items already predicted better than `cutoff` contribute nothing.
+
+  Args:
+    label_smoothing: the probability mass spread evenly over all categories, in [0, 1].
+    cutoff: per-item losses below this value count as 0 (0 disables the cutoff).
+  """
+  _check_label_smoothing(label_smoothing)
+
+  def f(logits, targets, weights):
+    cross_entropies = _category_cross_entropy(logits, targets, label_smoothing)
+    if cutoff > 0.:
+      cross_entropies = jnp.maximum(cross_entropies, cutoff) - cutoff
+    return jnp.sum(cross_entropies * weights) / jnp.sum(weights)
+  return base.Fn('WeightedCategoryCrossEntropy', f)
+
+
+@register
+def CategoryAccuracy() -> base.Layer:
+  """Fraction of items whose highest-scoring category (argmax) equals the target.
+
+  Inputs: scores `(..., N)`, integer `targets` `(...)`. Output: a float32 scalar.
+  """
+  def f(model_output, targets):
+    return jnp.mean(_is_correct(model_output, targets))
+  return base.Fn('CategoryAccuracy', f)
+
+
+@register
+def WeightedCategoryAccuracy() -> base.Layer:
+  """Weighted mean over items of 1 (argmax equals the target) or 0 (it does not).
+
+  Inputs: scores `(..., N)`, integer `targets` `(...)`, `weights` broadcastable to them.
+  """
+  def f(model_output, targets, weights):
+    return jnp.sum(_is_correct(model_output, targets) * weights) / jnp.sum(weights)
+  return base.Fn('WeightedCategoryAccuracy', f)
+
+
+@register
+def Accuracy(classifier: 'base.Layer | None' = None) -> base.Layer:
+  """Weighted mean of `classifier(model_output) == targets` (deprecated in Trax 1.4).
+
+  Inputs: `model_output`, `targets`, `weights`. Prefer `WeightedCategoryAccuracy`.
+
+  Args:
+    classifier: maps model outputs to predicted categories; a new `ArgMax()` by default
+      (Trax 1.4 shared one default instance between all `Accuracy` layers).
+  """
+  classifier = array_fns.ArgMax() if classifier is None else classifier
+  return cb.Serial(classifier, _Equal(), _WeightedMean(), name='Accuracy',
+                   sublayers_to_print=[])
+
+
+@register
+def SequenceAccuracy(classifier: 'base.Layer | None' = None) -> base.Layer:
+  """Fraction of sequences predicted right at every position of weight != 0 (deprecated).
+
+  Inputs: `model_output` `(batch, ..., N)`, `targets` `(batch, ...)`, 0/1 `weights`.
+  Prefer `MaskedSequenceAccuracy`.
+
+  Args:
+    classifier: maps model outputs to predicted categories; a new `ArgMax()` by default.
+  """
+  classifier = array_fns.ArgMax() if classifier is None else classifier
+  return cb.Serial(classifier, _Equal(), _WeightedSequenceMean(), name='SequenceAccuracy',
+                   sublayers_to_print=[])
+
+
+@register
+def MaskedSequenceAccuracy() -> base.Layer:
+  """Fraction of sequences whose argmax predictions match the targets wherever weight != 0.
+
+  Inputs: scores `(batch, length, N)`, integer `targets` `(batch, length)`, `weights`
+  broadcastable to the targets (only zero versus non-zero matters).
+  """
+  def f(model_output, targets, weights):
+    predictions = jnp.argmax(model_output, axis=-1)
+    shapes.assert_same_shape(predictions, targets)
+    position_ok = jnp.logical_or(jnp.equal(predictions, targets), jnp.equal(weights, 0))
+    return jnp.mean(jnp.astype(jnp.all(position_ok, axis=-1), jnp.float32))
+  return base.Fn('MaskedSequenceAccuracy', f)
+
+
+@register
+def BinaryCrossEntropy() -> base.Layer:
+  r"""Mean binary cross-entropy between `sigmoid(logits)` and 0/1 targets.
+
+  Inputs: `logits` and `targets` of the same shape. Per item, with :math:`q = \sigma(x)`,
+  :math:`-t \log q - (1 - t) \log(1 - q)`, computed as the equal
+  :math:`\mathrm{softplus}(x) - t x`: Trax 1.4 took the log of the sigmoid, which gives
+  `inf` once :math:`|x|` passes about 17 in float32.
+  """
+  def f(logits, targets):
+    return jnp.mean(jnp.logaddexp(0., logits) - jnp.astype(targets, logits.dtype) * logits)
+  return base.Fn('BinaryCrossEntropy', f)
+
+
+@register
+def CrossEntropyLoss() -> base.Layer:
+  """Weighted mean of `-log_probs[target]`: expects LOG-PROBABILITIES (deprecated).
+
+  Inputs: `log_probs` `(..., N)` (e.g. the output of `LogSoftmax`), integer `targets`
+  `(...)`, `weights`. Kept for Trax 1.x models; prefer `WeightedCategoryCrossEntropy`,
+  which takes logits and applies the softmax itself.
+  """
+  return cb.Serial(_NegativeLogProb(), _WeightedMean(), name='CrossEntropyLoss',
+                   sublayers_to_print=[])
+
+
+@register
+def L2Loss() -> base.Layer:
+  """Weighted mean of squared errors `(model_output - targets)**2` (all the same shape)."""
+  def f(model_output, targets, weights):
+    shapes.assert_same_shape(model_output, targets)
+    shapes.assert_same_shape(model_output, weights)
+    return jnp.sum(weights * (model_output - targets)**2) / jnp.sum(weights)
+  return base.Fn('L2Loss', f)
+
+
+@register
+def SmoothL1Loss() -> base.Layer:
+  r"""Weighted mean of the Huber loss of `model_output - targets` (all the same shape).
+
+  .. math::
+      h(d) = \tfrac12 d^2 \text{ if } |d| < 1 \text{, else } |d| - \tfrac12
+  """
+  def f(model_output, targets, weights):
+    shapes.assert_same_shape(model_output, targets)
+    shapes.assert_same_shape(model_output, weights)
+    distance = jnp.abs(model_output - targets)
+    huber = jnp.where(distance < 1., 0.5 * distance**2, distance - 0.5)
+    return jnp.sum(weights * huber) / jnp.sum(weights)
+  return base.Fn('SmoothL1Loss', f)
+
+
+@register
+def MacroAveragedFScore(beta: float = 1., initial_category_index: int = 0) -> base.Layer:
+  r"""Unweighted mean over categories of the F-beta score of the argmax predictions.
+
+  Inputs: scores `(..., N)`, integer `targets` `(...)`. For each category
+  :math:`k \ge` `initial_category_index`:
+
+  .. math::
+      F_k = \frac{(1 + \beta^2)\, \mathrm{correct}_k}
+                 {\beta^2\, \mathrm{targets}_k + \mathrm{predicted}_k}
+
+  The mean runs over the categories that occur among the targets or the predictions (as
+  scikit-learn does); Trax 1.4 also counted absent ones, as 0/0, and returned NaN.
+
+  Args:
+    beta: how many times more recall counts than precision.
+    initial_category_index: categories below it (e.g. padding) are left out.
+  """
+  def f(model_output, targets):
+    f_scores, _, present = _f_scores(model_output, targets, beta, initial_category_index)
+    return jnp.sum(f_scores * present) / jnp.maximum(jnp.sum(present), 1.)
+  return base.Fn('MacroAveragedFScore', f)
+
+
+@register
+def WeightedFScore(beta: float = 1., initial_category_index: int = 0) -> base.Layer:
+  """Mean over categories of the F-beta score, weighted by each category's target count.
+
+  Inputs and per-category scores as in `MacroAveragedFScore`.
+
+  Args:
+    beta: how many times more recall counts than precision.
+    initial_category_index: categories below it (e.g. padding) are left out.
+  """
+  def f(model_output, targets):
+    f_scores, n_targets, _ = _f_scores(model_output, targets, beta, initial_category_index)
+    return jnp.sum(f_scores * n_targets) / jnp.sum(n_targets)
+  return base.Fn('WeightedFScore', f)
+
+
+@register
+def WeightedSum() -> base.Layer:
+  """`sum(values * weights)`: inputs `values` and `weights` (broadcastable)."""
+  return base.Fn('WeightedSum', lambda values, weights: jnp.sum(values * weights))
+
+
+def _category_cross_entropy(logits: Any, targets: Any,
+                            label_smoothing: 'float | None') -> Any:
+  """Per-item cross-entropy, without materializing log_softmax or a one-hot array.
+
+  With `lse = logsumexp(logits)`, `log_softmax(logits) = logits - lse`, so the smoothed
+  cross-entropy is `lse - (1 - eps) * logits[target] - eps * mean(logits)`. Picking
+  `logits[target]` with `take_along_axis` beat `sum(log_softmax * one_hot)` under XLA on
+  CPU: 20-24 ms against 50 ms (value and gradient) and 6-7 against 24 ms (value only) for
+  2048 x 4096 logits, since the gather reads one number per item instead of a full
+  one-hot product, and no log_softmax array is written.
+  """
+  lse = fastmath.logsumexp(logits, axis=-1)
+  target_logits = jnp.squeeze(
+      jnp.take_along_axis(logits, jnp.expand_dims(targets, -1), axis=-1), -1)
+  if not label_smoothing:
+    return lse - target_logits
+  return (lse - (1. - label_smoothing) * target_logits
+          - label_smoothing * jnp.mean(logits, axis=-1))
+
+
+def _check_label_smoothing(label_smoothing: 'float | None') -> None:
+  if label_smoothing is not None and not 0. <= label_smoothing <= 1.:
+    raise ValueError(f'label_smoothing must be in [0, 1], got {label_smoothing}.')
+
+
+def _is_correct(model_output: Any, targets: Any) -> Any:
+  """Float 1/0 per item: does the argmax of `model_output` equal the target?"""
+  predictions = jnp.argmax(model_output, axis=-1)
+  shapes.assert_same_shape(predictions, targets)
+  return jnp.astype(jnp.equal(predictions, targets), jnp.float32)
+
+
+def _f_scores(model_output: Any, targets: Any, beta: float,
+              initial_category_index: int) -> tuple[Any, Any, Any]:
+  """Per-category F-beta scores, target counts and presence flags (float32 vectors)."""
+  predictions = jnp.argmax(model_output, axis=-1)
+  shapes.assert_same_shape(predictions, targets)
+  categories = jnp.arange(initial_category_index, model_output.shape[-1])
+  predicted = jnp.expand_dims(predictions, -1) == categories  # (..., n_categories)
+  target = jnp.expand_dims(targets, -1) == categories
+  axes = tuple(range(len(predicted.shape) - 1))
+  count = lambda x: jnp.sum(jnp.astype(x, jnp.float32), axis=axes)
+  n_correct, n_predicted, n_targets = (
+      count(jnp.logical_and(predicted, target)), count(predicted), count(target))
+  beta2 = beta**2
+  denominators = beta2 * n_targets + n_predicted
+  # A category never predicted nor targeted has 0 correct: its score is 0, not 0/0.
+  f_scores = (1. + beta2) * n_correct / jnp.maximum(denominators, 1e-30)
+  return f_scores, n_targets, jnp.astype(denominators > 0, jnp.float32)
+
+
+def _Equal() -> base.Layer:  # pylint: disable=invalid-name
+  return base.Fn('_Accuracy', lambda predictions, targets: jnp.astype(
+      jnp.equal(predictions, targets), jnp.float32))
+
+
+def _NegativeLogProb() -> base.Layer:  # pylint: disable=invalid-name
+  def f(log_probs, targets):
+    picked = jnp.take_along_axis(log_probs, jnp.expand_dims(targets, -1), axis=-1)
+    return -jnp.squeeze(picked, -1)
+  return base.Fn('_CrossEntropy', f)
+
+
+def _WeightedMean() -> base.Layer:  # pylint: disable=invalid-name
+  return base.Fn('_WeightedMean',
+                 lambda values, weights: jnp.sum(values * weights) / jnp.sum(weights))
+
+
+def _WeightedSequenceMean() -> base.Layer:  # pylint: disable=invalid-name
+  def f(correct, weights):
+    # A sequence is right when no position of non-zero weight is wrong.
+    wrong = (1. - correct) * weights
+    axes = tuple(range(1, len(wrong.shape)))
+    return jnp.mean(jnp.astype(jnp.sum(wrong, axis=axes) == 0., jnp.float32))
+  return base.Fn('_WeightedSequenceMean', f)
