@@ -75,19 +75,20 @@ class Inputs:
 
 
 def random_inputs(input_shape: Sequence[int], input_dtype: Any = np.int32,
-                  input_range: tuple = (0, 255), output_shape: Sequence[int] = (),
+                  input_range: tuple = (0, 255),
+                  output_shape: 'Sequence[int] | None' = None,
                   output_dtype: Any = np.int32, output_range: tuple = (0, 9),
                   seed: 'int | None' = None) -> Inputs:
   """Random batches `(inputs, targets)` for debugging, e.g. of input pipelines.
 
-  Integer values are drawn uniformly from the closed interval `range`; float values
-  from the half-open one.
+  Integer values are drawn uniformly from the closed interval `[low, high]` of their
+  range, float values from the half-open `[low, high)`.
 
   Args:
     input_shape: shape of an input batch, including the batch axis.
     input_dtype: dtype of the inputs.
     input_range: `(low, high)` of the input values.
-    output_shape: shape of a target batch, including the batch axis.
+    output_shape: shape of a target batch, including the batch axis (required).
     output_dtype: dtype of the targets.
     output_range: `(low, high)` of the target values.
     seed: seed of the random batches.
@@ -95,6 +96,10 @@ def random_inputs(input_shape: Sequence[int], input_dtype: Any = np.int32,
   Returns:
     An `Inputs` whose train and eval streams yield `(inputs, targets)`.
   """
+  if output_shape is None:
+    raise ValueError('random_inputs needs output_shape, the shape of a target batch '
+                     '(batch axis included), e.g. output_shape=(8,).')
+
   def draw(rng: np.random.Generator, shape: Sequence[int], dtype: Any,
            value_range: tuple) -> np.ndarray:
     low, high = value_range
