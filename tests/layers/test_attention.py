@@ -178,6 +178,8 @@ def test_errors_name_the_layer():
     tl.MergeHeads(4)(np.ones((6, 3, 2), np.float32))
   with pytest.raises(tl.LayerError, match=r'PaddingMask(.|\n)*\(batch, length\)'):
     tl.PaddingMask()(np.ones((2, 3, 4), np.int32))
+  with pytest.raises(ValueError, match='Attention: d_feature=10 must be a multiple of n_he'):
+    tl.Attention(10, n_heads=4)
   with pytest.raises(ValueError, match="AttentionQKV: q_sparsity=4"):
     tl.AttentionQKV(8, q_sparsity=4)
   with pytest.raises(ValueError, match='PureAttention: mode'):

@@ -55,15 +55,22 @@ def check_mode(layer_name: str, mode: str) -> None:
     raise ValueError(f'{layer_name}: mode must be one of {MODES}, got {mode!r}.')
 
 
+def check_heads(layer_name: str, d_feature: int, n_heads: int) -> None:
+  """Raises ValueError unless `n_heads` heads split `d_feature` features evenly."""
+  if n_heads < 1 or d_feature % n_heads != 0:
+    raise ValueError(f'{layer_name}: d_feature={d_feature} must be a multiple of '
+                     f'n_heads={n_heads}.')
+
+
 def DotProductAttention(queries: Any, keys: Any, values: Any, mask: Any, dropout: float,
                         mode: str, rng: Any) -> tuple[Any, Any]:
-  """Computes `softmax(q k^T / sqrt(d_head) + masking) v` per head.
+  """Computes `softmax(q k^T / sqrt(d_head), hiding masked keys) v`, for each head.
 
   Args:
     queries: `(..., query_length, d_head)`.
     keys: `(..., key_length, d_head)`.
     values: `(..., key_length, d_value)`.
-    mask: boolean, broadcastable to `(..., query_length, key_length)`, `True` where a query
+    mask: broadcastable to `(..., query_length, key_length)`, true (nonzero) where a query
       may attend to a key; or `None`.
     dropout: rate at which attention weights are zeroed (and the rest scaled up), in
       'train' mode only.
@@ -146,6 +153,9 @@ def AttentionQKV(d_feature: int, n_heads: int = 1, dropout: float = 0.0,
       variants are not available and raise ValueError.)
     result_sparsity: the same for the output projection.
   """
+  if q_sparsity is None:  # Otherwise the query width is only known from the inputs.
+    check_heads('AttentionQKV', d_feature, n_heads)
+
   def projection(sparsity, argument_name):
     if sparsity is None:
       return core.Dense(d_feature)
@@ -179,6 +189,7 @@ def Attention(d_feature: int, n_heads: int = 1, dropout: float = 0.0,
   >>> layer = Attention(8, n_heads=2)
   >>> y, mask = layer((np.ones((2, 5, 8), np.float32), np.ones((2, 1, 1, 5), bool)))
   """
+  check_heads('Attention', d_feature, n_heads)
   return cb.Serial(
       cb.Select([0, 0, 0]),
       AttentionQKV(d_feature, n_heads=n_heads, dropout=dropout, mode=mode),

@@ -51,9 +51,7 @@ def CausalAttention(d_feature: int, n_heads: int = 1, dropout: float = 0.0,
   >>> layer = CausalAttention(8, n_heads=2)
   >>> y = layer(np.ones((2, 5, 8), np.float32))  # y.shape == (2, 5, 8)
   """
-  if n_heads < 1 or d_feature % n_heads != 0:
-    raise ValueError(f'CausalAttention: d_feature={d_feature} must be a multiple of '
-                     f'n_heads={n_heads}.')
+  attention.check_heads('CausalAttention', d_feature, n_heads)
 
   def qkv_layer():
     if not use_dconv:
