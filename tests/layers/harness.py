@@ -191,6 +191,8 @@ def _check_tf(layer, inputs, weights, state, outputs, deterministic, check_grads
       # Weights the output does not depend on (an untaken Cond branch) get zeros, as in jax.
       tf_grads = tape.gradient(total, tf_weights,
                                unconnected_gradients=tf.UnconnectedGradients.ZERO)
+      # Gradients of gathers (embedding lookups) arrive as IndexedSlices: make them dense.
+      tf_grads = tf.nest.map_structure(tf.convert_to_tensor, tf_grads)
       _assert_trees_close(tf_grads, jax_grads, atol * 10, rtol * 10,
                           'tensorflow-numpy gradient != jax gradient')
 
