@@ -80,7 +80,7 @@ def WeightedCategoryCrossEntropy(label_smoothing: 'float | None' = None,
     cross_entropies = _category_cross_entropy(logits, targets, label_smoothing)
     if cutoff > 0.:
       cross_entropies = jnp.maximum(cross_entropies, cutoff) - cutoff
-    return jnp.sum(cross_entropies * weights) / jnp.sum(weights)
+    return _weighted_mean(cross_entropies, weights)
   return base.Fn('WeightedCategoryCrossEntropy', f)
 
 
@@ -102,7 +102,7 @@ def WeightedCategoryAccuracy() -> base.Layer:
   Inputs: scores `(..., N)`, integer `targets` `(...)`, `weights` broadcastable to them.
   """
   def f(model_output, targets, weights):
-    return jnp.sum(_is_correct(model_output, targets) * weights) / jnp.sum(weights)
+    return _weighted_mean(_is_correct(model_output, targets), weights)
   return base.Fn('WeightedCategoryAccuracy', f)
 
 
@@ -183,7 +183,8 @@ def L2Loss() -> base.Layer:
   def f(model_output, targets, weights):
     shapes.assert_same_shape(model_output, targets)
     shapes.assert_same_shape(model_output, weights)
-    return jnp.sum(weights * (model_output - targets)**2) / jnp.sum(weights)
+    return _weighted_mean((model_output - jnp.astype(targets, model_output.dtype))**2,
+                          weights)
   return base.Fn('L2Loss', f)
 
 
@@ -197,9 +198,9 @@ def SmoothL1Loss() -> base.Layer:
   def f(model_output, targets, weights):
     shapes.assert_same_shape(model_output, targets)
     shapes.assert_same_shape(model_output, weights)
-    distance = jnp.abs(model_output - targets)
-    huber = jnp.where(distance < 1., 0.5 * distance**2, distance - 0.5)
-    return jnp.sum(weights * huber) / jnp.sum(weights)
+    distance = jnp.abs(model_output - jnp.astype(targets, model_output.dtype))
+    return _weighted_mean(jnp.where(distance < 1., 0.5 * distance**2, distance - 0.5),
+                          weights)
   return base.Fn('SmoothL1Loss', f)
 
 
@@ -246,7 +247,8 @@ def WeightedFScore(beta: float = 1., initial_category_index: int = 0) -> base.La
 @register
 def WeightedSum() -> base.Layer:
   """`sum(values * weights)`: inputs `values` and `weights` (broadcastable)."""
-  return base.Fn('WeightedSum', lambda values, weights: jnp.sum(values * weights))
+  return base.Fn('WeightedSum', lambda values, weights: jnp.sum(
+      values * jnp.astype(weights, values.dtype)))
 
 
 def _category_cross_entropy(logits: Any, targets: Any,
@@ -267,6 +269,12 @@ def _category_cross_entropy(logits: Any, targets: Any,
     return lse - target_logits
   return (lse - (1. - label_smoothing) * target_logits
           - label_smoothing * jnp.mean(logits, axis=-1))
+
+
+def _weighted_mean(values: Any, weights: Any) -> Any:
+  """`sum(values * weights) / sum(weights)`; weights may be of any numeric dtype."""
+  weights = jnp.astype(weights, values.dtype)
+  return jnp.sum(values * weights) / jnp.sum(weights)
 
 
 def _check_label_smoothing(label_smoothing: 'float | None') -> None:
@@ -313,14 +321,13 @@ def _NegativeLogProb() -> base.Layer:  # pylint: disable=invalid-name
 
 
 def _WeightedMean() -> base.Layer:  # pylint: disable=invalid-name
-  return base.Fn('_WeightedMean',
-                 lambda values, weights: jnp.sum(values * weights) / jnp.sum(weights))
+  return base.Fn('_WeightedMean', _weighted_mean)
 
 
 def _WeightedSequenceMean() -> base.Layer:  # pylint: disable=invalid-name
   def f(correct, weights):
     # A sequence is right when no position of non-zero weight is wrong.
-    wrong = (1. - correct) * weights
+    wrong = (1. - correct) * jnp.astype(weights, correct.dtype)
     axes = tuple(range(1, len(wrong.shape)))
     return jnp.mean(jnp.astype(jnp.sum(wrong, axis=axes) == 0., jnp.float32))
   return base.Fn('_WeightedSequenceMean', f)
