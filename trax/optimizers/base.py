@@ -149,8 +149,9 @@ def l2_norm(tree: Any) -> Any:
 
   The sum of squares is taken in float32 (or wider) whatever the arrays' dtype.
   """
-  return jnp.sqrt(sum(jnp.sum(jnp.square(x.astype(_compute_dtype(x))))
-                      for x in fastmath.tree_flatten(tree)))
+  flat = [jnp.ravel(x).astype(_compute_dtype(x)) for x in fastmath.tree_flatten(tree)]
+  # A dot product per vector: on CPU several times faster than jnp.sum(x * x).
+  return jnp.sqrt(sum(jnp.dot(x, x) for x in flat))
 
 
 def clip_grads(grad_tree: Any, max_norm: float) -> Any:
