@@ -16,8 +16,8 @@ load unchanged. It also owns what is the same for every optimizer:
 - gradient clipping by the global norm of all gradients (`clip_grad_norm`);
 - the `gradients_l2` and `weights_l2` metrics;
 - dtypes: low-precision weights (bfloat16, float16) are updated in float32 and cast back,
-  and their slots are created in float32. (bfloat16 cannot even hold Adam's second moment:
-  0.999 rounds to 1 in its 8-bit mantissa, so `v` would never decay.)
+  and their slots are created in float32. (In bfloat16, with its 8-bit significand,
+  Adam's `0.999 * v` rounds back to `v`: the second moment would never decay.)
 """
 
 import abc
