@@ -1,4 +1,4 @@
-"""Tests of Scan, Cond, Cache and Chunk against plain Python loops and jax references."""
+"""Tests of Scan, Cond and Cache against plain Python loops and jax references."""
 
 import jax
 import jax.numpy as jnp
@@ -43,7 +43,6 @@ PARITY_CASES = [
     harness.Case('Cond', lambda: tl.Cond(Positive(), tl.Dense(3), tl.Dense(3)),
                  (S((2, 3)), S((2, 3)))),
     harness.Case('Cache', lambda: tl.Cache(tl.Dense(3)), S((2, 3))),
-    harness.Case('Chunk', lambda: tl.Chunk(tl.Serial(tl.Dense(3), tl.Dup()), 2), S((4, 3))),
 ]
 
 
@@ -174,23 +173,3 @@ def test_cache_computes_once():
   assert jax.tree.structure(state2) == jax.tree.structure(state)
   dense_w, dense_b = weights[0]
   np.testing.assert_allclose(y1, x @ dense_w + dense_b, rtol=1e-6)
-
-
-def test_chunk_matches_the_unchunked_layer():
-  layer = tl.Serial(tl.Dense(4), tl.Relu())
-  chunked = tl.Chunk(layer, chunk_size=2)
-  x = harness.random_inputs(S((6, 3)))
-  y = chunked(x)
-  weights = chunked.weights
-  assert weights[0] == () and weights[2] == ()
-  harness.assert_trees_close(y, layer.pure_fn(x, weights[1][0], layer.state, RNG)[0])
-
-
-def test_chunk_with_a_size_not_dividing_the_batch():
-  x = harness.random_inputs(S((5, 3)))
-  dense = tl.Dense(2)
-  y = tl.Chunk(dense, 2)(x)
-  assert y.shape == (5, 2)
-  with pytest.raises(tl.LayerError, match='does not divide'):
-    tl.Chunk(tl.Dense(2), 2, pass_unchunkable=False)(x)
-  assert tl.Chunk(dense, 0) is dense
