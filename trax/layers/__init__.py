@@ -1,5 +1,6 @@
 """`trax.layers` (import as `tl`): layers and combinators."""
 
+from trax.layers.acceleration import *  # pylint: disable=wildcard-import
 from trax.layers.activation_fns import *  # pylint: disable=wildcard-import
 from trax.layers.array_fns import *  # pylint: disable=wildcard-import
 from trax.layers.assert_shape import *  # pylint: disable=wildcard-import
