@@ -144,3 +144,19 @@ def test_docstring_example_runs():
   for test in tests:
     runner.run(test)
   assert tests[0].examples and runner.summarize(verbose=False).failed == 0
+
+
+def test_tensorflow_backend_with_dynamic_batch_and_length():
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from trax import fastmath  # pylint: disable=g-import-not-at-top
+  model = tl.Serial(tl.ShiftRight(), _language_model('eval'))
+  tokens = np.random.default_rng(4).integers(0, 11, (2, 9)).astype(np.int32)
+  weights, state = model.init(shapes.signature(tokens), rng=RNG)
+  expected, _ = model.pure_fn(tokens, weights, state, RNG)
+  to_tf = lambda tree: tf.nest.map_structure(lambda a: tf.constant(np.asarray(a)), tree)
+  tf_weights, tf_state, tf_rng = to_tf(weights), to_tf(state), to_tf(RNG)
+  with fastmath.use_backend('tensorflow-numpy'):
+    traced = tf.function(lambda x: model.pure_fn(x, tf_weights, tf_state, tf_rng)[0],
+                         input_signature=[tf.TensorSpec([None, None], tf.int32)])
+    for length in (9, 4):
+      np.testing.assert_allclose(traced(tokens[:, :length]), expected[:, :length], atol=1e-5)

@@ -297,10 +297,9 @@ def EncoderDecoderMask() -> base.Layer:
     if len(decoder_activations.shape) != 3:
       raise ValueError(f'expected decoder activations of shape (batch, length, d), got '
                        f'shape {tuple(decoder_activations.shape)}.')
+    batch, decoder_length = fastmath.shape(decoder_activations)[:2]
     encoder_length = fastmath.shape(encoder_mask)[-1]
     encoder_mask = jnp.astype(jnp.reshape(encoder_mask, (-1, 1, 1, encoder_length)), bool)
-    # Shaped from the data, so batch and lengths may be dynamic under TensorFlow.
-    decoder_positions = jnp.ones_like(decoder_activations[:, None, :, :1], dtype=bool)
-    return jnp.logical_and(encoder_mask, decoder_positions)
+    return jnp.broadcast_to(encoder_mask, (batch, 1, decoder_length, encoder_length))
   return base.Fn('EncoderDecoderMask', encoder_decoder_mask)
 

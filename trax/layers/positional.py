@@ -106,9 +106,11 @@ class PositionalEncoding(base.Layer):
       start = self.state
       self.state = start + length
       return x + fastmath.dynamic_slice_in_dim(table, start, length, axis=0)
-    rng_offset, rng_dropout = fastmath.random.split(self.rng)
-    if self._mode == 'train' and self._start_from_zero_prob < 1.:
-      start = self._random_start(rng_offset, length)
+    random_start = self._mode == 'train' and self._start_from_zero_prob < 1.
+    if random_start or self._dropout > 0.:
+      rngs = fastmath.random.split(self.rng, 3)  # Indexed: TF cannot unpack in a graph.
+    if random_start:
+      start = self._random_start(rngs[0], rngs[1], length)
       encoding = fastmath.dynamic_slice_in_dim(table, start, length, axis=0)
     else:
       encoding = table[:length]
@@ -117,13 +119,12 @@ class PositionalEncoding(base.Layer):
       for axis in self._dropout_broadcast_dims:
         mask_shape[axis] = 1
       keep_prob = 1. - self._dropout
-      keep = fastmath.random.bernoulli(rng_dropout, keep_prob, tuple(mask_shape))
+      keep = fastmath.random.bernoulli(rngs[2], keep_prob, tuple(mask_shape))
       encoding = jnp.where(keep, encoding / keep_prob, jnp.zeros_like(encoding))
     return x + encoding
 
-  def _random_start(self, rng: Any, length: Any) -> Any:
+  def _random_start(self, rng_choice: Any, rng_start: Any, length: Any) -> Any:
     """0 with probability `start_from_zero_prob`, else a uniform offset that fits."""
-    rng_choice, rng_start = fastmath.random.split(rng)
     limit = self._max_len - length + 1
     if self._max_offset is not None:
       limit = jnp.minimum(limit, self._max_offset + 1)
