@@ -1,11 +1,15 @@
 """Reshape, reduction, softmax and conversion layers and functions against numpy."""
 
+import doctest
+
 import jax
 import numpy as np
 import pytest
 
+from trax import fastmath
 from trax.shapes import ShapeDtype
 import trax.layers as tl
+from trax.layers import array_fns
 from tests.layers import harness
 
 PARITY_CASES = [
@@ -137,3 +141,13 @@ class TestLogsoftmaxSample:
   def test_needs_an_rng_above_temperature_zero(self):
     with pytest.raises(ValueError, match='needs an rng'):
       tl.logsoftmax_sample(self.LOG_PROBS, 1.)
+
+
+def test_docstring_examples_run():
+  globs = {**vars(tl), 'np': np, 'jnp': fastmath.numpy}
+  tests = doctest.DocTestFinder().find(array_fns, globs=globs)
+  runner = doctest.DocTestRunner()
+  for test in tests:
+    runner.run(test)
+  assert sum(len(test.examples) for test in tests) >= 2
+  assert runner.summarize(verbose=False).failed == 0

@@ -37,7 +37,11 @@ __all__ = [
 @register
 @assert_shape('...->...')
 def Relu() -> base.Layer:
-  r"""Rectified linear unit: :math:`f(x) = \max(x, 0)` (gradient 0 at 0)."""
+  r"""Rectified linear unit: :math:`f(x) = \max(x, 0)` (gradient 0 at 0).
+
+  >>> Relu()(np.array([-1., 2.])).tolist()
+  [0.0, 2.0]
+  """
   return base.Fn('Relu', lambda x: jnp.where(x <= 0, jnp.zeros_like(x), x))
 
 

@@ -43,8 +43,10 @@ Axis = 'int | tuple[int, ...] | None'
 def Flatten(n_axes_to_keep: int = 1) -> base.Layer:
   """Collapses all axes after the first `n_axes_to_keep` into one.
 
-  `Flatten(2)` maps shape `(2, 3, 5, 7)` to `(2, 3, 35)`; inputs need rank above
-  `n_axes_to_keep`.
+  Inputs need rank above `n_axes_to_keep`.
+
+  >>> Flatten(2)(np.zeros((2, 3, 5, 7))).shape
+  (2, 3, 35)
   """
   def flatten(x):
     shape = fastmath.shape(x)
@@ -165,6 +167,9 @@ def logsoftmax_sample(log_probs: Any, temperature: float = 1.0, rng: Any = None)
   noise `g`. Temperature 0 returns the argmax (no rng needed). Unlike Trax 1.x, which drew
   from numpy's global generator, randomness comes only from the explicit `rng` key, so
   sampling is reproducible and works under jit.
+
+  >>> logsoftmax_sample(np.log(np.array([[0.2, 0.8]])), temperature=0.).tolist()
+  [1]
 
   Args:
     log_probs: array of shape `(..., n_categories)`.

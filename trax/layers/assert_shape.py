@@ -184,10 +184,11 @@ def assert_shape(specification: str) -> Callable:
   call of `forward` is checked; on a function returning a layer, that layer's `forward` is.
   Put `@register` above `@assert_shape` so that rebuilding from a config keeps the check.
 
-  >>> @register
-  ... @assert_shape('...d->...')
+  >>> @assert_shape('...d->...')
   ... def ReduceSum():
   ...   return Fn('ReduceSum', lambda x: jnp.sum(x, axis=-1))
+  >>> ReduceSum()(np.ones((2, 3))).shape
+  (2,)
 
   Args:
     specification: input patterns, `->`, output patterns, e.g. `'...a,ab->...b'`.
@@ -249,7 +250,8 @@ class AssertShape(base.Layer):
   `AssertShape('...ab,...b')` takes two inputs. Place it anywhere in a `Serial` to document
   and enforce the shapes flowing there.
 
-  >>> AssertShape('bld')(np.zeros((2, 3, 4)))  # passes; (2, 3) would raise.
+  >>> AssertShape('bld')(np.zeros((2, 3, 4))).shape  # A (2, 3) input would raise.
+  (2, 3, 4)
 
   Args:
     spec: comma-separated patterns, one per input.

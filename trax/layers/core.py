@@ -36,7 +36,8 @@ class Dense(base.Layer):
   `w` when `use_bias=False`.
 
   >>> layer = Dense(4)
-  >>> y = layer(np.ones((2, 3), np.float32))  # y.shape == (2, 4)
+  >>> layer(np.ones((2, 3), np.float32)).shape
+  (2, 4)
 
   Args:
     n_units: the output width.
@@ -89,7 +90,8 @@ class Embedding(base.Layer):
   ids past the end to the last row. (jax would fill those rows with NaN, TensorFlow would
   raise; clipping gives both backends the documented behaviour.)
 
-  >>> Embedding(10, 4)(np.array([[1, 2, 3]]))  # shape (1, 3, 4)
+  >>> Embedding(10, 4)(np.array([[1, 2, 3]])).shape
+  (1, 3, 4)
 
   Args:
     vocab_size: number of rows of the table.
@@ -130,6 +132,10 @@ class Dropout(base.Layer):
 
   State: the rate as a float32 scalar, kept for Trax 1.x checkpoint compatibility (the
   computation uses the constructor's `rate`).
+
+  >>> y = Dropout(0.5)(np.ones((4, 1000), np.float32))
+  >>> sorted(set(np.asarray(y).ravel().tolist()))
+  [0.0, 2.0]
 
   Args:
     rate: probability of zeroing an element, in `[0, 1)`.
@@ -230,6 +236,9 @@ class LocallyConnected1d(base.Layer):
 
   so `'VALID'` reads its window in reverse kernel order. That is Trax 1.x's layout, kept so
   its checkpoints load; since every position has its own weights, it loses nothing.
+
+  >>> LocallyConnected1d(8, 3)(np.ones((2, 10, 4), np.float32)).shape
+  (2, 8, 8)
 
   Args:
     filters: number of output channels.

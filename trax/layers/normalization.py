@@ -40,6 +40,11 @@ class BatchNorm(base.Layer):
   n_batches)`, the first two of the input shape with size 1 on `axis`, `n_batches` an int32
   scalar.
 
+  >>> layer = BatchNorm(axis=0)
+  >>> y = layer(np.array([[1.], [3.]], np.float32))  # Batch mean 2, variance 1.
+  >>> np.round(np.asarray(y), 3).ravel().tolist(), int(layer.state[2])
+  ([-1.0, 1.0], 1)
+
   Args:
     axis: axes to normalize over (batch and spatial axes; default for NHWC images).
     epsilon: added to the variance for stability.
@@ -124,6 +129,10 @@ class LayerNorm(base.Layer):
   Ba et al. (2016), https://arxiv.org/abs/1607.06450.
 
   Weights: `(scale, bias)`, each of shape `(d,)` for inputs `(..., d)`, in the input dtype.
+
+  >>> y = LayerNorm()(np.array([[1., 2., 3.]], np.float32))
+  >>> np.round(np.asarray(y, np.float64), 3).tolist()
+  [[-1.225, 0.0, 1.225]]
 
   Args:
     center: subtract the mean and add `bias`.
