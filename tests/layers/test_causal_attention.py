@@ -146,6 +146,7 @@ def test_docstring_example_runs():
   assert tests[0].examples and runner.summarize(verbose=False).failed == 0
 
 
+@pytest.mark.slow  # Imports TensorFlow and traces the stack: about 10 s.
 def test_tensorflow_backend_with_dynamic_batch_and_length():
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   from trax import fastmath  # pylint: disable=g-import-not-at-top
