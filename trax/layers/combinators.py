@@ -57,7 +57,7 @@ class Serial(base.Layer):
     self._weights = self._state = (None,) * len(self._sublayers)
 
   def init_weights_and_state(self, input_signature: Any) -> None:
-    stack = as_stack(input_signature, self._n_in)
+    stack = as_stack(input_signature, self._n_in, self)
     weights, states = [], []
     for layer, rng in zip(self._sublayers, split_rngs(self.rng, len(self._sublayers))):
       inputs = inputs_from_stack(stack, layer.n_in)
@@ -104,7 +104,7 @@ class Parallel(base.Layer):
     return inputs
 
   def init_weights_and_state(self, input_signature: Any) -> None:
-    stack = as_stack(input_signature, self._n_in)
+    stack = as_stack(input_signature, self._n_in, self)
     weights, states = [], []
     rngs = split_rngs(self.rng, len(self._sublayers))
     for layer, inputs, rng in zip(self._sublayers, self._allot(stack), rngs):

@@ -104,7 +104,7 @@ class Scan(_WrapperWithState):
     self._mode = mode
 
   def init_weights_and_state(self, input_signature: Any) -> None:
-    stack = cb.as_stack(input_signature, self.n_in)
+    stack = cb.as_stack(input_signature, self.n_in, self)
     n_xs = self.n_in - self._n_carry
     step_signature = tuple(_without_axis(x, self._axis) for x in stack[:n_xs])
     carry_signature = tuple(stack[n_xs:])
@@ -183,7 +183,7 @@ class Cond(base.Layer):
     self._weights = self._state = (None, None, None)
 
   def init_weights_and_state(self, input_signature: Any) -> None:
-    stack = cb.as_stack(input_signature, self.n_in)
+    stack = cb.as_stack(input_signature, self.n_in, self)
     cond, true, false = self.sublayers
     rngs = cb.split_rngs(self.rng, 3)
     inits = [cond.init(cb.inputs_from_stack(stack, cond.n_in), rng=rngs[0], use_cache=True)]

@@ -86,7 +86,7 @@ class BatchLeadingAxes(base.Layer):
     def batched(s):
       return shapes.ShapeDtype((math.prod(s.shape[:-self._n_kept]),) + s.shape[-self._n_kept:],
                                s.dtype)
-    inputs = tuple(batched(s) for s in cb.as_stack(input_signature, self.n_in))
+    inputs = tuple(batched(s) for s in cb.as_stack(input_signature, self.n_in, self))
     layer_weights, layer_state = self.sublayers[0].init(
         cb.inputs_from_stack(inputs, self.n_in), rng=self.rng, use_cache=True)
     self.weights, self.state = (layer_weights,), (layer_state,)
