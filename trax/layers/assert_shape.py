@@ -19,9 +19,10 @@ re-raises it as a `LayerError` that also says where the layer was built.
 
 Differences from Trax 1.x: sizes are bound afresh on every call (Trax 1.x shared one
 dictionary between an input and an output check layer, which broke when layers ran out of
-order); a decorated factory returns its layer itself rather than a `Serial` of checks around
-it, so weights, names and configs are as without the decorator; and malformed
-specifications and mismatches raise `ValueError`, not `AssertionError`.
+order); a decorated factory returns its layer itself, given a checking `forward` of its own
+(an instance attribute), rather than a `Serial` of checks around it, so weights, names and
+configs are as without the decorator; and malformed specifications and mismatches raise
+`ValueError`, not `AssertionError`.
 """
 
 import functools
