@@ -220,3 +220,24 @@ def test_docstring_examples_run():
     runner.run(test)
   assert sum(len(test.examples) for test in tests) >= 6
   assert runner.summarize(verbose=False).failed == 0
+
+
+class TestOnTensorflowNumpy:
+  """Behaviour the parity table cannot compare: clipping and random masks under TF."""
+
+  def test_embedding_clips_out_of_range_ids(self):
+    layer = tl.Embedding(10, 3)
+    table = np.asarray(layer.init(ShapeDtype((4,), np.int32))[0])
+    with fastmath.use_backend('tensorflow-numpy'):
+      y = layer.pure_fn(np.array([-3, 0, 9, 12], np.int32), table, (), harness.RNG)[0]
+    np.testing.assert_array_equal(np.asarray(y), table[[0, 0, 9, 9]])
+
+  def test_dropout_keep_ratio_and_shared_axes(self):
+    layer, x = tl.Dropout(0.3, shared_axes=[0]), np.ones((4, 5000), np.float32)
+    weights, state = layer.init(shapes.signature(x))
+    with fastmath.use_backend('tensorflow-numpy'):
+      y = np.asarray(layer.pure_fn(x, weights, state, harness.RNG)[0])
+    kept = y != 0
+    assert (kept == kept[:1]).all()
+    assert abs(kept[0].mean() - 0.7) < 4 * np.sqrt(0.3 * 0.7 / 5000)
+    np.testing.assert_allclose(y[kept], 1. / 0.7, rtol=1e-6)
