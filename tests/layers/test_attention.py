@@ -19,6 +19,8 @@ PARITY_CASES = [
     harness.Case('Attention', lambda: tl.Attention(8, n_heads=2),
                  (ShapeDtype((2, 5, 8)), ShapeDtype((2, 1, 1, 5), bool))),
     harness.Case('AttentionQKV', lambda: tl.AttentionQKV(8, n_heads=2), _QKV_MASK),
+    harness.Case('AttentionQKV',
+                 lambda: tl.AttentionQKV(8, n_heads=2, cache_KV_in_predict=True), _QKV_MASK),
     harness.Case('PureAttention', lambda: tl.PureAttention(n_heads=2),
                  (ShapeDtype((2, 4, 6)), ShapeDtype((2, 5, 6)), ShapeDtype((2, 5, 6)),
                   ShapeDtype((2, 1, 4, 5), bool))),

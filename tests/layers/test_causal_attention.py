@@ -17,6 +17,8 @@ RNG = jax.random.PRNGKey(0)
 PARITY_CASES = [
     harness.Case('CausalAttention', lambda: tl.CausalAttention(8, n_heads=2),
                  ShapeDtype((2, 5, 8))),
+    harness.Case('CausalAttention', lambda: tl.CausalAttention(6, n_heads=3, use_dconv=True),
+                 ShapeDtype((2, 5, 4))),
     harness.Case('DotProductCausalAttention', tl.DotProductCausalAttention,
                  (ShapeDtype((4, 5, 3)),) * 3),
 ]
