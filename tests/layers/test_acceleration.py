@@ -1,5 +1,6 @@
 """Tests of Accelerate: same numbers as the plain layer, on one device and on 8 CPU devices."""
 
+import doctest
 import os
 import subprocess
 import sys
@@ -8,8 +9,10 @@ import textwrap
 import jax
 import numpy as np
 
+from trax import fastmath
 from trax import shapes
 import trax.layers as tl
+from trax.layers import acceleration
 from tests.layers import harness
 
 S = shapes.ShapeDtype
@@ -101,3 +104,13 @@ def test_data_parallel_on_eight_devices_matches_the_plain_layer():
   result = subprocess.run([sys.executable, '-c', _EIGHT_DEVICES], env=environment,
                           capture_output=True, text=True, timeout=300)
   assert result.returncode == 0 and result.stdout.strip() == 'ok', result.stderr[-3000:]
+
+
+def test_docstring_examples_run():
+  globs = {**vars(tl), 'np': np, 'jnp': fastmath.numpy}
+  examples = doctest.DocTestFinder().find(acceleration, globs=globs)
+  runner = doctest.DocTestRunner()
+  for example in examples:
+    runner.run(example)
+  assert sum(len(example.examples) for example in examples) >= 2
+  assert runner.summarize(verbose=False).failed == 0

@@ -1,13 +1,16 @@
 """Tests of Scan, Cond and Cache against plain Python loops and jax references."""
 
+import doctest
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from trax import fastmath
 from trax import shapes
 from trax.fastmath import numpy as fnp
 import trax.layers as tl
+from trax.layers import control_flow
 from tests.layers import harness
 
 S = shapes.ShapeDtype
@@ -173,3 +176,13 @@ def test_cache_computes_once():
   assert jax.tree.structure(state2) == jax.tree.structure(state)
   dense_w, dense_b = weights[0]
   np.testing.assert_allclose(y1, x @ dense_w + dense_b, rtol=1e-6)
+
+
+def test_docstring_examples_run():
+  globs = {**vars(tl), 'np': np, 'jnp': fastmath.numpy}
+  examples = doctest.DocTestFinder().find(control_flow, globs=globs)
+  runner = doctest.DocTestRunner()
+  for example in examples:
+    runner.run(example)
+  assert sum(len(example.examples) for example in examples) >= 7
+  assert runner.summarize(verbose=False).failed == 0

@@ -46,6 +46,9 @@ class Serial(base.Layer):
   `n_in` and `n_out` follow from the sublayers: `Serial(Dense(8), Relu())` maps 1 input to
   1 output; `Serial(Add(), Dense(8))` takes 2 inputs. Lists among the arguments are
   flattened and `None`s dropped, so model code can splice in lists of blocks.
+
+  >>> mlp = Serial(Dense(16), Relu(), [Dense(16), Relu()], Dense(2))
+  >>> y = mlp(np.ones((8, 3)))  # y.shape == (8, 2)
   """
 
   def __init__(self, *sublayers: Any, name: 'str | None' = None,
@@ -87,6 +90,8 @@ class Parallel(base.Layer):
   With sublayers `a` (n_in 2) and `b` (n_in 1), `a` takes the top two items and `b` the
   third; the outputs of `a` end up above those of `b`. Each argument is one branch: `None`
   or `[]` is an identity on one item, and a list of layers runs as a `Serial`.
+
+  >>> y0, y1 = Parallel(Dense(4), None)((np.ones((2, 3)), np.ones((2, 5))))  # (2, 4), (2, 5)
   """
 
   def __init__(self, *sublayers: Any, name: 'str | None' = None):
@@ -132,6 +137,9 @@ def Branch(*layers: Any, name: str = 'Branch') -> base.Layer:
 
   `Branch(a, b)` on `x` gives `a(x), b(x)` (a's outputs on top). As in `Parallel`, `None`
   or `[]` is an identity (a copy of the top item) and a list of layers runs as a `Serial`.
+
+  >>> x = np.ones((2, 3))
+  >>> dense_x, x_again = Branch(Dense(4), None)(x)
   """
   if len(layers) == 1:
     return _as_branch(layers[0])
@@ -142,7 +150,10 @@ def Branch(*layers: Any, name: str = 'Branch') -> base.Layer:
 
 @register
 def Residual(*layers: Any, shortcut: 'base.Layer | None' = None) -> base.Layer:
-  """Computes `shortcut(x) + f(x)`, where `f` is `Serial(*layers)`; by default `x + f(x)`."""
+  """Computes `shortcut(x) + f(x)`, where `f` is `Serial(*layers)`; by default `x + f(x)`.
+
+  >>> y = Residual(Dense(3), Relu())(np.ones((2, 3)))  # x + relu(dense(x))
+  """
   layers = _ensure_flat(layers)
   body = layers[0] if len(layers) == 1 else Serial(layers)
   return Serial(Branch(shortcut, body), Add(), name='Residual',

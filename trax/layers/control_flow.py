@@ -164,7 +164,9 @@ class Cond(base.Layer):
 
   Weights and state: `(cond_*, true_*, false_*)`.
 
-  >>> Cond(Fn('Positive', lambda x: jnp.sum(x) > 0), Fn('Double', lambda x: 2 * x))
+  >>> double_if_positive = Cond(Fn('Positive', lambda x: jnp.sum(x) > 0),
+  ...                           Fn('Double', lambda x: 2. * x))
+  >>> y = double_if_positive((np.ones(2), np.ones((2, 3))))  # 2 * ones((2, 3))
   """
 
   def __init__(self, cond: base.Layer, true: base.Layer, false: 'base.Layer | None' = None,
@@ -234,6 +236,10 @@ class Cache(_WrapperWithState):
 
   Weights: `(layer_weights,)`. State: `(layer_state, (stored_outputs, computed))` (Trax 1.4
   had `(stored_outputs, layer_state)`).
+
+  >>> encode_once = Cache(Dense(4))
+  >>> y = encode_once(np.ones((1, 3)))
+  >>> same = encode_once(np.zeros((1, 3)))  # == y: the stored outputs
   """
 
   def __init__(self, layer: base.Layer):

@@ -51,6 +51,9 @@ def CategoryCrossEntropy(label_smoothing: 'float | None' = None) -> base.Layer:
 
   where :math:`\varepsilon` is `label_smoothing` (0 when None).
 
+  >>> loss = CategoryCrossEntropy()
+  >>> value = loss((np.array([[0., 0.]]), np.array([1])))  # log(2)
+
   Args:
     label_smoothing: the probability mass spread evenly over all categories, in [0, 1].
   """
@@ -69,6 +72,10 @@ def WeightedCategoryCrossEntropy(label_smoothing: 'float | None' = None,
   Inputs: `logits` `(..., N)`, integer `targets` `(...)`, `weights` broadcastable to the
   targets. Each item's cross-entropy `ce` becomes `max(ce, cutoff) - cutoff` before
   averaging, so items already predicted better than `cutoff` contribute nothing.
+
+  >>> loss = WeightedCategoryCrossEntropy(label_smoothing=0.1)
+  >>> logits, targets, weights = np.zeros((2, 4, 8)), np.ones((2, 4), int), np.ones((2, 4))
+  >>> value = loss((logits, targets, weights))  # log(8)
 
   Args:
     label_smoothing: the probability mass spread evenly over all categories, in [0, 1].

@@ -35,6 +35,8 @@ def Chunk(layer: base.Layer, chunk_size: int, pass_unchunkable: bool = True) -> 
   batch), `chunk_size` must divide it. `chunk_size < 1` returns `layer` itself.
 
   Weights: `((), (layer_weights,), ())`, as in Trax 1.4.
+
+  >>> y = Chunk(Dense(4), chunk_size=2)(np.ones((6, 3)))  # three chunks of 2 items
   """
   if chunk_size < 1:
     return layer
@@ -70,6 +72,9 @@ class BatchLeadingAxes(base.Layer):
   `(*leading, *rest)`, where `leading` comes from the first input. Needs `layer.n_out == 1`.
 
   Weights and state: `(layer_weights,)`, `(layer_state,)`.
+
+  >>> layer = BatchLeadingAxes(Dense(4))  # Dense sees a (2 * 5, 3) batch
+  >>> y = layer(np.ones((2, 5, 3)))  # y.shape == (2, 5, 4)
   """
 
   def __init__(self, layer: base.Layer, n_last_axes_to_keep: int = 1):
@@ -111,6 +116,9 @@ def Bidirectional(forward_layer: base.Layer, axis: int = 1,
 
   Outputs `merge_layer(forward(x), flip(backward(flip(x))))`, where `backward` is a deep
   copy of `forward_layer` (its own weights) and `flip` reverses `axis`, the time axis.
+
+  >>> layer = Bidirectional(Dense(4))
+  >>> y = layer(np.ones((2, 5, 3)))  # y.shape == (2, 5, 8)
 
   Args:
     forward_layer: a one-input, one-output sequence layer, e.g. `LSTM(n_units)`.
