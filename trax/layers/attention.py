@@ -148,7 +148,8 @@ def AttentionQKV(d_feature: int, n_heads: int = 1, dropout: float = 0.0,
     dropout: attention-weight dropout rate ('train' mode only).
     mode: 'train', 'eval' or 'predict'.
     cache_KV_in_predict: in 'predict' mode, project keys and values on the first call only
-      and reuse them afterwards (for encoder outputs, which stay fixed while decoding).
+      and reuse them afterwards (for encoder outputs, which stay fixed while decoding). The
+      k and v weights then sit inside a `Cache`, one tuple deeper; the flat order is equal.
     q_sparsity: `None` for a `Dense` query projection, `'noop'` for none. (Trax's sparse
       variants are not available and raise ValueError.)
     result_sparsity: the same for the output projection.
