@@ -39,8 +39,19 @@ class Conv(base.Layer):
   `dimension_numbers[1]` (default HWIO: `(*kernel_size, channels, filters)`); `b` has
   shape `(filters,)` for a channels-last output and e.g. `(filters, 1, 1)` for NCHW.
 
-  >>> layer = Conv(8, (3, 3), padding='SAME')
-  >>> y = layer(np.ones((2, 5, 5, 3), np.float32))  # y.shape == (2, 5, 5, 8)
+  >>> Conv(8, (3, 3), padding='SAME')(np.ones((2, 5, 5, 3), np.float32)).shape
+  (2, 5, 5, 8)
+
+  Args:
+    filters: number of output channels.
+    kernel_size: window size, one entry per spatial axis.
+    strides: window step, one entry per spatial axis; 1 by default.
+    padding: 'VALID' (only whole windows) or 'SAME' (zero-pad to `ceil(size / stride)`
+      windows, as TensorFlow).
+    dimension_numbers: layouts of input, kernel and output (see the module docstring).
+    kernel_initializer: defaults to Glorot normal over the kernel's I and O axes.
+    bias_initializer: initializer of `b`.
+    use_bias: whether to add `b`.
   """
 
   def __init__(self, filters: int, kernel_size: Sequence[int],
@@ -124,6 +135,18 @@ def Conv1d(filters: int, kernel_size: int, stride: int = 1, padding: str = 'VALI
   """1-d convolution over `(batch, length, channels)`: a `Conv` with layouts NWC/WIO/NWC.
 
   Weights: `w` of shape `(kernel_size, channels, filters)`, `b` of shape `(filters,)`.
+
+  >>> Conv1d(8, 3, stride=2)(np.ones((2, 9, 4), np.float32)).shape
+  (2, 4, 8)
+
+  Args:
+    filters: number of output channels.
+    kernel_size: window length.
+    stride: window step.
+    padding: 'VALID' or 'SAME', as in `Conv`.
+    kernel_initializer: defaults to Glorot normal, as in `Conv`.
+    bias_initializer: initializer of `b`.
+    use_bias: whether to add `b`.
   """
   return Conv(filters, (kernel_size,), strides=(stride,), padding=padding,
               dimension_numbers=('NWC', 'WIO', 'NWC'), kernel_initializer=kernel_initializer,
@@ -138,6 +161,17 @@ class CausalConv(Conv):
   `y[t] = b + sum_k x[t - kernel_width + 1 + k] @ w[k]`.
 
   Weights: `w` of shape `(kernel_width, channels, filters)`, `b` of shape `(filters,)`.
+
+  >>> CausalConv(8, kernel_width=3)(np.ones((2, 6, 4), np.float32)).shape
+  (2, 6, 8)
+
+  Args:
+    filters: number of output channels.
+    kernel_width: how many positions (the current one and those before it) each output
+      sees.
+    kernel_initializer: defaults to Glorot normal, as in `Conv`.
+    bias_initializer: initializer of `b`.
+    use_bias: whether to add `b`.
   """
 
   def __init__(self, filters: int, kernel_width: int = 3,
@@ -161,7 +195,15 @@ class CausalDepthwiseConv(base.Layer):
   sequence count as zeros. Inputs and outputs have shape `(..., length, depth)`.
 
   Weights: `w` of shape `(kernel_size, depth)` (a bare array, as in Trax 1.x); `w[0]`
-  weighs the current position. With `use_bfloat16`, `w` is stored in bfloat16.
+  weighs the current position.
+
+  >>> CausalDepthwiseConv(3)(np.ones((2, 6, 4), np.float32)).shape
+  (2, 6, 4)
+
+  Args:
+    kernel_size: number of taps (the current position and `kernel_size - 1` before it).
+    kernel_initializer: initializer of `w`.
+    use_bfloat16: store `w` in bfloat16.
   """
 
   def __init__(self, kernel_size: int = 3,
@@ -204,6 +246,19 @@ class ConvTranspose(Conv):
   Unlike Trax 1.x (which called `jax.lax` directly), this runs on every fastmath backend,
   and the kernel initializer argument is spelled `kernel_initializer` (Trax 1.x had
   `kernel_initialzer`).
+
+  >>> ConvTranspose(8, (3, 3), strides=(2, 2))(np.ones((2, 4, 4, 3), np.float32)).shape
+  (2, 9, 9, 8)
+
+  Args:
+    filters: number of output channels.
+    kernel_size: kernel size, one entry per spatial axis.
+    strides: upsampling factor, one entry per spatial axis; 1 by default.
+    padding: 'VALID' or 'SAME' (the padding of the convolution this transposes).
+    rhs_dilation: kernel dilation, one entry per spatial axis; 1 by default.
+    dimension_numbers: layouts of input, kernel and output (see the module docstring).
+    kernel_initializer: defaults to Glorot normal over the kernel's I and O axes.
+    bias_initializer: initializer of `b`.
   """
 
   def __init__(self, filters: int, kernel_size: Sequence[int],

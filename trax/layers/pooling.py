@@ -36,6 +36,11 @@ def MaxPool(pool_size: Sequence[int] = (2, 2), strides: 'Sequence[int] | None' =
 
   Returns:
     A layer mapping `(batch, *spatial, channels)` to `(batch, *pooled, channels)`.
+
+  >>> MaxPool((2, 2))(np.ones((1, 5, 5, 3), np.float32)).shape  # Overlapping windows.
+  (1, 4, 4, 3)
+  >>> MaxPool((2, 2), strides=(2, 2))(np.ones((1, 5, 5, 3), np.float32)).shape
+  (1, 2, 2, 3)
   """
   return _pooling_layer('MaxPool', fastmath.max_pool, pool_size, strides, padding)
 
@@ -46,6 +51,9 @@ def SumPool(pool_size: Sequence[int] = (2, 2), strides: 'Sequence[int] | None' =
   """Reduces each window of the spatial axes to its sum (padding adds zeros).
 
   Arguments and shapes as in `MaxPool`.
+
+  >>> np.asarray(SumPool((2,), strides=(2,))(np.ones((1, 4, 1), np.float32))).ravel()
+  array([2., 2.], dtype=float32)
   """
   return _pooling_layer('SumPool', fastmath.sum_pool, pool_size, strides, padding)
 
@@ -57,6 +65,9 @@ def AvgPool(pool_size: Sequence[int] = (2, 2), strides: 'Sequence[int] | None' =
 
   With 'SAME' padding, border windows average only their in-bounds elements (as Keras
   and TensorFlow do). Arguments and shapes as in `MaxPool`.
+
+  >>> AvgPool((2, 2), padding='SAME')(np.ones((1, 5, 5, 3), np.float32)).shape
+  (1, 5, 5, 3)
   """
   return _pooling_layer('AvgPool', fastmath.avg_pool, pool_size, strides, padding)
 

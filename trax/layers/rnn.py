@@ -10,6 +10,7 @@ from typing import Any
 
 from trax import fastmath
 from trax.fastmath import numpy as jnp
+from trax.layers import activation_fns
 from trax.layers import base
 from trax.layers import combinators as cb
 from trax.layers import control_flow
@@ -48,6 +49,16 @@ class LSTMCell(base.Layer):
   `forget_bias` is added to the forget gate's initial bias. (Trax 1.x added it to the
   biases of all four gates, which also offsets the candidate and opens the input and
   output gates; here only the forget gate gets it, as in Keras' `unit_forget_bias`.)
+
+  >>> y, state = LSTMCell(4)((np.ones((2, 3), np.float32), np.zeros((2, 8), np.float32)))
+  >>> y.shape, state.shape
+  ((2, 4), (2, 8))
+
+  Args:
+    n_units: size of `h` (and of `c`).
+    forget_bias: added to the forget gate's bias at initialization.
+    kernel_initializer: initializer of `w`.
+    bias_initializer: initializer of `b` (before `forget_bias` is added).
   """
 
   def __init__(self, n_units: int, forget_bias: float = 1.0,
@@ -95,6 +106,16 @@ class GRUCell(base.Layer):
 
   `forget_bias` is added to the initial bias of the update gate `u`, which decides how
   much of `h` is kept. (Trax 1.x also added it to the reset gate's bias.)
+
+  >>> y, h = GRUCell(4)((np.ones((2, 3), np.float32), np.zeros((2, 4), np.float32)))
+  >>> y.shape, h.shape
+  ((2, 4), (2, 4))
+
+  Args:
+    n_units: size of `h`.
+    forget_bias: added to the update gate's bias at initialization.
+    kernel_initializer: initializer of `w1` and `w2`.
+    bias_initializer: initializer of `b1` (before `forget_bias` is added) and `b2`.
   """
 
   def __init__(self, n_units: int, forget_bias: float = 0.0,
@@ -134,6 +155,12 @@ def MakeZeroState(depth_multiplier: int = 1) -> base.Layer:
 
   The zeros take the input's dtype (Trax 1.x always used float32, which breaks the scan
   carry of float64 or bfloat16 models).
+
+  >>> MakeZeroState(depth_multiplier=2)(np.ones((2, 5, 3), np.float32)).shape
+  (2, 6)
+
+  Args:
+    depth_multiplier: the state's depth as a multiple of the input depth.
   """
   return base.Fn('MakeZeroState', lambda x: _zero_state(x, depth_multiplier * x.shape[-1]))
 
@@ -155,15 +182,18 @@ def LSTM(n_units: int, mode: str = 'train', return_state: bool = False,
          initial_state: bool = False) -> base.Layer:
   """An LSTM over axis 1: `(batch, length, d_in) -> (batch, length, n_units)`.
 
+  Weights: the `(w, b)` of the `LSTMCell` inside, same flat order as Trax 1.x. (Trax 1.x
+  built the zero state from the input depth, so it needed `d_in == n_units`; here any
+  `d_in` works.)
+
+  >>> LSTM(4)(np.ones((2, 5, 3), np.float32)).shape
+  (2, 5, 4)
+
   Args:
     n_units: size of the hidden state (and of the outputs).
     mode: 'train', 'eval' or 'predict'; in 'predict' the state carries over between calls.
     return_state: also output the final state `[c, h]`, of shape `(batch, 2 * n_units)`.
     initial_state: take the initial state `[c, h]` as a second input instead of zeros.
-
-  Weights: `((w, b),)` of the `LSTMCell` inside, same flat order as Trax 1.x. (Trax 1.x
-  built the zero state from the input depth, so it needed `d_in == n_units`; here any
-  `d_in` works.)
   """
   layers = [] if initial_state else [cb.Branch(None, _ZeroState(2 * n_units))]
   layers.append(control_flow.Scan(LSTMCell(n_units), axis=1, mode=mode))
@@ -178,6 +208,13 @@ def GRU(n_units: int, mode: str = 'train') -> base.Layer:
 
   Weights: those of the `GRUCell` inside, same flat order as Trax 1.x. Any input depth
   works (Trax 1.x needed `d_in == n_units`, see `LSTM`).
+
+  >>> GRU(4)(np.ones((2, 5, 3), np.float32)).shape
+  (2, 5, 4)
+
+  Args:
+    n_units: size of the hidden state (and of the outputs).
+    mode: 'train', 'eval' or 'predict'; in 'predict' the state carries over between calls.
   """
   return cb.Serial(
       cb.Branch(None, _ZeroState(n_units)),                      # x, h0
@@ -200,14 +237,22 @@ def ConvGRUCell(n_units: int, kernel_size: tuple = (3, 3), mode: str = 'train') 
   mode only (Trax 1.x took no `mode` and dropped out in eval and predict too).
 
   Weights: the `(w, b)` of the convolutions for `u`, `r` and `c`, in that order.
+
+  >>> ConvGRUCell(3, mode='eval')(np.ones((2, 4, 4, 3), np.float32)).shape
+  (2, 4, 4, 3)
+
+  Args:
+    n_units: channels of the state (and filters of each convolution).
+    kernel_size: the convolutions' kernel size.
+    mode: 'train' (dropout on the candidate), 'eval' or 'predict'.
   """
   def conv():
     return convolution.Conv(n_units, kernel_size, padding='SAME')
 
   def gate():
-    return [conv(), base.Fn('AddSigmoidBias', lambda x: x + 0.5), _Sigmoid()]
+    return [conv(), base.Fn('AddSigmoidBias', lambda x: x + 0.5), activation_fns.Sigmoid()]
 
-  candidate = [cb.Dup(), gate(), cb.Multiply(), conv(), _Tanh(),
+  candidate = [cb.Dup(), gate(), cb.Multiply(), conv(), activation_fns.Tanh(),
                core.Dropout(rate=0.1, mode=mode)]
   return cb.Serial(
       cb.Branch(None, cb.Serial(gate()), cb.Serial(candidate)),  # s, u, c
@@ -221,7 +266,8 @@ def SRU(n_units: int, activation: 'base.Layer | None' = None,
   r"""A simple recurrent unit (Lei et al. 2017, arXiv:1709.02755) over axis 1.
 
   .. math::
-      y_t, f_t, r_t &= x_t W + b \quad (\text{then } f_t, r_t \leftarrow \sigma(f_t), \sigma(r_t)) \\
+      r_t, f_t, y_t &= \mathrm{split}_3(x_t W + b), \qquad
+          r_t \leftarrow \sigma(r_t), \quad f_t \leftarrow \sigma(f_t) \\
       c_t &= f_t \odot c_{t-1} + (1 - f_t) \odot y_t, \qquad c_0 = 0 \\
       h_t &= r_t \odot \mathrm{activation}(c_t) + \sqrt{3}\,(1 - r_t) \odot x_t
 
@@ -232,9 +278,17 @@ def SRU(n_units: int, activation: 'base.Layer | None' = None,
   Inputs and outputs have shape `(batch, length, n_units)` (the highway term needs the
   input depth to equal `n_units`). Weights: the `Dense(3 * n_units)` `(w, b)`, with
   column blocks for `r`, `f`, `y` in that order.
+
+  >>> SRU(3)(np.ones((2, 5, 3), np.float32)).shape
+  (2, 5, 3)
+
+  Args:
+    n_units: depth of inputs, state and outputs.
+    activation: a layer applied to `c_t` (identity when None).
+    mode: 'train', 'eval' or 'predict'; in 'predict' the state carries over between calls.
   """
   def highway_gate(c, r, x):
-    if x.shape[-1] != c.shape[-1]:
+    if None not in (x.shape[-1], c.shape[-1]) and x.shape[-1] != c.shape[-1]:
       raise ValueError(f'SRU_{n_units} needs inputs of depth n_units={n_units}, got '
                        f'shape {tuple(x.shape)}.')
     return c * r + x * (1. - r) * 3**0.5
@@ -242,7 +296,7 @@ def SRU(n_units: int, activation: 'base.Layer | None' = None,
   return cb.Serial(                                                     # x
       cb.Branch(core.Dense(3 * n_units), None),                         # r_f_y, x
       cb.Split(n_items=3),                                              # r, f, y, x
-      cb.Parallel(_Sigmoid(), _Sigmoid()),                              # r, f, y, x
+      cb.Parallel(activation_fns.Sigmoid(), activation_fns.Sigmoid()),  # r, f, y, x
       base.Fn('SRUForgetGate', lambda r, f, y: (y * (1. - f), f, r), n_out=3),
       cb.Parallel(None, None, cb.Branch(MakeZeroState(), None)),        # y(1-f), f, c0, r, x
       control_flow.Scan(base.Fn('InnerSRUCell', _inner_sru_step, n_out=2), axis=1,
@@ -256,14 +310,6 @@ def SRU(n_units: int, activation: 'base.Layer | None' = None,
 def _inner_sru_step(y_times_one_minus_f: Any, f: Any, c: Any) -> tuple[Any, Any]:
   new_c = f * c + y_times_one_minus_f
   return new_c, new_c
-
-
-def _Sigmoid() -> base.Layer:  # pylint: disable=invalid-name
-  return base.Fn('Sigmoid', fastmath.sigmoid)
-
-
-def _Tanh() -> base.Layer:  # pylint: disable=invalid-name
-  return base.Fn('Tanh', lambda x: jnp.tanh(x))  # pylint: disable=unnecessary-lambda
 
 
 def _check_state_depth(layer: base.Layer, shape: tuple, expected: int, what: str) -> None:
