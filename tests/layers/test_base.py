@@ -1,6 +1,7 @@
 """Tests of the Layer contract: init, pure_fn, __call__, rng, sharing, errors, flattening."""
 
 import doctest
+
 import jax
 import jax.numpy as jnp
 import numpy as np

@@ -1,6 +1,7 @@
 """Tests of the stack combinators: n_in/n_out, what ends up where on the stack, and values."""
 
 import doctest
+
 import numpy as np
 import pytest
 

@@ -1,6 +1,7 @@
 """Tests of Scan, Cond and Cache against plain Python loops and jax references."""
 
 import doctest
+
 import jax
 import jax.numpy as jnp
 import numpy as np

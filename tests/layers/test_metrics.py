@@ -1,6 +1,7 @@
 """Tests of the loss and metric layers against float64 numpy references."""
 
 import doctest
+
 import jax
 import numpy as np
 import pytest

@@ -1,6 +1,7 @@
 """Tests of Chunk, BatchLeadingAxes and Bidirectional against numpy reshapes and flips."""
 
 import doctest
+
 import jax
 import numpy as np
 import pytest
