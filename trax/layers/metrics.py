@@ -254,8 +254,10 @@ def WeightedFScore(beta: float = 1., initial_category_index: int = 0) -> base.La
 @register
 def WeightedSum() -> base.Layer:
   """`sum(values * weights)`: inputs `values` and `weights` (broadcastable)."""
-  return base.Fn('WeightedSum', lambda values, weights: jnp.sum(
-      values * jnp.astype(weights, values.dtype)))
+  def f(values, weights):
+    values = jnp.asarray(values)
+    return jnp.sum(values * jnp.astype(weights, values.dtype))
+  return base.Fn('WeightedSum', f)
 
 
 def _category_cross_entropy(logits: Any, targets: Any,
@@ -280,6 +282,7 @@ def _category_cross_entropy(logits: Any, targets: Any,
 
 def _weighted_mean(values: Any, weights: Any) -> Any:
   """`sum(values * weights) / sum(weights)`; weights may be of any numeric dtype."""
+  values = jnp.asarray(values)
   weights = jnp.astype(weights, values.dtype)
   return jnp.sum(values * weights) / jnp.sum(weights)
 
