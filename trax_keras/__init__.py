@@ -1,0 +1,12 @@
+"""`trax_keras`: trax layers as Keras 3 layers and models, and Keras layers inside trax.
+
+- `TraxLayer(layer)`: any trax layer or model as a Keras layer (JAX or TensorFlow backend).
+- `to_keras_model(layer, input_signature)`: a functional `keras.Model` around a trax model.
+- `KerasLayer(keras_layer)`: a Keras layer or model as a trax layer (Keras on JAX).
+"""
+
+from trax_keras.keras_layer import KerasLayer
+from trax_keras.model import to_keras_model
+from trax_keras.traxlayer import TraxLayer
+
+__all__ = ['KerasLayer', 'TraxLayer', 'to_keras_model']
