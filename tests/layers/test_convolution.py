@@ -214,6 +214,17 @@ def test_conv_transpose_rhs_dilation_matches_lax():
   np.testing.assert_allclose(y, np.asarray(expected) + b, atol=1e-5)
 
 
+def test_conv_transpose_channels_first_matches_lax():
+  from jax import lax  # pylint: disable=g-import-not-at-top
+  x = _random((2, 3, 4, 5))
+  specs = ('NCHW', 'OIHW', 'NCHW')
+  y, (w, b) = _run(tl.ConvTranspose(2, (3, 2), strides=(2, 2), padding='SAME',
+                                    dimension_numbers=specs), x)
+  assert (w.shape, b.shape) == ((2, 3, 3, 2), (2, 1, 1))
+  expected = lax.conv_transpose(x, w, (2, 2), 'SAME', dimension_numbers=specs)
+  np.testing.assert_allclose(y, np.asarray(expected) + b, atol=1e-5)
+
+
 @pytest.mark.parametrize('padding', ['VALID', 'SAME'])
 def test_conv_transpose_matches_keras(padding):
   import keras  # pylint: disable=g-import-not-at-top
