@@ -54,6 +54,8 @@ def _pool(x, init, reducer, pool_size, strides, padding):
   # x: (batch, *spatial, channels); windows never span batch or channels.
   window = (1, *pool_size, 1)
   window_strides = (1, *strides, 1)
+  if not isinstance(padding, str):  # Explicit (low, high) pairs for the spatial axes.
+    padding = ((0, 0), *padding, (0, 0))
   return lax.reduce_window(x, init, reducer, window, window_strides, padding)
 
 
@@ -76,11 +78,11 @@ def avg_pool(x, pool_size, strides, padding):
 
 # Index ops.
 def index_update(x, idx, y):
-  return x.at[idx].set(y)
+  return numpy.asarray(x).at[idx].set(y)  # asarray: numpy inputs have no `.at`.
 
 
 def index_add(x, idx, y):
-  return x.at[idx].add(y)
+  return numpy.asarray(x).at[idx].add(y)
 
 
 dynamic_slice = lax.dynamic_slice

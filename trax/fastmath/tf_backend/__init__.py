@@ -18,6 +18,7 @@ TensorFlow, so `trax` imports it only when the backend is first selected.
 
 # pylint: disable=g-importing-member,unused-import
 import tensorflow as tf
+from tensorflow.python.autograph.core import config as _autograph_config
 
 from trax.fastmath import tf_numpy as numpy  # `fastmath.numpy` under this backend.
 from trax.fastmath.tf_backend._control_flow import cond
@@ -53,6 +54,24 @@ from trax.fastmath.tf_numpy import shape
 from trax.fastmath.tf_numpy._dtypes import as_inexact
 
 name = 'tensorflow-numpy'
+
+
+def _exempt_trax_from_autograph() -> None:
+  """Makes autograph call trax functions as written instead of rewriting them.
+
+  Inside a user's `tf.function` or Keras `fit`, autograph rewrites every function called,
+  recursively: all of a model's layer code. Trax code follows jax's rules (no Python
+  control flow on traced values; `fastmath.cond`/`scan` instead), so the rewrite buys
+  nothing, slows tracing, and fails on valid Python (zero-argument `super()` in a layer
+  method raises KeyError '__class__'). TF has no public per-package switch, so we put a
+  rule for the `trax` package in front of autograph's own list, as it does for numpy.
+  """
+  rules = _autograph_config.CONVERSION_RULES
+  if not any(str(rule) == 'DoNotConvert rule for trax' for rule in rules):
+    _autograph_config.CONVERSION_RULES = (_autograph_config.DoNotConvert('trax'), *rules)
+
+
+_exempt_trax_from_autograph()
 
 
 # Math.

@@ -33,7 +33,7 @@ def full(shape, fill_value, dtype=None) -> tf.Tensor:  # pylint: disable=redefin
   return tf.broadcast_to(asarray(fill_value, dtype), shape_arg(shape))
 
 
-def full_like(a, fill_value, dtype=None, shape=None) -> tf.Tensor:  # pylint: disable=redefined-outer-name
+def full_like(a, fill_value, dtype=None, shape=None) -> tf.Tensor:
   a = asarray(a)
   target = tf.shape(a) if shape is None else shape_arg(shape)
   return tf.broadcast_to(asarray(fill_value, a.dtype if dtype is None else dtype), target)
@@ -99,7 +99,7 @@ def triu(m, k=0) -> tf.Tensor:
   return tf.where(_band(rows, cols, k, lambda d: d >= 0), m, tf.zeros_like(m))
 
 
-def meshgrid(*xi, indexing='xy', sparse=False, copy=True) -> list:  # pylint: disable=redefined-outer-name
+def meshgrid(*xi, indexing='xy', sparse=False, copy=True) -> list:
   if sparse:
     raise BackendError('fastmath.numpy.meshgrid(sparse=True) is not available on the '
                        'tensorflow-numpy backend.')

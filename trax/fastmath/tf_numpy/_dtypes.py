@@ -111,8 +111,9 @@ def shape_arg(shape_like):
   """A shape for TF ops: a list of ints, or an int32 vector if some entries are tensors."""
   if is_tensor(shape_like) and shape_like.shape.rank == 1:
     return shape_like
-  dims = tuple(shape_like) if isinstance(shape_like, (tuple, list)) else (
-      tuple(shape_like.tolist()) if isinstance(shape_like, np.ndarray) else (shape_like,))
+  if isinstance(shape_like, (tf.TensorShape, np.ndarray)):
+    shape_like = shape_like.as_list() if hasattr(shape_like, 'as_list') else shape_like.tolist()
+  dims = tuple(shape_like) if isinstance(shape_like, (tuple, list)) else (shape_like,)
   if builtins.any(d is None for d in dims):
     raise ValueError(f'Shape {shape_like} has unknown (None) dimensions; build shapes with '
                      'fastmath.shape(x), which gives tensors for dimensions known only at '
@@ -137,7 +138,7 @@ def asarray(a, dtype=None, copy=None) -> tf.Tensor:  # pylint: disable=redefined
   return t if dtype is None else astype(t, dtype)
 
 
-def array(object, dtype=None, copy=True, ndmin=0) -> tf.Tensor:  # pylint: disable=redefined-builtin,redefined-outer-name
+def array(object, dtype=None, copy=True, ndmin=0) -> tf.Tensor:
   t = asarray(object, dtype)
   missing = ndmin - t.shape.rank
   return tf.reshape(t, shape_arg((1,) * missing + shape(t))) if missing > 0 else t

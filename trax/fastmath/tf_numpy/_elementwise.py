@@ -183,7 +183,7 @@ def nonzero(a) -> tuple:
   return tuple(coordinates[:, axis] for axis in range(coordinates.shape[1]))
 
 
-def clip(a, a_min=None, a_max=None, *, min=None, max=None) -> tf.Tensor:  # pylint: disable=redefined-builtin
+def clip(a, a_min=None, a_max=None, *, min=None, max=None) -> tf.Tensor:
   """`a` limited to `[a_min, a_max]` (either may be None); jax's `min`/`max` also work."""
   a_min = min if a_min is None else a_min
   a_max = max if a_max is None else a_max
@@ -194,7 +194,7 @@ def clip(a, a_min=None, a_max=None, *, min=None, max=None) -> tf.Tensor:  # pyli
   return a if a_max is None else tf.math.minimum(a, bounds[0])
 
 
-def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None) -> tf.Tensor:  # pylint: disable=redefined-outer-name
+def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None) -> tf.Tensor:
   """Replaces NaN by `nan` and infinities by `posinf`/`neginf` (default: finite extremes)."""
   x = asarray(x)
   if not x.dtype.is_floating:

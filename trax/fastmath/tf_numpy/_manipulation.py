@@ -127,7 +127,7 @@ def _pad_widths(pad_width, rank: int) -> list:
   return pairs * rank if len(pairs) == 1 else pairs
 
 
-def pad(array, pad_width, mode='constant', constant_values=0) -> tf.Tensor:  # pylint: disable=redefined-outer-name
+def pad(array, pad_width, mode='constant', constant_values=0) -> tf.Tensor:
   """Pads with a constant or by reflection ('reflect', 'symmetric'); widths may be tensors."""
   x = asarray(array)
   if mode not in _PAD_MODES:
@@ -196,8 +196,8 @@ def take_along_axis(arr, indices, axis, mode=None, fill_value=None) -> tf.Tensor
   axis = axis % rank
   indices = _in_bounds(indices, shape(arr)[axis], mode, 'take_along_axis')
   others = lambda s: s.as_list()[:axis] + s.as_list()[axis + 1:]
-  # Dimensions unknown when tracing are taken to match (the common case: argsort of arr).
-  if not tf.TensorShape(others(arr.shape)).is_compatible_with(others(indices.shape)):
+  # Two dimensions both unknown when tracing are taken to match (e.g. argsort of arr).
+  if others(arr.shape) != others(indices.shape):
     ones_at_axis = lambda x: tf.tensor_scatter_nd_update(tf.shape(x), [[axis]], [1])
     batch_shape = tf.broadcast_dynamic_shape(ones_at_axis(arr), ones_at_axis(indices))
     arr = _broadcast_except(arr, batch_shape, axis)
