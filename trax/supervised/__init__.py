@@ -1,3 +1,11 @@
-"""`trax.supervised`: supervised training."""
+"""`trax.supervised`: supervised training (`training.Loop`), checkpoints, schedules."""
 
+from trax.supervised import callbacks
+from trax.supervised import checkpoints
+from trax.supervised import history
 from trax.supervised import lr_schedules
+from trax.supervised import training
+from trax.supervised import trax1_checkpoints
+from trax.supervised.training import EvalTask
+from trax.supervised.training import Loop
+from trax.supervised.training import TrainTask

@@ -1,0 +1,38 @@
+"""Shared test data and models for the `trax.supervised` tests: small, deterministic."""
+
+from typing import Iterator
+
+import numpy as np
+
+import trax.layers as tl
+
+TRUE_W = np.array([[1.0], [-2.0], [3.0]], np.float32)
+TRUE_B = 0.5
+
+
+def regression_stream(seed: int = 0, batch_size: int = 16) -> Iterator[tuple]:
+  """Batches `(x, y, weights)` with `y = x @ TRUE_W + TRUE_B`; the same for a same seed."""
+  rng = np.random.default_rng(seed)
+  while True:
+    x = rng.normal(size=(batch_size, 3)).astype(np.float32)
+    y = x @ TRUE_W + TRUE_B
+    yield x, y, np.ones_like(y)
+
+
+def classification_stream(seed: int = 0, batch_size: int = 32) -> Iterator[tuple]:
+  """Batches `(x, label, weights)`: label 1 where `x0 + x1 > 0`, else 0 (separable)."""
+  rng = np.random.default_rng(seed)
+  while True:
+    x = rng.normal(size=(batch_size, 2)).astype(np.float32)
+    labels = (x[:, 0] + x[:, 1] > 0).astype(np.int32)
+    yield x, labels, np.ones(batch_size, np.float32)
+
+
+def mlp(dropout: float = 0.0, mode: str = 'train') -> tl.Layer:
+  """A small regression MLP (3 -> 16 -> 1), optionally with dropout."""
+  return tl.Serial(tl.Dense(16), tl.Relu(), tl.Dropout(dropout, mode=mode), tl.Dense(1))
+
+
+def flat_weights(layer: tl.Layer) -> list:
+  """The layer's weights as numpy arrays, in Trax's flat order."""
+  return [np.asarray(w) for w in tl.flatten_weights_and_state(layer.weights, ())[0]]

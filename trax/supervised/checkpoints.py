@@ -1,0 +1,355 @@
+"""Checkpoints: safe to load, written atomically, enough to resume training exactly.
+
+A checkpoint is ONE file, a zip archive readable by `numpy.load` as an `.npz`:
+
+- `metadata.json`: format name and version, step, training history, input signature, the
+  model's `config()` when it can be described, and how many arrays of each kind follow;
+- one `.npy` member per array: `weights/<i>` and `state/<i>` (the model's flat weights
+  and state, in Trax 1.x's flattening order), and per train task `t`
+  `task<t>/slots/<i>`, `task<t>/opt_params/<name>`, `task<t>/loss_weights/<i>`,
+  `task<t>/loss_state/<i>`; plus `rng`, the loop's random key.
+
+Nothing is unpickled: arrays are read with `allow_pickle=False` and the rest is JSON, so a
+checkpoint from an untrusted source cannot run code. Dtypes numpy lacks (bfloat16 and the
+other `ml_dtypes`) are stored as unsigned integers of the same width, their real dtype
+recorded in the metadata.
+
+Files are written under a temporary name in the same directory, flushed to disk, and
+renamed over the final name (atomic on POSIX), so a crash while saving leaves the previous
+checkpoint intact. Paths are local files.
+
+`save_layer` / `load_layer` back `Layer.save_to_file` / `Layer.init_from_file`;
+`load_layer` also reads Trax 1.x checkpoints (see `trax1_checkpoints`).
+"""
+
+import dataclasses
+import json
+import os
+import zipfile
+from typing import Any
+
+import ml_dtypes
+import numpy as np
+
+from trax import fastmath
+from trax import shapes
+from trax.layers import base
+from trax.layers import config as config_lib
+from trax.supervised import history as history_lib
+
+FORMAT = 'trax-checkpoint'
+VERSION = 1
+_METADATA = 'metadata.json'
+
+
+@dataclasses.dataclass
+class TaskCheckpoint:
+  """What a checkpoint keeps of one train task."""
+  flat_slots: list = dataclasses.field(default_factory=list)
+  opt_params: dict = dataclasses.field(default_factory=dict)
+  flat_loss_weights: list = dataclasses.field(default_factory=list)
+  flat_loss_state: list = dataclasses.field(default_factory=list)
+  n_batches: int = 0
+
+
+@dataclasses.dataclass
+class Checkpoint:
+  """The contents of a checkpoint file (numpy arrays and plain data)."""
+  flat_weights: list
+  flat_state: 'list | None' = None
+  step: int = 0
+  history: history_lib.History = dataclasses.field(default_factory=history_lib.History)
+  input_signature: Any = None
+  model_config: 'dict | None' = None
+  tasks: list = dataclasses.field(default_factory=list)
+  eval_n_batches: list = dataclasses.field(default_factory=list)
+  rng: Any = None
+  source_format: str = FORMAT
+
+
+def write(path: str, checkpoint: Checkpoint) -> None:
+  """Writes `checkpoint` to `path` atomically (see the module docstring)."""
+  arrays = {}
+  _add_list(arrays, 'weights', checkpoint.flat_weights)
+  if checkpoint.flat_state is not None:
+    _add_list(arrays, 'state', checkpoint.flat_state)
+  for t, task in enumerate(checkpoint.tasks):
+    _add_list(arrays, f'task{t}/slots', task.flat_slots)
+    _add_list(arrays, f'task{t}/loss_weights', task.flat_loss_weights)
+    _add_list(arrays, f'task{t}/loss_state', task.flat_loss_state)
+    for name, value in task.opt_params.items():
+      arrays[f'task{t}/opt_params/{name}'] = value
+  if checkpoint.rng is not None:
+    arrays['rng'] = checkpoint.rng
+  arrays = {name: np.asarray(value) for name, value in arrays.items()}
+  metadata = {
+      'format': FORMAT,
+      'version': VERSION,
+      'step': int(checkpoint.step),
+      'n_weights': len(checkpoint.flat_weights),
+      'n_state': None if checkpoint.flat_state is None else len(checkpoint.flat_state),
+      'tasks': [{'n_slots': len(task.flat_slots), 'opt_params': sorted(task.opt_params),
+                 'n_loss_weights': len(task.flat_loss_weights),
+                 'n_loss_state': len(task.flat_loss_state), 'n_batches': task.n_batches}
+                for task in checkpoint.tasks],
+      'eval_n_batches': list(checkpoint.eval_n_batches),
+      'history': checkpoint.history.to_dict(),
+      'input_signature': signature_to_json(checkpoint.input_signature),
+      'model_config': checkpoint.model_config,
+      'special_dtypes': {name: a.dtype.name for name, a in arrays.items()
+                         if a.dtype.kind == 'V'},
+  }
+  _write_zip(path, arrays, metadata)
+
+
+def read(path: str) -> Checkpoint:
+  """Reads a checkpoint written by `write` (no code from the file runs).
+
+  Raises:
+    ValueError: the file is not a trax checkpoint, or is of an unknown version.
+  """
+  arrays, metadata = _read_zip(path)
+  get_list = lambda prefix, n: [arrays[f'{prefix}/{i}'] for i in range(n)]
+  tasks = []
+  for t, task in enumerate(metadata['tasks']):
+    tasks.append(TaskCheckpoint(
+        flat_slots=get_list(f'task{t}/slots', task['n_slots']),
+        opt_params={k: arrays[f'task{t}/opt_params/{k}'] for k in task['opt_params']},
+        flat_loss_weights=get_list(f'task{t}/loss_weights', task['n_loss_weights']),
+        flat_loss_state=get_list(f'task{t}/loss_state', task['n_loss_state']),
+        n_batches=task['n_batches']))
+  n_state = metadata['n_state']
+  return Checkpoint(
+      flat_weights=get_list('weights', metadata['n_weights']),
+      flat_state=None if n_state is None else get_list('state', n_state),
+      step=metadata['step'],
+      history=history_lib.History.from_dict(metadata['history']),
+      input_signature=signature_from_json(metadata['input_signature']),
+      model_config=metadata['model_config'],
+      tasks=tasks,
+      eval_n_batches=metadata['eval_n_batches'],
+      rng=arrays.get('rng'))
+
+
+def read_any(path: str) -> Checkpoint:
+  """Reads our checkpoints and Trax 1.x ones (told apart by their first bytes)."""
+  with open(path, 'rb') as f:
+    magic = f.read(2)
+  if magic == b'PK':
+    return read(path)
+  if magic == b'\x1f\x8b':
+    from trax.supervised import trax1_checkpoints  # pylint: disable=g-import-not-at-top
+    return trax1_checkpoints.read(path)
+  raise ValueError(f'{path} is neither a trax checkpoint (a zip/.npz file) nor a Trax 1.x '
+                   f'checkpoint (a gzipped pickle); its first bytes are {magic!r}.')
+
+
+def save_layer(layer: base.Layer, file_name: str, weights_only: bool = False,
+               input_signature: Any = None) -> None:
+  """Saves `layer`'s weights (and state unless `weights_only`) to `file_name`.
+
+  The model's `config()` is stored too when the layer can describe itself.
+  """
+  flat_weights, flat_state = base.flatten_weights_and_state(layer.weights, layer.state)
+  write(file_name, Checkpoint(
+      flat_weights=[np.asarray(w) for w in flat_weights],
+      flat_state=None if weights_only else [np.asarray(s) for s in flat_state],
+      input_signature=input_signature, model_config=describe_layer(layer)))
+
+
+def load_layer(layer: base.Layer, file_name: str, weights_only: bool = False,
+               input_signature: Any = None) -> tuple[Any, Any]:
+  """Sets `layer`'s weights (and state unless `weights_only`) from a checkpoint file.
+
+  Reads our format and both Trax 1.x formats. The file's flat arrays are matched to the
+  layer in Trax 1.x's flattening order. The tree they fill comes from `input_signature`
+  (or, if not given, the one stored in the file), or else from the layer's own weights if
+  it is already initialized. With `weights_only` and a signature, the layer is initialized
+  first (as in Trax 1.x), so its state is fresh for that signature. A signature with more
+  entries than the layer has inputs is cut to the first `layer.n_in`: Trax 1.x layers
+  passed extra inputs through, so Trax 1.x code and checkpoints often give the whole
+  batch's signature (e.g. `(inputs, targets)` for a language model taking one input).
+
+  Returns:
+    The layer's new `(weights, state)`.
+
+  Raises:
+    ValueError: the file's arrays do not fit the layer (count or shapes), naming the file.
+  """
+  checkpoint = read_any(file_name)
+  if input_signature is None:
+    input_signature = checkpoint.input_signature
+  input_signature = _inputs_of(layer, input_signature)
+  if weights_only and input_signature is not None:
+    layer.init(input_signature)
+  if input_signature is not None:
+    weights_tree, state_tree = layer.weights_and_state_signature(input_signature)
+  elif fastmath.tree_flatten(layer.weights) or fastmath.tree_flatten(layer.state):
+    weights_tree, state_tree = layer.weights, layer.state
+  else:
+    raise ValueError(f'Cannot load {file_name} into {layer.name}: the file holds no input '
+                     'signature and the layer is not initialized. Pass input_signature=.')
+  flat_weights = match_arrays(checkpoint.flat_weights, fastmath.tree_flatten(weights_tree),
+                              'weights', file_name)
+  if weights_only or checkpoint.flat_state is None:
+    if not weights_only:
+      raise ValueError(f'{file_name} holds weights only (no state); load it with '
+                       'weights_only=True.')
+    weights, _ = base.unflatten_weights_and_state(flat_weights, [], (weights_tree, None),
+                                                  weights_only=True)
+  else:
+    flat_state = match_arrays(checkpoint.flat_state, fastmath.tree_flatten(state_tree),
+                              'state', file_name)
+    weights, state = base.unflatten_weights_and_state(flat_weights, flat_state,
+                                                      (weights_tree, state_tree))
+    layer.state = state
+  layer.weights = weights
+  return layer.weights, layer.state
+
+
+def match_arrays(found: list, expected: list, what: str, file_name: str) -> list:
+  """`found` arrays checked against `expected` ones (arrays or `ShapeDtype`s), one to one.
+
+  Shapes must agree up to leading dimensions of size 1 (Trax 1.x stored some weights with
+  an extra leading 1); such arrays are reshaped to the expected shape. Dtypes are cast to
+  the expected ones. Returns jax arrays.
+
+  Raises:
+    ValueError: counts or shapes differ; the message names the file and the entries.
+  """
+  import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
+  if len(found) != len(expected):
+    raise ValueError(
+        f'{file_name} holds {len(found)} {what} arrays but the layer has {len(expected)}. '
+        f'File: {_shapes_summary(found)}; layer: {_shapes_summary(expected)}.')
+  matched = []
+  for i, (array, target) in enumerate(zip(found, expected)):
+    array = np.asarray(array)
+    shape = tuple(target.shape)
+    if array.shape != shape:
+      if _strip_leading_ones(array.shape) != _strip_leading_ones(shape):
+        raise ValueError(f'{file_name}: {what} array {i} has shape {array.shape} but the '
+                         f'layer expects {shape} there. File: {_shapes_summary(found)}; '
+                         f'layer: {_shapes_summary(expected)}.')
+      array = array.reshape(shape)
+    matched.append(jnp.asarray(array, dtype=target.dtype))
+  return matched
+
+
+def describe_layer(layer: base.Layer) -> 'dict | None':
+  """`layer.config()`, or `None` if the layer cannot describe itself as JSON."""
+  try:
+    config = layer.config()
+    json.dumps(config)
+    return config
+  except (config_lib.ConfigError, TypeError, ValueError):
+    return None
+
+
+def signature_to_json(signature: Any) -> Any:
+  """A `ShapeDtype` tree (tuples, lists, dicts) as JSON-able data."""
+  if signature is None:
+    return None
+  if isinstance(signature, shapes.ShapeDtype):
+    return {'shape': list(signature.shape), 'dtype': np.dtype(signature.dtype).name}
+  if isinstance(signature, tuple):
+    return {'tuple': [signature_to_json(s) for s in signature]}
+  if isinstance(signature, list):
+    return [signature_to_json(s) for s in signature]
+  if isinstance(signature, dict):
+    return {'dict': {k: signature_to_json(v) for k, v in signature.items()}}
+  return signature_to_json(shapes.signature(signature))
+
+
+def signature_from_json(data: Any) -> Any:
+  """Inverse of `signature_to_json`."""
+  if data is None:
+    return None
+  if isinstance(data, list):
+    return [signature_from_json(s) for s in data]
+  if 'tuple' in data:
+    return tuple(signature_from_json(s) for s in data['tuple'])
+  if 'dict' in data:
+    return {k: signature_from_json(v) for k, v in data['dict'].items()}
+  return shapes.ShapeDtype(tuple(data['shape']), _dtype_by_name(data['dtype']))
+
+
+def _inputs_of(layer: base.Layer, signature: Any) -> Any:
+  if isinstance(signature, (tuple, list)) and len(signature) > max(layer.n_in, 1):
+    return signature[0] if layer.n_in <= 1 else tuple(signature[:layer.n_in])
+  return signature
+
+
+def _add_list(arrays: dict, prefix: str, values: list) -> None:
+  for i, value in enumerate(values):
+    arrays[f'{prefix}/{i}'] = value
+
+
+def _write_zip(path: str, arrays: dict, metadata: dict) -> None:
+  """Writes the archive under a temporary name, then renames it over `path`."""
+  directory = os.path.dirname(os.path.abspath(path))
+  os.makedirs(directory, exist_ok=True)
+  tmp_path = f'{path}.tmp-{os.getpid()}'
+  try:
+    with open(tmp_path, 'wb') as f:
+      with zipfile.ZipFile(f, 'w', zipfile.ZIP_STORED, allowZip64=True) as archive:
+        archive.writestr(_METADATA, json.dumps(metadata))
+        for name, array in arrays.items():
+          if array.dtype.kind == 'V':  # bfloat16 & co: numpy cannot describe them.
+            array = array.view(f'u{array.dtype.itemsize}')
+          with archive.open(name + '.npy', 'w', force_zip64=True) as member:
+            np.lib.format.write_array(member, array, allow_pickle=False)
+      f.flush()
+      os.fsync(f.fileno())
+    os.replace(tmp_path, path)
+  except BaseException:
+    if os.path.exists(tmp_path):
+      os.remove(tmp_path)
+    raise
+
+
+def _read_zip(path: str) -> tuple[dict, dict]:
+  try:
+    archive = zipfile.ZipFile(path)
+  except zipfile.BadZipFile as e:
+    raise ValueError(f'{path} is not a trax checkpoint: {e}') from None
+  with archive:
+    if _METADATA not in archive.namelist():
+      raise ValueError(f'{path} is a zip file without {_METADATA}: not a trax checkpoint.')
+    metadata = json.loads(archive.read(_METADATA))
+    if metadata.get('format') != FORMAT or metadata.get('version', 0) > VERSION:
+      raise ValueError(f'{path} has format {metadata.get("format")!r} version '
+                       f'{metadata.get("version")!r}; this trax reads {FORMAT!r} up to '
+                       f'version {VERSION}.')
+    special = metadata.get('special_dtypes', {})
+    arrays = {}
+    for member in archive.namelist():
+      if member.endswith('.npy'):
+        name = member[:-len('.npy')]
+        with archive.open(member) as f:
+          array = np.lib.format.read_array(f, allow_pickle=False)
+        if name in special:
+          array = array.view(_dtype_by_name(special[name]))
+        arrays[name] = array
+  return arrays, metadata
+
+
+def _dtype_by_name(name: str) -> np.dtype:
+  """numpy dtype named `name`, including ml_dtypes' (looked up, never evaluated)."""
+  extra = getattr(ml_dtypes, name, None)
+  if extra is not None and isinstance(extra, type):
+    return np.dtype(extra)
+  return np.dtype(name)
+
+
+def _strip_leading_ones(shape: tuple) -> tuple:
+  shape = tuple(shape)
+  while shape and shape[0] == 1:
+    shape = shape[1:]
+  return shape
+
+
+def _shapes_summary(arrays: list, limit: int = 8) -> str:
+  described = [str(tuple(a.shape)) for a in arrays[:limit]]
+  more = f' ... ({len(arrays)} in all)' if len(arrays) > limit else ''
+  return '[' + ', '.join(described) + more + ']'

@@ -1,0 +1,130 @@
+"""A training loop's state as a checkpoint, and back: what `Loop` saves and resumes from.
+
+The state is: the model's weights and state, each train task's optimizer slots,
+hyper-parameters and loss-layer weights and state, the number of batches each task has
+taken from its stream, the step, the history and the random key. Restoring it into a loop
+built the same way continues training exactly where the checkpoint was taken.
+"""
+
+import os
+from typing import Any, Sequence
+
+import jax
+import numpy as np
+
+from trax import fastmath
+from trax.supervised import checkpoints
+from trax.supervised import devices
+from trax.supervised import reporting
+from trax.supervised import trainer as trainer_lib
+
+_EXTENSIONS = ('.npz', '.pkl.gz')  # Ours first, then Trax 1.x's.
+
+
+def to_checkpoint(placement: devices.DataParallel, weights: Any, state: Any,
+                  trainers: Sequence[trainer_lib.TaskTrainer], tasks: Sequence[Any],
+                  eval_tasks: Sequence[Any], **fields: Any) -> checkpoints.Checkpoint:
+  """Copies the loop's arrays to the host as a `Checkpoint`.
+
+  Args:
+    placement: where the arrays live.
+    weights: the model's weights (on the devices).
+    state: the model's state.
+    trainers: the train tasks' trainers (slots, hyper-parameters, loss weights and state).
+    tasks: the train tasks (for their batch counts).
+    eval_tasks: the eval tasks (for their batch counts).
+    **fields: the other `Checkpoint` fields (step, history, input_signature, ...).
+  """
+  per_task = [(t.slots, t.opt_params, t.loss_weights, t.loss_state) for t in trainers]
+  weights, state, per_task = placement.to_host((weights, state, per_task))
+  task_checkpoints = []
+  for (slots, opt_params, loss_weights, loss_state), task in zip(per_task, tasks):
+    task_checkpoints.append(checkpoints.TaskCheckpoint(
+        flat_slots=jax.tree.leaves(slots), opt_params=dict(opt_params),
+        flat_loss_weights=fastmath.tree_flatten(loss_weights),
+        flat_loss_state=fastmath.tree_flatten(loss_state),
+        n_batches=task.n_batches_taken))
+  return checkpoints.Checkpoint(
+      flat_weights=fastmath.tree_flatten(weights), flat_state=fastmath.tree_flatten(state),
+      tasks=task_checkpoints, eval_n_batches=[t.n_batches_taken for t in eval_tasks],
+      **fields)
+
+
+def find(directory: str, filename: 'str | None') -> 'str | None':
+  """Path of checkpoint `filename` (default 'model') in `directory`, or `None`.
+
+  A name without extension is looked up as `.npz` (ours), then `.pkl.gz` (Trax 1.x).
+  """
+  name = os.path.join(directory, filename or 'model')
+  if name.endswith(_EXTENSIONS):
+    return name if os.path.exists(name) else None
+  for extension in _EXTENSIONS:
+    if os.path.exists(name + extension):
+      return name + extension
+  return None
+
+
+def restore(checkpoint: checkpoints.Checkpoint, path: str,
+            placement: devices.DataParallel, weights: Any, state: Any,
+            trainers: Sequence[trainer_lib.TaskTrainer], tasks: Sequence[Any],
+            eval_tasks: Sequence[Any]) -> tuple[Any, Any]:
+  """Puts `checkpoint` into a loop; returns the model's new `(weights, state)`.
+
+  The trainers get their slots and loss-layer weights and state (hyper-parameters stay as
+  the loop's optimizers set them); each task's stream skips the batches the checkpointed
+  run had taken beyond those this task has taken.
+
+  Args:
+    checkpoint: what was read from `path`.
+    path: the file (for messages).
+    placement: where the arrays go.
+    weights: the loop's current model weights (the tree to fill).
+    state: the loop's current model state.
+    trainers: the loop's trainers, updated in place.
+    tasks: the train tasks.
+    eval_tasks: the eval tasks.
+
+  Raises:
+    ValueError: the checkpoint does not fit the loop (counts or shapes), naming the file.
+  """
+  weights = _fill(weights, checkpoint.flat_weights, 'model weights', path, placement)
+  if checkpoint.flat_state is not None:
+    try:
+      state = _fill(state, checkpoint.flat_state, 'model state', path, placement)
+    except ValueError as e:
+      reporting.log(f'Not restoring the model state: {e}', stdout=False)
+  if checkpoint.tasks and len(checkpoint.tasks) != len(trainers):
+    raise ValueError(f'{path} holds optimizer slots of {len(checkpoint.tasks)} train '
+                     f'task(s), but the loop has {len(trainers)}.')
+  for i, (trainer, task) in enumerate(zip(trainers, checkpoint.tasks)):
+    trainer.slots = _fill(trainer.slots, task.flat_slots, f'task {i} optimizer slots',
+                          path, placement, leaves=jax.tree.leaves, structure=jax.tree)
+    if task.flat_loss_weights or task.flat_loss_state:
+      trainer.loss_weights = _fill(trainer.loss_weights, task.flat_loss_weights,
+                                   f'task {i} loss weights', path, placement)
+      trainer.loss_state = _fill(trainer.loss_state, task.flat_loss_state,
+                                 f'task {i} loss state', path, placement)
+  _skip_batches(tasks, [t.n_batches for t in checkpoint.tasks], 'train')
+  _skip_batches(eval_tasks, checkpoint.eval_n_batches, 'eval')
+  return weights, state
+
+
+def _fill(tree: Any, found: list, what: str, path: str, placement: devices.DataParallel,
+          leaves=fastmath.tree_flatten, structure=None) -> Any:
+  """`tree` with its leaves replaced by the `found` arrays (checked), on the devices."""
+  matched = checkpoints.match_arrays(found, leaves(tree), what, path)
+  if structure is not None:
+    filled = jax.tree.unflatten(jax.tree.structure(tree), matched)
+  else:
+    filled, _ = fastmath.tree_unflatten(matched, tree)
+  return placement.replicate(filled)
+
+
+def _skip_batches(tasks: Sequence[Any], counts: Sequence[int], kind: str) -> None:
+  for i, (task, count) in enumerate(zip(tasks, counts)):
+    n_skip = count - task.n_batches_taken
+    if n_skip > 0:
+      reporting.log(f'Skipping {n_skip} batches of {kind} task {i} to resume its stream '
+                    'where the checkpoint left it.')
+      for _ in range(n_skip):
+        task.next_batch()

@@ -1,0 +1,216 @@
+"""The compiled steps of training: one jitted function per train task, one per eval task.
+
+A training step is ONE `jax.jit`-compiled function doing everything a step needs: the
+forward pass of model and loss, the backward pass (`jax.value_and_grad` with respect to the
+weights), the learning-rate schedule and the optimizer update. It returns new weights,
+state and slots plus the loss and the optimizer's metrics, all left on the devices:
+
+- weights, state and slots are donated, so XLA updates them in place;
+- the step number arrives as an int32 array and the step's rng is derived inside,
+  `fold_in(base_rng, step)`, so nothing is computed on the host between steps and the
+  function compiles once;
+- nothing is pulled to the host: the caller decides when to look at the loss.
+
+Step numbers count from 1 (the step being taken, as `Loop.step` after it): the schedule
+gets that number, as in Trax 1.4, and the optimizer gets the number of updates made before
+(`step - 1`), which is what `trax.optimizers` counts.
+
+Random bits: the per-step key is a raw threefry key (uint32[2]) as everywhere in trax. We
+measured the alternatives for dropout on this project's 2-core CPU (a TransformerLM-like
+step, 4 dropouts per layer): the 'rbg' and 'unsafe_rbg' implementations were no faster
+than threefry in the whole step, and alone (1M bernoulli draws) they were 3.5x slower.
+Threefry also gives the same bits however the batch is sharded (jax's partitionable
+threefry), which keeps multi-device runs equal to single-device ones.
+"""
+
+import logging
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from trax import shapes
+from trax.layers import base
+from trax.supervised import devices
+
+
+class TaskTrainer:
+  """Trains a model on one `TrainTask`, one compiled step at a time.
+
+  Holds what belongs to the task alone: the optimizer's slots and hyper-parameters, and
+  the weights and state of the loss layer. The model's weights and state, shared by all
+  tasks, are passed in and returned by `one_step`.
+
+  Args:
+    model: the model, initialized.
+    task: the `TrainTask`; its loss layer takes the model's outputs followed by the rest
+      of the batch and returns a scalar.
+    placement: where arrays live (`devices.DataParallel`).
+    name: how errors refer to the task (e.g. 'Train task 0').
+
+  Raises:
+    ValueError: the task's batches do not fit model and loss, or the loss is no scalar.
+  """
+
+  def __init__(self, model: base.Layer, task: Any, placement: devices.DataParallel,
+               name: str):
+    signature = shapes.signature(task.sample_batch)
+    self._model_with_loss = model_with_ends(model, [task.loss_layer], signature, name)
+    loss = self._model_with_loss.output_signature(first_inputs(signature, len(signature)))
+    if not isinstance(loss, shapes.ShapeDtype) or loss.shape:
+      raise ValueError(f'{name}: the loss layer {task.loss_layer.name} must output one '
+                       f'scalar, but outputs {loss}.')
+    self._name = name
+    self._batch_length = len(signature)
+    self._placement = placement
+    self._optimizer = task.optimizer
+    self._lr_schedule = task.lr_schedule
+    slots, opt_params = self._optimizer.tree_init(self._model_with_loss.weights)
+    self.loss_weights = placement.replicate(task.loss_layer.weights)
+    self.loss_state = placement.replicate(task.loss_layer.state)
+    self.slots = placement.replicate(slots)
+    self.opt_params = placement.replicate(opt_params)
+    self.n_traces = 0  # How often `_step` was traced; tests check it stays at 1.
+    replicated, batch = placement.replicated, placement.batch_sharded
+    self._compiled_step = jax.jit(
+        self._step, donate_argnums=(0, 1, 2),
+        in_shardings=(replicated, replicated, replicated, replicated, replicated, batch,
+                      replicated),
+        out_shardings=replicated)
+
+  def place_batch(self, batch: tuple, step: int) -> Any:
+    """`batch` split over the devices, after checking it has the expected arrays."""
+    if len(batch) != self._batch_length:
+      raise ValueError(f'{self._name}, step {step}: got a batch of {len(batch)} arrays, but '
+                       f'its first batch had {self._batch_length}.')
+    return self._placement.shard_batch(batch)
+
+  def one_step(self, model_weights: Any, model_state: Any, batch: Any, step: int,
+               rng: Any) -> tuple[Any, Any, Any, dict]:
+    """Dispatches one training step; returns without waiting for it.
+
+    Args:
+      model_weights: the model's weights on the devices (donated: do not reuse them).
+      model_state: the model's state on the devices (donated).
+      batch: the batch, placed by `place_batch`.
+      step: the number of the step being taken, from 1.
+      rng: the base key; the step uses `fold_in(rng, step)`.
+
+    Returns:
+      `(new_model_weights, new_model_state, loss, metrics)`, device arrays; `metrics` holds
+      the optimizer's metrics and the step's `learning_rate`.
+    """
+    weights = (model_weights, self.loss_weights)
+    state = (model_state, self.loss_state)
+    ((model_weights, self.loss_weights), (model_state, self.loss_state), self.slots,
+     loss, metrics) = self._compiled_step(weights, state, self.slots, self.opt_params,
+                                          np.int32(step), batch, rng)
+    return model_weights, model_state, loss, metrics
+
+  def _step(self, weights, state, slots, opt_params, step, batch, rng):
+    """One update; traced once by `jax.jit`."""
+    self.n_traces += 1
+    rng = jax.random.fold_in(rng, step)
+
+    def loss_fn(weights):
+      return self._model_with_loss.pure_fn(batch, weights, state, rng)
+
+    (loss, new_state), grads = jax.value_and_grad(loss_fn, has_aux=True)(weights)
+    if self._lr_schedule is not None:
+      learning_rate = opt_params['learning_rate']
+      opt_params = dict(opt_params, learning_rate=jnp.asarray(
+          self._lr_schedule(step), learning_rate.dtype))
+    new_weights, new_slots, metrics = self._optimizer.tree_update(
+        step - 1, grads, weights, slots, opt_params)
+    metrics = dict(metrics, learning_rate=opt_params['learning_rate'])
+    return new_weights, new_state, new_slots, loss, metrics
+
+
+class Evaluator:
+  """Computes the metrics of one `EvalTask` on a model, compiled.
+
+  Args:
+    eval_model: the model evaluated, initialized.
+    task: the `EvalTask`.
+    placement: where arrays live (`devices.DataParallel`).
+    name: how errors refer to the task (e.g. 'Eval task 0').
+  """
+
+  def __init__(self, eval_model: base.Layer, task: Any, placement: devices.DataParallel,
+               name: str):
+    self._task = task
+    self._placement = placement
+    model_with_metrics = model_with_ends(eval_model, task.metrics,
+                                         shapes.signature(task.sample_batch), name)
+    _, metrics_layer = model_with_metrics.sublayers
+    n_metrics = metrics_layer.n_out
+    self._metric_weights = placement.replicate(metrics_layer.weights)
+    self._metric_state = placement.replicate(metrics_layer.state)
+
+    def metrics_fn(weights, state, batch, rng):
+      values, _ = model_with_metrics.pure_fn(batch, weights, state, rng)
+      return values if n_metrics > 1 else (values,)
+
+    replicated = placement.replicated
+    self._compiled_metrics = jax.jit(
+        metrics_fn, in_shardings=(replicated, replicated, placement.batch_sharded,
+                                  replicated),
+        out_shardings=replicated)
+
+  def evaluate(self, model_weights: Any, model_state: Any, rng: Any) -> dict:
+    """Mean of each metric over the task's next `n_eval_batches` batches, by name.
+
+    Batch `i` gets the key `fold_in(rng, i)`. The metrics of all batches are dispatched
+    before any is pulled to the host.
+    """
+    per_batch = []
+    for i in range(self._task.n_eval_batches):
+      batch = self._placement.shard_batch(self._task.next_batch())
+      per_batch.append(self._compiled_metrics(
+          (model_weights, self._metric_weights), (model_state, self._metric_state), batch,
+          jax.random.fold_in(rng, i)))
+    means = np.mean(np.asarray(jax.device_get(per_batch), np.float64), axis=0)
+    return dict(zip(self._task.metric_names, means.tolist()))
+
+
+def model_with_ends(model: base.Layer, end_layers: list, batch_signature: tuple,
+                    name: str) -> base.Layer:
+  """`Serial(model, Branch(*end_layers))` on an initialized `model`, keeping its weights.
+
+  The end layers (losses or metrics) take the model's outputs followed by the rest of the
+  batch (targets, weights), so they are initialized on that signature.
+
+  Raises:
+    ValueError: batches of `batch_signature` do not feed model and end layers exactly.
+  """
+  from trax import layers as tl  # pylint: disable=g-import-not-at-top
+  ends = tl.Branch(*end_layers)
+  outputs = model.output_signature(first_inputs(batch_signature, model.n_in))
+  n_needed = max(model.n_in, model.n_in - model.n_out + ends.n_in)
+  if len(batch_signature) != n_needed:
+    raise ValueError(
+        f'{name}: its batches hold {len(batch_signature)} arrays {batch_signature}, but '
+        f'the model takes {model.n_in} input(s) and returns {model.n_out} output(s), after '
+        f'which {ends.name} takes {ends.n_in} input(s): {n_needed} arrays in all. Make '
+        'the batches (inputs..., targets[, weights]) match the loss or metrics.')
+  rest = tuple(batch_signature[model.n_in:])
+  ends.init(shapes.splice_signatures(outputs, *rest) if rest else outputs)
+  return tl.Serial(model, ends)
+
+
+def eval_mode_copy(model: base.Layer) -> base.Layer:
+  """`model` rebuilt in eval mode from its config; `model` itself if it has no config."""
+  from trax import layers as tl  # pylint: disable=g-import-not-at-top
+  try:
+    return tl.from_config(model.config(), mode='eval')
+  except tl.ConfigError as e:
+    logging.getLogger('trax.supervised').warning(
+        'Evaluating the training model itself (dropout and all): it cannot be rebuilt in '
+        'eval mode (%s). Pass eval_model= to avoid this.', e)
+    return model
+
+
+def first_inputs(signature: tuple, n: int) -> Any:
+  """The first `n` entries of a batch signature, as a layer with `n_in == n` takes them."""
+  return signature[0] if n == 1 else tuple(signature[:n])

@@ -1,0 +1,399 @@
+"""Supervised training: `Loop` runs `TrainTask`s on a model and measures it on `EvalTask`s.
+
+>>> loop = Loop(model, [TrainTask(train_stream, tl.L2Loss(), optimizers.Adam(0.01))],
+...             eval_tasks=[EvalTask(eval_stream, [tl.L2Loss()])], output_dir='run/')
+>>> loop.run(1000)
+
+Speed: each train task has one compiled step (see `trainer`); weights, state and slots
+stay on the devices, and losses are pulled to the host only to report, evaluate or
+checkpoint, so the host prepares the next batch while the devices compute.
+
+Behaviour follows Trax 1.4's `Loop`, with fixes: training metrics are reported at `eval_at`
+steps even without eval tasks (Trax 1.4 never reported them then); a step's checkpoint is
+written after its evals, so its history holds them (a failing eval still writes it); the
+eval model defaults to the model rebuilt in eval mode (`tl.from_config(model.config(),
+mode='eval')`) sharing its weights, so evals run without dropout (Trax 1.4 evaluated the
+training model, still the fallback for models that cannot describe themselves); and a
+NaN or infinite loss stops training (`NonFiniteLossError`) instead of being saved.
+"""
+
+import collections
+import os
+from typing import Any, Callable, Sequence
+
+import jax
+import numpy as np
+
+from trax import fastmath
+from trax import layers as tl
+from trax import shapes
+from trax.supervised import callbacks as callbacks_lib
+from trax.supervised import checkpoints
+from trax.supervised import devices
+from trax.supervised import history as history_lib
+from trax.supervised import reporting
+from trax.supervised import resume
+from trax.supervised import trainer as trainer_lib
+from trax.supervised.tasks import EvalTask
+from trax.supervised.reporting import NonFiniteLossError
+from trax.supervised.tasks import TrainTask
+
+__all__ = ['Loop', 'TrainTask', 'EvalTask', 'NonFiniteLossError']
+
+# Steps the host may dispatch ahead of the devices: the next batch is prepared while the
+# current step runs, and no more batches than this wait in device memory.
+_MAX_STEPS_IN_FLIGHT = 2
+
+
+class Loop:
+  """Trains a model for a number of steps, with periodic evals and checkpoints.
+
+  Train tasks share the model: each task's loss layer takes the model's outputs (and the
+  rest of its batch), and `which_task` picks the task of each step.
+
+  Resuming: a new `Loop` whose `output_dir` holds a checkpoint (`model.npz`, or Trax 1.x's
+  `model.pkl.gz`) loads it: weights, state, optimizer slots, step, history, random key, and
+  how many batches each task had taken. It then skips that many batches of each task's
+  stream (one `next()` each), so a stream that starts from its beginning continues where
+  the checkpointed run was. (Give a resuming loop fresh streams, not self-resuming ones.)
+
+  Non-finite losses: losses stay on the devices until the loop looks at them: at progress
+  lines (every `reporting.PROGRESS_INTERVAL_SECONDS`), at steps that report, evaluate or
+  checkpoint, and at the end of `run`. A NaN or infinite loss then raises
+  `NonFiniteLossError` naming its step; no checkpoint is written from that state.
+
+  Args:
+    model: the model (a layer); loss and metric layers are added after it.
+    tasks: a `TrainTask` or a list of them.
+    eval_model: the model evaluated; `model` rebuilt in eval mode by default (see above).
+    eval_tasks: an `EvalTask`, a list of them, or `None`.
+    output_dir: directory for checkpoints and TensorBoard files; `None` writes nothing.
+    checkpoint_at: step -> bool, when to save the `model` checkpoint; by default at step 1
+      and every `tasks[0].n_steps_per_checkpoint` steps.
+    checkpoint_low_metric: name of an eval metric: at checkpoint steps where it is at its
+      lowest so far, the checkpoint is also saved as `model_lowest_<metric>`.
+    checkpoint_high_metric: likewise for the highest value (`model_highest_<metric>`).
+    permanent_checkpoint_at: step -> bool, when to save a `model_<step>` checkpoint; by
+      default at step 1 and every `tasks[0].n_steps_per_permanent_checkpoint` steps.
+    eval_at: step -> bool, when to report training metrics and run evals; by default as
+      `checkpoint_at`'s default.
+    which_task: step -> index of the step's train task; by default `step % len(tasks)`.
+    n_devices: local devices to train on (data parallel); all by default.
+    random_seed: seed of all randomness; from the OS if `None` (the same on all hosts).
+    loss_chunk_size: must be 0, and `use_memory_efficient_trainer` False: Trax 1.4's
+      memory-efficient (reversible, chunked-loss) trainer is not implemented here.
+    use_memory_efficient_trainer: see `loss_chunk_size`.
+    callbacks: `TrainingStepCallback` subclasses (or callables taking the loop).
+
+  Raises:
+    ValueError: inconsistent arguments; the message says which and why.
+  """
+
+  def __init__(self, model: tl.Layer, tasks: 'TrainTask | Sequence[TrainTask]',
+               eval_model: 'tl.Layer | None' = None,
+               eval_tasks: 'EvalTask | Sequence[EvalTask] | None' = None,
+               output_dir: 'str | None' = None,
+               checkpoint_at: 'Callable[[int], bool] | None' = None,
+               checkpoint_low_metric: 'str | None' = None,
+               checkpoint_high_metric: 'str | None' = None,
+               permanent_checkpoint_at: 'Callable[[int], bool] | None' = None,
+               eval_at: 'Callable[[int], bool] | None' = None,
+               which_task: 'Callable[[int], int] | None' = None,
+               n_devices: 'int | None' = None, random_seed: 'int | None' = None,
+               loss_chunk_size: int = 0, use_memory_efficient_trainer: bool = False,
+               callbacks: 'Sequence[Callable] | None' = None):
+    if use_memory_efficient_trainer or loss_chunk_size:
+      raise ValueError(
+          'Loop got use_memory_efficient_trainer='
+          f'{use_memory_efficient_trainer!r}, loss_chunk_size={loss_chunk_size!r}: Trax '
+          "1.4's memory-efficient (reversible, chunked-loss) trainer is not implemented "
+          'here. Leave both at their defaults (False, 0).')
+    self._tasks, self._eval_tasks = _as_list(tasks), _as_list(eval_tasks)
+    if not self._tasks:
+      raise ValueError('Loop needs at least one TrainTask.')
+    metric_names = [n for task in self._eval_tasks for n in task.metric_names]
+    for metric in (checkpoint_low_metric, checkpoint_high_metric):
+      if metric is not None and metric not in metric_names:
+        raise ValueError(f'Cannot checkpoint on eval metric {metric!r}: the eval tasks '
+                         f'compute {metric_names}.')
+    self._placement = devices.DataParallel(n_devices)
+    if random_seed is None:
+      random_seed = devices.same_seed_on_all_hosts(
+          int.from_bytes(os.urandom(4), 'little') % 2**31)
+    self._rng = fastmath.random.get_prng(random_seed)
+    self._output_dir = os.path.expanduser(output_dir) if output_dir else None
+    if self._output_dir:
+      os.makedirs(self._output_dir, exist_ok=True)
+
+    self._step = 0
+    default_at = _at_step_1_and_every_nth_step(self._tasks[0].n_steps_per_checkpoint)
+    self._checkpoint_at = checkpoint_at or default_at
+    self._permanent_checkpoint_at = permanent_checkpoint_at or _at_step_1_and_every_nth_step(
+        self._tasks[0].n_steps_per_permanent_checkpoint)
+    self._eval_at = eval_at or default_at
+    self._best_metrics = ((checkpoint_low_metric, 'lowest'),
+                          (checkpoint_high_metric, 'highest'))
+    self._which_task = which_task or (lambda step: step % len(self._tasks))
+
+    self._model = model
+    self._batch_signature = shapes.signature(self._tasks[0].sample_batch)
+    model_inputs = trainer_lib.first_inputs(self._batch_signature, model.n_in)
+    model.rng = self.new_rng()
+    if not fastmath.tree_flatten(model.weights):
+      model.init(model_inputs)
+    self._eval_model = eval_model or trainer_lib.eval_mode_copy(model)
+    self._eval_model.rng = self.new_rng()
+    if self._eval_model is not model:
+      self._eval_model.init(model_inputs)
+    self._model_config = checkpoints.describe_layer(model)
+
+    self._trainers = [trainer_lib.TaskTrainer(model, task, self._placement, f'Train task {i}')
+                      for i, task in enumerate(self._tasks)]
+    self._evaluators = [trainer_lib.Evaluator(self._eval_model, task, self._placement,
+                                              f'Eval task {i}')
+                        for i, task in enumerate(self._eval_tasks)]
+    self._weights = self._placement.replicate(model.weights)
+    self._state = self._placement.replicate(model.state)
+    self._set_base_rng(self.new_rng())
+    self._in_flight = collections.deque()
+    self._reporter = reporting.Reporter(
+        self._tasks, self._eval_tasks,
+        self._output_dir if self._placement.is_chief else None)
+    self._sync_model()
+    self.load_checkpoint()
+    self._callbacks = [c if isinstance(c, callbacks_lib.TrainingStepCallback) else c(self)
+                       for c in callbacks or []]
+
+  def _set_base_rng(self, rng: Any) -> None:
+    """Training steps and evals take keys derived from `rng` (checkpoints keep it)."""
+    self._base_rng = np.asarray(rng)
+    self._train_rng, self._eval_rng = self._placement.replicate(
+        tuple(fastmath.random.split(self._base_rng, 2)))
+
+  # Training.
+
+  def run(self, n_steps: int = 1) -> None:
+    """Trains for `n_steps` steps, evaluating and checkpointing when due.
+
+    Raises:
+      NonFiniteLossError: a loss became NaN or infinite (see the class docstring).
+    """
+    self._adopt_weights_set_from_outside()
+    end_step = self._step + n_steps
+    self._reporter.start_progress(self._step)
+    try:
+      for _ in range(n_steps):
+        self._step += 1
+        step = self._step
+        self._run_one_step(self._which_task(step))
+        checkpoint_due = self._checkpoint_at(step)
+        if checkpoint_due or self._eval_at(step) or self._permanent_checkpoint_at(step):
+          self._evaluate_and_checkpoint(checkpoint_due)
+        elif self._reporter.progress_due():
+          self._look_at_losses()
+          self._reporter.log_progress(step, end_step)
+      self._look_at_losses()
+    finally:
+      self._sync_model()
+
+  def _run_one_step(self, task_index: int) -> None:
+    step = self._step
+    self._call_callbacks('on_step_begin', step)
+    batch = self._trainers[task_index].place_batch(self._tasks[task_index].next_batch(), step)
+    if len(self._in_flight) >= _MAX_STEPS_IN_FLIGHT:
+      self._in_flight.popleft().block_until_ready()
+    self._weights, self._state, loss, metrics = self._trainers[task_index].one_step(
+        self._weights, self._state, batch, step, self._train_rng)
+    self._in_flight.append(loss)
+    self._reporter.add(task_index, step, loss, metrics)
+    self._call_callbacks('on_step_end', step)
+
+  def _call_callbacks(self, hook: str, step: int) -> None:
+    due = [c for c in self._callbacks if c.call_at(step)]
+    if due:
+      self._sync_model()
+      for callback in due:
+        getattr(callback, hook)(step)
+      self._adopt_weights_set_from_outside()
+
+  def _evaluate_and_checkpoint(self, checkpoint_due: bool) -> None:
+    step = self._step
+    self._look_at_losses()
+    if self._eval_at(step):
+      n_weights = sum(np.size(w) for w in fastmath.tree_flatten(self._weights))
+      self._reporter.log_training(step, n_weights)
+      try:
+        self.run_evals()
+      except BaseException:
+        if checkpoint_due:  # Keep the step's training even if its evals fail.
+          self.save_checkpoint('model')
+        raise
+    if checkpoint_due:
+      self.save_checkpoint('model')
+    if self._permanent_checkpoint_at(step):
+      self.save_checkpoint(f'model_{step}')
+    for metric, extreme in self._best_metrics:
+      if checkpoint_due and metric and self._reporter.at_extreme(metric, extreme):
+        self.save_checkpoint(f'model_{extreme}_{metric.replace("/", "_")}')
+    self._reporter.restart_timers()
+
+  def _look_at_losses(self) -> None:
+    self._in_flight.clear()
+    self._reporter.look_at_losses()
+
+  def run_evals(self) -> None:
+    """Runs every eval task on the current weights; logs and records the mean metrics."""
+    rng = fastmath.random.fold_in(self._eval_rng, self._step)
+    for evaluator, writer in zip(self._evaluators, self._reporter.eval_writers):
+      means = evaluator.evaluate(self._weights, self._state, rng)
+      self.log_summary(means, writer, 'metrics/', 'eval')
+
+  def log_summary(self, values: dict, summary_writer: 'reporting.SummaryWriter | None',
+                  value_prefix: str, log_prefix: str, stdout: bool = True) -> None:
+    """Logs scalars at the current step, adds them to `history`, writes event files.
+
+    See `reporting.Reporter.log_summary`; Trax 1.4's callbacks call this.
+    """
+    self._reporter.log_summary(self._step, values, summary_writer, value_prefix,
+                               log_prefix, stdout)
+
+  # Weights on the devices and in the model.
+
+  def _sync_model(self) -> None:
+    """Points the model and eval model at the current weights and state (no copy)."""
+    self._model.weights, self._model.state = self._weights, self._state
+    self._eval_model.weights = self._weights
+
+  def _adopt_weights_set_from_outside(self) -> None:
+    """Takes up weights or state assigned to `model` since the last sync."""
+    same = lambda a, b: [id(x) for x in jax.tree.leaves(a)] == [id(x) for x in
+                                                              jax.tree.leaves(b)]
+    if not (same(self._model.weights, self._weights) and
+            same(self._model.state, self._state)):
+      self.update_weights_and_state(self._model.weights, self._model.state)
+
+  def update_weights_and_state(self, weights: Any = None, state: Any = None) -> None:
+    """Replaces the trained model's weights and/or state (those not `None`)."""
+    self._look_at_losses()
+    if weights is not None:
+      self._weights = self._placement.replicate(weights)
+    if state is not None:
+      self._state = self._placement.replicate(state)
+    self._sync_model()
+
+  # Checkpoints.
+
+  def save_checkpoint(self, basename: str) -> None:
+    """Saves the training state to `<output_dir>/<basename>.npz` (see `checkpoints`).
+
+    An existing file of that name is replaced atomically. Pending losses are checked first,
+    and a checkpoint whose weights hold NaN or infinities is not written.
+
+    Raises:
+      NonFiniteLossError: a pending loss or a weight is NaN or infinite.
+    """
+    if self._output_dir is None:
+      reporting.log('Did not save checkpoint as output_dir is None.', stdout=False)
+      return
+    self._look_at_losses()
+    checkpoint = resume.to_checkpoint(
+        self._placement, self._weights, self._state, self._trainers, self._tasks,
+        self._eval_tasks, step=self._step, history=self.history,
+        input_signature=self._batch_signature[:self._model.n_in],
+        model_config=self._model_config, rng=self._base_rng)
+    self._reporter.check_finite(checkpoint.flat_weights, self._step)
+    if not self._placement.is_chief:
+      return
+    path = os.path.join(self._output_dir, basename + '.npz')
+    checkpoints.write(path, checkpoint)
+    self._reporter.last_checkpoint = (self._step, path)
+    reporting.log(f'Checkpoint saved in {path}', stdout=False)
+
+  def load_checkpoint(self, directory: 'str | None' = None,
+                      filename: 'str | None' = None) -> None:
+    """Loads the training state from a checkpoint, if there is one.
+
+    Args:
+      directory: where to look; `output_dir` by default.
+      filename: the checkpoint's name, `model` by default; without an extension, `.npz`
+        and then Trax 1.x's `.pkl.gz` are tried.
+
+    Raises:
+      ValueError: the checkpoint does not fit this loop's model, tasks or optimizers.
+    """
+    directory = directory or self._output_dir
+    path = None if directory is None else resume.find(directory, filename)
+    if path is None:
+      reporting.log(f'No checkpoint to load in {directory}.', stdout=False)
+      return
+    self._look_at_losses()
+    checkpoint = checkpoints.read_any(path)
+    self._weights, self._state = resume.restore(
+        checkpoint, path, self._placement, self._weights, self._state, self._trainers,
+        self._tasks, self._eval_tasks)
+    self._step = checkpoint.step
+    self._reporter.history = checkpoint.history
+    if checkpoint.rng is not None:
+      self._set_base_rng(checkpoint.rng)
+    self._sync_model()
+    reporting.log(f'Loaded checkpoint of step {self._step} from {path}', stdout=False)
+
+  # Properties.
+
+  @property
+  def step(self) -> int:
+    """The number of training steps taken (the number of the last step)."""
+    return self._step
+
+  @property
+  def history(self) -> history_lib.History:
+    return self._reporter.history
+
+  @property
+  def model(self) -> tl.Layer:
+    """The trained model; holds the current weights after `run`."""
+    return self._model
+
+  @property
+  def eval_model(self) -> tl.Layer:
+    return self._eval_model
+
+  @property
+  def tasks(self) -> list:
+    return self._tasks
+
+  @property
+  def eval_tasks(self) -> list:
+    return self._eval_tasks
+
+  @property
+  def output_dir(self) -> 'str | None':
+    return self._output_dir
+
+  @property
+  def n_devices(self) -> int:
+    """Local devices used (per host)."""
+    return self._placement.n_devices
+
+  @property
+  def is_chief(self) -> bool:
+    """Whether this host writes checkpoints and summaries."""
+    return self._placement.is_chief
+
+  def new_rng(self) -> Any:
+    """A new single-use random key, split off the loop's."""
+    self._rng, rng = fastmath.random.split(self._rng)
+    return rng
+
+
+def _as_list(tasks: Any) -> list:
+  if tasks is None:
+    return []
+  return list(tasks) if isinstance(tasks, (list, tuple)) else [tasks]
+
+
+def _at_step_1_and_every_nth_step(period: 'int | None') -> Callable[[int], bool]:
+  if period is None:
+    return lambda step: False
+  return lambda step: step == 1 or (step > 0 and step % period == 0)
+
