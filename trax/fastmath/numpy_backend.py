@@ -30,7 +30,7 @@ def cond(pred: Any, true_fn: Callable, false_fn: Callable, *operands: Any) -> An
 def fori_loop(lower: int, upper: int, body_fn: Callable, init_val: Any) -> Any:
   val = init_val
   for i in range(int(lower), int(upper)):
-    val = body_fn(i, val)
+    val = body_fn(numpy.asarray(i, numpy.int32), val)  # An int32 array, as jax gives.
   return val
 
 
@@ -183,8 +183,7 @@ def _generator(key: Any) -> numpy.random.Generator:
 
 
 def random_get_prng(seed: int) -> numpy.ndarray:
-  seed = int(seed)
-  return numpy.array([(seed >> 32) & 0xFFFFFFFF, seed & 0xFFFFFFFF], numpy.uint32)
+  return numpy.array([0, int(seed) & 0xFFFFFFFF], numpy.uint32)  # As jax's PRNGKey.
 
 
 def random_split(key: Any, num: int = 2) -> numpy.ndarray:

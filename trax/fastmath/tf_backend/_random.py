@@ -35,12 +35,10 @@ def _key(key: Any) -> tf.Tensor:
 
 
 def random_get_prng(seed: Any) -> tf.Tensor:
-  """The key `[high, low]` 32-bit words of `seed`, as jax's `PRNGKey` lays them out."""
+  """The key `[0, seed mod 2**32]`, the words jax's `PRNGKey` makes (64-bit types off)."""
   if _dtypes.is_tensor(seed):
-    seed = tf.cast(seed, tf.int32)
-    return tf.stack([tf.where(seed < 0, -1, 0), seed])  # The sign-extended high word.
-  seed = int(seed)
-  words = np.array([(seed >> 32) & 0xFFFFFFFF, seed & 0xFFFFFFFF], np.uint32)
+    return tf.stack([0, tf.cast(seed, tf.int32)])
+  words = np.array([0, int(seed) & 0xFFFFFFFF], np.uint32)
   return tf.constant(words.view(np.int32))
 
 
