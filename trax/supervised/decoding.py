@@ -1,0 +1,403 @@
+"""Autoregressive decoding: a stream of sampled tokens, sampled sequences, beam search.
+
+The model is a trained layer in 'predict' mode. A language model maps tokens `(B, T)` to
+logits `(B, T, V)`; an encoder-decoder maps `(inputs, tokens)` to `(logits, ...)`. As in
+Trax 1.4, the first call feeds the start token (followed, for a language model, by the
+prompt `inputs`; an encoder-decoder gets `inputs` as its first input on every call), and
+each later call feeds the one token emitted last. The model keeps the history (key/value
+caches, positions) in its state and does not shift its input.
+
+Speed: a step is one compiled function of `(weights, state, tokens)`. Weights and state are
+arguments, so it is traced once per input shape, never per token, and the state is donated,
+so XLA updates the caches in place. The state stays on the device: the stream moves one
+`(B,)` batch of tokens to the host per step (that is what it yields), while
+`autoregressive_sample` and `beam_search` run their whole loop in one `lax.while_loop` and
+move the result once. A new token costs the model's per-token work plus attention over the
+fixed-size cache, whatever its position (`bench/decode.py` measures it). The cache holds
+the model's `max_len` (attention's `max_inference_length`) positions; decoding more raises
+a ValueError instead of silently overwriting the last position.
+
+`eval_mode=True` decodes with a model in 'eval' mode instead, running it over the whole
+prefix for every token (padded to a power of two, at least `eval_min_length`, so few shapes
+compile): any model works, at a cost growing with the length. As in Trax, the start token
+is then the 0 that the model's own `ShiftRight` puts first; `start_id` is not fed.
+
+Differences from Trax 1.x:
+
+- Randomness comes from an explicit `rng` key (Trax drew from numpy's global generator).
+  Token `i` is drawn with `fold_in(rng, i)`, so one key gives the same tokens from the
+  stream, from `autoregressive_sample` and in eval mode. Without `rng`, key 0 is used.
+- The model's own state is left as it was: each call starts from `model.state` (Trax
+  advanced it, so a second call continued the first one's caches unless the model was
+  initialized again).
+- `beam_search` honours `eos_id` and `length_penalty` and takes batches (Trax 1.4 ignored
+  both and required `batch_size=1`); see `trax.supervised.beam_search`.
+
+Decoding runs on the jax backend and imports jax directly, as `tl.Accelerate` does.
+"""
+
+import functools
+import itertools
+import weakref
+from typing import Any, Iterator
+
+import jax
+from jax import lax
+import jax.numpy as jnp
+import numpy as np
+
+from trax import fastmath
+from trax import shapes
+import trax.layers as tl
+from trax.supervised import beam_search as beam_search_lib
+
+__all__ = [
+    'autoregressive_sample_stream',
+    'autoregressive_sample',
+    'beam_search',
+]
+
+# Predict and eval modes have no dropout, so the model's rng is never drawn from.
+_MODEL_RNG = np.zeros(2, np.uint32)
+
+# model -> {(batch_size, encoder input shape, state shapes): batch axes}; see `_batch_axes`.
+_BATCH_AXES = weakref.WeakKeyDictionary()
+
+
+def autoregressive_sample_stream(model: tl.Layer, inputs: Any = None, batch_size: int = 1,
+                                 temperature: float = 1.0, start_id: Any = 0,
+                                 accelerate: bool = True, eval_mode: bool = False,
+                                 eval_min_length: int = 1,
+                                 rng: Any = None) -> Iterator[np.ndarray]:
+  """Yields the next token of `batch_size` sequences, one `(batch_size,)` int32 array a step.
+
+  The stream is endless, up to the model's cache length (see the module docstring).
+
+  Args:
+    model: a trained layer in 'predict' mode (in 'eval' mode if `eval_mode`).
+    inputs: `(batch_size, length)` ids: the prompt of a language model, or the input of an
+      encoder-decoder (required then). `None`: a language model starts from `start_id`.
+    batch_size: number of sequences decoded in parallel.
+    temperature: sharpness of the sampled distribution `softmax(logits / temperature)`;
+      0 takes the most likely token (greedy decoding).
+    start_id: the start token, or a `(batch_size, 1)` array of them.
+    accelerate: compile each step; `False` runs the model op by op (for debugging).
+    eval_mode: decode with an 'eval'-mode model by recomputing the whole prefix each step.
+    eval_min_length: in eval mode, the shortest length the prefix is padded to.
+    rng: a `fastmath.random` key for sampling; key 0 if `None`.
+
+  Returns:
+    An iterator over `(batch_size,)` int32 numpy arrays of tokens.
+
+  Raises:
+    ValueError: inputs of the wrong shape or dtype, a negative temperature, or (when the
+      token is asked for) more positions than the model's cache holds.
+  """
+  encoder_inputs, tokens = _first_tokens(model, inputs, batch_size, start_id)
+  greedy, temperature, rng = _sampling(temperature, rng)
+  if eval_mode:
+    return _eval_stream(model, encoder_inputs, tokens[:, 1:], greedy, temperature, rng,
+                        eval_min_length, accelerate)
+  return _predict_stream(model, encoder_inputs, tokens, greedy, temperature, rng, accelerate)
+
+
+def autoregressive_sample(model: tl.Layer, inputs: Any = None, batch_size: int = 1,
+                          temperature: float = 1.0, start_id: Any = 0, eos_id: int = 1,
+                          max_length: int = 100, accelerate: bool = True,
+                          eval_mode: bool = False, eval_min_length: int = 1,
+                          rng: Any = None) -> np.ndarray:
+  """Samples `batch_size` sequences of at most `max_length` tokens.
+
+  Decoding stops once every sequence has produced `eos_id` (or after `max_length` tokens).
+  As in Trax, the result keeps the `eos_id` tokens, and a sequence that ended before the
+  others continues with whatever the model samples after its `eos_id`: cut each row at its
+  first `eos_id`. Arguments as in `autoregressive_sample_stream`, whose first tokens these
+  are for the same `rng`.
+
+  >>> model = trax.models.TransformerLM(16, d_model=8, d_ff=16, n_layers=1, n_heads=2,
+  ...                                   max_len=32, mode='predict')
+  >>> _ = model.init(shapes.ShapeDtype((1, 1), np.int32))
+  >>> autoregressive_sample(model, np.array([[3, 4]]), max_length=5, eos_id=-1).shape
+  (1, 5)
+
+  Returns:
+    `(batch_size, length)` int32 tokens, `length <= max_length`.
+  """
+  if max_length < 1:
+    raise ValueError(f'max_length must be at least 1, got {max_length}.')
+  if eval_mode or not accelerate:
+    stream = autoregressive_sample_stream(
+        model, inputs, batch_size, temperature, start_id, accelerate, eval_mode,
+        eval_min_length, rng)
+    samples, ended = [], np.zeros(batch_size, bool)
+    for sample in itertools.islice(stream, max_length):
+      samples.append(sample)
+      ended |= sample == eos_id
+      if ended.all():
+        break
+    return np.stack(samples, axis=1)
+
+  encoder_inputs, tokens = _first_tokens(model, inputs, batch_size, start_id)
+  greedy, temperature, rng = _sampling(temperature, rng)
+  _check_positions(model, tokens.shape[1] + max_length - 1, max_length)
+  weights, state = _on_device(model)
+  first, state = _predict_step(weights, state, encoder_inputs, tokens, temperature, rng, 0,
+                               model=model, greedy=greedy)
+  samples, length = _sample_loop(weights, state, encoder_inputs, first, temperature, rng,
+                                 eos_id, model=model, greedy=greedy, max_length=max_length)
+  return np.asarray(samples)[:, :int(length)]
+
+
+def beam_search(model: tl.Layer, inputs: Any = None, batch_size: int = 1, n_beams: int = 2,
+                start_id: Any = 0, eos_id: int = 1, max_length: int = 100,
+                length_penalty: float = 1.0) -> list[tuple[np.ndarray, np.ndarray]]:
+  """The `n_beams` best sequences of each of `batch_size` rows found by beam search.
+
+  A beam that produces `eos_id` stops growing and keeps its score. Scores are log-
+  probabilities divided by GNMT's length penalty `((5 + length) / 6) ** length_penalty`
+  (`length_penalty=0` ranks by log-probability alone; larger values favour longer
+  sequences); see `trax.supervised.beam_search` for the search. Trax 1.4 ignored `eos_id`
+  and `length_penalty`, scored by summed log-probability and took `batch_size=1` only.
+
+  The model's state must be for `batch_size` rows (its batch entries are repeated for the
+  beams inside the search). Arguments as in `autoregressive_sample`.
+
+  Returns:
+    As Trax 1.4, a list of `n_beams` pairs `(tokens, scores)`, best first: `tokens` of shape
+    `(batch_size, length)` (int32, zeros after a beam's `eos_id`), `scores` of shape
+    `(batch_size,)`. `length <= max_length` is the number of steps the search ran.
+  """
+  if n_beams < 1 or max_length < 1:
+    raise ValueError(f'n_beams and max_length must be at least 1, got {n_beams} and '
+                     f'{max_length}.')
+  encoder_inputs, tokens = _first_tokens(model, inputs, batch_size, start_id)
+  _check_positions(model, tokens.shape[1] + max_length - 1, max_length)
+  batch_axes = (_batch_axes(model, encoder_inputs, batch_size) if n_beams > 1
+                else (None,) * len(jax.tree.leaves(model.state)))
+  weights, state = _on_device(model)
+  beam_tokens, scores, n_steps = _beam_search(
+      weights, state, encoder_inputs, tokens, eos_id, model=model, n_beams=n_beams,
+      max_length=max_length, alpha=float(length_penalty), batch_axes=batch_axes)
+  beam_tokens = np.asarray(beam_tokens)[:, :, :int(n_steps)]
+  scores = np.asarray(scores)
+  return [(beam_tokens[:, k], scores[:, k]) for k in range(n_beams)]
+
+
+# Streams.
+
+
+def _predict_stream(model, encoder_inputs, tokens, greedy, temperature, rng, accelerate):
+  step = _predict_step if accelerate else _predict_step.__wrapped__
+  limit = _max_positions(model, eval_mode=False)
+  weights, state = _on_device(model)
+  positions = tokens.shape[1]
+  for i in itertools.count():
+    if limit is not None and positions > limit:
+      raise ValueError(_overflow_message(model, i + 1, positions, limit))
+    sample, state = step(weights, state, encoder_inputs, tokens, temperature, rng, i,
+                         model=model, greedy=greedy)
+    yield np.asarray(sample)
+    tokens = sample[:, None]
+    positions += 1
+
+
+def _eval_stream(model, encoder_inputs, prefix, greedy, temperature, rng, min_length,
+                 accelerate):
+  step = _eval_step if accelerate else _eval_step.__wrapped__
+  limit = _max_positions(model, eval_mode=True)
+  weights, state = model.weights, model.state
+  for i in itertools.count():
+    length = prefix.shape[1]  # The prediction for position `length` needs `length + 1`.
+    if limit is not None and length + 1 > limit:
+      raise ValueError(_overflow_message(model, i + 1, length + 1, limit))
+    padded_length = 2 ** int(np.ceil(np.log2(max(min_length, length + 1))))
+    if limit is not None:
+      padded_length = min(padded_length, limit)
+    padded = np.pad(prefix, ((0, 0), (0, padded_length - length)))
+    sample = np.asarray(step(weights, state, encoder_inputs, padded, length, temperature,
+                             rng, i, model=model, greedy=greedy))
+    yield sample
+    prefix = np.concatenate([prefix, sample[:, None]], axis=1)
+
+
+# Compiled steps. The model is a static argument: one trace per model and input shape.
+
+
+def _next_log_probs(model, weights, state, encoder_inputs, tokens, position=-1):
+  """Log-probabilities `(B, V)` of the token after `tokens[:, position]`, and new state."""
+  x = tokens if encoder_inputs is None else (encoder_inputs, tokens)
+  outputs, state = model.pure_fn(x, weights, state, _MODEL_RNG)
+  logits = outputs[0] if isinstance(outputs, (tuple, list)) else outputs
+  logits = lax.dynamic_index_in_dim(logits, position % logits.shape[1], axis=1,
+                                    keepdims=False)
+  return tl.log_softmax(logits.astype(jnp.float32)), state
+
+
+def _sample(log_probs, greedy, temperature, rng, i):
+  if greedy:
+    return jnp.argmax(log_probs, axis=-1).astype(jnp.int32)
+  key = fastmath.random.fold_in(rng, i)
+  return tl.logsoftmax_sample(log_probs, temperature, key).astype(jnp.int32)
+
+
+@functools.partial(jax.jit, static_argnames=('model', 'greedy'), donate_argnames=('state',))
+def _predict_step(weights, state, encoder_inputs, tokens, temperature, rng, i, *, model,
+                  greedy):
+  log_probs, state = _next_log_probs(model, weights, state, encoder_inputs, tokens)
+  return _sample(log_probs, greedy, temperature, rng, i), state
+
+
+@functools.partial(jax.jit, static_argnames=('model', 'greedy'))
+def _eval_step(weights, state, encoder_inputs, tokens, length, temperature, rng, i, *,
+               model, greedy):
+  log_probs, _ = _next_log_probs(model, weights, state, encoder_inputs, tokens, length)
+  return _sample(log_probs, greedy, temperature, rng, i)
+
+
+@functools.partial(jax.jit, static_argnames=('model', 'greedy', 'max_length'))
+def _sample_loop(weights, state, encoder_inputs, first, temperature, rng, eos_id, *, model,
+                 greedy, max_length):
+  """Tokens `1 .. max_length - 1` after `first`, in one loop: `(samples, length)`."""
+  samples = jnp.zeros((first.shape[0], max_length), jnp.int32).at[:, 0].set(first)
+
+  def decoding(carry):
+    i, _, _, _, ended = carry
+    return (i < max_length) & ~jnp.all(ended)
+
+  def decode(carry):
+    i, state, last, samples, ended = carry
+    log_probs, state = _next_log_probs(model, weights, state, encoder_inputs, last[:, None])
+    sample = _sample(log_probs, greedy, temperature, rng, i)
+    samples = lax.dynamic_update_index_in_dim(samples, sample, i, axis=1)
+    return i + 1, state, sample, samples, ended | (sample == eos_id)
+
+  length, _, _, samples, _ = lax.while_loop(
+      decoding, decode, (jnp.asarray(1, jnp.int32), state, first, samples, first == eos_id))
+  return samples, length
+
+
+@functools.partial(jax.jit, static_argnames=('model', 'n_beams', 'max_length', 'alpha',
+                                             'batch_axes'))
+def _beam_search(weights, state, encoder_inputs, tokens, eos_id, *, model, n_beams,
+                 max_length, alpha, batch_axes):
+  """`(tokens (B, K, max_length), scores (B, K), n_steps)` of the search."""
+  batch_size = tokens.shape[0]
+  state = beam_search_lib.tile_state(state, batch_axes, batch_size, n_beams)
+  if encoder_inputs is not None:
+    encoder_inputs = jnp.repeat(encoder_inputs, n_beams, axis=0)
+  step = functools.partial(_next_log_probs, model, weights, encoder_inputs=encoder_inputs)
+  log_probs, state = step(state, tokens=jnp.repeat(tokens, n_beams, axis=0))
+  beams, n_steps = beam_search_lib.search(
+      log_probs.reshape(batch_size, n_beams, -1), state,
+      lambda state, tokens: step(state, tokens=tokens),
+      lambda state, rows: beam_search_lib.gather_state(state, batch_axes, rows),
+      eos_id, max_length, alpha)
+  return beams.tokens, beam_search_lib.normalized_scores(beams, alpha), n_steps
+
+
+# Arguments, limits and state layout.
+
+
+def _first_tokens(model, inputs, batch_size, start_id):
+  """`(encoder_inputs or None, tokens of the first call)`, as int32 numpy arrays."""
+  start = np.asarray(start_id)
+  if start.ndim == 0:
+    start = np.full((batch_size, 1), start)
+  if start.shape != (batch_size, 1) or not np.issubdtype(start.dtype, np.integer):
+    raise ValueError(f'start_id must be an integer or a ({batch_size}, 1) integer array '
+                     f'(batch_size={batch_size}), got {start_id!r}.')
+  start = start.astype(np.int32)
+  if inputs is not None:
+    inputs = np.asarray(inputs)
+    if inputs.ndim != 2 or inputs.shape[0] != batch_size or not np.issubdtype(
+        inputs.dtype, np.integer):
+      raise ValueError(f'inputs must be integer ids of shape ({batch_size}, length) '
+                       f'(batch_size={batch_size}), got {inputs.dtype} {inputs.shape}.')
+    inputs = inputs.astype(np.int32)
+  if model.n_in == 1:
+    return None, start if inputs is None else np.concatenate([start, inputs], axis=1)
+  if inputs is None:
+    raise ValueError(f'{model.name} takes {model.n_in} inputs (an encoder-decoder): pass '
+                     'the encoder input as inputs=.')
+  return inputs, start
+
+
+def _sampling(temperature, rng):
+  """`(greedy, temperature, rng)` checked; key 0 when `rng` is None."""
+  if temperature < 0:
+    raise ValueError(f'temperature must be >= 0, got {temperature}.')
+  rng = fastmath.random.get_prng(0) if rng is None else rng
+  return temperature == 0, float(temperature), rng
+
+
+def _on_device(model):
+  """The model's weights on the device, and a copy of its state (the steps donate it)."""
+  return jax.device_put(model.weights), jax.tree.map(jnp.array, model.state)
+
+
+def _max_positions(model, eval_mode):
+  """How many positions `model` can decode: the least `max_len` of its positional
+  encodings and (in predict mode) attention caches; `None` if it has neither."""
+  limits = []
+  layers = [model]
+  while layers:
+    layer = layers.pop()
+    layers.extend(layer.sublayers)
+    # pylint: disable=protected-access
+    if isinstance(layer, tl.PositionalEncoding) and (eval_mode or layer._mode == 'predict'):
+      limits.append(layer._max_len)
+    elif isinstance(layer, tl.DotProductCausalAttention) and layer._mode == 'predict':
+      limits.append(layer._max_len)
+    # pylint: enable=protected-access
+  return min(limits) if limits else None
+
+
+def _check_positions(model, positions, max_length):
+  limit = _max_positions(model, eval_mode=False)
+  if limit is not None and positions > limit:
+    raise ValueError(_overflow_message(model, max_length, positions, limit))
+
+
+def _overflow_message(model, n_tokens, positions, limit):
+  return (f'decoding {n_tokens} tokens with {model.name} needs {positions} positions (the '
+          f'start token, the prompt and all tokens fed back), but its caches hold {limit} '
+          f'(its max_len / max_inference_length). Decode fewer tokens or build the model '
+          f'with a larger max_len.')
+
+
+def _batch_axes(model, encoder_inputs, batch_size):
+  """For each leaf of `model.state`, the axis holding its batch rows (or `None`).
+
+  Found by comparing the state with the one `init` would create for twice `batch_size`
+  rows, which also checks that the state is for `batch_size` rows. That abstract `init`
+  traces the whole model, so the answer is kept for the model's later searches.
+  """
+  actual = tuple(tuple(np.shape(x)) for x in jax.tree.leaves(model.state))
+  encoder_shape = None if encoder_inputs is None else encoder_inputs.shape
+  known = _BATCH_AXES.setdefault(model, {})
+  key = (batch_size, encoder_shape, actual)
+  if key not in known:
+    tokens = shapes.ShapeDtype((2 * batch_size, 1), np.int32)
+    signature = tokens if encoder_inputs is None else (
+        shapes.ShapeDtype((2 * batch_size,) + encoder_shape[1:], np.int32), tokens)
+    doubled = [tuple(x.shape) for x in
+               jax.tree.leaves(model.weights_and_state_signature(signature)[1])]
+    axes = [_doubled_axis(one, two) for one, two in zip(actual, doubled)]
+    if len(actual) != len(doubled) or 'mismatch' in axes:
+      raise ValueError(
+          f'the state of {model.name} is not for batch_size={batch_size} and these inputs '
+          f'(state shapes {list(actual)[:6]}..., for batch {2 * batch_size}: '
+          f'{doubled[:6]}...). Initialize the model for them first, e.g. '
+          f'model.init(ShapeDtype(({batch_size}, 1), np.int32)).')
+    known[key] = tuple(axes)
+  return known[key]
+
+
+def _doubled_axis(one, two):
+  """The axis along which shape `two` is twice shape `one`; `None` if they are equal."""
+  if one == two:
+    return None
+  differing = [a for a, (m, n) in enumerate(zip(one, two)) if m != n]
+  if len(one) != len(two) or len(differing) != 1 or two[differing[0]] != 2 * one[differing[0]]:
+    return 'mismatch'
+  return differing[0]
