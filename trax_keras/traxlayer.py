@@ -67,7 +67,6 @@ class TraxLayer(keras.layers.Layer):
     self.input_signature = signatures.from_json(input_signature)
     self.seed = seed
     self.xla = xla
-    self.seed_generator = keras.random.SeedGenerator(seed)
     self._run = backends.runner(keras.backend.backend(), xla)
     self._first_call_signature = None
     self._trees = None  # (weights, state) with ShapeDtype leaves, once built.
@@ -90,10 +89,16 @@ class TraxLayer(keras.layers.Layer):
       signature = (self._first_call_signature if self._first_call_signature is not None
                    else _float_signature(input_shape))
       self.input_signature = signatures.with_dynamic_batch(signature)
-    weights, state = self._initial_weights_and_state()
+    self._inputs_for_trax(self.input_signature)  # The number of inputs fits the layer.
+    try:
+      weights, state = self._initial_weights_and_state()
+    except tl.LayerError as e:
+      raise self._error(e, self.input_signature) from None
     self._trees = _signature_tree((weights, state))
     weight_paths, state_paths = paths.weight_paths(self._builds[True], weights, state)
     flat_weights, flat_state = tl.flatten_weights_and_state(weights, state)
+    # Made here, inside the layer's name scope, for a stable path (`.../seed_generator/...`).
+    self.seed_generator = keras.random.SeedGenerator(self.seed, name='seed_generator')
     self._weight_variables = [self._new_variable(path, value, trainable=True)
                               for path, value in zip(weight_paths, flat_weights)]
     self._state_variables = [self._new_variable(path, value, trainable=False)

@@ -78,3 +78,22 @@ def run_python(code: str, backend: str, timeout: float = 600, **env: str) -> str
       f'subprocess on the {backend} backend failed:\n{process.stdout[-3000:]}\n'
       f'{process.stderr[-5000:]}')
   return process.stdout
+
+
+def model_with_every_kind_of_variable() -> keras.Model:
+  """Weights, BatchNorm state, a dropout seed and integer inputs, around native layers."""
+  from trax_keras import TraxLayer  # pylint: disable=g-import-not-at-top
+  ids = keras.Input((6,), dtype='int32')
+  trax_block = TraxLayer(tl.Serial(
+      tl.Embedding(20, 8), tl.Dense(8), tl.BatchNorm(axis=(0, 1), momentum=0.5),
+      tl.Dropout(0.2), tl.Dense(3)), seed=1, name='trax_block')
+  outputs = keras.layers.Dense(2)(keras.layers.Flatten()(trax_block(ids)))
+  model = keras.Model(ids, outputs)
+  model.compile(keras.optimizers.Adam(0.01), 'mse')
+  return model
+
+
+def ids_and_targets() -> tuple[np.ndarray, np.ndarray]:
+  ids = np.random.default_rng(0).integers(0, 20, (32, 6)).astype(np.int32)
+  targets = np.random.default_rng(1).normal(size=(32, 2)).astype(np.float32)
+  return ids, targets
