@@ -1,5 +1,7 @@
 """Loop, TrainTask and EvalTask end to end on tiny models, against known numbers."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -161,3 +163,37 @@ def test_non_finite_loss_stops_naming_the_step(tmp_path):
   kept = checkpoints.read(str(tmp_path / 'model.npz'))
   assert kept.step == 5
   assert all(np.all(np.isfinite(w)) for w in kept.flat_weights)
+
+
+def _scalars(directory) -> dict:
+  """{tag: [(step, value)]} of the TensorBoard event files in `directory`."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  scalars = {}
+  for name in sorted(os.listdir(directory)):
+    for record in tf.data.TFRecordDataset(os.path.join(directory, name)):
+      event = tf.compat.v1.Event.FromString(record.numpy())
+      for value in event.summary.value:
+        number = float(tf.make_ndarray(value.tensor))
+        scalars.setdefault(value.tag, []).append((event.step, number))
+  return scalars
+
+
+def test_tensorboard_event_files_hold_the_logged_scalars(tmp_path):
+  task = training.TrainTask(helpers.regression_stream(), tl.L2Loss(), optimizers.SGD(0.01),
+                            n_steps_per_checkpoint=3)
+  eval_task = training.EvalTask(helpers.regression_stream(1), [tl.L2Loss()],
+                                metric_names=['l2'])
+  loop = training.Loop(helpers.mlp(), task, eval_tasks=[eval_task],
+                       output_dir=str(tmp_path), random_seed=0)
+  loop.run(6)
+  train = _scalars(tmp_path / 'train')
+  assert set(train) == {'metrics/L2Loss', 'training/learning_rate', 'training/gradients_l2',
+                        'training/weights_l2', 'training/steps per second'}
+  np.testing.assert_allclose(train['metrics/L2Loss'],
+                             loop.history.get('train', 'metrics/L2Loss'), rtol=1e-6)
+  assert [v for _, v in train['training/learning_rate']] == pytest.approx([0.01] * 3)
+  eval_scalars = _scalars(tmp_path / 'eval')
+  assert list(eval_scalars) == ['metrics/l2']
+  np.testing.assert_allclose(eval_scalars['metrics/l2'],
+                             loop.history.get('eval', 'metrics/l2'), rtol=1e-6)
+  assert [step for step, _ in eval_scalars['metrics/l2']] == [1, 3, 6]

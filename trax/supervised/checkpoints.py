@@ -181,8 +181,8 @@ def load_layer(layer: base.Layer, file_name: str, weights_only: bool = False,
     input_signature = checkpoint.input_signature
   input_signature = _inputs_of(layer, input_signature)
   if weights_only and input_signature is not None:
-    layer.init(input_signature)
-  if input_signature is not None:
+    weights_tree, state_tree = layer.init(input_signature)
+  elif input_signature is not None:
     weights_tree, state_tree = layer.weights_and_state_signature(input_signature)
   elif fastmath.tree_flatten(layer.weights) or fastmath.tree_flatten(layer.state):
     weights_tree, state_tree = layer.weights, layer.state
