@@ -56,6 +56,17 @@ def _same_padding(x: tf.Tensor, window: Sequence[int], strides: Sequence[int]) -
   return pads
 
 
+def _dilated_kernel(w: tf.Tensor, dilations: Sequence[int]) -> tf.Tensor:
+  """`(*window, I, O)` kernel `w` with `d - 1` zeros between taps along each window axis."""
+  for axis, d in enumerate(dilations):
+    if d > 1:
+      taps = tf.stack([w] + [tf.zeros_like(w)] * (d - 1), axis=axis + 1)
+      dims = w.shape.as_list()
+      w = tf.reshape(taps, dims[:axis] + [dims[axis] * d] + dims[axis + 1:])
+      w = tf.gather(w, tf.range((dims[axis] - 1) * d + 1), axis=axis)
+  return w
+
+
 def _grouped_conv(x, w, strides, padding, dilations, groups) -> tf.Tensor:
   """Convolution of channels-last `x` with `(*window, in / groups, out)` kernel `w`."""
   if groups == 1:
@@ -84,9 +95,8 @@ def conv(x, w, strides, padding, dimension_numbers, rhs_dilation=None,
   if padding not in ('SAME', 'VALID'):
     raise BackendError(f"fastmath.conv: padding {padding!r} is not available on the "
                        "tensorflow-numpy backend; use 'SAME', 'VALID' or (low, high) pairs.")
-  if max(strides) > 1 and max(dilations) > 1 and feature_group_count == 1:
-    raise BackendError('fastmath.conv on the tensorflow-numpy backend cannot combine '
-                       f'strides {strides} with rhs_dilation {dilations}.')
+  if max(strides) > 1 and max(dilations) > 1:  # TF takes one or the other.
+    w, dilations = _dilated_kernel(w, dilations), [1] * n_spatial
   y = _grouped_conv(x, w, strides, padding, dilations, feature_group_count)
   return _transpose(y, 'N' + spatial + 'C', out)
 

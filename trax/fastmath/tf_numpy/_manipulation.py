@@ -15,7 +15,8 @@ from trax.fastmath.tf_numpy._dtypes import shape_arg
 __all__ = [
     'reshape', 'ravel', 'transpose', 'swapaxes', 'moveaxis', 'expand_dims', 'squeeze',
     'broadcast_to', 'concatenate', 'stack', 'split', 'tile', 'repeat', 'pad', 'flip', 'roll',
-    'take', 'take_along_axis', 'diag', 'select',
+    'take', 'take_along_axis', 'diag', 'select', 'atleast_1d', 'atleast_2d', 'hstack',
+    'vstack', 'searchsorted',
 ]
 
 _PAD_MODES = {'constant': 'CONSTANT', 'reflect': 'REFLECT', 'symmetric': 'SYMMETRIC'}
@@ -91,6 +92,25 @@ def concatenate(arrays, axis=0) -> tf.Tensor:
 
 def stack(arrays, axis=0) -> tf.Tensor:
   return tf.stack(promote(*arrays), axis)
+
+
+def atleast_1d(x) -> tf.Tensor:
+  x = asarray(x)
+  return tf.reshape(x, [1]) if _rank(x) == 0 else x
+
+
+def atleast_2d(x) -> tf.Tensor:
+  x = atleast_1d(x)
+  return x[None] if _rank(x) == 1 else x
+
+
+def hstack(tup) -> tf.Tensor:
+  arrays = [atleast_1d(a) for a in tup]
+  return concatenate(arrays, axis=0 if arrays[0].shape.rank == 1 else 1)
+
+
+def vstack(tup) -> tf.Tensor:
+  return concatenate([atleast_2d(a) for a in tup], axis=0)
 
 
 def split(ary, indices_or_sections, axis=0) -> list:
@@ -222,3 +242,13 @@ def select(condlist, choicelist, default=0) -> tf.Tensor:
   for condition, choice in reversed(list(zip(condlist, choices))):
     result = tf.where(asarray(condition, bool), choice, result)
   return result
+
+
+def searchsorted(a, v, side='left', sorter=None, method=None) -> tf.Tensor:
+  """Indices (int32) where the entries of `v` would go in the sorted 1-d array `a`."""
+  if sorter is not None:
+    raise BackendError('fastmath.numpy.searchsorted(sorter=...) is not available on the '
+                       'tensorflow-numpy backend; sort `a` first.')
+  a, v = promote(a, v)
+  flat = tf.searchsorted(a[None, :], tf.reshape(v, [1, -1]), side=side, out_type=tf.int32)
+  return tf.reshape(flat, tf.shape(v))

@@ -10,11 +10,12 @@ import tensorflow as tf
 from trax.fastmath.tf_numpy._dtypes import as_inexact
 from trax.fastmath.tf_numpy._dtypes import asarray
 from trax.fastmath.tf_numpy._dtypes import astype
+from trax.fastmath.tf_numpy._dtypes import promote
 from trax.fastmath.tf_numpy._dtypes import tf_dtype
 
 __all__ = [
     'sum', 'prod', 'mean', 'var', 'std', 'max', 'min', 'amax', 'amin', 'argmax', 'argmin',
-    'all', 'any', 'count_nonzero', 'cumsum', 'cumprod', 'sort', 'argsort',
+    'all', 'any', 'count_nonzero', 'cumsum', 'cumprod', 'sort', 'argsort', 'average',
 ]
 
 
@@ -42,6 +43,22 @@ def prod(a, axis=None, dtype=None, keepdims=False) -> tf.Tensor:
 def mean(a, axis=None, dtype=None, keepdims=False) -> tf.Tensor:
   a = as_inexact(a) if dtype is None else astype(a, dtype)
   return tf.reduce_mean(a, _axes(axis), keepdims)
+
+
+def average(a, axis=None, weights=None, returned=False, keepdims=False):
+  """Mean of `a` along `axis`, weighted by `weights` (of `a`'s shape) if given."""
+  if weights is None:
+    mean_value, total = mean(a, axis, keepdims=keepdims), None
+  else:
+    a, weights = (as_inexact(x) for x in promote(a, weights))
+    total = tf.reduce_sum(weights, _axes(axis), keepdims)
+    mean_value = tf.reduce_sum(a * weights, _axes(axis), keepdims) / total
+  if not returned:
+    return mean_value
+  if total is None:
+    a = as_inexact(a)
+    total = tf.reduce_sum(tf.ones_like(a), _axes(axis), keepdims)
+  return mean_value, tf.broadcast_to(total, tf.shape(mean_value))
 
 
 def var(a, axis=None, dtype=None, ddof=0, keepdims=False) -> tf.Tensor:
