@@ -1,0 +1,318 @@
+"""`to_saved_model`: a trax model as a versioned SavedModel for TF Serving.
+
+The export goes to `export_dir/<version>/` (TF Serving's layout: it serves the highest
+numeric subdirectory). It is written into a hidden temporary directory beside the version
+directories, verified there, and renamed into place only when complete, so an interrupted
+or failed export never leaves a partial version behind (TF Serving ignores the
+non-numeric temporary name meanwhile).
+
+`assets.extra/trax_export.json` records what was exported: versions of trax, JAX,
+TensorFlow and Keras, the model config and origin, the path taken (native/xla) and why,
+the signatures, the weight names and shapes, and the verification result.
+"""
+
+import dataclasses
+import datetime
+import json
+import logging
+import os
+import shutil
+import uuid
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import tensorflow as tf
+
+import trax
+import trax.layers as tl
+from converters import signatures
+from converters import sources
+from converters import tf_module
+from converters import verify as verify_lib
+from converters.errors import ExportError
+
+log = logging.getLogger('converters')
+
+RECORD = os.path.join('assets.extra', 'trax_export.json')
+
+
+@dataclasses.dataclass
+class SavedModelExport:
+  """What `to_saved_model` wrote.
+
+  Attributes:
+    path: the version directory (`export_dir/<version>`).
+    version: the version number.
+    path_kind: 'native', 'xla' or 'keras' (how the model's computation was exported).
+    signatures: `{name: {'inputs': {name: spec}, 'outputs': {name: spec}}}`.
+    verification: the parity report, or `None` if verification was off.
+  """
+  path: str
+  version: int
+  path_kind: str
+  signatures: dict
+  verification: 'verify_lib.VerificationReport | None' = None
+
+
+def to_saved_model(model: Any, export_dir: str, input_signature: Any = None, *,
+                   version: 'int | None' = None, signature_name: str = 'serving_default',
+                   input_names: 'Sequence[str] | None' = None,
+                   output_names: 'Sequence[str] | None' = None, path: str = 'native',
+                   extra_signatures: 'dict | None' = None,
+                   preprocess: 'Callable | None' = None,
+                   postprocess: 'Callable | None' = None,
+                   platforms: 'Sequence[str] | None' = None, verify: bool = True,
+                   tolerance: float = verify_lib.DEFAULT_TOLERANCE,
+                   model_config: 'dict | None' = None) -> SavedModelExport:
+  """Exports `model` as `export_dir/<version>/`, a SavedModel for TF Serving.
+
+  >>> converters.to_saved_model(model, 'serving/lm', ShapeDtype((None, None), np.int32))
+
+  Args:
+    model: a trax layer, a Keras model (see `sources`), or a checkpoint directory or file.
+    export_dir: the model's serving directory; versions are its numeric subdirectories.
+    input_signature: `ShapeDtype` (or tuple of them, one per input). The batch dimension
+      is always dynamic; other `None` dimensions are dynamic too. Taken from the
+      checkpoint or Keras model when not given.
+    version: version number; by default one more than the highest existing one (or 1).
+    signature_name: name of the main signature.
+    input_names: signature input names; default `tokens` (one integer input), `inputs`
+      (one other input) or `input_<i>`.
+    output_names: signature output names; default `logits` (one output) or `output_<i>`.
+    path: 'native' (plain TF ops from the layer code on the tensorflow-numpy backend),
+      'xla' (jax2tf: StableHLO in one XlaCallModule op, needs XLA where served) or 'auto'
+      (native if every layer traces on TensorFlow, else xla; logged).
+    extra_signatures: `{name: layer}` or `{name: (layer, output_names)}`: more
+      signatures computing a trax layer on the model's outputs, e.g.
+      `{'predict_proba': tl.Softmax()}`.
+    preprocess: TF function applied to the serving inputs inside the graph; a
+      `tf.function` with an `input_signature` defines the serving inputs (else they are
+      the model's).
+    postprocess: TF function applied to the model's outputs inside the graph.
+    platforms: for path 'xla', the platforms to compile for; default ('cpu', 'cuda').
+    verify: check the export in a jax-free process against the JAX model.
+    tolerance: allowed max abs error, relative to `max(1, max |output|)`.
+    model_config: the model's `config()`, for a checkpoint that does not record it.
+
+  Returns:
+    A `SavedModelExport` describing what was written.
+
+  Raises:
+    ExportError: bad arguments, or the model cannot be exported that way.
+    ExportVerificationError: the export's outputs differ from the model's.
+  """
+  if path not in tf_module.PATHS:
+    raise ExportError(f'path={path!r}: expected one of {tf_module.PATHS}.')
+  resolved = sources.resolve(model, input_signature, model_config)
+  if resolved.input_signature is None:
+    raise ExportError(f'No input signature for {resolved.origin}; pass input_signature=.')
+  platforms = tuple(platforms or ('cpu', 'cuda'))
+  if path == 'xla':
+    tf_module.check_xla_support(platforms)
+  plan = plan_export(resolved, signatures.with_dynamic_batch(resolved.input_signature),
+                     signature_name=signature_name, input_names=input_names,
+                     output_names=output_names, extra_signatures=extra_signatures,
+                     preprocess=preprocess, postprocess=postprocess)
+  export_dir = os.path.abspath(os.fspath(export_dir))
+  os.makedirs(export_dir, exist_ok=True)
+  version = next_version(export_dir) if version is None else int(version)
+  final_dir = os.path.join(export_dir, str(version))
+  if os.path.exists(final_dir):
+    raise ExportError(f'{final_dir} already exists; choose another version or leave '
+                      'version=None for the next one.')
+  tmp_dir = os.path.join(export_dir, f'.tmp-{version}-{uuid.uuid4().hex[:8]}')
+  try:
+    path_kind, reason = plan.write(tmp_dir, path, platforms)
+    report = None
+    if verify:
+      report = plan.verify(tmp_dir, tolerance)
+      verify_lib.raise_on_failure(report, f'The SavedModel ({path_kind} path)')
+    record = plan.record(tmp_dir, path_kind, reason, platforms, report)
+    os.rename(tmp_dir, final_dir)
+  finally:
+    if os.path.exists(tmp_dir):
+      shutil.rmtree(tmp_dir, ignore_errors=True)
+  log.info('Exported %s to %s (%s path).', resolved.origin, final_dir, path_kind)
+  return SavedModelExport(final_dir, version, path_kind, record['signatures'], report)
+
+
+def next_version(export_dir: str) -> int:
+  """One more than the highest numeric subdirectory of `export_dir` (1 if none)."""
+  versions = [int(n) for n in os.listdir(export_dir)
+              if n.isdigit() and os.path.isdir(os.path.join(export_dir, n))]
+  return max(versions, default=0) + 1
+
+
+def read_record(saved_model_dir: str) -> dict:
+  """The `trax_export.json` record of an export (`{}` if it has none)."""
+  record_path = os.path.join(saved_model_dir, RECORD)
+  if not os.path.exists(record_path):
+    return {}
+  with open(record_path, encoding='utf-8') as f:
+    return json.load(f)
+
+
+@dataclasses.dataclass
+class _Signature:
+  name: str
+  input_names: list
+  output_names: list
+  extra: 'str | None' = None
+
+
+class ExportPlan:
+  """Everything decided before writing: specs, names, extra stages, the reference."""
+
+  def __init__(self, model: sources.Model, serving_signature: list, signature_list: list,
+               extras: dict, preprocess: 'Callable | None',
+               postprocess: 'Callable | None'):
+    self.model = model
+    self.serving_signature = serving_signature
+    self.signatures = signature_list
+    self.extras = extras  # {signature name: sources.Model of the extra layer}
+    self.preprocess, self.postprocess = preprocess, postprocess
+
+  def write(self, directory: str, path: str, platforms: Sequence[str]) -> tuple[str, str]:
+    """Writes the SavedModel; returns the path taken and why."""
+    if self.model.keras_model is not None:
+      functions = self._functions('keras', platforms)
+      reason = "a Keras model is exported through Keras' own call"
+      path = 'keras'
+    elif path == 'auto':
+      try:
+        functions = self._functions('native', platforms)
+        path, reason = 'native', 'every layer traced on the TensorFlow backend'
+      except Exception as e:  # pylint: disable=broad-except
+        reason = f'native tracing failed: {type(e).__name__}: {str(e)[:300]}'
+        log.warning('path="auto": %s; exporting through jax2tf (xla) instead.', reason)
+        tf_module.check_xla_support(platforms)
+        functions = self._functions('xla', platforms)
+        path = 'xla'
+    else:
+      try:
+        functions = self._functions(path, platforms)
+      except Exception as e:  # pylint: disable=broad-except
+        hint = (' Try path="xla" (or "auto").' if path == 'native' else '')
+        raise ExportError(f'Exporting {self.model.origin} on the {path} path failed: '
+                          f'{type(e).__name__}: {e}.{hint}') from e
+      reason = 'requested'
+    module, concrete = functions
+    tf.saved_model.save(module, directory, signatures=concrete)
+    return path, reason
+
+  def _functions(self, path: str, platforms: Sequence[str]) -> tuple:
+    extra_layers = {name: extra.layer for name, extra in self.extras.items()}
+    module = tf_module.ExportModule(self.model, path, extra_layers, platforms)
+    concrete = {}
+    specs = tf_module.tensor_specs(self.serving_signature, self.signatures[0].input_names)
+    for signature in self.signatures:
+      function = tf_module.serving_function(
+          module, specs, signature.output_names, signature.extra, self.preprocess,
+          self.postprocess if signature.extra is None else None)
+      concrete[signature.name] = function.get_concrete_function()
+    return module, concrete
+
+  def reference(self, signature: _Signature) -> Callable[[list], list]:
+    def outputs(case: list) -> list:
+      inputs = _eager(self.preprocess, case) if self.preprocess else case
+      y = self.model.jax_outputs(inputs)
+      if signature.extra is not None:
+        return self.extras[signature.extra].jax_outputs(y)
+      return _eager(self.postprocess, y) if self.postprocess else y
+    return outputs
+
+  def verify(self, directory: str, tolerance: float) -> verify_lib.VerificationReport:
+    int_high = 8
+    max_len = None
+    if self.model.layer is not None:
+      vocab, max_len = signatures.model_sizes(self.model.layer)
+      int_high = vocab or int_high
+    cases = [signatures.random_inputs(case, seed=i, int_high=int_high) for i, case in
+             enumerate(signatures.verification_shapes(self.serving_signature, max_len))]
+    checks = [verify_lib.Check(s.name, s.input_names, s.output_names, self.reference(s))
+              for s in self.signatures]
+    return verify_lib.verify_saved_model(directory, checks, cases, tolerance)
+
+  def record(self, directory: str, path_kind: str, reason: str, platforms: Sequence[str],
+             report: 'verify_lib.VerificationReport | None') -> dict:
+    """Writes `assets.extra/trax_export.json`; returns it."""
+    import jax  # pylint: disable=g-import-not-at-top
+    keras = __import__('keras') if self.model.keras_model is not None else None
+    spec = signatures.spec_to_json
+    record = {
+        'format': 'trax-export', 'version': 1,
+        'created': datetime.datetime.now(datetime.timezone.utc).isoformat(),
+        'versions': {'trax': trax.__version__, 'jax': jax.__version__,
+                     'tensorflow': tf.__version__,
+                     'keras': keras.__version__ if keras else None},
+        'origin': self.model.origin,
+        'model_config': self.model.config,
+        'path': path_kind, 'path_reason': reason,
+        'platforms': list(platforms) if path_kind == 'xla' else None,
+        'input_signature': [spec(s) for s in self.serving_signature],
+        'signatures': {s.name: {
+            'inputs': {n: spec(x) for n, x in zip(s.input_names, self.serving_signature)},
+            'outputs': list(s.output_names), 'extra': s.extra} for s in self.signatures},
+        'weights': _weight_record(self.model),
+        'verification': report.to_json() if report else None,
+    }
+    os.makedirs(os.path.join(directory, 'assets.extra'), exist_ok=True)
+    with open(os.path.join(directory, RECORD), 'w', encoding='utf-8') as f:
+      json.dump(record, f, indent=1)
+    return record
+
+
+def plan_export(model: sources.Model, serving_signature: list, *, signature_name: str,
+                input_names: 'Sequence[str] | None', output_names: 'Sequence[str] | None',
+                extra_signatures: 'dict | None', preprocess: 'Callable | None',
+                postprocess: 'Callable | None') -> ExportPlan:
+  """Decides the serving specs, names and extra stages of an export of `model`."""
+  preprocess_specs = getattr(preprocess, 'input_signature', None)
+  if preprocess_specs:
+    serving_signature = [signatures.ShapeDtype(s.shape, s.dtype.as_numpy_dtype)
+                         for s in preprocess_specs]
+    if input_names is None and all(s.name for s in preprocess_specs):
+      input_names = [s.name for s in preprocess_specs]
+  names_in = signatures.input_names(serving_signature, input_names)
+  probe = signatures.concrete(serving_signature, *signatures.PROBE_SIZE)
+  if preprocess is not None:
+    preprocessed = _eager(preprocess, signatures.random_inputs(probe, seed=0))
+    probe = [signatures.ShapeDtype(a.shape, a.dtype) for a in preprocessed]
+  outputs = model.output_signature(probe)
+  n_out = len(outputs)
+  if postprocess is not None:
+    n_out = len(_eager(postprocess, [np.zeros(o.shape, o.dtype) for o in outputs]))
+  signature_list = [_Signature(signature_name, names_in,
+                               signatures.output_names(n_out, output_names))]
+  extras = {}
+  for name, value in (extra_signatures or {}).items():
+    layer, names = value if isinstance(value, (tuple, list)) else (value, None)
+    if not isinstance(layer, tl.Layer):
+      raise ExportError(f'extra_signatures[{name!r}] must be a trax layer (applied to the '
+                        f"model's outputs) or (layer, output_names); got {layer!r:.100}.")
+    if name == signature_name:
+      raise ExportError(f'extra signature {name!r} has the name of the main signature.')
+    extras[name] = sources.from_layer(layer, signatures.with_dynamic_batch(outputs),
+                                      origin=f'extra signature {name}')
+    n_extra = len(extras[name].output_signature(outputs))
+    default = ['outputs'] if n_extra == 1 else None
+    signature_list.append(_Signature(
+        name, names_in, signatures.output_names(n_extra, names or default), name))
+  return ExportPlan(model, serving_signature, signature_list, extras, preprocess,
+                    postprocess)
+
+
+def _eager(function: Callable, arrays: list) -> list:
+  """`function` run eagerly on numpy arrays (pre/post-processing for the reference)."""
+  results = function(*[tf.constant(a) for a in arrays])
+  return [np.asarray(r) for r in signatures.outputs_as_list(results)]
+
+
+def _weight_record(model: sources.Model) -> 'list | None':
+  if model.layer is None:
+    return None
+  from trax_keras import paths  # pylint: disable=g-import-not-at-top
+  names, _ = paths.weight_paths(model.layer, model.weights, model.state)
+  flat, _ = tl.flatten_weights_and_state(model.weights, model.state)
+  return [[n, list(np.shape(w)), np.dtype(np.asarray(w).dtype).name]
+          for n, w in zip(names, flat)]

@@ -1,0 +1,163 @@
+"""Serving signatures: input and output names, dynamic dimensions, sample inputs.
+
+A trax model takes one array or a tuple of `n_in` arrays. An export flattens that into
+named signature inputs (`tokens`, `inputs`, `input_0`, ...) and names each output
+(`logits`, `output_0`, ...). In an input signature `None` marks a dimension known only at
+run time; the batch (axis 0) is dynamic in every export unless a fixed-shape export (TF
+Lite `dynamic_shapes=False`) asks otherwise.
+
+Concrete stand-in sizes replace the `None`s where arrays must exist (initialization,
+verification): several batch sizes and, for dynamic lengths, several lengths no longer
+than the model's positional-encoding table.
+"""
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from trax import shapes
+import trax.layers as tl
+
+ShapeDtype = shapes.ShapeDtype
+
+# (batch, length) pairs the verification runs: different sizes catch shapes baked in.
+VERIFY_SIZES = ((1, 8), (3, 5), (2, 12))
+PROBE_SIZE = (2, 8)
+
+
+def leaves(signature: Any) -> list[ShapeDtype]:
+  """The `ShapeDtype`s of a signature (one, or a tuple/list of them), in input order."""
+  if isinstance(signature, (tuple, list)):
+    return [leaf for item in signature for leaf in leaves(item)]
+  if not isinstance(signature, ShapeDtype):
+    raise TypeError(f'Expected a ShapeDtype or a tuple of them as input signature; got '
+                    f'{signature!r:.200}.')
+  return [signature]
+
+
+def structure(flat: Sequence[Any], n_in: int) -> Any:
+  """Flat inputs as a trax layer takes them: one array, or a tuple of `n_in` arrays."""
+  if len(flat) != n_in:
+    raise ValueError(f'The model takes {n_in} inputs, but the signature has {len(flat)}.')
+  return flat[0] if n_in == 1 else tuple(flat)
+
+
+def outputs_as_list(outputs: Any) -> list:
+  """A trax layer's outputs (one array or a tuple) as a flat list."""
+  return list(outputs) if isinstance(outputs, (tuple, list)) else [outputs]
+
+
+def with_dynamic_batch(signature: list[ShapeDtype]) -> list[ShapeDtype]:
+  for s in signature:
+    if not s.shape:
+      raise ValueError(f'Input signature {s} is a scalar; exported inputs need a leading '
+                       'batch dimension.')
+  return [ShapeDtype((None, *s.shape[1:]), s.dtype) for s in signature]
+
+
+def concrete(signature: list[ShapeDtype], batch: int, length: int) -> list[ShapeDtype]:
+  """`signature` with the batch `None` as `batch` and every other `None` as `length`."""
+  def size(i, d):
+    return d if d is not None else (batch if i == 0 else length)
+  return [ShapeDtype(tuple(size(i, d) for i, d in enumerate(s.shape)), s.dtype)
+          for s in signature]
+
+
+def has_dynamic_length(signature: list[ShapeDtype]) -> bool:
+  return any(d is None for s in signature for d in s.shape[1:])
+
+
+def input_names(signature: list[ShapeDtype], given: 'Sequence[str] | None') -> list[str]:
+  """`given`, else `tokens` for one integer input, `inputs` for one other, `input_<i>`."""
+  if given is not None:
+    return _checked_names(given, len(signature), 'input_names', 'inputs')
+  if len(signature) == 1:
+    return ['tokens' if np.issubdtype(signature[0].dtype, np.integer) else 'inputs']
+  return [f'input_{i}' for i in range(len(signature))]
+
+
+def output_names(n_out: int, given: 'Sequence[str] | None') -> list[str]:
+  """`given`, else `logits` for a single output, `output_<i>` for several."""
+  if given is not None:
+    return _checked_names(given, n_out, 'output_names', 'outputs')
+  return ['logits'] if n_out == 1 else [f'output_{i}' for i in range(n_out)]
+
+
+def _checked_names(names: Sequence[str], n: int, argument: str, what: str) -> list[str]:
+  names = list(names)
+  if len(names) != n or len(set(names)) != n:
+    raise ValueError(f'{argument}={names} must name each of the {n} {what} once.')
+  for name in names:
+    if not name.replace('_', 'a').isalnum() or name[0].isdigit():
+      raise ValueError(f'{argument}: {name!r} is not a valid signature name (letters, '
+                       'digits and underscores, not starting with a digit).')
+  return names
+
+
+def verification_shapes(signature: list[ShapeDtype], max_len: 'int | None'
+                        ) -> list[list[ShapeDtype]]:
+  """Concrete signatures to verify an export on: several batch sizes and lengths."""
+  cases = []
+  for batch, length in VERIFY_SIZES:
+    if max_len is not None:
+      length = min(length, max_len)
+    case = concrete(signature, batch, length)
+    if case not in cases:
+      cases.append(case)
+  return cases
+
+
+def random_inputs(signature: list[ShapeDtype], seed: int, int_high: int = 8
+                  ) -> list[np.ndarray]:
+  """Random arrays: normal floats, integers in `[0, int_high)`, random booleans."""
+  rng = np.random.default_rng(seed)
+  arrays = []
+  for s in signature:
+    dtype = np.dtype(s.dtype)
+    if np.issubdtype(dtype, np.integer):
+      arrays.append(rng.integers(0, int_high, s.shape).astype(dtype))
+    elif dtype == np.bool_:
+      arrays.append(rng.random(s.shape) < 0.5)
+    elif np.issubdtype(dtype, np.inexact):
+      arrays.append(rng.normal(size=s.shape).astype(dtype))
+    else:
+      raise ValueError(f'Cannot make random inputs of dtype {dtype} (signature {s}) to '
+                       'verify the export; pass verify=False and check it yourself.')
+  return arrays
+
+
+def model_sizes(layer: tl.Layer) -> tuple['int | None', 'int | None']:
+  """`(smallest vocabulary, shortest positional table)` among the model's layers.
+
+  Read from the weights the layers hold: random token ids stay in the vocabulary and
+  random lengths within the positional encoding.
+  """
+  vocab, max_len = None, None
+  for sublayer in all_layers(layer):
+    weights = sublayer.weights
+    if isinstance(sublayer, tl.Embedding) and hasattr(weights, 'shape'):
+      vocab = min(vocab or weights.shape[0], weights.shape[0])
+    if isinstance(sublayer, tl.PositionalEncoding) and hasattr(weights, 'shape'):
+      max_len = min(max_len or weights.shape[-2], weights.shape[-2])
+  return vocab, max_len
+
+
+def all_layers(layer: tl.Layer) -> list[tl.Layer]:
+  """`layer` and every layer below it, each once, depth first."""
+  seen, ordered, todo = set(), [], [layer]
+  while todo:
+    current = todo.pop()
+    if id(current) not in seen:
+      seen.add(id(current))
+      ordered.append(current)
+      todo.extend(reversed(current.sublayers))
+  return ordered
+
+
+def spec_to_json(s: ShapeDtype) -> dict:
+  return {'shape': [d if d is None else int(d) for d in s.shape],
+          'dtype': np.dtype(s.dtype).name}
+
+
+def spec_from_json(data: dict) -> ShapeDtype:
+  return ShapeDtype(tuple(data['shape']), np.dtype(data['dtype']))

@@ -1,0 +1,228 @@
+"""What can be exported, brought to one form: an eval-mode trax layer with its weights.
+
+`resolve` accepts
+- a trax layer or model (rebuilt from its `config()` in 'eval' mode, so dropout is off,
+  and given the weights and state it holds; initialized first if it has none);
+- a Keras model: one made of a single `TraxLayer` (`trax_keras.to_keras_model`) is
+  unwrapped into that trax layer and its weights; any other Keras model is exported
+  through its own `call` (Keras on the TensorFlow backend);
+- a checkpoint: a `Loop` output directory (its `model.npz`, or Trax 1.x `model.pkl.gz`)
+  or a checkpoint file, the model rebuilt in 'eval' mode from the config stored in it (or
+  given as `model_config`).
+"""
+
+import dataclasses
+import logging
+import os
+import sys
+from typing import Any
+
+import numpy as np
+
+from trax import fastmath
+import trax.layers as tl
+from trax.supervised import checkpoints
+from trax.supervised import resume
+from converters import signatures
+from converters.errors import ExportError
+
+log = logging.getLogger('converters')
+EVAL_RNG = np.zeros(2, np.uint32)  # Eval-mode layers draw no randomness from it.
+
+
+@dataclasses.dataclass
+class Model:
+  """A model ready to export.
+
+  Attributes:
+    layer: the trax layer in eval mode (`None` for a plain Keras model).
+    weights: its weights tree.
+    state: its state tree.
+    input_signature: flat list of `ShapeDtype`s of the inputs (`None` where unknown), or
+      `None` if nothing told it.
+    config: the layer's `config()` (`None` if it cannot describe itself).
+    origin: where it came from, for messages and the export record.
+    keras_model: the Keras model, when exported through Keras' own call.
+  """
+  layer: 'tl.Layer | None'
+  weights: Any = ()
+  state: Any = ()
+  input_signature: 'list | None' = None
+  config: 'dict | None' = None
+  origin: str = 'trax layer'
+  keras_model: Any = None
+  _jitted: Any = dataclasses.field(default=None, repr=False)
+
+  @property
+  def n_in(self) -> int:
+    if self.keras_model is not None:
+      return len(self.keras_model.inputs)
+    return self.layer.n_in
+
+  def output_signature(self, flat_signature: list) -> list:
+    """`ShapeDtype`s of the outputs for concrete inputs (computes nothing for trax)."""
+    if self.keras_model is not None:
+      zeros = [np.zeros(s.shape, s.dtype) for s in flat_signature]
+      return [signatures.ShapeDtype(o.shape, o.dtype) for o in self.jax_outputs(zeros)]
+    outputs = self.layer.output_signature(signatures.structure(flat_signature, self.n_in))
+    return signatures.outputs_as_list(outputs)
+
+  def jax_outputs(self, flat_inputs: list) -> list[np.ndarray]:
+    """The reference: outputs of the eval-mode model (JAX, or Keras' own call)."""
+    if self.keras_model is not None:
+      inputs = flat_inputs[0] if len(flat_inputs) == 1 else list(flat_inputs)
+      outputs = self.keras_model(inputs, training=False)
+      return [np.asarray(o) for o in signatures.outputs_as_list(outputs)]
+    if self._jitted is None:
+      import jax  # pylint: disable=g-import-not-at-top
+
+      def forward(x, weights, state):
+        with fastmath.use_backend('jax'):
+          return self.layer.pure_fn(x, weights, state, EVAL_RNG)[0]
+      # One compilation per input shape; op by op, jax would compile every primitive.
+      self._jitted = jax.jit(forward)
+    x = signatures.structure(flat_inputs, self.layer.n_in)
+    y = self._jitted(x, self.weights, self.state)
+    return [np.asarray(o) for o in signatures.outputs_as_list(y)]
+
+
+def resolve(model: Any, input_signature: Any = None, model_config: 'dict | None' = None
+            ) -> Model:
+  """Brings `model` (see the module docstring) to a `Model`.
+
+  Args:
+    model: a trax layer, a Keras model, or a checkpoint directory or file.
+    input_signature: `ShapeDtype` (or a tuple of them, one per input); `None` dims are
+      dynamic. Needed for trax layers; taken from the checkpoint or Keras model otherwise.
+    model_config: for a checkpoint without a stored model config, the model's `config()`.
+
+  Raises:
+    ExportError: the model cannot be resolved (what is missing is named).
+  """
+  flat_signature = None if input_signature is None else signatures.leaves(input_signature)
+  if isinstance(model, tl.Layer):
+    return from_layer(model, flat_signature)
+  keras = sys.modules.get('keras')
+  if keras is not None and isinstance(model, keras.Model):
+    return _from_keras(model, flat_signature)
+  if isinstance(model, (str, os.PathLike)):
+    return _from_checkpoint(os.fspath(model), flat_signature, model_config)
+  raise ExportError(f'Cannot export a {type(model).__name__}: expected a trax layer, a '
+                    'Keras model, or a checkpoint directory or file.')
+
+
+def from_layer(layer: tl.Layer, signature: 'list | None', origin: str = 'trax layer'
+                ) -> Model:
+  if signature is None:
+    raise ExportError(f'Exporting the trax layer {layer.name} needs input_signature= (a '
+                      'ShapeDtype, or a tuple of them, one per input; None for dynamic '
+                      'dimensions).')
+  probe = _structure(signatures.concrete(signature, *signatures.PROBE_SIZE), layer.n_in)
+  if not (layer.has_weights or fastmath.tree_flatten(layer.state)):
+    layer.init(probe)
+  weights, state = layer.weights, layer.state
+  config = checkpoints.describe_layer(layer)
+  if config is None:
+    log.warning('%s cannot describe itself with config(), so it is exported as built '
+                '(in whatever mode it was built).', layer.name)
+    eval_layer = layer
+  else:
+    eval_layer = tl.from_config(config, mode='eval')
+  expected = eval_layer.weights_and_state_signature(probe)
+  _check_fits(layer.name, (weights, state), expected, probe)
+  eval_layer.weights, eval_layer.state = weights, state
+  return Model(eval_layer, weights, state, signature, config, origin)
+
+
+def _from_keras(keras_model: Any, signature: 'list | None') -> Model:
+  """Unwraps a `to_keras_model` model; else exports through the Keras model's call."""
+  import keras  # pylint: disable=g-import-not-at-top
+  from trax_keras import TraxLayer  # pylint: disable=g-import-not-at-top
+  body = [l for l in keras_model.layers if not isinstance(l, keras.layers.InputLayer)]
+  if len(body) == 1 and isinstance(body[0], TraxLayer):
+    trax_layer = body[0]
+    layer = tl.from_config(trax_layer.get_config()['layer'], mode='eval')
+    layer.weights, layer.state = trax_layer.trax_weights(), trax_layer.trax_state()
+    signature = signature or signatures.leaves(trax_layer.input_signature)
+    return from_layer(layer, signature, origin=f'Keras model {keras_model.name} (TraxLayer)')
+  if keras.backend.backend() != 'tensorflow':
+    raise ExportError(
+        f'Keras model {keras_model.name} mixes Keras layers with other layers; exporting it '
+        f'runs its call as TensorFlow ops, which needs Keras on the TensorFlow backend, but '
+        f'Keras runs on {keras.backend.backend()!r}. Set KERAS_BACKEND=tensorflow.')
+  if signature is None:
+    signature = [signatures.ShapeDtype(tuple(t.shape), t.dtype) for t in keras_model.inputs]
+  return Model(None, input_signature=signature, origin=f'Keras model {keras_model.name}',
+               keras_model=keras_model)
+
+
+def _from_checkpoint(path: str, signature: 'list | None', model_config: 'dict | None'
+                     ) -> Model:
+  checkpoint_path = find_checkpoint(path)
+  try:
+    checkpoint = checkpoints.read_any(checkpoint_path)
+  except (OSError, ValueError, EOFError) as e:
+    raise ExportError(f'Cannot read checkpoint {checkpoint_path}: {e}') from None
+  config = model_config or checkpoint.model_config
+  if config is None:
+    raise ExportError(f'{checkpoint_path} does not record the model config; pass the '
+                      "model's config() as model_config= (--config on the command line).")
+  try:
+    layer = tl.from_config(config, mode='eval')
+  except (tl.ConfigError, TypeError) as e:
+    raise ExportError(f'Cannot rebuild the model of {checkpoint_path} from its config: '
+                      f'{e}') from None
+  if signature is None:
+    if checkpoint.input_signature is None:
+      raise ExportError(f'{checkpoint_path} does not record the input signature; pass '
+                        'input_signature=.')
+    signature = signatures.with_dynamic_batch(signatures.leaves(checkpoint.input_signature))
+  probe = _structure(signatures.concrete(signature, *signatures.PROBE_SIZE), layer.n_in)
+  weights_tree, state_tree = layer.weights_and_state_signature(probe)
+  if checkpoint.flat_state is None:
+    raise ExportError(f'{checkpoint_path} holds weights only, without the model state '
+                      '(e.g. BatchNorm statistics) an export needs.')
+  try:
+    flat_weights = checkpoints.match_arrays(
+        checkpoint.flat_weights, fastmath.tree_flatten(weights_tree), 'weights',
+        checkpoint_path)
+    flat_state = checkpoints.match_arrays(
+        checkpoint.flat_state, fastmath.tree_flatten(state_tree), 'state', checkpoint_path)
+  except ValueError as e:
+    raise ExportError(str(e)) from None
+  weights, state = tl.unflatten_weights_and_state(flat_weights, flat_state,
+                                                  (weights_tree, state_tree))
+  layer.weights, layer.state = weights, state
+  origin = f'checkpoint {checkpoint_path} (step {checkpoint.step})'
+  return Model(layer, weights, state, signature, config, origin)
+
+
+def find_checkpoint(path: str) -> str:
+  """The checkpoint file at `path`, or the `model` checkpoint of a `Loop` directory."""
+  if os.path.isdir(path):
+    if os.path.exists(os.path.join(path, 'saved_model.pb')):
+      raise ExportError(f'{path} is a SavedModel, not a checkpoint or Loop directory.')
+    found = resume.find(path, None)
+    if found is None:
+      raise ExportError(f'{path} holds no checkpoint: expected model.npz (or Trax 1.x '
+                        'model.pkl.gz) written by trax.supervised.training.Loop.')
+    return found
+  if not os.path.exists(path):
+    raise ExportError(f'No such checkpoint file or directory: {path}')
+  return path
+
+
+def _structure(signature: list, n_in: int) -> Any:
+  try:
+    return signatures.structure(signature, n_in)
+  except ValueError as e:
+    raise ExportError(f'input_signature does not fit the model: {e}') from None
+
+
+def _check_fits(name: str, given: Any, expected: Any, probe: Any) -> None:
+  given_shapes = [tuple(np.shape(x)) for x in fastmath.tree_flatten(given)]
+  expected_shapes = [tuple(x.shape) for x in fastmath.tree_flatten(expected)]
+  if given_shapes != expected_shapes:
+    raise ExportError(
+        f'The weights and state of {name} have shapes {given_shapes}, but inputs {probe} '
+        f'need {expected_shapes}. Pass the input_signature the model was initialized for.')

@@ -1,0 +1,211 @@
+"""The `tf.Module` a SavedModel is written from: weights as variables, serving functions.
+
+Weights and state become `tf.Variable`s named by their place in the layer tree
+(`serial/3/dense/w`), never constants, so graphs stay small and large models stay under
+protobuf's 2 GB limit. Each serving function reads them and computes the model one of
+three ways:
+
+- `native`: the layer's own code on fastmath's tensorflow-numpy backend: plain TF ops,
+  servable without XLA and convertible to TF Lite with dynamic batch and length;
+- `xla`: `jax2tf.convert` of the jax function: one `XlaCallModule` op holding StableHLO,
+  compiled for `platforms`, with the batch and other dynamic dimensions symbolic;
+- `keras`: a Keras model's own call (Keras on the TensorFlow backend).
+
+Extra signatures run a further trax layer on the model's outputs (e.g. `tl.Softmax()` for
+`predict_proba`); its weights, if any, are variables too.
+"""
+
+import logging
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from trax import fastmath
+from trax import shapes
+import trax.layers as tl
+from converters import signatures
+from converters import sources
+from converters.errors import ExportError
+
+log = logging.getLogger('converters')
+
+PATHS = ('native', 'xla', 'auto')
+PLATFORMS = ('cpu', 'cuda', 'rocm', 'tpu')
+
+
+class Stage(tf.Module):
+  """One trax layer with its weights and state as variables, callable on TF tensors."""
+
+  def __init__(self, layer: tl.Layer, weights: Any, state: Any, path: str,
+               platforms: Sequence[str] = ('cpu',)):
+    super().__init__()
+    from trax_keras import paths  # pylint: disable=g-import-not-at-top
+    weight_names, state_names = paths.weight_paths(layer, weights, state)
+    flat_weights, flat_state = tl.flatten_weights_and_state(weights, state)
+    self.weights = [tf.Variable(np.asarray(w), name=n, trainable=True)
+                    for n, w in zip(weight_names, flat_weights)]
+    self.state = [tf.Variable(np.asarray(s), name=n, trainable=False)
+                  for n, s in zip(state_names, flat_state)]
+    self.weight_names, self.state_names = weight_names, state_names
+    # Plain Python values in a plain object: tf.Module would try to track tuples and dicts.
+    self._static = _Static(layer=layer, trees=(weights, state), path=path,
+                           platforms=tuple(platforms), xla_calls={})
+
+  def __call__(self, x: Any) -> list:
+    static = self._static
+    flat_weights = [tf.convert_to_tensor(v) for v in self.weights]
+    flat_state = [tf.convert_to_tensor(v) for v in self.state]
+    if static.path == 'native':
+      weights, state = tl.unflatten_weights_and_state(flat_weights, flat_state, static.trees)
+      with fastmath.use_backend('tensorflow-numpy'):
+        y, _ = static.layer.pure_fn(x, weights, state, tf.constant(sources.EVAL_RNG))
+      return signatures.outputs_as_list(y)
+    return list(self._xla_call(x, flat_weights, flat_state))
+
+  def _xla_call(self, x: Any, flat_weights: list, flat_state: list) -> tuple:
+    """Calls `jax2tf.convert` of the layer (conversions cached per input pattern).
+
+    Dynamic dimensions get their own symbols, so e.g. source and target lengths vary
+    independently; if jax cannot trace the model that way (it needs equal lengths), one
+    symbol per axis is shared by all inputs.
+    """
+    static = self._static
+    key = repr(_as_signature(x))
+    if key in static.xla_calls:
+      return static.xla_calls[key](x, flat_weights, flat_state)
+    errors = []
+    for shared in (False, True):
+      converted = _jax2tf_function(static.layer, static.trees, x, shared, static.platforms)
+      try:
+        outputs = converted(x, flat_weights, flat_state)
+      except Exception as e:  # pylint: disable=broad-except
+        errors.append(f'{type(e).__name__}: {str(e)[:600]}')
+        continue
+      static.xla_calls[key] = converted
+      return outputs
+    raise ExportError(f'jax2tf could not convert {static.layer.name} with symbolic '
+                      'dimensions:\n  ' + '\n  '.join(errors))
+
+
+class _Static:
+  """Attributes of a module that are not TF objects."""
+
+  def __init__(self, **attributes: Any):
+    self.__dict__.update(attributes)
+
+
+class ExportModule(tf.Module):
+  """The root object of the SavedModel: the model's stage and any extra stages."""
+
+  def __init__(self, model: sources.Model, path: str,
+               extra_layers: 'dict[str, tl.Layer] | None' = None,
+               platforms: Sequence[str] = ('cpu',)):
+    super().__init__()
+    self.keras_model = model.keras_model
+    self.model = (None if model.keras_model is not None
+                  else Stage(model.layer, model.weights, model.state, path, platforms))
+    self.extras = {name: Stage(layer, layer.weights, layer.state, path, platforms)
+                   for name, layer in (extra_layers or {}).items()}
+    self._static = _Static(n_in=model.n_in)
+
+  def call(self, flat_inputs: list, extra: 'str | None' = None) -> list:
+    x = signatures.structure(flat_inputs, self._static.n_in)
+    if self.keras_model is not None:
+      outputs = signatures.outputs_as_list(self.keras_model(
+          x if not isinstance(x, tuple) else list(x), training=False))
+    else:
+      outputs = self.model(x)
+    if extra is not None:
+      outputs = self.extras[extra](outputs[0] if len(outputs) == 1 else tuple(outputs))
+    return outputs
+
+
+def serving_function(module: ExportModule, specs: Sequence[tf.TensorSpec],
+                     output_names: Sequence[str], extra: 'str | None' = None,
+                     preprocess: 'Callable | None' = None,
+                     postprocess: 'Callable | None' = None) -> Any:
+  """A `tf.function` over `specs` returning `{output name: tensor}`."""
+  def serve(*inputs):
+    inputs = list(inputs)
+    if preprocess is not None:
+      inputs = signatures.outputs_as_list(preprocess(*inputs))
+    outputs = module.call(inputs, extra)
+    if postprocess is not None:
+      outputs = signatures.outputs_as_list(postprocess(*outputs))
+    if len(outputs) != len(output_names):
+      raise ExportError(f'The signature computes {len(outputs)} outputs but names '
+                        f'{len(output_names)}: {list(output_names)}; pass output_names= '
+                        'with one name per output.')
+    return dict(zip(output_names, outputs))
+  return tf.function(serve, input_signature=list(specs), autograph=False)
+
+
+def tensor_specs(signature: list, names: Sequence[str]) -> list[tf.TensorSpec]:
+  return [tf.TensorSpec(s.shape, tf.as_dtype(s.dtype), name=n)
+          for s, n in zip(signature, names)]
+
+
+def check_xla_support(platforms: Sequence[str]) -> None:
+  """Raises ExportError unless this TensorFlow runs what this jax exports for `platforms`."""
+  import jax  # pylint: disable=g-import-not-at-top
+  from jax import export  # pylint: disable=g-import-not-at-top
+  from tensorflow.compiler.tf2xla.python import xla as tfxla  # pylint: disable=g-import-not-at-top
+  unknown = [p for p in platforms if p not in PLATFORMS]
+  if not platforms or unknown:
+    raise ExportError(f'platforms={tuple(platforms)}: expected a non-empty subset of '
+                      f'{PLATFORMS}.')
+  jax_version = jax.config.jax_export_calling_convention_version
+  tf_max = tfxla.call_module_maximum_supported_version()
+  if jax_version > tf_max:
+    lowest = export.minimum_supported_calling_convention_version
+    fix = (f"jax.config.update('jax_export_calling_convention_version', {tf_max})"
+           if tf_max >= lowest else 'a TensorFlow release matching this jax')
+    raise ExportError(
+        f'The xla path serializes with jax calling convention {jax_version}, but the '
+        f'installed TensorFlow {tf.__version__} runs XlaCallModule up to version {tf_max}. '
+        f'Use {fix}, or path="native".')
+
+
+def _jax2tf_function(layer: tl.Layer, trees: tuple, x: Any, shared: bool,
+                     platforms: Sequence[str]) -> Callable:
+  from jax.experimental import jax2tf  # pylint: disable=g-import-not-at-top
+  _, max_len = signatures.model_sizes(layer)
+
+  def jax_fn(x, flat_weights, flat_state):
+    weights, state = tl.unflatten_weights_and_state(flat_weights, flat_state, trees)
+    with fastmath.use_backend('jax'):
+      y, _ = layer.pure_fn(x, weights, state, sources.EVAL_RNG)
+    return tuple(signatures.outputs_as_list(y))
+  poly, constraints = _polymorphic_shapes(x, shared, max_len)
+  return jax2tf.convert(jax_fn, polymorphic_shapes=[poly, None, None],
+                        polymorphic_constraints=constraints, with_gradient=False,
+                        native_serialization_platforms=tuple(platforms))
+
+
+def _polymorphic_shapes(x: Any, shared: bool, max_len: 'int | None') -> tuple[Any, list]:
+  symbols = set()
+
+  def spec(tensor, i):
+    dims = []
+    for axis, d in enumerate(tensor.shape):
+      if d is not None:
+        dims.append(str(d))
+      elif axis == 0:
+        dims.append('b')
+      else:
+        name = f'd{axis}' if shared else f'd{i}_{axis}'
+        symbols.add(name)
+        dims.append(name)
+    return '(' + ', '.join(dims) + ')' if dims else '()'
+  if isinstance(x, tuple):
+    poly = tuple(spec(t, i) for i, t in enumerate(x))
+  else:
+    poly = spec(x, 0)
+  constraints = [] if max_len is None else [f'{s} <= {max_len}' for s in sorted(symbols)]
+  return poly, constraints
+
+
+def _as_signature(x: Any) -> Any:
+  to_signature = lambda t: shapes.ShapeDtype(tuple(t.shape), t.dtype.as_numpy_dtype)
+  return tuple(to_signature(t) for t in x) if isinstance(x, tuple) else to_signature(x)
