@@ -17,8 +17,11 @@ from converters.errors import UnsupportedLayerError
 from converters.errors import UnsupportedOpsError
 from converters.saved_model import SavedModelExport
 from converters.saved_model import to_saved_model
+from converters.tflite import TFLiteExport
+from converters.tflite import to_tflite
 
 __all__ = [
     'ExportError', 'ExportVerificationError', 'UnsupportedLayerError',
-    'UnsupportedOpsError', 'SavedModelExport', 'to_saved_model',
+    'UnsupportedOpsError', 'SavedModelExport', 'TFLiteExport', 'to_saved_model',
+    'to_tflite',
 ]

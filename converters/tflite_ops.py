@@ -1,0 +1,97 @@
+"""Which trax layer produced which TensorFlow op: naming the culprits of a failed TF Lite
+conversion.
+
+The TF Lite converter reports ops it cannot express with its builtin set by TF op type
+(`Cumprod`, `Erfinv`, `XlaCallModule`), which says little about a model of dozens of
+layers. `ops_by_layer` traces the model on the tensorflow-numpy backend, as the export
+does, and records for every op the innermost layer whose `pure_fn` created it.
+
+To see each layer's call, the tracing briefly gives every layer instance its own
+`pure_fn` attribute (a wrapper around the class method) and deletes it afterwards; this is
+the only place the converters reach into layers like that, and nothing else sees it.
+"""
+
+import contextlib
+import re
+from typing import Any, Iterator
+
+import tensorflow as tf
+
+from trax import fastmath
+import trax.layers as tl
+from converters import signatures
+from converters import sources
+
+_REPORTED = re.compile(r'(?:TF Select ops|Custom ops|Flex ops):\s*([A-Za-z0-9_, ]+)')
+_DETAILS = re.compile(r'\btf\.([A-Z][A-Za-z0-9_]*)\(')
+
+
+def unsupported_ops(converter_message: str) -> list[str]:
+  """TF op types the converter's error message says it could not convert."""
+  ops = []
+  for match in _REPORTED.finditer(converter_message):
+    ops += [name.strip() for name in match.group(1).split(',') if name.strip()]
+  if not ops:
+    ops = _DETAILS.findall(converter_message)
+  return sorted(set(ops))
+
+
+def layer_paths(layer: tl.Layer) -> dict[int, str]:
+  """`{id(layer): 'transformer_lm/4/serial/0/dense'}` for every layer in the tree."""
+  from trax_keras import paths  # pylint: disable=g-import-not-at-top
+  found = {}
+
+  def walk(current, path):
+    if id(current) in found:
+      return
+    found[id(current)] = path
+    for i, sublayer in enumerate(current.sublayers):
+      walk(sublayer, f'{path}/{i}/{paths.layer_name(sublayer)}')
+  walk(layer, paths.layer_name(layer))
+  return found
+
+
+def ops_by_layer(model: sources.Model, signature: list) -> dict[str, list[str]]:
+  """`{TF op type: [layer paths]}` of the model traced on TensorFlow over `signature`."""
+  owners: dict[tuple, tuple[str, str]] = {}
+  with _recording_ops(model.layer, owners):
+    def forward(*inputs):
+      x = signatures.structure(list(inputs), model.layer.n_in)
+      with fastmath.use_backend('tensorflow-numpy'):
+        y, _ = model.layer.pure_fn(x, model.weights, model.state,
+                                   tf.constant(sources.EVAL_RNG))
+      return y
+    specs = [tf.TensorSpec(s.shape, tf.as_dtype(s.dtype)) for s in signature]
+    tf.function(forward, input_signature=specs, autograph=False).get_concrete_function()
+  by_type: dict[str, list[str]] = {}
+  for op_type, path in owners.values():
+    if path not in by_type.setdefault(op_type, []):
+      by_type[op_type].append(path)
+  return by_type
+
+
+@contextlib.contextmanager
+def _recording_ops(root: tl.Layer, owners: dict) -> Iterator[None]:
+  """Inside: ops created by a layer's `pure_fn` are recorded in `owners` (see above)."""
+  paths = layer_paths(root)
+  layers = signatures.all_layers(root)
+  for layer in layers:
+    layer.pure_fn = _recording(layer.pure_fn, paths[id(layer)], owners)
+  try:
+    yield
+  finally:
+    for layer in layers:
+      del layer.__dict__['pure_fn']
+
+
+def _recording(pure_fn: Any, path: str, owners: dict) -> Any:
+  def recording_pure_fn(x, weights, state, rng, use_cache=False):
+    graph = tf.compat.v1.get_default_graph()
+    start = len(graph.get_operations())
+    try:
+      return pure_fn(x, weights, state, rng, use_cache=use_cache)
+    finally:
+      # Sublayers return first, so each op goes to the innermost layer that made it.
+      for op in graph.get_operations()[start:]:
+        owners.setdefault((id(graph), op.name), (op.type, path))
+  return recording_pure_fn
