@@ -54,6 +54,7 @@ CASES = [
     c('full_int', lambda ns: ns.full((2,), 7)),
     c('full_float', lambda ns: ns.full((2, 2), 1.5)),
     c('full_like', lambda ns, x: ns.full_like(x, 2), X),
+    c('full_like_truncates', lambda ns, i: ns.full_like(i, 2.7), I),
     c('zeros_like', lambda ns, x: ns.zeros_like(x), I),
     c('ones_like_dtype', lambda ns, x: ns.ones_like(x, dtype=ns.int32), X),
     c('empty_shape', lambda ns: ns.zeros((0, 3))),

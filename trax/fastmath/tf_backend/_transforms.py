@@ -56,10 +56,14 @@ def jit(f: Callable, static_argnums: 'int | Sequence[int]' = (),
     except TypeError as e:
       raise ValueError(f'fastmath.jit: static arguments must be hashable, got {static}.') from e
     if trace is None:
+      static_args = {i: v for i, v in static if isinstance(i, int)}
+      static_kwargs = {k: v for k, v in static if isinstance(k, str)}
+
       def with_static(dynamic_args, dynamic_kwargs):
         it = iter(dynamic_args)
-        full = [args[i] if i in positions else next(it) for i in range(len(args))]
-        return f(*full, **dynamic_kwargs, **{k: v for k, v in static if isinstance(k, str)})
+        n_args = len(dynamic_args) + len(static_args)
+        full = [static_args[i] if i in static_args else next(it) for i in range(n_args)]
+        return f(*full, **dynamic_kwargs, **static_kwargs)
       trace = traces[static] = tf.function(with_static, autograph=False)
     return trace([a for i, a in enumerate(args) if i not in positions],
                  {k: v for k, v in kwargs.items() if k not in static_argnames})
@@ -92,14 +96,14 @@ def value_and_grad(f: Callable, argnums: 'int | Sequence[int]' = 0,
     for i in positions:
       args[i] = _differentiable(args[i], f'grad of argument {i}')
     sources = [args[i] for i in positions]
-    with tf.GradientTape() as tape:
+    with tf.GradientTape(watch_accessed_variables=False) as tape:  # Only the sources.
       tape.watch(sources)
       out = f(*args, **kwargs)
       value, aux = out if has_aux else (out, None)
       value = tf_numpy.asarray(value)
     if value.shape.rank != 0:
-      raise TypeError(f'grad needs a scalar-valued function; {f.__name__} returned shape '
-                      f'{value.shape}.')
+      raise TypeError(f'grad needs a scalar-valued function; {getattr(f, "__name__", f)} '
+                      f'returned shape {value.shape}.')
     grads = tape.gradient(value, sources, unconnected_gradients=tf.UnconnectedGradients.ZERO)
     grads = tf.nest.map_structure(_dense, grads)
     grads = grads[0] if isinstance(argnums, int) else tuple(grads)
@@ -121,7 +125,8 @@ def grad(f: Callable, argnums: 'int | Sequence[int]' = 0, has_aux: bool = False)
 def vjp(f: Callable, *primals: Any, has_aux: bool = False) -> tuple:
   """Returns `(f(*primals), vjp_fn)` (and aux), `vjp_fn(cotangent)` a tuple per primal."""
   primals = [_to_tensors(p) for p in primals]
-  tape = tf.GradientTape(persistent=True)  # vjp_fn may be called more than once.
+  # Persistent: vjp_fn may be called more than once.
+  tape = tf.GradientTape(persistent=True, watch_accessed_variables=False)
   with tape:
     tape.watch(primals)
     out = f(*primals)

@@ -40,7 +40,7 @@ def dtype(obj) -> np.dtype:
     obj = getattr(obj, 'dtype', obj)  # An array.
   if isinstance(obj, tf.DType):
     return np.dtype(obj.as_numpy_dtype)
-  return np.dtype(ml_dtypes.bfloat16 if obj == 'bfloat16' else obj)
+  return np.dtype(ml_dtypes.bfloat16 if isinstance(obj, str) and obj == 'bfloat16' else obj)
 
 
 def tf_dtype(dtype_like) -> tf.DType:
@@ -50,7 +50,8 @@ def tf_dtype(dtype_like) -> tf.DType:
 
 
 def is_tensor(x) -> bool:
-  return isinstance(x, (tf.Tensor, tf.Variable))
+  """True for TF tensors and variables, Keras variables included."""
+  return tf.is_tensor(x) or isinstance(x, tf.Variable)
 
 
 def _is_weak(x) -> bool:
@@ -77,7 +78,7 @@ def _join(a: tf.DType, b: tf.DType) -> tf.DType:
 
 def _dtype_of(x) -> tf.DType:
   if is_tensor(x):
-    return x.dtype
+    return tf.as_dtype(x.dtype)  # Keras variables name their dtype by a string.
   if isinstance(x, (tf.DType, type, np.dtype, str)):
     return tf_dtype(x)
   return tf_dtype(x.dtype) if hasattr(x, 'dtype') else asarray(x).dtype
@@ -130,8 +131,8 @@ def asarray(a, dtype=None, copy=None) -> tf.Tensor:  # pylint: disable=redefined
   elif isinstance(a, (list, tuple)) and builtins.any(
       is_tensor(x) for x in tf.nest.flatten(a)):
     t = tf.stack(promote(*a))
-  elif _is_weak(a) and dtype is not None:
-    return tf.constant(a, tf_dtype(dtype))
+  elif _is_weak(a) and dtype is not None:  # Straight to the dtype: no float64 constant.
+    return tf.constant(np.asarray(a, tf_dtype(dtype).as_numpy_dtype))
   else:
     a = np.asarray(a)
     t = tf.constant(a.astype(_NARROW.get(a.dtype, a.dtype), copy=False))
@@ -157,7 +158,7 @@ def shape(a) -> tuple:
   """Dimensions as Python ints where static, scalar int32 tensors where not."""
   if not is_tensor(a):
     return tuple(np.shape(a))
-  static = a.shape.as_list()
+  static = tf.TensorShape(a.shape).as_list()
   if None not in static:
     return tuple(static)
   dynamic = tf.shape(a)
