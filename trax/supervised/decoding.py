@@ -94,11 +94,11 @@ def autoregressive_sample_stream(model: tl.Layer, inputs: Any = None, batch_size
       token is asked for) more positions than the model's cache holds.
   """
   encoder_inputs, tokens = _first_tokens(model, inputs, batch_size, start_id)
-  greedy, temperature, rng = _sampling(temperature, rng)
+  temperature, rng = _sampling(temperature, rng)
   if eval_mode:
-    return _eval_stream(model, encoder_inputs, tokens[:, 1:], greedy, temperature, rng,
+    return _eval_stream(model, encoder_inputs, tokens[:, 1:], temperature, rng,
                         eval_min_length, accelerate)
-  return _predict_stream(model, encoder_inputs, tokens, greedy, temperature, rng, accelerate)
+  return _predict_stream(model, encoder_inputs, tokens, temperature, rng, accelerate)
 
 
 def autoregressive_sample(model: tl.Layer, inputs: Any = None, batch_size: int = 1,
@@ -138,13 +138,13 @@ def autoregressive_sample(model: tl.Layer, inputs: Any = None, batch_size: int =
     return np.stack(samples, axis=1)
 
   encoder_inputs, tokens = _first_tokens(model, inputs, batch_size, start_id)
-  greedy, temperature, rng = _sampling(temperature, rng)
+  temperature, rng = _sampling(temperature, rng)
   _check_positions(model, tokens.shape[1] + max_length - 1, max_length)
   weights, state = _on_device(model)
   first, state = _predict_step(weights, state, encoder_inputs, tokens, temperature, rng, 0,
-                               model=model, greedy=greedy)
+                               model=model)
   samples, length = _sample_loop(weights, state, encoder_inputs, first, temperature, rng,
-                                 eos_id, model=model, greedy=greedy, max_length=max_length)
+                                 eos_id, model=model, max_length=max_length)
   return np.asarray(samples)[:, :int(length)]
 
 
@@ -186,7 +186,7 @@ def beam_search(model: tl.Layer, inputs: Any = None, batch_size: int = 1, n_beam
 # Streams.
 
 
-def _predict_stream(model, encoder_inputs, tokens, greedy, temperature, rng, accelerate):
+def _predict_stream(model, encoder_inputs, tokens, temperature, rng, accelerate):
   step = _predict_step if accelerate else _predict_step.__wrapped__
   limit = _max_positions(model, eval_mode=False)
   weights, state = _on_device(model)
@@ -195,14 +195,13 @@ def _predict_stream(model, encoder_inputs, tokens, greedy, temperature, rng, acc
     if limit is not None and positions > limit:
       raise ValueError(_overflow_message(model, i + 1, positions, limit))
     sample, state = step(weights, state, encoder_inputs, tokens, temperature, rng, i,
-                         model=model, greedy=greedy)
+                         model=model)
     yield np.asarray(sample)
     tokens = sample[:, None]
     positions += 1
 
 
-def _eval_stream(model, encoder_inputs, prefix, greedy, temperature, rng, min_length,
-                 accelerate):
+def _eval_stream(model, encoder_inputs, prefix, temperature, rng, min_length, accelerate):
   step = _eval_step if accelerate else _eval_step.__wrapped__
   limit = _max_positions(model, eval_mode=True)
   weights, state = model.weights, model.state
@@ -215,7 +214,7 @@ def _eval_stream(model, encoder_inputs, prefix, greedy, temperature, rng, min_le
       padded_length = min(padded_length, limit)
     padded = np.pad(prefix, ((0, 0), (0, padded_length - length)))
     sample = np.asarray(step(weights, state, encoder_inputs, padded, length, temperature,
-                             rng, i, model=model, greedy=greedy))
+                             rng, i, model=model))
     yield sample
     prefix = np.concatenate([prefix, sample[:, None]], axis=1)
 
@@ -233,30 +232,31 @@ def _next_log_probs(model, weights, state, encoder_inputs, tokens, position=-1):
   return tl.log_softmax(logits.astype(jnp.float32)), state
 
 
-def _sample(log_probs, greedy, temperature, rng, i):
-  if greedy:
-    return jnp.argmax(log_probs, axis=-1).astype(jnp.int32)
-  key = fastmath.random.fold_in(rng, i)
-  return tl.logsoftmax_sample(log_probs, temperature, key).astype(jnp.int32)
+def _sample(log_probs, temperature, rng, i):
+  """Token `i` of the sequences: sampled with `fold_in(rng, i)`, or greedy at 0 degrees."""
+  # One compiled program serves every temperature; only the chosen branch runs.
+  return lax.cond(
+      temperature > 0,
+      lambda: tl.logsoftmax_sample(log_probs, temperature, fastmath.random.fold_in(rng, i)),
+      lambda: jnp.argmax(log_probs, axis=-1)).astype(jnp.int32)
 
 
-@functools.partial(jax.jit, static_argnames=('model', 'greedy'), donate_argnames=('state',))
-def _predict_step(weights, state, encoder_inputs, tokens, temperature, rng, i, *, model,
-                  greedy):
+@functools.partial(jax.jit, static_argnames=('model',), donate_argnames=('state',))
+def _predict_step(weights, state, encoder_inputs, tokens, temperature, rng, i, *, model):
   log_probs, state = _next_log_probs(model, weights, state, encoder_inputs, tokens)
-  return _sample(log_probs, greedy, temperature, rng, i), state
+  return _sample(log_probs, temperature, rng, i), state
 
 
-@functools.partial(jax.jit, static_argnames=('model', 'greedy'))
+@functools.partial(jax.jit, static_argnames=('model',))
 def _eval_step(weights, state, encoder_inputs, tokens, length, temperature, rng, i, *,
-               model, greedy):
+               model):
   log_probs, _ = _next_log_probs(model, weights, state, encoder_inputs, tokens, length)
-  return _sample(log_probs, greedy, temperature, rng, i)
+  return _sample(log_probs, temperature, rng, i)
 
 
-@functools.partial(jax.jit, static_argnames=('model', 'greedy', 'max_length'))
+@functools.partial(jax.jit, static_argnames=('model', 'max_length'))
 def _sample_loop(weights, state, encoder_inputs, first, temperature, rng, eos_id, *, model,
-                 greedy, max_length):
+                 max_length):
   """Tokens `1 .. max_length - 1` after `first`, in one loop: `(samples, length)`."""
   samples = jnp.zeros((first.shape[0], max_length), jnp.int32).at[:, 0].set(first)
 
@@ -267,7 +267,7 @@ def _sample_loop(weights, state, encoder_inputs, first, temperature, rng, eos_id
   def decode(carry):
     i, state, last, samples, ended = carry
     log_probs, state = _next_log_probs(model, weights, state, encoder_inputs, last[:, None])
-    sample = _sample(log_probs, greedy, temperature, rng, i)
+    sample = _sample(log_probs, temperature, rng, i)
     samples = lax.dynamic_update_index_in_dim(samples, sample, i, axis=1)
     return i + 1, state, sample, samples, ended | (sample == eos_id)
 
@@ -323,11 +323,10 @@ def _first_tokens(model, inputs, batch_size, start_id):
 
 
 def _sampling(temperature, rng):
-  """`(greedy, temperature, rng)` checked; key 0 when `rng` is None."""
-  if temperature < 0:
+  """`(temperature, rng)` checked; key 0 when `rng` is None."""
+  if not temperature >= 0:
     raise ValueError(f'temperature must be >= 0, got {temperature}.')
-  rng = fastmath.random.get_prng(0) if rng is None else rng
-  return temperature == 0, float(temperature), rng
+  return float(temperature), fastmath.random.get_prng(0) if rng is None else rng
 
 
 def _on_device(model):

@@ -1,0 +1,296 @@
+"""Tests of `trax.supervised.decoding`: sampling and beam search against eval-mode
+recomputation, brute force and hand-weighted models, and a real Trax 1.x checkpoint."""
+
+import doctest
+import itertools
+import pathlib
+
+import numpy as np
+import pytest
+
+from trax import fastmath
+from trax import models
+from trax import shapes
+import trax.layers as tl
+from trax.supervised import decoding
+
+TRAX1_CHECKPOINT = pathlib.Path('/work/shared/testdata/trax1/transformerlm_copy.pkl.gz')
+VOCAB = 8
+MAX_LEN = 32
+EVAL_MIN_LENGTH = 16  # One padded shape for every prefix here: one compilation.
+
+
+class CountTraces(tl.Layer):
+  """The identity, counting its forward passes: under jit, one per trace."""
+
+  def __init__(self):
+    super().__init__()
+    self.count = 0
+
+  def forward(self, x):
+    self.count += 1
+    return x
+
+
+def _transformer_lm(mode):
+  return models.TransformerLM(VOCAB, d_model=16, d_ff=32, n_layers=1, n_heads=2,
+                              max_len=MAX_LEN, dropout=0., mode=mode)
+
+
+def _with_weights_of(model, other, input_signature):
+  """Initializes `model` and gives it the weights of `other` (Trax 1.x flat order)."""
+  weights, state = model.init(input_signature)
+  flat, _ = tl.flatten_weights_and_state(other.weights, ())
+  model.weights, _ = tl.unflatten_weights_and_state(flat, [], (weights, state),
+                                                    weights_only=True)
+  return model
+
+
+@pytest.fixture(scope='module')
+def lm():
+  """`(predict_model, eval_model, trace_counter)`: one random TransformerLM, batch 2."""
+  counter = CountTraces()
+  predict_model = tl.Serial(counter, _transformer_lm('predict'))
+  predict_model.init(shapes.ShapeDtype((2, 1), np.int32), rng=fastmath.random.get_prng(1))
+  eval_model = _with_weights_of(_transformer_lm('eval'), predict_model,
+                                shapes.ShapeDtype((2, 1), np.int32))
+  return predict_model, eval_model, counter
+
+
+@pytest.fixture(scope='module')
+def prompt():
+  return np.random.default_rng(0).integers(2, VOCAB, (2, 3)).astype(np.int32)
+
+
+def _eval_log_probs(eval_model, prefix, length=EVAL_MIN_LENGTH):
+  """`(B, V)` log-probabilities of the token after `prefix`, by one eval-mode pass.
+
+  The model shifts its input right, so output `t` sees `prefix[:, :t]`; padding to a fixed
+  `length` (which causal attention ignores) keeps to one compiled shape.
+  """
+  padded = np.pad(prefix, ((0, 0), (0, length - prefix.shape[1])))
+  logits = _jitted(eval_model)(padded)
+  return np.asarray(tl.log_softmax(logits[:, prefix.shape[1]]))
+
+
+_JITTED = {}
+
+
+def _jitted(model):
+  if model not in _JITTED:
+    weights, state = model.weights, model.state
+    _JITTED[model] = fastmath.jit(
+        lambda x: model.pure_fn(x, weights, state, fastmath.random.get_prng(0))[0])
+  return _JITTED[model]
+
+
+def _greedy_oracle(eval_model, prompt, n_tokens):
+  tokens = prompt
+  for _ in range(n_tokens):
+    best = np.argmax(_eval_log_probs(eval_model, tokens), axis=-1)
+    tokens = np.concatenate([tokens, best[:, None]], axis=1)
+  return tokens[:, prompt.shape[1]:]
+
+
+_BIGRAMS = {}
+
+
+def _bigram(probs, mode='predict'):
+  """A language model whose next token after token `a` has probabilities `probs[a]`.
+
+  Tests share one model per mode, changing only its weights, so compiled steps are reused.
+  """
+  if mode not in _BIGRAMS:
+    _BIGRAMS[mode] = tl.Serial(tl.ShiftRight(mode=mode), tl.Embedding(*probs.shape))
+    _BIGRAMS[mode].init(shapes.ShapeDtype((2, 1), np.int32))
+  _BIGRAMS[mode].weights = ((), np.log(probs).astype(np.float32))
+  return _BIGRAMS[mode]
+
+
+def _transitions(rows, vocab_size=6):
+  """A `(V, V)` transition table: `rows[a]` maps next tokens to probabilities; the rest of
+  each row is spread thinly over the other tokens."""
+  probs = np.full((vocab_size, vocab_size), 1e-6)
+  for a, row in rows.items():
+    for b, p in row.items():
+      probs[a, b] = p
+  return probs / probs.sum(axis=1, keepdims=True)
+
+
+def _successor(vocab_size=6):
+  """Deterministic bigram: after token `a` comes `a + 1` (mod V)."""
+  return _transitions({a: {(a + 1) % vocab_size: 1.} for a in range(vocab_size)}, vocab_size)
+
+
+# Sampling.
+
+
+def test_greedy_decoding_equals_eval_mode_recomputation(lm, prompt):
+  predict_model, eval_model, _ = lm
+  expected = _greedy_oracle(eval_model, prompt, 10)
+  tokens = decoding.autoregressive_sample(predict_model, prompt, batch_size=2,
+                                          temperature=0., eos_id=-1, max_length=10)
+  np.testing.assert_array_equal(tokens, expected)
+  stream = decoding.autoregressive_sample_stream(predict_model, prompt, batch_size=2,
+                                                 temperature=0.)
+  np.testing.assert_array_equal(np.stack(list(itertools.islice(stream, 10)), 1), expected)
+
+
+def test_eval_mode_decoding_equals_predict_mode(lm, prompt):
+  predict_model, eval_model, _ = lm
+  for temperature in (0., 1.):
+    rng = fastmath.random.get_prng(7)
+    kwargs = dict(batch_size=2, temperature=temperature, eos_id=-1, max_length=10, rng=rng)
+    np.testing.assert_array_equal(
+        decoding.autoregressive_sample(eval_model, prompt, eval_mode=True,
+                                       eval_min_length=EVAL_MIN_LENGTH, **kwargs),
+        decoding.autoregressive_sample(predict_model, prompt, **kwargs))
+
+
+def test_stream_and_sample_draw_the_same_tokens_from_a_key(lm, prompt):
+  predict_model, _, _ = lm
+  rng = fastmath.random.get_prng(3)
+  stream = decoding.autoregressive_sample_stream(predict_model, prompt, batch_size=2,
+                                                 rng=rng)
+  streamed = np.stack(list(itertools.islice(stream, 10)), axis=1)
+  sampled = decoding.autoregressive_sample(predict_model, prompt, batch_size=2,
+                                           eos_id=-1, max_length=10, rng=rng)
+  np.testing.assert_array_equal(sampled, streamed)
+  assert sampled.dtype == np.int32 and sampled.shape == (2, 10)
+
+
+def test_sampling_is_reproducible_and_depends_on_the_key(lm, prompt):
+  predict_model, _, _ = lm
+  sample = lambda seed: decoding.autoregressive_sample(
+      predict_model, prompt, batch_size=2, eos_id=-1, max_length=10,
+      rng=fastmath.random.get_prng(seed))
+  np.testing.assert_array_equal(sample(5), sample(5))
+  assert (sample(5) != sample(6)).any()
+  # Without a key, key 0 is used: the same tokens every time.
+  np.testing.assert_array_equal(
+      decoding.autoregressive_sample(predict_model, prompt, batch_size=2, eos_id=-1,
+                                     max_length=10), sample(0))
+
+
+def test_low_temperature_sampling_is_greedy(lm, prompt):
+  predict_model, _, _ = lm
+  kwargs = dict(batch_size=2, eos_id=-1, max_length=10)
+  np.testing.assert_array_equal(
+      decoding.autoregressive_sample(predict_model, prompt, temperature=1e-4, **kwargs),
+      decoding.autoregressive_sample(predict_model, prompt, temperature=0., **kwargs))
+
+
+def test_sampled_frequencies_follow_the_tempered_distribution():
+  probs = _transitions({a: {2: .5, 3: .3, 4: .15, 5: .05} for a in range(6)})
+  model = _bigram(probs)  # Every token has the same successors: the samples are i.i.d.
+  for temperature in (1., .5):
+    stream = decoding.autoregressive_sample_stream(model, batch_size=2,
+                                                   temperature=temperature,
+                                                   rng=fastmath.random.get_prng(2))
+    tokens = np.concatenate(list(itertools.islice(stream, 2000)))
+    tempered = probs[0] ** (1. / temperature)
+    np.testing.assert_allclose(np.bincount(tokens, minlength=6) / tokens.size,
+                               tempered / tempered.sum(), atol=0.025)
+
+
+def test_uncompiled_decoding_draws_the_same_tokens():
+  model = _bigram(_transitions({a: {2: .4, 3: .3, 4: .3} for a in range(6)}))
+  sample = lambda accelerate: decoding.autoregressive_sample(
+      model, np.array([[2], [3]]), batch_size=2, eos_id=-1, max_length=6,
+      accelerate=accelerate, rng=fastmath.random.get_prng(4))
+  np.testing.assert_array_equal(sample(False), sample(True))
+
+
+def test_prompt_and_start_ids_are_fed_first():
+  model = _bigram(_successor())
+  prompts = np.array([[3, 5], [2, 2]])
+  np.testing.assert_array_equal(
+      decoding.autoregressive_sample(model, prompts, batch_size=2, temperature=0.,
+                                     eos_id=-1, max_length=6),
+      [[0, 1, 2, 3, 4, 5], [3, 4, 5, 0, 1, 2]])
+  np.testing.assert_array_equal(
+      decoding.autoregressive_sample(model, batch_size=2, temperature=0., eos_id=-1,
+                                     max_length=6, start_id=np.array([[2], [4]])),
+      [[3, 4, 5, 0, 1, 2], [5, 0, 1, 2, 3, 4]])
+
+
+@pytest.mark.parametrize('mode', ['predict', 'eval'])
+def test_eos_ends_decoding_once_every_sequence_has_it(mode):
+  model = _bigram(_successor(), mode)
+  sample = lambda max_length: decoding.autoregressive_sample(
+      model, np.array([[1], [2]]), batch_size=2, temperature=0., eos_id=4,
+      max_length=max_length, eval_mode=mode == 'eval')
+  # Row 1 ends first and, as in Trax, goes on sampling until row 0 ends too.
+  np.testing.assert_array_equal(sample(6), [[2, 3, 4], [3, 4, 5]])
+  np.testing.assert_array_equal(sample(2), [[2, 3], [3, 4]])
+
+
+def test_decoding_past_the_cache_is_an_error(lm, prompt):
+  predict_model, _, _ = lm
+  # The start token and a 3-token prompt fill 4 of the 32 positions; each later token one.
+  with pytest.raises(ValueError, match='needs 33 positions .* caches hold 32'):
+    decoding.autoregressive_sample(predict_model, prompt, batch_size=2, max_length=30)
+  with pytest.raises(ValueError, match='needs 33 positions'):
+    decoding.beam_search(predict_model, prompt, batch_size=2, max_length=30)
+  stream = decoding.autoregressive_sample_stream(predict_model, prompt, batch_size=2)
+  assert len(list(itertools.islice(stream, 29))) == 29
+  with pytest.raises(ValueError, match='decoding 30 tokens .* needs 33 positions'):
+    next(stream)
+
+
+def test_each_shape_is_traced_once_however_many_tokens(lm):
+  predict_model, _, counter = lm
+  prompt = np.full((2, 5), 3, np.int32)  # A prompt length no other test uses.
+  tokens = lambda n: list(itertools.islice(
+      decoding.autoregressive_sample_stream(predict_model, prompt, batch_size=2), n))
+  before = counter.count
+  tokens(20)
+  first_run = counter.count - before  # The 6-position prompt step, maybe the 1-token step.
+  tokens(25)
+  decoding.autoregressive_sample(predict_model, prompt, batch_size=2, max_length=10)
+  after_sample = counter.count
+  decoding.autoregressive_sample(predict_model, prompt, batch_size=2, max_length=10,
+                                 temperature=0.5)
+  assert 1 <= first_run <= 2
+  assert after_sample - before - first_run <= 1  # The loop body, traced once.
+  assert counter.count == after_sample
+
+
+def test_the_model_state_is_left_as_it_was(lm, prompt):
+  predict_model, _, _ = lm
+  state = [np.array(x) for x in tl.flatten_weights_and_state((), predict_model.state)[1]]
+  first = decoding.autoregressive_sample(predict_model, prompt, batch_size=2, max_length=10)
+  second = decoding.autoregressive_sample(predict_model, prompt, batch_size=2, max_length=10)
+  np.testing.assert_array_equal(first, second)
+  for before, after in zip(state, tl.flatten_weights_and_state((), predict_model.state)[1]):
+    np.testing.assert_array_equal(np.asarray(after), before)
+
+
+def test_argument_errors_say_what_arrived():
+  model = _bigram(_successor())
+  with pytest.raises(ValueError, match=r'shape \(2, length\) .* got int64 \(3, 4\)'):
+    decoding.autoregressive_sample(model, np.zeros((3, 4), np.int64), batch_size=2)
+  with pytest.raises(ValueError, match='got float32'):
+    decoding.autoregressive_sample(model, np.zeros((1, 4), np.float32))
+  with pytest.raises(ValueError, match='max_length must be at least 1, got 0'):
+    decoding.autoregressive_sample(model, max_length=0)
+  with pytest.raises(ValueError, match='temperature must be >= 0, got -1'):
+    decoding.autoregressive_sample(model, temperature=-1.)
+  with pytest.raises(ValueError, match='start_id .* got'):
+    decoding.autoregressive_sample(model, batch_size=2, start_id=np.zeros((3, 1), int))
+  encoder_decoder = models.Transformer(VOCAB, d_model=16, d_ff=32, n_encoder_layers=1,
+                                       n_decoder_layers=1, n_heads=2, mode='predict')
+  with pytest.raises(ValueError, match='takes 2 inputs .* pass the encoder input'):
+    decoding.autoregressive_sample(encoder_decoder)
+
+
+def test_docstring_example_runs():
+  import trax  # pylint: disable=g-import-not-at-top
+  tests = doctest.DocTestFinder(recurse=False).find(
+      decoding.autoregressive_sample,
+      globs={'trax': trax, 'np': np, 'shapes': shapes,
+             'autoregressive_sample': decoding.autoregressive_sample})
+  runner = doctest.DocTestRunner()
+  for test in tests:
+    runner.run(test)
+  assert tests[0].examples and runner.summarize(verbose=False).failed == 0
