@@ -70,9 +70,13 @@ def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> numpy.ndarray
   return out if keepdims else numpy.squeeze(out, axis=axis)
 
 
+def _float_dtype(x: numpy.ndarray) -> numpy.dtype:
+  return x.dtype if numpy.issubdtype(x.dtype, numpy.floating) else numpy.dtype(numpy.float64)
+
+
 def sigmoid(x: Any) -> numpy.ndarray:
   x = numpy.asarray(x)
-  return numpy.exp(-numpy.logaddexp(0, -x)).astype(x.dtype)  # No overflow for large |x|.
+  return numpy.exp(-numpy.logaddexp(0, -x)).astype(_float_dtype(x))  # No overflow.
 
 
 expit = sigmoid
@@ -80,8 +84,7 @@ expit = sigmoid
 
 def erf(x: Any) -> numpy.ndarray:
   x = numpy.asarray(x)
-  dtype = x.dtype if numpy.issubdtype(x.dtype, numpy.floating) else numpy.float64
-  return numpy.vectorize(math.erf, otypes=[dtype])(x)
+  return numpy.vectorize(math.erf, otypes=[_float_dtype(x)])(x)
 
 
 def top_k(x: Any, k: int) -> tuple[numpy.ndarray, numpy.ndarray]:

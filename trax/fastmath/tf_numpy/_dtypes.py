@@ -108,6 +108,12 @@ def as_inexact(x) -> tf.Tensor:
   return x if x.dtype.is_floating or x.dtype.is_complex else tf.cast(x, tf.float32)
 
 
+def as_bool(x) -> tf.Tensor:
+  """`x != 0` as a bool tensor (`x` itself if already bool), as numpy's logical functions."""
+  x = asarray(x)
+  return x if x.dtype == tf.bool else tf.not_equal(x, tf.zeros((), x.dtype))
+
+
 def shape_arg(shape_like):
   """A shape for TF ops: a list of ints, or an int32 vector if some entries are tensors."""
   if is_tensor(shape_like) and shape_like.shape.rank == 1:

@@ -9,6 +9,7 @@ from typing import Callable
 import numpy as np
 import tensorflow as tf
 
+from trax.fastmath.tf_numpy._dtypes import as_bool
 from trax.fastmath.tf_numpy._dtypes import as_inexact
 from trax.fastmath.tf_numpy._dtypes import asarray
 from trax.fastmath.tf_numpy._dtypes import promote
@@ -54,14 +55,9 @@ def _floats_only(tf_fn: Callable) -> Callable:
   return lambda x: tf_fn(x) if x.dtype.is_floating else x
 
 
-def _as_bool(x) -> tf.Tensor:
-  x = asarray(x)
-  return x if x.dtype == tf.bool else tf.not_equal(x, tf.zeros((), x.dtype))
-
-
 def _logical(name: str, tf_fn: Callable) -> Callable:
   def fn(x1, x2):
-    return tf_fn(_as_bool(x1), _as_bool(x2))
+    return tf_fn(as_bool(x1), as_bool(x2))
   fn.__name__ = fn.__qualname__ = name
   fn.__doc__ = f'Elementwise numpy.{name}: inputs are cast to bool.'
   return fn
@@ -116,7 +112,7 @@ trunc = fix = _unary('trunc', _floats_only(_trunc))
 isnan = _unary('isnan', _float_test(tf.math.is_nan, False))
 isinf = _unary('isinf', _float_test(tf.math.is_inf, False))
 isfinite = _unary('isfinite', _float_test(tf.math.is_finite, True))
-logical_not = _unary('logical_not', lambda x: tf.math.logical_not(_as_bool(x)))
+logical_not = _unary('logical_not', lambda x: tf.math.logical_not(as_bool(x)))
 invert = bitwise_not = _unary(
     'invert', lambda x: tf.math.logical_not(x) if x.dtype == tf.bool else tf.bitwise.invert(x))
 
@@ -174,12 +170,12 @@ def where(condition, x=None, y=None):
   if x is None and y is None:
     return nonzero(condition)
   x, y = promote(x, y)
-  return tf.where(_as_bool(condition), x, y)
+  return tf.where(as_bool(condition), x, y)
 
 
 def nonzero(a) -> tuple:
   """Indices (int32) of the nonzero entries, one array per axis; sizes are dynamic."""
-  coordinates = tf.cast(tf.where(_as_bool(a)), tf.int32)
+  coordinates = tf.cast(tf.where(as_bool(a)), tf.int32)
   return tuple(coordinates[:, axis] for axis in range(coordinates.shape[1]))
 
 

@@ -3,6 +3,7 @@
 Shapes may hold scalar tensors (dynamic dimensions); ranks must be known when tracing.
 """
 
+import numpy as np
 import tensorflow as tf
 
 from trax.fastmath.backend import BackendError
@@ -116,8 +117,8 @@ def vstack(tup) -> tf.Tensor:
 def split(ary, indices_or_sections, axis=0) -> list:
   """Equal sections if an int, else pieces cut at the given indices (like numpy)."""
   ary = asarray(ary)
-  if isinstance(indices_or_sections, int):
-    return tf.split(ary, indices_or_sections, axis)
+  if not isinstance(indices_or_sections, (tuple, list, np.ndarray)):
+    return tf.split(ary, int(indices_or_sections), axis)
   cuts = list(indices_or_sections)
   sizes = [end - start for start, end in zip([0] + cuts, cuts)] + [-1]  # -1: the rest.
   return tf.split(ary, shape_arg(sizes), axis)

@@ -7,11 +7,11 @@ integers accumulate in 32 bits; means and variances of integers are float32; `ar
 
 import tensorflow as tf
 
+from trax.fastmath.tf_numpy._dtypes import as_bool
 from trax.fastmath.tf_numpy._dtypes import as_inexact
 from trax.fastmath.tf_numpy._dtypes import asarray
 from trax.fastmath.tf_numpy._dtypes import astype
 from trax.fastmath.tf_numpy._dtypes import promote
-from trax.fastmath.tf_numpy._dtypes import tf_dtype
 
 __all__ = [
     'sum', 'prod', 'mean', 'var', 'std', 'max', 'min', 'amax', 'amin', 'argmax', 'argmin',
@@ -109,21 +109,16 @@ def argmin(a, axis=None, keepdims=False) -> tf.Tensor:
   return _arg_reduce(tf.math.argmin, a, axis, keepdims)
 
 
-def _as_bool(a) -> tf.Tensor:
-  a = asarray(a)
-  return a if a.dtype == tf.bool else tf.not_equal(a, tf.zeros((), a.dtype))
-
-
 def all(a, axis=None, keepdims=False) -> tf.Tensor:  # pylint: disable=redefined-builtin
-  return tf.reduce_all(_as_bool(a), _axes(axis), keepdims)
+  return tf.reduce_all(as_bool(a), _axes(axis), keepdims)
 
 
 def any(a, axis=None, keepdims=False) -> tf.Tensor:  # pylint: disable=redefined-builtin
-  return tf.reduce_any(_as_bool(a), _axes(axis), keepdims)
+  return tf.reduce_any(as_bool(a), _axes(axis), keepdims)
 
 
 def count_nonzero(a, axis=None, keepdims=False) -> tf.Tensor:
-  return tf.reduce_sum(tf.cast(_as_bool(a), tf.int32), _axes(axis), keepdims)
+  return tf.reduce_sum(tf.cast(as_bool(a), tf.int32), _axes(axis), keepdims)
 
 
 def _cumulative(tf_fn, a, axis, dtype) -> tf.Tensor:
