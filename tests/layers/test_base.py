@@ -118,7 +118,7 @@ def test_output_and_weights_signatures_compute_nothing():
   assert weights_signature == ((S((3, 4)), S((4,))), (), (S((4, 2)), S((2,))))
   assert state_signature == ((), S((), np.float32), ())
   assert model.weights == ((), (), ())  # not initialized by asking
-  model.init(X)
+  assert model(np.ones((2, 3), np.float32)).shape == (2, 2)  # so __call__ still initializes
   assert model.output_signature(X) == S((2, 2))
 
 

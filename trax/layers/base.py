@@ -414,20 +414,22 @@ def unflatten_weights_and_state(flat_weights: list, flat_state: list,
 
 
 def _snapshot(layer: Layer) -> list:
-  """The weights, state and rng of `layer` and all layers below it."""
+  """The weights, state, rng and init flags of `layer` and all layers below it."""
   seen, snapshot, todo = set(), [], [layer]
   while todo:
     current = todo.pop()
     if id(current) not in seen:
       seen.add(id(current))
-      snapshot.append((current, current._weights, current._state, current._rng))
+      snapshot.append((current, current._weights, current._state, current._rng,
+                       current._initialized, current._init_cached))
       todo.extend(current._sublayers)
   return snapshot
 
 
 def _restore(snapshot: list) -> None:
-  for layer, weights, state, rng in snapshot:
+  for layer, weights, state, rng, initialized, init_cached in snapshot:
     layer._weights, layer._state, layer._rng = weights, state, rng
+    layer._initialized, layer._init_cached = initialized, init_cached
 
 
 def _signature_or_marker(tree: Any) -> Any:
