@@ -88,7 +88,8 @@ def test_from_config_switches_the_mode():
   model = tl.Serial(tl.Dense(8), tl.Residual(tl.Dropout(0.9)), tl.Scan(
       tl.Fn('Step', test_control_flow._running_sum, n_out=2)))  # pylint: disable=protected-access
   eval_model = tl.from_config(model.config(), mode='eval')
-  modes = lambda m: [l._mode for l in _walk(m) if hasattr(l, '_mode')]  # pylint: disable=protected-access
+  # pylint: disable-next=protected-access
+  modes = lambda m: [l._mode for l in _walk(m) if hasattr(l, '_mode')]
   assert modes(model) == ['train', 'train'] and modes(eval_model) == ['eval', 'eval']
   x = np.ones((4, 8), np.float32)
   residual = tl.Serial(eval_model.sublayers[:2])

@@ -28,11 +28,11 @@ class _WrapperWithState(base.Layer):
   Weights are `(sublayer_weights,)`, as for any combinator.
   """
 
-  def __init__(self, layer: base.Layer, name: str, own_state: Any = ()):
+  def __init__(self, layer: base.Layer, name: str):
     super().__init__(n_in=layer.n_in, n_out=layer.n_out, name=name)
     self._sublayers = (layer,)
     self._weights = (None,)
-    self._state = (None, own_state)
+    self._state = (None, ())
 
   @property
   def sublayer(self) -> base.Layer:
