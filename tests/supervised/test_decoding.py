@@ -62,14 +62,17 @@ def prompt():
   return np.random.default_rng(0).integers(2, VOCAB, (2, 3)).astype(np.int32)
 
 
-def _eval_log_probs(eval_model, prefix, length=EVAL_MIN_LENGTH):
+def _eval_log_probs(eval_model, prefix, encoder_inputs=None, length=EVAL_MIN_LENGTH):
   """`(B, V)` log-probabilities of the token after `prefix`, by one eval-mode pass.
 
   The model shifts its input right, so output `t` sees `prefix[:, :t]`; padding to a fixed
   `length` (which causal attention ignores) keeps to one compiled shape.
   """
   padded = np.pad(prefix, ((0, 0), (0, length - prefix.shape[1])))
-  logits = _jitted(eval_model)(padded)
+  if encoder_inputs is None:
+    logits = _jitted(eval_model)(padded)
+  else:
+    logits, _ = _jitted(eval_model)((encoder_inputs, padded))
   return np.asarray(tl.log_softmax(logits[:, prefix.shape[1]]))
 
 
@@ -84,10 +87,10 @@ def _jitted(model):
   return _JITTED[model]
 
 
-def _greedy_oracle(eval_model, prompt, n_tokens):
+def _greedy_oracle(eval_model, prompt, n_tokens, encoder_inputs=None):
   tokens = prompt
   for _ in range(n_tokens):
-    best = np.argmax(_eval_log_probs(eval_model, tokens), axis=-1)
+    best = np.argmax(_eval_log_probs(eval_model, tokens, encoder_inputs), axis=-1)
     tokens = np.concatenate([tokens, best[:, None]], axis=1)
   return tokens[:, prompt.shape[1]:]
 
@@ -282,6 +285,188 @@ def test_argument_errors_say_what_arrived():
                                        n_decoder_layers=1, n_heads=2, mode='predict')
   with pytest.raises(ValueError, match='takes 2 inputs .* pass the encoder input'):
     decoding.autoregressive_sample(encoder_decoder)
+
+
+# Beam search.
+
+
+def _log_prob(eval_model, prompt, tokens, encoder_inputs=None):
+  """`(B,)` log-probabilities of `tokens` after `prompt`, by eval-mode recomputation."""
+  total = 0.
+  for t in range(tokens.shape[1]):
+    log_probs = _eval_log_probs(eval_model, np.concatenate([prompt, tokens[:, :t]], 1),
+                                encoder_inputs)
+    total = total + log_probs[np.arange(len(tokens)), tokens[:, t]]
+  return total
+
+
+def test_one_beam_is_greedy_decoding(lm, prompt):
+  predict_model, eval_model, _ = lm
+  greedy = _greedy_oracle(eval_model, prompt, 10)
+  [(tokens, scores)] = decoding.beam_search(predict_model, prompt, batch_size=2, n_beams=1,
+                                            eos_id=-1, max_length=10, length_penalty=0.)
+  np.testing.assert_array_equal(tokens, greedy)
+  np.testing.assert_allclose(scores, _log_prob(eval_model, prompt, greedy), rtol=1e-4)
+
+
+def test_enough_beams_find_the_best_sequences_exactly(lm, prompt):
+  # With V**2 beams no prefix of 2 tokens is dropped, so the 3-token search is exhaustive;
+  # the caches of 2 rows x 64 beams are reordered each step.
+  predict_model, eval_model, _ = lm
+  results = decoding.beam_search(predict_model, prompt, batch_size=2, n_beams=VOCAB ** 2,
+                                 eos_id=-1, max_length=3, length_penalty=0.)
+  every = np.array(list(itertools.product(range(VOCAB), repeat=3)), np.int32)  # (512, 3)
+  for row in range(2):
+    prompts = np.repeat(prompt[row:row + 1], len(every), axis=0)
+    log_probs = np.concatenate([_log_prob(eval_model, prompts[i:i + 128], every[i:i + 128])
+                                for i in range(0, len(every), 128)])
+    best = np.argsort(-log_probs)[:5]
+    np.testing.assert_array_equal([tokens[row] for tokens, _ in results[:5]], every[best])
+    np.testing.assert_allclose([scores[row] for _, scores in results[:5]], log_probs[best],
+                               rtol=1e-4)
+
+
+def test_beam_search_finds_what_greedy_misses():
+  model = _bigram(_transitions({0: {2: .6, 3: .4}, 2: {2: .3, 3: .25, 4: .25, 5: .2},
+                                3: {5: .9, 4: .1}}))
+  prompts = np.zeros((2, 0), np.int32)
+  greedy = decoding.autoregressive_sample(model, prompts, batch_size=2, temperature=0.,
+                                          max_length=2)
+  np.testing.assert_array_equal(greedy, [[2, 2], [2, 2]])  # Probability .18.
+  (best, best_scores), (second, _) = decoding.beam_search(
+      model, prompts, batch_size=2, max_length=2, length_penalty=0.)
+  np.testing.assert_array_equal(best, [[3, 5], [3, 5]])
+  np.testing.assert_allclose(best_scores, np.log(.36), rtol=1e-4)
+  np.testing.assert_array_equal(second, greedy)
+
+
+def test_finished_beams_stop_growing_and_keep_their_score():
+  model = _bigram(_transitions({0: {1: .55, 2: .45}, 2: {2: .9, 1: .1}}))
+  (finished, finished_scores), (grown, grown_scores) = decoding.beam_search(
+      model, batch_size=2, eos_id=1, max_length=4, length_penalty=0.)
+  np.testing.assert_array_equal(finished, [[1, 0, 0, 0]] * 2)  # Zeros after the eos.
+  np.testing.assert_allclose(finished_scores, np.log(.55), rtol=1e-4)
+  np.testing.assert_array_equal(grown, [[2, 2, 2, 2]] * 2)
+  np.testing.assert_allclose(grown_scores, np.log(.45 * .9 ** 3), rtol=1e-4)
+  # One beam ends at once, as greedy decoding does, and the search stops there.
+  [(tokens, _)] = decoding.beam_search(model, batch_size=2, n_beams=1, eos_id=1,
+                                       max_length=4)
+  np.testing.assert_array_equal(tokens, [[1], [1]])
+  np.testing.assert_array_equal(
+      decoding.autoregressive_sample(model, batch_size=2, temperature=0., max_length=4),
+      tokens)
+
+
+@pytest.mark.parametrize('length_penalty, winner, score', [
+    (0., [1, 0], np.log(.4)),                     # log-probability alone: the short one
+    (2., [2, 1], np.log(.6 * .55) / (7 / 6) ** 2),  # ((5 + 2) / 6) ** 2 favours length 2
+])
+def test_length_penalty_can_change_the_winner(length_penalty, winner, score):
+  model = _bigram(_transitions({0: {1: .4, 2: .6}, 2: {1: .55, 3: .45}}))
+  (best, best_scores), _ = decoding.beam_search(model, batch_size=2, eos_id=1, max_length=2,
+                                                length_penalty=length_penalty)
+  np.testing.assert_array_equal(best, [winner] * 2)
+  np.testing.assert_allclose(best_scores, score, rtol=1e-4)
+
+
+def test_beam_search_needs_a_state_for_the_batch(lm, prompt):
+  predict_model, _, _ = lm
+  with pytest.raises(ValueError, match=r'not for batch_size=1 .* model.init\(ShapeDtype'):
+    decoding.beam_search(predict_model, prompt[:1], batch_size=1, max_length=3)
+
+
+# Encoder-decoder.
+
+
+@pytest.fixture(scope='module')
+def encoder_decoder():
+  """`(predict_model, eval_model, encoder_inputs)`: one random Transformer, batch 2."""
+  def transformer(mode):
+    return models.Transformer(VOCAB, d_model=16, d_ff=32, n_encoder_layers=1,
+                              n_decoder_layers=1, n_heads=2, max_len=MAX_LEN, dropout=0.,
+                              mode=mode)
+  encoder_inputs = np.random.default_rng(1).integers(2, VOCAB, (2, 5)).astype(np.int32)
+  signature = (shapes.signature(encoder_inputs), shapes.ShapeDtype((2, 1), np.int32))
+  predict_model = transformer('predict')
+  predict_model.init(signature, rng=fastmath.random.get_prng(2))
+  eval_model = _with_weights_of(transformer('eval'), predict_model, signature)
+  return predict_model, eval_model, encoder_inputs
+
+
+def test_encoder_decoder_greedy_decoding_equals_eval_mode_recomputation(encoder_decoder):
+  predict_model, eval_model, encoder_inputs = encoder_decoder
+  expected = _greedy_oracle(eval_model, np.zeros((2, 0), np.int32), 8, encoder_inputs)
+  kwargs = dict(batch_size=2, temperature=0., eos_id=-1, max_length=8)
+  np.testing.assert_array_equal(
+      decoding.autoregressive_sample(predict_model, encoder_inputs, **kwargs), expected)
+
+
+@pytest.mark.slow  # Compiles eval-mode decoding and a beam search: about 10 s.
+def test_encoder_decoder_eval_mode_and_beam_search(encoder_decoder):
+  predict_model, eval_model, encoder_inputs = encoder_decoder
+  no_prompt = np.zeros((2, 0), np.int32)
+  greedy = _greedy_oracle(eval_model, no_prompt, 6, encoder_inputs)
+  np.testing.assert_array_equal(
+      decoding.autoregressive_sample(eval_model, encoder_inputs, batch_size=2,
+                                     temperature=0., eos_id=-1, max_length=6,
+                                     eval_mode=True, eval_min_length=EVAL_MIN_LENGTH),
+      greedy)
+  results = decoding.beam_search(predict_model, encoder_inputs, batch_size=2, n_beams=3,
+                                 eos_id=-1, max_length=6, length_penalty=0.)
+  for tokens, scores in results:
+    np.testing.assert_allclose(
+        scores, _log_prob(eval_model, no_prompt, tokens, encoder_inputs), rtol=1e-4)
+  best_scores = results[0][1]
+  assert (best_scores >= _log_prob(eval_model, no_prompt, greedy, encoder_inputs) - 1e-5).all()
+
+
+# A real Trax 1.x checkpoint: TransformerLM trained in 2020 to copy its prompt.
+
+_needs_checkpoint = pytest.mark.skipif(not TRAX1_CHECKPOINT.exists(),
+                                       reason=f'{TRAX1_CHECKPOINT} is absent')
+_COPY_PROMPT = np.array([[0, 3, 7, 5, 3, 2, 4, 0]], np.int32)
+
+
+def _trax1_copy_model(mode):
+  return models.TransformerLM(vocab_size=13, d_model=64, d_ff=128, n_heads=2, n_layers=2,
+                              max_len=256, mode=mode)
+
+
+@pytest.fixture(scope='module')
+def trax1_predict_model():
+  model = _trax1_copy_model('predict')
+  # Trax 1.4's test passed (ShapeDtype((1, 1)),) * 2, the training signature's (inputs,
+  # targets), for its Serial to pass the second along; here a tuple is one input of a
+  # one-input layer, so the tokens' signature alone describes the decoding inputs.
+  model.init_from_file(str(TRAX1_CHECKPOINT), weights_only=True,
+                       input_signature=shapes.ShapeDtype((1, 1), np.int32))
+  return model
+
+
+@_needs_checkpoint
+def test_trax1_checkpoint_copies_its_prompt_in_predict_mode(trax1_predict_model):
+  tokens = decoding.autoregressive_sample(trax1_predict_model, _COPY_PROMPT, max_length=6,
+                                          temperature=0.)
+  assert str(tokens[0]) == '[3 7 5 3 2 4]'
+
+
+@_needs_checkpoint
+def test_trax1_checkpoint_copies_its_prompt_in_eval_mode():
+  model = _trax1_copy_model('eval')
+  model.init_from_file(str(TRAX1_CHECKPOINT),
+                       input_signature=shapes.ShapeDtype((1, 1), np.int32))
+  tokens = decoding.autoregressive_sample(model, _COPY_PROMPT, max_length=6, temperature=0.,
+                                          eval_mode=True, eval_min_length=EVAL_MIN_LENGTH)
+  assert str(tokens[0]) == '[3 7 5 3 2 4]'
+
+
+@_needs_checkpoint
+@pytest.mark.slow  # Compiles a beam search of the 2-layer model: about 10 s.
+def test_trax1_checkpoint_best_beam_is_the_copy(trax1_predict_model):
+  (best, best_scores), (second, second_scores) = decoding.beam_search(
+      trax1_predict_model, _COPY_PROMPT, n_beams=2, max_length=6)
+  assert str(best[0]) == '[3 7 5 3 2 4]'
+  assert best_scores[0] > second_scores[0] and (second != best).any()
 
 
 def test_docstring_example_runs():

@@ -367,36 +367,38 @@ def _overflow_message(model, n_tokens, positions, limit):
 def _batch_axes(model, encoder_inputs, batch_size):
   """For each leaf of `model.state`, the axis holding its batch rows (or `None`).
 
-  Found by comparing the state with the one `init` would create for twice `batch_size`
-  rows, which also checks that the state is for `batch_size` rows. That abstract `init`
-  traces the whole model, so the answer is kept for the model's later searches.
+  Found by comparing the states `init` would create for `batch_size` rows and for twice as
+  many; the first must be the model's. These abstract `init`s trace the whole model, so
+  the answer is kept for the model's later searches.
   """
   actual = tuple(tuple(np.shape(x)) for x in jax.tree.leaves(model.state))
   encoder_shape = None if encoder_inputs is None else encoder_inputs.shape
   known = _BATCH_AXES.setdefault(model, {})
   key = (batch_size, encoder_shape, actual)
   if key not in known:
-    tokens = shapes.ShapeDtype((2 * batch_size, 1), np.int32)
-    signature = tokens if encoder_inputs is None else (
-        shapes.ShapeDtype((2 * batch_size,) + encoder_shape[1:], np.int32), tokens)
-    doubled = [tuple(x.shape) for x in
-               jax.tree.leaves(model.weights_and_state_signature(signature)[1])]
-    axes = [_doubled_axis(one, two) for one, two in zip(actual, doubled)]
-    if len(actual) != len(doubled) or 'mismatch' in axes:
+    def state_shapes(batch):
+      tokens = shapes.ShapeDtype((batch, 1), np.int32)
+      signature = tokens if encoder_inputs is None else (
+          shapes.ShapeDtype((batch,) + encoder_shape[1:], np.int32), tokens)
+      state = model.weights_and_state_signature(signature)[1]
+      return tuple(tuple(x.shape) for x in jax.tree.leaves(state))
+    single, double = state_shapes(batch_size), state_shapes(2 * batch_size)
+    if actual != single:
       raise ValueError(
-          f'the state of {model.name} is not for batch_size={batch_size} and these inputs '
-          f'(state shapes {list(actual)[:6]}..., for batch {2 * batch_size}: '
-          f'{doubled[:6]}...). Initialize the model for them first, e.g. '
+          f'the state of {model.name} is not for batch_size={batch_size} and these inputs: '
+          f'its shapes are {list(actual)[:6]}..., expected {list(single)[:6]}.... '
+          f'Initialize the model for them first, e.g. '
           f'model.init(ShapeDtype(({batch_size}, 1), np.int32)).')
-    known[key] = tuple(axes)
+    known[key] = tuple(_doubled_axis(one, two) for one, two in zip(single, double))
   return known[key]
 
 
 def _doubled_axis(one, two):
   """The axis along which shape `two` is twice shape `one`; `None` if they are equal."""
-  if one == two:
-    return None
   differing = [a for a, (m, n) in enumerate(zip(one, two)) if m != n]
+  if not differing:
+    return None
   if len(one) != len(two) or len(differing) != 1 or two[differing[0]] != 2 * one[differing[0]]:
-    return 'mismatch'
+    raise ValueError(f'cannot tell the batch axis of a state of shape {one} (for twice the '
+                     f'batch: {two}); beam search needs one axis that grows with the batch.')
   return differing[0]
