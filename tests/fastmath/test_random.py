@@ -26,8 +26,11 @@ def test_same_key_same_numbers_other_key_other_numbers(backend):
     draw = lambda k: _np(fastmath.random.uniform(k, (100,)))
     np.testing.assert_array_equal(draw(key), draw(key))
     assert len({draw(k).tobytes() for k in (key, k1, k2)}) == 3
-    folded = [_np(fastmath.random.fold_in(key, d)) for d in (0, 1, 1)]
+    folded = [_np(fastmath.random.fold_in(key, d)) for d in (0, 1, np.uint32(1))]
     np.testing.assert_array_equal(folded[1], folded[2])
+    big = [_np(fastmath.random.fold_in(key, d)) for d in (2**32 - 1, np.uint32(2**32 - 1))]
+    np.testing.assert_array_equal(big[0], big[1])
+    assert big[0].dtype == folded[0].dtype == _np(key).dtype
     assert not np.array_equal(folded[0], folded[1])
     assert _np(fastmath.random.split(key, 5)).shape == (5, 2)
     assert len({tuple(k) for k in _np(fastmath.random.split(key, 5))}) == 5

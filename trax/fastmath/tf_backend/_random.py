@@ -47,7 +47,14 @@ def random_split(key: Any, num: int = 2) -> tf.Tensor:
 
 
 def random_fold_in(key: Any, data: Any) -> tf.Tensor:
-  return tf.random.experimental.stateless_fold_in(_key(key), data)
+  """A new key from `key` and the low 32 bits of integer `data` (as jax folds uint32)."""
+  key = _key(key)
+  if _dtypes.is_tensor(data):
+    data = tf.convert_to_tensor(data)
+    data = tf.bitcast(data, tf.int32) if data.dtype == tf.uint32 else tf.cast(data, tf.int32)
+  else:
+    data = np.array(int(data) & 0xFFFFFFFF, np.uint32).view(np.int32)
+  return tf.cast(tf.random.experimental.stateless_fold_in(key, data), key.dtype)
 
 
 def random_uniform(key: Any, shape: Sequence = (), dtype: Any = np.float32,
