@@ -49,6 +49,7 @@ print('ok')
 '''
 
 
+@pytest.mark.slow  # A subprocess importing jax and compiling two loops: about 10 s.
 def test_eight_devices_match_one_device():
   root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
   environment = dict(os.environ, XLA_FLAGS='--xla_force_host_platform_device_count=8',

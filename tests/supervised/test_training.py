@@ -77,7 +77,8 @@ def test_step_and_eval_compile_once():
   loop.run(5)
   loop.run(4)
   assert loop._trainers[0].n_traces == 1  # pylint: disable=protected-access
-  assert loop._evaluators[0]._compiled_metrics._cache_size() == 1  # pylint: disable=protected-access
+  evaluator = loop._evaluation._evaluators[0]  # pylint: disable=protected-access
+  assert evaluator._compiled_metrics._cache_size() == 1  # pylint: disable=protected-access
 
 
 def test_multitask_shares_the_model_and_takes_turns():
@@ -156,7 +157,8 @@ def test_non_finite_loss_stops_naming_the_step(tmp_path):
       yield x, (y * np.nan if i == 7 else y), w  # Batch 0 is the sample batch.
   task = training.TrainTask(poisoned(), tl.L2Loss(), optimizers.SGD(0.01),
                             n_steps_per_checkpoint=5)
-  loop = training.Loop(helpers.mlp(), task, output_dir=str(tmp_path), random_seed=0)
+  loop = training.Loop(helpers.mlp(), task, output_dir=str(tmp_path), random_seed=0,
+                       eval_at=lambda step: False)
   with pytest.raises(training.NonFiniteLossError, match='at step 7;.*of step 5'):
     loop.run(10)
   from trax.supervised import checkpoints  # pylint: disable=g-import-not-at-top

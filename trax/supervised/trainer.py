@@ -1,4 +1,4 @@
-"""The compiled steps of training: one jitted function per train task, one per eval task.
+"""The compiled step of training: one jitted function per train task.
 
 A training step is ONE `jax.jit`-compiled function doing everything a step needs: the
 forward pass of model and loss, the backward pass (`jax.value_and_grad` with respect to the
@@ -23,7 +23,6 @@ Threefry also gives the same bits however the batch is sharded (jax's partitiona
 threefry), which keeps multi-device runs equal to single-device ones.
 """
 
-import logging
 from typing import Any, Callable
 
 import jax
@@ -127,53 +126,6 @@ class TaskTrainer:
     return new_weights, new_state, new_slots, loss, metrics
 
 
-class Evaluator:
-  """Computes the metrics of one `EvalTask` on a model, compiled.
-
-  Args:
-    eval_model: the model evaluated, initialized.
-    task: the `EvalTask`.
-    placement: where arrays live (`devices.DataParallel`).
-    name: how errors refer to the task (e.g. 'Eval task 0').
-  """
-
-  def __init__(self, eval_model: base.Layer, task: Any, placement: devices.DataParallel,
-               name: str):
-    self._task = task
-    self._placement = placement
-    model_with_metrics = model_with_ends(eval_model, task.metrics,
-                                         shapes.signature(task.sample_batch), name)
-    _, metrics_layer = model_with_metrics.sublayers
-    n_metrics = metrics_layer.n_out
-    self._metric_weights = placement.replicate(metrics_layer.weights)
-    self._metric_state = placement.replicate(metrics_layer.state)
-
-    def metrics_fn(weights, state, batch, rng):
-      values, _ = model_with_metrics.pure_fn(batch, weights, state, rng)
-      return values if n_metrics > 1 else (values,)
-
-    replicated = placement.replicated
-    self._compiled_metrics = jax.jit(
-        metrics_fn, in_shardings=(replicated, replicated, placement.batch_sharded,
-                                  replicated),
-        out_shardings=replicated)
-
-  def evaluate(self, model_weights: Any, model_state: Any, rng: Any) -> dict:
-    """Mean of each metric over the task's next `n_eval_batches` batches, by name.
-
-    Batch `i` gets the key `fold_in(rng, i)`. The metrics of all batches are dispatched
-    before any is pulled to the host.
-    """
-    per_batch = []
-    for i in range(self._task.n_eval_batches):
-      batch = self._placement.shard_batch(self._task.next_batch())
-      per_batch.append(self._compiled_metrics(
-          (model_weights, self._metric_weights), (model_state, self._metric_state), batch,
-          jax.random.fold_in(rng, i)))
-    means = np.mean(np.asarray(jax.device_get(per_batch), np.float64), axis=0)
-    return dict(zip(self._task.metric_names, means.tolist()))
-
-
 def model_with_ends(model: base.Layer, end_layers: list, batch_signature: tuple,
                     name: str) -> base.Layer:
   """`Serial(model, Branch(*end_layers))` on an initialized `model`, keeping its weights.
@@ -197,18 +149,6 @@ def model_with_ends(model: base.Layer, end_layers: list, batch_signature: tuple,
   rest = tuple(batch_signature[model.n_in:])
   ends.init(shapes.splice_signatures(outputs, *rest) if rest else outputs)
   return tl.Serial(model, ends)
-
-
-def eval_mode_copy(model: base.Layer) -> base.Layer:
-  """`model` rebuilt in eval mode from its config; `model` itself if it has no config."""
-  from trax import layers as tl  # pylint: disable=g-import-not-at-top
-  try:
-    return tl.from_config(model.config(), mode='eval')
-  except tl.ConfigError as e:
-    logging.getLogger('trax.supervised').warning(
-        'Evaluating the training model itself (dropout and all): it cannot be rebuilt in '
-        'eval mode (%s). Pass eval_model= to avoid this.', e)
-    return model
 
 
 def first_inputs(signature: tuple, n: int) -> Any:

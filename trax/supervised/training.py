@@ -30,6 +30,7 @@ from trax import shapes
 from trax.supervised import callbacks as callbacks_lib
 from trax.supervised import checkpoints
 from trax.supervised import devices
+from trax.supervised import evaluation
 from trax.supervised import history as history_lib
 from trax.supervised import reporting
 from trax.supervised import resume
@@ -103,11 +104,9 @@ class Loop:
                loss_chunk_size: int = 0, use_memory_efficient_trainer: bool = False,
                callbacks: 'Sequence[Callable] | None' = None):
     if use_memory_efficient_trainer or loss_chunk_size:
-      raise ValueError(
-          'Loop got use_memory_efficient_trainer='
-          f'{use_memory_efficient_trainer!r}, loss_chunk_size={loss_chunk_size!r}: Trax '
-          "1.4's memory-efficient (reversible, chunked-loss) trainer is not implemented "
-          'here. Leave both at their defaults (False, 0).')
+      raise ValueError(f'Loop got use_memory_efficient_trainer={use_memory_efficient_trainer!r}'
+                       f', loss_chunk_size={loss_chunk_size!r}, but Trax 1.4\'s memory-efficient'
+                       ' trainer is not implemented here: leave them False and 0.')
     self._tasks, self._eval_tasks = _as_list(tasks), _as_list(eval_tasks)
     if not self._tasks:
       raise ValueError('Loop needs at least one TrainTask.')
@@ -141,24 +140,18 @@ class Loop:
     model.rng = self.new_rng()
     if not fastmath.tree_flatten(model.weights):
       model.init(model_inputs)
-    self._eval_model = eval_model or trainer_lib.eval_mode_copy(model)
-    self._eval_model.rng = self.new_rng()
-    if self._eval_model is not model:
-      self._eval_model.init(model_inputs)
     self._model_config = checkpoints.describe_layer(model)
 
     self._trainers = [trainer_lib.TaskTrainer(model, task, self._placement, f'Train task {i}')
                       for i, task in enumerate(self._tasks)]
-    self._evaluators = [trainer_lib.Evaluator(self._eval_model, task, self._placement,
-                                              f'Eval task {i}')
-                        for i, task in enumerate(self._eval_tasks)]
+    self._evaluation = evaluation.Evaluation(model, eval_model, self._eval_tasks,
+                                             self._placement, model_inputs, self.new_rng())
     self._weights = self._placement.replicate(model.weights)
     self._state = self._placement.replicate(model.state)
     self._set_base_rng(self.new_rng())
     self._in_flight = collections.deque()
-    self._reporter = reporting.Reporter(
-        self._tasks, self._eval_tasks,
-        self._output_dir if self._placement.is_chief else None)
+    self._reporter = reporting.Reporter(self._tasks, self._eval_tasks, self._output_dir
+                                        if self._placement.is_chief else None)
     self._sync_model()
     self.load_checkpoint()
     self._callbacks = [c if isinstance(c, callbacks_lib.TrainingStepCallback) else c(self)
@@ -186,9 +179,10 @@ class Loop:
         self._step += 1
         step = self._step
         self._run_one_step(self._which_task(step))
-        checkpoint_due = self._checkpoint_at(step)
-        if checkpoint_due or self._eval_at(step) or self._permanent_checkpoint_at(step):
-          self._evaluate_and_checkpoint(checkpoint_due)
+        due = (self._eval_at(step), self._checkpoint_at(step),
+               self._permanent_checkpoint_at(step))
+        if any(due):
+          self._evaluate_and_checkpoint(*due)
         elif self._reporter.progress_due():
           self._look_at_losses()
           self._reporter.log_progress(step, end_step)
@@ -216,10 +210,11 @@ class Loop:
         getattr(callback, hook)(step)
       self._adopt_weights_set_from_outside()
 
-  def _evaluate_and_checkpoint(self, checkpoint_due: bool) -> None:
+  def _evaluate_and_checkpoint(self, eval_due: bool, checkpoint_due: bool,
+                               permanent_due: bool) -> None:
     step = self._step
     self._look_at_losses()
-    if self._eval_at(step):
+    if eval_due:
       n_weights = sum(np.size(w) for w in fastmath.tree_flatten(self._weights))
       self._reporter.log_training(step, n_weights)
       try:
@@ -230,7 +225,7 @@ class Loop:
         raise
     if checkpoint_due:
       self.save_checkpoint('model')
-    if self._permanent_checkpoint_at(step):
+    if permanent_due:
       self.save_checkpoint(f'model_{step}')
     for metric, extreme in self._best_metrics:
       if checkpoint_due and metric and self._reporter.at_extreme(metric, extreme):
@@ -244,8 +239,8 @@ class Loop:
   def run_evals(self) -> None:
     """Runs every eval task on the current weights; logs and records the mean metrics."""
     rng = fastmath.random.fold_in(self._eval_rng, self._step)
-    for evaluator, writer in zip(self._evaluators, self._reporter.eval_writers):
-      means = evaluator.evaluate(self._weights, self._state, rng)
+    all_means = self._evaluation.run(self._weights, self._state, rng)
+    for means, writer in zip(all_means, self._reporter.eval_writers):
       self.log_summary(means, writer, 'metrics/', 'eval')
 
   def log_summary(self, values: dict, summary_writer: 'reporting.SummaryWriter | None',
@@ -262,14 +257,12 @@ class Loop:
   def _sync_model(self) -> None:
     """Points the model and eval model at the current weights and state (no copy)."""
     self._model.weights, self._model.state = self._weights, self._state
-    self._eval_model.weights = self._weights
+    self._evaluation.share(self._weights, self._state)
 
   def _adopt_weights_set_from_outside(self) -> None:
     """Takes up weights or state assigned to `model` since the last sync."""
-    same = lambda a, b: [id(x) for x in jax.tree.leaves(a)] == [id(x) for x in
-                                                              jax.tree.leaves(b)]
-    if not (same(self._model.weights, self._weights) and
-            same(self._model.state, self._state)):
+    ids = lambda tree: [id(x) for x in jax.tree.leaves(tree)]
+    if ids((self._model.weights, self._model.state)) != ids((self._weights, self._state)):
       self.update_weights_and_state(self._model.weights, self._model.state)
 
   def update_weights_and_state(self, weights: Any = None, state: Any = None) -> None:
@@ -356,7 +349,7 @@ class Loop:
 
   @property
   def eval_model(self) -> tl.Layer:
-    return self._eval_model
+    return self._evaluation.eval_model
 
   @property
   def tasks(self) -> list:

@@ -1,0 +1,121 @@
+"""Evaluation during training: an eval model sharing the trained weights, compiled metrics.
+
+The eval model is by default the trained model rebuilt in eval mode (no dropout) from its
+`config()`. It shares the trained model's weights, and also its state (batch statistics
+and the like) when the two states have the same form, as Trax 1.4 did; otherwise (say, a
+predict-mode eval model) it keeps its own state.
+"""
+
+import logging
+from typing import Any, Sequence
+
+import jax
+import numpy as np
+
+from trax import shapes
+from trax.layers import base
+from trax.supervised import devices
+from trax.supervised import trainer
+
+
+class Evaluation:
+  """Runs a loop's eval tasks on its eval model.
+
+  Args:
+    model: the trained model, initialized.
+    eval_model: the model to evaluate, or `None` for `model` rebuilt in eval mode.
+    eval_tasks: the `EvalTask`s.
+    placement: where arrays live.
+    model_inputs: signature of the model's inputs (to initialize the eval model).
+    rng: key to initialize the eval model with.
+  """
+
+  def __init__(self, model: base.Layer, eval_model: 'base.Layer | None',
+               eval_tasks: Sequence[Any], placement: devices.DataParallel,
+               model_inputs: Any, rng: Any):
+    self.eval_model = eval_model or eval_mode_copy(model)
+    self.eval_model.rng = rng
+    if self.eval_model is not model:
+      self.eval_model.init(model_inputs)
+    self._evaluators = [Evaluator(self.eval_model, task, placement, f'Eval task {i}')
+                        for i, task in enumerate(eval_tasks)]
+    self._own_state = None
+    if not _same_form(model.state, self.eval_model.state):
+      self._own_state = placement.replicate(self.eval_model.state)
+
+  def share(self, weights: Any, state: Any) -> None:
+    """Points the eval model at the trained weights (and state, if it shares it)."""
+    self.eval_model.weights = weights
+    if self._own_state is None:
+      self.eval_model.state = state
+
+  def run(self, weights: Any, state: Any, rng: Any) -> list[dict]:
+    """For each eval task, its metrics' means by name (see `Evaluator.evaluate`)."""
+    state = state if self._own_state is None else self._own_state
+    return [evaluator.evaluate(weights, state, rng) for evaluator in self._evaluators]
+
+
+class Evaluator:
+  """Computes the metrics of one `EvalTask` on a model, compiled.
+
+  Args:
+    eval_model: the model evaluated, initialized.
+    task: the `EvalTask`.
+    placement: where arrays live (`devices.DataParallel`).
+    name: how errors refer to the task (e.g. 'Eval task 0').
+  """
+
+  def __init__(self, eval_model: base.Layer, task: Any, placement: devices.DataParallel,
+               name: str):
+    self._task = task
+    self._placement = placement
+    model_with_metrics = trainer.model_with_ends(
+        eval_model, task.metrics, shapes.signature(task.sample_batch), name)
+    _, metrics_layer = model_with_metrics.sublayers
+    n_metrics = metrics_layer.n_out
+    self._metric_weights = placement.replicate(metrics_layer.weights)
+    self._metric_state = placement.replicate(metrics_layer.state)
+
+    def metrics_fn(weights, state, batch, rng):
+      values, _ = model_with_metrics.pure_fn(batch, weights, state, rng)
+      return values if n_metrics > 1 else (values,)
+
+    replicated = placement.replicated
+    self._compiled_metrics = jax.jit(
+        metrics_fn, in_shardings=(replicated, replicated, placement.batch_sharded,
+                                  replicated),
+        out_shardings=replicated)
+
+  def evaluate(self, model_weights: Any, model_state: Any, rng: Any) -> dict:
+    """Mean of each metric over the task's next `n_eval_batches` batches, by name.
+
+    Batch `i` gets the key `fold_in(rng, i)`. The metrics of all batches are dispatched
+    before any is pulled to the host.
+    """
+    per_batch = []
+    for i in range(self._task.n_eval_batches):
+      batch = self._placement.shard_batch(self._task.next_batch())
+      per_batch.append(self._compiled_metrics(
+          (model_weights, self._metric_weights), (model_state, self._metric_state), batch,
+          jax.random.fold_in(rng, i)))
+    means = np.mean(np.asarray(jax.device_get(per_batch), np.float64), axis=0)
+    return dict(zip(self._task.metric_names, means.tolist()))
+
+
+def eval_mode_copy(model: base.Layer) -> base.Layer:
+  """`model` rebuilt in eval mode from its config; `model` itself if it has no config."""
+  from trax import layers as tl  # pylint: disable=g-import-not-at-top
+  try:
+    return tl.from_config(model.config(), mode='eval')
+  except tl.ConfigError as e:
+    logging.getLogger('trax.supervised').warning(
+        'Evaluating the training model itself (dropout and all): it cannot be rebuilt in '
+        'eval mode (%s). Pass eval_model= to avoid this.', e)
+    return model
+
+
+
+def _same_form(a: Any, b: Any) -> bool:
+  """Whether two trees have the same structure, shapes and dtypes."""
+  return (jax.tree.structure(a) == jax.tree.structure(b) and
+          shapes.signature(jax.tree.leaves(a)) == shapes.signature(jax.tree.leaves(b)))
