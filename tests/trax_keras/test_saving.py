@@ -52,45 +52,35 @@ def test_config_holds_the_trax_config_and_no_code():
   assert 'lambda' not in repr(config) and 'function' not in repr(config)
 
 
-def _other_backend_code(action: str, path: str) -> str:
-  return f'''
+_ON_JAX = """
 import keras, numpy as np
 import trax_keras  # registers TraxLayer with Keras' deserialization
 from tests.trax_keras import helpers
 
 ids, targets = helpers.ids_and_targets()
-path = {path!r}
-if {action!r} == 'save':
-  model = helpers.model_with_every_kind_of_variable()
-  model.fit(ids, targets, epochs=1, batch_size=8, verbose=0)
-  model.save(path + '.keras')
-  np.save(path + '.npy', model.predict(ids, verbose=0))
-else:
-  model = keras.saving.load_model(path + '.keras')
-  np.testing.assert_allclose(model.predict(ids, verbose=0), np.load(path + '.npy'),
-                             rtol=1e-5, atol=1e-5)
-  model.fit(ids, targets, epochs=1, batch_size=8, verbose=0)
+from_tf = keras.saving.load_model({directory!r} + '/from_tf.keras')
+np.testing.assert_allclose(from_tf.predict(ids, verbose=0),
+                           np.load({directory!r} + '/from_tf.npy'), rtol=1e-5, atol=1e-5)
+from_tf.fit(ids, targets, epochs=1, batch_size=8, verbose=0)
+model = helpers.model_with_every_kind_of_variable()
+model.fit(ids, targets, epochs=1, batch_size=8, verbose=0)
+model.save({directory!r} + '/from_jax.keras')
+np.save({directory!r} + '/from_jax.npy', model.predict(ids, verbose=0))
 print('ok')
-'''
+"""
 
 
 @helpers.tf_only
-def test_saved_on_tensorflow_loads_on_jax(tmp_path):
-  path = str(tmp_path / 'from_tf')
+def test_keras_files_load_across_backends(tmp_path):
+  # One JAX process loads the TensorFlow file and writes one for TensorFlow to load.
   model = _trained_model()
-  model.save(path + '.keras')
-  np.save(path + '.npy', model.predict(ids, verbose=0))
-  assert helpers.run_python(_other_backend_code('load', path), 'jax').strip() == 'ok'
-
-
-@helpers.tf_only
-def test_saved_on_jax_loads_on_tensorflow(tmp_path):
-  path = str(tmp_path / 'from_jax')
-  helpers.run_python(_other_backend_code('save', path), 'jax')
-  model = keras.saving.load_model(path + '.keras')
-  np.testing.assert_allclose(model.predict(ids, verbose=0), np.load(path + '.npy'),
+  model.save(str(tmp_path / 'from_tf.keras'))
+  np.save(tmp_path / 'from_tf.npy', model.predict(ids, verbose=0))
+  assert helpers.run_python(_ON_JAX.format(directory=str(tmp_path)), 'jax').strip() == 'ok'
+  from_jax = keras.saving.load_model(str(tmp_path / 'from_jax.keras'))
+  np.testing.assert_allclose(from_jax.predict(ids, verbose=0), np.load(tmp_path / 'from_jax.npy'),
                              rtol=1e-5, atol=1e-5)
-  model.fit(ids, targets, epochs=1, batch_size=8, verbose=0)
+  from_jax.fit(ids, targets, epochs=1, batch_size=8, verbose=0)
 
 
 def test_layer_built_from_a_config_dict():
