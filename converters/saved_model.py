@@ -143,6 +143,18 @@ def next_version(export_dir: str) -> int:
   return max(versions, default=0) + 1
 
 
+def find_saved_model(model: Any) -> 'str | None':
+  """The SavedModel directory `model` names (highest version of a serving dir), if any."""
+  if not isinstance(model, (str, os.PathLike)) or not os.path.isdir(model):
+    return None
+  model = os.fspath(model)
+  if os.path.exists(os.path.join(model, 'saved_model.pb')):
+    return model
+  versions = [n for n in os.listdir(model) if n.isdigit()
+              and os.path.exists(os.path.join(model, n, 'saved_model.pb'))]
+  return os.path.join(model, max(versions, key=int)) if versions else None
+
+
 def read_record(saved_model_dir: str) -> dict:
   """The `trax_export.json` record of an export (`{}` if it has none)."""
   record_path = os.path.join(saved_model_dir, RECORD)
@@ -254,6 +266,8 @@ class ExportPlan:
             'inputs': {n: spec(x) for n, x in zip(s.input_names, self.serving_signature)},
             'outputs': list(s.output_names), 'extra': s.extra} for s in self.signatures},
         'weights': _weight_record(self.model),
+        'preprocess': self.preprocess is not None,
+        'postprocess': self.postprocess is not None,
         'verification': report.to_json() if report else None,
     }
     os.makedirs(os.path.join(directory, 'assets.extra'), exist_ok=True)

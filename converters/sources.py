@@ -127,7 +127,7 @@ def from_layer(layer: tl.Layer, signature: 'list | None', origin: str = 'trax la
                 '(in whatever mode it was built).', layer.name)
     eval_layer = layer
   else:
-    eval_layer = tl.from_config(config, mode='eval')
+    eval_layer = rebuild(config)
   expected = eval_layer.weights_and_state_signature(probe)
   _check_fits(layer.name, (weights, state), expected, probe)
   eval_layer.weights, eval_layer.state = weights, state
@@ -141,7 +141,7 @@ def _from_keras(keras_model: Any, signature: 'list | None') -> Model:
   body = [l for l in keras_model.layers if not isinstance(l, keras.layers.InputLayer)]
   if len(body) == 1 and isinstance(body[0], TraxLayer):
     trax_layer = body[0]
-    layer = tl.from_config(trax_layer.get_config()['layer'], mode='eval')
+    layer = rebuild(trax_layer.get_config()['layer'])
     layer.weights, layer.state = trax_layer.trax_weights(), trax_layer.trax_state()
     signature = signature or signatures.leaves(trax_layer.input_signature)
     return from_layer(layer, signature, origin=f'Keras model {keras_model.name} (TraxLayer)')
@@ -168,7 +168,7 @@ def _from_checkpoint(path: str, signature: 'list | None', model_config: 'dict | 
     raise ExportError(f'{checkpoint_path} does not record the model config; pass the '
                       "model's config() as model_config= (--config on the command line).")
   try:
-    layer = tl.from_config(config, mode='eval')
+    layer = rebuild(config)
   except (tl.ConfigError, TypeError) as e:
     raise ExportError(f'Cannot rebuild the model of {checkpoint_path} from its config: '
                       f'{e}') from None
@@ -195,6 +195,14 @@ def _from_checkpoint(path: str, signature: 'list | None', model_config: 'dict | 
   layer.weights, layer.state = weights, state
   origin = f'checkpoint {checkpoint_path} (step {checkpoint.step})'
   return Model(layer, weights, state, signature, config, origin)
+
+
+def rebuild(config: dict, mode: str = 'eval') -> tl.Layer:
+  """The layer `config` describes, in `mode`, with every trax and converters factory known."""
+  # Importing registers the factories configs may name (models, Keras-import layers).
+  import trax.models  # pylint: disable=g-import-not-at-top,unused-import
+  from converters import keras_recurrent  # pylint: disable=g-import-not-at-top,unused-import
+  return tl.from_config(config, mode=mode)
 
 
 def find_checkpoint(path: str) -> str:

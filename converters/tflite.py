@@ -170,7 +170,7 @@ def _source(model: Any, input_signature: Any, work_dir: str, dynamic_shapes: boo
             signature_name: str, input_names: Any, output_names: Any,
             model_config: Any) -> _Source:
   """The SavedModel to convert (written to `work_dir` for models) and its reference."""
-  saved_model_dir = _saved_model_dir(model)
+  saved_model_dir = saved_model_lib.find_saved_model(model)
   if saved_model_dir is not None:
     return _saved_model_source(saved_model_dir, signature_name, dynamic_shapes)
   resolved = sources.resolve(model, input_signature, model_config)
@@ -190,18 +190,6 @@ def _source(model: Any, input_signature: Any, work_dir: str, dynamic_shapes: boo
       resolved.layer)
   return _Source(directory, signature, main.input_names, reference, resolved, max_len,
                  vocab or 8)
-
-
-def _saved_model_dir(model: Any) -> 'str | None':
-  """The SavedModel directory `model` names (highest version of a serving dir), if any."""
-  if not isinstance(model, (str, os.PathLike)) or not os.path.isdir(model):
-    return None
-  model = os.fspath(model)
-  if os.path.exists(os.path.join(model, 'saved_model.pb')):
-    return model
-  versions = [n for n in os.listdir(model) if n.isdigit()
-              and os.path.exists(os.path.join(model, n, 'saved_model.pb'))]
-  return os.path.join(model, max(versions, key=int)) if versions else None
 
 
 def _saved_model_source(directory: str, signature_name: str, dynamic_shapes: bool
