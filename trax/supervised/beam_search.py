@@ -1,7 +1,8 @@
 """Beam search over a step function, compiled as one `lax.while_loop`.
 
-`trax.supervised.decoding.beam_search` runs a model with this module; here the search
-itself knows nothing about models, only arrays:
+`trax.supervised.decoding.beam_search` runs a model with this module. The search itself
+knows nothing about models, only arrays (`batch_axes` asks a model where its state keeps
+the batch rows):
 
 - a batch of `B` rows keeps `K` beams each, in slots: the tokens so far, their summed
   log-probability, their length and whether they ended with `eos_id`;
@@ -26,10 +27,15 @@ the result. The approximation this makes: a live beam whose normalized score fal
 """
 
 from typing import Any, Callable, NamedTuple
+import weakref
 
 import jax
 from jax import lax
 import jax.numpy as jnp
+import numpy as np
+
+# model -> {(batch_size, input signature, state shapes): batch axes}; see `batch_axes`.
+_BATCH_AXES = weakref.WeakKeyDictionary()
 
 
 class Beams(NamedTuple):
@@ -142,6 +148,49 @@ def search(first_log_probs: Any, state: Any,
   n_steps, beams, _ = lax.while_loop(searching, search_step,
                                        (jnp.asarray(1, jnp.int32), beams, state))
   return beams, n_steps
+
+
+def batch_axes(model: Any, input_signature: Callable[[int], Any],
+               batch_size: int) -> tuple:
+  """For each leaf of `model.state` (a state for `batch_size` rows), its batch axis.
+
+  The axis is the one that grows when `init` is given more rows; `None` marks a leaf shared
+  by all rows (a position counter). Found by comparing the states `init` would create for
+  `input_signature(batch_size)` and `input_signature(2 * batch_size)`; the first must be
+  the model's. These abstract `init`s trace the whole model, so the answer is kept for the
+  model's later searches.
+
+  Raises:
+    ValueError: the model's state is not for `batch_size` rows, or has a leaf in which no
+      single axis grows with the batch.
+  """
+  actual = tuple(tuple(np.shape(x)) for x in jax.tree.leaves(model.state))
+  known = _BATCH_AXES.setdefault(model, {})
+  key = (batch_size, str(input_signature(batch_size)), actual)
+  if key not in known:
+    def state_shapes(batch):
+      state = model.weights_and_state_signature(input_signature(batch))[1]
+      return tuple(tuple(x.shape) for x in jax.tree.leaves(state))
+    single, double = state_shapes(batch_size), state_shapes(2 * batch_size)
+    if actual != single:
+      raise ValueError(
+          f'the state of {model.name} is not for batch_size={batch_size} and these inputs: '
+          f'its shapes are {list(actual)[:6]}..., expected {list(single)[:6]}.... '
+          f'Initialize the model for them first, e.g. '
+          f'model.init(ShapeDtype(({batch_size}, 1), np.int32)).')
+    known[key] = tuple(_doubled_axis(one, two) for one, two in zip(single, double))
+  return known[key]
+
+
+def _doubled_axis(one: tuple, two: tuple) -> 'int | None':
+  """The axis along which shape `two` is twice shape `one`; `None` if they are equal."""
+  differing = [a for a, (m, n) in enumerate(zip(one, two)) if m != n]
+  if not differing:
+    return None
+  if len(one) != len(two) or len(differing) != 1 or two[differing[0]] != 2 * one[differing[0]]:
+    raise ValueError(f'cannot tell the batch axis of a state of shape {one} (for twice the '
+                     f'batch: {two}); beam search needs one axis that grows with the batch.')
+  return differing[0]
 
 
 def tile_state(state: Any, batch_axes: tuple, batch_size: int, n_beams: int) -> Any:

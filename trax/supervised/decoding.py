@@ -38,7 +38,6 @@ Decoding runs on the jax backend and imports jax directly, as `tl.Accelerate` do
 
 import functools
 import itertools
-import weakref
 from typing import Any, Iterator
 
 import jax
@@ -59,9 +58,6 @@ __all__ = [
 
 # Predict and eval modes have no dropout, so the model's rng is never drawn from.
 _MODEL_RNG = np.zeros(2, np.uint32)
-
-# model -> {(batch_size, encoder input shape, state shapes): batch axes}; see `_batch_axes`.
-_BATCH_AXES = weakref.WeakKeyDictionary()
 
 
 def autoregressive_sample_stream(model: tl.Layer, inputs: Any = None, batch_size: int = 1,
@@ -111,8 +107,7 @@ def autoregressive_sample(model: tl.Layer, inputs: Any = None, batch_size: int =
   Decoding stops once every sequence has produced `eos_id` (or after `max_length` tokens).
   As in Trax, the result keeps the `eos_id` tokens, and a sequence that ended before the
   others continues with whatever the model samples after its `eos_id`: cut each row at its
-  first `eos_id`. Arguments as in `autoregressive_sample_stream`, whose first tokens these
-  are for the same `rng`.
+  first `eos_id`. The tokens are the stream's first ones for the same `rng`.
 
   >>> model = trax.models.TransformerLM(16, d_model=8, d_ff=16, n_layers=1, n_heads=2,
   ...                                   max_len=32, mode='predict')
@@ -120,8 +115,17 @@ def autoregressive_sample(model: tl.Layer, inputs: Any = None, batch_size: int =
   >>> autoregressive_sample(model, np.array([[3, 4]]), max_length=5, eos_id=-1).shape
   (1, 5)
 
+  Args:
+    model, inputs, batch_size, temperature, start_id, accelerate, eval_mode,
+      eval_min_length, rng: as in `autoregressive_sample_stream`.
+    eos_id: the end-of-sequence token.
+    max_length: the most tokens per sequence.
+
   Returns:
     `(batch_size, length)` int32 tokens, `length <= max_length`.
+
+  Raises:
+    ValueError: as `autoregressive_sample_stream`, before decoding starts.
   """
   if max_length < 1:
     raise ValueError(f'max_length must be at least 1, got {max_length}.')
@@ -160,19 +164,29 @@ def beam_search(model: tl.Layer, inputs: Any = None, batch_size: int = 1, n_beam
   and `length_penalty`, scored by summed log-probability and took `batch_size=1` only.
 
   The model's state must be for `batch_size` rows (its batch entries are repeated for the
-  beams inside the search). Arguments as in `autoregressive_sample`.
+  beams inside the search).
+
+  Args:
+    model, inputs, batch_size, start_id, eos_id, max_length: as in
+      `autoregressive_sample`.
+    n_beams: how many sequences each row keeps at every step (and returns).
+    length_penalty: the exponent `alpha` of the length normalization.
 
   Returns:
     As Trax 1.4, a list of `n_beams` pairs `(tokens, scores)`, best first: `tokens` of shape
     `(batch_size, length)` (int32, zeros after a beam's `eos_id`), `scores` of shape
     `(batch_size,)`. `length <= max_length` is the number of steps the search ran.
+
+  Raises:
+    ValueError: bad arguments (as in `autoregressive_sample`), a state that is not for
+      `batch_size` rows, or more positions than the model's cache holds.
   """
   if n_beams < 1 or max_length < 1:
     raise ValueError(f'n_beams and max_length must be at least 1, got {n_beams} and '
                      f'{max_length}.')
   encoder_inputs, tokens = _first_tokens(model, inputs, batch_size, start_id)
   _check_positions(model, tokens.shape[1] + max_length - 1, max_length)
-  batch_axes = (_batch_axes(model, encoder_inputs, batch_size) if n_beams > 1
+  batch_axes = (_state_batch_axes(model, encoder_inputs, batch_size) if n_beams > 1
                 else (None,) * len(jax.tree.leaves(model.state)))
   weights, state = _on_device(model)
   beam_tokens, scores, n_steps = _beam_search(
@@ -189,16 +203,23 @@ def beam_search(model: tl.Layer, inputs: Any = None, batch_size: int = 1, n_beam
 def _predict_stream(model, encoder_inputs, tokens, temperature, rng, accelerate):
   step = _predict_step if accelerate else _predict_step.__wrapped__
   limit = _max_positions(model, eval_mode=False)
+  fits = lambda positions: limit is None or positions <= limit
   weights, state = _on_device(model)
   positions = tokens.shape[1]
-  for i in itertools.count():
-    if limit is not None and positions > limit:
-      raise ValueError(_overflow_message(model, i + 1, positions, limit))
-    sample, state = step(weights, state, encoder_inputs, tokens, temperature, rng, i,
-                         model=model)
-    yield np.asarray(sample)
-    tokens = sample[:, None]
+  if not fits(positions):
+    raise ValueError(_overflow_message(model, 1, positions, limit))
+  sample, state = step(weights, state, encoder_inputs, tokens, temperature, rng, 0,
+                       model=model)
+  for i in itertools.count(1):
     positions += 1
+    # Token i is dispatched before token i - 1 is handed out, so the device computes it
+    # while the host copies and the consumer works (dispatch is asynchronous).
+    ahead = fits(positions) and step(weights, state, encoder_inputs, sample[:, None],
+                                     temperature, rng, i, model=model)
+    yield np.asarray(sample)
+    if not ahead:
+      raise ValueError(_overflow_message(model, i + 1, positions, limit))
+    sample, state = ahead
 
 
 def _eval_stream(model, encoder_inputs, prefix, temperature, rng, min_length, accelerate):
@@ -233,7 +254,8 @@ def _next_log_probs(model, weights, state, encoder_inputs, tokens, position=-1):
 
 
 def _sample(log_probs, temperature, rng, i):
-  """Token `i` of the sequences: sampled with `fold_in(rng, i)`, or greedy at 0 degrees."""
+  """Token `i` of the sequences: drawn with key `fold_in(rng, i)`, or the most likely one
+  at temperature 0."""
   # One compiled program serves every temperature; only the chosen branch runs.
   return lax.cond(
       temperature > 0,
@@ -364,41 +386,11 @@ def _overflow_message(model, n_tokens, positions, limit):
           f'with a larger max_len.')
 
 
-def _batch_axes(model, encoder_inputs, batch_size):
-  """For each leaf of `model.state`, the axis holding its batch rows (or `None`).
-
-  Found by comparing the states `init` would create for `batch_size` rows and for twice as
-  many; the first must be the model's. These abstract `init`s trace the whole model, so
-  the answer is kept for the model's later searches.
-  """
-  actual = tuple(tuple(np.shape(x)) for x in jax.tree.leaves(model.state))
-  encoder_shape = None if encoder_inputs is None else encoder_inputs.shape
-  known = _BATCH_AXES.setdefault(model, {})
-  key = (batch_size, encoder_shape, actual)
-  if key not in known:
-    def state_shapes(batch):
-      tokens = shapes.ShapeDtype((batch, 1), np.int32)
-      signature = tokens if encoder_inputs is None else (
-          shapes.ShapeDtype((batch,) + encoder_shape[1:], np.int32), tokens)
-      state = model.weights_and_state_signature(signature)[1]
-      return tuple(tuple(x.shape) for x in jax.tree.leaves(state))
-    single, double = state_shapes(batch_size), state_shapes(2 * batch_size)
-    if actual != single:
-      raise ValueError(
-          f'the state of {model.name} is not for batch_size={batch_size} and these inputs: '
-          f'its shapes are {list(actual)[:6]}..., expected {list(single)[:6]}.... '
-          f'Initialize the model for them first, e.g. '
-          f'model.init(ShapeDtype(({batch_size}, 1), np.int32)).')
-    known[key] = tuple(_doubled_axis(one, two) for one, two in zip(single, double))
-  return known[key]
-
-
-def _doubled_axis(one, two):
-  """The axis along which shape `two` is twice shape `one`; `None` if they are equal."""
-  differing = [a for a, (m, n) in enumerate(zip(one, two)) if m != n]
-  if not differing:
-    return None
-  if len(one) != len(two) or len(differing) != 1 or two[differing[0]] != 2 * one[differing[0]]:
-    raise ValueError(f'cannot tell the batch axis of a state of shape {one} (for twice the '
-                     f'batch: {two}); beam search needs one axis that grows with the batch.')
-  return differing[0]
+def _state_batch_axes(model, encoder_inputs, batch_size):
+  """`beam_search_lib.batch_axes` of the model's state for these inputs."""
+  def input_signature(batch):
+    tokens = shapes.ShapeDtype((batch, 1), np.int32)
+    if encoder_inputs is None:
+      return tokens
+    return shapes.ShapeDtype((batch,) + encoder_inputs.shape[1:], np.int32), tokens
+  return beam_search_lib.batch_axes(model, input_signature, batch_size)
