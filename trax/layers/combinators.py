@@ -8,9 +8,12 @@ Data flows through a model as a stack of arrays. A layer with `n_in` inputs take
 - `Branch(a, b)` gives each sublayer a copy of the top items.
 - `Residual(f)` computes `x + f(x)`.
 - `Select`, `Dup`, `Drop`, `Swap` rearrange the stack.
+- `SerialWithSideOutputs` runs layers in series, setting some outputs of each aside.
 
-A combinator's weights and state are tuples with one entry per sublayer. Each sublayer gets
-its own rng, split from the combinator's.
+A combinator's weights and state are tuples with one entry per sublayer (a layer used twice
+shares its weights; see `base.py`). Each sublayer gets its own rng, split from the
+combinator's. Loops and branches over a layer (`Scan`, `Cond`, `Cache`) are in
+`control_flow.py`; wrappers that reshape the inputs around a layer in `wrappers.py`.
 """
 
 from typing import Any, Sequence
