@@ -169,6 +169,8 @@ def where(condition, x=None, y=None):
   """`x` where `condition` holds, else `y`; with one argument, `nonzero(condition)`."""
   if x is None and y is None:
     return nonzero(condition)
+  if x is None or y is None:
+    raise ValueError('where takes either both x and y or neither.')
   x, y = promote(x, y)
   return tf.where(as_bool(condition), x, y)
 
