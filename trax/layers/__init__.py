@@ -13,8 +13,8 @@ from trax.layers.base import GET_WEIGHTS_FROM_CACHE
 from trax.layers.base import Layer
 from trax.layers.base import LayerError
 from trax.layers.base import PureLayer
-from trax.layers.base import flatten_weights_and_state
-from trax.layers.base import unflatten_weights_and_state
+from trax.layers.flatten import flatten_weights_and_state
+from trax.layers.flatten import unflatten_weights_and_state
 from trax.layers.causal_attention import *  # pylint: disable=wildcard-import
 from trax.layers.combinators import *  # pylint: disable=wildcard-import
 from trax.layers.control_flow import *  # pylint: disable=wildcard-import

@@ -30,9 +30,7 @@ describe the layer and `from_config` can rebuild it, possibly in another mode.
 """
 
 import functools
-import os
-import sys
-import traceback
+import inspect
 from typing import Any
 
 import numpy as np
@@ -40,6 +38,9 @@ import numpy as np
 from trax import fastmath
 from trax import shapes
 from trax.layers import config as config_lib
+from trax.layers.errors import LayerError
+from trax.layers.errors import caller_location
+from trax.layers.errors import reraised_as_layer_error
 
 EMPTY_WEIGHTS = ()
 EMPTY_STATE = ()
@@ -48,30 +49,6 @@ GET_STATE_FROM_CACHE = {'__marker_for_cached_state_': ()}
 
 # The documented default rng of a fresh layer: jax.random.PRNGKey(0).
 DEFAULT_RNG = np.zeros(2, np.uint32)
-
-_LAYERS_DIR = os.path.dirname(os.path.abspath(__file__))
-
-
-class LayerError(Exception):
-  """An exception raised inside a layer, naming the layer, its origin and its inputs.
-
-  Attributes:
-    path: names of the layers the error passed through, outermost first.
-  """
-
-  def __init__(self, layer_name: str, method: str, caller: str, input_signature: Any,
-               message: str):
-    super().__init__()
-    self.path = [layer_name]
-    self._method, self._caller = method, caller
-    self._input_signature, self._message = input_signature, message
-
-  def __str__(self) -> str:
-    where = ' > '.join(self.path)
-    return (f'{self.path[-1]} (created at {self._caller}) failed in {self._method}.\n'
-            f'  layer path: {where}\n'
-            f'  input signature: {self._input_signature}\n'
-            f'  {self._message}')
 
 
 def is_cache_marker(x: Any) -> bool:
@@ -119,7 +96,7 @@ class Layer:
     self._rng: Any = None
     self._init_cached = False
     self._initialized = False
-    self._caller = _caller_location()
+    self._caller = caller_location()
 
   def __repr__(self) -> str:
     name = self._name
@@ -157,10 +134,7 @@ class Layer:
 
   @property
   def weights(self) -> Any:
-    if not self._sublayers:
-      return self._weights
-    return tuple(layer.weights if mark is None else mark
-                 for layer, mark in zip(self._sublayers, self._weights))
+    return self._gather('weights')
 
   @weights.setter
   def weights(self, weights: Any) -> None:
@@ -168,14 +142,18 @@ class Layer:
 
   @property
   def state(self) -> Any:
-    if not self._sublayers:
-      return self._state
-    return tuple(layer.state if mark is None else mark
-                 for layer, mark in zip(self._sublayers, self._state))
+    return self._gather('state')
 
   @state.setter
   def state(self, state: Any) -> None:
     self._state = self._distribute(state, 'state', GET_STATE_FROM_CACHE)
+
+  def _gather(self, attribute: str) -> Any:
+    own = getattr(self, '_' + attribute)
+    if not self._sublayers:
+      return own
+    return tuple(getattr(layer, attribute) if mark is None else mark
+                 for layer, mark in zip(self._sublayers, own))
 
   def _distribute(self, values: Any, attribute: str, marker: dict) -> Any:
     """Hands `values` to the sublayers; returns what this layer itself keeps."""
@@ -236,14 +214,9 @@ class Layer:
       return GET_WEIGHTS_FROM_CACHE, GET_STATE_FROM_CACHE
     if rng is not None:
       self.rng = rng
-    try:
+    with reraised_as_layer_error(self._name, self._caller, 'init', input_signature):
       with fastmath.use_backend('jax'):
         self.init_weights_and_state(input_signature)
-    except LayerError as e:
-      e.path.insert(0, self._name)
-      raise
-    except Exception as e:  # pylint: disable=broad-except
-      raise self._error('init', input_signature, e) from e
     self._initialized = True
     if use_cache:
       self._init_cached = True
@@ -296,18 +269,14 @@ class Layer:
     """
     snapshot = None if use_cache else _snapshot(self)
     try:
-      if not is_cache_marker(weights):
-        self.weights = weights
-      if not is_cache_marker(state):
-        self.state = state
-      self._rng = rng
-      outputs = self.forward(x)
-      return outputs, self.state
-    except LayerError as e:
-      e.path.insert(0, self._name)
-      raise
-    except Exception as e:  # pylint: disable=broad-except
-      raise self._error('pure_fn', _signature_or_repr(x), e) from e
+      with reraised_as_layer_error(self._name, self._caller, 'pure_fn', x):
+        if not is_cache_marker(weights):
+          self.weights = weights
+        if not is_cache_marker(state):
+          self.state = state
+        self._rng = rng
+        outputs = self.forward(x)
+        return outputs, self.state
     finally:
       if snapshot is not None:
         _restore(snapshot)
@@ -351,11 +320,6 @@ class Layer:
     checkpoints.load_layer(self, file_name, weights_only=weights_only,
                            input_signature=input_signature)
 
-  def _error(self, method: str, input_signature: Any, exception: Exception) -> LayerError:
-    short_trace = ''.join(traceback.format_exception_only(type(exception), exception))
-    return LayerError(self._name, method, self._caller, input_signature, short_trace.strip())
-
-
 class PureLayer(Layer):
   """A layer without weights or state, computing `forward_fn(inputs)`."""
 
@@ -390,29 +354,6 @@ class Fn(Layer):
     return tuple(outputs)
 
 
-def flatten_weights_and_state(weights: Any, state: Any) -> tuple[list, list]:
-  """Flat lists of weights and state (Trax 1.x order; shared and empty entries dropped)."""
-  return fastmath.tree_flatten(weights), fastmath.tree_flatten(state)
-
-
-def unflatten_weights_and_state(flat_weights: list, flat_state: list,
-                                weights_and_state_signature: tuple[Any, Any],
-                                weights_only: bool = False) -> tuple[Any, Any]:
-  """Inverse of `flatten_weights_and_state` given the trees' signature (or example)."""
-  weights_tree, state_tree = weights_and_state_signature
-  weights, rest = fastmath.tree_unflatten(flat_weights, weights_tree,
-                                          copy_from_tree=[EMPTY_WEIGHTS, GET_WEIGHTS_FROM_CACHE])
-  if rest:
-    raise ValueError(f'{len(rest)} weights left over after filling the weights tree.')
-  if weights_only:
-    return weights, None
-  state, rest = fastmath.tree_unflatten(flat_state, state_tree,
-                                        copy_from_tree=[EMPTY_STATE, GET_STATE_FROM_CACHE])
-  if rest:
-    raise ValueError(f'{len(rest)} state entries left over after filling the state tree.')
-  return weights, state
-
-
 def _snapshot(layer: Layer) -> list:
   """The weights, state, rng and init flags of `layer` and all layers below it."""
   seen, snapshot, todo = set(), [], [layer]
@@ -442,26 +383,7 @@ def _signature_or_marker(tree: Any) -> Any:
   return shapes.ShapeDtype(tree.shape, tree.dtype)
 
 
-def _signature_or_repr(x: Any) -> Any:
-  try:
-    return shapes.signature(x)
-  except Exception:  # pylint: disable=broad-except
-    return repr(x)[:200]
-
-
-def _caller_location() -> str:
-  """`file:line` of the code that built the layer, outside trax/layers."""
-  frame = sys._getframe(2)  # pylint: disable=protected-access
-  while frame is not None:
-    file_name = frame.f_code.co_filename
-    if not os.path.abspath(file_name).startswith(_LAYERS_DIR) and 'functools' not in file_name:
-      return f'{os.path.basename(file_name)}:{frame.f_lineno}'
-    frame = frame.f_back
-  return 'unknown location'
-
-
 def _n_positional_args(f, name: str) -> int:
-  import inspect  # pylint: disable=g-import-not-at-top
   try:
     parameters = inspect.signature(f).parameters.values()
   except (TypeError, ValueError):

@@ -35,6 +35,7 @@ from trax import fastmath
 from trax import shapes
 from trax.layers import base
 from trax.layers import config as config_lib
+from trax.layers import flatten
 from trax.supervised import history as history_lib
 
 FORMAT = 'trax-checkpoint'
@@ -150,7 +151,7 @@ def save_layer(layer: base.Layer, file_name: str, weights_only: bool = False,
 
   The model's `config()` is stored too when the layer can describe itself.
   """
-  flat_weights, flat_state = base.flatten_weights_and_state(layer.weights, layer.state)
+  flat_weights, flat_state = flatten.flatten_weights_and_state(layer.weights, layer.state)
   write(file_name, Checkpoint(
       flat_weights=[np.asarray(w) for w in flat_weights],
       flat_state=None if weights_only else [np.asarray(s) for s in flat_state],
@@ -195,12 +196,12 @@ def load_layer(layer: base.Layer, file_name: str, weights_only: bool = False,
     if not weights_only:
       raise ValueError(f'{file_name} holds weights only (no state); load it with '
                        'weights_only=True.')
-    weights, _ = base.unflatten_weights_and_state(flat_weights, [], (weights_tree, None),
+    weights, _ = flatten.unflatten_weights_and_state(flat_weights, [], (weights_tree, None),
                                                   weights_only=True)
   else:
     flat_state = match_arrays(checkpoint.flat_state, fastmath.tree_flatten(state_tree),
                               'state', file_name)
-    weights, state = base.unflatten_weights_and_state(flat_weights, flat_state,
+    weights, state = flatten.unflatten_weights_and_state(flat_weights, flat_state,
                                                       (weights_tree, state_tree))
     layer.state = state
   layer.weights = weights

@@ -1,0 +1,39 @@
+"""Flat lists of weights and state: the Trax 1.x checkpoint order.
+
+Weights and state trees flatten depth first, left to right; empty entries and the cache
+markers of repeated (shared) layers contribute nothing, so a shared layer's weights appear
+once, where it is first used.
+"""
+
+from typing import Any
+
+from trax import fastmath
+from trax.layers.base import EMPTY_STATE
+from trax.layers.base import EMPTY_WEIGHTS
+from trax.layers.base import GET_STATE_FROM_CACHE
+from trax.layers.base import GET_WEIGHTS_FROM_CACHE
+
+__all__ = ['flatten_weights_and_state', 'unflatten_weights_and_state']
+
+
+def flatten_weights_and_state(weights: Any, state: Any) -> tuple[list, list]:
+  """Flat lists of weights and state (Trax 1.x order; shared and empty entries dropped)."""
+  return fastmath.tree_flatten(weights), fastmath.tree_flatten(state)
+
+
+def unflatten_weights_and_state(flat_weights: list, flat_state: list,
+                                weights_and_state_signature: tuple[Any, Any],
+                                weights_only: bool = False) -> tuple[Any, Any]:
+  """Inverse of `flatten_weights_and_state` given the trees' signature (or example)."""
+  weights_tree, state_tree = weights_and_state_signature
+  weights, rest = fastmath.tree_unflatten(flat_weights, weights_tree,
+                                          copy_from_tree=[EMPTY_WEIGHTS, GET_WEIGHTS_FROM_CACHE])
+  if rest:
+    raise ValueError(f'{len(rest)} weights left over after filling the weights tree.')
+  if weights_only:
+    return weights, None
+  state, rest = fastmath.tree_unflatten(flat_state, state_tree,
+                                        copy_from_tree=[EMPTY_STATE, GET_STATE_FROM_CACHE])
+  if rest:
+    raise ValueError(f'{len(rest)} state entries left over after filling the state tree.')
+  return weights, state
