@@ -7,6 +7,11 @@ the jax backend and a TensorFlow op under the tensorflow-numpy backend.
 from trax.fastmath import backend as _backend
 
 
+class _MissingAttributeError(_backend.BackendError, AttributeError):
+  """A name the selected backend lacks; an AttributeError too, so that `hasattr` and
+  `getattr(module, name, default)` work on this module (torch.compile probes modules)."""
+
+
 def __getattr__(name: str):
   if name.startswith('__'):  # Module protocol probes (autograph, inspect) expect this.
     raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
@@ -14,6 +19,6 @@ def __getattr__(name: str):
   try:
     return getattr(namespace, name)
   except AttributeError:
-    raise _backend.BackendError(
+    raise _MissingAttributeError(
         f'fastmath.numpy.{name} is not available on the {_backend.backend_name()!r} '
         'backend.') from None
