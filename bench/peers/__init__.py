@@ -1,0 +1,1 @@
+"""Peer implementations of the benchmark training step (see bench/README.md)."""

@@ -1,0 +1,45 @@
+"""The trax peer: `trax.models.TransformerLM` trained by `trax.supervised.training.Loop`.
+
+Timed is `loop.run(n)`, the Loop's real step: a batch drawn from the task's stream (an
+in-memory iterator over pre-generated numpy batches), placed on the device, the compiled
+step dispatched, its loss kept for reporting; the loop looks at the losses at the end of
+`run`, which waits for the last step. Evals and checkpoints are off.
+"""
+
+import itertools
+
+import numpy as np
+
+import trax
+import trax.models
+import trax.optimizers
+import trax.layers as tl
+from trax.supervised import training
+
+from bench.peers import common
+
+
+def never(step: int) -> bool:
+  del step
+  return False
+
+
+class Peer:
+  name = 'trax'
+
+  def __init__(self, config: common.Config, batches: list, dropout: bool = True):
+    self.model = trax.models.TransformerLM(
+        vocab_size=config.vocab_size, d_model=config.d_model, d_ff=config.d_ff,
+        n_layers=config.n_layers, n_heads=config.n_heads, max_len=config.length,
+        dropout=config.dropout if dropout else 0., mode='train')
+    task = training.TrainTask(
+        itertools.cycle(batches), tl.WeightedCategoryCrossEntropy(),
+        trax.optimizers.Adam(config.learning_rate, weight_decay_rate=config.weight_decay,
+                             eps=config.eps),
+        sample_batch=batches[0])
+    self.loop = training.Loop(self.model, task, random_seed=0, checkpoint_at=never,
+                              eval_at=never, permanent_checkpoint_at=never)
+    self.n_params = sum(np.size(w) for w in trax.fastmath.tree_flatten(self.model.weights))
+
+  def run(self, n_steps: int) -> None:
+    self.loop.run(n_steps)
