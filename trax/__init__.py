@@ -1,10 +1,17 @@
 """Trax: a combinator library for deep learning on JAX, shipping through TensorFlow.
 
 `import trax` loads jax and numpy only; TensorFlow is imported when the tensorflow-numpy
-backend is first selected or a TensorFlow-facing tool (TensorBoard, TFDS) is used.
+backend is first selected or a TensorFlow-facing tool (TensorBoard files, tf.data, TFDS)
+is used.
 """
 
+from trax import data
 from trax import fastmath
+from trax import layers
+from trax import models
+from trax import optimizers
 from trax import shapes
+from trax import supervised
+from trax.supervised import lr_schedules as lr
 
 __version__ = '2.0.0.dev0'
