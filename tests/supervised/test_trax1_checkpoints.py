@@ -15,7 +15,6 @@ import trax.layers as tl
 from trax import optimizers
 from trax import shapes
 from trax.supervised import checkpoints
-from trax.supervised import history as history_lib
 from trax.supervised import training
 from trax.supervised import trax1_checkpoints
 from tests.supervised import helpers

@@ -10,7 +10,6 @@ import os
 from typing import Any, Sequence
 
 import jax
-import numpy as np
 
 from trax import fastmath
 from trax.supervised import checkpoints
