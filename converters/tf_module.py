@@ -103,6 +103,10 @@ class ExportModule(tf.Module):
                platforms: Sequence[str] = ('cpu',)):
     super().__init__()
     self.keras_model = model.keras_model
+    if model.keras_model is not None:
+      # Keras does not expose every variable to TF's tracking (seed generator states of
+      # random layers are not): track them all, as Keras' own export does.
+      self.keras_variables = [getattr(v, 'value', v) for v in model.keras_model.variables]
     self.model = (None if model.keras_model is not None
                   else Stage(model.layer, model.weights, model.state, path, platforms))
     self.extras = {name: Stage(layer, layer.weights, layer.state, path, platforms)
