@@ -116,7 +116,8 @@ class Reporter:
   def check_finite(self, flat_weights: list, step: int) -> None:
     """Raises `NonFiniteLossError` if any of `flat_weights` (numpy) holds NaN or inf."""
     bad = [i for i, w in enumerate(flat_weights)
-           if np.issubdtype(w.dtype, np.inexact) and not np.isfinite(w).all()]
+           if jax.numpy.issubdtype(w.dtype, jax.numpy.inexact)  # bfloat16 too.
+           and not np.isfinite(w).all()]
     if bad:
       self.raise_non_finite(f'Weights {bad[:5]} (in flat order) became NaN or infinite by '
                             f'step {step}')
