@@ -11,6 +11,8 @@ import pytest
 from trax.supervised import devices
 
 _EIGHT_DEVICES = r'''
+import tempfile
+
 import jax
 import numpy as np
 import trax.layers as tl
@@ -21,18 +23,24 @@ from tests.supervised import helpers
 assert jax.local_device_count() == 8, jax.devices()
 
 
-def train(n_devices):
+def train(n_devices, output_dir=None, n_steps=20):
   task = training.TrainTask(helpers.regression_stream(0, batch_size=16), tl.L2Loss(),
                             optimizers.Adam(0.01), n_steps_per_checkpoint=5)
   eval_task = training.EvalTask(helpers.regression_stream(1, batch_size=16), [tl.L2Loss()],
                                 n_eval_batches=2)
   loop = training.Loop(helpers.mlp(dropout=0.2), task, eval_tasks=[eval_task],
-                       n_devices=n_devices, random_seed=0)
-  loop.run(20)
+                       n_devices=n_devices, random_seed=0, output_dir=output_dir)
+  loop.run(n_steps)
   return loop
 
 
-one, eight = train(1), train(8)
+output_dir = tempfile.mkdtemp()
+one, eight = train(1), train(8, output_dir)
+# The 8-device checkpoint resumes on one device.
+resumed = train(1, output_dir, n_steps=0)
+assert resumed.step == 20
+for w, v in zip(helpers.flat_weights(eight.model), helpers.flat_weights(resumed.model)):
+  np.testing.assert_array_equal(w, v)
 assert (one.n_devices, eight.n_devices) == (1, 8)
 for w in jax.tree.leaves(eight.model.weights):
   assert len(w.sharding.device_set) == 8 and w.sharding.is_fully_replicated
@@ -49,7 +57,7 @@ print('ok')
 '''
 
 
-@pytest.mark.slow  # A subprocess importing jax and compiling two loops: about 10 s.
+@pytest.mark.slow  # A subprocess importing jax and tensorflow, compiling three loops.
 def test_eight_devices_match_one_device():
   root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
   environment = dict(os.environ, XLA_FLAGS='--xla_force_host_platform_device_count=8',
