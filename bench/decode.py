@@ -7,9 +7,10 @@ For a benchmark-sized TransformerLM, measures in one run
 - tokens/s of eval-mode decoding, which runs the model over the whole prefix per token;
 - the cost of one token at position 16 and at position 512 in both modes,
 
-and prints the ratios. Compilation is excluded (every shape is run once first). Run:
+and prints the ratios. Compilation is excluded (every shape is run once first), and each
+time is the least of several runs, as other processes on the machine only add to it. Run:
 
-    python bench/decode.py [--lengths 16 64 256 512] [--batch 1]
+    python bench/decode.py [--lengths 16 64 256 512] [--batch 1] [--repeats 3]
 """
 
 import argparse
@@ -32,7 +33,7 @@ from trax.supervised import decoding  # pylint: disable=g-import-not-at-top,wron
 # positions; dropout is off in predict and eval modes anyway.
 MODEL = dict(vocab_size=4096, d_model=256, d_ff=1024, n_heads=4, n_layers=2, max_len=1024)
 EVAL_MIN_LENGTH = 16
-WINDOW = 8  # Tokens averaged for the per-token cost at a position.
+WINDOW = 16  # Tokens whose median is the per-token cost at a position.
 
 
 def build(mode: str, batch: int, weights=None) -> tl.Layer:
@@ -54,19 +55,23 @@ def best_time(fn, repeats: int) -> float:
   return min(times)
 
 
-def step_times(stream, n_tokens: int) -> np.ndarray:
-  """Wall time of each of the first `n_tokens` tokens of `stream`."""
-  times = []
-  for _ in range(n_tokens):
-    start = time.perf_counter()
-    next(stream)
-    times.append(time.perf_counter() - start)
-  return np.array(times)
+def step_times(make_stream, n_tokens: int, runs: int) -> np.ndarray:
+  """Wall time of each of the first `n_tokens` tokens, the least over `runs` streams (so
+  that another process's burst of work is not charged to a position)."""
+  times = np.full(n_tokens, np.inf)
+  for _ in range(runs):
+    stream = make_stream()
+    for i in range(n_tokens):
+      start = time.perf_counter()
+      next(stream)
+      times[i] = min(times[i], time.perf_counter() - start)
+  return times
 
 
 def per_token_cost(times: np.ndarray, position: int) -> float:
-  """Median time of the `WINDOW` tokens ending at `position` (1-based)."""
-  return float(np.median(times[position - WINDOW:position]))
+  """Median time of the `WINDOW` tokens ending at `position` (1-based), leaving out the
+  first token, whose step also takes the prompt."""
+  return float(np.median(times[max(position - WINDOW, 1):position]))
 
 
 def main() -> None:
@@ -90,26 +95,28 @@ def main() -> None:
   print(f'{"tokens":>7} {"loop tok/s":>11} {"stream tok/s":>13} {"eval tok/s":>11} '
         f'{"loop/eval":>10} {"stream/loop":>12}')
   for length in args.lengths:
+    # Short runs are repeated more: the least time of many is the one least disturbed.
+    repeats = max(args.repeats, 2048 // length)
     loop = best_time(lambda: decoding.autoregressive_sample(  # pylint: disable=cell-var-from-loop
-        predict_model, max_length=length, **sample), args.repeats)
+        predict_model, max_length=length, **sample), repeats)
     stream = best_time(lambda: list(itertools.islice(  # pylint: disable=cell-var-from-loop
         decoding.autoregressive_sample_stream(predict_model, start_id=start_id,
-                                              **_no_eos(sample)), length)), args.repeats)
+                                              **_no_eos(sample)), length)), repeats)
     evaluate = best_time(lambda: decoding.autoregressive_sample(  # pylint: disable=cell-var-from-loop
         eval_model, max_length=length, eval_mode=True, eval_min_length=EVAL_MIN_LENGTH,
-        **sample), 1)
+        **sample), max(1, 128 // length))
     rate = lambda seconds: length * args.batch / seconds  # pylint: disable=cell-var-from-loop
     print(f'{length:7d} {rate(loop):11.1f} {rate(stream):13.1f} {rate(evaluate):11.1f} '
           f'{evaluate / loop:9.1f}x {stream / loop:11.2f}x')
 
   early, late = min(args.lengths), longest
-  predict_steps = step_times(decoding.autoregressive_sample_stream(
-      predict_model, **_no_eos(sample)), longest)
-  eval_steps = step_times(decoding.autoregressive_sample_stream(
+  predict_steps = step_times(lambda: decoding.autoregressive_sample_stream(
+      predict_model, **_no_eos(sample)), longest, runs=args.repeats)
+  eval_steps = step_times(lambda: decoding.autoregressive_sample_stream(
       eval_model, eval_mode=True, eval_min_length=EVAL_MIN_LENGTH, **_no_eos(sample)),
-                          longest)  # Compiled already: every padded shape ran above.
-  print(f'\nper-token cost (median of {WINDOW} tokens; stream, compiled, host transfer '
-        f'included)')
+                          longest, runs=1)  # Every padded shape compiled above.
+  print(f'\nper-token cost (stream; median of {WINDOW} tokens, each the least of its '
+        f'runs; host transfer included)')
   for name, times in (('predict', predict_steps), ('eval', eval_steps)):
     at_early, at_late = per_token_cost(times, early), per_token_cost(times, late)
     print(f'  {name:8s} token {early}: {at_early * 1e3:8.3f} ms   token {late}: '

@@ -196,6 +196,7 @@ def test_sampled_frequencies_follow_the_tempered_distribution():
                                tempered / tempered.sum(), atol=0.025)
 
 
+@pytest.mark.slow  # Runs the model op by op: about 5 s.
 def test_uncompiled_decoding_draws_the_same_tokens():
   model = _bigram(_transitions({a: {2: .4, 3: .3, 4: .3} for a in range(6)}))
   sample = lambda accelerate: decoding.autoregressive_sample(
@@ -291,13 +292,15 @@ def test_argument_errors_say_what_arrived():
 
 
 def _log_prob(eval_model, prompt, tokens, encoder_inputs=None):
-  """`(B,)` log-probabilities of `tokens` after `prompt`, by eval-mode recomputation."""
-  total = 0.
-  for t in range(tokens.shape[1]):
-    log_probs = _eval_log_probs(eval_model, np.concatenate([prompt, tokens[:, :t]], 1),
-                                encoder_inputs)
-    total = total + log_probs[np.arange(len(tokens)), tokens[:, t]]
-  return total
+  """`(B,)` log-probabilities of `tokens` after `prompt`, by one eval-mode pass."""
+  sequences = np.concatenate([prompt, tokens], axis=1)
+  padded = np.pad(sequences, ((0, 0), (0, EVAL_MIN_LENGTH - sequences.shape[1])))
+  if encoder_inputs is None:
+    logits = _jitted(eval_model)(padded)
+  else:
+    logits, _ = _jitted(eval_model)((encoder_inputs, padded))
+  log_probs = np.asarray(tl.log_softmax(logits))[:, prompt.shape[1]:sequences.shape[1]]
+  return np.take_along_axis(log_probs, tokens[..., None], axis=-1)[..., 0].sum(axis=1)
 
 
 def test_one_beam_is_greedy_decoding(lm, prompt):
@@ -317,9 +320,8 @@ def test_enough_beams_find_the_best_sequences_exactly(lm, prompt):
                                  eos_id=-1, max_length=3, length_penalty=0.)
   every = np.array(list(itertools.product(range(VOCAB), repeat=3)), np.int32)  # (512, 3)
   for row in range(2):
-    prompts = np.repeat(prompt[row:row + 1], len(every), axis=0)
-    log_probs = np.concatenate([_log_prob(eval_model, prompts[i:i + 128], every[i:i + 128])
-                                for i in range(0, len(every), 128)])
+    log_probs = _log_prob(eval_model, np.repeat(prompt[row:row + 1], len(every), axis=0),
+                          every)
     best = np.argsort(-log_probs)[:5]
     np.testing.assert_array_equal([tokens[row] for tokens, _ in results[:5]], every[best])
     np.testing.assert_allclose([scores[row] for _, scores in results[:5]], log_probs[best],
@@ -469,6 +471,7 @@ def test_trax1_checkpoint_best_beam_is_the_copy(trax1_predict_model):
   assert best_scores[0] > second_scores[0] and (second != best).any()
 
 
+@pytest.mark.slow  # Compiles the example's model: about 5 s.
 def test_docstring_example_runs():
   import trax  # pylint: disable=g-import-not-at-top
   tests = doctest.DocTestFinder(recurse=False).find(

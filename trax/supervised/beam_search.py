@@ -1,4 +1,4 @@
-"""Beam search over a step function, compiled as one `lax.while_loop`.
+r"""Beam search over a step function, compiled as one `lax.while_loop`.
 
 `trax.supervised.decoding.beam_search` runs a model with this module. The search itself
 knows nothing about models, only arrays (`batch_axes` asks a model where its state keeps
@@ -15,7 +15,7 @@ the batch rows):
 Scores are normalized as in GNMT (Wu et al., 2016, https://arxiv.org/abs/1609.08144):
 
 .. math::
-    score = \\frac{\\log P(y)}{lp(|y|)}, \\quad lp(n) = \\left(\\frac{5 + n}{6}\\right)^\\alpha,
+    score = \frac{\log P(y)}{lp(|y|)}, \quad lp(n) = \left(\frac{5 + n}{6}\right)^\alpha,
 
 with `|y|` counting the generated tokens, the final `eos_id` included. Candidates that
 grow in the same step have the same length, so among them the ranking is that of

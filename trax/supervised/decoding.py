@@ -205,6 +205,8 @@ def _predict_stream(model, encoder_inputs, tokens, temperature, rng, accelerate)
   limit = _max_positions(model, eval_mode=False)
   fits = lambda positions: limit is None or positions <= limit
   weights, state = _on_device(model)
+  if encoder_inputs is not None:
+    encoder_inputs = jax.device_put(encoder_inputs)  # Once, not at every step.
   positions = tokens.shape[1]
   if not fits(positions):
     raise ValueError(_overflow_message(model, 1, positions, limit))
@@ -226,6 +228,8 @@ def _eval_stream(model, encoder_inputs, prefix, temperature, rng, min_length, ac
   step = _eval_step if accelerate else _eval_step.__wrapped__
   limit = _max_positions(model, eval_mode=True)
   weights, state = model.weights, model.state
+  if encoder_inputs is not None:
+    encoder_inputs = jax.device_put(encoder_inputs)
   for i in itertools.count():
     length = prefix.shape[1]  # The prediction for position `length` needs `length + 1`.
     if limit is not None and length + 1 > limit:
