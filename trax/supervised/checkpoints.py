@@ -197,12 +197,12 @@ def load_layer(layer: base.Layer, file_name: str, weights_only: bool = False,
       raise ValueError(f'{file_name} holds weights only (no state); load it with '
                        'weights_only=True.')
     weights, _ = flatten.unflatten_weights_and_state(flat_weights, [], (weights_tree, None),
-                                                  weights_only=True)
+                                                     weights_only=True)
   else:
     flat_state = match_arrays(checkpoint.flat_state, fastmath.tree_flatten(state_tree),
                               'state', file_name)
     weights, state = flatten.unflatten_weights_and_state(flat_weights, flat_state,
-                                                      (weights_tree, state_tree))
+                                                         (weights_tree, state_tree))
     layer.state = state
   layer.weights = weights
   return layer.weights, layer.state
