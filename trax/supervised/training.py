@@ -1,8 +1,8 @@
-"""Supervised training: `Loop` runs `TrainTask`s on a model and measures it on `EvalTask`s.
+"""Supervised training: `Loop` runs `TrainTask`s on a model and measures it on `EvalTask`s::
 
->>> loop = Loop(model, [TrainTask(train_stream, tl.L2Loss(), optimizers.Adam(0.01))],
-...             eval_tasks=[EvalTask(eval_stream, [tl.L2Loss()])], output_dir='run/')
->>> loop.run(1000)
+    loop = Loop(model, [TrainTask(train_stream, tl.L2Loss(), optimizers.Adam(0.01))],
+                eval_tasks=[EvalTask(eval_stream, [tl.L2Loss()])], output_dir='run/')
+    loop.run(1000)
 
 Speed: each train task has one compiled step (see `trainer`); weights, state and slots
 stay on the devices, and losses are pulled to the host only to report, evaluate or
