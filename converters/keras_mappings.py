@@ -11,8 +11,9 @@ Mappings are exact or refuse (`Unsupported`, saying why); notes on the less obvi
   pooling averages only in-bounds elements in both.
 - LayerNormalization: Keras' epsilon (default 1e-3) is passed; trax's default is 1e-6.
   Keras `center=False` still subtracts the mean (it only drops beta), so it maps to trax
-  `LayerNorm` with a zero bias; `rms_scaling` and `RMSNormalization` map to trax's
-  `center=False` (no mean subtracted).
+  `LayerNorm` with a zero bias; `RMSNormalization` maps to trax's `center=False` (no
+  mean subtracted). The deprecated `rms_scaling=True` refuses: it divides by the standard
+  deviation without centering.
 - BatchNormalization: `momentum` means the same in both (weight of the old running
   average). Trax debiases its running averages in eval by the batch count `n`
   (dividing by `1 - momentum**n`); the count is set to 2**30, where that factor is exactly
@@ -195,27 +196,30 @@ def softmax(layer, call: Call) -> Mapped:
 
 def layer_norm(layer, call: Call) -> Mapped:
   config = layer.get_config()
+  if config.get('rms_scaling'):
+    raise Unsupported('rms_scaling=True (deprecated in Keras: it divides by the standard '
+                      'deviation without centering, which no trax layer computes; use '
+                      'RMSNormalization)')
+  _check_last_axis(config['axis'], call)
   d = call.input_shapes[0][-1]
-  axis = config['axis']
-  axis = list(axis) if isinstance(axis, (list, tuple)) else [axis]
-  rank = len(call.input_shapes[0])
-  if [a % rank for a in axis] != [rank - 1]:
-    raise Unsupported(f'axis={config["axis"]} (trax normalizes the last axis only)')
-  gamma = numpy(layer.gamma) if config['scale'] or config.get('rms_scaling') else np.ones(d)
-  beta = numpy(layer.beta) if config['center'] and not config.get('rms_scaling') else (
-      np.zeros(d))
-  norm = tl.LayerNorm(center=not config.get('rms_scaling'), epsilon=config['epsilon'])
-  return Mapped([norm], [gamma.astype(np.float32), beta.astype(np.float32)])
+  gamma = numpy(layer.gamma) if config['scale'] else np.ones(d, np.float32)
+  beta = numpy(layer.beta) if config['center'] else np.zeros(d, np.float32)
+  return Mapped([tl.LayerNorm(epsilon=config['epsilon'])], [gamma, beta])
 
 
 def rms_norm(layer, call: Call) -> Mapped:
   config = layer.get_config()
-  rank = len(call.input_shapes[0])
-  if config['axis'] % rank != rank - 1:
-    raise Unsupported(f'axis={config["axis"]} (trax normalizes the last axis only)')
+  _check_last_axis(config['axis'], call)
   scale = numpy(layer.scale)
   return Mapped([tl.LayerNorm(center=False, epsilon=config['epsilon'])],
                 [scale, np.zeros_like(scale)])
+
+
+def _check_last_axis(axis: Any, call: Call) -> None:
+  rank = len(call.input_shapes[0])
+  axes = [a % rank for a in (axis if isinstance(axis, (list, tuple)) else [axis])]
+  if axes != [rank - 1]:
+    raise Unsupported(f'axis={axis} (trax normalizes the last axis only)')
 
 
 BATCH_NORM_COUNT = 2**30
