@@ -2,25 +2,22 @@
 
 The model is a trained layer in 'predict' mode. A language model maps tokens `(B, T)` to
 logits `(B, T, V)`; an encoder-decoder maps `(inputs, tokens)` to `(logits, ...)`. As in
-Trax 1.4, the first call feeds the start token (followed, for a language model, by the
-prompt `inputs`; an encoder-decoder gets `inputs` as its first input on every call), and
-each later call feeds the one token emitted last. The model keeps the history (key/value
-caches, positions) in its state and does not shift its input.
+Trax 1.4, the first call feeds the start token (then, for a language model, the prompt
+`inputs`; an encoder-decoder gets `inputs` on every call) and each later call the token
+emitted last. The model keeps the history (key/value caches, positions) in its state.
 
-Speed: a step is one compiled function of `(weights, state, tokens)`. Weights and state are
-arguments, so it is traced once per input shape, never per token, and the state is donated,
-so XLA updates the caches in place. The state stays on the device: the stream moves one
-`(B,)` batch of tokens to the host per step (that is what it yields), while
-`autoregressive_sample` and `beam_search` run their whole loop in one `lax.while_loop` and
-move the result once. A new token costs the model's per-token work plus attention over the
-fixed-size cache, whatever its position (`bench/decode.py` measures it). The cache holds
-the model's `max_len` (attention's `max_inference_length`) positions; decoding more raises
-a ValueError instead of silently overwriting the last position.
+Speed: a step is one function of `(weights, state, tokens)` compiled once per input shape,
+never per token; the state is donated, so XLA updates the caches in place, and stays on the
+device. The stream moves one `(B,)` batch of tokens to the host per step (what it yields);
+`autoregressive_sample` and `beam_search` run their whole loop in one `lax.while_loop`. A
+token costs the same at any position: attention spans the fixed-size cache
+(`bench/decode.py` measures it). Decoding more positions than the cache holds (the model's
+`max_len`) raises a ValueError instead of silently overwriting the last position.
 
-`eval_mode=True` decodes with a model in 'eval' mode instead, running it over the whole
-prefix for every token (padded to a power of two, at least `eval_min_length`, so few shapes
+`eval_mode=True` decodes with an 'eval'-mode model instead, running it over the whole prefix
+for every token (padded to a power of two, at least `eval_min_length`, so few shapes
 compile): any model works, at a cost growing with the length. As in Trax, the start token
-is then the 0 that the model's own `ShiftRight` puts first; `start_id` is not fed.
+is then the 0 that the model's `ShiftRight` puts first; `start_id` is not fed.
 
 Differences from Trax 1.x:
 
@@ -28,8 +25,7 @@ Differences from Trax 1.x:
   Token `i` is drawn with `fold_in(rng, i)`, so one key gives the same tokens from the
   stream, from `autoregressive_sample` and in eval mode. Without `rng`, key 0 is used.
 - The model's own state is left as it was: each call starts from `model.state` (Trax
-  advanced it, so a second call continued the first one's caches unless the model was
-  initialized again).
+  advanced it, so a second call continued the first one's caches).
 - `beam_search` honours `eos_id` and `length_penalty` and takes batches (Trax 1.4 ignored
   both and required `batch_size=1`); see `trax.supervised.beam_search`.
 
@@ -143,7 +139,8 @@ def autoregressive_sample(model: tl.Layer, inputs: Any = None, batch_size: int =
 
   encoder_inputs, tokens = _first_tokens(model, inputs, batch_size, start_id)
   temperature, rng = _sampling(temperature, rng)
-  _check_positions(model, tokens.shape[1] + max_length - 1, max_length)
+  _check_positions(model, max_length, tokens.shape[1] + max_length - 1,
+                   _max_positions(model, eval_mode=False))
   weights, state = _on_device(model)
   first, state = _predict_step(weights, state, encoder_inputs, tokens, temperature, rng, 0,
                                model=model)
@@ -185,7 +182,8 @@ def beam_search(model: tl.Layer, inputs: Any = None, batch_size: int = 1, n_beam
     raise ValueError(f'n_beams and max_length must be at least 1, got {n_beams} and '
                      f'{max_length}.')
   encoder_inputs, tokens = _first_tokens(model, inputs, batch_size, start_id)
-  _check_positions(model, tokens.shape[1] + max_length - 1, max_length)
+  _check_positions(model, max_length, tokens.shape[1] + max_length - 1,
+                   _max_positions(model, eval_mode=False))
   batch_axes = (_state_batch_axes(model, encoder_inputs, batch_size) if n_beams > 1
                 else (None,) * len(jax.tree.leaves(model.state)))
   weights, state = _on_device(model)
@@ -203,24 +201,22 @@ def beam_search(model: tl.Layer, inputs: Any = None, batch_size: int = 1, n_beam
 def _predict_stream(model, encoder_inputs, tokens, temperature, rng, accelerate):
   step = _predict_step if accelerate else _predict_step.__wrapped__
   limit = _max_positions(model, eval_mode=False)
-  fits = lambda positions: limit is None or positions <= limit
   weights, state = _on_device(model)
   if encoder_inputs is not None:
     encoder_inputs = jax.device_put(encoder_inputs)  # Once, not at every step.
   positions = tokens.shape[1]
-  if not fits(positions):
-    raise ValueError(_overflow_message(model, 1, positions, limit))
+  _check_positions(model, 1, positions, limit)
   sample, state = step(weights, state, encoder_inputs, tokens, temperature, rng, 0,
                        model=model)
   for i in itertools.count(1):
     positions += 1
     # Token i is dispatched before token i - 1 is handed out, so the device computes it
     # while the host copies and the consumer works (dispatch is asynchronous).
-    ahead = fits(positions) and step(weights, state, encoder_inputs, sample[:, None],
-                                     temperature, rng, i, model=model)
+    fits = limit is None or positions <= limit
+    ahead = fits and step(weights, state, encoder_inputs, sample[:, None], temperature, rng,
+                          i, model=model)
     yield np.asarray(sample)
-    if not ahead:
-      raise ValueError(_overflow_message(model, i + 1, positions, limit))
+    _check_positions(model, i + 1, positions, limit)
     sample, state = ahead
 
 
@@ -232,8 +228,7 @@ def _eval_stream(model, encoder_inputs, prefix, temperature, rng, min_length, ac
     encoder_inputs = jax.device_put(encoder_inputs)
   for i in itertools.count():
     length = prefix.shape[1]  # The prediction for position `length` needs `length + 1`.
-    if limit is not None and length + 1 > limit:
-      raise ValueError(_overflow_message(model, i + 1, length + 1, limit))
+    _check_positions(model, i + 1, length + 1, limit)
     padded_length = 2 ** int(np.ceil(np.log2(max(min_length, length + 1))))
     if limit is not None:
       padded_length = min(padded_length, limit)
@@ -377,17 +372,14 @@ def _max_positions(model, eval_mode):
   return min(limits) if limits else None
 
 
-def _check_positions(model, positions, max_length):
-  limit = _max_positions(model, eval_mode=False)
+def _check_positions(model, n_tokens, positions, limit):
+  """Raises a ValueError if `n_tokens` tokens need more `positions` than the `limit`."""
   if limit is not None and positions > limit:
-    raise ValueError(_overflow_message(model, max_length, positions, limit))
-
-
-def _overflow_message(model, n_tokens, positions, limit):
-  return (f'decoding {n_tokens} tokens with {model.name} needs {positions} positions (the '
-          f'start token, the prompt and all tokens fed back), but its caches hold {limit} '
-          f'(its max_len / max_inference_length). Decode fewer tokens or build the model '
-          f'with a larger max_len.')
+    raise ValueError(
+        f'decoding {n_tokens} tokens with {model.name} needs {positions} positions (the '
+        f'start token, the prompt and all tokens fed back), but its caches hold {limit} '
+        f'(its max_len / max_inference_length). Decode fewer tokens or build the model '
+        f'with a larger max_len.')
 
 
 def _state_batch_axes(model, encoder_inputs, batch_size):
