@@ -2,6 +2,7 @@
 
 from trax.supervised import callbacks
 from trax.supervised import checkpoints
+from trax.supervised import decoding
 from trax.supervised import history
 from trax.supervised import lr_schedules
 from trax.supervised import training
