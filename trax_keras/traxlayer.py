@@ -118,8 +118,11 @@ class TraxLayer(keras.layers.Layer):
     except tl.LayerError as e:
       raise self._error(e, x) from None
     if training:
-      for variable, value in zip(self._state_variables, fastmath.tree_flatten(new_state)):
-        variable.assign(value)
+      # State a layer passes through untouched (Dropout's rate) is not written back.
+      for variable, old, new in zip(self._state_variables, fastmath.tree_flatten(state),
+                                    fastmath.tree_flatten(new_state)):
+        if new is not old:
+          variable.assign(new)
     return outputs
 
   def compute_output_spec(self, inputs: Any, training: 'bool | None' = None) -> Any:
