@@ -176,7 +176,10 @@ def _from_checkpoint(path: str, signature: 'list | None', model_config: 'dict | 
     if checkpoint.input_signature is None:
       raise ExportError(f'{checkpoint_path} does not record the input signature; pass '
                         'input_signature=.')
-    signature = signatures.with_dynamic_batch(signatures.leaves(checkpoint.input_signature))
+    # Trax 1.x trainers recorded the whole batch (inputs, targets, weights): the model's
+    # inputs come first.
+    recorded = signatures.leaves(checkpoint.input_signature)[:layer.n_in]
+    signature = signatures.with_dynamic_batch(recorded)
   probe = _structure(signatures.concrete(signature, *signatures.PROBE_SIZE), layer.n_in)
   weights_tree, state_tree = layer.weights_and_state_signature(probe)
   if checkpoint.flat_state is None:

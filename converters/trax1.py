@@ -91,7 +91,7 @@ def _check_fits(checkpoint: checkpoints.Checkpoint, model_config: dict, path: st
     layer = sources.rebuild(model_config)
   except (tl.ConfigError, TypeError) as e:
     raise ExportError(f'Cannot build the model from the given config: {e}') from None
-  flat = signatures_lib.leaves(checkpoint.input_signature)
+  flat = signatures_lib.leaves(checkpoint.input_signature)[:layer.n_in]  # Not targets.
   probe = signatures_lib.structure(
       signatures_lib.concrete(signatures_lib.with_dynamic_batch(flat),
                               *signatures_lib.PROBE_SIZE), layer.n_in)
