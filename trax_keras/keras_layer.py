@@ -57,13 +57,7 @@ class KerasLayer(tl.Layer):
     return self._keras_layer
 
   def init_weights_and_state(self, input_signature: Any) -> None:
-    if not self._keras_layer.built:
-      specs = signatures.map_signature(
-          lambda s: keras.KerasTensor(s.shape, dtype=s.dtype.name), input_signature)
-      # The Keras layer creates its variables here, with concrete values even when trax
-      # initializes abstractly (inside a jax trace).
-      with jax.ensure_compile_time_eval():
-        self._keras_layer(self._keras_inputs(specs))
+    self._build_keras_layer(input_signature)
     self.weights = tuple(v.value for v in self._keras_layer.trainable_variables)
     self.state = tuple(v.value for v in self._keras_layer.non_trainable_variables)
 
@@ -72,6 +66,8 @@ class KerasLayer(tl.Layer):
       raise fastmath.BackendError(
           f'{self.name} runs a Keras layer on JAX; it cannot run on the '
           f'{fastmath.backend_name()!r} fastmath backend.')
+    # A copy rebuilt from config() in another mode runs with weights it did not create.
+    self._build_keras_layer(signatures.as_signature(inputs))
     outputs, state = self._keras_layer.stateless_call(
         list(self.weights), list(self.state), self._keras_inputs(inputs),
         training=self._training)
@@ -83,6 +79,16 @@ class KerasLayer(tl.Layer):
                        f'but returned {type(outputs).__name__} '
                        f'{signatures.as_signature(outputs)}.')
     return tuple(outputs)
+
+  def _build_keras_layer(self, input_signature: Any) -> None:
+    if self._keras_layer.built:
+      return
+    specs = signatures.map_signature(
+        lambda s: keras.KerasTensor(s.shape, dtype=s.dtype.name), input_signature)
+    # The Keras layer creates its variables here, with concrete values even when trax
+    # initializes abstractly (inside a jax trace).
+    with jax.ensure_compile_time_eval():
+      self._keras_layer(self._keras_inputs(specs))
 
   def _keras_inputs(self, inputs: Any) -> Any:
     return list(inputs) if self.n_in != 1 else inputs

@@ -78,10 +78,11 @@ class TraxLayer(keras.layers.Layer):
     return self._trax_layer
 
   def __call__(self, *args, **kwargs):
-    if not self.built and self.input_signature is None and args:
+    inputs = args[0] if args else kwargs.get('inputs')
+    if not self.built and self.input_signature is None and inputs is not None:
       # Keras' build() sees only shapes, but initializing the trax layer needs dtypes
       # too (token ids versus floats): take them from the first inputs.
-      self._first_call_signature = signatures.as_signature(args[0])
+      self._first_call_signature = signatures.as_signature(inputs)
     return super().__call__(*args, **kwargs)
 
   def build(self, input_shape: Any) -> None:
@@ -143,11 +144,13 @@ class TraxLayer(keras.layers.Layer):
 
   def trax_weights(self) -> Any:
     """The current weights as a trax weights tree of numpy arrays (`layer.weights = ...`)."""
+    self._check_built('trax_weights')
     values = [keras.ops.convert_to_numpy(v) for v in self._weight_variables]
     return tl.unflatten_weights_and_state(values, [], self._trees, weights_only=True)[0]
 
   def trax_state(self) -> Any:
     """The current state as a trax state tree of numpy arrays (`layer.state = ...`)."""
+    self._check_built('trax_state')
     values = [keras.ops.convert_to_numpy(v) for v in self._state_variables]
     return tl.unflatten_weights_and_state([], values, ((), self._trees[1]))[1]
 
@@ -163,6 +166,11 @@ class TraxLayer(keras.layers.Layer):
     return config
 
   # Helpers.
+
+  def _check_built(self, method: str) -> None:
+    if not self.built:
+      raise ValueError(f"Layer '{self.name}' has no weights before it is built: call it on "
+                       f'inputs (or build it) before {method}().')
 
   def _initial_weights_and_state(self) -> tuple[Any, Any]:
     """The trax layer's own weights if it has them, else fresh ones from its initializers."""

@@ -85,3 +85,16 @@ def test_several_inputs_and_outputs():
   (total, projected), _ = layer.pure_fn((a, 2 * a), weights, state, jax.random.PRNGKey(0))
   np.testing.assert_allclose(total, 3 * a)
   assert projected.shape == (4, 2)
+
+
+@helpers.jax_only
+def test_keras_layer_inside_a_traxlayer_trains_with_fit():
+  from trax_keras import TraxLayer  # pylint: disable=g-import-not-at-top
+  dense = keras.saving.serialize_keras_object(keras.layers.Dense(16, activation='relu'))
+  layer = TraxLayer(tl.Serial(KerasLayer(dense), tl.Dense(1)), seed=0)
+  model = keras.Sequential([keras.Input((4,)), layer])
+  model.compile(keras.optimizers.Adam(0.01), 'mse')
+  x, y = helpers.regression_data(128)
+  losses = model.fit(x, y, epochs=6, batch_size=32, verbose=0).history['loss']
+  assert losses[-1] < 0.5 * losses[0], losses
+  assert len(layer.trainable_variables) == 4

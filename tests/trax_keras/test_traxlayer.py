@@ -185,3 +185,15 @@ def test_one_tf_function_trace_serves_every_batch_size():
 def test_layer_without_config_is_refused_with_the_reason():
   with pytest.raises(ValueError, match='config'):
     TraxLayer(tl.Fn('Twice', lambda x: 2 * x))
+
+
+def test_keras_own_layer_test_harness_passes():
+  # Keras' internal `run_layer_test` (what its built-in layers pass): symbolic and eager
+  # calls, output shapes, weight counts, get_config/from_config, a fit, mixed precision.
+  from keras.src.testing import test_case  # pylint: disable=g-import-not-at-top
+  model = tl.Serial(tl.Dense(8), tl.BatchNorm(axis=(0,)), tl.Dropout(0.2), tl.Dense(3))
+  test_case.TestCase().run_layer_test(
+      TraxLayer, init_kwargs={'layer': model.config(), 'seed': 1}, input_shape=(2, 5),
+      expected_output_shape=(2, 3), expected_num_trainable_weights=6,
+      expected_num_non_trainable_weights=4,  # BatchNorm statistics, Dropout's rate
+      expected_num_seed_generators=1, supports_masking=False)
