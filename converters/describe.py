@@ -8,7 +8,6 @@ native one); checkpoints through the safe readers of `trax1`.
 import os
 from typing import Any
 
-from converters import saved_model as saved_model_lib
 from converters import trax1
 from converters.errors import ExportError
 
@@ -36,6 +35,7 @@ def describe_saved_model(path: str) -> list[str]:
   """Signatures, variables, size and the export record of a SavedModel directory."""
   from tensorflow.core.protobuf import saved_model_pb2  # pylint: disable=g-import-not-at-top
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from converters import saved_model as saved_model_lib  # pylint: disable=g-import-not-at-top
   proto = saved_model_pb2.SavedModel()
   with open(os.path.join(path, 'saved_model.pb'), 'rb') as f:
     try:

@@ -1,0 +1,142 @@
+"""`trax-convert`: every sub-command end to end, and one-line failures with exit status 1."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from converters import __main__ as cli
+from trax import optimizers
+from trax import shapes
+import trax.layers as tl
+from trax.supervised import training
+from tests.converters import helpers
+
+
+@pytest.fixture(scope='module')
+def run_dir(tmp_path_factory):
+  """The output directory of a (short) `Loop` training a TransformerLM."""
+  def batches():
+    rng = np.random.default_rng(0)
+    while True:
+      x = rng.integers(1, 32, (4, 8)).astype(np.int32)
+      yield x, x, np.ones_like(x, np.float32)
+  directory = tmp_path_factory.mktemp('run')
+  task = training.TrainTask(batches(), tl.WeightedCategoryCrossEntropy(),
+                            optimizers.Adam(0.01), n_steps_per_checkpoint=2)
+  training.Loop(helpers.lm(), [task], output_dir=str(directory)).run(2)
+  return str(directory)
+
+
+def _main(capsys, *args):
+  status = cli.main([str(a) for a in args])
+  out, err = capsys.readouterr()
+  return status, out, err
+
+
+def test_saved_model_inspect_and_verify(run_dir, tmp_path, capsys):
+  serving = tmp_path / 'serving'
+  status, out, _ = _main(capsys, 'saved-model', run_dir, serving, '--no-verify',
+                         '--input-signature', 'int32[None,None]')
+  assert status == 0 and out.startswith(f'wrote {serving}/1 (native path)')
+  status, out, _ = _main(capsys, 'inspect', serving)
+  assert status == 0
+  for expected in ('serving directory: versions 1', "signature 'serving_default':",
+                   'input tokens: int32[None, None]', 'output logits: float32[None, None, 32]',
+                   'model config: TransformerLM', 'path: native'):
+    assert expected in out, expected
+  status, out, _ = _main(capsys, 'verify', serving, '--checkpoint', run_dir)
+  assert status == 0 and 'outputs match the JAX model without jax' in out
+
+
+def test_tflite_and_inspect(run_dir, tmp_path, capsys):
+  output = tmp_path / 'lm.tflite'
+  status, out, _ = _main(capsys, 'tflite', run_dir, output, '--quantize', 'dynamic_range')
+  assert status == 0 and out.startswith(f'wrote {output}') and 'top-1 agreement' in out
+  status, out, _ = _main(capsys, 'inspect', output)
+  assert status == 0 and 'input tokens: int32[None, 8]' in out and 'FULLY_CONNECTED' in out
+
+
+def test_inspect_checkpoint(run_dir, capsys):
+  status, out, _ = _main(capsys, 'inspect', run_dir)
+  assert status == 0
+  assert 'format: trax-checkpoint' in out and 'step: 2' in out
+  assert 'model config: TransformerLM' in out
+
+
+@pytest.mark.skipif(not helpers.TRAX1_CHECKPOINT.exists(), reason='no Trax 1.x checkpoint')
+def test_from_trax1(tmp_path, capsys):
+  from trax import models  # pylint: disable=g-import-not-at-top
+  config_path = tmp_path / 'lm.json'
+  config_path.write_text(json.dumps(models.TransformerLM(**helpers.TRAX1_MODEL).config()))
+  output = tmp_path / 'model.npz'
+  status, out, _ = _main(capsys, 'from-trax1', helpers.TRAX1_CHECKPOINT, output,
+                         '--config', config_path)
+  assert status == 0 and out.startswith(f'wrote {output}: 38 weight arrays, step 5100')
+  status, out, _ = _main(capsys, 'inspect', output)
+  assert 'model config: TransformerLM' in out
+
+
+def _corrupt_files(tmp_path):
+  (tmp_path / 'corrupt.npz').write_bytes(os.urandom(200))
+  (tmp_path / 'corrupt.pkl.gz').write_bytes(b'\x1f\x8b' + os.urandom(100))
+  (tmp_path / 'corrupt.tflite').write_bytes(os.urandom(300))
+  (tmp_path / 'saved' / '1').mkdir(parents=True)
+  (tmp_path / 'saved' / '1' / 'saved_model.pb').write_bytes(os.urandom(300))
+  (tmp_path / 'config.json').write_text('{"factory": "NoSuchModel"}')
+  checkpoint = tmp_path / 'run'
+  checkpoint.mkdir()
+  layer = tl.Dense(2)
+  layer.save_to_file(str(checkpoint / 'model.npz'),
+                     input_signature=shapes.ShapeDtype((1, 3)))
+  return tmp_path
+
+
+FAILURES = [
+    ('inspect', '{d}/missing'),
+    ('inspect', '{d}/corrupt.npz'),
+    ('inspect', '{d}/corrupt.pkl.gz'),
+    ('inspect', '{d}/corrupt.tflite'),
+    ('inspect', '{d}/saved'),
+    ('saved-model', '{d}/missing', '{d}/out'),
+    ('saved-model', '{d}/corrupt.npz', '{d}/out'),
+    ('saved-model', '{d}/run', '{d}/out', '--config', '{d}/config.json'),
+    ('tflite', '{d}/corrupt.pkl.gz', '{d}/out.tflite'),
+    ('verify', '{d}/missing', '--checkpoint', '{d}/run'),
+    ('verify', '{d}/saved', '--checkpoint', '{d}/run'),
+    ('from-trax1', '{d}/corrupt.npz', '{d}/out.npz'),
+    ('from-trax1', '{d}/missing.pkl.gz', '{d}/out.npz'),
+]
+
+
+def test_failures_are_one_line_with_exit_status_1(tmp_path, capsys):
+  directory = _corrupt_files(tmp_path)
+  for arguments in FAILURES:
+    status, out, err = _main(capsys, *[a.format(d=directory) for a in arguments])
+    assert status == 1, arguments
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f'trax-convert {arguments[0]}: error: '), (
+        arguments, err)
+    assert not os.path.exists(directory / 'out') and not os.path.exists(
+        directory / 'out.npz'), arguments
+
+
+def test_usage_errors_exit_2(capsys):
+  with pytest.raises(SystemExit) as e:
+    cli.main(['saved-model', 'a', 'b', '--input-signature', 'int32(3)'])
+  assert e.value.code == 2
+  assert 'expected DTYPE[d0,d1,...]' in capsys.readouterr().err
+
+
+def test_the_real_command_line(tmp_path):
+  process = helpers.run_cli('--help')
+  assert process.returncode == 0
+  for command in ('saved-model', 'tflite', 'inspect', 'verify', 'from-trax1'):
+    assert command in process.stdout
+  process = helpers.run_cli('inspect', str(tmp_path / 'nothing-here'))
+  assert process.returncode == 1
+  assert 'Traceback' not in process.stderr
+  assert process.stderr.strip().splitlines()[-1] == (
+      f'trax-convert inspect: error: ExportError: No such file or directory: '
+      f'{tmp_path}/nothing-here')
