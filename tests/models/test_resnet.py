@@ -72,13 +72,15 @@ def test_wide_resnet_group_of_one_block_has_no_second_residual():
 
 
 def test_batch_norm_statistics_update_in_train_mode_only():
-  signature = _float_signature(4, 32, 32, 3)
-  x = _images(4, 32, 32, 3, seed=2) * 3. + 1.
-  train = models.WideResnet(n_blocks=1, n_output_classes=3, mode='train')
+  signature = _float_signature(4, 4, 4, 3)
+  x = _images(4, 4, 4, 3, seed=2) * 3. + 1.
+  train = models.WideResnetBlock(3, bn_momentum=0.5, mode='train')
   weights, state = helpers.init(train, signature)
   _, new_state = train.pure_fn(x, weights, state, helpers.RNG)
-  counts = [s for s in tl.flatten_weights_and_state((), new_state)[1] if np.ndim(s) == 0]
-  assert counts and all(int(c) == 1 for c in counts)
+  (mean, var, count), _ = new_state[0], new_state[3]  # The first BatchNorm's statistics.
+  assert int(count) == 1
+  np.testing.assert_allclose(np.ravel(mean), 0.5 * x.mean(axis=(0, 1, 2)), rtol=1e-5)
+  np.testing.assert_allclose(np.ravel(var), 0.5 + 0.5 * x.var(axis=(0, 1, 2)), rtol=1e-5)
 
   evaluation = tl.from_config(train.config(), mode='eval')
   eval_weights, eval_state = helpers.init(evaluation, signature)

@@ -83,9 +83,9 @@ def LSTMSeq2SeqAttn(input_vocab_size: int = 256, target_vocab_size: int = 256,
 
   The encoder LSTMs read the source ids `tok_e` `(B, T_e)` and give the attention's keys
   and values (source id 0 is padding, which the attention ignores); an LSTM over the
-  shifted targets `tok_d` `(B, T_d)` gives its queries; more LSTMs and a dense layer map the attended vectors (plus the queries) to
-  log-probabilities `(B, T_d, V)` over the target vocabulary. The targets pass through as
-  the second output, for the loss.
+  shifted targets `tok_d` `(B, T_d)` gives its queries; more LSTMs and a dense layer map
+  the attended vectors (plus the queries) to log-probabilities `(B, T_d, V)` over the
+  target vocabulary. The targets pass through as the second output, for the loss.
 
   In 'predict' mode the encoder runs on the first call only (keep passing the same
   `tok_e`), its keys and values are projected once, and the decoder takes one target
