@@ -14,8 +14,8 @@ def MLP(layer_widths: Sequence[int] = (128, 64),
   One `Dense` per entry of `layer_widths`, with `activation_fn()` between consecutive ones
   (and after the last with `out_activation`). Weights: `(w, b)` of each `Dense` in order.
 
-  >>> model = MLP(layer_widths=(16, 4))
-  >>> y = model(np.ones((2, 3, 5), np.float32))  # y.shape == (2, 4)
+  >>> MLP(layer_widths=(16, 4))(np.ones((2, 3, 5), np.float32)).shape
+  (2, 4)
 
   Args:
     layer_widths: output width of each dense layer, first to last.

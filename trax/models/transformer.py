@@ -28,8 +28,9 @@ def TransformerLM(vocab_size: int, d_model: int = 512, d_ff: int = 2048, n_layer
   feed a start token (0), then each emitted token, one position (or chunk) per call; the
   model keeps key/value caches of `max_len` positions and does not shift.
 
-  >>> model = TransformerLM(vocab_size=32, d_model=16, d_ff=32, n_layers=1, n_heads=2)
-  >>> logits = model(np.zeros((2, 5), np.int32))  # logits.shape == (2, 5, 32)
+  >>> model = TransformerLM(vocab_size=16, d_model=8, d_ff=16, n_layers=1, n_heads=2)
+  >>> model(np.zeros((2, 5), np.int32)).shape  # (batch, length, vocab_size)
+  (2, 5, 16)
 
   Args:
     vocab_size: number of token ids; inputs are integers in `[0, vocab_size)`.
