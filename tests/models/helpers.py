@@ -1,9 +1,6 @@
-"""Helpers shared by the model tests: weights across modes, incremental decoding, and
-reading the Trax 1.x test checkpoint."""
+"""Helpers shared by the model tests: shapes, weights across modes, incremental decoding."""
 
-import gzip
 import pathlib
-import pickle
 from typing import Any
 
 import jax
@@ -64,35 +61,6 @@ def decode_one_at_a_time(predict_model: tl.Layer, tokens: np.ndarray,
     output = predict_model(step if encoder_input is None else (encoder_input, step))
     outputs.append(np.asarray(output if encoder_input is None else output[0]))
   return np.concatenate(outputs, axis=1)
-
-
-class _Stub:
-  """Stands in for the trax classes a Trax 1.x checkpoint names (ShapeDtype, History)."""
-
-  def __init__(self, *args, **kwargs):
-    del args, kwargs
-
-  def __setstate__(self, state):
-    self.state = state
-
-
-class _RestrictedUnpickler(pickle.Unpickler):
-  """Builds numpy arrays and plain containers only; trax classes become `_Stub`s."""
-
-  _ALLOWED = {('collections', 'defaultdict'), ('builtins', 'list'), ('builtins', 'dict')}
-
-  def find_class(self, module: str, name: str) -> Any:
-    if module.startswith('trax.'):
-      return _Stub
-    if module.split('.')[0] == 'numpy' or (module, name) in self._ALLOWED:
-      return super().find_class(module, name)
-    raise pickle.UnpicklingError(f'refusing to load {module}.{name} from a test checkpoint')
-
-
-def load_trax1_checkpoint(path: pathlib.Path = TRAX1_CHECKPOINT) -> dict:
-  """The dict of a Trax 1.x (2020 trainer format) `.pkl.gz` checkpoint."""
-  with gzip.open(path, 'rb') as f:
-    return _RestrictedUnpickler(f).load()
 
 
 def int_signature(*shape: int) -> shapes.ShapeDtype:

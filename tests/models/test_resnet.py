@@ -1,7 +1,6 @@
 """Residual networks: shapes, Trax 1.x weight and state layout, BatchNorm modes."""
 
 import numpy as np
-import pytest
 
 import trax.layers as tl
 from trax import models

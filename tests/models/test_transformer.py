@@ -6,6 +6,7 @@ import pytest
 
 import trax.layers as tl
 from trax import models
+from trax.supervised import trax1_checkpoints
 from tests.models import helpers
 
 # The reference model of the Trax 1.x checkpoint in shared/testdata.
@@ -36,25 +37,26 @@ def test_transformer_lm_has_trax1_flat_weights_and_state(mode):
 
 @pytest.mark.skipif(not helpers.TRAX1_CHECKPOINT.exists(), reason='no Trax 1.x checkpoint')
 def test_trax1_checkpoint_loads_and_still_copies():
-  checkpoint = helpers.load_trax1_checkpoint()
-  flat_weights = checkpoint['flat_weights']
+  checkpoint = trax1_checkpoints.read(str(helpers.TRAX1_CHECKPOINT))
   # Trax 1.x kept the positional table as (1, max_len, d); the layer keeps (max_len, d).
-  assert [np.shape(w)[1:] if i == 1 else np.shape(w) for i, w in enumerate(flat_weights)] \
-      == REFERENCE_WEIGHT_SHAPES
-  assert len(checkpoint['flat_state']) == 7
+  assert [np.shape(w)[1:] if i == 1 else np.shape(w)
+          for i, w in enumerate(checkpoint.flat_weights)] == REFERENCE_WEIGHT_SHAPES
+  assert len(checkpoint.flat_state) == 7
   # It was trained on Trax's copy task: 0 w 0 w, with w of 5 ids in [1, 12).
   words = np.random.default_rng(0).integers(1, 12, (8, 5))
   zeros = np.zeros((8, 1), np.int64)
   sequences = np.concatenate([zeros, words, zeros, words], axis=1).astype(np.int32)
 
-  model = helpers.with_flat_weights(models.TransformerLM(**REFERENCE, mode='eval'),
-                                    helpers.int_signature(8, 12), flat_weights)
+  model = models.TransformerLM(**REFERENCE, mode='eval')
+  model.init_from_file(str(helpers.TRAX1_CHECKPOINT), weights_only=True,
+                       input_signature=helpers.int_signature(8, 12))
   predicted = np.argmax(model(sequences), axis=-1)
   np.testing.assert_array_equal(predicted[:, 7:], words)
 
   # Greedy decoding of the copy from the prompt `0 w 0`, one token per call.
-  decoder = helpers.with_flat_weights(models.TransformerLM(**REFERENCE, mode='predict'),
-                                      helpers.int_signature(8, 1), flat_weights)
+  decoder = models.TransformerLM(**REFERENCE, mode='predict')
+  decoder.init_from_file(str(helpers.TRAX1_CHECKPOINT), weights_only=True,
+                         input_signature=helpers.int_signature(8, 1))
   start_and_prompt = np.pad(sequences[:, :7], ((0, 0), (1, 0)))
   copied = [np.argmax(decoder(start_and_prompt), axis=-1)[:, -1:]]
   for _ in range(4):
