@@ -26,7 +26,7 @@ from trax.supervised import lr_schedules
 from trax.supervised import training
 
 VOCAB_SIZE = 16
-MAX_COPY_LENGTH = 16  # Sequences of 1..16 symbols: inputs are 2 * (n + 1) tokens.
+MAX_COPY_LENGTH = 8  # Sequences of up to 8 symbols: inputs are 2 * (n + 1) tokens.
 
 
 def copy_task():
@@ -84,9 +84,10 @@ def evaluate_in_keras(eval_model: tl.Layer, output_dir: str) -> None:
   loss, accuracy = reloaded.evaluate(inputs, targets, sample_weight=weights, verbose=0)
   difference = np.max(np.abs(reloaded.predict(inputs, verbose=0)
                              - keras_model.predict(inputs, verbose=0)))
+  del loss  # Keras averages over all positions, not over the weighted ones.
   print(f'Keras ({keras.backend.backend()} backend) model saved to {path} and reloaded '
-        f'(predictions differ by {difference:.1e}); evaluate on copied tokens: '
-        f'loss {loss:.4f}, accuracy {accuracy:.4f}')
+        f'(predictions differ by {difference:.1e}); evaluate: accuracy on copied tokens '
+        f'{accuracy:.4f}')
 
 
 def export(eval_model: tl.Layer, output_dir: str) -> str:
@@ -137,7 +138,7 @@ def main() -> None:
   print(f'Trained {loop.step} steps in {time.time() - start:.0f}s: eval accuracy on copied '
         f'tokens {accuracy:.4f}')
 
-  sequence = [3, 7, 5, 3, 2, 4, 9, 12, 15, 6, 2]  # No 1: decoding stops at eos_id=1.
+  sequence = [3, 7, 5, 2, 4, 9, 12, 6]  # No 1: decoding stops at eos_id=1.
   copied = decode_copy(loop.model.weights, loop.model.state, sequence)
   print(f'Predict-mode decode of {sequence}: {copied}')
 
