@@ -55,7 +55,8 @@ def keras_gradients(layer: keras.layers.Layer, x, projection, training: bool = T
   def loss(trainable):
     y, _ = layer.stateless_call(trainable, non_trainable, x, training=training)
     return jnp.sum(y * projection)
-  return [np.asarray(g) for g in jax.grad(loss)([v.value for v in layer.trainable_variables])]
+  trainable = [v.value for v in layer.trainable_variables]
+  return [np.asarray(g) for g in jax.jit(jax.grad(loss))(trainable)]
 
 
 def jax_gradients(trax_layer: tl.Layer, weights, state, x, projection, rng):
@@ -64,7 +65,7 @@ def jax_gradients(trax_layer: tl.Layer, weights, state, x, projection, rng):
     with fastmath.use_backend('jax'):
       y, _ = trax_layer.pure_fn(x, w, state, rng)
     return jnp.sum(y * projection)
-  return [np.asarray(g) for g in fastmath.tree_flatten(jax.grad(loss)(weights))]
+  return [np.asarray(g) for g in fastmath.tree_flatten(jax.jit(jax.grad(loss))(weights))]
 
 
 def run_python(code: str, backend: str, timeout: float = 600, **env: str) -> str:

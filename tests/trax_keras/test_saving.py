@@ -2,6 +2,7 @@
 
 import keras
 import numpy as np
+import pytest
 
 import trax.layers as tl
 from trax_keras import TraxLayer
@@ -11,14 +12,15 @@ build = helpers.model_with_every_kind_of_variable
 ids, targets = helpers.ids_and_targets()
 
 
-def _trained_model():
+@pytest.fixture(scope='module')
+def trained_model():
   model = build()
   model.fit(ids, targets, epochs=1, batch_size=8, verbose=0)
   return model
 
 
-def test_keras_file_round_trip_gives_identical_predictions(tmp_path):
-  model = _trained_model()
+def test_keras_file_round_trip_gives_identical_predictions(tmp_path, trained_model):
+  model = trained_model
   path = str(tmp_path / 'model.keras')
   model.save(path)
   loaded = keras.saving.load_model(path)  # no custom_objects: the layer is registered
@@ -27,12 +29,10 @@ def test_keras_file_round_trip_gives_identical_predictions(tmp_path):
   assert [v.path for v in loaded.variables] == [v.path for v in model.variables]
   for a, b in zip(loaded.get_weights(), model.get_weights()):
     np.testing.assert_array_equal(a, b)
-  # The loaded model keeps training.
-  loaded.fit(ids, targets, epochs=1, batch_size=8, verbose=0)
 
 
-def test_save_weights_and_load_weights(tmp_path):
-  model = _trained_model()
+def test_save_weights_and_load_weights(tmp_path, trained_model):
+  model = trained_model
   path = str(tmp_path / 'model.weights.h5')
   model.save_weights(path)
   other = build()
@@ -71,9 +71,9 @@ print('ok')
 
 
 @helpers.tf_only
-def test_keras_files_load_across_backends(tmp_path):
+def test_keras_files_load_across_backends(tmp_path, trained_model):
   # One JAX process loads the TensorFlow file and writes one for TensorFlow to load.
-  model = _trained_model()
+  model = trained_model
   model.save(str(tmp_path / 'from_tf.keras'))
   np.save(tmp_path / 'from_tf.npy', model.predict(ids, verbose=0))
   assert helpers.run_python(_ON_JAX.format(directory=str(tmp_path)), 'jax').strip() == 'ok'

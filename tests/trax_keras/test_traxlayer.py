@@ -197,3 +197,14 @@ def test_keras_own_layer_test_harness_passes():
       expected_output_shape=(2, 3), expected_num_trainable_weights=6,
       expected_num_non_trainable_weights=4,  # BatchNorm statistics, Dropout's rate
       expected_num_seed_generators=1, supports_masking=False)
+
+
+def test_shared_trax_layer_has_one_set_of_variables():
+  dense = tl.Dense(4)
+  trax_model = tl.Serial(dense, tl.Relu(), dense)
+  x = np.random.default_rng(0).normal(size=(3, 4)).astype(np.float32)
+  trax_model.init(shapes.signature(x))
+  layer = TraxLayer(trax_model)
+  np.testing.assert_allclose(keras.ops.convert_to_numpy(layer(x)), trax_model(x), rtol=1e-6)
+  assert [v.path for v in layer.trainable_variables] == [
+      f'{layer.name}/serial/0/dense/w', f'{layer.name}/serial/0/dense/b']
