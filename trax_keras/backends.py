@@ -18,6 +18,8 @@ Other Keras backends (torch, numpy, openvino) cannot run trax layers.
 import functools
 from typing import Any, Callable
 
+import keras
+
 from trax import fastmath
 import trax.layers as tl
 
@@ -26,11 +28,11 @@ SUPPORTED_BACKENDS = ('jax', 'tensorflow')
 Runner = Callable[[tl.Layer, Any, Any, Any, Any], tuple[Any, Any]]
 
 
-def check_backend(keras_backend: str, user: str = 'TraxLayer') -> None:
+def check_backend(keras_backend: str) -> None:
   """Raises ValueError unless trax layers can run on the Keras backend `keras_backend`."""
   if keras_backend not in SUPPORTED_BACKENDS:
     raise ValueError(
-        f'{user} runs trax layers on the JAX and TensorFlow Keras backends, but Keras is '
+        f'TraxLayer runs trax layers on the JAX and TensorFlow Keras backends, but Keras is '
         f'running on {keras_backend!r}. Set the environment variable KERAS_BACKEND=jax (or '
         'tensorflow) before keras is first imported.')
 
@@ -45,11 +47,12 @@ def runner(keras_backend: str, xla: bool = False) -> Runner:
 
 def read(variable: Any) -> Any:
   """The value of a Keras variable as a tensor of the Keras backend (cast if autocast)."""
-  value = variable.value
-  if type(value).__module__.startswith('jax') or not hasattr(value, 'read_value'):
-    return value
+  if keras.backend.backend() != 'tensorflow':
+    return variable.value
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  return tf.convert_to_tensor(value)  # A tf.Variable: read it, so TF ops see a tensor.
+  # `value` is a tf.Variable (a distributed one under tf.distribute): read it, so the
+  # layer's TF ops see a plain tensor.
+  return tf.convert_to_tensor(variable.value)
 
 
 def run_on_jax(layer: tl.Layer, x: Any, weights: Any, state: Any, rng: Any

@@ -14,8 +14,7 @@ import numpy as np
 
 from trax import shapes
 
-# Multiples of small powers of two, so layers that split a length into chunks or heads
-# accept them.
+# Powers of two, so layers that split a length into chunks or heads accept them.
 PROBE_SIZES = (8, 16)
 
 ShapeDtype = shapes.ShapeDtype
@@ -32,15 +31,6 @@ def map_signature(f: Callable, tree: Any) -> Any:
   if isinstance(tree, dict):
     return {k: map_signature(f, v) for k, v in tree.items()}
   return f(tree)
-
-
-def leaves(tree: Any) -> list:
-  """Leaves of a tuple/list/dict tree, dicts in sorted key order."""
-  if isinstance(tree, (tuple, list)):
-    return [leaf for x in tree for leaf in leaves(x)]
-  if isinstance(tree, dict):
-    return [leaf for key in sorted(tree) for leaf in leaves(tree[key])]
-  return [tree]
 
 
 def as_signature(tree: Any) -> Any:

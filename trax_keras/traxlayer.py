@@ -134,7 +134,7 @@ class TraxLayer(keras.layers.Layer):
 
   def compute_output_shape(self, input_shape: Any) -> Any:
     known = ([] if self.input_signature is None
-             else signatures.leaves(self.input_signature))
+             else fastmath.tree_flatten(self.input_signature))
     n_shapes = len(keras.tree.flatten(keras.tree.map_shape_structure(lambda s: 0, input_shape)))
     dtypes = iter([s.dtype for s in known] if len(known) == n_shapes else [])
     specs = keras.tree.map_shape_structure(
