@@ -25,6 +25,8 @@ class KerasLayer(tl.Layer):
   """A trax layer computing a Keras layer or model (Keras on the JAX backend).
 
   >>> model = tl.Serial(KerasLayer(keras.layers.Dense(8)), tl.Relu(), tl.Dense(1))
+  >>> model(np.ones((2, 4), np.float32)).shape
+  (2, 1)
 
   Args:
     keras_layer: a Keras layer or model, or its `keras.saving.serialize_keras_object`

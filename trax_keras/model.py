@@ -21,6 +21,8 @@ def to_keras_model(layer: 'tl.Layer | dict', input_signature: Any, *,
 
   >>> model = to_keras_model(tl.Serial(tl.Dense(8), tl.Relu()), ShapeDtype((None, 4)))
   >>> model.compile('adam', 'mse')
+  >>> model.output_shape
+  (None, 8)
 
   Args:
     layer: the trax layer or model (or its `config()`).

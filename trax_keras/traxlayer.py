@@ -1,7 +1,9 @@
 """TraxLayer: any trax layer or model as a first-class Keras 3 layer.
 
->>> layer = TraxLayer(tl.Serial(tl.Dense(32), tl.Relu(), tl.Dense(1)))
->>> model = keras.Sequential([layer])  # compile, fit, predict, save as usual
+>>> layer = TraxLayer(tl.Serial(tl.Dense(32), tl.Relu(), tl.Dense(1)), seed=0)
+>>> model = keras.Sequential([keras.Input((4,)), layer])  # compile, fit, save as usual
+>>> model.output_shape, layer.count_params()
+((None, 1), 193)
 
 How trax's pieces map onto Keras':
 
