@@ -23,6 +23,7 @@ from trax import fastmath
 import trax.layers as tl
 from trax.supervised import checkpoints
 from trax.supervised import resume
+from converters import serving_layers
 from converters import signatures
 from converters.errors import ExportError
 
@@ -130,6 +131,8 @@ def from_layer(layer: tl.Layer, signature: 'list | None', origin: str = 'trax la
     eval_layer = rebuild(config)
   expected = eval_layer.weights_and_state_signature(probe)
   _check_fits(layer.name, (weights, state), expected, probe)
+  if eval_layer is not layer:
+    state = serving_layers.serving_state(eval_layer, state)
   eval_layer.weights, eval_layer.state = weights, state
   return Model(eval_layer, weights, state, signature, config, origin)
 
@@ -195,17 +198,18 @@ def _from_checkpoint(path: str, signature: 'list | None', model_config: 'dict | 
     raise ExportError(str(e)) from None
   weights, state = tl.unflatten_weights_and_state(flat_weights, flat_state,
                                                   (weights_tree, state_tree))
+  state = serving_layers.serving_state(layer, state)
   layer.weights, layer.state = weights, state
   origin = f'checkpoint {checkpoint_path} (step {checkpoint.step})'
   return Model(layer, weights, state, signature, config, origin)
 
 
 def rebuild(config: dict, mode: str = 'eval') -> tl.Layer:
-  """The layer `config` describes, in `mode`, with every trax and converters factory known."""
+  """The layer `config` describes, in `mode`, in its serving form (`serving_layers`)."""
   # Importing registers the factories configs may name (models, Keras-import layers).
   import trax.models  # pylint: disable=g-import-not-at-top,unused-import
   from converters import keras_recurrent  # pylint: disable=g-import-not-at-top,unused-import
-  return tl.from_config(config, mode=mode)
+  return tl.from_config(serving_layers.for_serving(config), mode=mode)
 
 
 def find_checkpoint(path: str) -> str:

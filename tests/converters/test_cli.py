@@ -50,6 +50,7 @@ def test_saved_model_inspect_and_verify(run_dir, tmp_path, capsys):
   assert status == 0 and 'outputs match the JAX model without jax' in out
 
 
+@pytest.mark.slow
 def test_tflite_and_inspect(run_dir, tmp_path, capsys):
   output = tmp_path / 'lm.tflite'
   status, out, _ = _main(capsys, 'tflite', run_dir, output, '--quantize', 'dynamic_range')

@@ -132,6 +132,14 @@ def test_a_real_text_classifier():
   _assert_same(model, helpers.random_tokens((4, 12), vocab=50))
 
 
+def test_a_sequential_chain_compiles_to_a_plain_serial():
+  model = _randomize(keras.Sequential([keras.Input((6,)), L.Dense(8), L.BatchNormalization(),
+                                       L.ReLU(), L.Dense(3), L.Softmax()]))
+  layer = _assert_same(model, helpers.random_floats((4, 6)))
+  assert 'Select' not in repr(layer)
+
+
+@pytest.mark.slow
 def test_a_real_image_classifier_sequential():
   model = _randomize(keras.Sequential([
       keras.Input(IMAGE), L.Conv2D(8, 3, padding='same'), L.BatchNormalization(), L.ReLU(),

@@ -48,6 +48,7 @@ def test_conv_net_takes_batch_norm_eval_statistics():
               atol=1e-4)
 
 
+@pytest.mark.slow
 def test_recurrent_and_sequence_layers():
   layer = tl.Serial(tl.LSTM(4), tl.GRU(4), tl.Conv1d(3, 2), tl.CausalConv(3, 2),
                     tl.AvgPool((2,), strides=(2,)), tl.Mean(axis=1), tl.Softmax())
@@ -68,6 +69,7 @@ def test_shared_layer_stays_shared_and_stack_moves_map():
                              atol=1e-6)
 
 
+@pytest.mark.slow
 def test_layers_without_keras_counterpart_wrap_the_model_or_are_named():
   layer = helpers.lm(mode='eval')
   layer.init(ShapeDtype((2, 8), np.int32), rng=helpers.RNG)

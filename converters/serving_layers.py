@@ -1,0 +1,91 @@
+"""Serving forms of layers: equal outputs, TensorFlow graphs that serve faster.
+
+`tl.Relu` computes `where(x <= 0, 0, x)` (so that its gradient at 0 is 0, as in Trax
+1.x). On TensorFlow that is three ops (a comparison, zeros shaped like `x`, a select),
+which neither Grappler nor the TF Lite converter recognizes as a ReLU: they cannot fuse it
+into the preceding convolution or dense layer, and with a dynamic batch TF Lite
+materializes the zeros (BROADCAST_TO) at every call. Exports only run forward, where
+`max(x, 0)` is the same function, so `for_serving` swaps `Relu` for `ServingRelu`, which
+is `tf.nn.relu` on TensorFlow and `max(x, 0)` on jax.
+
+`tl.BatchNorm` in eval mode debiases its running averages by the batch count at every
+call (a dozen small ops on the statistics, each costing TF's per-op overhead) and then
+makes four passes over `x`. `ServingBatchNorm` takes statistics debiased once, at export
+(`serving_state`), and computes `(x - mean) * (gamma / sqrt(var + eps)) + beta`: the same
+function up to float rounding, three passes, no per-call bookkeeping.
+
+The swaps rewrite the model's config, so they apply to models that can describe
+themselves (all built from registered layers); the export record keeps the original
+config. Measured by `bench/export.py`.
+"""
+
+from typing import Any
+
+from trax import fastmath
+from trax.fastmath import numpy as jnp
+import trax.layers as tl
+from trax.layers import base
+
+
+def _relu(x: Any) -> Any:
+  if fastmath.backend_name() == 'tensorflow-numpy':
+    import tensorflow as tf  # pylint: disable=g-import-not-at-top
+    return tf.nn.relu(x)
+  return jnp.maximum(x, jnp.zeros_like(x))
+
+
+@tl.register
+def ServingRelu() -> tl.Layer:  # pylint: disable=invalid-name
+  """`max(x, 0)`: `tl.Relu`'s outputs, as the fused ReLU op of the backend."""
+  return tl.Fn('Relu', _relu)
+
+
+class ServingBatchNorm(tl.BatchNorm):
+  """`tl.BatchNorm` whose eval mode reads statistics debiased at export (`serving_state`).
+
+  Same arguments, weights and state layout as `tl.BatchNorm`; 'train' mode is unchanged.
+  """
+
+  def forward(self, x: Any) -> Any:
+    if self._mode == 'train':
+      return super().forward(x)
+    mean, var, _ = self.state
+    beta, gamma = self.weights
+    scale = 1. / jnp.sqrt(var + self._epsilon)  # On the statistics' shape: cheap.
+    if self._scale:
+      scale = scale * jnp.reshape(gamma, var.shape)
+    y = (x - jnp.astype(mean, x.dtype)) * jnp.astype(scale, x.dtype)
+    if self._center:
+      y = y + jnp.astype(jnp.reshape(beta, var.shape), x.dtype)
+    return y
+
+
+def serving_state(layer: tl.Layer, state: Any) -> Any:
+  """`state` with every `ServingBatchNorm`'s statistics debiased as `tl.BatchNorm` would."""
+  if base.is_cache_marker(state):
+    return state
+  if isinstance(layer, ServingBatchNorm):
+    running_mean, running_var, n_batches = state
+    mean, var = layer._debiased(running_mean, running_var, n_batches)  # pylint: disable=protected-access
+    return (mean, var, n_batches)
+  if layer.sublayers and isinstance(state, tuple) and len(state) == len(layer.sublayers):
+    return tuple(serving_state(l, s) for l, s in zip(layer.sublayers, state))
+  return state
+
+
+_SWAPS = {
+    'Relu': 'converters.serving_layers.ServingRelu',
+    'BatchNorm': 'converters.serving_layers.ServingBatchNorm',
+}
+
+
+def for_serving(config: Any) -> Any:
+  """`config` with every layer that has a serving form replaced by it."""
+  if isinstance(config, list):
+    return [for_serving(x) for x in config]
+  if not isinstance(config, dict):
+    return config
+  if config.get('factory') in _SWAPS:
+    return {**{k: for_serving(v) for k, v in config.items()},
+            'factory': _SWAPS[config['factory']]}
+  return {key: for_serving(value) for key, value in config.items()}

@@ -1,0 +1,50 @@
+"""Serving forms of layers compute what the layers they replace compute."""
+
+import numpy as np
+import pytest
+
+from converters import serving_layers
+from converters import sources
+from trax import fastmath
+from trax import shapes
+import trax.layers as tl
+from tests.converters import helpers
+
+
+@pytest.mark.parametrize('n_batches', [0, 2, 10_000])
+def test_serving_batch_norm_equals_batch_norm_in_eval(n_batches):
+  signature = shapes.ShapeDtype((3, 4, 4, 5))
+  norm = tl.BatchNorm(mode='eval', momentum=0.9)
+  weights, state = norm.init(signature, rng=helpers.RNG)
+  rng = np.random.default_rng(n_batches)
+  weights = tuple(rng.normal(size=w.shape).astype(np.float32) for w in weights)
+  state = (rng.normal(size=state[0].shape).astype(np.float32),
+           rng.random(state[1].shape).astype(np.float32) + 0.5, np.int32(n_batches))
+  x = helpers.random_floats(signature.shape)
+  expected, _ = norm.pure_fn(x, weights, state, helpers.RNG)
+
+  serving = sources.rebuild(norm.config())
+  assert isinstance(serving, serving_layers.ServingBatchNorm)
+  serving_state = serving_layers.serving_state(serving, state)
+  for backend in ('jax', 'tensorflow-numpy'):
+    with fastmath.use_backend(backend):
+      got, _ = serving.pure_fn(x, weights, serving_state, helpers.RNG)
+    np.testing.assert_allclose(np.asarray(got), np.asarray(expected), rtol=1e-5, atol=1e-5)
+
+
+def test_serving_relu_equals_relu_on_both_backends():
+  x = np.array([[-2., -0., 0., 0.5, np.inf, -np.inf]], np.float32)
+  relu = sources.rebuild(tl.Relu().config())
+  assert relu.config()['factory'] == 'converters.serving_layers.ServingRelu'
+  for backend in ('jax', 'tensorflow-numpy'):
+    with fastmath.use_backend(backend):
+      got, _ = relu.pure_fn(x, (), (), helpers.RNG)
+    np.testing.assert_array_equal(np.asarray(got), np.asarray(tl.Relu()(x)))
+
+
+def test_for_serving_swaps_nested_layers_and_leaves_the_rest():
+  config = tl.Serial(tl.Dense(3), tl.Relu(), tl.Residual(tl.BatchNorm(axis=0)),
+                     tl.LeakyRelu()).config()
+  swapped = str(serving_layers.for_serving(config))
+  assert swapped.count('ServingRelu') == 1 and swapped.count('ServingBatchNorm') == 1
+  assert "'LeakyRelu'" in swapped and "'axis': 0" in swapped  # Arguments kept.
