@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import shutil
+import sys
 import uuid
 from typing import Any, Callable, Sequence
 
@@ -249,7 +250,7 @@ class ExportPlan:
              report: 'verify_lib.VerificationReport | None') -> dict:
     """Writes `assets.extra/trax_export.json`; returns it."""
     import jax  # pylint: disable=g-import-not-at-top
-    keras = __import__('keras') if self.model.keras_model is not None else None
+    keras = sys.modules.get('keras')  # Recorded if loaded: it may be part of the export.
     spec = signatures.spec_to_json
     record = {
         'format': 'trax-export', 'version': 1,
