@@ -1,4 +1,6 @@
-"""TraxLayer under tf.distribute.MirroredStrategy on two logical CPU devices."""
+"""TraxLayer under tf.distribute.MirroredStrategy on two logical CPU devices (slow)."""
+
+import pytest
 
 from tests.trax_keras import helpers
 
@@ -35,6 +37,7 @@ print('ok')
 '''
 
 
+@pytest.mark.slow  # a TensorFlow process of its own, ~15 s
 @helpers.tf_only
 def test_fit_under_mirrored_strategy_on_two_cpus():
   assert helpers.run_python(_MIRRORED, 'tensorflow').strip().endswith('ok')

@@ -78,6 +78,7 @@ def test_unsupported_backend_is_refused_with_a_fix():
   backends.check_backend('tensorflow')
 
 
+@pytest.mark.slow  # imports torch in a process of its own
 @helpers.tf_only  # once per test run is enough
 @pytest.mark.skipif(importlib.util.find_spec('torch') is None, reason='torch not installed')
 def test_torch_backend_error_message_from_a_fresh_process():
