@@ -33,6 +33,7 @@ import tensorflow as tf  # pylint: disable=g-import-not-at-top,wrong-import-posi
 from bench import _timing  # pylint: disable=g-import-not-at-top,wrong-import-position
 import converters  # pylint: disable=g-import-not-at-top,wrong-import-position
 from converters import tflite as tflite_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
+from converters import tflite_ops  # pylint: disable=g-import-not-at-top,wrong-import-position
 from trax import shapes  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 L = keras.layers
@@ -137,7 +138,9 @@ def build_peers(name: str, keras_model: keras.Model, x: np.ndarray, work_dir: st
     try:
       convert(path(peer_name + '.tflite'))
     except Exception as e:  # pylint: disable=broad-except  # A finding, not a crash.
-      reason = str(e).strip().splitlines()[-1][:200]
+      ops = tflite_ops.unsupported_ops(str(e))
+      reason = (f'needs non-builtin ops {", ".join(ops)}' if ops
+                else str(e).strip().splitlines()[0][:200])
       log(f'  {peer_name}: TF Lite conversion failed ({type(e).__name__}: {reason})')
       continue
     peers.append(TFLitePeer(peer_name, path(peer_name + '.tflite'), x, n_params))
