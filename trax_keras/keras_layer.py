@@ -36,6 +36,9 @@ class KerasLayer(tl.Layer):
     n_out: number of outputs the Keras layer returns (as a list or tuple when several).
     mode: 'train' calls the Keras layer with `training=True`; 'eval' and 'predict' with
       `training=False`.
+
+  Raises:
+    ValueError: Keras runs on a backend other than JAX.
   """
 
   def __init__(self, keras_layer: 'keras.layers.Layer | dict', n_in: int = 1,
@@ -56,6 +59,8 @@ class KerasLayer(tl.Layer):
 
   @property
   def keras_layer(self) -> keras.layers.Layer:
+    """The wrapped Keras layer (its variables keep their initial values; trax trains
+    copies of them)."""
     return self._keras_layer
 
   def init_weights_and_state(self, input_signature: Any) -> None:

@@ -44,6 +44,10 @@ _RNG_SIGNATURE = shapes.ShapeDtype((2,), np.uint32)
 class TraxLayer(keras.layers.Layer):
   """A Keras layer computing a trax layer, with its weights as Keras variables.
 
+  Inputs are what the trax layer takes: one tensor, a list or tuple of `n_in` tensors, or
+  a dict for a layer taking one dict; outputs likewise (a tuple when `n_out > 1`).
+  `trax_weights()` and `trax_state()` hand the trained values back as trax trees.
+
   Args:
     layer: a trax layer or model, or its `config()`. If it already has weights (and
       state), they are the starting values; otherwise it is initialized by its own
@@ -51,10 +55,16 @@ class TraxLayer(keras.layers.Layer):
     input_signature: `ShapeDtype` (or tuple or dict of them) of the inputs, batch
       dimension included; `None` marks dimensions known only at run time. By default it is
       taken from the first call, with a dynamic batch.
-    seed: seeds weight initialization and the random keys of training calls.
+    seed: seeds weight initialization and the random keys of training calls. `None` draws
+      a seed from numpy's global generator (`keras.utils.set_random_seed` fixes it).
     xla: on the TensorFlow backend, run the jax function through `jax2tf` (one XLA call)
       instead of the layer's TensorFlow ops. The JAX backend always runs through XLA.
-    **kwargs: Keras layer arguments (`name`, `dtype`, `trainable`, ...).
+    **kwargs: Keras layer arguments (`name`, `dtype`, `trainable`, ...). A 'float64'
+      policy needs jax's x64 mode, as trax follows jax's dtype rules.
+
+  Raises:
+    ValueError: Keras runs on a backend other than JAX or TensorFlow, or the layer cannot
+      describe itself with `config()` (a lambda in an unregistered `tl.Fn`, say).
   """
 
   def __init__(self, layer: 'tl.Layer | dict', input_signature: Any = None,
