@@ -1,5 +1,7 @@
 """The jax backend of `trax.fastmath`: thin, direct bindings to jax and lax."""
 
+import math
+
 import jax
 from jax import lax
 import jax.numpy as numpy  # `fastmath.numpy` under this backend.
@@ -133,6 +135,19 @@ def random_normal(key, shape=(), dtype=numpy.float32):
 
 def random_randint(key, shape, minval, maxval, dtype=numpy.int32):
   return jax.random.randint(key, shape, minval, maxval, dtype)
+
+
+def random_bits(key, shape=(), dtype=numpy.uint32):
+  # jax.random.bits draws a 32-bit word per number whatever the width (threefry is
+  # partitionable), so narrow numbers are cut from fewer words here: half the hashing for
+  # uint16, a quarter for uint8.
+  dtype = numpy.dtype(dtype)
+  per_word = 4 // dtype.itemsize
+  if per_word == 1:
+    return jax.random.bits(key, shape, dtype)
+  size = math.prod(shape)
+  words = jax.random.bits(key, (-(-size // per_word),), numpy.uint32)
+  return lax.bitcast_convert_type(words, dtype).reshape(-1)[:size].reshape(shape)
 
 
 def random_bernoulli(key, p=0.5, shape=None):

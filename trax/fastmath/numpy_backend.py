@@ -215,6 +215,11 @@ def random_randint(key: Any, shape: Sequence[int], minval: int, maxval: int,
   return _generator(key).integers(minval, maxval, tuple(shape)).astype(dtype)
 
 
+def random_bits(key: Any, shape: Sequence[int] = (), dtype: Any = numpy.uint32) -> numpy.ndarray:
+  dtype = numpy.dtype(dtype)
+  return _generator(key).integers(0, 2**(8 * dtype.itemsize), tuple(shape), dtype=dtype)
+
+
 def random_bernoulli(key: Any, p: float = 0.5,
                      shape: 'Sequence[int] | None' = None) -> numpy.ndarray:
   shape = numpy.shape(p) if shape is None else tuple(shape)

@@ -40,6 +40,12 @@ def randint(key: Any, shape: Sequence[int], minval: int, maxval: int,
   return lookup('random_randint')(key, shape, minval, maxval, dtype)
 
 
+def bits(key: Any, shape: Sequence[int] = (), dtype: Any = 'uint32') -> Any:
+  """Uniformly random unsigned integers of `dtype` (uint8, uint16 or uint32), all bits
+  random. Narrow ones are cut from 32-bit draws, so 16-bit bits cost half of 32-bit ones."""
+  return lookup('random_bits')(key, shape, dtype)
+
+
 def bernoulli(key: Any, p: float = 0.5, shape: 'Sequence[int] | None' = None) -> Any:
   """Boolean samples, True with probability `p`."""
   return lookup('random_bernoulli')(key, p, shape)

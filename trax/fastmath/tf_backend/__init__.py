@@ -31,6 +31,7 @@ from trax.fastmath.tf_backend._indexing import dynamic_update_slice_in_dim
 from trax.fastmath.tf_backend._indexing import index_add
 from trax.fastmath.tf_backend._indexing import index_update
 from trax.fastmath.tf_backend._random import random_bernoulli
+from trax.fastmath.tf_backend._random import random_bits
 from trax.fastmath.tf_backend._random import random_fold_in
 from trax.fastmath.tf_backend._random import random_get_prng
 from trax.fastmath.tf_backend._random import random_normal

@@ -76,6 +76,19 @@ def random_randint(key: Any, shape: Sequence, minval: Any, maxval: Any,
                                      tf.cast(minval, dtype), tf.cast(maxval, dtype), dtype)
 
 
+def random_bits(key: Any, shape: Sequence = (), dtype: Any = np.uint32) -> tf.Tensor:
+  """Random unsigned integers; narrow ones are cut from 32-bit draws, as under jax."""
+  dtype = _dtypes.tf_dtype(dtype)
+  per_word = 4 // dtype.size
+  shape = _dtypes.shape_arg(shape)
+  size = tf.reduce_prod(shape)
+  words = tf.random.stateless_uniform([(size + per_word - 1) // per_word], _key(key),
+                                      minval=None, maxval=None, dtype=tf.uint32)
+  if per_word == 1:
+    return tf.reshape(words, shape)
+  return tf.reshape(tf.reshape(tf.bitcast(words, dtype), [-1])[:size], shape)
+
+
 def random_bernoulli(key: Any, p: Any = 0.5, shape: 'Sequence | None' = None) -> tf.Tensor:
   """Booleans, True with probability `p` (broadcast to `shape`, else `p`'s shape)."""
   p = _dtypes.as_inexact(p)
