@@ -97,7 +97,7 @@ def DotProductAttention(queries: Any, keys: Any, values: Any, mask: Any, dropout
   unnormalized = jnp.exp(scores - shift)
   weights = unnormalized / jnp.sum(unnormalized, axis=-1, keepdims=True)
   if mode == 'train' and dropout > 0.:
-    keep = fastmath.random.bernoulli(rng, 1. - dropout, fastmath.shape(weights))
+    keep = core.keep_mask(rng, dropout, fastmath.shape(weights))
     weights = jnp.where(keep, weights / (1. - dropout), jnp.zeros_like(weights))
   activations = jnp.matmul(jnp.astype(weights, values.dtype), values)
   return activations, weights
