@@ -13,7 +13,37 @@ import numpy as np
 from trax.layers import base
 
 
-class TrainTask:
+class _LabeledDataTask:
+  """What train and eval tasks share: a stream of labeled batches, counted as taken."""
+
+  def __init__(self, labeled_data: Iterator, sample_batch: Any,
+               export_prefix: 'str | None'):
+    self._labeled_data = labeled_data
+    self._export_prefix = export_prefix
+    self._sample_batch = _as_batch(next(labeled_data) if sample_batch is None
+                                   else sample_batch)
+    self.n_batches_taken = 0
+
+  @property
+  def labeled_data(self) -> Iterator:
+    return self._labeled_data
+
+  @property
+  def sample_batch(self) -> tuple:
+    return self._sample_batch
+
+  @property
+  def export_prefix(self) -> 'str | None':
+    return self._export_prefix
+
+  def next_batch(self) -> tuple:
+    """The next batch of labeled data: a tuple of input(s), targets (and weights)."""
+    batch = _as_batch(next(self._labeled_data))
+    self.n_batches_taken += 1
+    return batch
+
+
+class TrainTask(_LabeledDataTask):
   """A supervised task for training: labeled data, a loss layer and an optimizer.
 
   Args:
@@ -40,35 +70,13 @@ class TrainTask:
                n_steps_per_permanent_checkpoint: 'int | None' = None,
                loss_name: 'str | None' = None, sample_batch: Any = None,
                export_prefix: 'str | None' = None):
-    self._labeled_data = labeled_data
+    super().__init__(labeled_data, sample_batch, export_prefix)
     self._loss_layer = loss_layer
     self._optimizer = optimizer
     self._lr_schedule = lr_schedule
     self._n_steps_per_checkpoint = n_steps_per_checkpoint
     self._n_steps_per_permanent_checkpoint = n_steps_per_permanent_checkpoint
     self._loss_name = loss_name or loss_layer.name
-    self._export_prefix = export_prefix
-    self._sample_batch = _as_batch(next(labeled_data) if sample_batch is None
-                                   else sample_batch)
-    self.n_batches_taken = 0
-
-  @property
-  def labeled_data(self) -> Iterator:
-    return self._labeled_data
-
-  @property
-  def sample_batch(self) -> tuple:
-    return self._sample_batch
-
-  def next_batch(self) -> tuple:
-    """The next batch of labeled data: a tuple of input(s), targets (and weights)."""
-    batch = _as_batch(next(self._labeled_data))
-    self.n_batches_taken += 1
-    return batch
-
-  @property
-  def export_prefix(self) -> 'str | None':
-    return self._export_prefix
 
   @property
   def loss_layer(self) -> base.Layer:
@@ -101,7 +109,7 @@ class TrainTask:
     return float(self._optimizer.opt_params['learning_rate'])
 
 
-class EvalTask:
+class EvalTask(_LabeledDataTask):
   """Labeled data plus metrics, for measuring a model now and then during training.
 
   Each metric is averaged over `n_eval_batches` batches (a plain mean of per-batch values).
@@ -125,35 +133,13 @@ class EvalTask:
   def __init__(self, labeled_data: Iterator, metrics: Sequence[base.Layer],
                metric_names: 'Sequence[str] | None' = None, n_eval_batches: int = 1,
                sample_batch: Any = None, export_prefix: 'str | None' = None):
-    self._labeled_data = labeled_data
+    super().__init__(labeled_data, sample_batch, export_prefix)
     self._metrics = list(metrics)
     self._metric_names = list(metric_names or [m.name for m in self._metrics])
     if len(self._metric_names) != len(self._metrics):
       raise ValueError(f'EvalTask got {len(self._metrics)} metrics but '
                        f'{len(self._metric_names)} metric names: {self._metric_names}.')
     self._n_eval_batches = n_eval_batches
-    self._export_prefix = export_prefix
-    self._sample_batch = _as_batch(next(labeled_data) if sample_batch is None
-                                   else sample_batch)
-    self.n_batches_taken = 0
-
-  @property
-  def labeled_data(self) -> Iterator:
-    return self._labeled_data
-
-  @property
-  def sample_batch(self) -> tuple:
-    return self._sample_batch
-
-  def next_batch(self) -> tuple:
-    """The next batch of labeled data."""
-    batch = _as_batch(next(self._labeled_data))
-    self.n_batches_taken += 1
-    return batch
-
-  @property
-  def export_prefix(self) -> 'str | None':
-    return self._export_prefix
 
   @property
   def metrics(self) -> list:
