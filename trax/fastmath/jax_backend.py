@@ -143,7 +143,8 @@ def random_bits(key, shape=(), dtype=numpy.uint32):
   # uint16, a quarter for uint8.
   dtype = numpy.dtype(dtype)
   per_word = 4 // dtype.itemsize
-  if per_word == 1:
+  if per_word == 1 or not all(isinstance(d, int) for d in shape):
+    # Symbolic sizes (jax2tf with a dynamic batch) cannot be cut from words.
     return jax.random.bits(key, shape, dtype)
   size = math.prod(shape)
   words = jax.random.bits(key, (-(-size // per_word),), numpy.uint32)
