@@ -100,4 +100,4 @@ class Peer:
   def run(self, n_steps: int) -> None:
     for _ in range(n_steps):
       self.loss = self._step(*next(self._batches))
-    self.loss = float(self.loss)
+    self.loss = float(self.loss.detach())
