@@ -41,8 +41,9 @@ def _normal(*shape):
 
 class TestDense:
 
-  def test_affine_map_matches_numpy(self):
-    layer, x = tl.Dense(4), _normal(2, 5, 3)
+  @pytest.mark.parametrize('shape', [(3,), (2, 3), (2, 5, 3), (2, 1, 5, 3)])
+  def test_affine_map_matches_numpy(self, shape):
+    layer, x = tl.Dense(4), _normal(*shape)
     w, b = layer.init(shapes.signature(x))[0]
     assert (w.shape, b.shape) == ((3, 4), (4,))
     np.testing.assert_allclose(layer(x), x @ np.asarray(w) + np.asarray(b), rtol=1e-5)
