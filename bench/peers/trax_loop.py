@@ -27,7 +27,8 @@ def never(step: int) -> bool:
 class Peer:
   name = 'trax'
 
-  def __init__(self, config: common.Config, batches: list, dropout: bool = True):
+  def __init__(self, config: common.Config, batches: list, dropout: bool = True,
+               loss_chunk_size: int = 0):
     self.model = trax.models.TransformerLM(
         vocab_size=config.vocab_size, d_model=config.d_model, d_ff=config.d_ff,
         n_layers=config.n_layers, n_heads=config.n_heads, max_len=config.length,
@@ -38,7 +39,8 @@ class Peer:
                              eps=config.eps),
         sample_batch=batches[0])
     self.loop = training.Loop(self.model, task, random_seed=0, checkpoint_at=never,
-                              eval_at=never, permanent_checkpoint_at=never)
+                              eval_at=never, permanent_checkpoint_at=never,
+                              loss_chunk_size=loss_chunk_size)
     self.n_params = sum(np.size(w) for w in trax.fastmath.tree_flatten(self.model.weights))
 
   def run(self, n_steps: int) -> None:

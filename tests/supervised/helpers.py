@@ -1,5 +1,8 @@
 """Shared test data and models for the `trax.supervised` tests: small, deterministic."""
 
+import os
+import subprocess
+import sys
 from typing import Iterator
 
 import numpy as np
@@ -36,3 +39,15 @@ def mlp(dropout: float = 0.0, mode: str = 'train') -> tl.Layer:
 def flat_weights(layer: tl.Layer) -> list:
   """The layer's weights as numpy arrays, in Trax's flat order."""
   return [np.asarray(w) for w in tl.flatten_weights_and_state(layer.weights, ())[0]]
+
+
+def run_on_eight_devices(script: str) -> None:
+  """Runs `script` in a fresh Python with 8 forced CPU devices; it must print 'ok' last."""
+  root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+  environment = dict(os.environ, XLA_FLAGS='--xla_force_host_platform_device_count=8',
+                     JAX_PLATFORMS='cpu')
+  environment['PYTHONPATH'] = root + os.pathsep + environment.get('PYTHONPATH', '')
+  result = subprocess.run([sys.executable, '-c', script], env=environment,
+                          capture_output=True, text=True, timeout=600, cwd=root)
+  assert result.returncode == 0 and result.stdout.strip().endswith('ok'), (
+      result.stdout[-2000:] + result.stderr[-3000:])

@@ -1,14 +1,11 @@
 """Data parallel training: the same numbers on 8 devices as on 1 (forced CPU devices)."""
 
-import os
-import subprocess
-import sys
-
 import jax
 import numpy as np
 import pytest
 
 from trax.supervised import devices
+from tests.supervised import helpers
 
 _EIGHT_DEVICES = r'''
 import tempfile
@@ -59,14 +56,7 @@ print('ok')
 
 @pytest.mark.slow  # A subprocess importing jax and tensorflow, compiling three loops.
 def test_eight_devices_match_one_device():
-  root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-  environment = dict(os.environ, XLA_FLAGS='--xla_force_host_platform_device_count=8',
-                     JAX_PLATFORMS='cpu')
-  environment['PYTHONPATH'] = root + os.pathsep + environment.get('PYTHONPATH', '')
-  result = subprocess.run([sys.executable, '-c', _EIGHT_DEVICES], env=environment,
-                          capture_output=True, text=True, timeout=600, cwd=root)
-  assert result.returncode == 0 and result.stdout.strip().endswith('ok'), (
-      result.stdout[-2000:] + result.stderr[-3000:])
+  helpers.run_on_eight_devices(_EIGHT_DEVICES)
 
 
 def test_batches_must_split_evenly_and_n_devices_must_exist():

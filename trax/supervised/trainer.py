@@ -34,6 +34,7 @@ import numpy as np
 
 from trax import shapes
 from trax.layers import base
+from trax.supervised import chunked_loss
 from trax.supervised import devices
 
 
@@ -50,19 +51,24 @@ class TaskTrainer:
       of the batch and returns a scalar.
     placement: where arrays live (`devices.DataParallel`).
     name: how errors refer to the task (e.g. 'Train task 0').
+    loss_chunk_size: if > 0, the model's last layer and the loss run on chunks of this
+      many positions (`chunked_loss.ChunkedLoss`).
 
   Raises:
     ValueError: the task's batches do not fit model and loss, or the loss is no scalar.
   """
 
   def __init__(self, model: base.Layer, task: Any, placement: devices.DataParallel,
-               name: str):
+               name: str, loss_chunk_size: int = 0):
     signature = shapes.signature(task.sample_batch)
     self._model_with_loss = model_with_ends(model, [task.loss_layer], signature, name)
     loss = self._model_with_loss.output_signature(first_inputs(signature, len(signature)))
     if not isinstance(loss, shapes.ShapeDtype) or loss.shape:
       raise ValueError(f'{name}: the loss layer {task.loss_layer.name} must output one '
                        f'scalar, but outputs {loss}.')
+    self._loss_fn = (chunked_loss.ChunkedLoss(model, task.loss_layer, loss_chunk_size,
+                                              signature, name)
+                     if loss_chunk_size else self._model_with_loss.pure_fn)
     self._name = name
     self._batch_length = len(signature)
     self._placement = placement
@@ -116,7 +122,7 @@ class TaskTrainer:
     rng = jax.random.fold_in(rng, step)
 
     def loss_fn(weights):
-      return self._model_with_loss.pure_fn(batch, weights, state, rng)
+      return self._loss_fn(batch, weights, state, rng)
 
     (loss, new_state), grads = jax.value_and_grad(loss_fn, has_aux=True)(weights)
     if self._lr_schedule is not None:

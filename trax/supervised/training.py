@@ -81,9 +81,13 @@ class Loop:
     which_task: step -> index of the step's train task; by default `step % len(tasks)`.
     n_devices: local devices to train on (data parallel); all by default.
     random_seed: seed of all randomness; from the OS if `None` (the same on all hosts).
-    loss_chunk_size: must be 0, and `use_memory_efficient_trainer` False: Trax 1.4's
-      memory-efficient (reversible, chunked-loss) trainer is not implemented here.
-    use_memory_efficient_trainer: see `loss_chunk_size`.
+    loss_chunk_size: if > 0, each train task runs the model's last layer (a `Dense`) and
+      its loss (a mean such as `WeightedCategoryCrossEntropy`) on chunks of this many
+      positions, making each chunk's gradients at once (`trax.supervised.chunked_loss`):
+      the same loss, less memory, and faster for large vocabularies. It must divide the
+      positions of the model's output (e.g. the sequence length).
+    use_memory_efficient_trainer: must be False: Trax 1.4's reversible trainer is not
+      implemented here.
     callbacks: `TrainingStepCallback` subclasses (or callables taking the loop).
 
   Raises:
@@ -103,10 +107,10 @@ class Loop:
                n_devices: 'int | None' = None, random_seed: 'int | None' = None,
                loss_chunk_size: int = 0, use_memory_efficient_trainer: bool = False,
                callbacks: 'Sequence[Callable] | None' = None):
-    if use_memory_efficient_trainer or loss_chunk_size:
-      raise ValueError(f'Loop got use_memory_efficient_trainer={use_memory_efficient_trainer!r}'
-                       f', loss_chunk_size={loss_chunk_size!r}, but Trax 1.4\'s memory-efficient'
-                       ' trainer is not implemented here: leave them False and 0.')
+    if use_memory_efficient_trainer:
+      raise ValueError('Loop got use_memory_efficient_trainer=True, but Trax 1.4\'s '
+                       'memory-efficient (reversible) trainer is not implemented here; '
+                       'loss_chunk_size works without it.')
     self._tasks, self._eval_tasks = _as_list(tasks), _as_list(eval_tasks)
     if not self._tasks:
       raise ValueError('Loop needs at least one TrainTask.')
@@ -142,7 +146,8 @@ class Loop:
       model.init(model_inputs)
     self._model_config = checkpoints.describe_layer(model)
 
-    self._trainers = [trainer_lib.TaskTrainer(model, task, self._placement, f'Train task {i}')
+    self._trainers = [trainer_lib.TaskTrainer(model, task, self._placement, f'Train task {i}',
+                                              loss_chunk_size)
                       for i, task in enumerate(self._tasks)]
     self._evaluation = evaluation.Evaluation(model, eval_model, self._eval_tasks,
                                              self._placement, model_inputs, self.new_rng())
