@@ -57,6 +57,34 @@ def test_distributions(backend):
   assert abs(coins.mean() - 0.3) < 0.015
 
 
+@pytest.mark.parametrize('seed, n', [(0, 1), (1, 7), (2**31 - 1, 1000), (12345, 65_537)])
+def test_jax_bits_are_jax_random_bits_bit_for_bit(seed, n):
+  # jax_backend.random_bits computes threefry itself (faster); it must not change a bit.
+  key = jax.random.PRNGKey(seed)
+  words = np.asarray(jax.random.bits(key, (n,), np.uint32))
+  np.testing.assert_array_equal(np.asarray(fastmath.random.bits(key, (n,))), words)
+  np.testing.assert_array_equal(np.asarray(jax.jit(fastmath.random.bits, static_argnums=1)(
+      key, (n,))), words)
+  # Narrow numbers are cut from the words of half (a quarter) as many 32-bit draws.
+  for dtype, per_word in ((np.uint16, 2), (np.uint8, 4)):
+    expected = np.asarray(jax.random.bits(key, (-(-n // per_word),), np.uint32))
+    expected = expected.view(dtype)[:n]
+    got = np.asarray(fastmath.random.bits(key, (n,), dtype))
+    assert got.dtype == dtype
+    np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize('backend', ('jax',) + BACKENDS)
+@pytest.mark.parametrize('dtype', (np.uint8, np.uint16, np.uint32))
+def test_every_bit_of_bits_is_a_fair_coin(backend, dtype):
+  with fastmath.use_backend(backend):
+    numbers = _np(fastmath.random.bits(fastmath.random.get_prng(3), (N,), dtype))
+  assert numbers.dtype == dtype and numbers.shape == (N,)
+  n_bits = 8 * np.dtype(dtype).itemsize
+  ones = (numbers[:, None].astype(np.uint64) >> np.arange(n_bits, dtype=np.uint64)) & 1
+  assert np.abs(ones.mean(axis=0) - 0.5).max() < 0.015  # 4.2 sigma at N = 20000.
+
+
 def test_tf_accepts_jax_numpy_and_tf_keys_alike():
   jax_key = jax.random.PRNGKey(3)
   same_bits = [jax_key, np.asarray(jax_key), tf.constant(np.asarray(jax_key)),

@@ -129,6 +129,18 @@ class TestDropout:
     np.testing.assert_array_equal(layer.pure_fn(x, weights, state, rng)[0],
                                   layer.pure_fn(x, weights, state, rng)[0])
 
+  @pytest.mark.parametrize('rate, drop_probability', [
+      (0.1, round(0.1 * 2**16) / 2**16),     # 16-bit draws: the rate to 2**-16.
+      (0.5, 0.5),
+      (0.001, 0.001),                         # 32-bit draws: 2**-16 would be 1.7% off.
+  ])
+  def test_keep_mask_drops_with_the_documented_probability(self, rate, drop_probability):
+    n = 2_000_000
+    keep = np.asarray(core.keep_mask(jax.random.PRNGKey(0), rate, (n,)))
+    assert keep.dtype == np.bool_
+    sigma = np.sqrt(drop_probability * (1. - drop_probability) / n)
+    assert abs(1. - keep.mean() - drop_probability) < 5 * sigma
+
   def test_shared_axes_give_a_mask_constant_along_them(self):
     y = np.asarray(tl.Dropout(0.5, shared_axes=[0, 2])(np.ones((6, 40, 5), np.float32)))
     kept = y != 0
