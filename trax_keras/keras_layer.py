@@ -11,6 +11,7 @@ Weights start as the Keras layer's own (Keras initializers, not the trax rng), a
 layers draw randomness from their seed generators, which are part of the state.
 """
 
+import inspect
 from typing import Any
 
 import jax
@@ -75,9 +76,10 @@ class KerasLayer(tl.Layer):
           f'{fastmath.backend_name()!r} fastmath backend.')
     # A copy rebuilt from config() in another mode runs with weights it did not create.
     self._build_keras_layer(signatures.as_signature(inputs))
+    # Like Keras' own __call__, pass `training` only to layers whose call takes it.
+    kwargs = {'training': self._training} if _takes_training(self._keras_layer) else {}
     outputs, state = self._keras_layer.stateless_call(
-        list(self.weights), list(self.state), self._keras_inputs(inputs),
-        training=self._training)
+        list(self.weights), list(self.state), self._keras_inputs(inputs), **kwargs)
     self.state = tuple(state)
     if self.n_out == 1:
       return outputs
@@ -99,3 +101,8 @@ class KerasLayer(tl.Layer):
 
   def _keras_inputs(self, inputs: Any) -> Any:
     return list(inputs) if self.n_in != 1 else inputs
+
+
+def _takes_training(keras_layer: keras.layers.Layer) -> bool:
+  parameters = inspect.signature(keras_layer.call).parameters.values()
+  return any(p.name == 'training' or p.kind == p.VAR_KEYWORD for p in parameters)

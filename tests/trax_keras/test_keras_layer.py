@@ -88,6 +88,22 @@ def test_several_inputs_and_outputs():
 
 
 @helpers.jax_only
+def test_custom_layers_get_training_only_when_their_call_takes_it():
+  class Square(keras.layers.Layer):
+    def call(self, x):
+      return x * x
+
+  class Mode(keras.layers.Layer):
+    def call(self, x, training=None):
+      return x + (1. if training else 0.)
+
+  x = np.full((2, 3), 3., np.float32)
+  np.testing.assert_allclose(tl.Serial(KerasLayer(Square()))(x), 9.)
+  np.testing.assert_allclose(KerasLayer(Mode(), mode='train')(x), 4.)
+  np.testing.assert_allclose(KerasLayer(Mode(), mode='eval')(x), 3.)
+
+
+@helpers.jax_only
 def test_keras_layer_inside_a_traxlayer_trains_with_fit():
   from trax_keras import TraxLayer  # pylint: disable=g-import-not-at-top
   dense = keras.saving.serialize_keras_object(keras.layers.Dense(16, activation='relu'))
