@@ -163,3 +163,10 @@ def test_tensorflow_backend_with_dynamic_batch_and_length():
                          input_signature=[tf.TensorSpec([None, None], tf.int32)])
     for length in (9, 4):
       np.testing.assert_allclose(traced(tokens[:, :length]), expected[:, :length], atol=1e-5)
+
+
+def test_max_positions_is_the_predict_cache_or_the_positional_table():
+  for mode, expected in (('train', None), ('eval', None), ('predict', 9)):
+    assert tl.DotProductCausalAttention(mode=mode, max_inference_length=9).max_positions == (
+        expected)
+  assert tl.PositionalEncoding(max_len=7).max_positions == 7

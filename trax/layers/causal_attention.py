@@ -88,6 +88,12 @@ class DotProductCausalAttention(base.Layer):
     self._max_len = max_inference_length
     self._mode = mode
 
+  @property
+  def max_positions(self) -> 'int | None':
+    """In predict mode, how many positions the key/value cache holds; else `None`
+    (no limit)."""
+    return self._max_len if self._mode == 'predict' else None
+
   def init_weights_and_state(self, input_signature: Any) -> None:
     if self._mode == 'predict':
       _, k, v = input_signature

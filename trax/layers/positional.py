@@ -77,6 +77,11 @@ class PositionalEncoding(base.Layer):
     self._mode = mode
 
   @property
+  def max_positions(self) -> int:
+    """How many positions the layer can encode: its table's `max_len` rows."""
+    return self._max_len
+
+  @property
   def weights(self) -> Any:
     return base.Layer.weights.fget(self)
 

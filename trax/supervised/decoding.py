@@ -140,7 +140,7 @@ def autoregressive_sample(model: tl.Layer, inputs: Any = None, batch_size: int =
   encoder_inputs, tokens = _first_tokens(model, inputs, batch_size, start_id)
   temperature, rng = _sampling(temperature, rng)
   _check_positions(model, max_length, tokens.shape[1] + max_length - 1,
-                   _max_positions(model, eval_mode=False))
+                   _max_positions(model))
   weights, state = _on_device(model)
   first, state = _predict_step(weights, state, encoder_inputs, tokens, temperature, rng, 0,
                                model=model)
@@ -183,7 +183,7 @@ def beam_search(model: tl.Layer, inputs: Any = None, batch_size: int = 1, n_beam
                      f'{max_length}.')
   encoder_inputs, tokens = _first_tokens(model, inputs, batch_size, start_id)
   _check_positions(model, max_length, tokens.shape[1] + max_length - 1,
-                   _max_positions(model, eval_mode=False))
+                   _max_positions(model))
   batch_axes = (_state_batch_axes(model, encoder_inputs, batch_size) if n_beams > 1
                 else (None,) * len(jax.tree.leaves(model.state)))
   weights, state = _on_device(model)
@@ -200,7 +200,7 @@ def beam_search(model: tl.Layer, inputs: Any = None, batch_size: int = 1, n_beam
 
 def _predict_stream(model, encoder_inputs, tokens, temperature, rng, accelerate):
   step = _predict_step if accelerate else _predict_step.__wrapped__
-  limit = _max_positions(model, eval_mode=False)
+  limit = _max_positions(model)
   weights, state = _on_device(model)
   if encoder_inputs is not None:
     encoder_inputs = jax.device_put(encoder_inputs)  # Once, not at every step.
@@ -222,7 +222,7 @@ def _predict_stream(model, encoder_inputs, tokens, temperature, rng, accelerate)
 
 def _eval_stream(model, encoder_inputs, prefix, temperature, rng, min_length, accelerate):
   step = _eval_step if accelerate else _eval_step.__wrapped__
-  limit = _max_positions(model, eval_mode=True)
+  limit = _max_positions(model)
   weights, state = model.weights, model.state
   if encoder_inputs is not None:
     encoder_inputs = jax.device_put(encoder_inputs)
@@ -355,20 +355,16 @@ def _on_device(model):
   return jax.device_put(model.weights), jax.tree.map(jnp.array, model.state)
 
 
-def _max_positions(model, eval_mode):
-  """How many positions `model` can decode: the least `max_len` of its positional
-  encodings and (in predict mode) attention caches; `None` if it has neither."""
+def _max_positions(model):
+  """How many positions `model` can decode: the least `max_positions` of its layers
+  (positional encodings, predict-mode attention caches); `None` if none has a limit."""
   limits = []
   layers = [model]
   while layers:
     layer = layers.pop()
     layers.extend(layer.sublayers)
-    # pylint: disable=protected-access
-    if isinstance(layer, tl.PositionalEncoding) and (eval_mode or layer._mode == 'predict'):
-      limits.append(layer._max_len)
-    elif isinstance(layer, tl.DotProductCausalAttention) and layer._mode == 'predict':
-      limits.append(layer._max_len)
-    # pylint: enable=protected-access
+    if getattr(layer, 'max_positions', None) is not None:
+      limits.append(layer.max_positions)
   return min(limits) if limits else None
 
 
