@@ -85,6 +85,21 @@ def test_every_bit_of_bits_is_a_fair_coin(backend, dtype):
   assert np.abs(ones.mean(axis=0) - 0.5).max() < 0.015  # 4.2 sigma at N = 20000.
 
 
+def test_split_keys_unpack_inside_tf_function():
+  # The Trax idiom `rng_a, rng_b = split(rng)` inside a traced TF graph.
+  with fastmath.use_backend('tensorflow-numpy'):
+    @tf.function(autograph=False, input_signature=[tf.TensorSpec((2,), tf.uint32)])
+    def draw(key):
+      key_a, key_b = fastmath.random.split(key)
+      return fastmath.random.uniform(key_a, (3,)), fastmath.random.uniform(key_b, (3,))
+
+    a, b = draw(tf.constant([0, 7], tf.uint32))
+    eager_a = fastmath.random.uniform(fastmath.random.split(np.array([0, 7], np.uint32))[0],
+                                      (3,))
+  assert not np.array_equal(_np(a), _np(b))
+  np.testing.assert_array_equal(_np(a), _np(eager_a))
+
+
 def test_tf_accepts_jax_numpy_and_tf_keys_alike():
   jax_key = jax.random.PRNGKey(3)
   same_bits = [jax_key, np.asarray(jax_key), tf.constant(np.asarray(jax_key)),

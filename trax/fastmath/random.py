@@ -14,7 +14,11 @@ def get_prng(seed: int) -> Any:
 
 
 def split(key: Any, num: int = 2) -> Any:
-  """Returns `num` new independent keys stacked along axis 0."""
+  """Returns `num` new independent keys stacked along axis 0.
+
+  On the tensorflow-numpy backend they come as a tuple of `num` keys: a symbolic TF tensor
+  cannot be unpacked inside `tf.function`, and `key_a, key_b = split(key)` must work there.
+  """
   return lookup('random_split')(key, num)
 
 

@@ -42,8 +42,8 @@ def random_get_prng(seed: Any) -> tf.Tensor:
   return tf.constant(words.view(np.int32))
 
 
-def random_split(key: Any, num: int = 2) -> tf.Tensor:
-  return tf.random.experimental.stateless_split(_key(key), num)
+def random_split(key: Any, num: int = 2) -> tuple:
+  return tuple(tf.unstack(tf.random.experimental.stateless_split(_key(key), num), num))
 
 
 def random_fold_in(key: Any, data: Any) -> tf.Tensor:
