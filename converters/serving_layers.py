@@ -12,7 +12,10 @@ is `tf.nn.relu` on TensorFlow and `max(x, 0)` on jax.
 call (a dozen small ops on the statistics, each costing TF's per-op overhead) and then
 makes four passes over `x`. `ServingBatchNorm` takes statistics debiased once, at export
 (`serving_state`), and computes `(x - mean) * (gamma / sqrt(var + eps)) + beta`: the same
-function up to float rounding, three passes, no per-call bookkeeping.
+function up to float rounding, no per-call bookkeeping. On TensorFlow, for float32 image
+batches normalized per channel (the usual conv net), that is one FusedBatchNormV3 op, as
+in Keras' own exports: per call of the benchmark conv net, profiled, it took trax's
+SavedModel from 4% slower than Keras' to level; elsewhere three passes over `x`.
 
 The swaps rewrite the model's config, so they apply to models that can describe
 themselves (all built from registered layers); the export record keeps the original
@@ -51,6 +54,15 @@ class ServingBatchNorm(tl.BatchNorm):
       return super().forward(x)
     mean, var, _ = self.state
     beta, gamma = self.weights
+    if _fuses_on_tensorflow(x, var):
+      import tensorflow as tf  # pylint: disable=g-import-not-at-top
+      per_channel = lambda v: tf.reshape(tf.convert_to_tensor(v), [-1])
+      scale = per_channel(gamma) if self._scale else tf.ones_like(per_channel(var))
+      offset = per_channel(beta) if self._center else tf.zeros_like(per_channel(var))
+      y, _, _ = tf.compat.v1.nn.fused_batch_norm(
+          x, scale, offset, per_channel(mean), per_channel(var), epsilon=self._epsilon,
+          is_training=False)
+      return y
     scale = 1. / jnp.sqrt(var + self._epsilon)  # On the statistics' shape: cheap.
     if self._scale:
       scale = scale * jnp.reshape(gamma, var.shape)
@@ -58,6 +70,14 @@ class ServingBatchNorm(tl.BatchNorm):
     if self._center:
       y = y + jnp.astype(jnp.reshape(beta, var.shape), x.dtype)
     return y
+
+
+def _fuses_on_tensorflow(x: Any, statistics: Any) -> bool:
+  """Whether `x` normalized per last-axis channel is one FusedBatchNormV3 op on TF."""
+  channels = x.shape[-1]
+  return (fastmath.backend_name() == 'tensorflow-numpy' and len(x.shape) == 4
+          and tuple(statistics.shape) in ((channels,), (1, 1, 1, channels))
+          and x.dtype == statistics.dtype == 'float32')
 
 
 def serving_state(layer: tl.Layer, state: Any) -> Any:

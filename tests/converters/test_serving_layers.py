@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from converters import serving_layers
 from converters import sources
@@ -11,13 +12,20 @@ import trax.layers as tl
 from tests.converters import helpers
 
 
-@pytest.mark.parametrize('n_batches', [0, 2, 10_000])
-def test_serving_batch_norm_equals_batch_norm_in_eval(n_batches):
-  signature = shapes.ShapeDtype((3, 4, 4, 5))
-  norm = tl.BatchNorm(mode='eval', momentum=0.9)
+@pytest.mark.parametrize('n_batches, shape, center, scale', [
+    (0, (3, 4, 4, 5), True, True),        # 4-D: one FusedBatchNormV3 op on TensorFlow.
+    (2, (3, 4, 4, 5), False, True),
+    (10_000, (3, 4, 4, 5), True, False),
+    (2, (6, 5), True, True),              # 2-D: scale and offset ops.
+])
+def test_serving_batch_norm_equals_batch_norm_in_eval(n_batches, shape, center, scale):
+  signature = shapes.ShapeDtype(shape)
+  norm = tl.BatchNorm(axis=tuple(range(len(shape) - 1)), mode='eval', momentum=0.9,
+                      center=center, scale=scale)
   weights, state = norm.init(signature, rng=helpers.RNG)
   rng = np.random.default_rng(n_batches)
-  weights = tuple(rng.normal(size=w.shape).astype(np.float32) for w in weights)
+  weights = tuple(rng.normal(size=w.shape).astype(np.float32) if hasattr(w, 'shape') else w
+                  for w in weights)
   state = (rng.normal(size=state[0].shape).astype(np.float32),
            rng.random(state[1].shape).astype(np.float32) + 0.5, np.int32(n_batches))
   x = helpers.random_floats(signature.shape)
@@ -30,6 +38,11 @@ def test_serving_batch_norm_equals_batch_norm_in_eval(n_batches):
     with fastmath.use_backend(backend):
       got, _ = serving.pure_fn(x, weights, serving_state, helpers.RNG)
     np.testing.assert_allclose(np.asarray(got), np.asarray(expected), rtol=1e-5, atol=1e-5)
+  with fastmath.use_backend('tensorflow-numpy'):
+    graph = tf.function(lambda x: serving.pure_fn(x, weights, serving_state, helpers.RNG)[0]
+                        ).get_concrete_function(tf.TensorSpec(shape, tf.float32)).graph
+  fused = 'FusedBatchNormV3' in {op.type for op in graph.get_operations()}
+  assert fused == (len(shape) == 4)
 
 
 def test_serving_relu_equals_relu_on_both_backends():
