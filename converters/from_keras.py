@@ -30,6 +30,10 @@ from converters.keras_mappings import Call
 from converters.keras_mappings import Mapped
 from converters.keras_mappings import Unsupported
 
+# Layers built here say they were created where this module was called
+# (trax.layers.errors.BUILDS_LAYERS_FOR_CALLER).
+_TRAX_BUILDS_LAYERS_FOR_CALLER = True
+
 
 def from_keras(keras_model: Any, allow_wrapping: bool = False, mode: str = 'eval'
                ) -> tuple[tl.Layer, Any]:

@@ -31,6 +31,10 @@ import numpy as np
 
 import trax.layers as tl
 
+# Layers built here say they were created where this module was called
+# (trax.layers.errors.BUILDS_LAYERS_FOR_CALLER).
+_TRAX_BUILDS_LAYERS_FOR_CALLER = True
+
 
 class Unsupported(Exception):
   """A Keras layer (or a setting of one) with no exact trax counterpart."""

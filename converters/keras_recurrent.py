@@ -34,6 +34,10 @@ from converters.keras_mappings import Mapped
 from converters.keras_mappings import numpy
 from converters.keras_mappings import Unsupported
 
+# Layers built here say they were created where this module was called
+# (trax.layers.errors.BUILDS_LAYERS_FOR_CALLER).
+_TRAX_BUILDS_LAYERS_FOR_CALLER = True
+
 
 def _zero_state(depth: int) -> tl.Layer:
   """Zeros `(batch, depth)` for inputs `(batch, length, d)`."""

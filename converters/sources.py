@@ -27,6 +27,10 @@ from converters import serving_layers
 from converters import signatures
 from converters.errors import ExportError
 
+# Layers built here say they were created where this module was called
+# (trax.layers.errors.BUILDS_LAYERS_FOR_CALLER).
+_TRAX_BUILDS_LAYERS_FOR_CALLER = True
+
 log = logging.getLogger('converters')
 EVAL_RNG = np.zeros(2, np.uint32)  # Eval-mode layers draw no randomness from it.
 

@@ -38,6 +38,8 @@ from trax_keras import paths
 from trax_keras import signatures
 
 _RNG_SIGNATURE = shapes.ShapeDtype((2,), np.uint32)
+# Layers rebuilt here from a config say they were created where the TraxLayer was.
+_TRAX_BUILDS_LAYERS_FOR_CALLER = True
 
 
 @keras.saving.register_keras_serializable(package='trax_keras')

@@ -1,6 +1,7 @@
 """Dtype policies, and the errors users see for wrong inputs or an unsupported backend."""
 
 import importlib.util
+import re
 
 import keras
 import numpy as np
@@ -53,6 +54,10 @@ def test_wrong_last_dimension_names_the_dense_sublayer():
     layer(np.ones((2, 5), np.float32))
   message = _message(error)
   assert 'layer path: Serial > Dense_32' in message and 'last dimension 5' in message
+  # The layer TraxLayer rebuilt from the config says it was made where the TraxLayer was.
+  line = int(re.search(r'Dense_32 \(created at test_dtypes_and_errors\.py:(\d+)\)',
+                       message).group(1))
+  assert 'layer = TraxLayer(' in open(__file__).read().splitlines()[line - 1]
 
 
 def test_wrong_dtype_names_the_embedding_sublayer():

@@ -52,12 +52,19 @@ def reraised_as_layer_error(layer_name: str, caller: str, method: str,
     raise LayerError(layer_name, method, caller, _signature_or_repr(inputs), message) from e
 
 
+# A module that builds layers on its users' behalf (e.g. rebuilding them from a config)
+# sets this global to True, so errors name its caller's line instead of its own.
+BUILDS_LAYERS_FOR_CALLER = '_TRAX_BUILDS_LAYERS_FOR_CALLER'
+
+
 def caller_location() -> str:
-  """`file:line` of the code that built a layer: the first frame outside trax/layers."""
+  """`file:line` of the code that built a layer: the first frame outside trax/layers and
+  the modules that set `BUILDS_LAYERS_FOR_CALLER`."""
   frame = sys._getframe(2)  # pylint: disable=protected-access
   while frame is not None:
     file_name = frame.f_code.co_filename
-    if not os.path.abspath(file_name).startswith(_LAYERS_DIR) and 'functools' not in file_name:
+    if (not os.path.abspath(file_name).startswith(_LAYERS_DIR) and 'functools' not in file_name
+        and not frame.f_globals.get(BUILDS_LAYERS_FOR_CALLER, False)):
       return f'{os.path.basename(file_name)}:{frame.f_lineno}'
     frame = frame.f_back
   return 'unknown location'
