@@ -85,6 +85,18 @@ class WorkerPeer:
       self._process.wait(timeout=60)
 
 
+def ready(workers: Sequence[WorkerPeer]) -> list:
+  """The workers whose peer was built; the others are dropped, saying why."""
+  built = []
+  for worker in workers:
+    try:
+      worker.wait_ready()
+      built.append(worker)
+    except RuntimeError as e:
+      print(f'  {worker.name}: dropped: {e}')
+  return built
+
+
 def serve(build: Callable[[], tuple[int, Callable[[int], Any]]]) -> None:
   """The worker side of `WorkerPeer`: `build()` returns `(n_params, run)`.
 

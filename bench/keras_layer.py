@@ -154,12 +154,7 @@ def benchmark(model: str, args: argparse.Namespace) -> None:
                                        model, name] + (['--no-dropout'] if not dropout else []))
              for name in args.peers if name in KERAS_PEERS]
   peers = [TraxLoopPeer(model, dropout)] if 'trax' in args.peers else []
-  for worker in workers:
-    try:
-      worker.wait_ready()
-      peers.append(worker)
-    except RuntimeError as e:
-      print(f'  {worker.name}: dropped: {e}')
+  peers += _timing.ready(workers)
   peers.sort(key=lambda p: args.peers.index(p.name))
   try:
     results = _timing.interleaved(peers, args.rounds, args.steps, args.warmup_steps)

@@ -89,12 +89,7 @@ def main() -> None:
       peer = build_in_process(name, config, common.make_batches(config), dropout)
       if peer is not None:
         peers.append(peer)
-  for worker in workers:
-    try:
-      worker.wait_ready()
-      peers.append(worker)
-    except RuntimeError as e:
-      print(f'  {worker.name}: dropped: {e}')
+  peers += _timing.ready(workers)
   peers.sort(key=lambda p: args.peers.index(p.name))
   for peer in peers:
     n_params[peer.name] = f'{peer.n_params:,} params'

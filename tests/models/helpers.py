@@ -46,6 +46,17 @@ def with_flat_weights(model: tl.Layer, input_signature: Any, flat_weights: list)
   return model
 
 
+def eval_and_predict(factory: Any, config: dict, signature: Any,
+                     predict_signature: Any) -> tuple[tl.Layer, tl.Layer]:
+  """`factory(**config)` in eval mode (initialized) and in predict mode with its weights."""
+  eval_model = factory(**config, mode='eval')
+  weights, _ = init(eval_model, signature)
+  flat_weights = tl.flatten_weights_and_state(weights, ())[0]
+  predict_model = with_flat_weights(factory(**config, mode='predict'), predict_signature,
+                                    flat_weights)
+  return eval_model, predict_model
+
+
 def shift_right(tokens: np.ndarray) -> np.ndarray:
   return np.pad(tokens, ((0, 0), (1, 0)))[:, :-1]
 

@@ -8,15 +8,6 @@ from trax import models
 from tests.models import helpers
 
 
-def _eval_and_predict(factory, config, signature, predict_signature):
-  eval_model = factory(**config, mode='eval')
-  weights, _ = helpers.init(eval_model, signature)
-  flat_weights = tl.flatten_weights_and_state(weights, ())[0]
-  predict_model = helpers.with_flat_weights(factory(**config, mode='predict'),
-                                            predict_signature, flat_weights)
-  return eval_model, predict_model
-
-
 def test_rnnlm_has_trax1_flat_weights():
   model = models.RNNLM(vocab_size=20, d_model=16)
   signature = helpers.int_signature(3, 7)
@@ -49,7 +40,7 @@ def test_rnnlm_rejects_zero_layers():
 ])
 def test_language_models_predict_one_token_at_a_time_equals_eval(factory, config):
   tokens = np.random.default_rng(0).integers(0, 12, (2, 6)).astype(np.int32)
-  eval_model, predict_model = _eval_and_predict(
+  eval_model, predict_model = helpers.eval_and_predict(
       factory, config, helpers.int_signature(2, 6), helpers.int_signature(2, 1))
   np.testing.assert_allclose(helpers.decode_one_at_a_time(predict_model, tokens),
                              eval_model(tokens), atol=1e-5)
@@ -87,7 +78,7 @@ def test_lstm_seq2seq_attn_predict_one_target_at_a_time_equals_eval():
   source = rng.integers(1, 12, (2, 5)).astype(np.int32)
   source[0, 3:] = 0  # padding
   targets = rng.integers(1, 10, (2, 4)).astype(np.int32)
-  eval_model, predict_model = _eval_and_predict(
+  eval_model, predict_model = helpers.eval_and_predict(
       models.LSTMSeq2SeqAttn, SEQ2SEQ,
       (helpers.int_signature(2, 5), helpers.int_signature(2, 4)),
       (helpers.int_signature(2, 5), helpers.int_signature(2, 1)))

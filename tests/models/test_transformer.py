@@ -64,18 +64,9 @@ def test_trax1_checkpoint_loads_and_still_copies():
   np.testing.assert_array_equal(np.concatenate(copied, axis=1), words)
 
 
-def _eval_and_predict(factory, config, signature, predict_signature):
-  eval_model = factory(**config, mode='eval')
-  weights, _ = helpers.init(eval_model, signature)
-  flat_weights = tl.flatten_weights_and_state(weights, ())[0]
-  predict_model = helpers.with_flat_weights(factory(**config, mode='predict'),
-                                            predict_signature, flat_weights)
-  return eval_model, predict_model
-
-
 def test_transformer_lm_predict_one_token_at_a_time_equals_eval():
   tokens = np.random.default_rng(1).integers(1, 16, (3, 7)).astype(np.int32)
-  eval_model, predict_model = _eval_and_predict(
+  eval_model, predict_model = helpers.eval_and_predict(
       models.TransformerLM, SMALL_LM, helpers.int_signature(3, 7), helpers.int_signature(3, 1))
   np.testing.assert_allclose(helpers.decode_one_at_a_time(predict_model, tokens),
                              eval_model(tokens), atol=1e-5)
@@ -83,7 +74,7 @@ def test_transformer_lm_predict_one_token_at_a_time_equals_eval():
 
 def test_transformer_lm_predict_prompt_then_tokens_equals_eval():
   tokens = np.random.default_rng(2).integers(1, 16, (2, 6)).astype(np.int32)
-  eval_model, predict_model = _eval_and_predict(
+  eval_model, predict_model = helpers.eval_and_predict(
       models.TransformerLM, SMALL_LM, helpers.int_signature(2, 6), helpers.int_signature(2, 4))
   shifted = helpers.shift_right(tokens)
   outputs = [predict_model(shifted[:, :4]), predict_model(shifted[:, 4:5]),
@@ -96,7 +87,7 @@ def test_transformer_predict_one_target_at_a_time_equals_eval():
   source = rng.integers(1, 16, (2, 6)).astype(np.int32)
   source[1, 4:] = 0  # padding
   targets = rng.integers(1, 16, (2, 5)).astype(np.int32)
-  eval_model, predict_model = _eval_and_predict(
+  eval_model, predict_model = helpers.eval_and_predict(
       models.Transformer, SMALL_SEQ2SEQ,
       (helpers.int_signature(2, 6), helpers.int_signature(2, 5)),
       (helpers.int_signature(2, 6), helpers.int_signature(2, 1)))
@@ -108,7 +99,7 @@ def test_transformer_predict_one_target_at_a_time_equals_eval():
 
 def test_transformer_predict_encodes_the_source_once():
   source = np.random.default_rng(4).integers(1, 16, (2, 6)).astype(np.int32)
-  _, predict_model = _eval_and_predict(
+  _, predict_model = helpers.eval_and_predict(
       models.Transformer, SMALL_SEQ2SEQ,
       (helpers.int_signature(2, 6), helpers.int_signature(2, 1)),
       (helpers.int_signature(2, 6), helpers.int_signature(2, 1)))
@@ -167,7 +158,7 @@ def test_transformer_decoder_on_vectors_is_causal_and_unshifted():
 def test_transformer_decoder_on_tokens_predict_equals_eval():
   config = dict(vocab_size=16, d_model=8, d_ff=16, n_layers=1, n_heads=2, max_len=16)
   tokens = np.random.default_rng(7).integers(0, 16, (2, 5)).astype(np.int32)
-  eval_model, predict_model = _eval_and_predict(
+  eval_model, predict_model = helpers.eval_and_predict(
       models.TransformerDecoder, config, helpers.int_signature(2, 5),
       helpers.int_signature(2, 1))
   decoded = np.concatenate([predict_model(tokens[:, t:t + 1]) for t in range(5)], axis=1)

@@ -80,19 +80,16 @@ class ChunkedLoss:
     self._weighted = loss_layer.name in WEIGHTED_MEAN_LOSSES
     self._chunk_size = chunk_size
     self._name = name
-    n_in = model.n_in
-    outputs = model.output_signature(batch_signature[0] if n_in == 1
-                                     else tuple(batch_signature[:n_in]))
-    self._check_shapes(outputs.shape, batch_signature[n_in:])
+    self._n_in = model.n_in
+    outputs = model.output_signature(combinators.inputs_from_stack(batch_signature, self._n_in))
+    self._check_shapes(outputs.shape, batch_signature[self._n_in:])
 
   def __call__(self, batch: tuple, weights: Any, state: Any, rng: Any) -> tuple[Any, Any]:
     (model_weights, loss_weights), (model_state, loss_state) = weights, state
-    n_in = self._body.n_in
-    inputs = batch[0] if n_in == 1 else tuple(batch[:n_in])
-    x, body_state = self._body.pure_fn(inputs, tuple(model_weights[:-1]),
-                                       tuple(model_state[:-1]), rng)
+    x, body_state = self._body.pure_fn(combinators.inputs_from_stack(batch, self._n_in),
+                                       tuple(model_weights[:-1]), tuple(model_state[:-1]), rng)
     chunk_loss = functools.partial(self._chunk_loss, model_state[-1], loss_weights, loss_state)
-    loss = self._chunked_head_and_loss(chunk_loss, model_weights[-1], x, *batch[n_in:])
+    loss = self._chunked_head_and_loss(chunk_loss, model_weights[-1], x, *batch[self._n_in:])
     new_state = ((*body_state, model_state[-1]), loss_state)
     return loss, new_state
 

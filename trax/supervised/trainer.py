@@ -34,6 +34,7 @@ import numpy as np
 
 from trax import shapes
 from trax.layers import base
+from trax.layers import combinators as cb
 from trax.supervised import chunked_loss
 from trax.supervised import devices
 
@@ -62,7 +63,8 @@ class TaskTrainer:
                name: str, loss_chunk_size: int = 0):
     signature = shapes.signature(task.sample_batch)
     self._model_with_loss = model_with_ends(model, [task.loss_layer], signature, name)
-    loss = self._model_with_loss.output_signature(first_inputs(signature, len(signature)))
+    loss = self._model_with_loss.output_signature(
+        cb.inputs_from_stack(signature, len(signature)))
     if not isinstance(loss, shapes.ShapeDtype) or loss.shape:
       raise ValueError(f'{name}: the loss layer {task.loss_layer.name} must output one '
                        f'scalar, but outputs {loss}.')
@@ -145,9 +147,8 @@ def model_with_ends(model: base.Layer, end_layers: list, batch_signature: tuple,
   Raises:
     ValueError: batches of `batch_signature` do not feed model and end layers exactly.
   """
-  from trax import layers as tl  # pylint: disable=g-import-not-at-top
-  ends = tl.Branch(*end_layers)
-  outputs = model.output_signature(first_inputs(batch_signature, model.n_in))
+  ends = cb.Branch(*end_layers)
+  outputs = model.output_signature(cb.inputs_from_stack(batch_signature, model.n_in))
   n_needed = max(model.n_in, model.n_in - model.n_out + ends.n_in)
   if len(batch_signature) != n_needed:
     raise ValueError(
@@ -157,9 +158,4 @@ def model_with_ends(model: base.Layer, end_layers: list, batch_signature: tuple,
         'the batches (inputs..., targets[, weights]) match the loss or metrics.')
   rest = tuple(batch_signature[model.n_in:])
   ends.init(shapes.splice_signatures(outputs, *rest) if rest else outputs)
-  return tl.Serial(model, ends)
-
-
-def first_inputs(signature: tuple, n: int) -> Any:
-  """The first `n` entries of a batch signature, as a layer with `n_in == n` takes them."""
-  return signature[0] if n == 1 else tuple(signature[:n])
+  return cb.Serial(model, ends)

@@ -26,6 +26,7 @@ import numpy as np
 
 from trax import fastmath
 from trax import layers as tl
+from trax.layers import combinators as cb
 from trax import shapes
 from trax.supervised import callbacks as callbacks_lib
 from trax.supervised import checkpoints
@@ -140,7 +141,7 @@ class Loop:
 
     self._model = model
     self._batch_signature = shapes.signature(self._tasks[0].sample_batch)
-    model_inputs = trainer_lib.first_inputs(self._batch_signature, model.n_in)
+    model_inputs = cb.inputs_from_stack(self._batch_signature, model.n_in)
     model.rng = self.new_rng()
     if not fastmath.tree_flatten(model.weights):
       model.init(model_inputs)
