@@ -2,16 +2,21 @@
 
 `verify.py` starts this file's code in a fresh Python (`python -c`, run from an empty
 directory) as: `<saved model dir> <cases.npz> <outputs.npz> <signature names, comma
-separated>`. `cases.npz` holds `case<i>/<input name>` arrays; the outputs are written as
+separated> <parent pid>`. It dies with its parent (a killed export leaves no process). `cases.npz` holds `case<i>/<input name>` arrays; the outputs are written as
 `case<i>/<signature>/<output name>`. The last line of stdout is a JSON summary.
 
 Only TensorFlow and numpy are imported here, deliberately: the point is to prove the
 export serves without jax, trax or the exporting code.
 """
 
+import ctypes
 import importlib.abc
 import json
+import os
+import signal
 import sys
+import threading
+import time
 
 _BLOCKED = ('jax', 'jaxlib', 'trax', 'trax_keras', 'converters', 'flax', 'optax')
 
@@ -26,7 +31,26 @@ class _Blocker(importlib.abc.MetaPathFinder):
     return None
 
 
+def _die_with_parent(parent: int) -> None:
+  """Exits when `parent` does: at once on Linux (PR_SET_PDEATHSIG), else within a second."""
+  if sys.platform.startswith('linux'):
+    try:
+      ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+      pass
+
+  def watch():
+    while os.getppid() == parent:
+      time.sleep(1.)
+    os._exit(1)  # pylint: disable=protected-access
+  if os.getppid() != parent:  # The parent died before the signal was set up.
+    os._exit(1)  # pylint: disable=protected-access
+  threading.Thread(target=watch, daemon=True).start()
+
+
 def main(argv):
+  *argv, parent = argv
+  _die_with_parent(int(parent))
   sys.meta_path.insert(0, _Blocker())
   for name in [m for m in sys.modules if m.split('.')[0] in _BLOCKED]:
     del sys.modules[name]

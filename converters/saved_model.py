@@ -16,15 +16,14 @@ import datetime
 import json
 import logging
 import os
-import shutil
 import sys
-import uuid
 from typing import Any, Callable, Sequence
 
 import numpy as np
 import tensorflow as tf
 
 import trax
+from trax import atomic_files
 import trax.layers as tl
 from converters import signatures
 from converters import sources
@@ -116,23 +115,20 @@ def to_saved_model(model: Any, export_dir: str, input_signature: Any = None, *,
                      preprocess=preprocess, postprocess=postprocess)
   export_dir = os.path.abspath(os.fspath(export_dir))
   os.makedirs(export_dir, exist_ok=True)
+  atomic_files.remove_stale(export_dir)
+  atomic_files.remove_stale_scratch()
   version = next_version(export_dir) if version is None else int(version)
   final_dir = os.path.join(export_dir, str(version))
   if os.path.exists(final_dir):
     raise ExportError(f'{final_dir} already exists; choose another version or leave '
                       'version=None for the next one.')
-  tmp_dir = os.path.join(export_dir, f'.tmp-{version}-{uuid.uuid4().hex[:8]}')
-  try:
+  with atomic_files.atomic_directory(final_dir) as tmp_dir:
     path_kind, reason = plan.write(tmp_dir, path, platforms)
     report = None
     if verify:
       report = plan.verify(tmp_dir, tolerance)
       verify_lib.raise_on_failure(report, f'The SavedModel ({path_kind} path)')
     record = plan.record(tmp_dir, path_kind, reason, platforms, report)
-    os.rename(tmp_dir, final_dir)
-  finally:
-    if os.path.exists(tmp_dir):
-      shutil.rmtree(tmp_dir, ignore_errors=True)
   log.info('Exported %s to %s (%s path).', resolved.origin, final_dir, path_kind)
   return SavedModelExport(final_dir, version, path_kind, record['signatures'], report)
 

@@ -12,20 +12,21 @@ max error is reported. Quantization changes numbers by design, so a quantized mo
 passes on agreement, never silently: below `min_top1_agreement` is an error. Full-integer
 ('int8') quantization is experimental: its agreement is always measured and reported.
 
-The file is written under a temporary name, verified, then renamed into place.
+The file is written under a fresh temporary name (`trax.atomic_files`), verified, then
+renamed into place.
 """
 
 import collections
 import dataclasses
 import logging
 import os
-import tempfile
 import warnings
 from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 import tensorflow as tf
 
+from trax import atomic_files
 from converters import saved_model as saved_model_lib
 from converters import signatures
 from converters import sources
@@ -114,7 +115,9 @@ def to_tflite(model_or_saved_model_dir: Any, output_path: str, input_signature: 
   if quantize not in QUANTIZATIONS:
     raise ExportError(f'quantize={quantize!r}: expected one of {QUANTIZATIONS}.')
   output_path = os.path.abspath(os.fspath(output_path))
-  with tempfile.TemporaryDirectory(prefix='trax-tflite-') as work_dir:
+  atomic_files.remove_stale(os.path.dirname(output_path))
+  atomic_files.remove_stale_scratch()
+  with atomic_files.scratch_directory('tflite') as work_dir:
     source = _source(model_or_saved_model_dir, input_signature, work_dir, dynamic_shapes,
                      signature_name, input_names, output_names, model_config)
     converter = tf.lite.TFLiteConverter.from_saved_model(
@@ -128,20 +131,13 @@ def to_tflite(model_or_saved_model_dir: Any, output_path: str, input_signature: 
         flat_buffer = converter.convert()
     except Exception as e:  # pylint: disable=broad-except
       raise _conversion_error(e, source) from None
-  os.makedirs(os.path.dirname(output_path), exist_ok=True)
-  tmp_path = f'{output_path}.tmp-{os.getpid()}'
-  try:
-    with open(tmp_path, 'wb') as f:
-      f.write(flat_buffer)
+  with atomic_files.atomic_write(output_path) as f:
+    f.write(flat_buffer)
     result = TFLiteExport(output_path, len(flat_buffer), quantize,
                           {n: s for n, s in zip(source.input_names, source.signature)},
                           op_counts(flat_buffer))
     if verify:
       _verify(flat_buffer, source, signature_name, result, tolerance, min_top1_agreement)
-    os.replace(tmp_path, output_path)
-  finally:
-    if os.path.exists(tmp_path):
-      os.remove(tmp_path)
   return result
 
 

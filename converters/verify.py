@@ -13,11 +13,11 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 from typing import Callable, Sequence
 
 import numpy as np
 
+from trax import atomic_files
 from converters.errors import ExportVerificationError
 
 _CHILD = os.path.join(os.path.dirname(os.path.abspath(__file__)), '_verify_child.py')
@@ -89,7 +89,7 @@ def verify_saved_model(export_dir: str, checks: Sequence[Check], cases: Sequence
     ExportVerificationError: the serving process failed, or could import jax.
   """
   input_names = checks[0].input_names
-  with tempfile.TemporaryDirectory(prefix='trax-verify-') as work_dir:
+  with atomic_files.scratch_directory('verify') as work_dir:
     cases_path = os.path.join(work_dir, 'cases.npz')
     outputs_path = os.path.join(work_dir, 'outputs.npz')
     np.savez(cases_path, **{f'case{i}/{name}': array for i, case in enumerate(cases)
@@ -148,7 +148,7 @@ def _start_child(export_dir: str, cases_path: str, outputs_path: str, names: lis
   env = {**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '2', 'CUDA_VISIBLE_DEVICES': ''}
   return subprocess.Popen(
       [sys.executable, '-c', code, os.path.abspath(export_dir), cases_path, outputs_path,
-       ','.join(names)], cwd=work_dir, env=env, stdout=subprocess.PIPE,
+       ','.join(names), str(os.getpid())], cwd=work_dir, env=env, stdout=subprocess.PIPE,
       stderr=subprocess.PIPE, text=True)
 
 

@@ -84,11 +84,17 @@ class TestEmbedding:
     assert table.shape == (10, 3)
     np.testing.assert_array_equal(layer(ids), table[ids])
 
-  def test_out_of_range_ids_are_clipped(self):
+  def test_out_of_range_ids_raise_when_concrete_and_are_clipped_when_traced(self):
     layer = tl.Embedding(10, 3)
     table = np.asarray(layer.init(ShapeDtype((4,), np.int32))[0])
-    y = np.asarray(layer(np.array([-1, -20, 10, 99], np.int32)))
+    ids = np.array([-1, -20, 10, 99], np.int32)
+    with pytest.raises(tl.LayerError, match=r'(?s)Embedding_10_3.*ids must lie in '
+                       r'\[0, 10\), but 4 of 4 do not \(from -20 to 99'):
+      layer(ids)
+    # Compiled code cannot raise: there, ids are clipped as Trax 1.x documents.
+    y, _ = jax.jit(layer.pure_fn)(ids, layer.weights, layer.state, np.zeros(2, np.uint32))
     np.testing.assert_array_equal(y, table[[0, 0, 9, 9]])
+    np.testing.assert_array_equal(layer(np.array([0, 9], np.int32)), table[[0, 9]])
 
   def test_default_table_is_uniform_with_variance_one_over_d_feature(self):
     table = np.asarray(tl.Embedding(1000, 64).init(ShapeDtype((1,), np.int32))[0])
@@ -238,11 +244,15 @@ def test_docstring_examples_run():
 class TestOnTensorflowNumpy:
   """Behaviour the parity table cannot compare: clipping and random masks under TF."""
 
-  def test_embedding_clips_out_of_range_ids(self):
+  def test_embedding_checks_eager_ids_and_clips_traced_ones(self):
     layer = tl.Embedding(10, 3)
     table = np.asarray(layer.init(ShapeDtype((4,), np.int32))[0])
+    ids = np.array([-3, 0, 9, 12], np.int32)
     with fastmath.use_backend('tensorflow-numpy'):
-      y = layer.pure_fn(np.array([-3, 0, 9, 12], np.int32), table, (), harness.RNG)[0]
+      with pytest.raises(tl.LayerError, match=r'ids must lie in \[0, 10\), but 2 of 4'):
+        layer.pure_fn(ids, table, (), harness.RNG)
+      traced = fastmath.jit(lambda x: layer.pure_fn(x, table, (), harness.RNG)[0])
+      y = traced(ids)
     np.testing.assert_array_equal(np.asarray(y), table[[0, 0, 9, 9]])
 
   def test_dropout_keep_ratio_and_shared_axes(self):

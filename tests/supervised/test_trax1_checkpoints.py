@@ -172,3 +172,30 @@ def test_trax1_transformer_lm_decodes_the_copy_task():
     decoded.append(int(np.argmax(logits[0, -1])))
     logits, state = predict(np.array([[decoded[-1]]], np.int32), weights, state, rng)
   assert decoded == [3, 7, 5, 3, 2, 4]
+
+
+@pytest.mark.parametrize('protocol', range(pickle.HIGHEST_PROTOCOL + 1))
+def test_arrays_pickled_at_every_protocol_load(tmp_path, protocol):
+  # Protocols 0-2 carry numpy's bytes as latin-1 text through `_codecs.encode`.
+  weights = [np.arange(6, dtype=np.float32).reshape(2, 3),
+             np.asfortranarray(np.arange(6.).reshape(3, 2)), np.arange(3, dtype='>i4'),
+             np.arange(2).astype(ml_dtypes.bfloat16), np.float32(1.5)]
+  path = tmp_path / 'model.pkl.gz'
+  with gzip.open(path, 'wb') as f:
+    pickle.dump({'flat_weights': weights, 'step': np.int64(4),
+                 'flat_state': collections.OrderedDict(a=np.ones(2))}, f, protocol=protocol)
+  checkpoint = trax1_checkpoints.read(str(path))
+  assert checkpoint.step == 4
+  for loaded, expected in zip(checkpoint.flat_weights, weights):
+    assert loaded.dtype == np.asarray(expected).dtype.newbyteorder('=')
+    np.testing.assert_array_equal(loaded, expected)
+  np.testing.assert_array_equal(checkpoint.flat_state[0], [1., 1.])
+
+
+def test_init_from_file_takes_a_one_tuple_input_signature(tmp_path):
+  weights = [np.full((3, 2), 0.5, np.float32), np.array([0.25, -1.], np.float32)]
+  _write_trax1_loop_checkpoint(str(tmp_path / 'model'), weights, [], [], step=2)
+  layer = tl.Serial(tl.Dense(2))  # Not initialized: the file's (ShapeDtype,) is used.
+  layer.init_from_file(str(tmp_path / 'model.pkl.gz'))
+  for w, expected in zip(helpers.flat_weights(layer), weights):
+    np.testing.assert_array_equal(w, expected)

@@ -3,6 +3,7 @@
 import math
 
 import jax
+import numpy as _np
 from jax import lax
 import jax.numpy as numpy  # `fastmath.numpy` under this backend.
 import jax.scipy.special as _special
@@ -96,6 +97,12 @@ dynamic_update_slice_in_dim = lax.dynamic_update_slice_in_dim
 # Shapes.
 def shape(x):
   return tuple(x.shape)
+
+
+def concrete_value(x):
+  if isinstance(x, jax.core.Tracer):
+    return None
+  return _np.asarray(x)
 
 
 def abstract_eval(f):

@@ -172,6 +172,15 @@ def shape(x: Any) -> tuple:
   return lookup('shape')(x)
 
 
+def concrete_value(x: Any) -> Any:
+  """`x` as a numpy array if its value is known now, or `None` if `x` is being traced.
+
+  Layers check data this way only outside compiled code (jit, `tf.function`), where a
+  failed check can raise; it moves `x` to the host, so keep it off hot paths.
+  """
+  return lookup('concrete_value')(x)
+
+
 def abstract_eval(f: Callable) -> Callable:
   """Returns a function mapping `ShapeDtype` trees to the `ShapeDtype`s `f` would output."""
   return lookup('abstract_eval')(f)
@@ -191,6 +200,6 @@ __all__ = [
     'scan', 'cond', 'fori_loop', 'logsumexp', 'sigmoid', 'expit', 'erf', 'top_k',
     'sort_key_val', 'conv', 'max_pool', 'sum_pool', 'avg_pool', 'index_update', 'index_add',
     'dynamic_slice', 'dynamic_slice_in_dim', 'dynamic_update_slice',
-    'dynamic_update_slice_in_dim', 'shape', 'abstract_eval', 'device_count',
+    'dynamic_update_slice_in_dim', 'shape', 'concrete_value', 'abstract_eval', 'device_count',
     'local_device_count',
 ]

@@ -23,6 +23,7 @@ from trax.layers.config import from_config
 from trax.layers.config import register
 from trax.layers.convolution import *  # pylint: disable=wildcard-import
 from trax.layers.core import *  # pylint: disable=wildcard-import
+from trax.layers.id_inputs import id_input_vocab_sizes
 from trax.layers.initializers import *  # pylint: disable=wildcard-import
 from trax.layers.metrics import *  # pylint: disable=wildcard-import
 from trax.layers.normalization import *  # pylint: disable=wildcard-import

@@ -100,9 +100,11 @@ class Embedding(base.Layer):
   Inputs: `x` of integer shape `(...)`. Outputs: `y` of shape `(..., d_feature)`.
   Weights: the table, of shape `(vocab_size, d_feature)` (a bare array, as in Trax 1.x).
 
-  Ids are clipped to `[0, vocab_size)`, as Trax 1.x documents: negative ids map to row 0 and
-  ids past the end to the last row. (jax would fill those rows with NaN, TensorFlow would
-  raise; clipping gives both backends the documented behaviour.)
+  Ids must lie in `[0, vocab_size)`. Concrete (eager) inputs out of range raise an error;
+  inside compiled code, where nothing can raise, ids are clipped as Trax 1.x documents
+  (negative ids map to row 0, ids past the end to the last row), so a `Loop` checks its
+  batches' ids on the host and exported signatures check them with TF assertions (see
+  `id_inputs`).
 
   >>> Embedding(10, 4)(np.array([[1, 2, 3]])).shape
   (1, 3, 4)
@@ -127,10 +129,15 @@ class Embedding(base.Layer):
     table = self._kernel_initializer((self._vocab_size, self._d_feature), self.rng)
     self.weights = _maybe_bfloat16(table, self._use_bfloat16)
 
+  @property
+  def vocab_size(self) -> int:
+    return self._vocab_size
+
   def forward(self, x: Any) -> Any:
     if not np.issubdtype(shapes.as_numpy_dtype(x.dtype), np.integer):
       raise TypeError(f'Embedding expects integer ids, got an array of dtype {x.dtype} '
                       f'(shape {_static_shape(x)}); cast ids with jnp.astype(x, jnp.int32).')
+    check_ids(fastmath.concrete_value(x), self._vocab_size, 'ids')
     embedded = jnp.take(self.weights, jnp.clip(x, 0, self._vocab_size - 1), axis=0)
     return jnp.astype(embedded, jnp.float32) if self._use_bfloat16 else embedded
 
@@ -339,6 +346,17 @@ class LocallyConnected1d(base.Layer):
     else:
       left = right = jnp.zeros_like(taps[..., :h, :, :])
     return jnp.concatenate([left, taps, right], axis=-3)
+
+
+def check_ids(ids: 'np.ndarray | None', n_ids: int, what: str) -> None:
+  """Raises ValueError unless every entry of `ids` (if known) lies in `[0, n_ids)`."""
+  if ids is None or not np.size(ids):
+    return
+  low, high = np.min(ids), np.max(ids)
+  if low < 0 or high >= n_ids:
+    bad = np.asarray(ids)[(ids < 0) | (ids >= n_ids)]
+    raise ValueError(f'{what} must lie in [0, {n_ids}), but {bad.size} of {np.size(ids)} do '
+                     f'not (from {low} to {high}; e.g. {bad.ravel()[:5].tolist()}).')
 
 
 def _static_shape(x: Any) -> tuple:

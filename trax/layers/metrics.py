@@ -6,8 +6,13 @@ unevenly; a weight of 0 masks an item out (e.g. padding in a batch of sequences)
 
     weighted mean = sum(value * weights) / sum(weights)
 
+When all weights are 0 (a batch of padding only), a weighted mean is 0, not 0/0 = NaN, so
+such a batch makes a step of zero weight instead of stopping training.
+
 Categorical layers take pre-softmax activations (logits) of shape `(..., n_categories)`
-and integer targets of shape `(...)`.
+and integer targets of shape `(...)` in `[0, n_categories)`. Concrete (eager) targets out
+of range raise an error; inside compiled code nothing can raise, so a `Loop` checks the
+targets of the layers for which `takes_class_targets` holds, on the host, before each batch.
 """
 
 from typing import Any
@@ -18,6 +23,7 @@ from trax.fastmath import numpy as jnp
 from trax.layers import array_fns
 from trax.layers import base
 from trax.layers import combinators as cb
+from trax.layers import core
 from trax.layers.config import register
 
 __all__ = [
@@ -35,7 +41,13 @@ __all__ = [
     'MacroAveragedFScore',
     'WeightedFScore',
     'WeightedSum',
+    'takes_class_targets',
 ]
+
+_CLASS_TARGET_METRICS = frozenset({
+    'CategoryCrossEntropy', 'WeightedCategoryCrossEntropy', 'CategoryAccuracy',
+    'WeightedCategoryAccuracy', 'MaskedSequenceAccuracy', 'CrossEntropyLoss',
+    'MacroAveragedFScore', 'WeightedFScore'})
 
 
 @register
@@ -60,6 +72,7 @@ def CategoryCrossEntropy(label_smoothing: 'float | None' = None) -> base.Layer:
   _check_label_smoothing(label_smoothing)
 
   def f(logits, targets):
+    _check_targets(logits, targets)
     return jnp.mean(_category_cross_entropy(logits, targets, label_smoothing))
   return base.Fn('CategoryCrossEntropy', f)
 
@@ -84,6 +97,7 @@ def WeightedCategoryCrossEntropy(label_smoothing: 'float | None' = None,
   _check_label_smoothing(label_smoothing)
 
   def f(logits, targets, weights):
+    _check_targets(logits, targets)
     cross_entropies = _category_cross_entropy(logits, targets, label_smoothing)
     if cutoff > 0.:
       cross_entropies = jnp.maximum(cross_entropies, cutoff) - cutoff
@@ -98,6 +112,7 @@ def CategoryAccuracy() -> base.Layer:
   Inputs: scores `(..., N)`, integer `targets` `(...)`. Output: a float32 scalar.
   """
   def f(model_output, targets):
+    _check_targets(model_output, targets)
     return jnp.mean(_is_correct(model_output, targets))
   return base.Fn('CategoryAccuracy', f)
 
@@ -109,6 +124,7 @@ def WeightedCategoryAccuracy() -> base.Layer:
   Inputs: scores `(..., N)`, integer `targets` `(...)`, `weights` broadcastable to them.
   """
   def f(model_output, targets, weights):
+    _check_targets(model_output, targets)
     return _weighted_mean(_is_correct(model_output, targets), weights)
   return base.Fn('WeightedCategoryAccuracy', f)
 
@@ -151,6 +167,7 @@ def MaskedSequenceAccuracy() -> base.Layer:
   broadcastable to the targets (only zero versus non-zero matters).
   """
   def f(model_output, targets, weights):
+    _check_targets(model_output, targets)
     predictions = jnp.argmax(model_output, axis=-1)
     shapes.assert_same_shape(predictions, targets)
     position_ok = jnp.logical_or(jnp.equal(predictions, targets), jnp.equal(weights, 0))
@@ -247,7 +264,7 @@ def WeightedFScore(beta: float = 1., initial_category_index: int = 0) -> base.La
   """
   def f(model_output, targets):
     f_scores, n_targets, _ = _f_scores(model_output, targets, beta, initial_category_index)
-    return jnp.sum(f_scores * n_targets) / jnp.sum(n_targets)
+    return _weighted_mean(f_scores, n_targets)
   return base.Fn('WeightedFScore', f)
 
 
@@ -280,11 +297,32 @@ def _category_cross_entropy(logits: Any, targets: Any,
           - label_smoothing * jnp.mean(logits, axis=-1))
 
 
+def takes_class_targets(layer: base.Layer) -> bool:
+  """Whether `layer` is a metric here taking scores `(..., N)`, then class ids in [0, N)."""
+  try:
+    config = layer.config()
+  except (ValueError, TypeError):  # ConfigError: not one of ours.
+    return False
+  if config.get('factory') in ('Accuracy', 'SequenceAccuracy'):
+    return 'args' not in config and 'kwargs' not in config  # The default ArgMax classifier.
+  return config.get('factory') in _CLASS_TARGET_METRICS
+
+
 def _weighted_mean(values: Any, weights: Any) -> Any:
-  """`sum(values * weights) / sum(weights)`; weights may be of any numeric dtype."""
+  """`sum(values * weights) / sum(weights)`, 0 if all weights are 0; any numeric weights."""
   values = jnp.asarray(values)
   weights = jnp.astype(weights, values.dtype)
-  return jnp.sum(values * weights) / jnp.sum(weights)
+  total = jnp.sum(weights)
+  # Dividing by 1 where the total is 0 keeps the gradient finite too (0, not 0 * inf).
+  return jnp.sum(values * weights) / jnp.where(total == 0, jnp.ones_like(total), total)
+
+
+def _check_targets(scores: Any, targets: Any) -> None:
+  """Raises if concrete `targets` are not class ids of `scores`' last axis."""
+  n_classes = scores.shape[-1]
+  if isinstance(n_classes, int):
+    core.check_ids(fastmath.concrete_value(targets), n_classes,
+                   f'targets (class ids of {n_classes} classes)')
 
 
 def _check_label_smoothing(label_smoothing: 'float | None') -> None:
@@ -302,6 +340,7 @@ def _is_correct(model_output: Any, targets: Any) -> Any:
 def _f_scores(model_output: Any, targets: Any, beta: float,
               initial_category_index: int) -> tuple[Any, Any, Any]:
   """Per-category F-beta scores, target counts and presence flags (float32 vectors)."""
+  _check_targets(model_output, targets)
   predictions = jnp.argmax(model_output, axis=-1)
   shapes.assert_same_shape(predictions, targets)
   categories = jnp.arange(initial_category_index, model_output.shape[-1])
@@ -325,6 +364,7 @@ def _Equal() -> base.Layer:  # pylint: disable=invalid-name
 
 def _NegativeLogProb() -> base.Layer:  # pylint: disable=invalid-name
   def f(log_probs, targets):
+    _check_targets(log_probs, targets)
     picked = jnp.take_along_axis(log_probs, jnp.expand_dims(targets, -1), axis=-1)
     return -jnp.squeeze(picked, -1)
   return base.Fn('_CrossEntropy', f)

@@ -9,14 +9,16 @@ A checkpoint is ONE file, a zip archive readable by `numpy.load` as an `.npz`:
   `task<t>/slots/<i>`, `task<t>/opt_params/<name>`, `task<t>/loss_weights/<i>`,
   `task<t>/loss_state/<i>`; plus `rng`, the loop's random key.
 
-Nothing is unpickled: arrays are read with `allow_pickle=False` and the rest is JSON, so a
-checkpoint from an untrusted source cannot run code. Dtypes numpy lacks (bfloat16 and the
-other `ml_dtypes`) are stored as unsigned integers of the same width, their real dtype
-recorded in the metadata.
+Nothing is unpickled: arrays are plain numeric `.npy` records and the rest is JSON, so a
+checkpoint from an untrusted source cannot run code; `checkpoint_archive` checks every
+size and type in the file before using it, and a file it cannot read raises a
+`CheckpointError` naming it. Dtypes numpy lacks (bfloat16 and the other `ml_dtypes`) are
+stored as unsigned integers of the same width, their real dtype recorded in the metadata.
 
-Files are written under a temporary name in the same directory, flushed to disk, and
-renamed over the final name (atomic on POSIX), so a crash while saving leaves the previous
-checkpoint intact. Paths are local files.
+Files are written under a fresh temporary name in the same directory (never following a
+link planted there), flushed to disk, and renamed over the final name (atomic on POSIX),
+so a crash while saving leaves the previous checkpoint intact (`trax.atomic_files`).
+Paths are local files.
 
 `save_layer` / `load_layer` back `Layer.save_to_file` / `Layer.init_from_file`;
 `load_layer` also reads Trax 1.x checkpoints (see `trax1_checkpoints`).
@@ -24,11 +26,8 @@ checkpoint intact. Paths are local files.
 
 import dataclasses
 import json
-import os
-import zipfile
 from typing import Any
 
-import ml_dtypes
 import numpy as np
 
 from trax import fastmath
@@ -36,11 +35,13 @@ from trax import shapes
 from trax.layers import base
 from trax.layers import config as config_lib
 from trax.layers import flatten
+from trax.supervised import checkpoint_archive
+from trax.supervised import checkpoint_reading
 from trax.supervised import history as history_lib
 
-FORMAT = 'trax-checkpoint'
-VERSION = 1
-_METADATA = 'metadata.json'
+FORMAT = checkpoint_archive.FORMAT
+VERSION = checkpoint_archive.VERSION
+CheckpointError = checkpoint_reading.CheckpointError
 
 
 @dataclasses.dataclass
@@ -100,48 +101,69 @@ def write(path: str, checkpoint: Checkpoint) -> None:
       'special_dtypes': {name: a.dtype.name for name, a in arrays.items()
                          if a.dtype.kind == 'V'},
   }
-  _write_zip(path, arrays, metadata)
+  checkpoint_archive.write(path, arrays, metadata)
 
 
-def read(path: str) -> Checkpoint:
+def read(path: str, arrays: bool = True) -> Checkpoint:
   """Reads a checkpoint written by `write` (no code from the file runs).
 
+  With `arrays=False`, the arrays are `ShapeDtype`s read from their headers.
+
   Raises:
-    ValueError: the file is not a trax checkpoint, or is of an unknown version.
+    CheckpointError: the file is not a well-formed trax checkpoint, or of a later version.
   """
-  arrays, metadata = _read_zip(path)
-  get_list = lambda prefix, n: [arrays[f'{prefix}/{i}'] for i in range(n)]
+  found, metadata = checkpoint_archive.read(path, arrays)
+
+  def get(name: str) -> Any:
+    if name not in found:
+      raise CheckpointError(f'{path}: its metadata lists {name}.npy, but the archive lacks '
+                            'it.')
+    return found[name]
+  get_list = lambda prefix, n: [get(f'{prefix}/{i}') for i in range(n)]
   tasks = []
   for t, task in enumerate(metadata['tasks']):
     tasks.append(TaskCheckpoint(
         flat_slots=get_list(f'task{t}/slots', task['n_slots']),
-        opt_params={k: arrays[f'task{t}/opt_params/{k}'] for k in task['opt_params']},
+        opt_params={str(k): get(f'task{t}/opt_params/{k}') for k in task['opt_params']},
         flat_loss_weights=get_list(f'task{t}/loss_weights', task['n_loss_weights']),
         flat_loss_state=get_list(f'task{t}/loss_state', task['n_loss_state']),
         n_batches=task['n_batches']))
   n_state = metadata['n_state']
+  try:
+    history = history_lib.History.from_dict(metadata['history'])
+    input_signature = signature_from_json(metadata['input_signature'])
+    eval_n_batches = [int(n) for n in metadata['eval_n_batches']]
+  except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as e:
+    raise CheckpointError(f'{path}: malformed {checkpoint_archive.METADATA}: '
+                          f'{type(e).__name__}: {str(e)[:200]}') from None
   return Checkpoint(
       flat_weights=get_list('weights', metadata['n_weights']),
       flat_state=None if n_state is None else get_list('state', n_state),
       step=metadata['step'],
-      history=history_lib.History.from_dict(metadata['history']),
-      input_signature=signature_from_json(metadata['input_signature']),
+      history=history,
+      input_signature=input_signature,
       model_config=metadata['model_config'],
       tasks=tasks,
-      eval_n_batches=metadata['eval_n_batches'],
-      rng=arrays.get('rng'))
+      eval_n_batches=eval_n_batches,
+      rng=found.get('rng'))
 
 
-def read_any(path: str) -> Checkpoint:
-  """Reads our checkpoints and Trax 1.x ones (told apart by their first bytes)."""
+def read_any(path: str, arrays: bool = True) -> Checkpoint:
+  """Reads our checkpoints and Trax 1.x ones (told apart by their first bytes).
+
+  With `arrays=False`, the arrays are `ShapeDtype`s (headers only, data skipped).
+
+  Raises:
+    CheckpointError: the file cannot be read (the message names it and says why).
+  """
   with open(path, 'rb') as f:
     magic = f.read(2)
   if magic == b'PK':
-    return read(path)
+    return read(path, arrays)
   if magic == b'\x1f\x8b':
     from trax.supervised import trax1_checkpoints  # pylint: disable=g-import-not-at-top
-    return trax1_checkpoints.read(path)
-  raise ValueError(f'{path} is neither a trax checkpoint (a zip/.npz file) nor a Trax 1.x '
+    return trax1_checkpoints.read(path, arrays)
+  raise CheckpointError(f'{path} is neither a trax checkpoint (a zip/.npz file) nor a Trax 1.x '
                    f'checkpoint (a gzipped pickle); its first bytes are {magic!r}.')
 
 
@@ -169,7 +191,8 @@ def load_layer(layer: base.Layer, file_name: str, weights_only: bool = False,
   first (as in Trax 1.x), so its state is fresh for that signature. A signature with more
   entries than the layer has inputs is cut to the first `layer.n_in`: Trax 1.x layers
   passed extra inputs through, so Trax 1.x code and checkpoints often give the whole
-  batch's signature (e.g. `(inputs, targets)` for a language model taking one input).
+  batch's signature (e.g. `(inputs, targets)` for a language model taking one input), and
+  Trax 1.x `Loop`s recorded one input as a 1-tuple.
 
   Returns:
     The layer's new `(weights, state)`.
@@ -272,75 +295,21 @@ def signature_from_json(data: Any) -> Any:
     return tuple(signature_from_json(s) for s in data['tuple'])
   if 'dict' in data:
     return {k: signature_from_json(v) for k, v in data['dict'].items()}
-  return shapes.ShapeDtype(tuple(data['shape']), _dtype_by_name(data['dtype']))
+  return shapes.ShapeDtype(tuple(data['shape']),
+                           checkpoint_archive.dtype_by_name(data['dtype']))
 
 
 def _inputs_of(layer: base.Layer, signature: Any) -> Any:
-  if isinstance(signature, (tuple, list)) and len(signature) > max(layer.n_in, 1):
-    return signature[0] if layer.n_in <= 1 else tuple(signature[:layer.n_in])
+  if isinstance(signature, (tuple, list)) and signature and layer.n_in <= 1:
+    return signature[0]  # Trax 1.x Loops recorded even one input as a 1-tuple.
+  if isinstance(signature, (tuple, list)) and len(signature) > layer.n_in:
+    return tuple(signature[:layer.n_in])
   return signature
 
 
 def _add_list(arrays: dict, prefix: str, values: list) -> None:
   for i, value in enumerate(values):
     arrays[f'{prefix}/{i}'] = value
-
-
-def _write_zip(path: str, arrays: dict, metadata: dict) -> None:
-  """Writes the archive under a temporary name, then renames it over `path`."""
-  directory = os.path.dirname(os.path.abspath(path))
-  os.makedirs(directory, exist_ok=True)
-  tmp_path = f'{path}.tmp-{os.getpid()}'
-  try:
-    with open(tmp_path, 'wb') as f:
-      with zipfile.ZipFile(f, 'w', zipfile.ZIP_STORED, allowZip64=True) as archive:
-        archive.writestr(_METADATA, json.dumps(metadata))
-        for name, array in arrays.items():
-          if array.dtype.kind == 'V':  # bfloat16 & co: numpy cannot describe them.
-            array = array.view(f'u{array.dtype.itemsize}')
-          with archive.open(name + '.npy', 'w', force_zip64=True) as member:
-            np.lib.format.write_array(member, array, allow_pickle=False)
-      f.flush()
-      os.fsync(f.fileno())
-    os.replace(tmp_path, path)
-  except BaseException:
-    if os.path.exists(tmp_path):
-      os.remove(tmp_path)
-    raise
-
-
-def _read_zip(path: str) -> tuple[dict, dict]:
-  try:
-    archive = zipfile.ZipFile(path)
-  except zipfile.BadZipFile as e:
-    raise ValueError(f'{path} is not a trax checkpoint: {e}') from None
-  with archive:
-    if _METADATA not in archive.namelist():
-      raise ValueError(f'{path} is a zip file without {_METADATA}: not a trax checkpoint.')
-    metadata = json.loads(archive.read(_METADATA))
-    if metadata.get('format') != FORMAT or metadata.get('version', 0) > VERSION:
-      raise ValueError(f'{path} has format {metadata.get("format")!r} version '
-                       f'{metadata.get("version")!r}; this trax reads {FORMAT!r} up to '
-                       f'version {VERSION}.')
-    special = metadata.get('special_dtypes', {})
-    arrays = {}
-    for member in archive.namelist():
-      if member.endswith('.npy'):
-        name = member[:-len('.npy')]
-        with archive.open(member) as f:
-          array = np.lib.format.read_array(f, allow_pickle=False)
-        if name in special:
-          array = array.view(_dtype_by_name(special[name]))
-        arrays[name] = array
-  return arrays, metadata
-
-
-def _dtype_by_name(name: str) -> np.dtype:
-  """numpy dtype named `name`, including ml_dtypes' (looked up, never evaluated)."""
-  extra = getattr(ml_dtypes, name, None)
-  if extra is not None and isinstance(extra, type):
-    return np.dtype(extra)
-  return np.dtype(name)
 
 
 def _strip_leading_ones(shape: tuple) -> tuple:

@@ -14,6 +14,7 @@ import numpy as np
 
 from trax import shapes
 from trax.layers import base
+from trax.supervised import batch_checks
 from trax.supervised import devices
 from trax.supervised import trainer
 
@@ -68,7 +69,10 @@ class Evaluator:
   def __init__(self, eval_model: base.Layer, task: Any, placement: devices.DataParallel,
                name: str):
     self._task = task
+    self._name = name
     self._placement = placement
+    self._check_batch = batch_checks.BatchCheck(eval_model, task.metrics,
+                                                shapes.signature(task.sample_batch), name)
     model_with_metrics = trainer.model_with_ends(
         eval_model, task.metrics, shapes.signature(task.sample_batch), name)
     _, metrics_layer = model_with_metrics.sublayers
@@ -94,7 +98,9 @@ class Evaluator:
     """
     per_batch = []
     for i in range(self._task.n_eval_batches):
-      batch = self._placement.shard_batch(self._task.next_batch())
+      batch = batch_checks.next_batch(self._task, self._name)
+      self._check_batch(batch, None)
+      batch = self._placement.shard_batch(batch)
       per_batch.append(self._compiled_metrics(
           (model_weights, self._metric_weights), (model_state, self._metric_state), batch,
           jax.random.fold_in(rng, i)))

@@ -12,6 +12,7 @@ from typing import Any, Sequence
 import jax
 
 from trax import fastmath
+from trax.supervised import batch_checks
 from trax.supervised import checkpoints
 from trax.supervised import devices
 from trax.supervised import reporting
@@ -126,4 +127,5 @@ def _skip_batches(tasks: Sequence[Any], counts: Sequence[int], kind: str) -> Non
       reporting.log(f'Skipping {n_skip} batches of {kind} task {i} to resume its stream '
                     'where the checkpoint left it.')
       for _ in range(n_skip):
-        task.next_batch()
+        batch_checks.next_batch(task, f'{kind.capitalize()} task {i} (skipping the batches '
+                                'the checkpointed run had taken)')

@@ -13,6 +13,10 @@ import numpy as np
 from trax.layers import base
 
 
+class DataStreamEndedError(ValueError):
+  """A task's stream of batches ended before training or evaluation was done."""
+
+
 class _LabeledDataTask:
   """What train and eval tasks share: a stream of labeled batches, counted as taken."""
 
@@ -37,8 +41,16 @@ class _LabeledDataTask:
     return self._export_prefix
 
   def next_batch(self) -> tuple:
-    """The next batch of labeled data: a tuple of input(s), targets (and weights)."""
-    batch = _as_batch(next(self._labeled_data))
+    """The next batch of labeled data: a tuple of input(s), targets (and weights).
+
+    Raises:
+      DataStreamEndedError: the stream has no more batches.
+    """
+    try:
+      batch = _as_batch(next(self._labeled_data))
+    except StopIteration:
+      raise DataStreamEndedError(f'its labeled_data stream ended after '
+                                 f'{self.n_batches_taken} batches.') from None
     self.n_batches_taken += 1
     return batch
 

@@ -35,6 +35,7 @@ import numpy as np
 from trax import shapes
 from trax.layers import base
 from trax.layers import combinators as cb
+from trax.supervised import batch_checks
 from trax.supervised import chunked_loss
 from trax.supervised import devices
 
@@ -73,6 +74,7 @@ class TaskTrainer:
                      if loss_chunk_size else self._model_with_loss.pure_fn)
     self._name = name
     self._batch_length = len(signature)
+    self._check_batch = batch_checks.BatchCheck(model, [task.loss_layer], signature, name)
     self._placement = placement
     self._optimizer = task.optimizer
     self._lr_schedule = task.lr_schedule
@@ -89,11 +91,24 @@ class TaskTrainer:
                       replicated),
         out_shardings=replicated)
 
+  def take_batch(self, task: Any, step: int) -> Any:
+    """The task's next batch, checked (see `place_batch`) and split over the devices.
+
+    Raises:
+      tasks.DataStreamEndedError: the task's stream ended (naming the task and step).
+    """
+    return self.place_batch(batch_checks.next_batch(task, self._name, step), step)
+
   def place_batch(self, batch: tuple, step: int) -> Any:
-    """`batch` split over the devices, after checking it has the expected arrays."""
+    """`batch` split over the devices, after checking its arrays (`batch_checks`).
+
+    Raises:
+      ValueError: the batch does not have its task's arrays, or holds ids out of range.
+    """
     if len(batch) != self._batch_length:
       raise ValueError(f'{self._name}, step {step}: got a batch of {len(batch)} arrays, but '
                        f'its first batch had {self._batch_length}.')
+    self._check_batch(batch, step)
     return self._placement.shard_batch(batch)
 
   def one_step(self, model_weights: Any, model_state: Any, batch: Any, step: int,

@@ -24,6 +24,7 @@ from typing import Any, Callable, Sequence
 import jax
 import numpy as np
 
+from trax import atomic_files
 from trax import fastmath
 from trax import layers as tl
 from trax.layers import combinators as cb
@@ -127,7 +128,7 @@ class Loop:
     self._rng = fastmath.random.get_prng(random_seed)
     self._output_dir = os.path.expanduser(output_dir) if output_dir else None
     if self._output_dir:
-      os.makedirs(self._output_dir, exist_ok=True)
+      atomic_files.make_directory(self._output_dir)  # Removes what killed runs left.
 
     self._step = 0
     default_at = _at_step_1_and_every_nth_step(self._tasks[0].n_steps_per_checkpoint)
@@ -199,7 +200,7 @@ class Loop:
   def _run_one_step(self, task_index: int) -> None:
     step = self._step
     self._call_callbacks('on_step_begin', step)
-    batch = self._trainers[task_index].place_batch(self._tasks[task_index].next_batch(), step)
+    batch = self._trainers[task_index].take_batch(self._tasks[task_index], step)
     if len(self._in_flight) >= _MAX_STEPS_IN_FLIGHT:
       self._in_flight.popleft().block_until_ready()
     self._weights, self._state, loss, metrics = self._trainers[task_index].one_step(

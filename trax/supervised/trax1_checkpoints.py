@@ -12,18 +12,14 @@ Trax 1.x wrote gzipped pickles in two layouts:
   a gzip stream of consecutive `np.save(..., allow_pickle=False)` records. bfloat16 arrays
   were bit-cast to uint16 there (Trax 1.4 had no other uint16 arrays).
 
-`pickle.load` on such a file would run whatever the file says. Here a `pickle.Unpickler`
-subclass admits only the names these files need: numpy array and dtype reconstruction,
-`ml_dtypes` scalar types, `trax.shapes.ShapeDtype`, `trax.supervised.history.History`,
-`collections.OrderedDict`/`defaultdict`, a few plain builtin containers, and jax's array
-reconstruction (mapped to a numpy-only one). Anything else is refused, naming it.
+`pickle.load` on such a file would run whatever the file says; here the pickle is read by
+`restricted_unpickler.RestrictedUnpickler`, which builds numpy arrays of plain numeric
+dtypes, `ShapeDtype`, `History` and plain containers only, and refuses anything else
+naming it. Gzip streams are read within `checkpoint_reading`'s size limit. Any file that
+cannot be read raises a `checkpoint_reading.CheckpointError` naming it.
 """
 
-import builtins
-import collections
-import gzip
 import os
-import pickle
 from typing import Any
 
 import ml_dtypes
@@ -31,127 +27,115 @@ import numpy as np
 
 from trax import fastmath
 from trax import shapes
+from trax.supervised import checkpoint_reading
 from trax.supervised import checkpoints
 from trax.supervised import history as history_lib
+from trax.supervised.restricted_unpickler import RestrictedUnpickler
+from trax.supervised.restricted_unpickler import UnsafeCheckpointError
+
+__all__ = ['RestrictedUnpickler', 'UnsafeCheckpointError', 'load_pickle',
+           'read_npy_records', 'read', 'describe', 'convert']
 
 
-class UnsafeCheckpointError(pickle.UnpicklingError):
-  """A Trax 1.x checkpoint referred to a name the restricted unpickler does not admit."""
+def load_pickle(path: str, arrays: bool = True) -> Any:
+  """The object in the gzipped pickle at `path`, through `RestrictedUnpickler`.
 
-
-def _reconstruct_jax_array(fun, args, arr_state, aval_state=None):
-  """jax's `_reconstruct_array`, building a numpy array (fun is an admitted numpy name)."""
-  del aval_state
-  array = fun(*args)
-  array.__setstate__(arr_state)
-  return array
-
-
-_NUMPY_NAMES = {
-    ('numpy', 'ndarray'): np.ndarray,
-    ('numpy', 'dtype'): np.dtype,
-}
-for _module in ('numpy.core', 'numpy._core'):
-  _NUMPY_NAMES[(f'{_module}.multiarray', '_reconstruct')] = np._core.multiarray._reconstruct  # pylint: disable=protected-access
-  _NUMPY_NAMES[(f'{_module}.multiarray', 'scalar')] = np._core.multiarray.scalar  # pylint: disable=protected-access
-  _NUMPY_NAMES[(f'{_module}.numeric', '_frombuffer')] = np._core.numeric._frombuffer  # pylint: disable=protected-access
-
-_ADMITTED = {
-    **_NUMPY_NAMES,
-    ('trax.shapes', 'ShapeDtype'): shapes.ShapeDtype,
-    ('trax.supervised.history', 'History'): history_lib.History,
-    ('collections', 'OrderedDict'): collections.OrderedDict,
-    ('collections', 'defaultdict'): collections.defaultdict,
-    ('jax._src.array', '_reconstruct_array'): _reconstruct_jax_array,
-    ('jax._src.device_array', 'reconstruct_device_array'): _reconstruct_jax_array,
-    **{('builtins', name): getattr(builtins, name)
-       for name in ('list', 'dict', 'tuple', 'set', 'frozenset', 'int', 'float', 'complex',
-                    'bool', 'str', 'bytes', 'bytearray')},
-}
-
-
-class RestrictedUnpickler(pickle.Unpickler):
-  """Unpickles only numpy arrays, plain containers and the few trax classes of checkpoints.
+  Args:
+    path: a `.pkl.gz` file.
+    arrays: if False, arrays come back as their `ShapeDtype`s (headers only).
 
   Raises:
-    UnsafeCheckpointError: on any other `module.name` in the pickle.
+    UnsafeCheckpointError: the pickle names or builds something outside the admitted set.
+    CheckpointError: the file is corrupt, truncated or over the size limit.
   """
-
-  def __init__(self, file: Any, source: str = 'the checkpoint'):
-    super().__init__(file)
-    self._source = source
-
-  def find_class(self, module: str, name: str) -> Any:
-    if (module, name) in _ADMITTED:
-      return _ADMITTED[(module, name)]
-    if module == 'numpy' and _is_numpy_scalar_type(name):
-      return getattr(np, name)
-    if module == 'ml_dtypes' and isinstance(getattr(ml_dtypes, name, None), type):
-      return getattr(ml_dtypes, name)
-    raise UnsafeCheckpointError(
-        f'Refusing to load {module}.{name} from {self._source}: a Trax 1.x checkpoint '
-        'should hold only numpy arrays, ShapeDtype and History, and loading other objects '
-        'could run arbitrary code. If you trust the file, convert it with Trax 1.x itself.')
-
-  def persistent_load(self, pid: Any) -> Any:
-    raise UnsafeCheckpointError(f'Refusing persistent id {pid!r:.80} in {self._source}.')
+  try:
+    with checkpoint_reading.open_gzip(path) as f:
+      return RestrictedUnpickler(f, source=path, arrays=arrays).load()
+  except checkpoint_reading.CheckpointError as e:
+    if path in str(e):
+      raise
+    raise type(e)(f'{path}: {e}') from None
+  except FileNotFoundError:
+    raise
+  except Exception as e:  # pylint: disable=broad-except  # Nothing from the file ran.
+    raise checkpoint_reading.CheckpointError(
+        f'{path} is not a readable Trax 1.x checkpoint: {type(e).__name__}: '
+        f'{str(e)[:300]}') from None
 
 
-def load_pickle(path: str) -> Any:
-  """The object in the gzipped pickle at `path`, through `RestrictedUnpickler`."""
-  with gzip.open(path, 'rb') as f:
-    return RestrictedUnpickler(f, source=path).load()
+def read_npy_records(path: str, arrays: bool = True) -> list:
+  """The arrays of a Trax 1.x `.npy.gz` side file (consecutive `np.save` records).
+
+  With `arrays=False`, their `ShapeDtype`s (the data is skipped, not kept).
+
+  Raises:
+    CheckpointError: the file is corrupt, truncated, over the size limit, or holds a
+      record that is not a plain numeric array.
+  """
+  records = []
+  try:
+    with checkpoint_reading.open_gzip(path) as f:
+      # Read forward only: seeking back in a gzip stream decompresses it again.
+      while f.peek(1):
+        records.append(checkpoint_reading.read_npy(f, path, f'record {len(records)}',
+                                                   arrays=arrays))
+  except checkpoint_reading.CheckpointError:
+    raise
+  except FileNotFoundError:
+    raise
+  except Exception as e:  # pylint: disable=broad-except  # gzip/zlib errors, EOF.
+    raise checkpoint_reading.CheckpointError(
+        f'{path} is not a readable Trax 1.x side file (after {len(records)} records): '
+        f'{type(e).__name__}: {str(e)[:300]}') from None
+  return records
 
 
-def read_npy_records(path: str) -> list:
-  """The arrays of a Trax 1.x `.npy.gz` side file (consecutive `np.save` records)."""
-  arrays = []
-  with gzip.open(path, 'rb') as f:
-    # format.read_array reads forward only; np.load would seek back, which a gzip stream
-    # does by decompressing again from the start.
-    while f.peek(1):
-      arrays.append(np.lib.format.read_array(f, allow_pickle=False))
-  return arrays
-
-
-def read(path: str) -> checkpoints.Checkpoint:
+def read(path: str, arrays: bool = True) -> checkpoints.Checkpoint:
   """Reads a Trax 1.x checkpoint (either layout) into a `checkpoints.Checkpoint`.
 
+  Args:
+    path: the `.pkl.gz` file (a 2021 `Loop` checkpoint's side files are read from beside
+      it).
+    arrays: if False, the checkpoint's arrays are `ShapeDtype`s (headers only).
+
   Raises:
-    UnsafeCheckpointError: the pickle refers to a name outside the admitted set.
-    ValueError: the file is not a Trax 1.x checkpoint dict, or a side file is missing.
+    UnsafeCheckpointError: the pickle names or builds something outside the admitted set.
+    CheckpointError: the file is corrupt, truncated, over the size limit, not a Trax 1.x
+      checkpoint dict, or a side file is missing.
   """
-  d = load_pickle(path)
+  d = load_pickle(path, arrays)
   if not isinstance(d, dict) or 'flat_weights' not in d:
-    raise ValueError(f'{path} is not a Trax 1.x checkpoint: expected a pickled dict with '
-                     f'"flat_weights", got {type(d).__name__}'
-                     f'{" with keys " + str(sorted(d)) if isinstance(d, dict) else ""}.')
+    raise checkpoint_reading.CheckpointError(
+        f'{path} is not a Trax 1.x checkpoint: expected a pickled dict with "flat_weights", '
+        f'got {type(d).__name__}'
+        f'{" with keys " + str(sorted(map(str, d))) if isinstance(d, dict) else ""}.')
   base = path[:-len('.pkl.gz')] if path.endswith('.pkl.gz') else path
   if isinstance(d['flat_weights'], int):
-    flat_weights = _from_bits(read_npy_records(_weights_side_file(path, base)))
+    flat_weights = _from_bits(read_npy_records(_weights_side_file(path, base), arrays))
     source_format = 'trax1-loop-2021'
   else:
-    flat_weights = _arrays(d['flat_weights'])
+    flat_weights = _arrays(d['flat_weights'], path, 'flat_weights')
     source_format = 'trax1-trainer-2020'
   tasks = []
   if isinstance(d.get('slots_per_task'), int):
     i = 0
     while os.path.exists(f'{base}.opt_slots{i}.npy.gz'):
-      tasks.append(checkpoints.TaskCheckpoint(
-          flat_slots=_from_bits(read_npy_records(f'{base}.opt_slots{i}.npy.gz'))))
+      tasks.append(checkpoints.TaskCheckpoint(flat_slots=_from_bits(
+          read_npy_records(f'{base}.opt_slots{i}.npy.gz', arrays))))
       i += 1
   elif 'slots_per_task' in d:
-    tasks = [checkpoints.TaskCheckpoint(flat_slots=_arrays(s)) for s in d['slots_per_task']]
+    tasks = [checkpoints.TaskCheckpoint(flat_slots=_arrays(s, path, 'slots_per_task'))
+             for s in _sequence(d['slots_per_task'], path, 'slots_per_task')]
   elif 'slots' in d:
-    tasks = [checkpoints.TaskCheckpoint(flat_slots=_arrays(d['slots']),
-                                        opt_params=_opt_params(d.get('opt_params')))]
+    tasks = [checkpoints.TaskCheckpoint(flat_slots=_arrays(d['slots'], path, 'slots'),
+                                        opt_params=_opt_params(d.get('opt_params'), path))]
   flat_state = d.get('flat_state')
   return checkpoints.Checkpoint(
       flat_weights=flat_weights,
-      flat_state=None if flat_state is None else _arrays(flat_state),
-      step=int(d.get('step', 0)),
-      history=_history(d.get('history')),
-      input_signature=d.get('input_signature'),
+      flat_state=None if flat_state is None else _arrays(flat_state, path, 'flat_state'),
+      step=_step(d.get('step', 0), path),
+      history=_history(d.get('history'), path),
+      input_signature=_signature(d.get('input_signature'), path),
       tasks=tasks,
       source_format=source_format)
 
@@ -160,11 +144,12 @@ def describe(path: str) -> dict:
   """What a checkpoint (ours or Trax 1.x) holds, without building a model.
 
   Returns:
-    A dict: `format`, `step`, `weights` and `state` (lists of `(shape, dtype name)`),
+    A dict: `format`, `step`, `weights` and `state` (lists of `(shape, dtype name)`, read
+    from the array headers: the data is skipped, not loaded),
     `slots_per_task` (number of slot arrays of each train task), `opt_params` (names per
     task), `history` (`{mode: [metric names]}`), `input_signature` and `model_config`.
   """
-  checkpoint = checkpoints.read_any(path)
+  checkpoint = checkpoints.read_any(path, arrays=False)
   shapes_of = lambda arrays: [(tuple(a.shape), np.dtype(a.dtype).name) for a in arrays]
   return {
       'format': checkpoint.source_format,
@@ -196,34 +181,77 @@ def _weights_side_file(path: str, base: str) -> str:
   for candidate in candidates:
     if os.path.exists(candidate):
       return candidate
-  raise ValueError(f'{path} keeps its weights in a side file, but none of {candidates} '
-                   'exists. Copy the .weights.npy.gz file next to it.')
+  raise checkpoint_reading.CheckpointError(
+      f'{path} keeps its weights in a side file, but none of {candidates} exists. Copy the '
+      '.weights.npy.gz file next to it.')
 
 
-def _arrays(tree: Any) -> list:
-  """Flat numpy arrays of a (nested) Trax 1.x structure, `None` and `()` entries dropped."""
-  return [np.asarray(x) for x in fastmath.tree_flatten(tree) if x is not None]
+def _arrays(tree: Any, path: str, what: str) -> list:
+  """Flat arrays (or `ShapeDtype`s) of a nested Trax 1.x structure, `None`s dropped."""
+  flat = []
+  for x in fastmath.tree_flatten(tree):
+    if x is None or isinstance(x, shapes.ShapeDtype):
+      flat += [] if x is None else [x]
+      continue
+    if not isinstance(x, (np.ndarray, np.generic, int, float, bool)):
+      raise checkpoint_reading.CheckpointError(
+          f'{path}: {what} holds a {type(x).__name__} ({x!r:.60}) where arrays were '
+          'expected.')
+    flat.append(np.asarray(x))
+  return flat
+
+
+def _sequence(value: Any, path: str, what: str) -> list:
+  if not isinstance(value, (list, tuple)):
+    raise checkpoint_reading.CheckpointError(
+        f'{path}: {what} is a {type(value).__name__}, expected a list.')
+  return list(value)
 
 
 def _from_bits(arrays: list) -> list:
   # Trax 1.4 bit-cast bfloat16 to uint16 for np.save, and had no other uint16 arrays.
-  return [a.view(ml_dtypes.bfloat16) if a.dtype == np.uint16 else a for a in arrays]
+  bfloat16 = np.dtype(ml_dtypes.bfloat16)
+  return [(shapes.ShapeDtype(a.shape, bfloat16) if isinstance(a, shapes.ShapeDtype)
+           else a.view(bfloat16)) if a.dtype == np.uint16 else a for a in arrays]
 
 
-def _opt_params(opt_params: Any) -> dict:
+def _opt_params(opt_params: Any, path: str) -> dict:
   if not isinstance(opt_params, dict):
     return {}
-  return {str(k): np.asarray(v) for k, v in opt_params.items()}
+  params = {str(k): _arrays(v, path, f'opt_params[{k!r}]') for k, v in opt_params.items()}
+  return {k: v[0] for k, v in params.items() if len(v) == 1}
 
 
-def _history(history: Any) -> history_lib.History:
+def _step(step: Any, path: str) -> int:
+  if type(step) is not int and not (isinstance(step, (np.ndarray, np.integer))
+                                    and np.shape(step) == () and step.dtype.kind in 'iu'):
+    raise checkpoint_reading.CheckpointError(
+        f'{path}: step is {step!r:.60}, expected an int.')
+  return int(step)
+
+
+def _history(history: Any, path: str) -> history_lib.History:
   if history is None:
     return history_lib.History()
-  if isinstance(history, history_lib.History):  # Unpickled: its `_values` set as pickled.
-    history = {'_values': history.__dict__.get('_values', {})}
-  return history_lib.History.from_dict(history)
+  if isinstance(history, history_lib.History):
+    return history
+  try:
+    return history_lib.History.from_dict(history)
+  except (ValueError, TypeError, AttributeError) as e:
+    raise checkpoint_reading.CheckpointError(f'{path}: its history is malformed: {e}') from None
 
 
-def _is_numpy_scalar_type(name: str) -> bool:
-  value = getattr(np, name, None)
-  return isinstance(value, type) and issubclass(value, np.generic)
+def _signature(signature: Any, path: str) -> Any:
+  """The recorded input signature: `ShapeDtype`s in tuples/lists/dicts, or `None`."""
+  leaves = [signature]
+  while leaves:
+    leaf = leaves.pop()
+    if isinstance(leaf, (tuple, list)):
+      leaves.extend(leaf)
+    elif isinstance(leaf, dict):
+      leaves.extend(leaf.values())
+    elif leaf is not None and not isinstance(leaf, shapes.ShapeDtype):
+      raise checkpoint_reading.CheckpointError(
+          f'{path}: its input_signature holds a {type(leaf).__name__} ({leaf!r:.60}), '
+          'expected ShapeDtypes.')
+  return signature

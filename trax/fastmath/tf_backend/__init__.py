@@ -17,6 +17,7 @@ TensorFlow, so `trax` imports it only when the backend is first selected.
 """
 
 # pylint: disable=g-importing-member,unused-import
+import numpy as _np
 import tensorflow as tf
 from tensorflow.python.autograph.core import config as _autograph_config
 
@@ -105,6 +106,13 @@ def sort_key_val(keys, values, dimension: int = -1) -> tuple[tf.Tensor, tf.Tenso
   order = numpy.argsort(keys, axis=dimension)
   return tuple(numpy.take_along_axis(a, order, dimension, mode='promise_in_bounds')
                for a in (keys, values))
+
+
+def concrete_value(x):
+  """`x` as numpy if known now (eager), else `None` (a symbolic tensor in a graph)."""
+  if tf.is_tensor(x):
+    return None if tf.is_symbolic_tensor(x) else x.numpy()
+  return _np.asarray(x)
 
 
 # Devices.
