@@ -91,3 +91,17 @@ def test_fastmath_numpy_dispatches_per_backend():
   with fastmath.use_backend('tensorflow-numpy'):
     assert fastmath.numpy.sum([1, 2]).numpy() == 3
   assert type(fastmath.numpy.zeros(2)).__module__.startswith('jax')
+
+
+def test_concrete_value_is_none_exactly_while_tracing():
+  import jax  # pylint: disable=g-import-not-at-top
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  x = np.arange(3)
+  seen = []
+  for backend in ('jax', 'tensorflow-numpy', 'numpy'):
+    with fastmath.use_backend(backend):
+      np.testing.assert_array_equal(fastmath.concrete_value(fastmath.numpy.asarray(x)), x)
+  jax.jit(lambda y: seen.append(fastmath.concrete_value(y)) or y)(x)
+  with fastmath.use_backend('tensorflow-numpy'):
+    fastmath.jit(lambda y: seen.append(fastmath.concrete_value(y)) or y)(x)
+  assert seen == [None, None]

@@ -220,3 +220,48 @@ def test_docstring_examples_run():
     runner.run(example)
   assert sum(len(example.examples) for example in examples) >= 5
   assert runner.summarize(verbose=False).failed == 0
+
+
+@pytest.mark.parametrize('make', [tl.L2Loss, tl.SmoothL1Loss, tl.WeightedCategoryCrossEntropy,
+                                  tl.WeightedCategoryAccuracy, tl.CrossEntropyLoss,
+                                  tl.Accuracy])
+def test_all_zero_weights_give_zero_with_finite_gradients(make):
+  """An all-padding batch: Trax 1.4 divided 0 by 0 (NaN), stopping training."""
+  rng = np.random.default_rng(0)
+  categorical = make not in (tl.L2Loss, tl.SmoothL1Loss)
+  outputs = rng.normal(size=(2, 3, 4) if categorical else (2, 3)).astype(np.float32)
+  targets = (rng.integers(0, 4, (2, 3)).astype(np.int32) if categorical
+             else rng.normal(size=(2, 3)).astype(np.float32))
+  layer, weights = make(), np.zeros((2, 3), np.float32)
+  layer_weights, state = layer.init(shapes.signature((outputs, targets, weights)))
+  loss = lambda o: layer.pure_fn((o, targets, weights), layer_weights, state, harness.RNG)[0]
+  assert float(loss(outputs)) == 0.
+  gradient = jax.grad(loss)(outputs)
+  assert np.isfinite(gradient).all() and not gradient.any()
+
+
+@pytest.mark.parametrize('make', [tl.CategoryCrossEntropy, tl.WeightedCategoryCrossEntropy,
+                                  tl.CategoryAccuracy, tl.WeightedCategoryAccuracy,
+                                  tl.CrossEntropyLoss, tl.MaskedSequenceAccuracy,
+                                  tl.MacroAveragedFScore])
+@pytest.mark.parametrize('bad_label', [99, 4, -1])
+def test_targets_out_of_range_raise_when_concrete(make, bad_label):
+  """Label 99 gave NaN or an accuracy of 0.5, and -1 a plausible loss (the last class)."""
+  layer = make()
+  logits, targets = np.zeros((2, 4), np.float32), np.array([bad_label, 1], np.int32)
+  inputs = (logits, targets) if layer.n_in == 2 else (logits, targets, np.ones(2, np.float32))
+  weights, state = layer.init(shapes.signature(inputs))
+  with pytest.raises(tl.LayerError, match=r'targets \(class ids of 4 classes\) must lie in '
+                     r'\[0, 4\), but 1 of 2 do not'):
+    layer(inputs)
+  traced = jax.jit(lambda x: layer.pure_fn(x, weights, state, harness.RNG)[0])
+  traced(inputs)  # Compiled code cannot raise; Loop checks its batches instead.
+
+
+def test_takes_class_targets():
+  for layer in (tl.WeightedCategoryCrossEntropy(), tl.CategoryAccuracy(), tl.Accuracy(),
+                tl.CrossEntropyLoss(), tl.WeightedFScore()):
+    assert metrics.takes_class_targets(layer), layer.name
+  for layer in (tl.L2Loss(), tl.BinaryCrossEntropy(), tl.Accuracy(tl.Fn('Sign', np.sign)),
+                tl.Fn('Custom', lambda x, y: x)):
+    assert not metrics.takes_class_targets(layer), layer.name
