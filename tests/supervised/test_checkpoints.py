@@ -184,3 +184,63 @@ def test_permanent_and_best_metric_checkpoints(tmp_path):
   highest = max(evals, key=lambda pair: pair[1])[0]
   assert checkpoints.read(str(tmp_path / 'model_lowest_L2Loss.npz')).step == lowest
   assert checkpoints.read(str(tmp_path / 'model_highest_L2Loss.npz')).step == highest
+
+
+def test_a_corrupt_checkpoint_in_a_run_directory_names_the_file(tmp_path):
+  """A bit-flipped model.npz raised zipfile.BadZipFile, without the file name."""
+  path = tmp_path / 'model.npz'
+  checkpoints.write(str(path), _checkpoint())
+  data = bytearray(path.read_bytes())
+  data[len(data) // 2] ^= 0x10  # Array data: the member's CRC no longer matches.
+  path.write_bytes(bytes(data))
+  task = training.TrainTask(helpers.regression_stream(), tl.L2Loss(), optimizers.Adam(0.01))
+  with pytest.raises(checkpoints.CheckpointError, match=f'{path} is not a readable trax '
+                     r'checkpoint: BadZipFile: Bad CRC-32'):
+    training.Loop(tl.Serial(tl.Dense(1)), task, output_dir=str(tmp_path))
+
+
+def test_compressed_members_and_bad_special_dtypes_are_refused(tmp_path):
+  path = str(tmp_path / 'model.npz')
+  checkpoints.write(path, _checkpoint())
+  with zipfile.ZipFile(path) as archive:
+    members = {name: archive.read(name) for name in archive.namelist()}
+  compressed = str(tmp_path / 'compressed.npz')
+  with zipfile.ZipFile(compressed, 'w', zipfile.ZIP_DEFLATED) as archive:
+    for name, data in members.items():
+      archive.writestr(name, data)
+  with pytest.raises(checkpoints.CheckpointError, match='member .* is compressed, but trax '
+                     'stores checkpoint members uncompressed'):
+    checkpoints.read(compressed)
+  metadata = json.loads(members['metadata.json'])
+  for special, expected in (('object', "dtype 'object' is not a numeric dtype"),
+                            (['x'], 'special_dtypes=.*expected a dict'),
+                            ('float32', 'stored as uint16, which cannot hold it')):
+    bad = str(tmp_path / 'bad.npz')
+    with zipfile.ZipFile(bad, 'w') as archive:
+      for name, data in members.items():
+        if name == 'metadata.json':
+          data = json.dumps(dict(metadata, special_dtypes=(
+              special if isinstance(special, list) else {'weights/1': special})))
+        archive.writestr(name, data)
+    with pytest.raises(checkpoints.CheckpointError, match=f'{bad}: .*{expected}'):
+      checkpoints.read(bad)
+
+
+def test_describing_a_checkpoint_reads_headers_not_arrays(tmp_path):
+  import tracemalloc  # pylint: disable=g-import-not-at-top
+  from trax.supervised import trax1_checkpoints  # pylint: disable=g-import-not-at-top
+  big = np.zeros((2048, 4096), np.float32)  # 32 MB, of zeros: a gzip side file of 32 KB.
+  checkpoints.write(str(tmp_path / 'ours.npz'), checkpoints.Checkpoint(flat_weights=[big]))
+  trax1_base = str(tmp_path / 'trax1')
+  with open(trax1_base + '.pkl.gz', 'wb') as f:
+    import gzip, pickle  # pylint: disable=g-import-not-at-top,multiple-imports
+    f.write(gzip.compress(pickle.dumps({'flat_weights': 1, 'step': 1})))
+  with gzip.open(trax1_base + '.weights.npy.gz', 'wb') as f:
+    np.save(f, big)
+  for path in (str(tmp_path / 'ours.npz'), trax1_base + '.pkl.gz'):
+    tracemalloc.start()
+    description = trax1_checkpoints.describe(path)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert description['weights'] == [((2048, 4096), 'float32')]
+    assert peak < 8 * 2**20, (path, peak)  # Of 32 MB.

@@ -48,8 +48,18 @@ def reraised_as_layer_error(layer_name: str, caller: str, method: str,
     e.path.insert(0, layer_name)
     raise
   except Exception as e:  # pylint: disable=broad-except
-    message = ''.join(traceback.format_exception_only(type(e), e)).strip()
+    message = ''.join(traceback.format_exception_only(type(e), e)).strip() + _hint(e, inputs)
     raise LayerError(layer_name, method, caller, _signature_or_repr(inputs), message) from e
+
+
+def _hint(error: Exception, inputs: Any) -> str:
+  """What probably went wrong when a layer taking one array was given several."""
+  kind = type(inputs).__name__
+  if (isinstance(inputs, (tuple, list)) and isinstance(error, (AttributeError, TypeError))
+      and f"'{kind}' object" in str(error)):
+    return (f'\n  The layer got a {kind} of {len(inputs)} items where it takes one array: '
+            'pass one array, or as many inputs as the model takes (its n_in).')
+  return ''
 
 
 # A module that builds layers on its users' behalf (e.g. rebuilding them from a config)

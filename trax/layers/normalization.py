@@ -151,6 +151,9 @@ class LayerNorm(base.Layer):
 
   def forward(self, x: Any) -> Any:
     scale, bias = self.weights
+    if isinstance(x.shape[-1], int) and x.shape[-1] != scale.shape[-1]:
+      raise ValueError(f'input shape {tuple(x.shape)} has last dimension {x.shape[-1]}, but '
+                       f'the scale and bias were initialized for {scale.shape[-1]}.')
     centered = x - jnp.mean(x, axis=-1, keepdims=True) if self._center else x
     variance = jnp.mean(centered * centered, axis=-1, keepdims=True)
     y = centered / jnp.sqrt(variance + self._epsilon) * scale

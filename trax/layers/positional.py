@@ -167,6 +167,10 @@ def ShiftRight(n_positions: int = 1, mode: str = 'train') -> base.Layer:
   def shift_right(x):
     if mode == 'predict' or n_positions == 0:
       return x
+    if len(x.shape) < 2:
+      raise ValueError(f'ShiftRight shifts axis 1 of inputs (batch, length, ...), but got '
+                       f'shape {tuple(x.shape)}; give a single sequence a batch axis, e.g. '
+                       'x[None, :].')
     widths = [(0, 0)] * len(x.shape)
     widths[1] = (n_positions, 0)
     return jnp.pad(x, widths)[:, :-n_positions]
