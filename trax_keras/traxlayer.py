@@ -38,6 +38,7 @@ from trax_keras import paths
 from trax_keras import signatures
 
 _RNG_SIGNATURE = shapes.ShapeDtype((2,), np.uint32)
+_SAFE_MODE_MAX_WEIGHT_BYTES = 2**32  # Of a TraxLayer made from a config in safe mode.
 # Layers rebuilt here from a config say they were created where the TraxLayer was.
 _TRAX_BUILDS_LAYERS_FOR_CALLER = True
 
@@ -53,7 +54,10 @@ class TraxLayer(keras.layers.Layer):
   Args:
     layer: a trax layer or model, or its `config()`. If it already has weights (and
       state), they are the starting values; otherwise it is initialized by its own
-      initializers.
+      initializers. A config (as a `.keras` file holds) is rebuilt in Keras' safe mode
+      unless Keras runs unsafe (`load_model(..., safe_mode=False)`): initializers that
+      read files, sizes above `tl.config.SAFE_MODE_MAX_SIZE` and more than 4 GiB of
+      weights are refused.
     input_signature: `ShapeDtype` (or tuple or dict of them) of the inputs, batch
       dimension included; `None` marks dimensions known only at run time. By default it is
       taken from the first call, with a dynamic batch.
@@ -74,9 +78,12 @@ class TraxLayer(keras.layers.Layer):
     super().__init__(**kwargs)
     backends.check_backend(keras.backend.backend())
     self._trax_layer, self._trax_config = _layer_and_config(layer)
+    # A config comes from a file or the user, a layer from code: only a config is limited.
+    self._max_weight_bytes = _SAFE_MODE_MAX_WEIGHT_BYTES if (
+        isinstance(layer, dict) and _keras_safe_mode()) else None
     self._builds = {  # Keras' `training` flag -> the layer built in that mode.
-        True: tl.from_config(self._trax_config, mode='train'),
-        False: tl.from_config(self._trax_config, mode='eval'),
+        True: tl.from_config(self._trax_config, mode='train', safe_mode=False),
+        False: tl.from_config(self._trax_config, mode='eval', safe_mode=False),
     }
     self.input_signature = signatures.from_json(input_signature)
     self.seed = seed
@@ -191,6 +198,8 @@ class TraxLayer(keras.layers.Layer):
     signature = signatures.concrete(self.input_signature, signatures.PROBE_SIZES[0])
     train_build = self._builds[True]
     if not self._trax_layer.has_weights:
+      if self._max_weight_bytes is not None:
+        _check_weight_bytes(train_build, signature, self._max_weight_bytes, self.name)
       seed = np.random.randint(2**31) if self.seed is None else self.seed
       # Keras may build layers while tracing a jax function; weights are concrete values.
       with jax.ensure_compile_time_eval():
@@ -270,10 +279,29 @@ class TraxLayer(keras.layers.Layer):
         f'layer reports:\n{error}')
 
 
+def _keras_safe_mode() -> bool:
+  """Keras' safe mode: True unless `load_model(safe_mode=False)` or unsafe deserialization."""
+  # Keras has no public getter; `in_safe_mode` is None outside `load_model`.
+  from keras.src.saving import serialization_lib  # pylint: disable=g-import-not-at-top
+  return serialization_lib.in_safe_mode() is not False
+
+
+def _check_weight_bytes(layer: tl.Layer, signature: Any, limit: int, name: str) -> None:
+  """Raises ValueError if `layer` would make more than `limit` bytes of weights and state."""
+  trees = layer.weights_and_state_signature(signature)
+  n_bytes = sum(int(np.prod(x.shape)) * np.dtype(x.dtype).itemsize
+                for x in fastmath.tree_flatten(trees))
+  if n_bytes > limit:
+    raise ValueError(
+        f"Safe mode: TraxLayer '{name}' from a config would make {n_bytes:,} bytes of "
+        f'weights and state, more than {limit:,}. If you trust the file, load it with '
+        'keras.saving.load_model(path, safe_mode=False).')
+
+
 def _layer_and_config(layer: Any) -> tuple[tl.Layer, dict]:
-  """The trax layer and its JSON config, from either of them."""
+  """The trax layer and its JSON config, from either of them (a config in Keras' safe mode)."""
   if isinstance(layer, dict):
-    return tl.from_config(layer), layer
+    return tl.from_config(layer, safe_mode=_keras_safe_mode()), layer
   if not isinstance(layer, tl.Layer):
     raise TypeError(f'TraxLayer takes a trax layer or its config() dict; got '
                     f'{type(layer).__name__}: {layer!r:.100}.')

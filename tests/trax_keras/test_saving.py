@@ -86,3 +86,65 @@ def test_keras_files_load_across_backends(tmp_path, trained_model):
 def test_layer_built_from_a_config_dict():
   layer = TraxLayer(tl.Serial(tl.Dense(3), tl.Relu()).config(), seed=0)
   assert keras.ops.convert_to_numpy(layer(np.ones((2, 5), np.float32))).shape == (2, 3)
+
+
+def _keras_file_with(tmp_path, layer: tl.Layer, edit) -> str:
+  """A `.keras` file of `Sequential([Input((4,)), TraxLayer(layer)])`, its config edited."""
+  import json, zipfile  # pylint: disable=g-import-not-at-top,multiple-imports
+  model = keras.Sequential([keras.Input((4,)), TraxLayer(layer, seed=0, name='trax_block')])
+  saved, edited = str(tmp_path / 'saved.keras'), str(tmp_path / 'edited.keras')
+  model.save(saved)
+  with zipfile.ZipFile(saved) as source, zipfile.ZipFile(edited, 'w') as target:
+    for name in source.namelist():
+      data = source.read(name)
+      if name == 'config.json':
+        data = json.dumps(edit(json.loads(data))).encode()
+      target.writestr(name, data)
+  return edited
+
+
+def _trax_config(keras_config: dict) -> dict:
+  return keras_config['config']['layers'][-1]['config']['layer']
+
+
+def test_safe_mode_refuses_configs_that_read_files(tmp_path):
+  """A config naming a FIFO hung the load forever, one naming /etc/passwd read it."""
+  import os, signal  # pylint: disable=g-import-not-at-top,multiple-imports
+  weights = tmp_path / 'w.npy'
+  np.save(weights, np.ones((4, 2), np.float32))
+  fifo = str(tmp_path / 'fifo')
+  os.mkfifo(fifo)
+
+  def point_at_fifo(config):
+    _trax_config(config)['kwargs']['kernel_initializer']['args'] = [fifo]
+    return config
+  layer = tl.Dense(2, kernel_initializer=tl.InitializerFromFile(str(weights)))
+  path = _keras_file_with(tmp_path, layer, point_at_fifo)
+  signal.signal(signal.SIGALRM, lambda *_: pytest.fail('the load read the FIFO (hung)'))
+  signal.alarm(120)
+  try:
+    with pytest.raises(Exception, match='Safe mode: refusing InitializerFromFile, which '
+                       'reads local files'):
+      keras.saving.load_model(path)
+  finally:
+    signal.alarm(0)
+  trusted = _keras_file_with(tmp_path, layer, lambda config: config)
+  loaded = keras.saving.load_model(trusted, safe_mode=False)  # The explicit switch.
+  assert loaded.get_layer('trax_block').trax_weights()[0].shape == (4, 2)
+
+
+def test_safe_mode_refuses_absurd_sizes(tmp_path):
+  """Dense(n_units=10**12) in a .keras file aborted the process (SIGABRT)."""
+  def huge_dense(config):
+    _trax_config(config)['args'] = [10**12]
+    return config
+  path = _keras_file_with(tmp_path, tl.Dense(2), huge_dense)
+  with pytest.raises(Exception, match=r'Safe mode: refusing Dense\(argument 0=1000000000000\)'):
+    keras.saving.load_model(path)
+
+  def big_weights(config):
+    _trax_config(config)['args'] = [2**24]  # Within the size limit, but 2**34 weights.
+    config['config']['layers'][-1]['config']['input_signature']['shape'] = [None, 2**10]
+    return config
+  with pytest.raises(Exception, match='Safe mode: TraxLayer .* would make .* bytes of weights'):
+    keras.saving.load_model(_keras_file_with(tmp_path, tl.Dense(2), big_weights))

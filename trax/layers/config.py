@@ -14,6 +14,12 @@ small arrays are tagged so they come back as they went in.
 
 Only registered names are rebuilt; nothing is imported or evaluated from the config itself,
 so a config from an untrusted `.keras` file or checkpoint cannot run arbitrary code.
+
+Safe mode (the default of `from_config`) also keeps such a config from reading local files
+or from building absurdly large layers: factories registered with `reads_files=True`
+(`InitializerFromFile`) and integer arguments above `SAFE_MODE_MAX_SIZE` are refused, with
+the reason. Code rebuilding a layer it built itself passes `safe_mode=False`, as may anyone
+who trusts the config.
 """
 
 import functools
@@ -24,6 +30,8 @@ import numpy as np
 
 _REGISTRY: dict[str, Callable] = {}
 _NAMES: dict[int, str] = {}  # id(registered callable) -> registry name
+_READS_FILES: set[str] = set()  # Registry names of factories that read local files.
+SAFE_MODE_MAX_SIZE = 2**24  # Largest integer argument (a size) a config has in safe mode.
 
 
 class ConfigError(ValueError):
@@ -45,19 +53,21 @@ def register_name(obj: Callable, name: 'str | None' = None) -> None:
   _NAMES[id(obj)] = name
 
 
-def register(fn: 'Callable | None' = None, *, name: 'str | None' = None) -> Callable:
+def register(fn: 'Callable | None' = None, *, name: 'str | None' = None,
+             reads_files: bool = False) -> Callable:
   """Decorator: registers a layer factory, initializer factory or function by name.
 
   A registered factory (a function returning a layer or an initializer) records its call on
   what it returns, so `config()` describes the result as that call. Plain functions (such as
-  one passed to `tl.Fn`) are registered so a config can refer to them by name.
+  one passed to `tl.Fn`) are registered so a config can refer to them by name. A factory
+  whose result reads local files says so with `reads_files=True`: safe mode refuses it.
 
   >>> @register
   ... def MyBlock(d_model: int, mode: str = 'train'):
   ...   return Serial(Dense(d_model), Relu())
   """
   if fn is None:
-    return functools.partial(register, name=name)
+    return functools.partial(register, name=name, reads_files=reads_files)
 
   @functools.wraps(fn)
   def recording_fn(*args, **kwargs):
@@ -73,6 +83,8 @@ def register(fn: 'Callable | None' = None, *, name: 'str | None' = None) -> Call
     return result
 
   register_name(recording_fn, name or registry_name(fn))
+  if reads_files:
+    _READS_FILES.add(name or registry_name(fn))
   return recording_fn
 
 
@@ -92,9 +104,23 @@ def to_config(obj: Any) -> Any:
   return _encode(obj, counts, ids={})
 
 
-def from_config(config: Any, mode: 'str | None' = None) -> Any:
-  """Rebuilds what `to_config` described; `mode` replaces every factory's `mode` argument."""
-  return _decode(config, mode, built={})
+def from_config(config: Any, mode: 'str | None' = None, *, safe_mode: bool = True) -> Any:
+  """Rebuilds what `to_config` described; `mode` replaces every factory's `mode` argument.
+
+  Args:
+    config: what `to_config` (`layer.config()`) returned, e.g. read from a file.
+    mode: if given, the `mode` of every factory that takes one.
+    safe_mode: refuse factories that read files and sizes above `SAFE_MODE_MAX_SIZE` (see
+      the module docstring). Pass False only for a config you trust.
+
+  Raises:
+    ConfigError: the config names something not registered, is malformed, or (in safe
+      mode) asks for what safe mode refuses.
+  """
+  try:
+    return _decode(config, mode, built={}, safe_mode=safe_mode)
+  except (KeyError, IndexError, RecursionError) as e:
+    raise ConfigError(f'Malformed config: {type(e).__name__}: {str(e)[:200]}') from None
 
 
 def _record(obj: Any):
@@ -178,17 +204,20 @@ def _name_of(factory: Callable, obj: Any) -> str:
   return _NAMES[id(factory)]
 
 
-def _decode(node: Any, mode: 'str | None', built: dict[int, Any]) -> Any:
+def _decode(node: Any, mode: 'str | None', built: dict[int, Any], safe_mode: bool) -> Any:
+  decode = lambda x: _decode(x, mode, built, safe_mode)
   if isinstance(node, list):
-    return [_decode(x, mode, built) for x in node]
+    return [decode(x) for x in node]
   if not isinstance(node, dict):
     return node
   if 'ref' in node:
     return built[node['ref']]
   if 'factory' in node:
     factory = lookup(node['factory'])
-    args = [_decode(a, mode, built) for a in node.get('args', [])]
-    kwargs = {k: _decode(v, mode, built) for k, v in node.get('kwargs', {}).items()}
+    args = [decode(a) for a in node.get('args', [])]
+    kwargs = {k: decode(v) for k, v in node.get('kwargs', {}).items()}
+    if safe_mode:
+      _check_safe(node['factory'], args, kwargs)
     if mode is not None:
       args, kwargs = _with_mode(factory, args, kwargs, mode)
     result = factory(*args, **kwargs)
@@ -196,16 +225,40 @@ def _decode(node: Any, mode: 'str | None', built: dict[int, Any]) -> Any:
       built[node['id']] = result
     return result
   if 'tuple' in node:
-    return tuple(_decode(x, mode, built) for x in node['tuple'])
+    return tuple(decode(x) for x in node['tuple'])
   if 'dict' in node:
-    return {k: _decode(v, mode, built) for k, v in node['dict'].items()}
+    return {k: decode(v) for k, v in node['dict'].items()}
   if 'array' in node:
-    return np.asarray(node['array'], dtype=node['dtype'])
+    dtype = np.dtype(node['dtype'])
+    if safe_mode and dtype.kind not in 'biufc':
+      raise ConfigError(f'Safe mode: refusing an array of dtype {dtype} in a config.')
+    return np.asarray(node['array'], dtype=dtype)
   if 'dtype' in node:
     return np.dtype(node['dtype'])
   if 'fn' in node:
     return lookup(node['fn'])
   raise ConfigError(f'Unrecognized config node: {node!r:.200}')
+
+
+def _check_safe(name: str, args: list, kwargs: dict) -> None:
+  """Raises ConfigError if a factory call is one safe mode refuses (module docstring)."""
+  hint = ('If you trust this config, rebuild it with tl.from_config(config, '
+          'safe_mode=False) (for a .keras file: keras.saving.load_model(path, '
+          'safe_mode=False)).')
+  if name in _READS_FILES:
+    raise ConfigError(f'Safe mode: refusing {name}, which reads local files: a config from '
+                      f'a file must not make its loader read other files. {hint}')
+  named = [(f'argument {i}', a) for i, a in enumerate(args)] + list(kwargs.items())
+  while named:
+    where, value = named.pop()
+    if isinstance(value, (list, tuple)):
+      named += [(where, x) for x in value]
+    elif isinstance(value, dict):
+      named += [(where, x) for x in value.values()]
+    elif isinstance(value, (int, np.integer)) and not isinstance(value, bool) and (
+        value > SAFE_MODE_MAX_SIZE):
+      raise ConfigError(f'Safe mode: refusing {name}({where}={value}): sizes above '
+                        f'{SAFE_MODE_MAX_SIZE:,} would build absurdly large layers. {hint}')
 
 
 def _with_mode(factory: Callable, args: list, kwargs: dict, mode: str) -> tuple[list, dict]:

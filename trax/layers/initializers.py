@@ -205,7 +205,7 @@ def AtariConvInit(kernel_shape: Sequence[int], rng: Any, dtype: Any = np.float32
   return fastmath.random.uniform(rng, tuple(kernel_shape), dtype, -s, s)
 
 
-@register
+@register(reads_files=True)
 def InitializerFromFile(path: str) -> Initializer:
   """Loads the array saved at `path` (`.npy`, no pickles) and checks that its shape fits."""
   def init(shape, rng, nonreceptive_dims=None):

@@ -112,7 +112,7 @@ def eval_mode_copy(model: base.Layer) -> base.Layer:
   """`model` rebuilt in eval mode from its config; `model` itself if it has no config."""
   from trax import layers as tl  # pylint: disable=g-import-not-at-top
   try:
-    return tl.from_config(model.config(), mode='eval')
+    return tl.from_config(model.config(), mode='eval', safe_mode=False)  # Built here.
   except tl.ConfigError as e:
     logging.getLogger('trax.supervised').warning(
         'Evaluating the training model itself (dropout and all): it cannot be rebuilt in '
