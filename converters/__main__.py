@@ -29,7 +29,12 @@ def main(argv: 'Sequence[str] | None' = None) -> int:
                       format='%(levelname)s: %(message)s')
   os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
   try:
-    args.run(args)
+    if args.max_bytes is not None:
+      from trax.supervised import checkpoint_reading  # pylint: disable=g-import-not-at-top
+      with checkpoint_reading.read_limit(args.max_bytes):
+        args.run(args)
+    else:
+      args.run(args)
   except KeyboardInterrupt:
     print(f'trax-convert {args.command}: interrupted', file=sys.stderr)
     return 130
@@ -48,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
       prog='trax-convert', description='Export trax models to TensorFlow SavedModel and TF '
       'Lite, inspect and verify exports, convert Trax 1.x checkpoints.')
   parser.add_argument('--debug', action='store_true', help='show tracebacks of failures')
+  parser.add_argument('--max-bytes', type=int, metavar='N',
+                      help='read checkpoints that decompress to up to N bytes (default 8 GiB; '
+                      'the limit guards against decompression bombs)')
   parser.add_argument('-v', '--verbose', action='store_true', help='log progress')
   commands = parser.add_subparsers(dest='command', required=True, metavar='COMMAND')
 
@@ -100,12 +108,17 @@ def _parser() -> argparse.ArgumentParser:
       'verify', help='re-run the parity check of an existing SavedModel export',
       description='Load EXPORT in a process without jax and compare its outputs with the '
       'JAX model rebuilt from a checkpoint (config from --config, the checkpoint or the '
-      "export's record).")
+      "export's record). Running a SavedModel runs the program it holds: EXPORT's ops are "
+      'checked first, and one holding ops that trax exports never contain (file access, '
+      'Python calls, ...) is refused unless --trust.')
   verify.add_argument('export', help='SavedModel directory (or serving directory)')
   verify.add_argument('--checkpoint', required=True,
                       help='Loop output directory or checkpoint file with the weights')
   verify.add_argument('--config', type=_json_file, help="JSON file of the model's config()")
   verify.add_argument('--tolerance', type=float, default=1e-4)
+  verify.add_argument('--trust', action='store_true',
+                      help='run EXPORT even if it holds ops trax exports never contain '
+                      '(only for a file you trust: running a SavedModel runs its program)')
   verify.set_defaults(run=_verify)
 
   trax1 = commands.add_parser(
@@ -176,7 +189,7 @@ def _verify(args: argparse.Namespace) -> None:
   if export is None:
     raise ValueError(f'{args.export} is not a SavedModel directory.')
   report = check_export.verify_export(export, args.checkpoint, model_config=args.config,
-                                      tolerance=args.tolerance)
+                                      tolerance=args.tolerance, trust=args.trust)
   print(f'{export}: outputs match the JAX model without jax: max abs error '
         f'{report.worst:.3g} on {len(report.cases)} input shapes')
 

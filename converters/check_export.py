@@ -8,6 +8,7 @@ checkpoint, the export's record, or `model_config`) or is passed in directly.
 
 from typing import Any
 
+from converters import export_ops
 from converters import saved_model as saved_model_lib
 from converters import signatures
 from converters import sources
@@ -16,23 +17,30 @@ from converters.errors import ExportError
 
 
 def verify_export(saved_model_dir: str, model: Any, *, model_config: 'dict | None' = None,
-                  tolerance: float = verify_lib.DEFAULT_TOLERANCE
+                  tolerance: float = verify_lib.DEFAULT_TOLERANCE, trust: bool = False
                   ) -> verify_lib.VerificationReport:
   """Checks an export's signatures against the model in a jax-free process.
+
+  Running a SavedModel runs the program it holds: unless `trust`, its ops are checked
+  first (`export_ops.check_ops`: only what trax exports contain), before anything runs.
 
   Args:
     saved_model_dir: the version directory (holding `saved_model.pb`).
     model: the trax layer, Keras model, or checkpoint directory or file it was made from.
     model_config: config for a checkpoint that records none (default: the export's).
     tolerance: as in `to_saved_model`.
+    trust: run the SavedModel even if it holds ops trax exports never contain.
 
   Returns:
     The verification report (extra signatures are skipped: their layers are not recorded).
 
   Raises:
+    export_ops.UntrustedExportError: unexpected ops, and not `trust` (nothing was run).
     ExportError: the export has no record, or used pre/post-processing (not recorded).
     ExportVerificationError: outputs differ beyond tolerance.
   """
+  if not trust:
+    export_ops.check_ops(saved_model_dir)
   record = saved_model_lib.read_record(saved_model_dir)
   if not record:
     raise ExportError(f'{saved_model_dir} has no {saved_model_lib.RECORD}: it was not '

@@ -24,6 +24,7 @@ import tensorflow as tf
 from trax import fastmath
 from trax import shapes
 import trax.layers as tl
+from converters import id_checks
 from converters import signatures
 from converters import sources
 from converters.errors import ExportError
@@ -111,9 +112,13 @@ class ExportModule(tf.Module):
                   else Stage(model.layer, model.weights, model.state, path, platforms))
     self.extras = {name: Stage(layer, layer.weights, layer.state, path, platforms)
                    for name, layer in (extra_layers or {}).items()}
-    self._static = _Static(n_in=model.n_in)
+    n_flat = len(signatures.leaves(model.input_signature or ()))
+    self._static = _Static(n_in=model.n_in,
+                           id_vocab_sizes=id_checks.vocab_sizes(model.layer, n_flat))
 
-  def call(self, flat_inputs: list, extra: 'str | None' = None) -> list:
+  def call(self, flat_inputs: list, extra: 'str | None' = None,
+           input_names: 'Sequence[str] | None' = None) -> list:
+    flat_inputs = id_checks.checked(flat_inputs, self._static.id_vocab_sizes, input_names)
     x = signatures.structure(flat_inputs, self._static.n_in)
     if self.keras_model is not None:
       outputs = signatures.outputs_as_list(self.keras_model(
@@ -134,7 +139,7 @@ def serving_function(module: ExportModule, specs: Sequence[tf.TensorSpec],
     inputs = list(inputs)
     if preprocess is not None:
       inputs = signatures.outputs_as_list(preprocess(*inputs))
-    outputs = module.call(inputs, extra)
+    outputs = module.call(inputs, extra, None if preprocess else [s.name for s in specs])
     if postprocess is not None:
       outputs = signatures.outputs_as_list(postprocess(*outputs))
     if len(outputs) != len(output_names):

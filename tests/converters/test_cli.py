@@ -141,3 +141,59 @@ def test_the_real_command_line(tmp_path):
   assert process.stderr.strip().splitlines()[-1] == (
       f'trax-convert inspect: error: ExportError: No such file or directory: '
       f'{tmp_path}/nothing-here')
+
+
+def _export_that_writes_a_file(run_dir, tmp_path, capsys, marker):
+  """Our export of the run, re-saved with a serving function that also writes `marker`."""
+  import shutil  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  honest = tmp_path / 'honest'
+  status, _, _ = _main(capsys, 'saved-model', run_dir, honest, '--no-verify',
+                       '--input-signature', 'int32[None,None]')
+  assert status == 0
+  served = tf.saved_model.load(str(honest / '1'))
+
+  class Hostile(tf.Module):
+
+    def __init__(self):
+      super().__init__()
+      self.served = served
+
+    @tf.function(input_signature=[tf.TensorSpec((None, None), tf.int32, name='tokens')])
+    def serve(self, tokens):
+      tf.io.write_file(str(marker), 'written by the SavedModel')
+      return self.served.signatures['serving_default'](tokens=tokens)
+  hostile = tmp_path / 'hostile' / '1'
+  module = Hostile()
+  tf.saved_model.save(module, str(hostile), signatures={'serving_default': module.serve})
+  shutil.copytree(honest / '1' / 'assets.extra', hostile / 'assets.extra')
+  return hostile
+
+
+def test_verify_checks_the_ops_before_running_anything(run_dir, tmp_path, capsys):
+  """verify ran a SavedModel whose serving function wrote a file, and said it matched."""
+  marker = tmp_path / 'written'
+  hostile = _export_that_writes_a_file(run_dir, tmp_path, capsys, marker)
+  status, _, err = _main(capsys, 'verify', hostile, '--checkpoint', run_dir)
+  assert status == 1 and 'UntrustedExportError' in err and 'WriteFile' in err
+  assert '--trust' in err and not marker.exists()
+  status, out, _ = _main(capsys, 'verify', hostile, '--checkpoint', run_dir, '--trust')
+  assert status == 0 and 'outputs match' in out and marker.exists()  # Trusted: it ran.
+
+
+def test_verify_help_says_running_a_saved_model_runs_its_program(capsys):
+  with pytest.raises(SystemExit):
+    cli.main(['verify', '--help'])
+  out = ' '.join(capsys.readouterr().out.split())
+  assert 'Running a SavedModel runs the program it holds' in out and '--trust' in out
+
+
+def test_max_bytes_limits_checkpoint_reads(tmp_path, capsys):
+  import gzip, pickle  # pylint: disable=g-import-not-at-top,multiple-imports
+  path = tmp_path / 'model.pkl.gz'
+  path.write_bytes(gzip.compress(pickle.dumps({'flat_weights': [np.zeros(1000, np.float32)],
+                                               'step': 1})))
+  status, _, err = _main(capsys, '--max-bytes', 1000, 'inspect', path)
+  assert status == 1 and 'CheckpointError' in err and 'more than the limit of 1,000' in err
+  status, out, _ = _main(capsys, 'inspect', path)
+  assert status == 0 and '0: (1000,) float32' in out

@@ -185,3 +185,30 @@ def test_argument_errors_say_what_to_do(tmp_path, monkeypatch):
   with pytest.raises(converters.ExportError, match='calling convention 10.*up to version 9'):
     converters.to_saved_model(model, tmp_path, ShapeDtype((None, 3)), path='xla')
   assert os.listdir(tmp_path) == []
+
+
+def test_signatures_check_token_ids_against_the_vocabulary(tmp_path):
+  """Out-of-range ids gave the clipped row's answer (Embedding) from the export too."""
+  tagger = _initialized(tl.Serial(tl.Embedding(10, 4), tl.Dense(3)),
+                        ShapeDtype((1, 2), np.int32))
+  result = converters.to_saved_model(tagger, tmp_path, ShapeDtype((None, None), np.int32),
+                                     verify=False)
+  serve = tf.saved_model.load(result.path).signatures['serving_default']
+  ok = serve(tokens=tf.constant([[0, 9]], tf.int32))['logits']
+  np.testing.assert_allclose(ok, tagger(np.array([[0, 9]], np.int32)), atol=1e-6)
+  for bad in ([[1, 10]], [[-1, 2]]):
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match=r"input .*tokens.*: token ids must lie in \[0, 10\)"):
+      serve(tokens=tf.constant(bad, tf.int32))
+  floats = converters.to_saved_model(_initialized(tl.Dense(2), ShapeDtype((1, 3))),
+                                     tmp_path / 'floats', ShapeDtype((None, 3)), verify=False)
+  assert 'Assert' not in _op_types(floats.path)  # Nothing to check without an Embedding.
+
+
+def _op_types(saved_model_dir: str) -> set:
+  from tensorflow.core.protobuf import saved_model_pb2  # pylint: disable=g-import-not-at-top
+  proto = saved_model_pb2.SavedModel()
+  with open(os.path.join(saved_model_dir, 'saved_model.pb'), 'rb') as f:
+    proto.ParseFromString(f.read())
+  graph = proto.meta_graphs[0].graph_def
+  return {n.op for n in graph.node} | {n.op for f in graph.library.function for n in f.node_def}

@@ -55,7 +55,7 @@ def read(path: str, arrays: bool = True) -> tuple[dict, dict]:
     raise checkpoint_reading.CheckpointError(f'{path} is not a trax checkpoint: {e}') from None
   try:
     with archive:
-      members = _check_members(archive, path)
+      members = _check_members(archive, path, arrays)
       metadata = _read_metadata(archive, members, path)
       special = metadata['special_dtypes']
       found = {}
@@ -90,7 +90,7 @@ def dtype_by_name(name: str) -> np.dtype:
   return dtype
 
 
-def _check_members(archive: zipfile.ZipFile, path: str) -> dict:
+def _check_members(archive: zipfile.ZipFile, path: str, arrays: bool) -> dict:
   members = {info.filename: info for info in archive.infolist()}
   for info in members.values():
     if info.compress_type != zipfile.ZIP_STORED:
@@ -101,6 +101,12 @@ def _check_members(archive: zipfile.ZipFile, path: str) -> dict:
   if declared > os.path.getsize(path):
     raise checkpoint_reading.CheckpointError(
         f'{path}: its members declare {declared:,} bytes, more than the file holds.')
+  if arrays and declared > checkpoint_reading.max_bytes():
+    raise checkpoint_reading.CheckpointError(
+        f'{path} holds {declared:,} bytes of arrays, more than the limit of '
+        f'{checkpoint_reading.max_bytes():,}: raise it with '
+        'trax.supervised.checkpoint_reading.read_limit(...) (--max-bytes on the command '
+        'line).')
   return members
 
 
