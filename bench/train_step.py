@@ -8,6 +8,8 @@ training step timed for each peer:
                  (`loop.run(n)` over an in-memory stream; see `peers/trax_loop.py`);
 - trax_chunked:  the same Loop with `loss_chunk_size=16` (the last Dense and the loss
                  run 16 positions at a time, `trax.supervised.chunked_loss`);
+- trax_unchecked: the trax Loop without its host-side checks of token ids and labels
+                 (`trax.supervised.batch_checks`), to measure what they cost;
 - jax:           the reference, hand-written JAX + optax, jitted with donation;
 - flax_nnx:      Flax NNX modules, `nnx.jit`, `nnx.Optimizer`;
 - keras_tf_xla:  Keras 3 on TensorFlow, `jit_compile=True`, `train_on_batch`;
@@ -36,12 +38,13 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 from bench import _timing  # pylint: disable=wrong-import-position
 from bench.peers import common  # pylint: disable=wrong-import-position
 
-IN_PROCESS = ('trax', 'trax_chunked', 'jax', 'flax_nnx', 'torch_eager', 'torch_compile')
-TRAX = ('trax', 'trax_chunked')
+IN_PROCESS = ('trax', 'trax_chunked', 'trax_unchecked', 'jax', 'flax_nnx', 'torch_eager',
+              'torch_compile')
+TRAX = ('trax', 'trax_chunked', 'trax_unchecked')
 LOSS_CHUNK_SIZE = 16  # Positions per chunk: 16 x 16 tokens x 4096 logits, 4 MB.
 KERAS = {'keras_tf_xla': ('tensorflow', 1), 'keras_tf': ('tensorflow', 0),
          'keras_jax': ('jax', 1)}
-ALL_PEERS = IN_PROCESS[:4] + tuple(KERAS) + IN_PROCESS[4:]
+ALL_PEERS = IN_PROCESS[:5] + tuple(KERAS) + IN_PROCESS[5:]
 
 
 def build_in_process(name: str, config: common.Config, batches: list, dropout: bool):
@@ -49,7 +52,8 @@ def build_in_process(name: str, config: common.Config, batches: list, dropout: b
   if name in TRAX:
     from bench.peers import trax_loop  # pylint: disable=g-import-not-at-top
     peer = trax_loop.Peer(config, batches, dropout,
-                          LOSS_CHUNK_SIZE if name == 'trax_chunked' else 0)
+                          LOSS_CHUNK_SIZE if name == 'trax_chunked' else 0,
+                          check_batches=name != 'trax_unchecked')
     peer.name = name
     return peer
   if name == 'jax':

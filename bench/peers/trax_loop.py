@@ -3,7 +3,9 @@
 Timed is `loop.run(n)`, the Loop's real step: a batch drawn from the task's stream (an
 in-memory iterator over pre-generated numpy batches), placed on the device, the compiled
 step dispatched, its loss kept for reporting; the loop looks at the losses at the end of
-`run`, which waits for the last step. Evals and checkpoints are off.
+`run`, which waits for the last step. Evals and checkpoints are off. With
+`check_batches=False` the Loop skips its host-side checks of ids and labels (only to
+measure what they cost: `trax_unchecked` in `train_step.py`).
 """
 
 import itertools
@@ -28,7 +30,7 @@ class Peer:
   name = 'trax'
 
   def __init__(self, config: common.Config, batches: list, dropout: bool = True,
-               loss_chunk_size: int = 0):
+               loss_chunk_size: int = 0, check_batches: bool = True):
     self.model = trax.models.TransformerLM(
         vocab_size=config.vocab_size, d_model=config.d_model, d_ff=config.d_ff,
         n_layers=config.n_layers, n_heads=config.n_heads, max_len=config.length,
@@ -42,6 +44,9 @@ class Peer:
                               eval_at=never, permanent_checkpoint_at=never,
                               loss_chunk_size=loss_chunk_size)
     self.n_params = sum(np.size(w) for w in trax.fastmath.tree_flatten(self.model.weights))
+    if not check_batches:  # The host-side id and label checks off (`batch_checks`).
+      for trainer in self.loop._trainers:  # pylint: disable=protected-access
+        trainer._check_batch = lambda batch, step: None  # pylint: disable=protected-access
 
   def run(self, n_steps: int) -> None:
     self.loop.run(n_steps)
