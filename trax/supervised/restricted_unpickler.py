@@ -338,8 +338,9 @@ def _value(x: Any, walk: Callable, arrays: bool) -> Any:
   if kind in (dict, collections.OrderedDict):
     return kind((walk(k), walk(v)) for k, v in x.items())
   if kind is _Array:  # Without `arrays`, scalars and small arrays (history values) stay.
-    if arrays or _SMALL_ARRAY_BYTES >= len(getattr(x, 'data', b'') or b''):
-      return _array(x)
+    if arrays or _SMALL_ARRAY_BYTES >= len(x.data or b''):
+      array, x.data = _array(x), None  # The raw bytes go as soon as they are copied.
+      return array
     return shapes.ShapeDtype(_shape(x.shape), _dtype(x.dtype))
   if kind is _Scalar:
     return _array(_Array((), x.dtype, False, x.data))[()]
