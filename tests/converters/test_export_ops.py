@@ -66,3 +66,17 @@ def test_every_layer_and_model_traces_to_serving_ops():
     for op in _graph_ops(layer, case.input_signature) - export_ops.SERVING_OPS:
       unexpected.setdefault(op, []).append(case.name)
   assert not unexpected, f'ops to add to export_ops.SERVING_OPS (if pure): {unexpected}'
+
+
+def test_the_verify_process_exits_when_its_parent_is_gone():
+  import subprocess, sys, time  # pylint: disable=g-import-not-at-top,multiple-imports
+  from converters import verify  # pylint: disable=g-import-not-at-top
+  gone = subprocess.Popen([sys.executable, '-c', 'pass'])
+  gone.wait()
+  with open(verify._CHILD, encoding='utf-8') as f:  # pylint: disable=protected-access
+    code = f.read()
+  start = time.time()
+  child = subprocess.run([sys.executable, '-c', code, 'export', 'cases', 'outputs', 'names',
+                          str(gone.pid)], capture_output=True, text=True, timeout=60)
+  assert child.returncode == 1 and time.time() - start < 30  # Before importing TensorFlow.
+  assert 'tensorflow' not in child.stderr.lower()

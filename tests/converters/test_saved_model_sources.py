@@ -146,3 +146,23 @@ def test_checkpoint_errors_are_clear(tmp_path):
                                                                layer.weights], flat_state=[]))
   with pytest.raises(converters.ExportError, match='model config'):
     converters.to_saved_model(path, tmp_path / 'out')
+
+
+def test_a_checkpoint_with_bad_special_dtypes_is_named(tmp_path):
+  """A crafted `special_dtypes` raised a raw TypeError from to_saved_model."""
+  import json, zipfile  # pylint: disable=g-import-not-at-top,multiple-imports
+  layer = tl.Serial(tl.Dense(2))
+  layer.init(ShapeDtype((1, 3)))
+  good = str(tmp_path / 'good.npz')
+  layer.save_to_file(good, input_signature=ShapeDtype((1, 3)))
+  crafted = str(tmp_path / 'crafted.npz')
+  with zipfile.ZipFile(good) as source, zipfile.ZipFile(crafted, 'w') as target:
+    for name in source.namelist():
+      data = source.read(name)
+      if name == 'metadata.json':
+        data = json.dumps(dict(json.loads(data), special_dtypes={'weights/0': 'ham'}))
+      target.writestr(name, data)
+  with pytest.raises(converters.ExportError, match=f'Cannot read checkpoint {crafted}: '
+                     f"{crafted}: special_dtypes gives weights/0 the dtype 'ham' is not a "
+                     'dtype name'):
+    converters.to_saved_model(crafted, tmp_path / 'out')
