@@ -1,0 +1,93 @@
+"""Exports keep dynamic the sizes a model accepts, and check input shapes at the signature."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import converters
+from converters import __main__ as cli
+from converters import signatures
+from converters import sources
+from converters import tflite_inputs
+from trax import shapes
+import trax.layers as tl
+from tests.converters import helpers
+
+ShapeDtype = shapes.ShapeDtype
+MAX_LEN = 64  # helpers.lm()'s positional table.
+
+
+def _serve_error(saved_model_dir: str, **inputs) -> str:
+  with pytest.raises(tf.errors.InvalidArgumentError) as error:
+    helpers.serve_in_process(saved_model_dir, **inputs)
+  return str(error.value)
+
+
+def test_loop_checkpoint_of_an_lm_serves_any_length_up_to_max_len(lm_run_dir, tmp_path, capsys):
+  # Trained on length 8; checked below against the checkpoint's model in JAX.
+  assert cli.main(['saved-model', lm_run_dir, str(tmp_path / 'serving'), '--no-verify']) == 0
+  assert 'wrote' in capsys.readouterr().out
+  saved = str(tmp_path / 'serving' / '1')
+  record = helpers.record(saved)
+  assert record['input_signature'] == [{'shape': [None, None], 'dtype': 'int32'}]
+  assert record['input_limits'] == [[None, MAX_LEN]]
+  model = sources.resolve(lm_run_dir)  # The oracle: the checkpoint's model, run by JAX.
+  for length in (5, 16, 40, MAX_LEN):
+    tokens = helpers.random_tokens((2, length), seed=length)
+    np.testing.assert_allclose(helpers.serve_in_process(saved, tokens=tokens)['logits'],
+                               model.jax_outputs([tokens])[0], atol=1e-4)
+  message = _serve_error(saved, tokens=helpers.random_tokens((1, MAX_LEN + 1)))
+  assert ("signature 'serving_default' input 'tokens': expected shape (None, <=64) (None: "
+          'any size), got shape] [1 65]') in message.replace("\\'", "'")
+
+
+def test_wrong_shapes_fail_at_the_signature_naming_the_input(tmp_path):
+  model = helpers.mlp()
+  model.init(ShapeDtype((1, 5)))
+  result = converters.to_saved_model(model, tmp_path, ShapeDtype((None, 5)), verify=False)
+  x = helpers.random_floats((3, 5))
+  np.testing.assert_allclose(helpers.serve_in_process(result.path, inputs=x)['logits'],
+                             helpers.jax_outputs(model, x), atol=1e-5)
+  for shape in ((3, 6), (5,), (2, 3, 5)):
+    message = _serve_error(result.path, inputs=helpers.random_floats(shape))
+    expected = ("signature 'serving_default' input 'inputs': expected shape (None, 5) "
+                f'(None: any size), got shape] [{" ".join(map(str, shape))}]')
+    assert expected in message.replace("\\'", "'"), message
+
+
+def test_dynamic_sizes_are_those_the_model_accepts():
+  lm = helpers.lm()
+  lm.init(ShapeDtype((1, 16), np.int32))
+  dynamic = signatures.accepted_dynamic_sizes(lm, [ShapeDtype((None, 16), np.int32)], MAX_LEN)
+  assert dynamic == [ShapeDtype((None, None), np.int32)]
+  assert signatures.size_limits(lm, dynamic, MAX_LEN) == [(None, MAX_LEN)]
+  # A dense head over flattened pixels fixes the image size; channels stay fixed.
+  conv = helpers.conv_net()
+  conv.init(ShapeDtype((2, 8, 8, 3)))
+  image = [ShapeDtype((None, 8, 8, 3))]
+  assert signatures.accepted_dynamic_sizes(conv, image, None) == image
+  # Sizes that must match change together: two added inputs.
+  add = tl.Add()
+  pair = [ShapeDtype((None, 4)), ShapeDtype((None, 4))]
+  assert signatures.accepted_dynamic_sizes(add, pair, None) == [ShapeDtype((None, None))] * 2
+  assert signatures.size_limits(add, pair, None) == [(None, None), (None, None)]
+
+
+def test_tflite_runner_checks_shapes_and_the_length_limit_in_the_file(lm_run_dir, tmp_path):
+  path = tmp_path / 'lm.tflite'
+  result = converters.to_tflite(lm_run_dir, path)
+  assert result.input_signature['tokens'].shape == (None, None)
+  flat_buffer = path.read_bytes()
+  assert tflite_inputs.read_limits(flat_buffer) == {
+      'serving_default': {'tokens': [None, MAX_LEN]}}
+  runner = tflite_inputs.Runner(flat_buffer)
+  tokens = helpers.random_tokens((2, 40))
+  np.testing.assert_allclose(runner(tokens=tokens)['logits'],
+                             sources.resolve(lm_run_dir).jax_outputs([tokens])[0], atol=1e-4)
+  with pytest.raises(ValueError, match=r"'tokens': expected shape \(None, <=64\) \(None: any "
+                     r'size\), got shape \(1, 65\)'):
+    tflite_inputs.run(str(path), tokens=helpers.random_tokens((1, MAX_LEN + 1)))
+  with pytest.raises(ValueError, match=r'got shape \(65,\)'):
+    runner(tokens=helpers.random_tokens((MAX_LEN + 1,)))
+  with pytest.raises(ValueError, match=r"missing \['tokens'\]"):
+    runner(ids=tokens)
