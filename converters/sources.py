@@ -128,7 +128,7 @@ def resolve(model: Any, input_signature: Any = None, model_config: 'dict | None'
   if isinstance(model, (str, os.PathLike)):
     return _from_checkpoint(os.fspath(model), flat_signature, model_config)
   raise ExportError(f'Cannot export a {type(model).__name__}: expected a trax layer, a '
-                    'Keras model, or a checkpoint directory or file.')
+                    'Keras model or TraxLayer, or a checkpoint directory or file.')
 
 
 def from_layer(layer: tl.Layer, signature: 'list | None', origin: str = 'trax layer',
@@ -142,11 +142,10 @@ def from_layer(layer: tl.Layer, signature: 'list | None', origin: str = 'trax la
     needs_weights = fastmath.tree_flatten(layer.weights_and_state_signature(probe)[0])
     if needs_weights and not allow_random_weights:
       raise ExportError(
-          f'{origin} {layer.name} has no weights: it was never trained, loaded or '
+          f'{origin}: {layer.name} has no weights: it was never trained, loaded or '
           'initialized, so its export would compute with random weights. Train it (e.g. '
           'training.Loop), load weights (layer.init_from_file) or initialize it '
-          '(layer.init) first; pass allow_random_weights=True '
-          'only for a demo.')
+          '(layer.init) first; pass allow_random_weights=True only for a demo.')
     layer.init(probe)
   weights, state = layer.weights, layer.state
   config = checkpoints.describe_layer(layer)
