@@ -2,7 +2,8 @@
 
 `verify.py` starts this file's code in a fresh Python (`python -c`, run from an empty
 directory) as: `<saved model dir> <cases.npz> <outputs.npz> <signature names, comma
-separated> <parent pid>`. It dies with its parent (a killed export leaves no process). `cases.npz` holds `case<i>/<input name>` arrays; the outputs are written as
+separated> <parent pid>`, and dies with its parent (a killed export leaves no process).
+`cases.npz` holds `case<i>/<input name>` arrays; the outputs are written as
 `case<i>/<signature>/<output name>`. The last line of stdout is a JSON summary.
 
 Only TensorFlow and numpy are imported here, deliberately: the point is to prove the

@@ -139,7 +139,8 @@ def serving_function(module: ExportModule, specs: Sequence[tf.TensorSpec],
     inputs = list(inputs)
     if preprocess is not None:
       inputs = signatures.outputs_as_list(preprocess(*inputs))
-    outputs = module.call(inputs, extra, None if preprocess else [s.name for s in specs])
+    names = [s.name for s in specs] if len(inputs) == len(specs) else None
+    outputs = module.call(inputs, extra, names)
     if postprocess is not None:
       outputs = signatures.outputs_as_list(postprocess(*outputs))
     if len(outputs) != len(output_names):

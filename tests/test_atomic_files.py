@@ -18,7 +18,8 @@ def predictable_names(monkeypatch):
   """The first temporary names a writer tries, made predictable as an attacker guesses."""
   tokens = iter(['0000000a', '0000000b', '0000000c', '0000000d'])
   monkeypatch.setattr(atomic_files.secrets, 'token_hex', lambda n: next(tokens))
-  return lambda path, token: (f'{path}.tmp-{atomic_files._HOST}-{os.getpid()}-{token}')  # pylint: disable=protected-access
+  host = atomic_files._HOST  # pylint: disable=protected-access
+  return lambda path, token: f'{path}.tmp-{host}-{os.getpid()}-{token}'
 
 
 def _dead_pid() -> int:

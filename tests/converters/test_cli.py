@@ -3,6 +3,7 @@
 import json
 import os
 
+import numpy as np
 import pytest
 
 from converters import __main__ as cli
@@ -153,14 +154,14 @@ def _export_that_writes_a_file(run_dir, tmp_path, capsys, marker):
   return hostile
 
 
-def test_verify_checks_the_ops_before_running_anything(run_dir, tmp_path, capsys):
+def test_verify_checks_the_ops_before_running_anything(lm_run_dir, tmp_path, capsys):
   """verify ran a SavedModel whose serving function wrote a file, and said it matched."""
   marker = tmp_path / 'written'
-  hostile = _export_that_writes_a_file(run_dir, tmp_path, capsys, marker)
-  status, _, err = _main(capsys, 'verify', hostile, '--checkpoint', run_dir)
+  hostile = _export_that_writes_a_file(lm_run_dir, tmp_path, capsys, marker)
+  status, _, err = _main(capsys, 'verify', hostile, '--checkpoint', lm_run_dir)
   assert status == 1 and 'UntrustedExportError' in err and 'WriteFile' in err
   assert '--trust' in err and not marker.exists()
-  status, out, _ = _main(capsys, 'verify', hostile, '--checkpoint', run_dir, '--trust')
+  status, out, _ = _main(capsys, 'verify', hostile, '--checkpoint', lm_run_dir, '--trust')
   assert status == 0 and 'outputs match' in out and marker.exists()  # Trusted: it ran.
 
 

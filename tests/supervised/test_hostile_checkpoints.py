@@ -100,3 +100,24 @@ def test_bombs_stop_at_the_limit_without_expanding(tmp_path):
     trax1_checkpoints.read(str(path))  # Under the default limit: read, and found truncated.
   assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak < 2**20  # KiB: < 1 GiB.
   assert checkpoint_reading.max_bytes() == checkpoint_reading.DEFAULT_MAX_BYTES
+
+
+def test_bounded_reader_counts_every_way_of_reading(tmp_path):
+  import gzip  # pylint: disable=g-import-not-at-top
+  from trax.supervised import checkpoint_reading  # pylint: disable=g-import-not-at-top
+  path, lying = tmp_path / 'data.gz', tmp_path / 'lying.gz'
+  path.write_bytes(gzip.compress(b'line\n' * 40))  # 200 bytes.
+  lying.write_bytes(path.read_bytes()[:-4] + b'\x0a\x00\x00\x00')  # Says 10 bytes.
+  with checkpoint_reading.read_limit(100):
+    with pytest.raises(checkpoint_reading.CheckpointError, match='declares 200 bytes'):
+      with checkpoint_reading.open_gzip(str(path)):
+        pass
+    for read in (lambda f: f.read(), lambda f: f.read(101), lambda f: [f.readline()
+                                                                        for _ in range(21)],
+                 lambda f: f.readinto(bytearray(150))):
+      with checkpoint_reading.open_gzip(str(lying)) as f:
+        with pytest.raises(checkpoint_reading.CheckpointError, match='more than 100 bytes'):
+          read(f)
+  with checkpoint_reading.read_limit(200):
+    with checkpoint_reading.open_gzip(str(path)) as f:
+      assert f.read() == b'line\n' * 40 and f.n_read == 200

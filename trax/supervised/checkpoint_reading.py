@@ -81,10 +81,12 @@ class BoundedReader:
           '(--max-bytes on the command line).')
 
   def read(self, n: int = -1) -> bytes:
-    if n is None or n < 0:
-      n = self._limit - self.n_read + 1
-    self._take(n)
-    data = self._stream.read(n)
+    if n is None or n < 0:  # Everything: up to one byte past the limit, to notice it.
+      data = self._stream.read(self._limit - self.n_read + 1)
+      self._take(len(data))
+    else:
+      self._take(n)
+      data = self._stream.read(n)
     self.n_read += len(data)
     return data
 
