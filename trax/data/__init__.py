@@ -61,7 +61,8 @@ from trax.data.inputs import UniformlySeek
 from trax.data.tf_inputs import dataset_to_stream
 from trax.data.tf_inputs import from_tf_dataset
 from trax.data.tf_inputs import TFDS
-from trax.data.tokenizers import build_sentencepiece_vocab
+from trax.data.sentencepiece_vocab import build_sentencepiece_vocab
+from trax.data.text_encoder import build_subword_vocab
 from trax.data.tokenizers import detokenize
 from trax.data.tokenizers import Tokenize
 from trax.data.tokenizers import tokenize
