@@ -1,5 +1,4 @@
 """`trax.data`: input pipelines, synthetic tasks and tokenizers the training `Loop` consumes.
-
 A pipeline is a function from a stream (generator) of examples to a stream; `Serial`
 chains them (see `trax.data.inputs`). Importing this package does not import TensorFlow;
 `TFDS` and `from_tf_dataset` import it when called.
@@ -58,11 +57,32 @@ from trax.data.inputs import sine_inputs
 from trax.data.inputs import TruncateToLength
 from trax.data.inputs import UnBatch
 from trax.data.inputs import UniformlySeek
-from trax.data.tf_inputs import dataset_to_stream
-from trax.data.tf_inputs import from_tf_dataset
-from trax.data.tf_inputs import TFDS
 from trax.data.sentencepiece_vocab import build_sentencepiece_vocab
 from trax.data.text_encoder import build_subword_vocab
+from trax.data.tf_inputs import add_eos_to_output_features
+from trax.data.tf_inputs import cifar10_augmentation_flatten_preprocess
+from trax.data.tf_inputs import cifar10_augmentation_preprocess
+from trax.data.tf_inputs import cifar10_no_augmentation_preprocess
+from trax.data.tf_inputs import concat_preprocess
+from trax.data.tf_inputs import ConvertToUnicode
+from trax.data.tf_inputs import CreateBertInputs
+from trax.data.tf_inputs import data_streams
+from trax.data.tf_inputs import dataset_to_stream
+from trax.data.tf_inputs import downsampled_imagenet_flatten_bare_preprocess
+from trax.data.tf_inputs import filter_dataset_on_len
+from trax.data.tf_inputs import from_tf_dataset
+from trax.data.tf_inputs import lm1b_preprocess
+from trax.data.tf_inputs import lm_token_preprocessing
+from trax.data.tf_inputs import mask_random_tokens
+from trax.data.tf_inputs import no_preprocess
+from trax.data.tf_inputs import pad_dataset_to_length
+from trax.data.tf_inputs import sentencepiece_tokenize
+from trax.data.tf_inputs import SentencePieceTokenize
+from trax.data.tf_inputs import squeeze_targets_preprocess
+from trax.data.tf_inputs import TFDS
+from trax.data.tf_inputs import truncate_dataset_on_len
+from trax.data.tf_inputs import wmt_concat_preprocess
+from trax.data.tf_inputs import wmt_preprocess
 from trax.data.tokenizers import detokenize
 from trax.data.tokenizers import Tokenize
 from trax.data.tokenizers import tokenize
