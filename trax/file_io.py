@@ -6,10 +6,12 @@ library. Checkpoints, vocabularies and the trainer's output directory read and w
 through these functions.
 """
 
+import contextlib
 import os
 import re
 import shutil
-from typing import IO, Any
+import tempfile
+from typing import IO, Any, Iterator
 
 _SCHEME = re.compile(r'^[a-zA-Z][a-zA-Z0-9+.-]*://')
 
@@ -88,3 +90,67 @@ def abspath(path: str) -> str:
 
 def expanduser(path: str) -> str:
   return path if is_remote(path) else os.path.expanduser(path)
+
+
+@contextlib.contextmanager
+def local_path_for_writing(path: str) -> Iterator[str]:
+  """A local path to write `path`'s content to; remote files are uploaded on exit.
+
+  Local paths are yielded as they are (the writer keeps its own atomic rename). A remote
+  file is written to a local temporary file, copied next to `path` under a temporary name
+  and renamed over `path`, so readers never see a partial file.
+  """
+  if not is_remote(path):
+    yield path
+    return
+  with tempfile.TemporaryDirectory(prefix='trax-upload-') as directory:
+    local = os.path.join(directory, os.path.basename(path))
+    yield local
+    staged = f'{path}.tmp-{os.getpid()}'
+    copy(local, staged)
+    replace(staged, path)
+
+
+@contextlib.contextmanager
+def local_copy(path: str, with_siblings: bool = False) -> Iterator[str]:
+  """A local path holding `path`'s content (remote files are downloaded first).
+
+  Args:
+    path: the file.
+    with_siblings: also download the files of the same directory whose names start with
+      `path`'s name up to its first dot (side files such as `model.weights.npy.gz`).
+  """
+  if not is_remote(path):
+    yield path
+    return
+  directory, name = path.rsplit('/', 1)
+  names = [name]
+  if with_siblings:
+    stem = name.split('.', 1)[0] + '.'
+    names += [n for n in listdir(directory) if n.startswith(stem) and n != name]
+  with tempfile.TemporaryDirectory(prefix='trax-download-') as local_directory:
+    for n in names:
+      copy(f'{directory}/{n}', os.path.join(local_directory, n))
+    yield os.path.join(local_directory, name)
+
+
+def isdir(path: str) -> bool:
+  return _gfile().isdir(path) if is_remote(path) else os.path.isdir(path)
+
+
+def move_tree(local_dir: str, target_dir: str) -> None:
+  """Moves local directory `local_dir` to `target_dir` (renamed locally, else uploaded).
+
+  A remote upload is not atomic: files appear one by one under `target_dir`.
+  """
+  if not is_remote(target_dir):
+    os.rename(local_dir, target_dir)
+    return
+  gfile = _gfile()
+  for root, _, names in os.walk(local_dir):
+    relative = os.path.relpath(root, local_dir)
+    remote_root = target_dir if relative == '.' else f'{target_dir}/{relative}'
+    gfile.makedirs(remote_root)
+    for name in names:
+      gfile.copy(os.path.join(root, name), f'{remote_root}/{name}', overwrite=True)
+  shutil.rmtree(local_dir)

@@ -79,7 +79,7 @@ def test_init_from_file_reads_every_checkpoint_of_a_trax14_directory(tmp_path):
   for basename in ('model', 'model_5', 'lowest_L2Loss'):
     model = helpers.mlp(mode='eval')
     model.init_from_file(os.path.join(trax14_dir, basename + '.pkl.gz'), weights_only=True,
-                         input_signature=ours.input_signature[0])
+                         input_signature=ours.input_signature)
     for w, v in zip(helpers.flat_weights(model), ours.flat_weights):
       np.testing.assert_array_equal(w, v)
   _fresh_process()

@@ -12,6 +12,7 @@ from typing import Any, Sequence
 import jax
 
 from trax import fastmath
+from trax import file_io
 from trax.supervised import checkpoints
 from trax.supervised import devices
 from trax.supervised import reporting
@@ -56,9 +57,9 @@ def find(directory: str, filename: 'str | None') -> 'str | None':
   """
   name = os.path.join(directory, filename or 'model')
   if name.endswith(_EXTENSIONS):
-    return name if os.path.exists(name) else None
+    return name if file_io.exists(name) else None
   for extension in _EXTENSIONS:
-    if os.path.exists(name + extension):
+    if file_io.exists(name + extension):
       return name + extension
   return None
 

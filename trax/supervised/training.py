@@ -25,6 +25,7 @@ import jax
 import numpy as np
 
 from trax import fastmath
+from trax import file_io
 from trax import layers as tl
 from trax.layers import combinators as cb
 from trax import shapes
@@ -127,9 +128,9 @@ class Loop:
       random_seed = devices.same_seed_on_all_hosts(
           int.from_bytes(os.urandom(4), 'little') % 2**31)
     self._rng = fastmath.random.get_prng(random_seed)
-    self._output_dir = os.path.expanduser(output_dir) if output_dir else None
+    self._output_dir = file_io.expanduser(output_dir) if output_dir else None
     if self._output_dir:
-      os.makedirs(self._output_dir, exist_ok=True)
+      file_io.makedirs(self._output_dir)
       data_counters.load_data_counters(self._output_dir)  # For CountAndSkip, as Trax.
 
     self._step = 0
