@@ -15,6 +15,7 @@ Names: `trax.layers.<Layer>`, `trax.models.<Model>`, `trax.optimizers.<Optimizer
 `num_devices`, `named_stream`) and `trax.supervised.training.TrainTask`/`EvalTask`.
 """
 
+import functools
 import importlib.util
 import inspect
 from typing import Any, Iterable
@@ -43,6 +44,7 @@ def register() -> None:
   from trax import models  # pylint: disable=g-import-not-at-top
   from trax import optimizers  # pylint: disable=g-import-not-at-top
   from trax.data import tf_preprocessing  # pylint: disable=g-import-not-at-top
+  from trax.layers import config as config_lib  # pylint: disable=g-import-not-at-top
   from trax.supervised import lr_schedules  # pylint: disable=g-import-not-at-top
   from trax.supervised import trainer_lib  # pylint: disable=g-import-not-at-top
   from trax.supervised import training  # pylint: disable=g-import-not-at-top
@@ -63,7 +65,12 @@ def register() -> None:
     for name, obj in members:
       denylist = (_DATASET_FUNCTION_DENYLIST if module == 'trax.data' and
                   name in dataset_functions else _DENYLISTS.get(name))
-      gin.external_configurable(obj, name=name, module=module, denylist=denylist)
+      wrapper = gin.external_configurable(
+          _as_function(obj) if inspect.isclass(obj) else obj, name=name, module=module,
+          denylist=denylist)
+      if config_lib.registered_name(obj):
+        # A layer built with `rnn_cell=@trax.layers.GRUCell` describes it as GRUCell.
+        config_lib.register_alias(wrapper, config_lib.registered_name(obj))
   # Trax decorated `train` in place, so `trainer_lib.train(output_dir)` after parsing a
   # config uses its bindings; the module attribute becomes gin's wrapper here (the only
   # place trax rebinds a name for gin).
@@ -82,6 +89,18 @@ def configured(obj: Any, selector: str) -> Any:
     return obj
   import gin  # pylint: disable=g-import-not-at-top
   return gin.get_configurable(selector)
+
+
+def _as_function(cls: type) -> Any:
+  """A function calling `cls`, with its signature, for gin to wrap.
+
+  Given a class, gin would make a subclass of it, which `tl.Layer` registers (under the
+  class's own name) for `from_config`; a function leaves the layer registry alone.
+  """
+  @functools.wraps(cls, updated=())
+  def construct(*args: Any, **kwargs: Any) -> Any:
+    return cls(*args, **kwargs)
+  return construct
 
 
 def _public(namespace: Any, keep: Any) -> Iterable[tuple]:

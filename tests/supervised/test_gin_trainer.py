@@ -93,6 +93,8 @@ def test_python_m_trax_trainer_trains_trax_gru_copy_config(tmp_path):
   assert 'Trained to step 2.' in result.stdout
   saved = checkpoints.read(str(tmp_path / 'run' / 'model.npz'))
   assert saved.step == 2 and saved.model_config['factory'] == 'RNNLM'
+  # gin passed its wrapper of GRUCell; the config names the layer class.
+  assert saved.model_config['kwargs']['rnn_cell'] == {'fn': 'GRUCell'}
 
 
 def test_without_gin_nothing_of_gin_is_imported():
