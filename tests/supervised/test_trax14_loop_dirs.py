@@ -99,3 +99,24 @@ def test_best_metric_and_permanent_checkpoints_use_trax_names(tmp_path):
   # The restored history holds the evals of the checkpoint's own step.
   restored = checkpoints.read(str(tmp_path / 'model.npz')).history
   assert [s for s, _ in restored.get('eval', 'metrics/L2Loss')] == [1, 5, 10]
+
+
+def test_summaries_go_to_per_task_directories_as_in_trax(tmp_path):
+  tasks = [training.TrainTask(helpers.regression_stream(s), tl.L2Loss(), optimizers.SGD(0.01),
+                              n_steps_per_checkpoint=2, export_prefix=prefix)
+           for s, prefix in ((0, 'first'), (1, None))]
+  eval_tasks = [training.EvalTask(helpers.regression_stream(s), [tl.L2Loss()],
+                                  export_prefix=prefix)
+                for s, prefix in ((2, None), (3, 'heldout'))]
+  loop = training.Loop(helpers.mlp(), tasks, eval_tasks=eval_tasks, output_dir=str(tmp_path),
+                       random_seed=0)
+  loop.run(2)
+  written = sorted(str(p.parent.relative_to(tmp_path))
+                   for p in tmp_path.glob('*/*/events.out.tfevents.*'))
+  assert written == ['0/eval', '1/train', 'first/train', 'heldout/eval']
+  single = tmp_path / 'single'
+  _fresh_process()
+  _loop(str(single)).run(1)
+  assert sorted(p.parent.name for p in single.glob('*/events.out.tfevents.*')) == [
+      'eval', 'train']
+  _fresh_process()
