@@ -17,6 +17,7 @@ setuptools.setup(
         'absl-py',
         'tensorflow',
         'keras>=3',
+        'tensorboard',  # Keras' TensorBoard callback needs it; TensorFlow no longer brings it.
         'ai-edge-litert',
         'sentencepiece',
     ],
