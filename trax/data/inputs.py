@@ -28,7 +28,7 @@ operating system. Nothing here reads or changes numpy's global random state.
 
 This module is Trax 1.4's `trax.data.inputs` namespace: it re-exports the functions that
 sibling modules define (`pipeline`, `mixing`, `batching`, `transforms`, `span_corruption`,
-`counters`, `batcher`, `prefetch`, `synthetic`, `arithmetic`).
+`counters`, `bundles`, `prefetch`, `synthetic`, `arithmetic`).
 """
 
 
@@ -37,11 +37,11 @@ from trax.data.arithmetic import addition_inputs
 from trax.data.arithmetic import lower_endian_to_number
 from trax.data.arithmetic import number_to_lower_endian
 from trax.data.arithmetic import random_number_lower_endian
-from trax.data.batcher import batch_fn
-from trax.data.batcher import batcher
-from trax.data.batcher import make_additional_stream
-from trax.data.batcher import make_inputs
-from trax.data.batcher import make_parallel_stream
+from trax.data.bundles import batch_fn
+from trax.data.bundles import batcher
+from trax.data.bundles import make_additional_stream
+from trax.data.bundles import make_inputs
+from trax.data.bundles import make_parallel_stream
 from trax.data.batching import Batch
 from trax.data.batching import batch
 from trax.data.batching import BucketByLength
