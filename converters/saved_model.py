@@ -28,6 +28,7 @@ import tensorflow as tf
 
 import trax
 from trax import atomic_files
+from trax import file_io
 import trax.layers as tl
 from converters import input_checks
 from converters import signatures
@@ -122,13 +123,12 @@ def to_saved_model(model: Any, export_dir: str, input_signature: Any = None, *,
                      output_names=output_names, extra_signatures=extra_signatures,
                      preprocess=preprocess, postprocess=postprocess,
                      allow_random_weights=allow_random_weights)
-  export_dir = os.path.abspath(os.fspath(export_dir))
-  os.makedirs(export_dir, exist_ok=True)
-  atomic_files.remove_stale(export_dir)
+  export_dir = file_io.abspath(os.fspath(export_dir))  # Any tf.io.gfile path too.
+  atomic_files.make_directory(export_dir)
   atomic_files.remove_stale_scratch()
   version = next_version(export_dir) if version is None else int(version)
   final_dir = os.path.join(export_dir, str(version))
-  if os.path.exists(final_dir):
+  if file_io.exists(final_dir):
     raise ExportError(f'{final_dir} already exists; choose another version or leave '
                       'version=None for the next one.')
   with atomic_files.atomic_directory(final_dir) as tmp_dir:
@@ -157,8 +157,8 @@ def serving_signature(model: sources.Model, derived: bool) -> list:
 
 def next_version(export_dir: str) -> int:
   """One more than the highest numeric subdirectory of `export_dir` (1 if none)."""
-  versions = [int(n) for n in os.listdir(export_dir)
-              if n.isdigit() and os.path.isdir(os.path.join(export_dir, n))]
+  versions = [int(n.rstrip('/')) for n in file_io.listdir(export_dir)
+              if n.rstrip('/').isdigit() and file_io.isdir(os.path.join(export_dir, n))]
   return max(versions, default=0) + 1
 
 

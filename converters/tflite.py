@@ -29,6 +29,7 @@ import numpy as np
 import tensorflow as tf
 
 from trax import atomic_files
+from trax import file_io
 from converters import saved_model as saved_model_lib
 from converters import signatures
 from converters import sources
@@ -119,7 +120,7 @@ def to_tflite(model_or_saved_model_dir: Any, output_path: str, input_signature: 
   """
   if quantize not in QUANTIZATIONS:
     raise ExportError(f'quantize={quantize!r}: expected one of {QUANTIZATIONS}.')
-  output_path = os.path.abspath(os.fspath(output_path))
+  output_path = file_io.abspath(os.fspath(output_path))  # Any tf.io.gfile path too.
   atomic_files.remove_stale(os.path.dirname(output_path))
   atomic_files.remove_stale_scratch()
   with atomic_files.scratch_directory('tflite') as work_dir:

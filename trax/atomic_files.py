@@ -26,9 +26,11 @@ import sys
 import tempfile
 from typing import BinaryIO, Iterator
 
+from trax import file_io
+
 _HOST = re.sub(r'[^A-Za-z0-9]', '', socket.gethostname())[:24]
 _TEMPORARY = re.compile(r'\.tmp-(?P<host>[A-Za-z0-9]*)-(?P<pid>\d+)-[0-9a-f]{8}$')
-_LEGACY_TEMPORARY = re.compile(r'\.(npz|tflite)\.tmp-(?P<pid>\d+)$')  # trax before 2.0
+_LEGACY_TEMPORARY = re.compile(r'\.(npz|tflite|pkl)\.tmp-(?P<pid>\d+)$')  # Older names.
 _SCRATCH = re.compile(r'^trax-[a-z]+-(?P<host>[A-Za-z0-9]*)-(?P<pid>\d+)-')
 _FLAGS = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, 'O_NOFOLLOW', 0)
           | getattr(os, 'O_CLOEXEC', 0) | getattr(os, 'O_BINARY', 0))
@@ -44,8 +46,14 @@ def temporary_name(path: str) -> str:
 def atomic_write(path: str) -> Iterator[BinaryIO]:
   """Yields a binary file to write `path`'s contents to; renames it to `path` at the end.
 
-  If the block raises, the temporary file is removed and `path` is left as it was.
+  If the block raises, the temporary file is removed and `path` is left as it was. A
+  remote `path` (`gs://...`) is written locally, then uploaded (`trax.file_io`).
   """
+  if file_io.is_remote(path):
+    with file_io.local_path_for_writing(path) as local_path:
+      with atomic_write(local_path) as f:
+        yield f
+    return
   path = os.path.abspath(os.fspath(path))
   os.makedirs(os.path.dirname(path), exist_ok=True)
   tmp_path, fd = _create(path, lambda name: os.open(name, _FLAGS, 0o666))
@@ -65,11 +73,17 @@ def atomic_write(path: str) -> Iterator[BinaryIO]:
 def atomic_directory(path: str) -> Iterator[str]:
   """Yields a new empty directory to fill; renames it to `path` (which must not exist).
 
-  If the block raises, the directory is removed.
+  If the block raises, the directory is removed. A remote `path` is filled locally, then
+  uploaded (not atomically: files appear one by one).
 
   Raises:
     FileExistsError: `path` exists (or is a link) when the directory is complete.
   """
+  if file_io.is_remote(path):
+    with scratch_directory('upload') as scratch:
+      yield scratch
+      file_io.move_tree(scratch, path)
+    return
   path = os.path.abspath(os.fspath(path))
   os.makedirs(os.path.dirname(path), exist_ok=True)
   tmp_path, _ = _create(path, lambda name: os.mkdir(name, 0o777))
@@ -99,13 +113,19 @@ def scratch_directory(kind: str) -> Iterator[str]:
 
 
 def make_directory(directory: str) -> None:
-  """Creates `directory` if needed, and removes the temporaries killed writers left there."""
-  os.makedirs(directory, exist_ok=True)
-  remove_stale(directory)
+  """Creates `directory` if needed (`trax.file_io`); removes what killed writers left there.
+
+  Remote directories (`gs://...`) are created only: their writers keep no temporaries.
+  """
+  file_io.makedirs(directory)
+  if not file_io.is_remote(directory):
+    remove_stale(directory)
 
 
 def remove_stale(directory: str) -> list[str]:
   """Removes the temporaries in `directory` of dead writers of this host; returns them."""
+  if file_io.is_remote(directory):
+    return []
   removed = []
   for name in _listdir(directory):
     match = _TEMPORARY.search(name) or _LEGACY_TEMPORARY.search(name)

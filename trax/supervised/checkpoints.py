@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from trax import fastmath
+from trax import file_io
 from trax import shapes
 from trax.layers import base
 from trax.layers import config as config_lib
@@ -151,11 +152,19 @@ def read(path: str, arrays: bool = True) -> Checkpoint:
 def read_any(path: str, arrays: bool = True) -> Checkpoint:
   """Reads our checkpoints and Trax 1.x ones (told apart by their first bytes).
 
-  With `arrays=False`, the arrays are `ShapeDtype`s (headers only, data skipped).
+  With `arrays=False`, the arrays are `ShapeDtype`s (headers only, data skipped). `path`
+  may be any `tf.io.gfile` path (`gs://...`); such files (and a Trax 1.x checkpoint's side
+  files) are downloaded to a temporary directory first.
 
   Raises:
     CheckpointError: the file cannot be read (the message names it and says why).
   """
+  with file_io.local_copy(path, with_siblings=True) as local_path:
+    return _read_local(local_path, path, arrays)
+
+
+def _read_local(path: str, name: str, arrays: bool) -> Checkpoint:
+  """Reads the local file `path`, a copy of checkpoint `name`."""
   with open(path, 'rb') as f:
     magic = f.read(2)
   if magic == b'PK':
@@ -163,8 +172,9 @@ def read_any(path: str, arrays: bool = True) -> Checkpoint:
   if magic == b'\x1f\x8b':
     from trax.supervised import trax1_checkpoints  # pylint: disable=g-import-not-at-top
     return trax1_checkpoints.read(path, arrays)
-  raise CheckpointError(f'{path} is neither a trax checkpoint (a zip/.npz file) nor a Trax 1.x '
-                   f'checkpoint (a gzipped pickle); its first bytes are {magic!r}.')
+  raise CheckpointError(f'{name} is neither a trax checkpoint (a zip/.npz file) nor a '
+                        f'Trax 1.x checkpoint (a gzipped pickle); its first bytes are '
+                        f'{magic!r}.')
 
 
 def save_layer(layer: base.Layer, file_name: str, weights_only: bool = False,
@@ -300,10 +310,12 @@ def signature_from_json(data: Any) -> Any:
 
 
 def _inputs_of(layer: base.Layer, signature: Any) -> Any:
-  if isinstance(signature, (tuple, list)) and signature and layer.n_in <= 1:
-    return signature[0]  # Trax 1.x Loops recorded even one input as a 1-tuple.
-  if isinstance(signature, (tuple, list)) and len(signature) > layer.n_in:
-    return tuple(signature[:layer.n_in])
+  # Loop checkpoints (ours and Trax 1.x's) hold a tuple even for one input.
+  if isinstance(signature, (tuple, list)) and signature:
+    if layer.n_in <= 1:
+      return signature[0]
+    if len(signature) > layer.n_in:
+      return tuple(signature[:layer.n_in])
   return signature
 
 
