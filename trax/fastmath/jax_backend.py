@@ -87,6 +87,14 @@ def index_add(x, idx, y):
   return numpy.asarray(x).at[idx].add(y)
 
 
+def index_min(x, idx, y):
+  return numpy.asarray(x).at[idx].min(y)
+
+
+def index_max(x, idx, y):
+  return numpy.asarray(x).at[idx].max(y)
+
+
 dynamic_slice = lax.dynamic_slice
 dynamic_slice_in_dim = lax.dynamic_slice_in_dim
 dynamic_update_slice = lax.dynamic_update_slice
@@ -107,9 +115,19 @@ def abstract_eval(f):
   return eval_on_signatures
 
 
+map = lax.map  # pylint: disable=redefined-builtin
+
+
+def is_traced(tree):
+  return any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree.leaves(tree))
+
+
 # Devices.
 device_count = jax.device_count
+global_device_count = jax.device_count
 local_device_count = jax.local_device_count
+pmap = jax.pmap
+psum = lax.psum
 
 
 # Random numbers: keys are raw uint32[2] arrays (Trax 1.x checkpoints hold them).
