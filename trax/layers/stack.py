@@ -10,7 +10,9 @@ input takes what it is given as that input.
 
 from typing import Any
 
-__all__ = ['inputs_from_stack', 'outputs_onto_stack']
+import numpy as np
+
+__all__ = ['inputs_from_stack', 'outputs_onto_stack', 'to_list']
 
 
 def inputs_from_stack(stack: Any, n: int) -> Any:
@@ -69,3 +71,14 @@ def put(outputs: Any, rest: tuple, n_out: int) -> Any:
   if not rest:
     return outputs
   return unwrapped(((outputs,) if n_out == 1 else tuple(outputs)) + rest)
+
+
+def to_list(outputs: Any) -> Any:
+  """Layer outputs as (nested) Python lists, for equality tests (Trax 1.x's helper).
+
+  >>> to_list((np.array([1, 2]), np.array([[3]])))
+  [[1, 2], [[3]]]
+  """
+  if isinstance(outputs, (list, tuple)):
+    return [to_list(y) for y in outputs]
+  return np.asarray(outputs).tolist()
