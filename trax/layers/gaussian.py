@@ -28,7 +28,8 @@ def log_gaussian_pdf(x: Any, mu: Any, sigma: Any) -> Any:
   d = mu.shape[-1]
   _, log_det = jnp.linalg.slogdet(sigma)
   centered = x - mu
-  mahalanobis = jnp.sum(centered * jnp.linalg.solve(sigma, centered), axis=-1)
+  solved = jnp.squeeze(jnp.linalg.solve(sigma, jnp.expand_dims(centered, -1)), -1)
+  mahalanobis = jnp.sum(centered * solved, axis=-1)
   return -0.5 * (d * jnp.log(2 * jnp.pi) + log_det + mahalanobis)
 
 

@@ -84,14 +84,6 @@ def _qr(a, mode='reduced') -> tuple:
   return tuple(tf.linalg.qr(as_inexact(a), full_matrices=(mode == 'complete')))
 
 
-def _solve(a, b) -> tf.Tensor:
-  """numpy's `solve`: `b` of one dimension less than `a` is a (batch of) vector(s)."""
-  a, b = promote(as_inexact(a), b)
-  if b.shape.rank == a.shape.rank - 1:
-    return tf.squeeze(tf.linalg.solve(a, b[..., None]), -1)
-  return tf.linalg.solve(a, b)
-
-
 def _float_fn(tf_fn):
   return lambda *args: tf_fn(*(as_inexact(x) for x in args))
 
@@ -99,4 +91,4 @@ def _float_fn(tf_fn):
 linalg = types.SimpleNamespace(
     norm=_norm, qr=_qr, inv=_float_fn(tf.linalg.inv), det=_float_fn(tf.linalg.det),
     cholesky=_float_fn(tf.linalg.cholesky), slogdet=_float_fn(tf.linalg.slogdet),
-    solve=_solve)
+    solve=_float_fn(tf.linalg.solve))
