@@ -159,3 +159,29 @@ def test_pmap_era_helpers():
     tl.unshard_in_pmap(weights, 2)
   np.testing.assert_array_equal(tl.on_cpu(x), x)
   np.testing.assert_array_equal(tl.on_accelerator(x), x)  # No accelerator here.
+
+
+def test_chunk_weights_and_outputs_follow_trax_keys():
+  # Trax 1.4 gave each sublayer split(key, n_sublayers)[i], for one sublayer too: Chunk's
+  # Serial(ToChunks, Scan(layer), FromChunks) gives Scan split(key, 3)[1], and Scan gives
+  # its layer split(that, 1)[0].
+  key = jax.random.PRNGKey(5)
+  chunked = tl.Chunk(tl.Dense(4), chunk_size=2)
+  weights, _ = chunked.init(S((6, 3)), rng=key)
+  scan_key = jax.random.split(key, 3)[1]
+  dense = tl.Dense(4)
+  expected, _ = dense.init(S((2, 3)), rng=jax.random.split(scan_key, 1)[0])
+  harness.assert_trees_close(weights[1][0], expected, 0., 0.)
+  x = np.random.default_rng(4).normal(size=(6, 3)).astype(np.float32)
+  np.testing.assert_allclose(chunked(x), dense(x), rtol=1e-6)
+  # Not divisible: one chunk (pass_unchunkable), or an error.
+  np.testing.assert_allclose(chunked(x[:5]), dense(x[:5]), rtol=1e-6)
+  with pytest.raises(tl.LayerError, match='does not divide'):
+    tl.Chunk(tl.Dense(4), chunk_size=2, pass_unchunkable=False)(x[:5])
+
+
+def test_serial_of_one_layer_splits_its_key_as_trax():
+  key = jax.random.PRNGKey(2)
+  weights, _ = tl.Serial(tl.Dense(3)).init(S((1, 2)), rng=key)
+  expected, _ = tl.Dense(3).init(S((1, 2)), rng=jax.random.split(key, 1)[0])
+  harness.assert_trees_close(weights[0], expected, 0., 0.)

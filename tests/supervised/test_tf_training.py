@@ -87,3 +87,25 @@ def test_jax_only_options_are_refused():
                   loss_chunk_size=4)
   with pytest.raises(ValueError, match="'jax' or 'tensorflow-numpy'"):
     training.Loop(helpers.mlp(), _regression_task(), backend='numpy')
+
+
+def test_trax14_training_helpers(tmp_path):
+  path = str(tmp_path / 'obj.pkl.gz')
+  obj = {'weights': [np.arange(3.)], 'step': 7}
+  training.pickle_to_file(obj, path, gzip=True)
+  back = training.unpickle_from_file(path, gzip=True)
+  assert back['step'] == 7
+  np.testing.assert_array_equal(back['weights'][0], obj['weights'][0])
+  training.pickle_to_file(Exploit(), path)
+  with pytest.raises(Exception, match='Refusing'):
+    training.unpickle_from_file(path)
+  is_chief, host_count, n_devices, rng = training.init_host_and_devices(random_seed=3)
+  assert is_chief and host_count == 1 and n_devices >= 1
+  np.testing.assert_array_equal(rng, fastmath.random.get_prng(3))
+
+
+class Exploit:
+  """An object whose unpickling would call a function (refused)."""
+
+  def __reduce__(self):
+    return (print, ('unpickled',))

@@ -316,9 +316,10 @@ def _from_stack(stack: tuple, n_out: int) -> Any:
 
 
 def split_rngs(rng: Any, n: int) -> list:
-  """`n` independent keys from `rng` (just `rng` itself when `n == 1`)."""
-  if n <= 1:
-    return [rng] * n
+  """`n` independent keys from `rng`, `split(rng, n)` (for one sublayer too, as Trax 1.x
+  did, so a model initialized from a key gets Trax's weights)."""
+  if n < 1:
+    return []
   keys = fastmath.random.split(rng, n)
   return [keys[i] for i in range(n)]
 

@@ -109,7 +109,8 @@ class Scan(_WrapperWithState):
     step_signature = tuple(_without_axis(x, self._axis) for x in stack[:n_xs])
     carry_signature = tuple(stack[n_xs:])
     layer_inputs = cb.inputs_from_stack(step_signature + carry_signature, self.n_in)
-    weights, layer_state = self.sublayer.init(layer_inputs, rng=self.rng, use_cache=True)
+    weights, layer_state = self.sublayer.init(layer_inputs, rng=cb.split_rngs(self.rng, 1)[0],
+                                              use_cache=True)
     own_state = ()
     if self._mode == 'predict' and self._n_carry:
       zeros = tuple(np.zeros(c.shape, c.dtype) for c in carry_signature)
@@ -247,7 +248,8 @@ class Cache(_WrapperWithState):
     super().__init__(layer, name='Cache')
 
   def init_weights_and_state(self, input_signature: Any) -> None:
-    weights, layer_state = self.sublayer.init(input_signature, rng=self.rng, use_cache=True)
+    weights, layer_state = self.sublayer.init(input_signature, rng=cb.split_rngs(self.rng, 1)[0],
+                                              use_cache=True)
     self.weights, self.state = (weights,), (layer_state, ())
 
   def forward(self, inputs: Any) -> Any:

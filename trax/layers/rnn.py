@@ -323,7 +323,8 @@ def GeneralGRUCell(candidate_transform: Callable[[], base.Layer],
                    memory_transform_fn: 'Callable[[], base.Layer] | None' = None,
                    gate_nonlinearity: Callable[[], base.Layer] = activation_fns.Sigmoid,
                    candidate_nonlinearity: Callable[[], base.Layer] = activation_fns.Tanh,
-                   dropout_rate_c: float = 0.1, sigmoid_bias: float = 0.5) -> base.Layer:
+                   dropout_rate_c: float = 0.1, sigmoid_bias: float = 0.5,
+                   mode: str = 'train') -> base.Layer:
   r"""A GRU cell built from a transform of your choice (Trax 1.x), on one state `s`.
 
   .. math::
@@ -342,12 +343,13 @@ def GeneralGRUCell(candidate_transform: Callable[[], base.Layer],
     memory_transform_fn: makes a transform of the kept memory; none by default.
     gate_nonlinearity: makes the gates' activation (e.g. `HardSigmoid`).
     candidate_nonlinearity: makes the candidate's activation (e.g. `HardTanh`).
-    dropout_rate_c: dropout on the candidate (in train mode; the only dropout, as the
-      Trax authors found it works best there).
+    dropout_rate_c: dropout on the candidate (the only dropout, as the Trax authors found
+      it works best there).
     sigmoid_bias: added before the gates, so they start open.
+    mode: 'train' drops out (Trax 1.4 took no mode and always did), 'eval' or 'predict'.
   """
   return _gru_cell(candidate_transform, memory_transform_fn, gate_nonlinearity,
-                   candidate_nonlinearity, dropout_rate_c, sigmoid_bias, 'train',
+                   candidate_nonlinearity, dropout_rate_c, sigmoid_bias, mode,
                    'GeneralGRUCell')
 
 

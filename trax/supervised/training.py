@@ -41,8 +41,12 @@ from trax.supervised import trainer as trainer_lib
 from trax.supervised.tasks import EvalTask
 from trax.supervised.reporting import NonFiniteLossError
 from trax.supervised.tasks import TrainTask
+from trax.supervised.training_helpers import init_host_and_devices
+from trax.supervised.training_helpers import pickle_to_file
+from trax.supervised.training_helpers import unpickle_from_file
 
-__all__ = ['Loop', 'TrainTask', 'EvalTask', 'NonFiniteLossError']
+__all__ = ['Loop', 'TrainTask', 'EvalTask', 'NonFiniteLossError', 'init_host_and_devices',
+           'pickle_to_file', 'unpickle_from_file']
 
 # Steps the host may dispatch ahead of the devices: the next batch is prepared while the
 # current step runs, and no more batches than this wait in device memory.
