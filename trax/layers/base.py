@@ -31,7 +31,6 @@ Construction is recorded (class and arguments of the outermost `__init__`) so `c
 describe the layer and `from_config` can rebuild it, possibly in another mode.
 """
 
-import functools
 import inspect
 from typing import Any
 
@@ -59,19 +58,6 @@ def is_cache_marker(x: Any) -> bool:
   return isinstance(x, dict) and (x == GET_WEIGHTS_FROM_CACHE or x == GET_STATE_FROM_CACHE)
 
 
-def _recording_init(init):
-  """Wraps a layer class's `__init__` to record how the instance was built."""
-  @functools.wraps(init)
-  def recording_init(self, *args, **kwargs):
-    outermost = '_build_record' not in self.__dict__
-    if outermost:
-      self._build_record = None
-    init(self, *args, **kwargs)
-    if outermost:
-      self._build_record = (type(self), args, kwargs)
-  return recording_init
-
-
 class Layer:
   """Base class of all layers; see the module docstring for the contract.
 
@@ -85,7 +71,7 @@ class Layer:
   def __init_subclass__(cls, **kwargs):
     super().__init_subclass__(**kwargs)
     if '__init__' in cls.__dict__:
-      cls.__init__ = _recording_init(cls.__init__)
+      cls.__init__ = config_lib.recording_init(cls.__init__)
     config_lib.register_name(cls)
 
   def __init__(self, n_in: int = 1, n_out: int = 1, name: 'str | None' = None,
