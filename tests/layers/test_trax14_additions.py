@@ -19,6 +19,13 @@ from tests.layers import harness
 S = shapes.ShapeDtype
 RNG = harness.RNG
 
+
+@tl.register
+def Dense3() -> tl.Layer:  # pylint: disable=invalid-name
+  """A registered factory, so that `GeneralGRUCell(Dense3).config()` describes it."""
+  return tl.Dense(3)
+
+
 PARITY_CASES = [
     harness.Case('SummaryScalar', lambda: tl.SummaryScalar('mean'), S((2, 3))),
     harness.Case('SummaryImage', lambda: tl.SummaryImage('im', 2, num_summaries=2),
@@ -26,8 +33,9 @@ PARITY_CASES = [
     harness.Case('AssertFunction', lambda: tl.AssertFunction('...a->...b', tl.Dense(4)),
                  S((2, 3))),
     harness.Case('GeneralGRUCell',
-                 lambda: tl.GeneralGRUCell(lambda: tl.Dense(3), dropout_rate_c=0.),
-                 S((2, 3))),
+                 lambda: tl.GeneralGRUCell(Dense3, dropout_rate_c=0.5), S((2, 3)),
+                 {'deterministic': False}),
+    harness.Case('InnerSRUCell', tl.InnerSRUCell, (S((2, 3)), S((2, 3)), S((2, 3)))),
     harness.Case('ScanSRUCell', lambda: tl.ScanSRUCell('eval'),
                  (S((2, 4, 3)), S((2, 4, 3)), S((2, 3)))),
 ]

@@ -124,10 +124,7 @@ def is_traced(tree):
 
 # Devices.
 device_count = jax.device_count
-global_device_count = jax.device_count
 local_device_count = jax.local_device_count
-pmap = jax.pmap
-psum = lax.psum
 
 
 # Random numbers: keys are raw uint32[2] arrays (Trax 1.x checkpoints hold them).

@@ -8,6 +8,7 @@ plain numpy can.
 from typing import Any, Callable, Sequence
 
 from trax.fastmath.backend import Backend
+from trax.fastmath.backend import BackendError
 from trax.fastmath.backend import as_backend
 from trax.fastmath.backend import backend_name
 from trax.fastmath.backend import lookup
@@ -271,18 +272,27 @@ def global_device_count() -> int:
   return lookup('device_count')()
 
 
+def _jax_only(name: str):
+  """jax, for the pmap-era names that only the jax backend has."""
+  if backend_name() != 'jax':
+    raise BackendError(f'fastmath.{name} is not available on the {backend_name()!r} '
+                       'backend; run it under the \'jax\' backend (fastmath.use_backend).')
+  import jax  # pylint: disable=g-import-not-at-top
+  return jax
+
+
 def pmap(f: Callable, axis_name: 'str | None' = None, **kwargs) -> Callable:
   """`jax.pmap` (jax backend only): `f` run on each device on a slice of the inputs.
 
   Trax 1.x built its data parallelism on it; trax's `Loop` and `tl.Accelerate` shard the
   batch over a `jax.sharding.Mesh` instead, which new code should prefer.
   """
-  return lookup('pmap')(f, axis_name=axis_name, **kwargs)
+  return _jax_only('pmap').pmap(f, axis_name=axis_name, **kwargs)
 
 
 def psum(x: Any, axis_name: str) -> Any:
   """Sum of `x` over the devices of a `pmap` axis (`jax.lax.psum`; jax backend only)."""
-  return lookup('psum')(x, axis_name)
+  return _jax_only('psum').lax.psum(x, axis_name)
 
 
 def dataset_as_numpy(dataset: Any) -> Any:

@@ -248,8 +248,9 @@ class Cache(_WrapperWithState):
     super().__init__(layer, name='Cache')
 
   def init_weights_and_state(self, input_signature: Any) -> None:
-    weights, layer_state = self.sublayer.init(input_signature, rng=cb.split_rngs(self.rng, 1)[0],
-                                              use_cache=True)
+    # The layer's own key (Trax split it): in predict mode, a model whose eval build has
+    # the layer bare gets the same weights from the same key.
+    weights, layer_state = self.sublayer.init(input_signature, rng=self.rng, use_cache=True)
     self.weights, self.state = (weights,), (layer_state, ())
 
   def forward(self, inputs: Any) -> Any:

@@ -6,6 +6,7 @@ Kept for Trax 1.x code and models (Trax 1.4 marked most of them deprecated): pre
 `_WeightedMean`, ...), and weighted means are `sum(values * weights) / sum(weights)`.
 """
 
+from trax import fastmath
 from trax import shapes
 from trax.fastmath import numpy as jnp
 from trax.layers import array_fns
@@ -133,7 +134,8 @@ def _BinaryCrossEntropyOfProbabilities() -> base.Layer:  # pylint: disable=inval
     shapes.assert_same_shape(probabilities, targets)
     targets = jnp.astype(targets, probabilities.dtype)
     entropies = targets * jnp.log(probabilities) + (1. - targets) * jnp.log(1. - probabilities)
-    return -jnp.sum(entropies) / probabilities.shape[0]
+    batch_size = jnp.astype(fastmath.shape(probabilities)[0], entropies.dtype)
+    return -jnp.sum(entropies) / batch_size
   return base.Fn('_BinaryCrossEntropy', f)
 
 

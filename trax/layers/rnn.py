@@ -301,11 +301,13 @@ def SRU(n_units: int, activation: 'base.Layer | None' = None,
       name=f'SRU_{n_units}')
 
 
+@register
 def InnerSRUCell() -> base.Layer:
   """One step of the SRU recurrence: `(y(1-f), f, c) -> (c', c')`, `c' = f c + y(1-f)`."""
   return base.Fn('InnerSRUCell', _inner_sru_step, n_out=2)
 
 
+@register
 def ScanSRUCell(mode: str, monkey_patched_mask: Any = None) -> base.Layer:
   """The SRU recurrence over axis 1: `Scan(InnerSRUCell(), axis=1, mode=mode)`.
 
@@ -319,6 +321,7 @@ def ScanSRUCell(mode: str, monkey_patched_mask: Any = None) -> base.Layer:
   return control_flow.Scan(InnerSRUCell(), axis=1, mode=mode)
 
 
+@register
 def GeneralGRUCell(candidate_transform: Callable[[], base.Layer],
                    memory_transform_fn: 'Callable[[], base.Layer] | None' = None,
                    gate_nonlinearity: Callable[[], base.Layer] = activation_fns.Sigmoid,

@@ -29,7 +29,7 @@ class SummaryScalar(base.Layer):
   def __init__(self, name: str, aggregation_fun: 'Callable[[Any], Any] | None' = None):
     super().__init__(name=f'Summary_{name}')
     self._key = 'summary_' + name
-    self._aggregation_fun = aggregation_fun or jnp.mean
+    self._aggregation_fun = aggregation_fun or _mean
 
   def init_weights_and_state(self, input_signature: Any) -> None:
     del input_signature
@@ -38,6 +38,10 @@ class SummaryScalar(base.Layer):
   def forward(self, x: Any) -> Any:
     self.state = {self._key: jnp.astype(self._aggregation_fun(x), jnp.float32)}
     return x
+
+
+def _mean(x: Any) -> Any:
+  return jnp.mean(x)  # `jnp.mean` looked up at each call: the backend then in use.
 
 
 class SummaryImage(base.Layer):
@@ -62,8 +66,9 @@ class SummaryImage(base.Layer):
     self._num_summaries = num_summaries
     self._recover_fn = recover_fn
 
-  def _images(self, xs: tuple) -> dict:
-    n_images = min(self._num_summaries, xs[0].shape[0])
+  def _images(self, xs: tuple, n_images: 'int | None' = None) -> dict:
+    if n_images is None:
+      n_images = min(self._num_summaries, xs[0].shape[0])
     recover = self._recover_fn or (lambda item: item)
     return {f'{self._key}{s}': jnp.concatenate([recover(x[s]) for x in xs], axis=0)
             for s in range(n_images)}
@@ -73,5 +78,6 @@ class SummaryImage(base.Layer):
     self.state = self._images(tuple(jnp.zeros(s.shape, s.dtype) for s in signatures))
 
   def forward(self, xs: Any) -> Any:
-    self.state = self._images(tuple(xs) if self.n_in != 1 else (xs,))
+    # As many images as `init` made room for (a TF batch may be unknown until run time).
+    self.state = self._images(tuple(xs) if self.n_in != 1 else (xs,), len(self.state))
     return xs

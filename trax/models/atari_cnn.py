@@ -9,6 +9,7 @@ vector: outputs `(batch, time, output_size)`.
 from typing import Any, Sequence
 
 import trax.layers as tl
+from trax.fastmath import numpy as jnp
 from trax.layers.config import register
 
 __all__ = ['AtariCnn', 'AtariCnnBody', 'FrameStackMLP']
@@ -25,7 +26,8 @@ def _frame_stack(n_frames: int) -> list:
 
 
 def _bytes_to_floats() -> tl.Layer:
-  return tl.Fn('BytesToFloats', lambda x: x / 255.0)
+  # A cast first: TF's operators do not promote uint8 to float as jax does.
+  return tl.Fn('BytesToFloats', lambda x: jnp.astype(x, jnp.float32) / 255.0)
 
 
 @register
