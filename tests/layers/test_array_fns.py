@@ -138,9 +138,14 @@ class TestLogsoftmaxSample:
     np.testing.assert_array_equal(sample(3), sample(3))
     assert not np.array_equal(sample(3), sample(4))
 
-  def test_needs_an_rng_above_temperature_zero(self):
-    with pytest.raises(ValueError, match='needs an rng'):
-      tl.logsoftmax_sample(self.LOG_PROBS, 1.)
+  def test_without_rng_draws_from_numpys_generator_as_trax(self):
+    # Trax 1.4: u = np.random.uniform(1e-6, 1 - 1e-6, shape); argmax(lp - t log(-log u)).
+    log_probs = np.log(np.random.default_rng(0).dirichlet(np.ones(5), 50)).astype(np.float32)
+    np.random.seed(11)
+    got = np.asarray(tl.logsoftmax_sample(log_probs, 0.7))
+    np.random.seed(11)
+    u = np.random.uniform(low=1e-6, high=1.0 - 1e-6, size=log_probs.shape)
+    np.testing.assert_array_equal(got, np.argmax(log_probs - 0.7 * np.log(-np.log(u)), -1))
 
 
 def test_docstring_examples_run():

@@ -156,8 +156,15 @@ def test_repr_shows_the_tree():
 
 
 def test_fn_counts_inputs_and_checks_outputs():
-  assert tl.Fn('F', lambda a, b, c=1: a).n_in == 2
-  with pytest.raises(ValueError, match='fixed number'):
+  assert tl.Fn('F', lambda a, b, c: a).n_in == 3
+  # As Trax 1.4's Fn: default, keyword and variable arguments are refused.
+  with pytest.raises(ValueError, match='default args'):
+    tl.Fn('F', lambda a, b, c=1: a)
+  with pytest.raises(ValueError, match=r'keyword args'):
+    tl.Fn('F', lambda x, **kwargs: x)
+  with pytest.raises(ValueError, match='keyword-only'):
+    tl.Fn('F', lambda x, *, y: x)
+  with pytest.raises(ValueError, match='variable args'):
     tl.Fn('F', lambda *xs: xs)
   with pytest.raises(tl.LayerError, match='must return 2 outputs'):
     tl.Fn('F', lambda x: x, n_out=2)(np.ones(2))

@@ -167,14 +167,13 @@ def test_l2_and_smooth_l1_losses():
 
 
 def _f_scores_reference(predictions, targets, n_categories, beta, first):
-  """Per-category F-beta by counting, for the categories present in targets or predictions."""
+  """Per-category F-beta by counting; a category absent from targets and predictions scores
+  0 (Trax 1.4 turned its 0/0 into 0 and kept it in the mean)."""
   scores, supports = [], []
   for k in range(first, n_categories):
     tp = np.sum((predictions == k) & (targets == k))
     fp = np.sum((predictions == k) & (targets != k))
     fn = np.sum((predictions != k) & (targets == k))
-    if tp + fp + fn == 0:
-      continue
     precision = tp / (tp + fp) if tp + fp else 0.
     recall = tp / (tp + fn) if tp + fn else 0.
     denominator = beta**2 * precision + recall
@@ -185,7 +184,7 @@ def _f_scores_reference(predictions, targets, n_categories, beta, first):
 
 @pytest.mark.parametrize('beta,first', [(1., 0), (2., 1), (0.5, 0)])
 def test_f_scores(beta, first):
-  n = 6  # category 5 is never predicted nor a target: Trax 1.4 returned NaN here
+  n = 6  # category 5 is never predicted nor a target: it counts as 0, as in Trax 1.4
   logits, targets, _ = _data(seed=3, n_categories=n)
   logits[..., 5] = -1e3
   targets = np.where(targets == 5, 0, targets)
@@ -205,6 +204,28 @@ def test_f_score_by_hand():
                              rtol=1e-6)
   np.testing.assert_allclose(tl.WeightedFScore()((logits, targets)), (2/3 + 3 * 4/5) / 4,
                              rtol=1e-6)
+
+
+def test_f_scores_give_trax_14_numbers():
+  # Trax 1.4's own test: predictions 1 1 2 1 1, targets 1 2 2 3 1, four categories.
+  logits = np.eye(4, dtype=np.float32)[[1, 1, 2, 1, 1]]
+  targets = np.array([1, 2, 2, 3, 1])
+  np.testing.assert_allclose(tl.MacroAveragedFScore()((logits, targets)), 1 / 3, rtol=1e-6)
+  np.testing.assert_allclose(tl.MacroAveragedFScore(initial_category_index=1)(
+      (logits, targets)), 4 / 9, rtol=1e-6)
+  for first in (0, 1):
+    np.testing.assert_allclose(tl.WeightedFScore(initial_category_index=first)(
+        (logits, targets)), 8 / 15, rtol=1e-6)
+
+
+def test_cross_entropies_take_float_targets_as_trax_did():
+  logits, targets, weights = _data(seed=5, n_categories=6)
+  for layer, inputs in [(tl.CategoryCrossEntropy(), (logits, targets)),
+                        (tl.WeightedCategoryCrossEntropy(), (logits, targets, weights)),
+                        (tl.CrossEntropyLoss(), (logits, targets, weights)),
+                        (tl.CategoryAccuracy(), (logits, targets))]:
+    as_float = (*inputs[:1], inputs[1].astype(np.float32), *inputs[2:])
+    np.testing.assert_allclose(layer(as_float), layer(inputs), rtol=1e-6)
 
 
 def test_weighted_sum():
@@ -262,6 +283,6 @@ def test_takes_class_targets():
   for layer in (tl.WeightedCategoryCrossEntropy(), tl.CategoryAccuracy(), tl.Accuracy(),
                 tl.CrossEntropyLoss(), tl.WeightedFScore()):
     assert metrics.takes_class_targets(layer), layer.name
-  for layer in (tl.L2Loss(), tl.BinaryCrossEntropy(), tl.Accuracy(tl.Fn('Sign', np.sign)),
+  for layer in (tl.L2Loss(), tl.BinaryCrossEntropy(), tl.Accuracy(tl.Fn('Sign', lambda x: np.sign(x))),
                 tl.Fn('Custom', lambda x, y: x)):
     assert not metrics.takes_class_targets(layer), layer.name

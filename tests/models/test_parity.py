@@ -71,6 +71,16 @@ CASES = [
     harness.Case('Resnet50',
                  lambda: models.Resnet50(d_hidden=1, n_output_classes=3, mode='eval'),
                  S((1, 224, 224, 3), np.float32), _CONTRACT),
+    harness.Case('AtariCnn', lambda: models.AtariCnn(hidden_sizes=(2, 2), output_size=4),
+                 S((2, 3, 8, 8, 3), np.uint8), _CONTRACT),
+    harness.Case('AtariCnnBody',
+                 lambda: models.AtariCnnBody(hidden_sizes=(2, 2, 2), output_size=4),
+                 S((1, 2, 36, 36, 1), np.uint8), _CONTRACT),
+    harness.Case('FrameStackMLP', lambda: models.FrameStackMLP(n_frames=2, hidden_sizes=(4,),
+                                                               output_size=3),
+                 S((2, 4, 3), np.float32), _CONTRACT),
+    harness.Case('NeuralGPU', lambda: models.NeuralGPU(d_feature=3, steps=2, mode='eval'),
+                 S((2, 1, 4), np.int32), _CONTRACT),
 ]
 _SLOW = {'Resnet50', 'WideResnet'}
 

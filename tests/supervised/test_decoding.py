@@ -14,7 +14,11 @@ from trax import shapes
 import trax.layers as tl
 from trax.supervised import decoding
 
-TRAX1_CHECKPOINT = pathlib.Path('/work/shared/testdata/trax1/transformerlm_copy.pkl.gz')
+REPO = pathlib.Path(__file__).resolve().parents[2]
+TRAX1_CHECKPOINT = REPO.parent / 'shared' / 'testdata' / 'trax1' / 'transformerlm_copy.pkl.gz'
+# A Trax 1.x checkpoint of an encoder-decoder Transformer trained to copy; made by
+# testdata/make_transformer_copy.py, since Trax's own file is not available offline.
+TRANSFORMER_COPY = pathlib.Path(__file__).parent / 'testdata' / 'transformer_copy.pkl.gz'
 VOCAB = 8
 MAX_LEN = 32
 EVAL_MIN_LENGTH = 16  # One padded shape for every prefix here: one compilation.
@@ -437,11 +441,11 @@ def _trax1_copy_model(mode):
 @pytest.fixture(scope='module')
 def trax1_predict_model():
   model = _trax1_copy_model('predict')
-  # Trax 1.4's test passed (ShapeDtype((1, 1)),) * 2, the training signature's (inputs,
-  # targets), for its Serial to pass the second along; here a tuple is one input of a
-  # one-input layer, so the tokens' signature alone describes the decoding inputs.
+  # As Trax 1.4's test: the training signature (inputs, targets); the model's Serial takes
+  # the first and passes the second along.
+  shape11 = shapes.ShapeDtype((1, 1), np.int32)
   model.init_from_file(str(TRAX1_CHECKPOINT), weights_only=True,
-                       input_signature=shapes.ShapeDtype((1, 1), np.int32))
+                       input_signature=(shape11, shape11))
   return model
 
 
@@ -469,6 +473,48 @@ def test_trax1_checkpoint_best_beam_is_the_copy(trax1_predict_model):
       trax1_predict_model, _COPY_PROMPT, n_beams=2, max_length=6)
   assert str(best[0]) == '[3 7 5 3 2 4]'
   assert best_scores[0] > second_scores[0] and (second != best).any()
+
+
+def test_trax1_transformer_copy_checkpoint_decodes_as_trax_expects():
+  # Trax 1.4's decoding_test.test_autoregressive_sample_transformer_quality, unchanged but
+  # for the file's path: a predict-mode Transformer initialized with (1, 1) signatures
+  # decodes an 8-token input (its encoder runs once, on all 8).
+  pred_model = models.Transformer(
+      d_model=64, d_ff=128, dropout=0.05, max_len=256, n_heads=2,
+      n_encoder_layers=2, n_decoder_layers=2, input_vocab_size=13,
+      mode='predict')
+  shape11 = shapes.ShapeDtype((1, 1), dtype=np.int32)
+  pred_model.init_from_file(str(TRANSFORMER_COPY), weights_only=True,
+                            input_signature=(shape11, shape11))
+  inputs = np.array([[3, 7, 5, 3, 2, 4, 1, 8]], dtype=np.int32)
+  s = decoding.autoregressive_sample(pred_model, inputs=inputs,
+                                     eos_id=1, max_length=10, temperature=0.0)
+  assert str(s[0]) == '[3 7 5 3 2 4 1]'
+  # Decoding does not change the model's state: a second call gives the same.
+  again = decoding.autoregressive_sample(pred_model, inputs=inputs, eos_id=1, max_length=10,
+                                         temperature=0.0)
+  np.testing.assert_array_equal(again, s)
+
+
+def test_transformer_copy_checkpoint_is_in_trax1_format():
+  from trax.supervised import trax1_checkpoints  # pylint: disable=g-import-not-at-top
+  d = trax1_checkpoints.load_pickle(str(TRANSFORMER_COPY))
+  assert sorted(d) == ['flat_state', 'flat_weights', 'input_signature']
+  assert all(isinstance(w, np.ndarray) and w.dtype == np.float32 for w in d['flat_weights'])
+  assert trax1_checkpoints.read(str(TRANSFORMER_COPY)).source_format == 'trax1-trainer-2020'
+
+
+@pytest.mark.slow  # Compiles a beam search of the 4-layer model.
+def test_trax1_transformer_copy_checkpoint_beam_search():
+  model = models.Transformer(d_model=64, d_ff=128, dropout=0.05, max_len=256, n_heads=2,
+                             n_encoder_layers=2, n_decoder_layers=2, input_vocab_size=13,
+                             mode='predict')
+  shape11 = shapes.ShapeDtype((1, 1), np.int32)
+  model.init_from_file(str(TRANSFORMER_COPY), weights_only=True,
+                       input_signature=(shape11, shape11))
+  (best, _), _ = decoding.beam_search(model, np.array([[3, 7, 5, 3, 2, 4, 1, 8]]), n_beams=2,
+                                      max_length=10)
+  assert str(best[0][:7]) == '[3 7 5 3 2 4 1]'
 
 
 @pytest.mark.slow  # Compiles the example's model: about 5 s.

@@ -15,6 +15,8 @@ from trax.fastmath.backend import use_backend
 from trax.fastmath.ops import *  # pylint: disable=wildcard-import
 from trax.fastmath.tree import nested_map
 from trax.fastmath.tree import nested_map_multiarg
+from trax.fastmath.tree import nested_stack
+from trax.fastmath.tree import nested_zip
 from trax.fastmath.tree import tree_flatten
 from trax.fastmath.tree import tree_leaves
 from trax.fastmath.tree import tree_unflatten

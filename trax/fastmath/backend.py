@@ -41,7 +41,8 @@ _default = Backend.JAX
 _override_stack: list[Backend] = []
 
 
-def _as_backend(name: 'str | Backend') -> Backend:
+def as_backend(name: 'str | Backend') -> Backend:
+  """The `Backend` named `name` (or one of its aliases)."""
   if isinstance(name, Backend):
     return name
   if name in _ALIASES:
@@ -61,13 +62,13 @@ def backend_name() -> str:
 def set_backend(name: 'str | Backend') -> None:
   """Sets the default backend (used outside any `use_backend` block)."""
   global _default
-  _default = _as_backend(name)
+  _default = as_backend(name)
 
 
 @contextlib.contextmanager
 def use_backend(name: 'str | Backend') -> Iterator[None]:
   """Context manager: `fastmath` dispatches to backend `name` inside the block."""
-  _override_stack.append(_as_backend(name))
+  _override_stack.append(as_backend(name))
   try:
     yield
   finally:
@@ -76,7 +77,7 @@ def use_backend(name: 'str | Backend') -> Iterator[None]:
 
 def backend() -> types.ModuleType:
   """Returns the module implementing the current backend (imported on first use)."""
-  return importlib.import_module(_MODULES[_as_backend(backend_name())])
+  return importlib.import_module(_MODULES[as_backend(backend_name())])
 
 
 def lookup(op_name: str):

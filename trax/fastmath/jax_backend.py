@@ -88,6 +88,14 @@ def index_add(x, idx, y):
   return numpy.asarray(x).at[idx].add(y)
 
 
+def index_min(x, idx, y):
+  return numpy.asarray(x).at[idx].min(y)
+
+
+def index_max(x, idx, y):
+  return numpy.asarray(x).at[idx].max(y)
+
+
 dynamic_slice = lax.dynamic_slice
 dynamic_slice_in_dim = lax.dynamic_slice_in_dim
 dynamic_update_slice = lax.dynamic_update_slice
@@ -112,6 +120,13 @@ def abstract_eval(f):
     out = jax.eval_shape(f, *structs)
     return jax.tree.map(lambda s: shapes.ShapeDtype(s.shape, s.dtype), out)
   return eval_on_signatures
+
+
+map = lax.map  # pylint: disable=redefined-builtin
+
+
+def is_traced(tree):
+  return any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree.leaves(tree))
 
 
 # Devices.

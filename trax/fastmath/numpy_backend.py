@@ -115,6 +115,28 @@ def index_add(x: Any, idx: Any, y: Any) -> numpy.ndarray:
   return x
 
 
+def index_min(x: Any, idx: Any, y: Any) -> numpy.ndarray:
+  x = numpy.array(x)
+  numpy.minimum.at(x, idx, y)
+  return x
+
+
+def index_max(x: Any, idx: Any, y: Any) -> numpy.ndarray:
+  x = numpy.array(x)
+  numpy.maximum.at(x, idx, y)
+  return x
+
+
+def map(f: Callable, xs: Any) -> Any:  # pylint: disable=redefined-builtin
+  """`f` on each slice of `xs` along axis 0, stacked."""
+  return scan(lambda carry, x: (carry, f(x)), (), xs)[1]
+
+
+def is_traced(tree: Any) -> bool:
+  del tree
+  return False
+
+
 def _clamped_block(x: numpy.ndarray, starts: Sequence, sizes: Sequence) -> tuple:
   """Slices of the block at `starts` (negative: from the end), moved inside `x`."""
   starts = [int(s) + d if int(s) < 0 else int(s) for s, d in zip(starts, x.shape)]

@@ -7,14 +7,38 @@ plain numpy can.
 
 from typing import Any, Callable, Sequence
 
+from trax.fastmath.backend import Backend
+from trax.fastmath.backend import BackendError
+from trax.fastmath.backend import as_backend
+from trax.fastmath.backend import backend_name
 from trax.fastmath.backend import lookup
+
+# Set by `disable_jit()`: `jit(f)` returns `f` itself.
+_jit_disabled = False
 
 # Transforms.
 
 
 def jit(f: Callable, **kwargs) -> Callable:
-  """Compiles `f` (XLA under jax; `tf.function` under tensorflow-numpy)."""
+  """Compiles `f` (XLA under jax; `tf.function` under tensorflow-numpy).
+
+  After `disable_jit()`, returns `f` itself.
+  """
+  if _jit_disabled:
+    return f
   return lookup('jit')(f, **kwargs)
+
+
+def disable_jit() -> None:
+  """Turns compilation off for the rest of the process, for debugging (as Trax 1.x).
+
+  `jit` then returns functions unchanged, and jax's own compilation (the training step,
+  decoding) is switched off too (`jax_disable_jit`), so code runs op by op.
+  """
+  global _jit_disabled
+  _jit_disabled = True
+  import jax  # pylint: disable=g-import-not-at-top
+  jax.config.update('jax_disable_jit', True)
 
 
 def grad(f: Callable, argnums: 'int | Sequence[int]' = 0, has_aux: bool = False) -> Callable:
@@ -38,9 +62,40 @@ def vmap(f: Callable, in_axes: Any = 0, out_axes: Any = 0) -> Callable:
   return lookup('vmap')(f, in_axes=in_axes, out_axes=out_axes)
 
 
-def custom_vjp(f: Callable, nondiff_argnums: tuple = ()) -> Any:
-  """Marks `f` as having a custom backward pass (see `jax.custom_vjp`)."""
-  return lookup('custom_vjp')(f, nondiff_argnums=nondiff_argnums)
+def custom_vjp(f: Callable, f_fwd: 'Callable | None' = None,
+               f_bwd: 'Callable | None' = None, nondiff_argnums: tuple = ()) -> Any:
+  """Gives `f` a custom backward pass; two forms.
+
+  - `custom_vjp(f, nondiff_argnums=...)`, as `jax.custom_vjp`: returns an object whose
+    `defvjp(fwd, bwd)` sets the pass; `bwd(*nondiff_args, residuals, g)` returns one
+    cotangent per differentiable argument.
+  - Trax 1.x's `custom_vjp(f, f_fwd, f_bwd)`: returns the function itself;
+    `f_fwd(*args) -> (out, residuals)` and `f_bwd(residuals, g)` returns one cotangent per
+    argument (`None` for arguments not differentiated). Trax 1.x ignored
+    `nondiff_argnums` in this form, and so does this.
+  """
+  if f_fwd is None and f_bwd is None:
+    return lookup('custom_vjp')(f, nondiff_argnums=nondiff_argnums)
+  if f_fwd is None or f_bwd is None:
+    raise ValueError('custom_vjp takes both f_fwd and f_bwd, or neither.')
+  wrapped = lookup('custom_vjp')(f)
+  wrapped.defvjp(f_fwd, f_bwd)
+  return wrapped
+
+
+def custom_grad(f_vjp: Callable, f_original: Callable) -> Callable:
+  """`f_original` with the gradient that `f_vjp` defines (Trax 1.x).
+
+  `f_vjp(*args)` returns `(f_original(*args), vjp_fn)`, and `vjp_fn(g)` one cotangent per
+  argument. The backward pass calls `f_vjp` again (the forward runs twice when
+  differentiating), since a function cannot be kept as a residual of the pass.
+  """
+  def fwd(*args):
+    return f_vjp(*args)[0], args
+
+  def bwd(args, g):
+    return tuple(f_vjp(*args)[1](g))
+  return custom_vjp(f_original, fwd, bwd)
 
 
 def remat(f: Callable) -> Callable:
@@ -65,6 +120,11 @@ def scan(f: Callable, init: Any, xs: Any, length: 'int | None' = None,
 def cond(pred: Any, true_fn: Callable, false_fn: Callable, *operands: Any) -> Any:
   """`true_fn(*operands)` if `pred` else `false_fn(*operands)`, inside compiled code."""
   return lookup('cond')(pred, true_fn, false_fn, *operands)
+
+
+def map(f: Callable, xs: Any) -> Any:  # pylint: disable=redefined-builtin
+  """`f` applied to each slice of `xs` (a tree) along axis 0, results stacked (lax.map)."""
+  return lookup('map')(f, xs)
 
 
 def fori_loop(lower: int, upper: int, body_fn: Callable, init_val: Any) -> Any:
@@ -140,6 +200,21 @@ def index_add(x: Any, idx: Any, y: Any) -> Any:
   return lookup('index_add')(x, idx, y)
 
 
+def index_min(x: Any, idx: Any, y: Any) -> Any:
+  """Returns `x` with `x[idx] = minimum(x[idx], y)`."""
+  return lookup('index_min')(x, idx, y)
+
+
+def index_max(x: Any, idx: Any, y: Any) -> Any:
+  """Returns `x` with `x[idx] = maximum(x[idx], y)`."""
+  return lookup('index_max')(x, idx, y)
+
+
+def lt(x: Any, y: Any) -> Any:
+  """`x < y` elementwise (Trax 1.x kept it for backends without an overloaded `<`)."""
+  return lookup('numpy').less(x, y)
+
+
 def dynamic_slice(x: Any, start_indices: Sequence, slice_sizes: Sequence[int]) -> Any:
   """`x[s0:s0+n0, s1:s1+n1, ...]` with traced starts and static sizes."""
   return lookup('dynamic_slice')(x, start_indices, slice_sizes)
@@ -186,9 +261,52 @@ def abstract_eval(f: Callable) -> Callable:
   return lookup('abstract_eval')(f)
 
 
+def is_traced(tree: Any) -> bool:
+  """Whether `tree` holds traced values (inside `jit`/`grad` of jax, or a `tf.function`)."""
+  return lookup('is_traced')(tree)
+
+
+def is_backend(backend_: 'str | Backend') -> bool:
+  """Whether `backend_` (a `Backend` or its name) is the backend in use."""
+  return backend_name() == as_backend(backend_).value
+
+
 def device_count() -> int:
   """Number of devices across all hosts."""
   return lookup('device_count')()
+
+
+def global_device_count() -> int:
+  """Number of devices across all hosts (Trax 1.x's name of `device_count`)."""
+  return lookup('device_count')()
+
+
+def _jax_only(name: str):
+  """jax, for the pmap-era names that only the jax backend has."""
+  if backend_name() != 'jax':
+    raise BackendError(f'fastmath.{name} is not available on the {backend_name()!r} '
+                       'backend; run it under the \'jax\' backend (fastmath.use_backend).')
+  import jax  # pylint: disable=g-import-not-at-top
+  return jax
+
+
+def pmap(f: Callable, axis_name: 'str | None' = None, **kwargs) -> Callable:
+  """`jax.pmap` (jax backend only): `f` run on each device on a slice of the inputs.
+
+  Trax 1.x built its data parallelism on it; trax's `Loop` and `tl.Accelerate` shard the
+  batch over a `jax.sharding.Mesh` instead, which new code should prefer.
+  """
+  return _jax_only('pmap').pmap(f, axis_name=axis_name, **kwargs)
+
+
+def psum(x: Any, axis_name: str) -> Any:
+  """Sum of `x` over the devices of a `pmap` axis (`jax.lax.psum`; jax backend only)."""
+  return _jax_only('psum').lax.psum(x, axis_name)
+
+
+def dataset_as_numpy(dataset: Any) -> Any:
+  """An iterator over a `tf.data.Dataset`'s elements as numpy arrays (trees of them)."""
+  return dataset.as_numpy_iterator()
 
 
 def local_device_count() -> int:
@@ -196,7 +314,8 @@ def local_device_count() -> int:
   return lookup('local_device_count')()
 
 __all__ = [
-    'jit', 'grad', 'value_and_grad', 'vjp', 'vmap', 'custom_vjp', 'remat', 'stop_gradient',
+    'jit', 'disable_jit', 'custom_grad', 'map', 'index_min', 'index_max', 'lt', 'is_traced',
+    'is_backend', 'global_device_count', 'pmap', 'psum', 'dataset_as_numpy', 'grad', 'value_and_grad', 'vjp', 'vmap', 'custom_vjp', 'remat', 'stop_gradient',
     'scan', 'cond', 'fori_loop', 'logsumexp', 'sigmoid', 'expit', 'erf', 'top_k',
     'sort_key_val', 'conv', 'max_pool', 'sum_pool', 'avg_pool', 'index_update', 'index_add',
     'dynamic_slice', 'dynamic_slice_in_dim', 'dynamic_update_slice',

@@ -8,6 +8,8 @@ pytree classes).
 
 from typing import Any, Callable
 
+import numpy as np
+
 
 def tree_flatten(tree: Any) -> list:
   """Returns the leaves of `tree`, depth first, left to right."""
@@ -82,6 +84,44 @@ def nested_map_multiarg(f: Callable, *objs: Any, ignore_nones: bool = True) -> A
     return {k: nested_map_multiarg(f, *(o[k] for o in objs), ignore_nones=ignore_nones)
             for k in first}
   return None if (first is None and ignore_nones) else f(*objs)
+
+
+def nested_zip(objs: 'list | tuple') -> Any:
+  """One tree of the structure of each of `objs`, its leaves tuples of their leaves.
+
+  >>> nested_zip([{'a': 1, 'b': (2,)}, {'a': 3, 'b': (4,)}])
+  {'a': (1, 3), 'b': ((2, 4),)}
+  """
+  if not isinstance(objs, (list, tuple)) or not objs:
+    raise ValueError(f'nested_zip takes a non-empty list of trees, got {objs!r:.100}.')
+  first = objs[0]
+  if isinstance(first, (list, tuple)):
+    zipped = [nested_zip([obj[i] for obj in objs]) for i in range(len(first))]
+    return zipped if isinstance(first, list) else tuple(zipped)
+  if isinstance(first, dict):
+    return {k: nested_zip([obj[k] for obj in objs]) for k in first}
+  return tuple(objs)
+
+
+def nested_stack(objs: 'list | tuple', axis: int = 0, np_module: Any = np) -> Any:
+  """One tree of the structure of each of `objs`, its leaves their leaves stacked.
+
+  `np_module` does the stacking (numpy by default; e.g. `fastmath.numpy`). `None` leaves
+  stay `None`.
+  """
+  def stack(leaves):
+    if all(leaf is None for leaf in leaves):
+      return None
+    return np_module.stack(leaves, axis=axis)
+
+  def walk(zipped, first):
+    if isinstance(first, (list, tuple)):
+      walked = [walk(z, f) for z, f in zip(zipped, first)]
+      return walked if isinstance(first, list) else tuple(walked)
+    if isinstance(first, dict):
+      return {k: walk(zipped[k], first[k]) for k in first}
+    return stack(zipped)
+  return walk(nested_zip(objs), objs[0])
 
 
 def _tree_depth(obj: Any) -> int:

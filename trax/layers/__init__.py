@@ -13,6 +13,9 @@ from trax.layers.base import GET_WEIGHTS_FROM_CACHE
 from trax.layers.base import Layer
 from trax.layers.base import LayerError
 from trax.layers.base import PureLayer
+from trax.layers.flatten import np_from_file
+from trax.layers.flatten import np_to_file
+from trax.layers.stack import to_list
 from trax.layers.flatten import flatten_weights_and_state
 from trax.layers.flatten import unflatten_weights_and_state
 from trax.layers.causal_attention import *  # pylint: disable=wildcard-import
@@ -24,10 +27,14 @@ from trax.layers.config import register
 from trax.layers.convolution import *  # pylint: disable=wildcard-import
 from trax.layers.core import *  # pylint: disable=wildcard-import
 from trax.layers.id_inputs import id_input_vocab_sizes
+from trax.layers.device_helpers import *  # pylint: disable=wildcard-import
 from trax.layers.initializers import *  # pylint: disable=wildcard-import
+from trax.layers.legacy_metrics import *  # pylint: disable=wildcard-import
 from trax.layers.metrics import *  # pylint: disable=wildcard-import
 from trax.layers.normalization import *  # pylint: disable=wildcard-import
 from trax.layers.pooling import *  # pylint: disable=wildcard-import
 from trax.layers.positional import *  # pylint: disable=wildcard-import
 from trax.layers.rnn import *  # pylint: disable=wildcard-import
+from trax.layers.summaries import *  # pylint: disable=wildcard-import
+from trax.layers.gaussian import *  # pylint: disable=wildcard-import
 from trax.layers.wrappers import *  # pylint: disable=wildcard-import

@@ -164,9 +164,10 @@ def logsoftmax_sample(log_probs: Any, temperature: float = 1.0, rng: Any = None)
   """Samples ids from `softmax(log_probs / temperature)` over the last axis.
 
   Uses the Gumbel-max trick: `argmax(log_probs + temperature * g)` with standard Gumbel
-  noise `g`. Temperature 0 returns the argmax (no rng needed). Unlike Trax 1.x, which drew
-  from numpy's global generator, randomness comes only from the explicit `rng` key, so
-  sampling is reproducible and works under jit.
+  noise `g`. Temperature 0 returns the argmax. With an `rng` key the noise comes from
+  `fastmath.random` (reproducible, and fresh at every call under jit); without one, from
+  numpy's global generator as in Trax 1.x (the same draws as Trax after `np.random.seed`;
+  under jit they are drawn once, when tracing).
 
   >>> logsoftmax_sample(np.log(np.array([[0.2, 0.8]])), temperature=0.).tolist()
   [1]
@@ -174,7 +175,7 @@ def logsoftmax_sample(log_probs: Any, temperature: float = 1.0, rng: Any = None)
   Args:
     log_probs: array of shape `(..., n_categories)`.
     temperature: 1 samples the distribution itself; lower values sharpen it.
-    rng: a `fastmath.random` key; required unless `temperature` is 0.
+    rng: a `fastmath.random` key, or None for numpy's global generator.
 
   Returns:
     int32 ids of shape `log_probs.shape[:-1]`.
@@ -182,8 +183,8 @@ def logsoftmax_sample(log_probs: Any, temperature: float = 1.0, rng: Any = None)
   if isinstance(temperature, (int, float)) and temperature == 0:
     return jnp.argmax(log_probs, axis=-1)
   if rng is None:
-    raise ValueError(f'logsoftmax_sample with temperature {temperature} needs an rng key, '
-                     'e.g. rng=fastmath.random.get_prng(0).')
+    u = np.random.uniform(low=1e-6, high=1. - 1e-6, size=np.shape(log_probs))
+    return jnp.argmax(log_probs + temperature * -np.log(-np.log(u)), axis=-1)
   u = fastmath.random.uniform(rng, fastmath.shape(log_probs), jnp.float32, 1e-6, 1. - 1e-6)
   gumbel = -jnp.log(-jnp.log(u))
   return jnp.argmax(log_probs + temperature * gumbel, axis=-1)

@@ -33,11 +33,13 @@ from typing import Any, Callable, NamedTuple, Sequence
 
 import numpy as np
 
+from trax import fastmath
 from trax.layers import base
 
 __all__ = [
     'assert_shape',
     'AssertShape',
+    'AssertFunction',
 ]
 
 _DIM_CHARACTERS = set(string.ascii_letters + string.digits)
@@ -275,3 +277,49 @@ class AssertShape(base.Layer):
     matcher = _Matcher(self.name, self._spec, self._message)
     matcher.match(self._patterns, _as_list(inputs, self.n_in), 'input')
     return inputs
+
+
+class AssertFunction(base.Layer):
+  """Runs `layer`, checking its inputs and outputs against `specification` (`'in->out'`).
+
+  The layer form of `@assert_shape` for a layer built elsewhere: `layer` itself is left
+  unchanged (it may be used unchecked elsewhere). Weights and state: `(layer's,)`. (Trax
+  1.4 built a `Serial` of two `AssertShape`s around the layer, with weights
+  `((), layer's, ())`; the flat weight order is the same.)
+
+  >>> checked = AssertFunction('...a->...b', Dense(4))
+  >>> checked(np.ones((2, 3))).shape  # A rank-mismatched output would raise.
+  (2, 4)
+
+  Args:
+    specification: input patterns, `->`, output patterns (see the module docstring).
+    layer: the layer to run.
+    message: text added to the error when a check fails.
+  """
+
+  def __init__(self, specification: str, layer: base.Layer, message: 'str | None' = None):
+    super().__init__(n_in=layer.n_in, n_out=layer.n_out, name='AssertFunction')
+    self._sublayers = (layer,)
+    self._weights = self._state = (None,)
+    self._specification = _Specification(specification)
+    self._message = message
+
+  def _layer_rng(self) -> Any:
+    return fastmath.random.split(self.rng, 3)[1]
+
+  def init_weights_and_state(self, input_signature: Any) -> None:
+    # The layer's key is that of the middle sublayer of Trax's Serial(check, layer, check).
+    weights, state = self.sublayers[0].init(input_signature, rng=self._layer_rng(),
+                                            use_cache=True)
+    self.weights, self.state = (weights,), (state,)
+
+  def forward(self, inputs: Any) -> Any:
+    layer = self.sublayers[0]
+    (weights,), (state,) = self.weights, self.state
+    spec = self._specification
+    matcher = _Matcher(layer.name, spec.text, self._message)
+    matcher.match(spec.inputs, _as_list(inputs, layer.n_in), 'input')
+    outputs, new_state = layer.pure_fn(inputs, weights, state, self._layer_rng(), use_cache=True)
+    matcher.match(spec.outputs, _as_list(outputs, layer.n_out), 'output')
+    self.state = (state if base.is_cache_marker(state) else new_state,)
+    return outputs

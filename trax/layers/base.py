@@ -4,7 +4,8 @@ A layer maps `n_in` inputs to `n_out` outputs. Its computation is a pure functio
 
     pure_fn(x, weights, state, rng) -> (y, new_state)
 
-which jit, grad and the exporters see. `x` is one array when `n_in == 1`, else a tuple.
+which jit, grad and the exporters see. `x` is one array when `n_in == 1`, else a tuple;
+a combinator also takes a longer stack and leaves the extra items in place (`stack.py`).
 
 Weights and state are nested tuples mirroring the layer tree; `()` means "none". Leaf
 layers implement two methods and read their parameters from `self.weights`/`self.state`:
@@ -14,7 +15,8 @@ layers implement two methods and read their parameters from `self.weights`/`self
 - `forward(x)`: compute the outputs (and optionally assign `self.state`).
 
 `pure_fn` makes that style pure: it installs the given weights, state and rng on the layer,
-calls `forward`, reads the new state, and (at the outermost call) puts everything back.
+calls `forward`, reads the new state, and (at the outermost call) puts everything back
+(`pure_call.py`). A layer with `has_backward` gets its gradients from `backward`.
 
 Sharing: a layer instance used twice shares its weights. `init` returns the cache markers
 `GET_WEIGHTS_FROM_CACHE`/`GET_STATE_FROM_CACHE` for the second use; they flatten to nothing,
@@ -29,7 +31,6 @@ Construction is recorded (class and arguments of the outermost `__init__`) so `c
 describe the layer and `from_config` can rebuild it, possibly in another mode.
 """
 
-import functools
 import inspect
 from typing import Any
 
@@ -38,6 +39,8 @@ import numpy as np
 from trax import fastmath
 from trax import shapes
 from trax.layers import config as config_lib
+from trax.layers import pure_call
+from trax.layers import stack
 from trax.layers.errors import LayerError
 from trax.layers.errors import caller_location
 from trax.layers.errors import reraised_as_layer_error
@@ -55,19 +58,6 @@ def is_cache_marker(x: Any) -> bool:
   return isinstance(x, dict) and (x == GET_WEIGHTS_FROM_CACHE or x == GET_STATE_FROM_CACHE)
 
 
-def _recording_init(init):
-  """Wraps a layer class's `__init__` to record how the instance was built."""
-  @functools.wraps(init)
-  def recording_init(self, *args, **kwargs):
-    outermost = '_build_record' not in self.__dict__
-    if outermost:
-      self._build_record = None
-    init(self, *args, **kwargs)
-    if outermost:
-      self._build_record = (type(self), args, kwargs)
-  return recording_init
-
-
 class Layer:
   """Base class of all layers; see the module docstring for the contract.
 
@@ -81,7 +71,7 @@ class Layer:
   def __init_subclass__(cls, **kwargs):
     super().__init_subclass__(**kwargs)
     if '__init__' in cls.__dict__:
-      cls.__init__ = _recording_init(cls.__init__)
+      cls.__init__ = config_lib.recording_init(cls.__init__)
     config_lib.register_name(cls)
 
   def __init__(self, n_in: int = 1, n_out: int = 1, name: 'str | None' = None,
@@ -94,6 +84,7 @@ class Layer:
     self._weights: Any = EMPTY_WEIGHTS
     self._state: Any = EMPTY_STATE
     self._rng: Any = None
+    self._n_calls = 0
     self._init_cached = False
     self._initialized = False
     self._caller = caller_location()
@@ -197,6 +188,25 @@ class Layer:
     """
     del input_signature
 
+  @property
+  def has_backward(self) -> bool:
+    """Whether `backward` computes this layer's gradients (instead of autodiff of forward).
+
+    A subclass with a custom backward pass overrides this to return True.
+    """
+    return False
+
+  def backward(self, inputs: Any, output: Any, grad: Any, weights: Any, state: Any,
+               new_state: Any, rng: Any) -> tuple[Any, Any]:
+    """The custom backward pass: `(gradient of inputs, gradient of weights)`.
+
+    Args:
+      inputs: the inputs of the forward pass; output: its output.
+      grad: the gradient with respect to `output` (same structure).
+      weights, state, new_state, rng: as in the forward pass (state before and after).
+    """
+    raise NotImplementedError(f'{type(self).__name__} has has_backward but no backward().')
+
   def init(self, input_signature: Any, rng: Any = None,
            use_cache: bool = False) -> tuple[Any, Any]:
     """Initializes weights and state for inputs described by `input_signature`.
@@ -215,6 +225,8 @@ class Layer:
     if rng is not None:
       self.rng = rng
     with reraised_as_layer_error(self._name, self._caller, 'init', input_signature):
+      if self._takes_stack():
+        input_signature = stack.take(input_signature, self._n_in, True, self._name)[0]
       with fastmath.use_backend('jax'):
         self.init_weights_and_state(input_signature)
     self._initialized = True
@@ -223,6 +235,10 @@ class Layer:
     else:
       self._clear_init_cache()
     return self.weights, self.state
+
+  def _takes_stack(self) -> bool:
+    """Combinators take their inputs from a longer stack and leave the rest (stack.py)."""
+    return bool(self._sublayers)
 
   def _clear_init_cache(self) -> None:
     self._init_cached = False
@@ -235,17 +251,17 @@ class Layer:
       return self.pure_fn(x, weights, state, rng)[0]
     with fastmath.use_backend('jax'):
       return fastmath.abstract_eval(call)(
-          input_signature, _signature_or_marker(self.weights),
-          _signature_or_marker(self.state), shapes.ShapeDtype((2,), np.uint32))
+          input_signature, pure_call.signature_or_marker(self.weights),
+          pure_call.signature_or_marker(self.state), shapes.ShapeDtype((2,), np.uint32))
 
   def weights_and_state_signature(self, input_signature: Any) -> tuple[Any, Any]:
     """`ShapeDtype` trees of the weights and state `init` would create (computes nothing)."""
     import jax  # Initialization is jax-only; see the module docstring.
-    snapshot = _snapshot(self)
+    snapshot = pure_call.snapshot(self)
     try:
       weights, state = jax.eval_shape(lambda rng: self.init(input_signature, rng), self.rng)
     finally:
-      _restore(snapshot)
+      pure_call.restore(snapshot)
     to_signature = lambda s: shapes.ShapeDtype(s.shape, s.dtype)
     return jax.tree.map(to_signature, (weights, state))
 
@@ -260,41 +276,48 @@ class Layer:
     """Runs the layer as a pure function: returns `(outputs, new_state)`.
 
     Args:
-      x: the inputs (one array, or a tuple of `n_in` arrays).
+      x: the inputs (one array, or a tuple of `n_in` arrays); a combinator also takes a
+        longer stack and returns the items beyond its inputs below its outputs.
       weights: weights as returned by `init`.
       state: state as returned by `init`.
       rng: a random key (dropout and other random layers draw from it).
       use_cache: keep the installed weights on the layer afterwards (combinators pass this
         to their sublayers so a second use of a shared layer finds them).
     """
-    snapshot = None if use_cache else _snapshot(self)
+    snapshot = None if use_cache else pure_call.snapshot(self)
     try:
       with reraised_as_layer_error(self._name, self._caller, 'pure_fn', x):
+        inputs, rest = stack.take(x, self._n_in, self._takes_stack(), self._name)
         if not is_cache_marker(weights):
           self.weights = weights
         if not is_cache_marker(state):
           self.state = state
         self._rng = rng
-        outputs = self.forward(x)
-        return outputs, self.state
+        outputs = (pure_call.forward_with_backward(self, inputs) if self.has_backward
+                   else self.forward(inputs))
+        return stack.put(outputs, rest, self._n_out), self.state
     finally:
       if snapshot is not None:
-        _restore(snapshot)
+        pure_call.restore(snapshot)
 
   def __call__(self, x: Any, weights: Any = None, state: Any = None, rng: Any = None) -> Any:
     """Runs the layer on `x` with its own weights and state (initializing if needed).
 
-    The new state is kept on the layer. Without an explicit `rng`, each call draws a fresh
-    key from the layer's rng and advances it, so train-mode dropout changes between calls.
+    The new state is kept on the layer. Without an explicit `rng`, call `i` uses the key
+    `fold_in(layer.rng, i)`, so train-mode dropout changes between calls (Trax 1.4 reused
+    `layer.rng`). Inside `jax.jit` or `tf.function` nothing traced is kept on the layer:
+    initialization runs eagerly and a traced new state is returned only.
     """
     if weights is None and not self._initialized:
-      self.init(shapes.signature(x))
+      pure_call.init_eagerly(self, shapes.signature(x))
     if rng is None:
-      self._rng, rng = fastmath.random.split(self.rng)
+      rng = fastmath.random.fold_in(self.rng, self._n_calls)
+      self._n_calls += 1
     outputs, new_state = self.pure_fn(
         x, self.weights if weights is None else weights,
         self.state if state is None else state, rng)
-    self.state = new_state
+    if not fastmath.is_traced(new_state):
+      self.state = new_state
     return outputs
 
   # Description and files.
@@ -354,45 +377,23 @@ class Fn(Layer):
     return tuple(outputs)
 
 
-def _snapshot(layer: Layer) -> list:
-  """The weights, state, rng and init flags of `layer` and all layers below it."""
-  seen, snapshot, todo = set(), [], [layer]
-  while todo:
-    current = todo.pop()
-    if id(current) not in seen:
-      seen.add(id(current))
-      snapshot.append((current, current._weights, current._state, current._rng,
-                       current._initialized, current._init_cached))
-      todo.extend(current._sublayers)
-  return snapshot
-
-
-def _restore(snapshot: list) -> None:
-  for layer, weights, state, rng, initialized, init_cached in snapshot:
-    layer._weights, layer._state, layer._rng = weights, state, rng
-    layer._initialized, layer._init_cached = initialized, init_cached
-
-
-def _signature_or_marker(tree: Any) -> Any:
-  if is_cache_marker(tree):
-    return tree
-  if isinstance(tree, (tuple, list)):
-    return type(tree)(_signature_or_marker(x) for x in tree)
-  if isinstance(tree, dict):
-    return {k: _signature_or_marker(v) for k, v in tree.items()}
-  return shapes.ShapeDtype(tree.shape, tree.dtype)
-
-
 def _n_positional_args(f, name: str) -> int:
+  """The number of arguments of `f`, which may have no default, keyword or variable ones
+  (as Trax's `Fn` required)."""
   try:
     parameters = inspect.signature(f).parameters.values()
   except (TypeError, ValueError):
     raise ValueError(f'Fn {name}: cannot read the signature of {f!r}.') from None
-  kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-  if any(p.kind == inspect.Parameter.VAR_POSITIONAL for p in parameters):
-    raise ValueError(f'Fn {name}: the function must take a fixed number of positional '
-                     'arguments, not *args.')
-  return sum(1 for p in parameters if p.kind in kinds and p.default is p.empty)
+  refused = {inspect.Parameter.VAR_POSITIONAL: 'variable args (*args)',
+             inspect.Parameter.VAR_KEYWORD: 'keyword args (**kwargs)',
+             inspect.Parameter.KEYWORD_ONLY: 'keyword-only args'}
+  for p in parameters:
+    if p.kind in refused or p.default is not p.empty:
+      what = refused.get(p.kind, 'default args')
+      raise ValueError(f'Fn {name}: the function has {what} ({p.name}); it must take only '
+                       'positional arguments without defaults, one per input. (Bind '
+                       'options in a closure.)')
+  return len(parameters)
 
 
 def _indent(text: str) -> str:

@@ -1,7 +1,9 @@
 """Combinators: layers built from layers, moving data on a stack.
 
 Data flows through a model as a stack of arrays. A layer with `n_in` inputs takes the top
-`n_in` items and puts its `n_out` outputs back in their place:
+`n_in` items and puts its `n_out` outputs back in their place (`stack.py`); a combinator
+called on a longer stack leaves the items below its inputs in place, as Trax 1.x's did:
+`Serial(Dense(4))((x, y, z))` returns `(dense(x), y, z)`.
 
 - `Serial(a, b, c)` applies its sublayers in turn to the stack.
 - `Parallel(a, b)` gives each sublayer its own slice of the stack (a's inputs on top).
@@ -22,6 +24,8 @@ from trax import fastmath
 from trax.fastmath import numpy as jnp
 from trax.layers import base
 from trax.layers.config import register
+from trax.layers.stack import inputs_from_stack
+from trax.layers.stack import outputs_onto_stack
 
 __all__ = [
     'Serial',
@@ -40,6 +44,8 @@ __all__ = [
     'Split',
     'SerialWithSideOutputs',
     'FlattenList',
+    'inputs_from_stack',
+    'outputs_onto_stack',
 ]
 
 
@@ -62,14 +68,16 @@ class Serial(base.Layer):
       self._n_in, self._n_out = _serial_n_in_n_out(self._sublayers)
     self._weights = self._state = (None,) * len(self._sublayers)
 
+  def _takes_stack(self) -> bool:
+    return True  # Even without sublayers: `Serial()` passes the whole stack through.
+
   def init_weights_and_state(self, input_signature: Any) -> None:
     stack = as_stack(input_signature, self._n_in, self)
     weights, states = [], []
     for layer, rng in zip(self._sublayers, split_rngs(self.rng, len(self._sublayers))):
       inputs = inputs_from_stack(stack, layer.n_in)
       layer_weights, layer_state = layer.init(inputs, rng=rng, use_cache=True)
-      stack = outputs_onto_stack(layer.output_signature(inputs), stack, layer.n_in,
-                                 layer.n_out)
+      stack = replace_top(stack, layer.n_in, layer.output_signature(inputs), layer.n_out)
       weights.append(layer_weights)
       states.append(layer_state)
     self.weights, self.state = tuple(weights), tuple(states)
@@ -81,7 +89,7 @@ class Serial(base.Layer):
     for layer, w, s, rng in zip(self._sublayers, self.weights, self.state, rngs):
       inputs = inputs_from_stack(stack, layer.n_in)
       outputs, new_s = layer.pure_fn(inputs, w, s, rng, use_cache=True)
-      stack = outputs_onto_stack(outputs, stack, layer.n_in, layer.n_out)
+      stack = replace_top(stack, layer.n_in, outputs, layer.n_out)
       states.append(s if base.is_cache_marker(s) else new_s)
     self.state = tuple(states)
     return _from_stack(stack, self._n_out)
@@ -284,16 +292,11 @@ def FlattenList() -> base.Layer:
   return base.Fn('FlattenList', lambda x: tuple(_deep_flatten(x)))
 
 
-# Stack helpers.
+# Stack helpers (a stack is a tuple here; see `stack.py` for Trax 1.x's public ones).
 
 
-def inputs_from_stack(stack: tuple, n_in: int) -> Any:
-  """The inputs a layer with `n_in` inputs takes from the top of `stack`."""
-  return stack[0] if n_in == 1 else tuple(stack[:n_in])
-
-
-def outputs_onto_stack(outputs: Any, stack: tuple, n_in: int, n_out: int) -> tuple:
-  """The stack after a layer replaced its `n_in` inputs by `outputs`."""
+def replace_top(stack: tuple, n_in: int, outputs: Any, n_out: int) -> tuple:
+  """The stack after a layer replaced its `n_in` inputs by its `n_out` `outputs`."""
   return as_stack(outputs, n_out) + tuple(stack[n_in:])
 
 
@@ -313,9 +316,10 @@ def _from_stack(stack: tuple, n_out: int) -> Any:
 
 
 def split_rngs(rng: Any, n: int) -> list:
-  """`n` independent keys from `rng` (just `rng` itself when `n == 1`)."""
-  if n <= 1:
-    return [rng] * n
+  """`n` independent keys from `rng`, `split(rng, n)` (for one sublayer too, as Trax 1.x
+  did, so a model initialized from a key gets Trax's weights)."""
+  if n < 1:
+    return []
   keys = fastmath.random.split(rng, n)
   return [keys[i] for i in range(n)]
 

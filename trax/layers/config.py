@@ -47,6 +47,20 @@ def registry_name(obj: Callable) -> str:
   return f'{module}.{obj.__qualname__}'
 
 
+def recording_init(init):
+  """Wraps a layer class's `__init__` to record how the instance was built (the class and
+  arguments of the outermost `__init__`, which `to_config` describes)."""
+  @functools.wraps(init)
+  def recording_init(self, *args, **kwargs):
+    outermost = '_build_record' not in self.__dict__
+    if outermost:
+      self._build_record = None
+    init(self, *args, **kwargs)
+    if outermost:
+      self._build_record = (type(self), args, kwargs)
+  return recording_init
+
+
 def register_name(obj: Callable, name: 'str | None' = None) -> None:
   """Makes `obj` (a layer class or any function) rebuildable under `name`."""
   name = name or registry_name(obj)

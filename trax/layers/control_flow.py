@@ -109,7 +109,8 @@ class Scan(_WrapperWithState):
     step_signature = tuple(_without_axis(x, self._axis) for x in stack[:n_xs])
     carry_signature = tuple(stack[n_xs:])
     layer_inputs = cb.inputs_from_stack(step_signature + carry_signature, self.n_in)
-    weights, layer_state = self.sublayer.init(layer_inputs, rng=self.rng, use_cache=True)
+    weights, layer_state = self.sublayer.init(layer_inputs, rng=cb.split_rngs(self.rng, 1)[0],
+                                              use_cache=True)
     own_state = ()
     if self._mode == 'predict' and self._n_carry:
       zeros = tuple(np.zeros(c.shape, c.dtype) for c in carry_signature)
@@ -222,20 +223,21 @@ class Cond(base.Layer):
     if base.is_cache_marker(states[0]):
       cond_state = states[0]
     self.state = (cond_state, true_state, false_state)
-    return cb.inputs_from_stack(
-        cb.outputs_onto_stack(outputs, stack, true.n_in, true.n_out), self.n_out)
+    return cb.inputs_from_stack(cb.replace_top(stack, true.n_in, outputs, true.n_out),
+                                self.n_out)
 
 
 class Cache(_WrapperWithState):
   """Computes `layer` on the first call only; later calls return the stored outputs.
 
-  The first outputs are kept in the state together with a flag saying they are there, so
-  the state has the same structure before and after the first call and the layer runs under
-  jit (Trax 1.4 stored `()` before and the outputs after, which forced a re-trace). Outputs
-  keep the shapes of the first call.
+  As in Trax 1.4, the first call computes whatever the shapes of its inputs (a model
+  initialized with `(1, 1)` inputs caches an encoding of 8 tokens), and the state says in
+  its structure whether outputs are stored: `(layer_state, ())` before the first call,
+  `(layer_state, (outputs,))` after it. So a jitted function of the state compiles once
+  for each, as in Trax; the decoders do that. (Trax 1.4 ordered the state
+  `(outputs, layer_state)`.)
 
-  Weights: `(layer_weights,)`. State: `(layer_state, (stored_outputs, computed))` (Trax 1.4
-  had `(stored_outputs, layer_state)`).
+  Weights: `(layer_weights,)`.
 
   >>> encode_once = Cache(Dense(4))
   >>> y = encode_once(np.ones((1, 3)))
@@ -246,25 +248,19 @@ class Cache(_WrapperWithState):
     super().__init__(layer, name='Cache')
 
   def init_weights_and_state(self, input_signature: Any) -> None:
+    # The layer's own key (Trax split it): in predict mode, a model whose eval build has
+    # the layer bare gets the same weights from the same key.
     weights, layer_state = self.sublayer.init(input_signature, rng=self.rng, use_cache=True)
-    outputs = self.sublayer.output_signature(input_signature)
-    zeros = fastmath.nested_map(lambda s: np.zeros(s.shape, s.dtype), outputs)
-    self.weights, self.state = (weights,), (layer_state, (zeros, np.array(False)))
+    self.weights, self.state = (weights,), (layer_state, ())
 
   def forward(self, inputs: Any) -> Any:
-    (weights,), (layer_state, (stored, computed)) = self.weights, self.state
-    layer, rng = self.sublayer, self.rng
-
-    def compute(layer_state, stored):
-      del stored
-      outputs, new_state = layer.pure_fn(inputs, weights, layer_state, rng)
-      return outputs, (layer_state if base.is_cache_marker(layer_state) else new_state)
-
-    def reuse(layer_state, stored):
-      return stored, layer_state
-
-    outputs, layer_state = fastmath.cond(computed, reuse, compute, layer_state, stored)
-    self.state = (layer_state, (outputs, jnp.array(True)))
+    (weights,), (layer_state, stored) = self.weights, self.state
+    if stored:
+      return stored[0]
+    outputs, new_state = self.sublayer.pure_fn(inputs, weights, layer_state, self.rng)
+    if base.is_cache_marker(layer_state):
+      new_state = layer_state
+    self.state = (new_state, (outputs,))
     return outputs
 
 

@@ -10,9 +10,11 @@ When all weights are 0 (a batch of padding only), a weighted mean is 0, not 0/0 
 such a batch makes a step of zero weight instead of stopping training.
 
 Categorical layers take pre-softmax activations (logits) of shape `(..., n_categories)`
-and integer targets of shape `(...)` in `[0, n_categories)`. Concrete (eager) targets out
-of range raise an error; inside compiled code nothing can raise, so a `Loop` checks the
-targets of the layers for which `takes_class_targets` holds, on the host, before each batch.
+and targets of shape `(...)`: integer category ids, or floats holding them (Trax 1.x
+compared targets with the categories, so float targets worked; here they are cast),
+in `[0, n_categories)`. Concrete (eager) targets out of range raise an error; inside
+compiled code nothing can raise, so a `Loop` checks the targets of the layers for which
+`takes_class_targets` holds, on the host, before each batch.
 """
 
 from typing import Any
@@ -20,9 +22,7 @@ from typing import Any
 from trax import fastmath
 from trax import shapes
 from trax.fastmath import numpy as jnp
-from trax.layers import array_fns
 from trax.layers import base
-from trax.layers import combinators as cb
 from trax.layers import core
 from trax.layers.config import register
 
@@ -31,11 +31,8 @@ __all__ = [
     'WeightedCategoryCrossEntropy',
     'CategoryAccuracy',
     'WeightedCategoryAccuracy',
-    'Accuracy',
-    'SequenceAccuracy',
     'MaskedSequenceAccuracy',
     'BinaryCrossEntropy',
-    'CrossEntropyLoss',
     'L2Loss',
     'SmoothL1Loss',
     'MacroAveragedFScore',
@@ -47,7 +44,8 @@ __all__ = [
 _CLASS_TARGET_METRICS = frozenset({
     'CategoryCrossEntropy', 'WeightedCategoryCrossEntropy', 'CategoryAccuracy',
     'WeightedCategoryAccuracy', 'MaskedSequenceAccuracy', 'CrossEntropyLoss',
-    'MacroAveragedFScore', 'WeightedFScore'})
+    'MacroAveragedFScore', 'WeightedFScore', 'CrossEntropyLossWithLogSoftmax',
+    'CrossEntropySum'})
 
 
 @register
@@ -72,7 +70,7 @@ def CategoryCrossEntropy(label_smoothing: 'float | None' = None) -> base.Layer:
   _check_label_smoothing(label_smoothing)
 
   def f(logits, targets):
-    _check_targets(logits, targets)
+    check_targets(logits, targets)
     return jnp.mean(_category_cross_entropy(logits, targets, label_smoothing))
   return base.Fn('CategoryCrossEntropy', f)
 
@@ -97,11 +95,11 @@ def WeightedCategoryCrossEntropy(label_smoothing: 'float | None' = None,
   _check_label_smoothing(label_smoothing)
 
   def f(logits, targets, weights):
-    _check_targets(logits, targets)
+    check_targets(logits, targets)
     cross_entropies = _category_cross_entropy(logits, targets, label_smoothing)
     if cutoff > 0.:
       cross_entropies = jnp.maximum(cross_entropies, cutoff) - cutoff
-    return _weighted_mean(cross_entropies, weights)
+    return weighted_mean(cross_entropies, weights)
   return base.Fn('WeightedCategoryCrossEntropy', f)
 
 
@@ -112,7 +110,7 @@ def CategoryAccuracy() -> base.Layer:
   Inputs: scores `(..., N)`, integer `targets` `(...)`. Output: a float32 scalar.
   """
   def f(model_output, targets):
-    _check_targets(model_output, targets)
+    check_targets(model_output, targets)
     return jnp.mean(_is_correct(model_output, targets))
   return base.Fn('CategoryAccuracy', f)
 
@@ -124,39 +122,9 @@ def WeightedCategoryAccuracy() -> base.Layer:
   Inputs: scores `(..., N)`, integer `targets` `(...)`, `weights` broadcastable to them.
   """
   def f(model_output, targets, weights):
-    _check_targets(model_output, targets)
-    return _weighted_mean(_is_correct(model_output, targets), weights)
+    check_targets(model_output, targets)
+    return weighted_mean(_is_correct(model_output, targets), weights)
   return base.Fn('WeightedCategoryAccuracy', f)
-
-
-@register
-def Accuracy(classifier: 'base.Layer | None' = None) -> base.Layer:
-  """Weighted mean of `classifier(model_output) == targets` (deprecated in Trax 1.4).
-
-  Inputs: `model_output`, `targets`, `weights`. Prefer `WeightedCategoryAccuracy`.
-
-  Args:
-    classifier: maps model outputs to predicted categories; a new `ArgMax()` by default
-      (Trax 1.4 shared one default instance between all `Accuracy` layers).
-  """
-  classifier = array_fns.ArgMax() if classifier is None else classifier
-  return cb.Serial(classifier, _Equal(), _WeightedMean(), name='Accuracy',
-                   sublayers_to_print=[])
-
-
-@register
-def SequenceAccuracy(classifier: 'base.Layer | None' = None) -> base.Layer:
-  """Fraction of sequences predicted right at every position of weight != 0 (deprecated).
-
-  Inputs: `model_output` `(batch, ..., N)`, `targets` `(batch, ...)`, 0/1 `weights`.
-  Prefer `MaskedSequenceAccuracy`.
-
-  Args:
-    classifier: maps model outputs to predicted categories; a new `ArgMax()` by default.
-  """
-  classifier = array_fns.ArgMax() if classifier is None else classifier
-  return cb.Serial(classifier, _Equal(), _WeightedSequenceMean(), name='SequenceAccuracy',
-                   sublayers_to_print=[])
 
 
 @register
@@ -167,7 +135,7 @@ def MaskedSequenceAccuracy() -> base.Layer:
   broadcastable to the targets (only zero versus non-zero matters).
   """
   def f(model_output, targets, weights):
-    _check_targets(model_output, targets)
+    check_targets(model_output, targets)
     predictions = jnp.argmax(model_output, axis=-1)
     shapes.assert_same_shape(predictions, targets)
     position_ok = jnp.logical_or(jnp.equal(predictions, targets), jnp.equal(weights, 0))
@@ -190,24 +158,12 @@ def BinaryCrossEntropy() -> base.Layer:
 
 
 @register
-def CrossEntropyLoss() -> base.Layer:
-  """Weighted mean of `-log_probs[target]`: expects LOG-PROBABILITIES (deprecated).
-
-  Inputs: `log_probs` `(..., N)` (e.g. the output of `LogSoftmax`), integer `targets`
-  `(...)`, `weights`. Kept for Trax 1.x models; prefer `WeightedCategoryCrossEntropy`,
-  which takes logits and applies the softmax itself.
-  """
-  return cb.Serial(_NegativeLogProb(), _WeightedMean(), name='CrossEntropyLoss',
-                   sublayers_to_print=[])
-
-
-@register
 def L2Loss() -> base.Layer:
   """Weighted mean of squared errors `(model_output - targets)**2` (all the same shape)."""
   def f(model_output, targets, weights):
     shapes.assert_same_shape(model_output, targets)
     shapes.assert_same_shape(model_output, weights)
-    return _weighted_mean((model_output - jnp.astype(targets, model_output.dtype))**2,
+    return weighted_mean((model_output - jnp.astype(targets, model_output.dtype))**2,
                           weights)
   return base.Fn('L2Loss', f)
 
@@ -223,7 +179,7 @@ def SmoothL1Loss() -> base.Layer:
     shapes.assert_same_shape(model_output, targets)
     shapes.assert_same_shape(model_output, weights)
     distance = jnp.abs(model_output - jnp.astype(targets, model_output.dtype))
-    return _weighted_mean(jnp.where(distance < 1., 0.5 * distance**2, distance - 0.5),
+    return weighted_mean(jnp.where(distance < 1., 0.5 * distance**2, distance - 0.5),
                           weights)
   return base.Fn('SmoothL1Loss', f)
 
@@ -239,16 +195,16 @@ def MacroAveragedFScore(beta: float = 1., initial_category_index: int = 0) -> ba
       F_k = \frac{(1 + \beta^2)\, \mathrm{correct}_k}
                  {\beta^2\, \mathrm{targets}_k + \mathrm{predicted}_k}
 
-  The mean runs over the categories that occur among the targets or the predictions (as
-  scikit-learn does); Trax 1.4 also counted absent ones, as 0/0, and returned NaN.
+  As in Trax 1.4, the mean runs over all categories from `initial_category_index` on, and
+  a category neither predicted nor among the targets scores 0 (scikit-learn would leave it
+  out of the mean).
 
   Args:
     beta: how many times more recall counts than precision.
     initial_category_index: categories below it (e.g. padding) are left out.
   """
   def f(model_output, targets):
-    f_scores, _, present = _f_scores(model_output, targets, beta, initial_category_index)
-    return jnp.sum(f_scores * present) / jnp.maximum(jnp.sum(present), 1.)
+    return jnp.mean(_f_scores(model_output, targets, beta, initial_category_index)[0])
   return base.Fn('MacroAveragedFScore', f)
 
 
@@ -263,8 +219,8 @@ def WeightedFScore(beta: float = 1., initial_category_index: int = 0) -> base.La
     initial_category_index: categories below it (e.g. padding) are left out.
   """
   def f(model_output, targets):
-    f_scores, n_targets, _ = _f_scores(model_output, targets, beta, initial_category_index)
-    return _weighted_mean(f_scores, n_targets)
+    f_scores, n_targets = _f_scores(model_output, targets, beta, initial_category_index)
+    return weighted_mean(f_scores, n_targets)
   return base.Fn('WeightedFScore', f)
 
 
@@ -289,8 +245,7 @@ def _category_cross_entropy(logits: Any, targets: Any,
   one-hot product, and no log_softmax array is written.
   """
   lse = fastmath.logsumexp(logits, axis=-1)
-  target_logits = jnp.squeeze(
-      jnp.take_along_axis(logits, jnp.expand_dims(targets, -1), axis=-1), -1)
+  target_logits = target_entries(logits, targets)
   if not label_smoothing:
     return lse - target_logits
   return (lse - (1. - label_smoothing) * target_logits
@@ -308,7 +263,7 @@ def takes_class_targets(layer: base.Layer) -> bool:
   return config.get('factory') in _CLASS_TARGET_METRICS
 
 
-def _weighted_mean(values: Any, weights: Any) -> Any:
+def weighted_mean(values: Any, weights: Any) -> Any:
   """`sum(values * weights) / sum(weights)`, 0 if all weights are 0; any numeric weights."""
   values = jnp.asarray(values)
   weights = jnp.astype(weights, values.dtype)
@@ -317,7 +272,7 @@ def _weighted_mean(values: Any, weights: Any) -> Any:
   return jnp.sum(values * weights) / jnp.where(total == 0, jnp.ones_like(total), total)
 
 
-def _check_targets(scores: Any, targets: Any) -> None:
+def check_targets(scores: Any, targets: Any) -> None:
   """Raises if concrete `targets` are not class ids of `scores`' last axis."""
   n_classes = scores.shape[-1]
   if isinstance(n_classes, int):
@@ -338,9 +293,9 @@ def _is_correct(model_output: Any, targets: Any) -> Any:
 
 
 def _f_scores(model_output: Any, targets: Any, beta: float,
-              initial_category_index: int) -> tuple[Any, Any, Any]:
-  """Per-category F-beta scores, target counts and presence flags (float32 vectors)."""
-  _check_targets(model_output, targets)
+              initial_category_index: int) -> tuple[Any, Any]:
+  """Per-category F-beta scores and target counts (float32 vectors)."""
+  check_targets(model_output, targets)
   predictions = jnp.argmax(model_output, axis=-1)
   shapes.assert_same_shape(predictions, targets)
   categories = jnp.arange(initial_category_index, model_output.shape[-1])
@@ -354,30 +309,11 @@ def _f_scores(model_output: Any, targets: Any, beta: float,
   denominators = beta2 * n_targets + n_predicted
   # A category never predicted nor targeted has 0 correct: its score is 0, not 0/0.
   f_scores = (1. + beta2) * n_correct / jnp.maximum(denominators, 1e-30)
-  return f_scores, n_targets, jnp.astype(denominators > 0, jnp.float32)
+  return f_scores, n_targets
 
 
-def _Equal() -> base.Layer:  # pylint: disable=invalid-name
-  return base.Fn('_Accuracy', lambda predictions, targets: jnp.astype(
-      jnp.equal(predictions, targets), jnp.float32))
-
-
-def _NegativeLogProb() -> base.Layer:  # pylint: disable=invalid-name
-  def f(log_probs, targets):
-    _check_targets(log_probs, targets)
-    picked = jnp.take_along_axis(log_probs, jnp.expand_dims(targets, -1), axis=-1)
-    return -jnp.squeeze(picked, -1)
-  return base.Fn('_CrossEntropy', f)
-
-
-def _WeightedMean() -> base.Layer:  # pylint: disable=invalid-name
-  return base.Fn('_WeightedMean', _weighted_mean)
-
-
-def _WeightedSequenceMean() -> base.Layer:  # pylint: disable=invalid-name
-  def f(correct, weights):
-    # A sequence is right when no position of non-zero weight is wrong.
-    wrong = (1. - correct) * jnp.astype(weights, correct.dtype)
-    axes = tuple(range(1, len(wrong.shape)))
-    return jnp.mean(jnp.astype(jnp.sum(wrong, axis=axes) == 0., jnp.float32))
-  return base.Fn('_WeightedSequenceMean', f)
+def target_entries(values: Any, targets: Any) -> Any:
+  """`values[..., target]` for each item: the entry of each item's target category."""
+  if not jnp.issubdtype(targets.dtype, jnp.integer):
+    targets = jnp.astype(targets, jnp.int32)
+  return jnp.squeeze(jnp.take_along_axis(values, jnp.expand_dims(targets, -1), axis=-1), -1)

@@ -6,7 +6,7 @@ a cell along axis 1 of `(batch, length, depth)` inputs with `Scan`, starting fro
 sequence can be fed one step at a time.
 """
 
-from typing import Any
+from typing import Any, Callable
 
 from trax import fastmath
 from trax.fastmath import numpy as jnp
@@ -27,6 +27,9 @@ __all__ = [
     'MakeZeroState',
     'ConvGRUCell',
     'SRU',
+    'InnerSRUCell',
+    'ScanSRUCell',
+    'GeneralGRUCell',
 ]
 
 
@@ -248,16 +251,8 @@ def ConvGRUCell(n_units: int, kernel_size: tuple = (3, 3), mode: str = 'train') 
   """
   def conv():
     return convolution.Conv(n_units, kernel_size, padding='SAME')
-
-  def gate():
-    return [conv(), base.Fn('AddSigmoidBias', lambda x: x + 0.5), activation_fns.Sigmoid()]
-
-  candidate = [cb.Dup(), gate(), cb.Multiply(), conv(), activation_fns.Tanh(),
-               core.Dropout(rate=0.1, mode=mode)]
-  return cb.Serial(
-      cb.Branch(None, cb.Serial(gate()), cb.Serial(candidate)),  # s, u, c
-      cb.Gate(),
-      name='ConvGRUCell')
+  return _gru_cell(conv, None, activation_fns.Sigmoid, activation_fns.Tanh, 0.1, 0.5, mode,
+                   'ConvGRUCell')
 
 
 @register
@@ -299,12 +294,78 @@ def SRU(n_units: int, activation: 'base.Layer | None' = None,
       cb.Parallel(activation_fns.Sigmoid(), activation_fns.Sigmoid()),  # r, f, y, x
       base.Fn('SRUForgetGate', lambda r, f, y: (y * (1. - f), f, r), n_out=3),
       cb.Parallel(None, None, cb.Branch(MakeZeroState(), None)),        # y(1-f), f, c0, r, x
-      control_flow.Scan(base.Fn('InnerSRUCell', _inner_sru_step, n_out=2), axis=1,
-                        mode=mode),                                     # c, c_final, r, x
+      ScanSRUCell(mode),                                                # c, c_final, r, x
       cb.Select([0], n_in=2),                                           # c, r, x
       activation if activation is not None else [],
       base.Fn('FinalSRUGate', highway_gate),
       name=f'SRU_{n_units}')
+
+
+@register
+def InnerSRUCell() -> base.Layer:
+  """One step of the SRU recurrence: `(y(1-f), f, c) -> (c', c')`, `c' = f c + y(1-f)`."""
+  return base.Fn('InnerSRUCell', _inner_sru_step, n_out=2)
+
+
+@register
+def ScanSRUCell(mode: str, monkey_patched_mask: Any = None) -> base.Layer:
+  """The SRU recurrence over axis 1: `Scan(InnerSRUCell(), axis=1, mode=mode)`.
+
+  Args:
+    mode: 'train', 'eval' or 'predict' (the final state carries over between calls).
+    monkey_patched_mask: Trax 1.4's hook for its research Terraformer; must be None.
+  """
+  if monkey_patched_mask is not None:
+    raise ValueError('ScanSRUCell: monkey_patched_mask served Trax\'s research Terraformer, '
+                     'which trax does not include; leave it None.')
+  return control_flow.Scan(InnerSRUCell(), axis=1, mode=mode)
+
+
+@register
+def GeneralGRUCell(candidate_transform: Callable[[], base.Layer],
+                   memory_transform_fn: 'Callable[[], base.Layer] | None' = None,
+                   gate_nonlinearity: Callable[[], base.Layer] = activation_fns.Sigmoid,
+                   candidate_nonlinearity: Callable[[], base.Layer] = activation_fns.Tanh,
+                   dropout_rate_c: float = 0.1, sigmoid_bias: float = 0.5,
+                   mode: str = 'train') -> base.Layer:
+  r"""A GRU cell built from a transform of your choice (Trax 1.x), on one state `s`.
+
+  .. math::
+      u &= g(T_u(s) + b_\sigma), \quad r = g(T_r(s) + b_\sigma), \quad
+      c = \mathrm{dropout}(h(T_c(r \odot s))) \\
+      s' &= u \odot m(s) + (1 - u) \odot c
+
+  with `T_u, T_r, T_c` three instances of `candidate_transform()`, `g` the gate
+  nonlinearity, `h` the candidate one, `b_sigma = sigmoid_bias` and `m` the memory
+  transform (identity by default). Input and output: the state, e.g. `(batch, depth)`
+  with `candidate_transform=lambda: Dense(depth)`; `ConvGRUCell` is this cell with
+  convolutions.
+
+  Args:
+    candidate_transform: makes each of the three transforms (a layer factory).
+    memory_transform_fn: makes a transform of the kept memory; none by default.
+    gate_nonlinearity: makes the gates' activation (e.g. `HardSigmoid`).
+    candidate_nonlinearity: makes the candidate's activation (e.g. `HardTanh`).
+    dropout_rate_c: dropout on the candidate (the only dropout, as the Trax authors found
+      it works best there).
+    sigmoid_bias: added before the gates, so they start open.
+    mode: 'train' drops out (Trax 1.4 took no mode and always did), 'eval' or 'predict'.
+  """
+  return _gru_cell(candidate_transform, memory_transform_fn, gate_nonlinearity,
+                   candidate_nonlinearity, dropout_rate_c, sigmoid_bias, mode,
+                   'GeneralGRUCell')
+
+
+def _gru_cell(transform, memory_transform_fn, gate_nonlinearity, candidate_nonlinearity,
+              dropout_rate, sigmoid_bias, mode, name) -> base.Layer:
+  """`GeneralGRUCell`'s graph: `Branch(memory, gate, candidate)`, then `Gate`."""
+  def gate():
+    return cb.Serial(transform(), base.Fn('AddSigmoidBias', lambda x: x + sigmoid_bias),
+                     gate_nonlinearity())
+  candidate = cb.Serial(cb.Dup(), gate(), cb.Multiply(), transform(),
+                        candidate_nonlinearity(), core.Dropout(rate=dropout_rate, mode=mode))
+  memory = memory_transform_fn() if memory_transform_fn else None
+  return cb.Serial(cb.Branch(memory, gate(), candidate), cb.Gate(), name=name)
 
 
 def _inner_sru_step(y_times_one_minus_f: Any, f: Any, c: Any) -> tuple[Any, Any]:

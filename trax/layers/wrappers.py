@@ -93,7 +93,8 @@ class BatchLeadingAxes(base.Layer):
                                s.dtype)
     inputs = tuple(batched(s) for s in cb.as_stack(input_signature, self.n_in, self))
     layer_weights, layer_state = self.sublayers[0].init(
-        cb.inputs_from_stack(inputs, self.n_in), rng=self.rng, use_cache=True)
+        cb.inputs_from_stack(inputs, self.n_in), rng=cb.split_rngs(self.rng, 1)[0],
+        use_cache=True)
     self.weights, self.state = (layer_weights,), (layer_state,)
 
   def forward(self, xs: Any) -> Any:

@@ -4,7 +4,17 @@ Each model is a registered factory returning one layer, so `model.config()` desc
 the factory call and `tl.from_config(config, mode='eval')` rebuilds it in another mode.
 """
 
+from trax.models import atari_cnn
+from trax.models import mlp
+from trax.models import neural_gpu
+from trax.models import resnet
+from trax.models import rnn
+from trax.models import transformer
+from trax.models.atari_cnn import AtariCnn
+from trax.models.atari_cnn import AtariCnnBody
+from trax.models.atari_cnn import FrameStackMLP
 from trax.models.mlp import MLP
+from trax.models.neural_gpu import NeuralGPU
 from trax.models.resnet import ConvBlock
 from trax.models.resnet import IdentityBlock
 from trax.models.resnet import Resnet50
@@ -24,5 +34,5 @@ __all__ = [
     'Transformer', 'TransformerDecoder', 'TransformerEncoder', 'TransformerLM',
     'RNNLM', 'GRULM', 'LSTMSeq2SeqAttn',
     'Resnet50', 'ConvBlock', 'IdentityBlock', 'WideResnet', 'WideResnetBlock',
-    'WideResnetGroup',
+    'WideResnetGroup', 'AtariCnn', 'AtariCnnBody', 'FrameStackMLP', 'NeuralGPU',
 ]

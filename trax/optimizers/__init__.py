@@ -16,8 +16,9 @@ from trax.optimizers.rms_prop import RMSProp
 from trax.optimizers.sgd import SGD
 from trax.optimizers.sm3 import SM3
 from trax.optimizers.sm3 import MomentumType
+from trax.optimizers.trainer import Trainer
 
 __all__ = [
     'Optimizer', 'SGD', 'Momentum', 'RMSProp', 'Adam', 'AdamSlots', 'Adafactor', 'SM3',
-    'MomentumType', 'l2_norm', 'clip_grads',
+    'MomentumType', 'l2_norm', 'clip_grads', 'Trainer',
 ]

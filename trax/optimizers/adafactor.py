@@ -110,7 +110,7 @@ class Adafactor(base.Optimizer):
     if self._do_momentum:  # Extra: momentum.
       m = p['beta1'] * slots[-1] + (1 - p['beta1']) * delta
       delta = m
-      new_slots.append(m.astype(slots[-1].dtype))
+      new_slots.append(jnp.astype(m, slots[-1].dtype))
     return (1 - _weight_decay_rate(step, p)) * X - delta, new_slots
 
   def _is_factored(self, weights: Any) -> bool:

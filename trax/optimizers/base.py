@@ -94,7 +94,7 @@ class Optimizer(abc.ABC):
       `(slots, opt_params)`: a list of slots, one entry per array in
       `fastmath.tree_flatten(weight_tree)` order, and the hyper-parameters.
     """
-    self._slots = [self.init(w.astype(_compute_dtype(w)))
+    self._slots = [self.init(jnp.astype(w, _compute_dtype(w)))
                    for w in fastmath.tree_flatten(weight_tree)]
     return self._slots, self._init_opt_params
 
@@ -125,7 +125,7 @@ class Optimizer(abc.ABC):
           f'{type(self).__name__}.tree_update got {len(grads)} gradient arrays, '
           f'{len(weights)} weight arrays and {len(slots)} slot entries; they must match '
           'one to one (make the slots with tree_init on weights of the same model).')
-    grads = [g.astype(_compute_dtype(g)) for g in grads]
+    grads = [jnp.astype(g, _compute_dtype(g)) for g in grads]
     metrics = {'gradients_l2': l2_norm(grads), 'weights_l2': l2_norm(weights)}
     if self._clip_grad_norm is not None:
       grads = clip_grads(grads, self._clip_grad_norm)
@@ -140,8 +140,8 @@ class Optimizer(abc.ABC):
   def _update_one(self, step, grads, weights, slots, opt_params):
     """`update` in float32 (or wider), with the new weights cast back to their dtype."""
     new_weights, new_slots = self.update(
-        step, grads, weights.astype(_compute_dtype(weights)), slots, opt_params)
-    return new_weights.astype(weights.dtype), new_slots
+        step, grads, jnp.astype(weights, _compute_dtype(weights)), slots, opt_params)
+    return jnp.astype(new_weights, weights.dtype), new_slots
 
 
 def l2_norm(tree: Any) -> Any:
@@ -149,7 +149,7 @@ def l2_norm(tree: Any) -> Any:
 
   The sum of squares is taken in float32 (or wider) whatever the arrays' dtype.
   """
-  flat = [jnp.ravel(x).astype(_compute_dtype(x)) for x in fastmath.tree_flatten(tree)]
+  flat = [jnp.astype(jnp.ravel(x), _compute_dtype(x)) for x in fastmath.tree_flatten(tree)]
   # A dot product per vector: on CPU several times faster than jnp.sum(x * x).
   return jnp.sqrt(sum(jnp.dot(x, x) for x in flat))
 
@@ -167,7 +167,7 @@ def clip_grads(grad_tree: Any, max_norm: float) -> Any:
   """
   # A zero norm gives max_norm / 0 = inf, and min(1, inf) = 1: zero gradients stay zero.
   scale = jnp.minimum(1.0, max_norm / l2_norm(grad_tree))
-  return fastmath.nested_map(lambda g: g * scale.astype(g.dtype), grad_tree)
+  return fastmath.nested_map(lambda g: g * jnp.astype(scale, g.dtype), grad_tree)
 
 
 def _compute_dtype(x: Any) -> Any:

@@ -8,6 +8,7 @@ from trax.supervised import lr_schedules
 from trax.supervised import trainer_lib
 from trax.supervised import training
 from trax.supervised import trax1_checkpoints
+from trax.supervised.trainer_lib import train
 from trax.supervised.training import EvalTask
 from trax.supervised.training import Loop
 from trax.supervised.training import TrainTask

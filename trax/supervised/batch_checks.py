@@ -42,6 +42,7 @@ class BatchCheck:
   def __init__(self, model: base.Layer, end_layers: Sequence[base.Layer],
                batch_signature: tuple, name: str):
     self._name = name
+    self._length = len(batch_signature)
     self._checks = {}  # batch index -> (number of ids, what they are)
     for index, vocab_size in id_inputs.id_input_vocab_sizes(model).items():
       self._checks[index] = (vocab_size, f'model input {index} (token ids of '
@@ -58,7 +59,11 @@ class BatchCheck:
                                               f'{n_classes} outputs)')
 
   def __call__(self, batch: tuple, step: 'int | None') -> None:
-    """Raises ValueError naming the task, step and array if `batch` holds bad ids."""
+    """Raises ValueError naming the task and step if `batch` has the wrong number of
+    arrays or holds bad ids."""
+    if len(batch) != self._length:
+      raise ValueError(f'{self._name}, step {step}: got a batch of {len(batch)} arrays, but '
+                       f'its first batch had {self._length}.')
     for index, (n_ids, what) in self._checks.items():
       array = batch[index] if index < len(batch) else None
       if isinstance(array, np.ndarray) and array.dtype.kind in 'iu':

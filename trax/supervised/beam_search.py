@@ -34,6 +34,9 @@ from jax import lax
 import jax.numpy as jnp
 import numpy as np
 
+from trax import fastmath
+from trax import shapes
+
 # model -> {(batch_size, input signature, state shapes): batch axes}; see `batch_axes`.
 _BATCH_AXES = weakref.WeakKeyDictionary()
 
@@ -151,14 +154,17 @@ def search(first_log_probs: Any, state: Any,
 
 
 def batch_axes(model: Any, input_signature: Callable[[int], Any],
-               batch_size: int) -> tuple:
-  """For each leaf of `model.state` (a state for `batch_size` rows), its batch axis.
+               batch_size: int) -> tuple[tuple, tuple]:
+  """For each leaf of `model.state` (a state for `batch_size` rows), its batch axis; and
+  the same for the state after one call of the model.
 
-  The axis is the one that grows when `init` is given more rows; `None` marks a leaf shared
-  by all rows (a position counter). Found by comparing the states `init` would create for
+  The two differ in leaves when a layer's state changes structure at its first call
+  (`tl.Cache` stores its outputs then). An axis is the one that grows when `init` is given
+  more rows; `None` marks a leaf shared by all rows (a position counter). Found by
+  comparing the states `init` (and one abstract call) would create for
   `input_signature(batch_size)` and `input_signature(2 * batch_size)`; the first must be
-  the model's. These abstract `init`s trace the whole model, so the answer is kept for the
-  model's later searches.
+  the model's. These abstract evaluations trace the whole model, so the answer is kept
+  for the model's later searches.
 
   Raises:
     ValueError: the model's state is not for `batch_size` rows, or has a leaf in which no
@@ -169,16 +175,22 @@ def batch_axes(model: Any, input_signature: Callable[[int], Any],
   key = (batch_size, str(input_signature(batch_size)), actual)
   if key not in known:
     def state_shapes(batch):
-      state = model.weights_and_state_signature(input_signature(batch))[1]
-      return tuple(tuple(x.shape) for x in jax.tree.leaves(state))
-    single, double = state_shapes(batch_size), state_shapes(2 * batch_size)
+      inputs = input_signature(batch)
+      weights, state = model.weights_and_state_signature(inputs)
+      after_call = fastmath.abstract_eval(lambda x, w, s, r: model.pure_fn(x, w, s, r)[1])(
+          inputs, weights, state, shapes.ShapeDtype((2,), np.uint32))
+      leaf_shapes = lambda tree: tuple(tuple(x.shape) for x in jax.tree.leaves(tree))
+      return leaf_shapes(state), leaf_shapes(after_call)
+    (single, single_after), (double, double_after) = state_shapes(batch_size), state_shapes(
+        2 * batch_size)
     if actual != single:
       raise ValueError(
           f'the state of {model.name} is not for batch_size={batch_size} and these inputs: '
           f'its shapes are {list(actual)[:6]}..., expected {list(single)[:6]}.... '
           f'Initialize the model for them first, e.g. '
           f'model.init(ShapeDtype(({batch_size}, 1), np.int32)).')
-    known[key] = tuple(_doubled_axis(one, two) for one, two in zip(single, double))
+    known[key] = tuple(tuple(_doubled_axis(one, two) for one, two in zip(ones, twos))
+                       for ones, twos in ((single, double), (single_after, double_after)))
   return known[key]
 
 

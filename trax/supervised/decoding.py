@@ -185,7 +185,7 @@ def beam_search(model: tl.Layer, inputs: Any = None, batch_size: int = 1, n_beam
   _check_positions(model, max_length, tokens.shape[1] + max_length - 1,
                    _max_positions(model))
   batch_axes = (_state_batch_axes(model, encoder_inputs, batch_size) if n_beams > 1
-                else (None,) * len(jax.tree.leaves(model.state)))
+                else None)
   weights, state = _on_device(model)
   beam_tokens, scores, n_steps = _beam_search(
       weights, state, encoder_inputs, tokens, eos_id, model=model, n_beams=n_beams,
@@ -301,9 +301,16 @@ def _sample_loop(weights, state, encoder_inputs, first, temperature, rng, eos_id
                                              'batch_axes'))
 def _beam_search(weights, state, encoder_inputs, tokens, eos_id, *, model, n_beams,
                  max_length, alpha, batch_axes):
-  """`(tokens (B, K, max_length), scores (B, K), n_steps)` of the search."""
+  """`(tokens (B, K, max_length), scores (B, K), n_steps)` of the search.
+
+  `batch_axes` (`beam_search_lib.batch_axes`) holds the batch axes of the state before
+  and after a first call; `None` with one beam.
+  """
   batch_size = tokens.shape[0]
-  state = beam_search_lib.tile_state(state, batch_axes, batch_size, n_beams)
+  if batch_axes is None:
+    batch_axes = (None, None)
+  else:
+    state = beam_search_lib.tile_state(state, batch_axes[0], batch_size, n_beams)
   if encoder_inputs is not None:
     encoder_inputs = jnp.repeat(encoder_inputs, n_beams, axis=0)
   step = functools.partial(_next_log_probs, model, weights, encoder_inputs=encoder_inputs)
@@ -311,7 +318,8 @@ def _beam_search(weights, state, encoder_inputs, tokens, eos_id, *, model, n_bea
   beams, n_steps = beam_search_lib.search(
       log_probs.reshape(batch_size, n_beams, -1), state,
       lambda state, tokens: step(state, tokens=tokens),
-      lambda state, rows: beam_search_lib.gather_state(state, batch_axes, rows),
+      lambda state, rows: beam_search_lib.gather_state(
+          state, batch_axes[1] or (None,) * len(jax.tree.leaves(state)), rows),
       eos_id, max_length, alpha)
   return beams.tokens, beam_search_lib.normalized_scores(beams, alpha), n_steps
 

@@ -268,3 +268,21 @@ def format_duration(seconds: float) -> str:
   if minutes:
     return f'{minutes}m{seconds:02d}s'
   return f'{seconds}s'
+
+
+def summary_scalars(state: Any) -> dict:
+  """The scalars that summary layers (`tl.SummaryScalar`) keep in the model state, by name
+  (without `summary_`), as Trax 1.4's `Loop` reported them after evals."""
+  found = {}
+  def visit(tree):
+    if isinstance(tree, (tuple, list)):
+      for subtree in tree:
+        visit(subtree)
+    elif isinstance(tree, dict):
+      for key, value in tree.items():
+        if isinstance(key, str) and key.startswith('summary_') and np.ndim(value) == 0:
+          found[key[len('summary_'):]] = float(np.asarray(value))
+        else:
+          visit(value)
+  visit(state)
+  return found

@@ -73,7 +73,6 @@ class TaskTrainer:
                                               signature, name)
                      if loss_chunk_size else self._model_with_loss.pure_fn)
     self._name = name
-    self._batch_length = len(signature)
     self._check_batch = batch_checks.BatchCheck(model, [task.loss_layer], signature, name)
     self._placement = placement
     self._optimizer = task.optimizer
@@ -105,9 +104,6 @@ class TaskTrainer:
     Raises:
       ValueError: the batch does not have its task's arrays, or holds ids out of range.
     """
-    if len(batch) != self._batch_length:
-      raise ValueError(f'{self._name}, step {step}: got a batch of {len(batch)} arrays, but '
-                       f'its first batch had {self._batch_length}.')
     self._check_batch(batch, step)
     return self._placement.shard_batch(batch)
 

@@ -5,25 +5,32 @@ This is the entry point of Trax's `.gin` configs (`train.model = @trax.models.Tr
 1.4's `train(use_loop=True)` did: a train task on `inputs.train_stream`, an eval task
 computing the default metrics (or `metrics`) on `inputs.eval_stream`, checkpoints every
 `eval_frequency` steps, and resumes from `output_dir` if it holds a checkpoint. Trax's
-older `Trainer` class (`use_loop=False`) is not provided.
+older `Trainer` class (`use_loop=False`) is not provided; its checkpoint dicts still load
+(`load_trainer_state`), and its helpers `epochs` and `log` are here.
 """
 
 import collections
+import itertools
 import logging
 import os
 import sys
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from trax import atomic_files
 from trax import data
 from trax import fastmath
+from trax import file_io
 from trax import gin_config
 from trax import layers as tl
 from trax import optimizers
+from trax.supervised import history as history_lib
 from trax.supervised import lr_schedules
 from trax.supervised import training
 
 NamedStream = collections.namedtuple('NamedStream', ['name', 'stream'])
+OptState = collections.namedtuple('OptState', ['weights', 'slots', 'opt_params'])
+TrainerState = collections.namedtuple('TrainerState',
+                                      ['step', 'opt_state', 'history', 'model_state'])
 
 _log = logging.getLogger('trax.supervised')
 
@@ -47,6 +54,35 @@ def named_stream(name: str, stream: Iterator[Any]) -> NamedStream:
 def num_devices(value: 'int | None' = None) -> 'int | None':
   """How many devices `train` uses; None for all local ones (a gin knob in Trax)."""
   return value
+
+
+def log(s: str, stdout: bool = True) -> None:
+  """Logs `s` (and prints it if `stdout`)."""
+  _log.info(s)
+  if stdout:
+    print(s, flush=True)
+
+
+def epochs(total_steps: int, steps_to_skip: int, epoch_steps: Iterable[int]) -> Iterator[int]:
+  """The steps of each epoch up to `total_steps`, after skipping `steps_to_skip` (Trax's).
+
+  >>> list(epochs(10, 3, [1, 4, 4, 4]))
+  [2, 4, 1]
+  """
+  steps_to_go = total_steps - steps_to_skip
+  epoch_steps = iter(epoch_steps)
+  for steps_this_epoch in epoch_steps:
+    if steps_this_epoch > steps_to_skip:
+      epoch_steps = itertools.chain([steps_this_epoch - steps_to_skip], epoch_steps)
+    if steps_this_epoch >= steps_to_skip:
+      break
+    steps_to_skip -= steps_this_epoch
+  for steps_this_epoch in epoch_steps:
+    if steps_to_go <= 0:
+      break
+    steps_this_epoch = min(steps_this_epoch, steps_to_go)
+    yield steps_this_epoch
+    steps_to_go -= steps_this_epoch
 
 
 def train(output_dir: str, model: 'Callable[..., tl.Layer] | None' = None,
@@ -168,3 +204,44 @@ def _save_operative_gin_config(output_dir: 'str | None') -> None:
     return
   with atomic_files.atomic_write(os.path.join(output_dir, 'config.gin')) as f:
     f.write(gin.operative_config_str().encode('utf-8'))
+
+
+def make_trainer_state_dict(step: int, opt_state: OptState, history: Any, model_state: Any,
+                            input_signature: Any) -> dict:
+  """The dict Trax 1.4's 2020 trainer pickled as `model.pkl.gz`."""
+  flat_weights, flat_state = tl.flatten_weights_and_state(opt_state.weights, model_state)
+  return {'step': step, 'flat_weights': flat_weights, 'slots': opt_state.slots,
+          'opt_params': opt_state.opt_params, 'history': history, 'flat_state': flat_state,
+          'input_signature': input_signature, 'version_timestamp': 'Jun-18-2020'}
+
+
+def trainer_state_from_dict(trainer_state_dict: dict, model: tl.Layer) -> TrainerState:
+  """The `TrainerState` of such a dict, the weights and state fitted to `model`."""
+  signature = model.weights_and_state_signature(trainer_state_dict['input_signature'])
+  weights, model_state = tl.unflatten_weights_and_state(
+      trainer_state_dict['flat_weights'], trainer_state_dict['flat_state'], signature)
+  opt_state = OptState(weights=weights, slots=trainer_state_dict['slots'],
+                       opt_params=trainer_state_dict['opt_params'])
+  return TrainerState(step=trainer_state_dict['step'], opt_state=opt_state,
+                      history=trainer_state_dict['history'], model_state=model_state)
+
+
+def load_trainer_state(output_dir: str, model: tl.Layer,
+                       weights_file: 'str | None' = None) -> TrainerState:
+  """The `TrainerState` saved in `output_dir/model.pkl.gz` (or `weights_file`), read with
+  the restricted unpickler; an empty state if there is no such file and none was named.
+
+  Raises:
+    ValueError: `weights_file` does not exist.
+  """
+  if weights_file is None:
+    weights_file = os.path.join(output_dir, 'model.pkl.gz')
+    if not file_io.exists(weights_file):
+      return TrainerState(step=None, opt_state=None, history=history_lib.History(),
+                          model_state=None)
+  elif not file_io.exists(weights_file):
+    raise ValueError(f'File not found: {weights_file}')
+  trainer_state = trainer_state_from_dict(
+      training.unpickle_from_file(weights_file, gzip=True), model)
+  log(f'Model loaded from {weights_file} at step {trainer_state.step}')
+  return trainer_state

@@ -4,9 +4,9 @@
                 eval_tasks=[EvalTask(eval_stream, [tl.L2Loss()])], output_dir='run/')
     loop.run(1000)
 
-Speed: each train task has one compiled step (see `trainer`); weights, state and slots
-stay on the devices, and losses are pulled to the host only to report, evaluate or
-checkpoint, so the host prepares the next batch while the devices compute.
+Speed: each train task has one compiled step (`trainer`, or `tf_trainer` on the
+tensorflow-numpy backend); weights, state and slots stay with the step, and losses are
+pulled to the host only to report, evaluate or checkpoint.
 
 Behaviour follows Trax 1.4's `Loop`, with fixes: training metrics are reported at `eval_at`
 steps even without eval tasks (Trax 1.4 never reported them then); a step's checkpoint is
@@ -31,27 +31,33 @@ from trax import layers as tl
 from trax.layers import combinators as cb
 from trax import shapes
 from trax.data import counters as data_counters
+from trax.fastmath.backend import as_backend
 from trax.supervised import callbacks as callbacks_lib
 from trax.supervised import checkpoint_policy as policy
 from trax.supervised import checkpoints
 from trax.supervised import devices
 from trax.supervised import evaluation
 from trax.supervised import history as history_lib
+from trax.supervised import loop_weights
 from trax.supervised import reporting
 from trax.supervised import resume
 from trax.supervised import trainer as trainer_lib
 from trax.supervised.tasks import EvalTask
 from trax.supervised.reporting import NonFiniteLossError
 from trax.supervised.tasks import TrainTask
+from trax.supervised.training_helpers import init_host_and_devices
+from trax.supervised.training_helpers import pickle_to_file
+from trax.supervised.training_helpers import unpickle_from_file
 
-__all__ = ['Loop', 'TrainTask', 'EvalTask', 'NonFiniteLossError']
+__all__ = ['Loop', 'TrainTask', 'EvalTask', 'NonFiniteLossError', 'init_host_and_devices',
+           'pickle_to_file', 'unpickle_from_file']
 
 # Steps the host may dispatch ahead of the devices: the next batch is prepared while the
 # current step runs, and no more batches than this wait in device memory.
 _MAX_STEPS_IN_FLIGHT = 2
 
 
-class Loop:
+class Loop(loop_weights.TrainedWeights):
   """Trains a model for a number of steps, with periodic evals and checkpoints.
 
   Train tasks share the model: each task's loss layer takes the model's outputs (and the
@@ -94,6 +100,9 @@ class Loop:
     use_memory_efficient_trainer: must be False: Trax 1.4's reversible trainer is not
       implemented here.
     callbacks: `TrainingStepCallback` subclasses (or callables taking the loop).
+    backend: the training step's engine: 'jax' (jitted XLA, data parallel) or
+      'tensorflow-numpy' (`tf.function` + `tf.GradientTape`, one device; `tf_trainer`);
+      by default the `fastmath` backend selected when the loop is built, as in Trax.
 
   Raises:
     ValueError: inconsistent arguments; the message says which and why.
@@ -111,61 +120,73 @@ class Loop:
                which_task: 'Callable[[int], int] | None' = None,
                n_devices: 'int | None' = None, random_seed: 'int | None' = None,
                loss_chunk_size: int = 0, use_memory_efficient_trainer: bool = False,
-               callbacks: 'Sequence[Callable] | None' = None):
-    if use_memory_efficient_trainer:
-      raise ValueError('Loop got use_memory_efficient_trainer=True, but Trax 1.4\'s '
-                       'memory-efficient (reversible) trainer is not implemented here; '
-                       'loss_chunk_size works without it.')
-    self._tasks, self._eval_tasks = _as_list(tasks), _as_list(eval_tasks)
-    if not self._tasks:
-      raise ValueError('Loop needs at least one TrainTask.')
-    metric_names = [n for task in self._eval_tasks for n in task.metric_names]
-    for metric in (checkpoint_low_metric, checkpoint_high_metric):
-      if metric is not None and metric not in metric_names:
-        raise ValueError(f'Cannot checkpoint on eval metric {metric!r}: the eval tasks '
-                         f'compute {metric_names}.')
-    self._placement = devices.DataParallel(n_devices)
-    if random_seed is None:
-      random_seed = devices.same_seed_on_all_hosts(
-          int.from_bytes(os.urandom(4), 'little') % 2**31)
-    self._rng = fastmath.random.get_prng(random_seed)
-    self._output_dir = file_io.expanduser(output_dir) if output_dir else None
-    if self._output_dir:
-      atomic_files.make_directory(self._output_dir)  # Removes what killed runs left.
-      data_counters.load_data_counters(self._output_dir)  # For CountAndSkip, as Trax.
+               callbacks: 'Sequence[Callable] | None' = None, backend: 'str | None' = None):
+    self._backend = as_backend(backend or fastmath.backend_name()).value
+    if self._backend not in ('jax', 'tensorflow-numpy'):
+      raise ValueError(f"Loop trains with backend 'jax' or 'tensorflow-numpy', got "
+                       f'{self._backend!r}.')
+    if self._backend != 'jax' and (loss_chunk_size or (n_devices or 1) > 1):
+      raise ValueError('loss_chunk_size and n_devices > 1 need the jax backend.')
+    with fastmath.use_backend('jax'):  # Keys, initialization and placement are jax's.
+      if use_memory_efficient_trainer:
+        raise ValueError('Loop got use_memory_efficient_trainer=True, but Trax 1.4\'s '
+                         'memory-efficient (reversible) trainer is not implemented here; '
+                         'loss_chunk_size works without it.')
+      self._tasks, self._eval_tasks = _as_list(tasks), _as_list(eval_tasks)
+      if not self._tasks:
+        raise ValueError('Loop needs at least one TrainTask.')
+      metric_names = [n for task in self._eval_tasks for n in task.metric_names]
+      for metric in (checkpoint_low_metric, checkpoint_high_metric):
+        if metric is not None and metric not in metric_names:
+          raise ValueError(f'Cannot checkpoint on eval metric {metric!r}: the eval tasks '
+                           f'compute {metric_names}.')
+      self._placement = devices.DataParallel(n_devices if self._backend == 'jax' else 1)
+      if random_seed is None:
+        random_seed = devices.same_seed_on_all_hosts(
+            int.from_bytes(os.urandom(4), 'little') % 2**31)
+      self._rng = fastmath.random.get_prng(random_seed)
+      self._output_dir = file_io.expanduser(output_dir) if output_dir else None
+      if self._output_dir:
+        atomic_files.make_directory(self._output_dir)  # Removes what killed runs left.
+        data_counters.load_data_counters(self._output_dir)  # For CountAndSkip, as Trax.
 
-    self._step = 0
-    default_at = policy.at_step_1_and_every_nth_step(self._tasks[0].n_steps_per_checkpoint)
-    self._checkpoint_at = checkpoint_at or default_at
-    self._permanent_checkpoint_at = permanent_checkpoint_at or (
-        policy.at_step_1_and_every_nth_step(self._tasks[0].n_steps_per_permanent_checkpoint))
-    self._eval_at = eval_at or default_at
-    self._best_metrics = (checkpoint_low_metric, checkpoint_high_metric)
-    self._which_task = which_task or (lambda step: step % len(self._tasks))
+      self._step = 0
+      default_at = policy.at_step_1_and_every_nth_step(self._tasks[0].n_steps_per_checkpoint)
+      self._checkpoint_at = checkpoint_at or default_at
+      self._permanent_checkpoint_at = permanent_checkpoint_at or (
+          policy.at_step_1_and_every_nth_step(self._tasks[0].n_steps_per_permanent_checkpoint))
+      self._eval_at = eval_at or default_at
+      self._best_metrics = (checkpoint_low_metric, checkpoint_high_metric)
+      self._which_task = which_task or (lambda step: step % len(self._tasks))
 
-    self._model = model
-    self._batch_signature = shapes.signature(self._tasks[0].sample_batch)
-    model_inputs = cb.inputs_from_stack(self._batch_signature, model.n_in)
-    model.rng = self.new_rng()
-    if not fastmath.tree_flatten(model.weights):
-      model.init(model_inputs)
-    self._model_config = checkpoints.describe_layer(model)
+      self._model = model
+      self._batch_signature = shapes.signature(self._tasks[0].sample_batch)
+      model_inputs = cb.inputs_from_stack(self._batch_signature, model.n_in)
+      model.rng = self.new_rng()
+      if not fastmath.tree_flatten(model.weights):
+        model.init(model_inputs)
+      self._model_config = checkpoints.describe_layer(model)
 
-    self._trainers = [trainer_lib.TaskTrainer(model, task, self._placement, f'Train task {i}',
-                                              loss_chunk_size)
-                      for i, task in enumerate(self._tasks)]
-    self._evaluation = evaluation.Evaluation(model, eval_model, self._eval_tasks,
-                                             self._placement, model_inputs, self.new_rng())
-    self._weights = self._placement.replicate(model.weights)
-    self._state = self._placement.replicate(model.state)
-    self._set_base_rng(self.new_rng())
-    self._in_flight = collections.deque()
-    self._reporter = reporting.Reporter(self._tasks, self._eval_tasks, self._output_dir
-                                        if self._placement.is_chief else None)
-    self._sync_model()
-    self.load_checkpoint()
-    self._callbacks = [c if isinstance(c, callbacks_lib.TrainingStepCallback) else c(self)
-                       for c in callbacks or []]
+      if self._backend == 'jax':
+        self._trainers = [trainer_lib.TaskTrainer(model, task, self._placement,
+                                                  f'Train task {i}', loss_chunk_size)
+                          for i, task in enumerate(self._tasks)]
+      else:
+        from trax.supervised import tf_trainer  # pylint: disable=g-import-not-at-top
+        self._trainers = [tf_trainer.TfTaskTrainer(model, task, f'Train task {i}')
+                          for i, task in enumerate(self._tasks)]
+      self._evaluation = evaluation.Evaluation(model, eval_model, self._eval_tasks,
+                                               self._placement, model_inputs, self.new_rng())
+      self._weights = self._placement.replicate(model.weights)
+      self._state = self._placement.replicate(model.state)
+      self._set_base_rng(self.new_rng())
+      self._in_flight = collections.deque()
+      self._reporter = reporting.Reporter(self._tasks, self._eval_tasks, self._output_dir
+                                          if self._placement.is_chief else None)
+      self._sync_model()
+      self.load_checkpoint()
+      self._callbacks = [c if isinstance(c, callbacks_lib.TrainingStepCallback) else c(self)
+                         for c in callbacks or []]
 
   def _set_base_rng(self, rng: Any) -> None:
     """Training steps and evals take keys derived from `rng` (checkpoints keep it)."""
@@ -181,6 +202,10 @@ class Loop:
     Raises:
       NonFiniteLossError: a loss became NaN or infinite (see the class docstring).
     """
+    with fastmath.use_backend('jax'):
+      self._run(n_steps)
+
+  def _run(self, n_steps: int) -> None:
     self._adopt_weights_set_from_outside()
     end_step = self._step + n_steps
     self._reporter.start_progress(self._step)
@@ -205,7 +230,9 @@ class Loop:
     self._call_callbacks('on_step_begin', step)
     batch = self._trainers[task_index].take_batch(self._tasks[task_index], step)
     if len(self._in_flight) >= _MAX_STEPS_IN_FLIGHT:
-      self._in_flight.popleft().block_until_ready()
+      oldest = self._in_flight.popleft()
+      if hasattr(oldest, 'block_until_ready'):  # A TF step has finished already.
+        oldest.block_until_ready()
     self._weights, self._state, loss, metrics = self._trainers[task_index].one_step(
         self._weights, self._state, batch, step, self._train_rng)
     self._in_flight.append(loss)
@@ -249,10 +276,14 @@ class Loop:
 
   def run_evals(self) -> None:
     """Runs every eval task on the current weights; logs and records the mean metrics."""
-    rng = fastmath.random.fold_in(self._eval_rng, self._step)
-    all_means = self._evaluation.run(self._weights, self._state, rng)
-    for means, writer in zip(all_means, self._reporter.eval_writers):
+    with fastmath.use_backend('jax'):
+      rng = fastmath.random.fold_in(self._eval_rng, self._step)
+      all_means = self._evaluation.run(*self._on_jax_devices(), rng)
+    summaries = reporting.summary_scalars(self._model.state)
+    for i, (means, writer) in enumerate(zip(all_means, self._reporter.eval_writers)):
       self.log_summary(means, writer, 'metrics/', 'eval')
+      if summaries and i == 0:
+        self.log_summary(summaries, writer, 'summary_', 'eval')
 
   def log_summary(self, values: dict, summary_writer: 'reporting.SummaryWriter | None',
                   value_prefix: str, log_prefix: str, stdout: bool = True) -> None:
@@ -262,28 +293,6 @@ class Loop:
     """
     self._reporter.log_summary(self._step, values, summary_writer, value_prefix,
                                log_prefix, stdout)
-
-  # Weights on the devices and in the model.
-
-  def _sync_model(self) -> None:
-    """Points the model and eval model at the current weights and state (no copy)."""
-    self._model.weights, self._model.state = self._weights, self._state
-    self._evaluation.share(self._weights, self._state)
-
-  def _adopt_weights_set_from_outside(self) -> None:
-    """Takes up weights or state assigned to `model` since the last sync."""
-    ids = lambda tree: [id(x) for x in jax.tree.leaves(tree)]
-    if ids((self._model.weights, self._model.state)) != ids((self._weights, self._state)):
-      self.update_weights_and_state(self._model.weights, self._model.state)
-
-  def update_weights_and_state(self, weights: Any = None, state: Any = None) -> None:
-    """Replaces the trained model's weights and/or state (those not `None`)."""
-    self._look_at_losses()
-    if weights is not None:
-      self._weights = self._placement.replicate(weights)
-    if state is not None:
-      self._state = self._placement.replicate(state)
-    self._sync_model()
 
   # Checkpoints.
 
@@ -376,19 +385,10 @@ class Loop:
   def output_dir(self) -> 'str | None':
     return self._output_dir
 
-  @property
-  def n_devices(self) -> int:
-    """Local devices used (per host)."""
-    return self._placement.n_devices
-
-  @property
-  def is_chief(self) -> bool:
-    """Whether this host writes checkpoints and summaries."""
-    return self._placement.is_chief
-
   def new_rng(self) -> Any:
     """A new single-use random key, split off the loop's."""
-    self._rng, rng = fastmath.random.split(self._rng)
+    with fastmath.use_backend('jax'):
+      self._rng, rng = fastmath.random.split(self._rng)
     return rng
 
 

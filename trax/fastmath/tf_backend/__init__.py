@@ -30,6 +30,8 @@ from trax.fastmath.tf_backend._indexing import dynamic_slice_in_dim
 from trax.fastmath.tf_backend._indexing import dynamic_update_slice
 from trax.fastmath.tf_backend._indexing import dynamic_update_slice_in_dim
 from trax.fastmath.tf_backend._indexing import index_add
+from trax.fastmath.tf_backend._indexing import index_max
+from trax.fastmath.tf_backend._indexing import index_min
 from trax.fastmath.tf_backend._indexing import index_update
 from trax.fastmath.tf_backend._random import random_bernoulli
 from trax.fastmath.tf_backend._random import random_bits
@@ -113,6 +115,17 @@ def concrete_value(x):
   if tf.is_tensor(x):
     return None if tf.is_symbolic_tensor(x) else x.numpy()
   return _np.asarray(x)
+
+
+def map(f, xs):  # pylint: disable=redefined-builtin
+  """`f` applied to each slice of `xs` along axis 0, stacked (as `jax.lax.map`)."""
+  return scan(lambda carry, x: (carry, f(x)), (), xs)[1]
+
+
+def is_traced(tree) -> bool:
+  """Whether `tree` holds symbolic tensors (it is inside a `tf.function` being traced)."""
+  return any(isinstance(leaf, tf.Tensor) and tf.is_symbolic_tensor(leaf)
+             for leaf in tf.nest.flatten(tree))
 
 
 # Devices.

@@ -41,12 +41,11 @@ def _getitem(x: tf.Tensor, idx: Any) -> tf.Tensor:
   return tf_numpy.take(basic, idx[k], axis=dims_before)
 
 
-def _scatter(x: Any, idx: Any, y: Any, add: bool) -> tf.Tensor:
+def _scatter(x: Any, idx: Any, y: Any, scatter: Any) -> tf.Tensor:
   x = tf_numpy.asarray(x)
   positions = tf.reshape(tf.range(tf.size(x)), tf.shape(x))
   selected = _getitem(positions, idx)
   updates = tf.broadcast_to(tf_numpy.asarray(y, x.dtype), tf.shape(selected))
-  scatter = tf.tensor_scatter_nd_add if add else tf.tensor_scatter_nd_update
   flat = scatter(tf.reshape(x, [-1]), tf.reshape(selected, [-1, 1]),
                  tf.reshape(updates, [-1]))
   return tf.reshape(flat, tf.shape(x))
@@ -54,12 +53,22 @@ def _scatter(x: Any, idx: Any, y: Any, add: bool) -> tf.Tensor:
 
 def index_update(x: Any, idx: Any, y: Any) -> tf.Tensor:
   """`x` with `x[idx] = y` (ints, slices, Ellipsis, None, one integer array)."""
-  return _scatter(x, idx, y, add=False)
+  return _scatter(x, idx, y, tf.tensor_scatter_nd_update)
 
 
 def index_add(x: Any, idx: Any, y: Any) -> tf.Tensor:
   """`x` with `x[idx] += y`; repeated indices add up."""
-  return _scatter(x, idx, y, add=True)
+  return _scatter(x, idx, y, tf.tensor_scatter_nd_add)
+
+
+def index_min(x: Any, idx: Any, y: Any) -> tf.Tensor:
+  """`x` with `x[idx] = minimum(x[idx], y)`."""
+  return _scatter(x, idx, y, tf.tensor_scatter_nd_min)
+
+
+def index_max(x: Any, idx: Any, y: Any) -> tf.Tensor:
+  """`x` with `x[idx] = maximum(x[idx], y)`."""
+  return _scatter(x, idx, y, tf.tensor_scatter_nd_max)
 
 
 def _clamped_starts(starts: Sequence, dims: Sequence, sizes: Sequence) -> list:

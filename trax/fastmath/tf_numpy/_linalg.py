@@ -90,4 +90,5 @@ def _float_fn(tf_fn):
 
 linalg = types.SimpleNamespace(
     norm=_norm, qr=_qr, inv=_float_fn(tf.linalg.inv), det=_float_fn(tf.linalg.det),
-    cholesky=_float_fn(tf.linalg.cholesky))
+    cholesky=_float_fn(tf.linalg.cholesky), slogdet=_float_fn(tf.linalg.slogdet),
+    solve=_float_fn(tf.linalg.solve))

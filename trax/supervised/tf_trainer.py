@@ -1,0 +1,114 @@
+"""The training step on the tensorflow-numpy backend: `tf.function` and `tf.GradientTape`.
+
+`Loop(..., backend='tensorflow-numpy')` (or a Loop built while that backend is selected,
+as Trax notebooks do with `fastmath.set_backend('tensorflow-numpy')`) trains with this
+step instead of the jitted jax one (`trainer.TaskTrainer`). It is the same computation,
+written once in the layers and optimizers against `fastmath`: the forward pass of model
+and loss, `fastmath.value_and_grad` (a `tf.GradientTape` here), the learning-rate
+schedule and the optimizer update, traced once into one `tf.function` (plain TF ops, no
+XLA unless `jit_compile=True` is asked for).
+
+Weights, state and slots stay TF tensors between steps; the `Loop` converts them for its
+jax-side work (evals, checkpoints, the model's own weights). One device (TF's default);
+random numbers come from TF's stateless generator, so dropout masks differ from the jax
+step's (the numbers agree for models without randomness).
+"""
+
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from trax import fastmath
+from trax import shapes
+from trax.layers import base
+from trax.layers import combinators as cb
+from trax.supervised import batch_checks
+from trax.supervised import trainer as trainer_lib
+
+_TF = 'tensorflow-numpy'
+
+
+def to_tensors(tree: Any) -> Any:
+  """The arrays of `tree` as TF tensors (jax's dtypes: 64-bit types narrowed)."""
+  with fastmath.use_backend(_TF):
+    return fastmath.nested_map(fastmath.numpy.asarray, tree)
+
+
+class TfTaskTrainer:
+  """Trains a model on one `TrainTask` with a `tf.function` step; as `trainer.TaskTrainer`.
+
+  Args:
+    model: the model, initialized.
+    task: the `TrainTask`.
+    name: how errors refer to the task.
+    jit_compile: compile the step with XLA through TF (`tf.function(jit_compile=True)`).
+
+  Raises:
+    ValueError: the task's batches do not fit model and loss, or the loss is no scalar.
+  """
+
+  def __init__(self, model: base.Layer, task: Any, name: str, jit_compile: bool = False):
+    signature = shapes.signature(task.sample_batch)
+    self._model_with_loss = trainer_lib.model_with_ends(model, [task.loss_layer], signature,
+                                                        name)
+    loss = self._model_with_loss.output_signature(
+        cb.inputs_from_stack(signature, len(signature)))
+    if not isinstance(loss, shapes.ShapeDtype) or loss.shape:
+      raise ValueError(f'{name}: the loss layer {task.loss_layer.name} must output one '
+                       f'scalar, but outputs {loss}.')
+    self._name = name
+    self._check_batch = batch_checks.BatchCheck(model, [task.loss_layer], signature, name)
+    self._optimizer = task.optimizer
+    self._lr_schedule = task.lr_schedule
+    slots, opt_params = self._optimizer.tree_init(self._model_with_loss.weights)
+    self.loss_weights = task.loss_layer.weights
+    self.loss_state = task.loss_layer.state
+    self.slots = slots
+    self.opt_params = opt_params
+    self.n_traces = 0
+    self._compiled_step = tf.function(self._step, autograph=False, jit_compile=jit_compile,
+                                      reduce_retracing=True)
+
+  def take_batch(self, task: Any, step: int) -> Any:
+    """The task's next batch, checked (see `place_batch`)."""
+    return self.place_batch(batch_checks.next_batch(task, self._name, step), step)
+
+  def place_batch(self, batch: tuple, step: int) -> Any:
+    """`batch` as TF tensors, after checking its arrays (`batch_checks`)."""
+    self._check_batch(batch, step)
+    return to_tensors(tuple(batch))
+
+  def one_step(self, model_weights: Any, model_state: Any, batch: Any, step: int,
+               rng: Any) -> tuple[Any, Any, Any, dict]:
+    """One training step; returns `(new_model_weights, new_model_state, loss, metrics)`
+    as TF tensors (the inputs may be TF tensors, jax or numpy arrays)."""
+    weights, state, slots, opt_params = to_tensors(
+        ((model_weights, self.loss_weights), (model_state, self.loss_state), self.slots,
+         self.opt_params))
+    ((model_weights, self.loss_weights), (model_state, self.loss_state), self.slots,
+     loss, metrics) = self._compiled_step(weights, state, slots, opt_params,
+                                          tf.constant(step, tf.int32), batch,
+                                          to_tensors(np.asarray(rng)))
+    return model_weights, model_state, loss, metrics
+
+  def _step(self, weights, state, slots, opt_params, step, batch, rng):
+    """One update, as `trainer.TaskTrainer._step` on the tensorflow-numpy backend."""
+    self.n_traces += 1
+    with fastmath.use_backend(_TF):
+      rng = fastmath.random.fold_in(rng, step)
+
+      def loss_fn(weights):
+        return self._model_with_loss.pure_fn(batch, weights, state, rng)
+
+      (loss, new_state), grads = fastmath.value_and_grad(loss_fn, has_aux=True)(weights)
+      # Float step numbers: TF's operators do not promote (b1 ** t with an integer t fails).
+      step = tf.cast(step, tf.float32)
+      if self._lr_schedule is not None:
+        learning_rate = opt_params['learning_rate']
+        opt_params = dict(opt_params, learning_rate=tf.cast(
+            self._lr_schedule(step), learning_rate.dtype))
+      new_weights, new_slots, metrics = self._optimizer.tree_update(
+          step - 1., grads, weights, slots, opt_params)
+      metrics = dict(metrics, learning_rate=opt_params['learning_rate'])
+      return new_weights, new_state, new_slots, loss, metrics
