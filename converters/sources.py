@@ -210,9 +210,8 @@ def _from_checkpoint(path: str, signature: 'list | None', model_config: 'dict | 
 
 def rebuild(config: dict, mode: str = 'eval') -> tl.Layer:
   """The layer `config` describes, in `mode`, in its serving form (`serving_layers`)."""
-  # Importing registers the factories configs may name (models, Keras-import layers).
+  # Importing registers the factories configs may name.
   import trax.models  # pylint: disable=g-import-not-at-top,unused-import
-  from converters import keras_recurrent  # pylint: disable=g-import-not-at-top,unused-import
   return tl.from_config(serving_layers.for_serving(config), mode=mode)
 
 
