@@ -225,7 +225,7 @@ class _Converter:
                           else 'an op with no exact trax mapping')
       mapped = _with_default_inputs(mapping(operation, call), call)
       ignored = [m for m in call.masks if all(m is not t for t in mapped.inputs)]
-      if ignored:
+      if ignored and not mapped.masks_irrelevant:
         raise Unsupported('a Keras mask reaches it, which this mapping does not take')
       return self._record(self._shared(operation, call, mapped),
                           NodeStatus(name, kind, 'exact'))

@@ -85,17 +85,20 @@ def softmax(layer, call: Call) -> Mapped:
   axis = layer.get_config()['axis']
   axes = tuple(axis) if isinstance(axis, (list, tuple)) else (axis,)
   mask = call.kwargs.get('mask')
-  layers = []
-  if mask is not None:
-    # where(mask, x, -1e9), with the mask (which broadcasts against x) on top.
-    layers.append(tl.NumpyFn('where', n_in=2, constants=[(2, -1e9)]))
   if len(axes) == 1:
-    layers.append(tl.Softmax(axis=axes[0]))
+    layers = [tl.Softmax(axis=axes[0])]
   else:
     # Keras computes exp(x - logsumexp(x)) over several axes.
-    layers += [tl.Branch(tl.LogSumExp(axis=axes), None), tl.SubtractTop(), tl.Exp()]
-  inputs = call.data[:1] if mask is None else [_bool(mask), call.data[0]]
-  return Mapped(layers, inputs=inputs)
+    layers = [tl.Branch(tl.LogSumExp(axis=axes), None), tl.SubtractTop(), tl.Exp()]
+  if mask is None:
+    return Mapped(layers, inputs=call.data[:1])
+  # Keras: softmax(where(mask, x, -1e9)), then zeros where masked (also on fully masked
+  # rows, which would otherwise be uniform). The mask broadcasts against x.
+  return Mapped([tl.Select([0, 1, 0], n_in=2),                        # mask x mask
+                 tl.NumpyFn('where', n_in=2, constants=[(2, -1e9)]),   # masked mask
+                 *layers, tl.Swap(),                                   # mask p
+                 tl.NumpyFn('where', n_in=2, constants=[(2, 0.)])],
+                inputs=[_bool(mask), call.data[0]])
 
 
 def _bool(mask: Any) -> Any:

@@ -7,7 +7,8 @@ queries by `1/sqrt(key_dim)` and give masked scores -1e9. Masks: the query's Ker
 (which Keras reads from the query tensor), `value_mask` and `key_mask` (which Keras takes
 from the value's and key's masks), `attention_mask` and `use_causal_mask` all combine as
 in Keras. Gates, sliding windows, attention over other axes than 1 and returned scores
-refuse. Causal self-attention with equal key, value and output widths and no other mask
+refuse. With attention dropout Keras takes another path, whose masked softmax gives
+queries without any allowed key zero output (`zero_masked`). Causal self-attention with equal key, value and output widths and no other mask
 is trax's `CausalAttention`, which also decodes step by step in 'predict' mode.
 """
 
@@ -74,7 +75,7 @@ def multi_head_attention(layer, call: Call) -> Mapped:
   trax_layer = tl.MultiHeadAttention(
       heads, key_dim, value_dim, d_out, n_sequences=len(sequences), masks=tuple(masks),
       causal=causal, use_bias=use_bias,
-      dropout=config['dropout'], mode=call.mode)
+      dropout=config['dropout'], zero_masked=config['dropout'] > 0, mode=call.mode)
   return Mapped([trax_layer], weights, inputs=sequences + list(masks.values()))
 
 

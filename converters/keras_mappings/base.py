@@ -60,6 +60,8 @@ class Mapped:
   weights: list = dataclasses.field(default_factory=list)
   state: list = dataclasses.field(default_factory=list)
   inputs: 'list | None' = None  # Keras tensors onto the stack, top first; default: data.
+  # The call's Keras masks cannot change the outputs (else the inputs must take them).
+  masks_irrelevant: bool = False
 
 
 def keras_mask(tensor: Any) -> Any:

@@ -62,7 +62,9 @@ def inference_identity(layer, call: Call) -> Mapped:
   config = layer.get_config()
   if type(layer).__name__ != 'Dropout' or config.get('noise_shape') is not None:
     raise Unsupported(f'{type(layer).__name__} in train mode')
-  return Mapped([tl.Dropout(config['rate'], mode='train')])
+  # Trax keeps a dropout's rate as its state.
+  return Mapped([tl.Dropout(config['rate'], mode='train')],
+                state=[np.asarray(config['rate'], np.float32)])
 
 
 def masking(layer, call: Call) -> Mapped:

@@ -61,7 +61,8 @@ def _check_last_axis(axis: Any, call: Call) -> None:
 
 
 def batch_norm(layer, call: Call) -> Mapped:
-  """Any axis, center, scale and momentum < ~1 - 1e-7; not renorm or synchronized."""
+  """Any axis, center, scale and momentum < ~1 - 1e-7; not renorm, synchronized, or
+  masked in train mode."""
   config = layer.get_config()
   if config.get('renorm') or config.get('synchronized'):
     raise Unsupported('renorm or synchronized batch normalization')
@@ -78,9 +79,13 @@ def batch_norm(layer, call: Call) -> Mapped:
   state = [numpy(layer.moving_mean).reshape(stats_shape),
            numpy(layer.moving_variance).reshape(stats_shape),
            np.asarray(BATCH_NORM_COUNT, np.int32)]
+  if call.kwargs.get('mask') is not None and call.mode == 'train':
+    raise Unsupported('a Keras mask in train mode (Keras then takes batch statistics over '
+                      'the kept steps only)')
   norm = tl.BatchNorm(axis=normalized, epsilon=config['epsilon'], center=config['center'],
                       scale=config['scale'], momentum=momentum, mode=call.mode)
-  return Mapped([norm], weights, state)
+  # In inference the moving statistics are used, whatever the mask.
+  return Mapped([norm], weights, state, inputs=call.data[:1], masks_irrelevant=True)
 
 
 def group_norm(layer, call: Call) -> Mapped:

@@ -34,8 +34,8 @@ def Minimum() -> base.Layer:
 class Average(base.Layer):
   """The mean of `n_items` inputs: `(x0 + x1 + ... ) / n_items`, summed left to right.
 
-  >>> Average(3)((np.ones(2), np.zeros(2), np.ones(2))).tolist()
-  [0.6666666865348816, 0.6666666865348816]
+  >>> Average(4)((np.ones(2), np.zeros(2), np.ones(2), np.ones(2))).tolist()
+  [0.75, 0.75]
 
   Args:
     n_items: how many inputs to average (at least 2).

@@ -94,8 +94,8 @@ def GeneralRelu(max_value: 'float | None' = None, negative_slope: float = 0.,
   lower clip at 0 applies only with a ceiling) and slope :math:`s`. With the defaults it
   is `Relu`. These are the arguments of Keras' `ReLU` layer and `relu` activation.
 
-  >>> GeneralRelu(max_value=6., negative_slope=0.1)(np.array([-2., 3., 9.])).tolist()
-  [-0.2, 3.0, 6.0]
+  >>> GeneralRelu(max_value=6., negative_slope=0.5)(np.array([-2., 3., 9.])).tolist()
+  [-1.0, 3.0, 6.0]
 
   Args:
     max_value: the ceiling :math:`m`, or None.
@@ -228,12 +228,9 @@ def Sparsemax(axis: int = -1) -> base.Layer:
   [[1.0, 0.0, 0.0]]
   """
   def sparsemax(x):
-    n = x.shape[axis]
     descending = -jnp.sort(-x, axis=axis)
     cumulative = jnp.cumsum(descending, axis=axis)
-    ranks_shape = [1] * len(x.shape)
-    ranks_shape[axis] = n
-    ranks = jnp.reshape(jnp.arange(1, n + 1, dtype=x.dtype), ranks_shape)
+    ranks = jnp.cumsum(jnp.ones_like(x), axis=axis)  # 1, 2, ... along the axis
     # The support is the first k sorted entries; tau comes from the k-th cumulative sum.
     thresholds = (cumulative - 1.) / ranks
     k = jnp.sum(jnp.astype(descending > thresholds, x.dtype), axis=axis, keepdims=True)

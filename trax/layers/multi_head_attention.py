@@ -23,7 +23,9 @@ masks named in `masks`, in that order:
 All are boolean, true where attention is allowed; they are combined with a logical and
 (as Keras does with the masks of its inputs), and with the causal mask when `causal`. A
 masked score becomes -1e9 before the softmax, so a query with no allowed key attends
-evenly to all keys.
+evenly to all keys; with `zero_masked`, masked attention weights are exactly zero and
+such a query attends to nothing (Keras' masked softmax, which its MultiHeadAttention uses
+when it has attention dropout).
 """
 
 from typing import Any, Sequence
@@ -62,13 +64,14 @@ class MultiHeadAttention(base.Layer):
     causal: also forbid queries to attend to later keys (`key <= query` position).
     use_bias: whether the projections add biases.
     dropout: rate at which attention weights are dropped in 'train' mode.
+    zero_masked: give masked keys weight zero even in queries with no allowed key.
     mode: 'train', 'eval' or 'predict'.
   """
 
   def __init__(self, n_heads: int, d_key: int, d_value: 'int | None' = None,
                d_out: 'int | None' = None, n_sequences: int = 1, masks: Sequence[str] = (),
                causal: bool = False, use_bias: bool = True, dropout: float = 0.,
-               mode: str = 'train'):
+               zero_masked: bool = False, mode: str = 'train'):
     masks = tuple(masks)
     if any(m not in _MASK_NAMES for m in masks) or len(set(masks)) != len(masks):
       raise ValueError(f'MultiHeadAttention: masks {masks} must be distinct names from '
@@ -81,6 +84,7 @@ class MultiHeadAttention(base.Layer):
     self._d_value, self._d_out = d_value or d_key, d_out
     self._masks, self._causal = masks, causal
     self._use_bias, self._dropout, self._mode = use_bias, dropout, mode
+    self._zero_masked = zero_masked
 
   def init_weights_and_state(self, input_signature: Any) -> None:
     query, value, key, _ = self._split(input_signature)
@@ -109,8 +113,11 @@ class MultiHeadAttention(base.Layer):
     q, k, v = (attention.split_heads(project(x, p), self._n_heads, merged_batch_and_head=False)
                for x, p in zip((query, key, value), projections[:3]))
     mask = self._mask(masks, fastmath.shape(query)[1], fastmath.shape(key)[1])
-    activations, _ = attention.DotProductAttention(q, k, v, mask, self._dropout, self._mode,
-                                                   self.rng)
+    activations, probabilities = attention.DotProductAttention(
+        q, k, v, mask, self._dropout, self._mode, self.rng)
+    if self._zero_masked and mask is not None:
+      kept = jnp.where(mask, probabilities, jnp.zeros_like(probabilities))
+      activations = jnp.matmul(jnp.astype(kept, v.dtype), v)
     merged = attention.merge_heads(activations, self._n_heads, merged_batch_and_head=False)
     return project(merged, projections[3])
 

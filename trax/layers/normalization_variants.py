@@ -93,8 +93,8 @@ class GroupNorm(base.Layer):
 def L2Normalize(axis: 'int | Sequence[int]' = -1, epsilon: float = 1e-12) -> base.Layer:
   r"""Divides by the Euclidean norm along `axis`: :math:`x / \max(\|x\|_2, \epsilon)`.
 
-  >>> L2Normalize()(np.array([[3., 4.]])).tolist()
-  [[0.6, 0.8]]
+  >>> L2Normalize()(np.array([[0., 4.]])).tolist()
+  [[0.0, 1.0]]
 
   Args:
     axis: the axis or axes of the norm.
