@@ -21,7 +21,7 @@ setuptools.setup(
         'sentencepiece',
     ],
     extras_require={
-        'test': ['pytest', 'pytest-xdist', 'optax'],
+        'test': ['pytest', 'pytest-xdist', 'optax', 'keras-hub'],
         'bench': ['optax', 'flax'],
     },
     entry_points={'console_scripts': ['trax-convert=converters.__main__:main']},

@@ -139,10 +139,10 @@ def _layers(args: argparse.Namespace) -> None:
     print(coverage.markdown() if args.markdown else coverage.text(), end='')
     return
   import keras  # pylint: disable=g-import-not-at-top
-  from converters import from_keras  # pylint: disable=g-import-not-at-top
+  import converters  # pylint: disable=g-import-not-at-top
   model = keras.saving.load_model(args.model, compile=False)
-  rows = [coverage.LayerCoverage(f'{s.name} ({s.kind})', s.status, s.reason)
-          for s in from_keras.conversion_report(model)]
+  rows = [coverage.LayerCoverage(f'{s.name} ({s.kind})', s.status, s.reason or '')
+          for s in converters.conversion_report(model)]
   if args.markdown:
     print('| Node | Status | Notes |\n|---|---|---|')
     print('\n'.join(f'| {r.name} | {r.status} | {r.note} |' for r in rows))

@@ -233,10 +233,13 @@ class _Converter:
       if not self.allow_wrapping:  # Walks on, to report all such nodes.
         return self._record(Mapped([], inputs=call.data),
                             NodeStatus(name, kind, 'unsupported', str(e)))
-      status = NodeStatus(name, kind, 'wrapped', str(e))
       if not self.build_wrappers:
-        return self._record(Mapped([], inputs=list(call.tensors)), status)
-      return self._record(self._wrapped(operation, call, arguments), status)
+        return self._record(Mapped([], inputs=list(call.tensors)),
+                            NodeStatus(name, kind, 'wrapped', str(e)))
+      mapped, copied = self._wrapped(operation, call, arguments)
+      reason = str(e) + ('; a copy of its weights at another call (the calls differ in '
+                         'argument structure or masks), trained separately' if copied else '')
+      return self._record(mapped, NodeStatus(name, kind, 'wrapped', reason))
 
   def _shared(self, operation: Any, call: Call, mapped: Mapped) -> Mapped:
     """The trax layers of the first call of a layer with weights, for its later calls."""
@@ -251,19 +254,15 @@ class _Converter:
                         'layers (its weights could not stay shared)')
     return Mapped(first[1].layers, inputs=mapped.inputs)
 
-  def _wrapped(self, operation: Any, call: Call, arguments: Any) -> Mapped:
+  def _wrapped(self, operation: Any, call: Call, arguments: Any) -> tuple[Mapped, bool]:
+    """The wrapped node, and whether its weights copy those of an earlier call."""
     from converters import keras_wrapping  # pylint: disable=g-import-not-at-top
-    import keras  # pylint: disable=g-import-not-at-top
-    structure = repr(keras.tree.map_structure(
-        lambda x: '<tensor>' if isinstance(x, keras.KerasTensor) else x,
-        (call.args, call.kwargs)))
     key = ('wrapped', id(operation))
-    first = self._first_use.get(key)
-    reuse = first[1].layers[0] if first is not None and first[0] == structure else None
-    mapped = keras_wrapping.wrap(operation, arguments, call, reuse)
-    if first is None:
-      self._first_use[key] = (structure, mapped)
-    return mapped
+    earlier = self._first_use.get(key)
+    signature, mapped = keras_wrapping.wrap(operation, arguments, call, earlier)
+    self._first_use.setdefault(key, (signature, mapped))
+    copied = earlier is not None and earlier[0] != signature and bool(mapped.weights)
+    return mapped, copied
 
 
 def _initialize(layer: tl.Layer, probe: Any) -> tuple[Any, Any]:

@@ -19,20 +19,39 @@ from converters.keras_mappings import numpy
 from converters.keras_mappings.base import keras_mask
 
 
-def wrap(operation: Any, arguments: Any, call: Call, reuse: 'Any | None' = None) -> Mapped:
-  """The node `operation(*call.args, **call.kwargs)` as a `KerasLayer` (`reuse`: one made
-  for an earlier call of the same layer with the same argument structure)."""
+def wrap(operation: Any, arguments: Any, call: Call,
+         earlier: 'tuple[Any, Mapped] | None' = None) -> tuple[Any, Mapped]:
+  """The node `operation(*call.args, **call.kwargs)` as a `KerasLayer`.
+
+  Args:
+    operation: the node's layer, op or model.
+    arguments: the node's `SymbolicArguments`.
+    call: the node's call, as the mappings see it.
+    earlier: `(signature, Mapped)` of an earlier call of the same layer; its `KerasLayer`
+      is used again (the weights stay shared) if this call has the same signature.
+
+  Returns:
+    `(signature, Mapped)`: how the node is called (argument structure and where masks
+    attach) and its mapping.
+  """
+  import keras  # pylint: disable=g-import-not-at-top
   from trax_keras import KerasLayer  # pylint: disable=g-import-not-at-top
   masked = [(t, keras_mask(t)) for t in arguments.keras_tensors
             if _has_history(keras_mask(t))]
   inputs = list(call.tensors)
   inputs += [m for _, m in masked if all(m is not u for u in inputs)]
-  if reuse is not None:
-    return Mapped([reuse], inputs=inputs)
+  position = lambda tensor: next(i for i, u in enumerate(inputs) if u is tensor)
+  signature = (repr(keras.tree.map_structure(
+      lambda x: '<tensor>' if isinstance(x, keras.KerasTensor) else x,
+      (arguments.args, arguments.kwargs))), len(inputs),
+               [(position(t), position(m)) for t, m in masked])
+  if earlier is not None and earlier[0] == signature:
+    return signature, Mapped(earlier[1].layers, inputs=inputs)
   node_call = _node_call_class()(operation, arguments, inputs, masked)
   wrapped = KerasLayer(node_call, n_in=len(inputs), n_out=len(call.outputs), mode=call.mode)
-  return Mapped([wrapped], [numpy(v) for v in node_call.trainable_variables],
-                [numpy(v) for v in node_call.non_trainable_variables], inputs=inputs)
+  return signature, Mapped([wrapped], [numpy(v) for v in node_call.trainable_variables],
+                           [numpy(v) for v in node_call.non_trainable_variables],
+                           inputs=inputs)
 
 
 def _has_history(tensor: Any) -> bool:

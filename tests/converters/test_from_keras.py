@@ -143,20 +143,3 @@ def test_unsupported_layers_are_all_reported_by_name_and_type():
 def test_subclassed_or_unbuilt_models_are_refused_clearly():
   with pytest.raises(ValueError, match='no known inputs'):
     converters.from_keras(keras.Sequential([L.Dense(2)]))
-
-
-@pytest.mark.slow
-def test_wrapping_unsupported_layers_on_the_jax_backend():
-  code = '''
-    import numpy as np, keras, converters
-    L = keras.layers
-    model = keras.Sequential([keras.Input((4,)), L.Dense(4, activation='relu6'), L.Dense(2)])
-    layer, _ = converters.from_keras(model, allow_wrapping=True)
-    x = np.random.default_rng(0).normal(size=(3, 4)).astype(np.float32)
-    assert 'KerasLayer' in repr(layer), repr(layer)
-    print(float(np.abs(np.asarray(layer(x)) - np.asarray(model(x))).max()))
-  '''
-  import textwrap  # pylint: disable=g-import-not-at-top
-  from tests.trax_keras import helpers as keras_helpers  # pylint: disable=g-import-not-at-top
-  error = float(keras_helpers.run_python(textwrap.dedent(code), 'jax').strip().splitlines()[-1])
-  assert error < 1e-5

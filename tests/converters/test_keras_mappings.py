@@ -70,6 +70,8 @@ CASES = {
     'unit_norm_two_axes': (lambda: L.UnitNormalization(axis=[1, 2]), SEQ),
     'global_average_keepdims': (lambda: L.GlobalAveragePooling2D(keepdims=True), IMG),
     'global_max_3d': (lambda: L.GlobalMaxPooling3D(), VOL),
+    'global_max_2d': (lambda: L.GlobalMaxPooling2D(), IMG),
+    'global_average_3d': (lambda: L.GlobalAveragePooling3D(), VOL),
     'max_pool_3d': (lambda: L.MaxPooling3D(2), VOL),
     'average_pool_3d_same': (lambda: L.AveragePooling3D(2, padding='same'), VOL),
     # Recurrent layers and wrappers.
