@@ -221,8 +221,7 @@ class _Converter:
     try:
       mapping = keras_mappings.lookup(operation, self.layers, self.operations)
       if mapping is None:
-        raise Unsupported('no exact trax mapping' if isinstance(operation, keras.layers.Layer)
-                          else 'an op with no exact trax mapping')
+        raise Unsupported(_no_mapping(operation))
       mapped = _with_default_inputs(mapping(operation, call), call)
       ignored = [m for m in call.masks if all(m is not t for t in mapped.inputs)]
       if ignored and not mapped.masks_irrelevant:
@@ -282,6 +281,15 @@ def _initialize(layer: tl.Layer, probe: Any) -> tuple[Any, Any]:
       current.rng = jax.random.fold_in(jax.random.PRNGKey(0), len(seen))
       todo.extend(current.sublayers)
   return trees
+
+
+def _no_mapping(operation: Any) -> str:
+  import keras  # pylint: disable=g-import-not-at-top
+  if not isinstance(operation, keras.layers.Layer):
+    return 'an op with no exact trax mapping'
+  if type(operation).__module__.startswith('keras.'):
+    return 'no exact trax mapping'
+  return 'a custom layer (Keras runs its code)'
 
 
 def _with_default_inputs(mapped: Mapped, call: Call) -> Mapped:

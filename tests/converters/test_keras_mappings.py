@@ -150,3 +150,14 @@ def test_dropout_in_train_mode_drops_like_keras_in_distribution():
   layer, _ = converters.from_keras(model, mode='train')
   y = np.asarray(layer(np.ones((4, 1000), np.float32)))
   assert set(np.unique(y)) == {0., 2.} and 0.45 < np.mean(y == 0.) < 0.55
+
+
+def test_the_custom_layers_of_keras_applications():
+  from keras.src.applications import convnext  # pylint: disable=g-import-not-at-top
+  from keras.src.applications import inception_resnet_v2  # pylint: disable=g-import-not-at-top
+  x = keras.Input((5, 6))
+  scaled = convnext.LayerScale(1e-6, 6)(x)
+  residual = inception_resnet_v2.CustomScaleLayer(0.17)([x, L.Dense(6)(x)])
+  model = randomize(keras.Model(x, [scaled, residual]))
+  layer = assert_same(model, floats((2, 5, 6)))
+  assert 'LayerScale' in repr(layer) and 'Rescale' in repr(layer)
