@@ -13,10 +13,7 @@ from tests.layers import harness
 
 PARITY_CASES = [
     harness.Case('GroupNorm', lambda: tl.GroupNorm(2), ShapeDtype((2, 4, 3, 6))),
-    harness.Case('GroupNorm', lambda: tl.GroupNorm(3, center=False, scale=False),
-                 ShapeDtype((2, 5, 3))),
     harness.Case('L2Normalize', lambda: tl.L2Normalize(axis=(1, 2)), ShapeDtype((2, 3, 4))),
-    harness.Case('Standardize', lambda: tl.Standardize(), ShapeDtype((2, 3, 4))),
     harness.Case('Standardize', lambda: tl.Standardize(axis=None, invert=True),
                  ShapeDtype((2, 3))),
     harness.Case('Rescale', lambda: tl.Rescale([1., 2., 3.], 0.5), ShapeDtype((2, 4, 3))),
