@@ -8,7 +8,7 @@ raises `Unsupported` (saying why) when the node has no exact trax counterpart.
 
 import dataclasses
 import inspect
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import numpy as np
 
@@ -106,13 +106,6 @@ def numpy(variable: Any) -> np.ndarray:
   return np.asarray(keras.ops.convert_to_numpy(variable))
 
 
-def require(config: dict, **expected: Any) -> None:
-  """Refuses config entries other than `expected` (absent entries pass)."""
-  for key, value in expected.items():
-    if key in config and _normalized(config[key]) != _normalized(value):
-      raise Unsupported(f'{key}={config[key]!r} (only {value!r} maps exactly)')
-
-
 def channels_last(config: dict) -> None:
   if config.get('data_format', 'channels_last') != 'channels_last':
     raise Unsupported(f'data_format={config["data_format"]!r} (trax layers are channels-last)')
@@ -123,21 +116,6 @@ def axes(axis: Any, rank: int) -> list[int]:
   return sorted(a % rank for a in (axis if isinstance(axis, (list, tuple)) else [axis]))
 
 
-def as_tuple(value: Any, n: int) -> tuple:
-  return tuple(value) if isinstance(value, (list, tuple)) else (value,) * n
-
-
-def _normalized(value: Any) -> Any:
-  return tuple(value) if isinstance(value, list) else value
-
-
 def _keras_tensors(value: Any) -> list:
   import keras  # pylint: disable=g-import-not-at-top
   return [t for t in keras.tree.flatten(value) if isinstance(t, keras.KerasTensor)]
-
-
-def static_shape(shape: Sequence, what: str) -> tuple:
-  """`shape` without its batch axis, refusing unknown dimensions."""
-  if any(d is None for d in shape[1:]):
-    raise Unsupported(f'{what} needs static dimensions besides the batch, got {tuple(shape)}')
-  return tuple(shape[1:])

@@ -112,17 +112,18 @@ def check_wrapping(model: keras.Model, inputs) -> dict:
   """Converts with wrapping; returns the error against Keras and the wrapped nodes."""
   layer, _ = converters.from_keras(model, allow_wrapping=True)
   expected = keras.tree.flatten(model(inputs, training=False))
-  flat_inputs = tuple(keras.tree.flatten(inputs))  # Keras' order: sorted keys.
-  got = layer(flat_inputs if len(flat_inputs) > 1 else flat_inputs[0])
-  got = got if isinstance(got, tuple) else (got,)
+  flat = tuple(keras.tree.flatten(inputs))  # Keras' order: sorted keys.
+  flat = flat if len(flat) > 1 else flat[0]
+
+  def run(weights):
+    outputs, _ = layer.pure_fn(flat, weights, layer.state, jax.random.PRNGKey(0))
+    return outputs if isinstance(outputs, tuple) else (outputs,)
+  got = jax.jit(run)(layer.weights)
   error = max(float(np.max(np.abs(np.asarray(g) - np.asarray(e)))) for g, e in
               zip(got, expected))
-  # trax can differentiate through the wrapped nodes.
-  def loss(weights):
-    outputs, _ = layer.pure_fn(flat_inputs if len(flat_inputs) > 1 else flat_inputs[0],
-                               weights, layer.state, jax.random.PRNGKey(0))
-    return sum(jax.numpy.sum(o) for o in keras.tree.flatten(outputs))
-  gradients = jax.tree.leaves(jax.grad(loss)(layer.weights))
+  # trax differentiates through the wrapped nodes.
+  loss = lambda weights: sum(jax.numpy.sum(o) for o in run(weights))
+  gradients = jax.tree.leaves(jax.jit(jax.grad(loss))(layer.weights))
   wrapped = sorted({s.kind for s in converters.conversion_report(model)
                     if s.status == 'wrapped'})
   return {'error': error, 'wrapped': wrapped, 'n_outputs': len(got),

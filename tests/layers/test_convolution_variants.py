@@ -44,7 +44,6 @@ def _naive_conv(x, w, b, strides, dilation, groups):
     (lambda: tl.GroupedConv(6, (3, 2), groups=3, strides=(2, 1), dilation=(1, 2)),
      (2, 7, 6, 6)),
     (lambda: tl.DepthwiseConv((2, 3), depth_multiplier=2, dilation=(2, 1)), (2, 6, 5, 3)),
-    (lambda: tl.GroupedConv(4, (3,), groups=1, dilation=(3,)), (2, 9, 2)),
 ])
 def test_against_a_naive_convolution(make, shape, backend):
   layer = make()
