@@ -17,11 +17,19 @@ setuptools.setup(
         'absl-py',
         'tensorflow',
         'keras>=3',
+        'tensorboard',  # Keras' TensorBoard callback needs it; TensorFlow no longer brings it.
         'ai-edge-litert',
         'sentencepiece',
     ],
     extras_require={
-        'test': ['pytest', 'pytest-xdist', 'optax', 'keras-hub'],
+        # gin-config and tensorflow-datasets let the tests run Trax 1.4 .gin configs and
+        # TFDS data on disk; tensor2tensor (installed with --no-deps when wanted) is an
+        # optional oracle of the subword vocabularies. keras-hub's models (built from their
+        # configuration, nothing downloaded) test from_keras' wrapping.
+        'test': ['pytest', 'pytest-xdist', 'optax', 'gin-config', 'tensorflow-datasets',
+                 'importlib_resources', 'keras-hub'],
+        'gin': ['gin-config'],
+        'tfds': ['tensorflow-datasets', 'importlib_resources'],
         'bench': ['optax', 'flax'],
     },
     entry_points={'console_scripts': ['trax-convert=converters.__main__:main']},

@@ -9,6 +9,10 @@ non-numeric temporary name meanwhile).
 `assets.extra/trax_export.json` records what was exported: versions of trax, JAX,
 TensorFlow and Keras, the model config and origin, the path taken (native/xla) and why,
 the signatures, the weight names and shapes, and the verification result.
+
+Every signature checks its inputs' shapes first (`input_checks`): a wrong rank, a wrong
+fixed size, or a length past the model's positional table fails with a message naming
+the input and the shape expected, not deep in the graph.
 """
 
 import dataclasses
@@ -18,6 +22,7 @@ import logging
 import os
 import shutil
 import sys
+import tempfile
 import uuid
 from typing import Any, Callable, Sequence
 
@@ -25,7 +30,9 @@ import numpy as np
 import tensorflow as tf
 
 import trax
+from trax import file_io
 import trax.layers as tl
+from converters import input_checks
 from converters import signatures
 from converters import sources
 from converters import tf_module
@@ -64,17 +71,20 @@ def to_saved_model(model: Any, export_dir: str, input_signature: Any = None, *,
                    postprocess: 'Callable | None' = None,
                    platforms: 'Sequence[str] | None' = None, verify: bool = True,
                    tolerance: float = verify_lib.DEFAULT_TOLERANCE,
-                   model_config: 'dict | None' = None) -> SavedModelExport:
+                   model_config: 'dict | None' = None,
+                   allow_random_weights: bool = False) -> SavedModelExport:
   """Exports `model` as `export_dir/<version>/`, a SavedModel for TF Serving.
 
   >>> converters.to_saved_model(model, 'serving/lm', ShapeDtype((None, None), np.int32))
 
   Args:
-    model: a trax layer, a Keras model (see `sources`), or a checkpoint directory or file.
+    model: a trax layer, a Keras model or `TraxLayer` (see `sources`), or a checkpoint
+      directory or file.
     export_dir: the model's serving directory; versions are its numeric subdirectories.
     input_signature: `ShapeDtype` (or tuple of them, one per input). The batch dimension
       is always dynamic; other `None` dimensions are dynamic too. Taken from the
-      checkpoint or Keras model when not given.
+      checkpoint or Keras model when not given; then every size the model also accepts
+      at other values (a sequence length, say) is dynamic.
     version: version number; by default one more than the highest existing one (or 1).
     signature_name: name of the main signature.
     input_names: signature input names; default `tokens` (one integer input), `inputs`
@@ -94,6 +104,8 @@ def to_saved_model(model: Any, export_dir: str, input_signature: Any = None, *,
     verify: check the export in a jax-free process against the JAX model.
     tolerance: allowed max abs error, relative to `max(1, max |output|)`.
     model_config: the model's `config()`, for a checkpoint that does not record it.
+    allow_random_weights: export a trax layer that was never initialized, with random
+      weights (demos only); by default it is refused.
 
   Returns:
     A `SavedModelExport` describing what was written.
@@ -104,43 +116,56 @@ def to_saved_model(model: Any, export_dir: str, input_signature: Any = None, *,
   """
   if path not in tf_module.PATHS:
     raise ExportError(f'path={path!r}: expected one of {tf_module.PATHS}.')
-  resolved = sources.resolve(model, input_signature, model_config)
-  if resolved.input_signature is None:
-    raise ExportError(f'No input signature for {resolved.origin}; pass input_signature=.')
+  resolved = sources.resolve(model, input_signature, model_config, allow_random_weights)
   platforms = tuple(platforms or ('cpu', 'cuda'))
   if path == 'xla':
     tf_module.check_xla_support(platforms)
-  plan = plan_export(resolved, signatures.with_dynamic_batch(resolved.input_signature),
+  plan = plan_export(resolved, serving_signature(resolved, input_signature is None),
                      signature_name=signature_name, input_names=input_names,
                      output_names=output_names, extra_signatures=extra_signatures,
-                     preprocess=preprocess, postprocess=postprocess)
-  export_dir = os.path.abspath(os.fspath(export_dir))
-  os.makedirs(export_dir, exist_ok=True)
+                     preprocess=preprocess, postprocess=postprocess,
+                     allow_random_weights=allow_random_weights)
+  export_dir = file_io.abspath(os.fspath(export_dir))  # Any tf.io.gfile path too.
+  file_io.makedirs(export_dir)
   version = next_version(export_dir) if version is None else int(version)
   final_dir = os.path.join(export_dir, str(version))
-  if os.path.exists(final_dir):
+  if file_io.exists(final_dir):
     raise ExportError(f'{final_dir} already exists; choose another version or leave '
                       'version=None for the next one.')
-  tmp_dir = os.path.join(export_dir, f'.tmp-{version}-{uuid.uuid4().hex[:8]}')
+  # A remote export is written and verified in a local directory, then uploaded.
+  staging = tempfile.mkdtemp() if file_io.is_remote(export_dir) else export_dir
+  tmp_dir = os.path.join(staging, f'.tmp-{version}-{uuid.uuid4().hex[:8]}')
   try:
     path_kind, reason = plan.write(tmp_dir, path, platforms)
     report = None
     if verify:
       report = plan.verify(tmp_dir, tolerance)
-      verify_lib.raise_on_failure(report, f'The SavedModel ({path_kind} path)')
+      verify_lib.raise_on_failure(report, f'The SavedModel ({path_kind} path)',
+                                  resolved.reference_name)
     record = plan.record(tmp_dir, path_kind, reason, platforms, report)
-    os.rename(tmp_dir, final_dir)
+    file_io.move_tree(tmp_dir, final_dir)
   finally:
-    if os.path.exists(tmp_dir):
-      shutil.rmtree(tmp_dir, ignore_errors=True)
+    shutil.rmtree(tmp_dir if staging == export_dir else staging, ignore_errors=True)
   log.info('Exported %s to %s (%s path).', resolved.origin, final_dir, path_kind)
   return SavedModelExport(final_dir, version, path_kind, record['signatures'], report)
 
 
+def serving_signature(model: sources.Model, derived: bool) -> list:
+  """The model's input signature with a dynamic batch; if `derived` (not given by the
+  user), every other size the model also accepts at other values is dynamic too."""
+  if model.input_signature is None:
+    raise ExportError(f'No input signature for {model.origin}; pass input_signature=.')
+  signature = signatures.with_dynamic_batch(model.input_signature)
+  if derived and model.layer is not None:
+    signature = signatures.accepted_dynamic_sizes(
+        model.layer, signature, signatures.model_sizes(model.layer)[1])
+  return signature
+
+
 def next_version(export_dir: str) -> int:
   """One more than the highest numeric subdirectory of `export_dir` (1 if none)."""
-  versions = [int(n) for n in os.listdir(export_dir)
-              if n.isdigit() and os.path.isdir(os.path.join(export_dir, n))]
+  versions = [int(n.rstrip('/')) for n in file_io.listdir(export_dir)
+              if n.rstrip('/').isdigit() and file_io.isdir(os.path.join(export_dir, n))]
   return max(versions, default=0) + 1
 
 
@@ -178,9 +203,10 @@ class ExportPlan:
 
   def __init__(self, model: sources.Model, serving_signature: list, signature_list: list,
                extras: dict, preprocess: 'Callable | None',
-               postprocess: 'Callable | None'):
+               postprocess: 'Callable | None', limits: 'list | None' = None):
     self.model = model
     self.serving_signature = serving_signature
+    self.limits = limits  # Per input, per axis: the largest size taken (or None).
     self.signatures = signature_list
     self.extras = extras  # {signature name: sources.Model of the extra layer}
     self.preprocess, self.postprocess = preprocess, postprocess
@@ -220,10 +246,20 @@ class ExportPlan:
     specs = tf_module.tensor_specs(self.serving_signature, self.signatures[0].input_names)
     for signature in self.signatures:
       function = tf_module.serving_function(
-          module, specs, signature.output_names, signature.extra, self.preprocess,
+          module, specs, signature.output_names, signature.extra,
+          self._checked_preprocess(signature),
           self.postprocess if signature.extra is None else None)
       concrete[signature.name] = function.get_concrete_function()
     return module, concrete
+
+  def _checked_preprocess(self, signature: _Signature) -> Callable:
+    """The signature's first stage: check the inputs' shapes, then `preprocess`."""
+    def checked(*inputs):
+      inputs = input_checks.checked(list(inputs), self.serving_signature,
+                                    signature.input_names, self.limits,
+                                    f'signature {signature.name!r}')
+      return self.preprocess(*inputs) if self.preprocess else inputs
+    return checked
 
   def reference(self, signature: _Signature) -> Callable[[list], list]:
     def outputs(case: list) -> list:
@@ -263,6 +299,7 @@ class ExportPlan:
         'path': path_kind, 'path_reason': reason,
         'platforms': list(platforms) if path_kind == 'xla' else None,
         'input_signature': [spec(s) for s in self.serving_signature],
+        'input_limits': self.limits,
         'signatures': {s.name: {
             'inputs': {n: spec(x) for n, x in zip(s.input_names, self.serving_signature)},
             'outputs': list(s.output_names), 'extra': s.extra} for s in self.signatures},
@@ -280,8 +317,9 @@ class ExportPlan:
 def plan_export(model: sources.Model, serving_signature: list, *, signature_name: str,
                 input_names: 'Sequence[str] | None', output_names: 'Sequence[str] | None',
                 extra_signatures: 'dict | None', preprocess: 'Callable | None',
-                postprocess: 'Callable | None') -> ExportPlan:
-  """Decides the serving specs, names and extra stages of an export of `model`."""
+                postprocess: 'Callable | None', allow_random_weights: bool = False
+                ) -> ExportPlan:
+  """Decides the serving specs, names, checks and extra stages of an export of `model`."""
   preprocess_specs = getattr(preprocess, 'input_signature', None)
   if preprocess_specs:
     serving_signature = [signatures.ShapeDtype(s.shape, s.dtype.as_numpy_dtype)
@@ -308,13 +346,17 @@ def plan_export(model: sources.Model, serving_signature: list, *, signature_name
     if name == signature_name:
       raise ExportError(f'extra signature {name!r} has the name of the main signature.')
     extras[name] = sources.from_layer(layer, signatures.with_dynamic_batch(outputs),
-                                      origin=f'extra signature {name}')
+                                      f'extra signature {name}', allow_random_weights)
     n_extra = len(extras[name].output_signature(outputs))
     default = ['outputs'] if n_extra == 1 else None
     signature_list.append(_Signature(
         name, names_in, signatures.output_names(n_extra, names or default), name))
+  limits = None  # Known for the model's own inputs, not for a preprocess function's.
+  if model.layer is not None and preprocess is None:
+    limits = signatures.size_limits(model.layer, serving_signature,
+                                    signatures.model_sizes(model.layer)[1])
   return ExportPlan(model, serving_signature, signature_list, extras, preprocess,
-                    postprocess)
+                    postprocess, limits)
 
 
 def _eager(function: Callable, arrays: list) -> list:

@@ -9,6 +9,12 @@ Lite `dynamic_shapes=False`) asks otherwise.
 Concrete stand-in sizes replace the `None`s where arrays must exist (initialization,
 verification): several batch sizes and, for dynamic lengths, several lengths no longer
 than the model's positional-encoding table.
+
+Which sizes a model accepts is found by evaluating it abstractly (shapes only, nothing
+computed): `accepted_dynamic_sizes` makes a recorded size dynamic where the model takes
+other sizes too (a checkpoint records its training batch, e.g. length 64, but a language
+model takes any length), and `size_limits` finds the largest size a dynamic dimension
+takes (a positional table's `max_len`), which the serving signature then checks.
 """
 
 from typing import Any, Sequence
@@ -92,6 +98,73 @@ def _checked_names(names: Sequence[str], n: int, argument: str, what: str) -> li
       raise ValueError(f'{argument}: {name!r} is not a valid signature name (letters, '
                        'digits and underscores, not starting with a digit).')
   return names
+
+
+def accepted_dynamic_sizes(layer: tl.Layer, signature: list[ShapeDtype],
+                           max_len: 'int | None') -> list[ShapeDtype]:
+  """`signature` with `None` for each fixed non-batch size the model accepts changed.
+
+  Each size `d` is tried at a few other sizes (`d - 1`, `d + 1`, `d // 2`, `2 d`, no more
+  than `max_len`); it becomes dynamic only if the model takes them all. Sizes that must
+  change together (a source and its mask) are tried together when one alone fails.
+  """
+  signature = list(signature)
+  fixed = [(i, axis) for i, s in enumerate(signature) for axis, d in enumerate(s.shape)
+           if axis > 0 and d is not None]
+  groups = [[dim] for dim in fixed]
+  for size in sorted({signature[i].shape[axis] for i, axis in fixed}):
+    group = [(i, axis) for i, axis in fixed if signature[i].shape[axis] == size]
+    if len(group) > 1:
+      groups.append(group)
+  for group in groups:
+    group = [(i, axis) for i, axis in group if signature[i].shape[axis] is not None]
+    if not group:
+      continue
+    size = signature[group[0][0]].shape[group[0][1]]
+    others = [n for n in dict.fromkeys((size - 1, size + 1, size // 2, 2 * size))
+              if n >= 1 and n != size and (max_len is None or n <= max_len)][:2]
+    if others and all(_accepts(layer, _resized(signature, group, n), max_len)
+                      for n in others):
+      signature = _resized(signature, group, None)
+  return signature
+
+
+def size_limits(layer: tl.Layer, signature: list[ShapeDtype], max_len: 'int | None'
+                ) -> list[tuple]:
+  """Per input, per axis: the largest size a dynamic (non-batch) dimension takes, or None.
+
+  The model's positional table (`max_len`) is the only bound known; a dimension is
+  limited by it if the model takes `max_len` there but not `max_len + 1`.
+  """
+  limits = [[None] * len(s.shape) for s in signature]
+  if max_len is None:
+    return [tuple(l) for l in limits]
+  for i, s in enumerate(signature):
+    for axis, d in enumerate(s.shape):
+      if axis > 0 and d is None:
+        takes = lambda n: _accepts(layer, _resized(signature, [(i, axis)], n), max_len)
+        if takes(max_len) and not takes(max_len + 1):
+          limits[i][axis] = max_len
+  return [tuple(l) for l in limits]
+
+
+def _accepts(layer: tl.Layer, signature: list[ShapeDtype], max_len: 'int | None') -> bool:
+  """Whether the model computes on inputs of `signature` (evaluated abstractly)."""
+  batch, length = PROBE_SIZE
+  probe = concrete(signature, batch, length if max_len is None else min(length, max_len))
+  try:
+    layer.output_signature(structure(probe, layer.n_in))
+  except (tl.LayerError, TypeError, ValueError):
+    return False
+  return True
+
+
+def _resized(signature: list[ShapeDtype], dims: list[tuple], size: 'int | None'
+             ) -> list[ShapeDtype]:
+  """`signature` with dimension `axis` of input `i` set to `size`, for each `(i, axis)`."""
+  def shape(i, s):
+    return tuple(size if (i, axis) in dims else d for axis, d in enumerate(s.shape))
+  return [ShapeDtype(shape(i, s), s.dtype) for i, s in enumerate(signature)]
 
 
 def verification_shapes(signature: list[ShapeDtype], max_len: 'int | None'

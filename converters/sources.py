@@ -2,10 +2,13 @@
 
 `resolve` accepts
 - a trax layer or model (rebuilt from its `config()` in 'eval' mode, so dropout is off,
-  and given the weights and state it holds; initialized first if it has none);
-- a Keras model: one made of a single `TraxLayer` (`trax_keras.to_keras_model`) is
-  unwrapped into that trax layer and its weights; any other Keras model is exported
-  through its own `call` (Keras on the TensorFlow backend);
+  and given the weights and state it holds). One that was never initialized is refused:
+  its export would carry random weights (`allow_random_weights=True` initializes it);
+- a Keras model: one made of a single `TraxLayer` (`trax_keras.to_keras_model`), or a
+  `TraxLayer` itself, is unwrapped into that trax layer with the Keras variables' current
+  values; any other Keras model is exported through its own `call` (Keras on the
+  TensorFlow backend). Either way the reference an export is checked against is the Keras
+  model's own call, the source the user passed;
 - a checkpoint: a `Loop` output directory (its `model.npz`, or Trax 1.x `model.pkl.gz`)
   or a checkpoint file, the model rebuilt in 'eval' mode from the config stored in it (or
   given as `model_config`).
@@ -48,6 +51,8 @@ class Model:
     config: the layer's `config()` (`None` if it cannot describe itself).
     origin: where it came from, for messages and the export record.
     keras_model: the Keras model, when exported through Keras' own call.
+    keras_source: the Keras model or `TraxLayer` a trax layer was unwrapped from: its
+      own call is the reference.
   """
   layer: 'tl.Layer | None'
   weights: Any = ()
@@ -56,6 +61,7 @@ class Model:
   config: 'dict | None' = None
   origin: str = 'trax layer'
   keras_model: Any = None
+  keras_source: Any = None
   _jitted: Any = dataclasses.field(default=None, repr=False)
 
   @property
@@ -63,6 +69,12 @@ class Model:
     if self.keras_model is not None:
       return len(self.keras_model.inputs)
     return self.layer.n_in
+
+  @property
+  def reference_name(self) -> str:
+    """What `jax_outputs` computes, for messages."""
+    keras_callable = self.keras_model if self.keras_model is not None else self.keras_source
+    return 'the JAX model' if keras_callable is None else f'Keras {keras_callable.name}'
 
   def output_signature(self, flat_signature: list) -> list:
     """`ShapeDtype`s of the outputs for concrete inputs (computes nothing for trax)."""
@@ -73,10 +85,11 @@ class Model:
     return signatures.outputs_as_list(outputs)
 
   def jax_outputs(self, flat_inputs: list) -> list[np.ndarray]:
-    """The reference: outputs of the eval-mode model (JAX, or Keras' own call)."""
-    if self.keras_model is not None:
+    """The reference: outputs of the eval-mode model (JAX, or the Keras source's call)."""
+    keras_callable = self.keras_model if self.keras_model is not None else self.keras_source
+    if keras_callable is not None:
       inputs = flat_inputs[0] if len(flat_inputs) == 1 else list(flat_inputs)
-      outputs = self.keras_model(inputs, training=False)
+      outputs = keras_callable(inputs, training=False)
       return [np.asarray(o) for o in signatures.outputs_as_list(outputs)]
     if self._jitted is None:
       import jax  # pylint: disable=g-import-not-at-top
@@ -91,39 +104,48 @@ class Model:
     return [np.asarray(o) for o in signatures.outputs_as_list(y)]
 
 
-def resolve(model: Any, input_signature: Any = None, model_config: 'dict | None' = None
-            ) -> Model:
+def resolve(model: Any, input_signature: Any = None, model_config: 'dict | None' = None,
+            allow_random_weights: bool = False) -> Model:
   """Brings `model` (see the module docstring) to a `Model`.
 
   Args:
-    model: a trax layer, a Keras model, or a checkpoint directory or file.
+    model: a trax layer, a Keras model or `TraxLayer`, or a checkpoint directory or file.
     input_signature: `ShapeDtype` (or a tuple of them, one per input); `None` dims are
       dynamic. Needed for trax layers; taken from the checkpoint or Keras model otherwise.
     model_config: for a checkpoint without a stored model config, the model's `config()`.
+    allow_random_weights: initialize a trax layer that has no weights (demos only)
+      instead of refusing it.
 
   Raises:
     ExportError: the model cannot be resolved (what is missing is named).
   """
   flat_signature = None if input_signature is None else signatures.leaves(input_signature)
   if isinstance(model, tl.Layer):
-    return from_layer(model, flat_signature)
+    return from_layer(model, flat_signature, allow_random_weights=allow_random_weights)
   keras = sys.modules.get('keras')
-  if keras is not None and isinstance(model, keras.Model):
-    return _from_keras(model, flat_signature)
+  if keras is not None and isinstance(model, (keras.Model, keras.layers.Layer)):
+    return _from_keras(model, flat_signature, allow_random_weights)
   if isinstance(model, (str, os.PathLike)):
     return _from_checkpoint(os.fspath(model), flat_signature, model_config)
   raise ExportError(f'Cannot export a {type(model).__name__}: expected a trax layer, a '
-                    'Keras model, or a checkpoint directory or file.')
+                    'Keras model or TraxLayer, or a checkpoint directory or file.')
 
 
-def from_layer(layer: tl.Layer, signature: 'list | None', origin: str = 'trax layer'
-                ) -> Model:
+def from_layer(layer: tl.Layer, signature: 'list | None', origin: str = 'trax layer',
+               allow_random_weights: bool = False) -> Model:
   if signature is None:
     raise ExportError(f'Exporting the trax layer {layer.name} needs input_signature= (a '
                       'ShapeDtype, or a tuple of them, one per input; None for dynamic '
                       'dimensions).')
   probe = _structure(signatures.concrete(signature, *signatures.PROBE_SIZE), layer.n_in)
   if not (layer.has_weights or fastmath.tree_flatten(layer.state)):
+    needs_weights = fastmath.tree_flatten(layer.weights_and_state_signature(probe)[0])
+    if needs_weights and not allow_random_weights:
+      raise ExportError(
+          f'{origin}: {layer.name} has no weights: it was never trained, loaded or '
+          'initialized, so its export would compute with random weights. Train it (e.g. '
+          'training.Loop), load weights (layer.init_from_file) or initialize it '
+          '(layer.init) first; pass allow_random_weights=True only for a demo.')
     layer.init(probe)
   weights, state = layer.weights, layer.state
   config = checkpoints.describe_layer(layer)
@@ -141,17 +163,30 @@ def from_layer(layer: tl.Layer, signature: 'list | None', origin: str = 'trax la
   return Model(eval_layer, weights, state, signature, config, origin)
 
 
-def _from_keras(keras_model: Any, signature: 'list | None') -> Model:
-  """Unwraps a `to_keras_model` model; else exports through the Keras model's call."""
+def _from_keras(keras_model: Any, signature: 'list | None', allow_random_weights: bool
+                ) -> Model:
+  """Unwraps a `TraxLayer` (alone or as a whole model); else uses the Keras model's call."""
   import keras  # pylint: disable=g-import-not-at-top
   from trax_keras import TraxLayer  # pylint: disable=g-import-not-at-top
-  body = [l for l in keras_model.layers if not isinstance(l, keras.layers.InputLayer)]
+  if isinstance(keras_model, keras.Model):
+    body = [l for l in keras_model.layers if not isinstance(l, keras.layers.InputLayer)]
+    origin = f'Keras model {keras_model.name} (TraxLayer)'
+  else:
+    body, origin = [keras_model], f'TraxLayer {keras_model.name}'
   if len(body) == 1 and isinstance(body[0], TraxLayer):
     trax_layer = body[0]
+    if signature is None and trax_layer.input_signature is not None:
+      signature = signatures.leaves(trax_layer.input_signature)
+    if not trax_layer.built:  # Nothing trained yet: the trax layer's own weights, if any.
+      return from_layer(trax_layer.trax_layer, signature, origin, allow_random_weights)
     layer = rebuild(trax_layer.get_config()['layer'])
     layer.weights, layer.state = trax_layer.trax_weights(), trax_layer.trax_state()
-    signature = signature or signatures.leaves(trax_layer.input_signature)
-    return from_layer(layer, signature, origin=f'Keras model {keras_model.name} (TraxLayer)')
+    resolved = from_layer(layer, signature, origin)
+    resolved.keras_source = keras_model
+    return resolved
+  if not isinstance(keras_model, keras.Model):
+    raise ExportError(f'Cannot export the Keras layer {keras_model.name} '
+                      f'({type(keras_model).__name__}): export a keras.Model, or a TraxLayer.')
   if keras.backend.backend() != 'tensorflow':
     raise ExportError(
         f'Keras model {keras_model.name} mixes Keras layers with other layers; exporting it '

@@ -12,7 +12,9 @@ max error is reported. Quantization changes numbers by design, so a quantized mo
 passes on agreement, never silently: below `min_top1_agreement` is an error. Full-integer
 ('int8') quantization is experimental: its agreement is always measured and reported.
 
-The file is written under a temporary name, verified, then renamed into place.
+The file is written under a temporary name, verified, then renamed into place. TF Lite
+checks no input shapes itself; the sizes it cannot hold (a positional table's `max_len`)
+go into the file's metadata, and `tflite_inputs.Runner` checks inputs before running.
 """
 
 import collections
@@ -29,11 +31,13 @@ import tensorflow as tf
 from converters import saved_model as saved_model_lib
 from converters import signatures
 from converters import sources
+from converters import tflite_inputs
 from converters import tflite_ops
 from converters import verify as verify_lib
 from converters.errors import ExportError
 from converters.errors import ExportVerificationError
 from converters.errors import UnsupportedOpsError
+from trax import file_io
 
 log = logging.getLogger('converters')
 
@@ -77,7 +81,8 @@ def to_tflite(model_or_saved_model_dir: Any, output_path: str, input_signature: 
               min_top1_agreement: float = 0.9, signature_name: str = 'serving_default',
               input_names: 'Sequence[str] | None' = None,
               output_names: 'Sequence[str] | None' = None,
-              model_config: 'dict | None' = None) -> TFLiteExport:
+              model_config: 'dict | None' = None,
+              allow_random_weights: bool = False) -> TFLiteExport:
   """Converts a trax model, Keras model, checkpoint or SavedModel to a `.tflite` file.
 
   >>> converters.to_tflite(model, 'lm.tflite', ShapeDtype((None, None), np.int32),
@@ -102,6 +107,7 @@ def to_tflite(model_or_saved_model_dir: Any, output_path: str, input_signature: 
     input_names: signature input names (see `to_saved_model`).
     output_names: signature output names (see `to_saved_model`).
     model_config: for a checkpoint without a stored config (see `to_saved_model`).
+    allow_random_weights: convert a never-initialized trax layer (see `to_saved_model`).
 
   Returns:
     A `TFLiteExport`.
@@ -113,10 +119,11 @@ def to_tflite(model_or_saved_model_dir: Any, output_path: str, input_signature: 
   """
   if quantize not in QUANTIZATIONS:
     raise ExportError(f'quantize={quantize!r}: expected one of {QUANTIZATIONS}.')
-  output_path = os.path.abspath(os.fspath(output_path))
+  output_path = file_io.abspath(os.fspath(output_path))  # Any tf.io.gfile path too.
   with tempfile.TemporaryDirectory(prefix='trax-tflite-') as work_dir:
     source = _source(model_or_saved_model_dir, input_signature, work_dir, dynamic_shapes,
-                     signature_name, input_names, output_names, model_config)
+                     signature_name, input_names, output_names, model_config,
+                     allow_random_weights)
     converter = tf.lite.TFLiteConverter.from_saved_model(
         source.saved_model_dir, signature_keys=[signature_name])
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
@@ -128,20 +135,23 @@ def to_tflite(model_or_saved_model_dir: Any, output_path: str, input_signature: 
         flat_buffer = converter.convert()
     except Exception as e:  # pylint: disable=broad-except
       raise _conversion_error(e, source) from None
-  os.makedirs(os.path.dirname(output_path), exist_ok=True)
+  if source.limits and any(any(l) for l in source.limits):
+    flat_buffer = tflite_inputs.with_limits(
+        flat_buffer, {signature_name: dict(zip(source.input_names, source.limits))})
+  file_io.makedirs(os.path.dirname(output_path))
   tmp_path = f'{output_path}.tmp-{os.getpid()}'
   try:
-    with open(tmp_path, 'wb') as f:
+    with file_io.open_file(tmp_path, 'wb') as f:
       f.write(flat_buffer)
     result = TFLiteExport(output_path, len(flat_buffer), quantize,
                           {n: s for n, s in zip(source.input_names, source.signature)},
                           op_counts(flat_buffer))
     if verify:
       _verify(flat_buffer, source, signature_name, result, tolerance, min_top1_agreement)
-    os.replace(tmp_path, output_path)
+    file_io.replace(tmp_path, output_path)
   finally:
-    if os.path.exists(tmp_path):
-      os.remove(tmp_path)
+    if file_io.exists(tmp_path):
+      file_io.remove(tmp_path)
   return result
 
 
@@ -164,19 +174,18 @@ class _Source:
   model: 'sources.Model | None' = None
   max_len: 'int | None' = None
   int_high: int = 8
+  limits: 'list | None' = None  # Per input, per axis: the largest size taken (or None).
 
 
 def _source(model: Any, input_signature: Any, work_dir: str, dynamic_shapes: bool,
             signature_name: str, input_names: Any, output_names: Any,
-            model_config: Any) -> _Source:
+            model_config: Any, allow_random_weights: bool) -> _Source:
   """The SavedModel to convert (written to `work_dir` for models) and its reference."""
   saved_model_dir = saved_model_lib.find_saved_model(model)
   if saved_model_dir is not None:
     return _saved_model_source(saved_model_dir, signature_name, dynamic_shapes)
-  resolved = sources.resolve(model, input_signature, model_config)
-  if resolved.input_signature is None:
-    raise ExportError(f'No input signature for {resolved.origin}; pass input_signature=.')
-  signature = signatures.with_dynamic_batch(resolved.input_signature)
+  resolved = sources.resolve(model, input_signature, model_config, allow_random_weights)
+  signature = saved_model_lib.serving_signature(resolved, input_signature is None)
   if not dynamic_shapes:
     signature = _fixed(resolved.input_signature)
   plan = saved_model_lib.plan_export(
@@ -189,7 +198,7 @@ def _source(model: Any, input_signature: Any, work_dir: str, dynamic_shapes: boo
   vocab, max_len = (None, None) if resolved.layer is None else signatures.model_sizes(
       resolved.layer)
   return _Source(directory, signature, main.input_names, reference, resolved, max_len,
-                 vocab or 8)
+                 vocab or 8, plan.limits)
 
 
 def _saved_model_source(directory: str, signature_name: str, dynamic_shapes: bool
@@ -203,8 +212,10 @@ def _saved_model_source(directory: str, signature_name: str, dynamic_shapes: boo
   names = sorted(specs)
   record = saved_model_lib.read_record(directory)
   recorded = record.get('signatures', {}).get(signature_name, {}).get('inputs')
+  limits = None
   if recorded and sorted(recorded) == names:
     names = list(recorded)  # The model's input order.
+    limits = record.get('input_limits')
   signature = [signatures.ShapeDtype(specs[n].shape, specs[n].dtype.as_numpy_dtype)
                for n in names]
   if not dynamic_shapes and any(d is None for s in signature for d in s.shape):
@@ -215,7 +226,7 @@ def _saved_model_source(directory: str, signature_name: str, dynamic_shapes: boo
   def reference(case):
     outputs = function(**{n: tf.constant(a) for n, a in zip(names, case)})
     return {k: v.numpy() for k, v in outputs.items()}
-  return _Source(directory, signature, names, reference)
+  return _Source(directory, signature, names, reference, limits=limits)
 
 
 def _fixed(signature: list) -> list:
@@ -279,9 +290,7 @@ def _conversion_error(error: Exception, source: _Source) -> ExportError:
 
 def _verify(flat_buffer: bytes, source: _Source, signature_name: str, result: TFLiteExport,
             tolerance: float, min_top1_agreement: float) -> None:
-  from ai_edge_litert import interpreter as litert  # pylint: disable=g-import-not-at-top
-  runner = litert.Interpreter(model_content=flat_buffer).get_signature_runner(
-      signature_name)
+  runner = tflite_inputs.Runner(flat_buffer, signature_name)
   if any(d is None for s in source.signature for d in s.shape):
     shapes_ = signatures.verification_shapes(source.signature, source.max_len)
   else:

@@ -1,9 +1,10 @@
 """Parity check of a SavedModel, run where it will be served: a process without jax.
 
-The parent computes reference outputs (the model's eval-mode JAX forward pass) on random
-inputs of several batch sizes (and lengths, when dynamic), then starts a fresh Python in
-which importing jax, trax or the converters fails (`_verify_child.py`), loads the
-SavedModel there, runs every signature on the same inputs, and compares. The largest
+The parent computes reference outputs (the model's eval-mode JAX forward pass, or the
+call of the Keras model or `TraxLayer` that was exported) on random inputs of several
+batch sizes (and lengths, when dynamic), then starts a fresh Python in which importing
+jax, trax or the converters fails (`_verify_child.py`), loads the SavedModel there, runs
+every signature on the same inputs, and compares. The largest
 absolute error per signature output is reported; any above
 `tolerance * max(1, max |reference|)` raises `ExportVerificationError`.
 """
@@ -130,14 +131,15 @@ def verify_saved_model(export_dir: str, checks: Sequence[Check], cases: Sequence
   return report
 
 
-def raise_on_failure(report: VerificationReport, what: str) -> None:
+def raise_on_failure(report: VerificationReport, what: str,
+                     reference: str = 'the JAX model') -> None:
   """Raises ExportVerificationError naming the outputs of `report` over tolerance."""
   failures = report.failures()
   if failures:
     details = ', '.join(f'{key}: max abs error {report.max_abs_error[key]:.3g} '
                         f'(outputs up to {report.scale[key]:.3g})' for key in failures)
     raise ExportVerificationError(
-        f'{what} differs from the JAX model beyond tolerance {report.tolerance:g} '
+        f'{what} differs from {reference} beyond tolerance {report.tolerance:g} '
         f'(relative to max(1, |output|)): {details}. Cases checked: {report.cases}.', report)
 
 

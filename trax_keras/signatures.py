@@ -10,6 +10,7 @@ that differ between the two depend on a dynamic input dimension and become `None
 from typing import Any, Callable
 
 import jax
+import keras
 import numpy as np
 
 from trax import shapes
@@ -53,6 +54,27 @@ def as_tuples(tree: Any) -> Any:
   if isinstance(tree, dict):
     return {k: as_tuples(v) for k, v in tree.items()}
   return tree
+
+
+def ids_as_declared(tree: Any, signature: Any, cast: Callable) -> Any:
+  """`tree` with `cast(x, dtype)` where `signature` declares integer ids but `x` is float.
+
+  Keras casts a model's inputs to its `Input` dtypes, and without `keras.Input` (a
+  `Sequential`) it guesses the first layer's float compute dtype: integer ids then
+  arrive as floats (exact below 2**24) and go back to the declared integer dtype here.
+  """
+  if signature is None:
+    return tree
+  flat, declared = keras.tree.flatten(tree), keras.tree.flatten(signature)
+  if len(flat) != len(declared):
+    return tree
+
+  def to_declared(x, s):
+    x_dtype = _numpy_dtype(x.dtype)
+    if np.issubdtype(s.dtype, np.integer) and np.issubdtype(x_dtype, np.floating):
+      return cast(x, s.dtype.name)
+    return x
+  return keras.tree.pack_sequence_as(tree, [to_declared(x, s) for x, s in zip(flat, declared)])
 
 
 def concrete(signature: Any, size: int) -> Any:

@@ -20,6 +20,12 @@ How trax's pieces map onto Keras':
   key, so dropout masks change between steps and repeat for a given `seed`.
 - Float inputs and weights are cast to the dtype policy's compute dtype; variables keep the
   variable dtype (float32 under 'mixed_float16').
+- Input dtypes come from `input_signature`, else from the first call. Keras feeds a model
+  without `keras.Input` (a `Sequential`) its own float guess, so where a float signature
+  only guessed and the layer takes integer ids instead (an `Embedding` first), the
+  signature says int32 and float tensors are cast to it, as Keras' `Embedding` does.
+- `trax_layer` is the trax layer holding the current values of the Keras variables, so
+  after `fit` (or loading a `.keras` file) it computes, and exports, what Keras trained.
 """
 
 import contextlib
@@ -83,12 +89,22 @@ class TraxLayer(keras.layers.Layer):
     self.xla = xla
     self._run = backends.runner(keras.backend.backend(), xla)
     self._first_call_signature = None
+    self._first_call_symbolic = True  # Keras tensors carry dtypes Keras may have guessed.
     self._trees = None  # (weights, state) with ShapeDtype leaves, once built.
     self._output_signatures = {}
 
   @property
   def trax_layer(self) -> tl.Layer:
-    """The trax layer this layer was made from."""
+    """The trax layer this layer was made from, holding the current Keras variables.
+
+    Each access copies the variables' values into its `weights` and `state`, so after
+    `fit`, or loading a `.keras` file, it computes (and `converters` export) what Keras
+    trained. A reference kept across further training keeps the values it had when read:
+    read the attribute again. Before the layer is built it holds what it was given.
+    """
+    if self.built:
+      self._trax_layer.weights = self.trax_weights()
+      self._trax_layer.state = self.trax_state()
     return self._trax_layer
 
   def __call__(self, *args, **kwargs):
@@ -97,14 +113,20 @@ class TraxLayer(keras.layers.Layer):
       # Keras' build() sees only shapes, but initializing the trax layer needs dtypes
       # too (token ids versus floats): take them from the first inputs.
       self._first_call_signature = signatures.as_signature(inputs)
+      self._first_call_symbolic = any(isinstance(x, keras.KerasTensor)
+                                      for x in keras.tree.flatten(inputs))
     return super().__call__(*args, **kwargs)
 
   def build(self, input_shape: Any) -> None:
     if self.input_signature is None:
       signature = (self._first_call_signature if self._first_call_signature is not None
                    else _float_signature(input_shape))
-      self.input_signature = signatures.with_dynamic_batch(signature)
-    self._inputs_for_trax(self.input_signature)  # The number of inputs fits the layer.
+      signature = signatures.with_dynamic_batch(signature)
+      self._inputs_for_trax(signature)  # The number of inputs fits the layer.
+      self.input_signature = (self._ids_if_refused_floats(signature)
+                              if self._first_call_symbolic else signature)
+    else:
+      self._inputs_for_trax(self.input_signature)
     try:
       weights, state = self._initial_weights_and_state()
     except tl.LayerError as e:
@@ -122,6 +144,7 @@ class TraxLayer(keras.layers.Layer):
   def call(self, inputs: Any, training: 'bool | None' = None) -> Any:
     training = bool(training)
     x = self._inputs_for_trax(inputs)
+    x = signatures.ids_as_declared(x, self.input_signature, keras.ops.cast)
     x = keras.tree.map_structure(self._in_compute_dtype, x)
     weights, state = tl.unflatten_weights_and_state(
         [self._in_compute_dtype(backends.read(v)) for v in self._weight_variables],
@@ -141,7 +164,9 @@ class TraxLayer(keras.layers.Layer):
     return outputs
 
   def compute_output_spec(self, inputs: Any, training: 'bool | None' = None) -> Any:
-    signature = signatures.as_signature(self._inputs_for_trax(inputs))
+    signature = signatures.ids_as_declared(
+        signatures.as_signature(self._inputs_for_trax(inputs)), self.input_signature,
+        lambda s, dtype: s.replace(dtype=dtype))
     outputs = self._output_signature(signature, bool(training))
     return signatures.map_signature(
         lambda s: keras.KerasTensor(s.shape, dtype=s.dtype.name), outputs)
@@ -205,6 +230,23 @@ class TraxLayer(keras.layers.Layer):
           f'shapes {given_shapes}, but inputs {self.input_signature} need {expected_shapes}. '
           'Pass the input_signature the layer was initialized for.')
     return given
+
+  def _ids_if_refused_floats(self, signature: Any) -> Any:
+    """`signature`, or with int32 for its floats if only integer ids fit the layer."""
+    is_float = lambda s: np.issubdtype(s.dtype, np.floating)
+    if not any(is_float(s) for s in keras.tree.flatten(signature)):
+      return signature
+    try:
+      self._output_signature(signature, True)
+      return signature
+    except ValueError as float_error:
+      ids = signatures.map_signature(
+          lambda s: s.replace(dtype=np.int32) if is_float(s) else s, signature)
+      try:
+        self._output_signature(ids, True)
+      except ValueError:
+        raise float_error from None
+      return ids
 
   def _new_variable(self, path: str, value: Any, trainable: bool) -> keras.Variable:
     value = np.asarray(value)

@@ -173,6 +173,7 @@ def test_interrupted_export_leaves_no_partial_version(tmp_path, monkeypatch, err
 
 def test_argument_errors_say_what_to_do(tmp_path, monkeypatch):
   model = tl.Dense(2)
+  model.init(ShapeDtype((1, 3)))
   with pytest.raises(converters.ExportError, match='input_signature='):
     converters.to_saved_model(model, tmp_path)
   with pytest.raises(converters.ExportError, match="path='gpu'"):

@@ -146,3 +146,60 @@ def test_checkpoint_errors_are_clear(tmp_path):
                                                                layer.weights], flat_state=[]))
   with pytest.raises(converters.ExportError, match='model config'):
     converters.to_saved_model(path, tmp_path / 'out')
+
+
+def test_uninitialized_models_are_refused_unless_random_weights_are_allowed(tmp_path):
+  signature = ShapeDtype((None, 5))
+  with pytest.raises(converters.ExportError, match='has no weights.*allow_random_weights'):
+    converters.to_saved_model(helpers.mlp(), tmp_path / 'refused', signature)
+  with pytest.raises(converters.ExportError, match='has no weights'):
+    converters.to_tflite(helpers.mlp(), tmp_path / 'refused.tflite', signature)
+  assert not (tmp_path / 'refused').exists() and not (tmp_path / 'refused.tflite').exists()
+  converters.to_saved_model(helpers.mlp(), tmp_path / 'demo', signature, verify=False,
+                            allow_random_weights=True)
+  weightless = tl.Serial(tl.Relu(), tl.Softmax())  # Nothing random to refuse.
+  result = converters.to_saved_model(weightless, tmp_path / 'softmax', signature,
+                                     verify=False)
+  x = helpers.random_floats((2, 5))
+  np.testing.assert_allclose(helpers.serve_in_process(result.path, inputs=x)['logits'],
+                             helpers.jax_outputs(weightless, x), atol=1e-6)
+
+
+@pytest.fixture(scope='module')
+def keras_trained():
+  """A TraxLayer trained by Keras' fit, its outputs now far from where they started."""
+  from trax_keras import TraxLayer  # pylint: disable=g-import-not-at-top
+  layer = TraxLayer(helpers.mlp(), seed=0, name='block')
+  model = keras.Sequential([keras.Input((5,)), layer], name='trained')
+  model.compile(keras.optimizers.Adam(0.05), 'mse')
+  x = helpers.random_floats((64, 5))
+  initial_weights = layer.trax_weights()
+  before = model.predict(x, verbose=0)
+  model.fit(x, 5 * x[:, :3] + 2, epochs=10, batch_size=16, verbose=0)
+  assert np.max(np.abs(model.predict(x, verbose=0) - before)) > 2.
+  return model, layer, initial_weights
+
+
+def test_what_keras_trained_is_what_exports(tmp_path, keras_trained):
+  model, layer, _ = keras_trained
+  x = helpers.random_floats((3, 5), seed=1)
+  expected = model.predict(x, verbose=0)
+  from_attribute = converters.to_saved_model(layer.trax_layer, tmp_path / 'attribute',
+                                             ShapeDtype((None, 5)), verify=False)
+  from_layer = converters.to_saved_model(layer, tmp_path / 'layer')
+  assert from_layer.verification.worst < 1e-4
+  assert helpers.record(from_layer.path)['origin'] == 'TraxLayer block'
+  for result in (from_attribute, from_layer):
+    np.testing.assert_allclose(helpers.serve_in_process(result.path, inputs=x)['logits'],
+                               expected, atol=1e-5)
+
+
+def test_verification_compares_with_the_keras_model_itself(tmp_path, keras_trained,
+                                                           monkeypatch):
+  model, _, initial_weights = keras_trained
+  from trax_keras import TraxLayer  # pylint: disable=g-import-not-at-top
+  # Stale weights reaching the export (the old bug) must not pass as verified.
+  monkeypatch.setattr(TraxLayer, 'trax_weights', lambda self: initial_weights)
+  with pytest.raises(converters.ExportVerificationError, match='differs from Keras trained'):
+    converters.to_saved_model(model, tmp_path)
+  assert os.listdir(tmp_path) == []

@@ -86,7 +86,8 @@ def test_bad_arguments(tmp_path):
                          quantize='int4')
   with pytest.raises(converters.ExportError, match='every dimension but the batch'):
     converters.to_tflite(helpers.lm(), tmp_path / 'm.tflite',
-                         ShapeDtype((None, None), np.int32), dynamic_shapes=False)
+                         ShapeDtype((None, None), np.int32), dynamic_shapes=False,
+                         allow_random_weights=True)
 
 
 @pytest.mark.slow

@@ -10,9 +10,11 @@ import pytest
 from tests.trax_keras import helpers
 
 _GROUPS = {
-    'layer_modes_model': ['test_traxlayer.py', 'test_modes.py', 'test_model.py'],
+    'layer_modes_model': ['test_traxlayer.py', 'test_modes.py', 'test_model.py',
+                          'test_trained_weights.py', 'test_callbacks.py'],
     'saving_errors_lm_keras_layer': ['test_saving.py', 'test_dtypes_and_errors.py',
-                                     'test_transformer.py', 'test_keras_layer.py'],
+                                     'test_input_dtypes.py', 'test_transformer.py',
+                                     'test_keras_layer.py'],
 }
 
 
