@@ -24,9 +24,10 @@ setuptools.setup(
     extras_require={
         # gin-config and tensorflow-datasets let the tests run Trax 1.4 .gin configs and
         # TFDS data on disk; tensor2tensor (installed with --no-deps when wanted) is an
-        # optional oracle of the subword vocabularies.
+        # optional oracle of the subword vocabularies. keras-hub's models (built from their
+        # configuration, nothing downloaded) test from_keras' wrapping.
         'test': ['pytest', 'pytest-xdist', 'optax', 'gin-config', 'tensorflow-datasets',
-                 'importlib_resources'],
+                 'importlib_resources', 'keras-hub'],
         'gin': ['gin-config'],
         'tfds': ['tensorflow-datasets', 'importlib_resources'],
         'bench': ['optax', 'flax'],

@@ -5,7 +5,9 @@
   `verify_export` re-runs that check on an existing export.
 - `to_tflite(model, output_path, input_signature)`: a TF Lite flat buffer (float32,
   dynamic-range, float16 or int8), verified with ai_edge_litert.
-- `from_keras(keras_model)`: an equivalent trax layer with the Keras weights.
+- `from_keras(keras_model)`: an equivalent trax layer with the Keras weights;
+  `conversion_report(keras_model)` says node by node what maps exactly and what would be
+  wrapped.
 - `to_keras(layer, input_signature)`: a native Keras model where every layer maps.
 - `trax1`: read Trax 1.x checkpoints and convert them to ours.
 - Command line: `trax-convert` (`python -m converters`), see `__main__`.
@@ -18,6 +20,7 @@ the functions, not their modules of the same name, are the package's attributes.
 
 import importlib
 
+from converters.from_keras import conversion_report
 from converters.from_keras import from_keras
 from converters.to_keras import to_keras
 
@@ -34,7 +37,7 @@ _PUBLIC = {
     'verify_export': 'converters.check_export',
 }
 
-__all__ = sorted([*_PUBLIC, 'from_keras', 'to_keras', 'trax1'])
+__all__ = sorted([*_PUBLIC, 'conversion_report', 'from_keras', 'to_keras', 'trax1'])
 
 
 def __getattr__(name: str):

@@ -5,6 +5,8 @@
     trax-convert inspect serving/lm                           # or a checkpoint, a .tflite
     trax-convert verify serving/lm/1 --checkpoint run/
     trax-convert from-trax1 model.pkl.gz model.npz --config lm.json
+    trax-convert layers                                       # Keras layers: exact/wrapped
+    trax-convert layers model.keras                           # node by node, for one model
 
 A failure prints one line saying why and exits with status 1 (`--debug` shows the
 traceback); argparse's usage errors exit with status 2.
@@ -133,7 +135,32 @@ def _parser() -> argparse.ArgumentParser:
   trax1.add_argument('--input-signature', type=_signature, action='append',
                      help='input as DTYPE[d0,d1,...], None for dynamic; repeat per input')
   trax1.set_defaults(run=_from_trax1)
+  layers = commands.add_parser(
+      'layers', help='which Keras layers from_keras converts exactly, wraps or refuses',
+      description='Without MODEL: every layer class keras.layers exports, with its status '
+      'in from_keras (exact, wrapped or refused) and notes. With MODEL (a .keras file): '
+      'each node of that model\'s graph.')
+  layers.add_argument('model', nargs='?', help='a .keras model file')
+  layers.add_argument('--markdown', action='store_true', help='print a markdown table')
+  layers.set_defaults(run=_layers)
   return parser
+
+
+def _layers(args: argparse.Namespace) -> None:
+  from converters.keras_mappings import coverage  # pylint: disable=g-import-not-at-top
+  if args.model is None:
+    print(coverage.markdown() if args.markdown else coverage.text(), end='')
+    return
+  import keras  # pylint: disable=g-import-not-at-top
+  import converters  # pylint: disable=g-import-not-at-top
+  model = keras.saving.load_model(args.model, compile=False)
+  rows = [coverage.LayerCoverage(f'{s.name} ({s.kind})', s.status, s.reason or '')
+          for s in converters.conversion_report(model)]
+  if args.markdown:
+    print('| Node | Status | Notes |\n|---|---|---|')
+    print('\n'.join(f'| {r.name} | {r.status} | {r.note} |' for r in rows))
+  else:
+    print(coverage.text(rows), end='')
 
 
 def _model_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,21 +1,21 @@
 """`from_keras`: a Keras model as an equivalent trax layer carrying the Keras weights.
 
-Sequential models become a `tl.Serial` of the mapped layers. A functional model is a
-graph; trax computes on a data stack, so the graph is compiled into stack moves: the
-layers run in topological order, and before each one a `tl.Select` brings its inputs to
-the top of the stack (copying those still needed later), after it another drops values no
-longer needed. A chain of single-use values needs no moves, so a functional model that is
-really a sequence gives the same `Serial` as the Sequential one.
+Sequential and functional models are graphs of nodes: layer calls, op calls (`keras.ops`
+and operators applied to KerasTensors) and nested models. Each node maps through
+`keras_mappings` (exact mappings only) and the graph compiles to trax stack moves
+(`keras_graph`). Nested models are converted recursively. A Keras layer called at several
+nodes (shared weights) becomes one trax layer instance used at each, so its weights stay
+shared when trax trains them.
 
-Each Keras layer maps through `keras_mappings.table()` (exact mappings only). Layers that
-do not map are reported together, by name and type, with the reason; with
-`allow_wrapping=True` they are wrapped in `trax_keras.KerasLayer` instead (Keras runs
-them, which needs Keras on the JAX backend). Nested Keras models are converted
-recursively.
+Nodes that do not map are reported together, by name and type, with the reason; with
+`allow_wrapping=True` they run through `trax_keras.KerasLayer` instead (Keras computes
+them, on the JAX backend), with their full argument structure: several inputs, dicts,
+keyword arguments and masks (`keras_wrapping`). `conversion_report` says, node by node,
+what would map and what would be wrapped.
 """
 
-import collections
 import dataclasses
+import logging
 from typing import Any
 
 import numpy as np
@@ -23,6 +23,7 @@ import numpy as np
 from trax import fastmath
 from trax import shapes
 import trax.layers as tl
+from converters import keras_graph
 from converters import keras_mappings
 from converters import signatures
 from converters.errors import UnsupportedLayerError
@@ -34,6 +35,17 @@ from converters.keras_mappings import Unsupported
 # (trax.layers.errors.BUILDS_LAYERS_FOR_CALLER).
 _TRAX_BUILDS_LAYERS_FOR_CALLER = True
 
+log = logging.getLogger('converters')
+
+
+@dataclasses.dataclass(frozen=True)
+class NodeStatus:
+  """How one node of a Keras graph converts: 'exact', 'wrapped' or 'unsupported'."""
+  name: str
+  kind: str     # the Keras layer or op class name
+  status: str
+  reason: str = ''
+
 
 def from_keras(keras_model: Any, allow_wrapping: bool = False, mode: str = 'eval'
                ) -> tuple[tl.Layer, Any]:
@@ -42,10 +54,15 @@ def from_keras(keras_model: Any, allow_wrapping: bool = False, mode: str = 'eval
   >>> layer, weights = from_keras(keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)]))
   >>> y = layer(x)  # == keras_model(x, training=False)
 
+  Several inputs are taken as a tuple in the order of `keras_model.inputs` (for dict
+  inputs, Keras' flattening order: sorted by key); several outputs come as a tuple in the
+  order of `keras_model.outputs`.
+
   Args:
     keras_model: a built Sequential or functional Keras model (its inputs known).
-    allow_wrapping: wrap layers without an exact trax counterpart in
-      `trax_keras.KerasLayer` (Keras on JAX) instead of failing.
+    allow_wrapping: run nodes without an exact trax counterpart through
+      `trax_keras.KerasLayer` (Keras on JAX) instead of failing; they are logged (see
+      also `conversion_report`).
     mode: the trax mode to build: 'eval' (as Keras' `training=False`) or 'train'
       (dropout on, batch statistics used and updated).
 
@@ -54,24 +71,32 @@ def from_keras(keras_model: Any, allow_wrapping: bool = False, mode: str = 'eval
     statistics are `layer.state`), and its weights tree.
 
   Raises:
-    UnsupportedLayerError: layers with no exact mapping, all of them listed.
+    UnsupportedLayerError: nodes with no exact mapping (all of them listed), or nodes to
+      wrap while Keras runs on another backend than JAX.
     ValueError: the model is not built, or is subclassed (no layer graph to convert).
   """
-  converted = _Converter(allow_wrapping, mode)
-  layer, flat_weights, flat_state = converted.model(keras_model)
-  if converted.unsupported:
-    listing = '; '.join(f'{name} ({kind}): {why}' for name, kind, why in converted.unsupported)
+  converter = _Converter(allow_wrapping, mode)
+  if allow_wrapping:
+    # Find what needs wrapping first: wrapping needs Keras on JAX, and says so for all.
+    dry_run = _Converter(True, mode, build_wrappers=False)
+    dry_run.walk(keras_model)
+    _check_backend_for_wrapping(keras_model, dry_run.statuses)
+  layer, flat_weights, flat_state = converter.convert(keras_model)
+  unsupported = [s for s in converter.statuses if s.status == 'unsupported']
+  if unsupported:
+    listing = '; '.join(f'{s.name} ({s.kind}): {s.reason}' for s in unsupported)
     raise UnsupportedLayerError(
         f'Keras model {keras_model.name!r} has layers without an exact trax counterpart: '
         f'{listing}. Pass allow_wrapping=True to run them through trax_keras.KerasLayer '
-        '(Keras on the JAX backend).',
-        [(name, kind) for name, kind, _ in converted.unsupported])
+        '(Keras on the JAX backend).', [(s.name, s.kind) for s in unsupported])
+  wrapped = [s for s in converter.statuses if s.status == 'wrapped']
+  if wrapped:
+    log.warning('from_keras(%r): %d node(s) run wrapped in KerasLayer: %s', keras_model.name,
+                len(wrapped), '; '.join(f'{s.name} ({s.kind}): {s.reason}' for s in wrapped))
   signature = input_signature(keras_model)
   probe = signatures.structure(signatures.concrete(signature, *signatures.PROBE_SIZE),
                                layer.n_in)
-  # A real init (not just the shapes), so the layer counts as initialized and `layer(x)`
-  # keeps the weights set below.
-  weights_tree, state_tree = layer.init(probe)
+  weights_tree, state_tree = _initialize(layer, probe)
   weights, state = tl.unflatten_weights_and_state(
       _cast(flat_weights, weights_tree, 'weights', keras_model.name),
       _cast(flat_state, state_tree, 'state', keras_model.name), (weights_tree, state_tree))
@@ -79,10 +104,19 @@ def from_keras(keras_model: Any, allow_wrapping: bool = False, mode: str = 'eval
   return layer, weights
 
 
+def conversion_report(keras_model: Any, mode: str = 'eval') -> list[NodeStatus]:
+  """How each node of a Keras model converts: exact, wrapped (with the reason) or not at all.
+
+  Needs neither trax_keras nor Keras on JAX: nothing is wrapped, only mapped.
+  """
+  converter = _Converter(True, mode, build_wrappers=False)
+  converter.walk(keras_model)
+  return converter.statuses
+
+
 def input_signature(keras_model: Any) -> list:
   """Flat `ShapeDtype`s of the model's inputs (`None` for dynamic dimensions)."""
-  inputs = _inputs(keras_model)
-  return [shapes.ShapeDtype(tuple(t.shape), t.dtype) for t in inputs]
+  return [shapes.ShapeDtype(tuple(t.shape), t.dtype) for t in _inputs(keras_model)]
 
 
 def _inputs(keras_model: Any) -> list:
@@ -97,116 +131,171 @@ def _inputs(keras_model: Any) -> list:
   return list(inputs)
 
 
-@dataclasses.dataclass
-class _Step:
-  """One node of the graph: a Keras layer call."""
-  layer: Any
-  call: Call
-  outputs: list
+def _check_backend_for_wrapping(keras_model: Any, statuses: list) -> None:
+  import keras  # pylint: disable=g-import-not-at-top
+  wrapped = [s for s in statuses if s.status == 'wrapped']
+  if wrapped and keras.backend.backend() != 'jax':
+    listing = '; '.join(f'{s.name} ({s.kind}): {s.reason}' for s in wrapped)
+    raise UnsupportedLayerError(
+        f'Keras model {keras_model.name!r} has layers without an exact trax counterpart: '
+        f'{listing}. Wrapping them (allow_wrapping=True) runs Keras inside trax, which '
+        f'needs Keras on the JAX backend; Keras runs on {keras.backend.backend()!r}. Set '
+        'KERAS_BACKEND=jax before keras is first imported (a saved .keras file loads '
+        'there too).', [(s.name, s.kind) for s in wrapped])
 
 
 class _Converter:
-  """Walks Keras models, mapping each layer and compiling the graph to stack moves."""
+  """Maps the nodes of Keras graphs and compiles them to trax layers."""
 
-  def __init__(self, allow_wrapping: bool, mode: str):
+  def __init__(self, allow_wrapping: bool, mode: str, build_wrappers: bool = True):
     self.allow_wrapping = allow_wrapping
     self.mode = mode
-    self.table = keras_mappings.table()
-    self.unsupported: list[tuple[str, str, str]] = []
+    self.build_wrappers = build_wrappers
+    self.layers = keras_mappings.table()
+    self.operations = keras_mappings.op_table()
+    self.statuses: list[NodeStatus] = []  # of the last model converted, in graph order
+    self._first_use: dict[Any, tuple[Any, Mapped]] = {}  # id(layer) -> (signature, Mapped)
+    self._statuses_of: dict[int, list[NodeStatus]] = {}  # id(Mapped) -> its nodes' statuses
 
-  def model(self, keras_model: Any) -> tuple[tl.Layer, list, list]:
-    """`(trax layer, flat weights, flat state)` for a Keras model."""
-    inputs = _inputs(keras_model)
-    outputs = list(keras_model.outputs)
-    steps = _topological_steps(outputs, self.mode)
-    uses = collections.Counter(id(t) for step in steps for t in step.call.tensors)
-    uses.update(id(t) for t in outputs)
-    stack = [id(t) for t in inputs]
-    layers, flat_weights, flat_state = [], [], []
-    for step in steps:
-      mapped = self._map(step)
-      wanted = [id(t) for t in (mapped.inputs if mapped.inputs is not None
-                                else step.call.tensors)]
-      for key in set(id(t) for t in step.call.tensors):
-        uses[key] -= sum(1 for t in step.call.tensors if id(t) == key)
-      layers += _bring_to_top(stack, wanted, uses)
-      stack = [id(t) for t in step.outputs] + stack[len(wanted):]
-      layers += mapped.layers
-      flat_weights += mapped.weights
-      flat_state += mapped.state
-      layers += _drop_unused(stack, uses)
-    result = [id(t) for t in outputs]
-    if stack != result:
-      layers.append(tl.Select([stack.index(key) for key in result], n_in=len(stack)))
-    return tl.Serial(layers, name=keras_model.name), flat_weights, flat_state
+  def convert(self, keras_model: Any) -> tuple[tl.Layer, list, list]:
+    """`(trax layer, flat weights, flat state)` for a Keras model; sets `statuses`."""
+    layer, flat_weights, flat_state, self.statuses = self._model(keras_model)
+    return layer, flat_weights, flat_state
 
-  def _map(self, step: _Step) -> Mapped:
-    layer = step.layer
+  def walk(self, keras_model: Any) -> None:
+    """Maps every node (setting `statuses`) without building the trax model."""
+    self.statuses = self._statuses(self._steps(keras_model))
+
+  def _steps(self, keras_model: Any) -> list:
+    return keras_graph.topological_steps(_inputs(keras_model), list(keras_model.outputs),
+                                         self._map_node)
+
+  def _statuses(self, steps: list) -> list[NodeStatus]:
+    return [s for step in steps for s in self._statuses_of.pop(id(step.mapped), [])]
+
+  def _model(self, keras_model: Any) -> tuple[tl.Layer, list, list, list]:
+    steps = self._steps(keras_model)
+    layer = keras_graph.compile_steps(steps, _inputs(keras_model),
+                                      list(keras_model.outputs), keras_model.name)
+    flat_weights = [w for step in steps for w in step.mapped.weights]
+    flat_state = [s for step in steps for s in step.mapped.state]
+    return layer, flat_weights, flat_state, self._statuses(steps)
+
+  def _record(self, mapped: Mapped, *statuses: NodeStatus) -> Mapped:
+    self._statuses_of[id(mapped)] = list(statuses)
+    return mapped
+
+  def _map_node(self, node: Any) -> Mapped:
     import keras  # pylint: disable=g-import-not-at-top
-    if isinstance(layer, keras.Model):
-      trax_layer, weights, state = self.model(layer)
-      return Mapped([trax_layer], weights, state)
-    mapping = self.table.get(type(layer))
+    operation = node.operation
+    args, kwargs = tuple(node.arguments.args), dict(node.arguments.kwargs)
+    if isinstance(operation, keras.layers.Layer):
+      kwargs = keras_mappings.with_masks(operation, args, kwargs)
+    tensors = [t for t in keras.tree.flatten((args, kwargs))
+               if isinstance(t, keras.KerasTensor)]
+    call = Call(args, kwargs, tensors, list(node.output_tensors), self.mode, self._convert)
+    return self._map(operation, call, node.arguments)
+
+  def _convert(self, operation: Any, call: Call) -> Mapped:
+    """Maps a layer inside a wrapper (TimeDistributed): exactly or not at all."""
+    mapping = keras_mappings.lookup(operation, self.layers, self.operations)
+    if mapping is None:
+      raise Unsupported(f'inner layer {operation.name} ({type(operation).__name__}) has no '
+                        'mapping')
+    return _with_default_inputs(mapping(operation, call), call)
+
+  def _map(self, operation: Any, call: Call, arguments: Any) -> Mapped:
+    import keras  # pylint: disable=g-import-not-at-top
+    name, kind = operation.name, type(operation).__name__
+    if isinstance(operation, keras.Model):
+      if not self.build_wrappers:
+        return self._record(Mapped([], inputs=call.data),
+                            *self._statuses(self._steps(operation)))
+      first = self._first_use.get(id(operation))
+      if first is not None:  # A model called again shares its weights.
+        return Mapped(first[1].layers, inputs=call.data)
+      layer, weights, state, statuses = self._model(operation)
+      mapped = Mapped([layer], weights, state, inputs=call.data)
+      self._first_use[id(operation)] = (None, mapped)
+      return self._record(mapped, *statuses)
     try:
+      mapping = keras_mappings.lookup(operation, self.layers, self.operations)
       if mapping is None:
-        raise Unsupported('no mapping for this layer type')
-      return mapping(layer, step.call)
+        raise Unsupported(_no_mapping(operation))
+      mapped = _with_default_inputs(mapping(operation, call), call)
+      ignored = [m for m in call.masks if all(m is not t for t in mapped.inputs)]
+      if ignored and not mapped.masks_irrelevant:
+        raise Unsupported('a Keras mask reaches it, which this mapping does not take')
+      return self._record(self._shared(operation, call, mapped),
+                          NodeStatus(name, kind, 'exact'))
     except Unsupported as e:
-      if self.allow_wrapping:
-        return _wrapped(layer, step, self.mode)
-      self.unsupported.append((layer.name, type(layer).__name__, str(e)))
-      return Mapped([], inputs=[])
+      if not self.allow_wrapping:  # Walks on, to report all such nodes.
+        return self._record(Mapped([], inputs=call.data),
+                            NodeStatus(name, kind, 'unsupported', str(e)))
+      if not self.build_wrappers:
+        return self._record(Mapped([], inputs=list(call.tensors)),
+                            NodeStatus(name, kind, 'wrapped', str(e)))
+      mapped, copied = self._wrapped(operation, call, arguments)
+      reason = str(e) + ('; a copy of its weights at another call (the calls differ in '
+                         'argument structure or masks), trained separately' if copied else '')
+      return self._record(mapped, NodeStatus(name, kind, 'wrapped', reason))
+
+  def _shared(self, operation: Any, call: Call, mapped: Mapped) -> Mapped:
+    """The trax layers of the first call of a layer with weights, for its later calls."""
+    if not (mapped.weights or mapped.state):
+      return mapped
+    signature = [layer.config() for layer in mapped.layers]
+    first = self._first_use.setdefault(id(operation), (signature, mapped))
+    if first[1] is mapped:
+      return mapped
+    if first[0] != signature:
+      raise Unsupported('a layer called at several nodes that map to different trax '
+                        'layers (its weights could not stay shared)')
+    return Mapped(first[1].layers, inputs=mapped.inputs)
+
+  def _wrapped(self, operation: Any, call: Call, arguments: Any) -> tuple[Mapped, bool]:
+    """The wrapped node, and whether its weights copy those of an earlier call."""
+    from converters import keras_wrapping  # pylint: disable=g-import-not-at-top
+    key = ('wrapped', id(operation))
+    earlier = self._first_use.get(key)
+    signature, mapped = keras_wrapping.wrap(operation, arguments, call, earlier)
+    self._first_use.setdefault(key, (signature, mapped))
+    copied = earlier is not None and earlier[0] != signature and bool(mapped.weights)
+    return mapped, copied
 
 
-def _topological_steps(outputs: list, mode: str) -> list[_Step]:
-  """The layer calls producing `outputs`, each after those it depends on."""
-  steps, done = [], set()
+def _initialize(layer: tl.Layer, probe: Any) -> tuple[Any, Any]:
+  """Initializes `layer` (so `layer(x)` keeps the weights set next) without computing
+  random weights, which the Keras ones replace: `init` only traced, under `eval_shape`.
 
-  def visit(tensor):
-    operation, node_index, _ = tensor._keras_history  # pylint: disable=protected-access
-    node = operation._inbound_nodes[node_index]  # pylint: disable=protected-access
-    if id(node) in done or node.is_input:
-      return
-    done.add(id(node))
-    for parent in node.input_tensors:
-      visit(parent)
-    steps.append(_Step(operation, Call(tuple(node.arguments.args),
-                                       dict(node.arguments.kwargs),
-                                       list(node.input_tensors), mode),
-                       list(node.output_tensors)))
-  for output in outputs:
-    visit(output)
-  return steps
+  Returns the signature trees of the weights and state.
+  """
+  import jax  # pylint: disable=g-import-not-at-top
+  trees = jax.eval_shape(lambda rng: layer.init(probe, rng), jax.random.PRNGKey(0))
+  # The trace left its keys on the layers; give them concrete ones.
+  todo, seen = [layer], set()
+  while todo:
+    current = todo.pop()
+    if id(current) not in seen:
+      seen.add(id(current))
+      current.rng = jax.random.fold_in(jax.random.PRNGKey(0), len(seen))
+      todo.extend(current.sublayers)
+  return trees
 
 
-def _bring_to_top(stack: list, wanted: list, uses: collections.Counter) -> list:
-  """Stack moves putting `wanted` on top, in order; updates `stack` in place."""
-  if stack[:len(wanted)] == wanted and all(uses[key] == 0 for key in wanted):
-    del stack[:len(wanted)]  # Already on top and not needed again: consumed as they are.
-    stack[:0] = wanted
-    return []
-  moved = tl.Select([stack.index(key) for key in wanted] + list(range(len(stack))),
-                    n_in=len(stack))
-  stack[:0] = wanted
-  return [moved]
+def _no_mapping(operation: Any) -> str:
+  import keras  # pylint: disable=g-import-not-at-top
+  if not isinstance(operation, keras.layers.Layer):
+    return 'an op with no exact trax mapping'
+  if type(operation).__module__.startswith('keras.'):
+    return 'no exact trax mapping'
+  return 'a custom layer (Keras runs its code)'
 
 
-def _drop_unused(stack: list, uses: collections.Counter) -> list:
-  """A move dropping values no longer needed (and extra copies); updates `stack`."""
-  keep = [i for i, key in enumerate(stack) if uses[key] > 0 and stack.index(key) == i]
-  if len(keep) == len(stack):
-    return []
-  dropping = tl.Select(keep, n_in=len(stack))
-  stack[:] = [stack[i] for i in keep]
-  return [dropping]
-
-
-def _wrapped(layer: Any, step: _Step, mode: str) -> Mapped:
-  from trax_keras import KerasLayer  # pylint: disable=g-import-not-at-top
-  wrapped = KerasLayer(layer, n_in=len(step.call.tensors), n_out=len(step.outputs),
-                       mode=mode)
-  return Mapped([wrapped], [keras_mappings.numpy(v) for v in layer.trainable_variables],
-                [keras_mappings.numpy(v) for v in layer.non_trainable_variables])
+def _with_default_inputs(mapped: Mapped, call: Call) -> Mapped:
+  if mapped.inputs is None:
+    mapped.inputs = call.data
+  return mapped
 
 
 def _cast(flat: list, tree: Any, what: str, model_name: str) -> list:

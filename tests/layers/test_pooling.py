@@ -19,6 +19,8 @@ PARITY_CASES = [
                  ShapeDtype((2, 5, 7, 3))),
     harness.Case('AvgPool', lambda: tl.AvgPool((3, 2), strides=(2, 2), padding='SAME'),
                  ShapeDtype((2, 5, 5, 3))),
+    harness.Case('MaskedMean', lambda: tl.MaskedMean(keepdims=True),
+                 (ShapeDtype((2, 5, 3)), ShapeDtype((2, 5), np.bool_))),
 ]
 
 
@@ -123,3 +125,14 @@ def test_docstring_examples_run():
     runner.run(test)
   assert sum(len(test.examples) for test in tests) >= 4
   assert runner.summarize(verbose=False).failed == 0
+
+
+@pytest.mark.parametrize('backend', ['jax', 'tensorflow-numpy'])
+def test_masked_mean_averages_the_kept_steps(backend):
+  from trax import fastmath  # pylint: disable=g-import-not-at-top
+  x = np.random.default_rng(0).normal(size=(2, 5, 3)).astype(np.float32)
+  mask = np.array([[1, 1, 0, 1, 0], [0, 1, 1, 1, 1]], bool)
+  with fastmath.use_backend(backend):
+    y = np.asarray(tl.MaskedMean()((x, mask)))
+  expected = [x[i][mask[i]].mean(axis=0) for i in range(2)]
+  np.testing.assert_allclose(y, expected, rtol=1e-6)

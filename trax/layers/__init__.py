@@ -25,15 +25,24 @@ from trax.layers.config import ConfigError
 from trax.layers.config import from_config
 from trax.layers.config import register
 from trax.layers.convolution import *  # pylint: disable=wildcard-import
+from trax.layers.convolution_variants import *  # pylint: disable=wildcard-import
 from trax.layers.core import *  # pylint: disable=wildcard-import
 from trax.layers.id_inputs import id_input_vocab_sizes
 from trax.layers.device_helpers import *  # pylint: disable=wildcard-import
 from trax.layers.initializers import *  # pylint: disable=wildcard-import
 from trax.layers.legacy_metrics import *  # pylint: disable=wildcard-import
+from trax.layers.merges import *  # pylint: disable=wildcard-import
 from trax.layers.metrics import *  # pylint: disable=wildcard-import
+from trax.layers.more_activations import *  # pylint: disable=wildcard-import
+from trax.layers.multi_head_attention import *  # pylint: disable=wildcard-import
 from trax.layers.normalization import *  # pylint: disable=wildcard-import
+from trax.layers.normalization_variants import *  # pylint: disable=wildcard-import
+from trax.layers.numpy_fn import *  # pylint: disable=wildcard-import
+from trax.layers.padding import *  # pylint: disable=wildcard-import
 from trax.layers.pooling import *  # pylint: disable=wildcard-import
 from trax.layers.positional import *  # pylint: disable=wildcard-import
+from trax.layers.recurrence import *  # pylint: disable=wildcard-import
+from trax.layers.reshaping import *  # pylint: disable=wildcard-import
 from trax.layers.rnn import *  # pylint: disable=wildcard-import
 from trax.layers.summaries import *  # pylint: disable=wildcard-import
 from trax.layers.gaussian import *  # pylint: disable=wildcard-import

@@ -79,8 +79,9 @@ class Conv(base.Layer):
     shape = self._checked_shape(input_signature.shape)
     channels = shape[self._lhs_spec.index('C') - len(self._lhs_spec)]
     sizes = iter(self._kernel_size)
-    kernel_shape = tuple(self._filters if c == 'O' else channels if c == 'I' else next(sizes)
-                         for c in self._rhs_spec)
+    kernel_channels = self._kernel_channels(channels)
+    kernel_shape = tuple(self._filters if c == 'O' else kernel_channels if c == 'I'
+                         else next(sizes) for c in self._rhs_spec)
     rng_w, rng_b = fastmath.random.split(self.rng, 2)
     w = self._kernel_initializer(kernel_shape, rng_w)
     if not self._use_bias:
@@ -105,6 +106,10 @@ class Conv(base.Layer):
       y = jnp.reshape(y, (*batch_shape, *fastmath.shape(y)[1:]))
     return y
 
+  def _kernel_channels(self, channels: int) -> int:
+    """The kernel's input channels (I) for inputs of `channels` (fewer when grouped)."""
+    return channels
+
   def _convolve(self, x: Any, w: Any) -> Any:
     """The convolution of a single-batch-axis input `x` with kernel `w`."""
     return fastmath.conv(x, w, self._strides, self._padding,
@@ -121,7 +126,8 @@ class Conv(base.Layer):
           f'(kernel_size {self._kernel_size} has {rank - 2} spatial axes), got shape {shape}.')
     channels = shape[self._lhs_spec.index('C') - rank]
     expected = None if w is None else w.shape[self._rhs_spec.index('I')]
-    if expected is not None and channels is not None and channels != expected:
+    if expected is not None and channels is not None and (
+        self._kernel_channels(channels) != expected):
       raise ValueError(f'{self._name} got input shape {shape} with {channels} channels, but '
                        f'its weights expect {expected}.')
     return shape

@@ -1,4 +1,4 @@
-"""Pooling layers: MaxPool, SumPool, AvgPool.
+"""Pooling layers: MaxPool, SumPool, AvgPool, and MaskedMean.
 
 Each reduces windows of the spatial axes of an input `(batch, *spatial, channels)` to one
 value per channel; the batch and channel axes are never pooled. Windows are `pool_size`
@@ -12,6 +12,7 @@ Pass `strides=pool_size` for non-overlapping windows.
 from typing import Any, Callable, Sequence
 
 from trax import fastmath
+from trax.fastmath import numpy as jnp
 from trax.layers import base
 from trax.layers.config import register
 
@@ -19,6 +20,7 @@ __all__ = [
     'MaxPool',
     'SumPool',
     'AvgPool',
+    'MaskedMean',
 ]
 
 
@@ -70,6 +72,27 @@ def AvgPool(pool_size: Sequence[int] = (2, 2), strides: 'Sequence[int] | None' =
   (1, 5, 5, 3)
   """
   return _pooling_layer('AvgPool', fastmath.avg_pool, pool_size, strides, padding)
+
+
+@register
+def MaskedMean(keepdims: bool = False) -> base.Layer:
+  """`x, mask -> ` the mean of `x` over the steps (axis 1) that the mask keeps.
+
+  `x` has shape `(batch, length, ...)`, `mask` `(batch, length)`, true at the steps to
+  average; the result has shape `(batch, ...)`. A row with no kept step gives NaN (0 / 0).
+
+  >>> x, mask = np.array([[1., 2., 6.]]), np.array([[True, True, False]])
+  >>> MaskedMean()((x[..., None], mask)).tolist()
+  [[1.5]]
+
+  Args:
+    keepdims: keep axis 1 with size 1.
+  """
+  def mean(x, mask):
+    mask = jnp.expand_dims(mask, tuple(range(2, len(x.shape))))
+    total = jnp.sum(jnp.where(mask, x, jnp.zeros_like(x)), axis=1, keepdims=keepdims)
+    return total / jnp.sum(jnp.astype(mask, x.dtype), axis=1, keepdims=keepdims)
+  return base.Fn('MaskedMean', mean)
 
 
 def _pooling_layer(kind: str, pool_fn: Callable, pool_size: Sequence[int],

@@ -67,16 +67,25 @@ def _dilated_kernel(w: tf.Tensor, dilations: Sequence[int]) -> tf.Tensor:
   return w
 
 
+def _convolution(x, w, strides, padding, dilations) -> tf.Tensor:
+  if len(strides) == 3:
+    # Eager gradients of tf.nn.convolution's Conv3D fail in TF 2.21 (the op lacks its
+    # data_format attribute); conv3d sets it.
+    return tf.nn.conv3d(x, w, [1, *strides, 1], padding, data_format='NDHWC',
+                        dilations=[1, *dilations, 1])
+  return tf.nn.convolution(x, w, strides, padding, dilations=dilations)
+
+
 def _grouped_conv(x, w, strides, padding, dilations, groups) -> tf.Tensor:
   """Convolution of channels-last `x` with `(*window, in / groups, out)` kernel `w`."""
   if groups == 1:
-    return tf.nn.convolution(x, w, strides, padding, dilations=dilations)
+    return _convolution(x, w, strides, padding, dilations)
   if len(strides) == 2 and w.shape[-2] == 1 and (max(strides) == 1 or max(dilations) == 1):
     # Depthwise: jax's output channel c * multiplier + m is TF's (c, m), row-major.
     kernel = tf.reshape(w, [*w.shape[:2], groups, w.shape[-1] // groups])
     return tf.nn.depthwise_conv2d(x, kernel, [1, *strides, 1], padding, dilations=dilations)
   pieces = zip(tf.split(x, groups, axis=-1), tf.split(w, groups, axis=-1))
-  return tf.concat([tf.nn.convolution(xi, wi, strides, padding, dilations=dilations)
+  return tf.concat([_convolution(xi, wi, strides, padding, dilations)
                     for xi, wi in pieces], axis=-1)
 
 
