@@ -70,6 +70,22 @@ class Checkpoint:
 
 def write(path: str, checkpoint: Checkpoint) -> None:
   """Writes `checkpoint` to `path` atomically (see the module docstring)."""
+  arrays = {name: np.asarray(value) for name, value in to_arrays(checkpoint).items()}
+  _write_zip(path, arrays, metadata_of(checkpoint, arrays))
+
+
+def read(path: str) -> Checkpoint:
+  """Reads a checkpoint written by `write` (no code from the file runs).
+
+  Raises:
+    ValueError: the file is not a trax checkpoint, or is of an unknown version.
+  """
+  arrays, metadata = _read_zip(path)
+  return from_arrays(arrays, metadata)
+
+
+def to_arrays(checkpoint: Checkpoint) -> dict:
+  """The arrays of `checkpoint` by name (`weights/0`, `task0/slots/3`, `rng`, ...)."""
   arrays = {}
   _add_list(arrays, 'weights', checkpoint.flat_weights)
   if checkpoint.flat_state is not None:
@@ -82,8 +98,12 @@ def write(path: str, checkpoint: Checkpoint) -> None:
       arrays[f'task{t}/opt_params/{name}'] = value
   if checkpoint.rng is not None:
     arrays['rng'] = checkpoint.rng
-  arrays = {name: np.asarray(value) for name, value in arrays.items()}
-  metadata = {
+  return arrays
+
+
+def metadata_of(checkpoint: Checkpoint, arrays: dict) -> dict:
+  """The JSON-able metadata of `checkpoint`, whose arrays by name are `arrays`."""
+  return {
       'format': FORMAT,
       'version': VERSION,
       'step': int(checkpoint.step),
@@ -97,19 +117,13 @@ def write(path: str, checkpoint: Checkpoint) -> None:
       'history': checkpoint.history.to_dict(),
       'input_signature': signature_to_json(checkpoint.input_signature),
       'model_config': checkpoint.model_config,
-      'special_dtypes': {name: a.dtype.name for name, a in arrays.items()
-                         if a.dtype.kind == 'V'},
+      'special_dtypes': {name: np.dtype(a.dtype).name for name, a in arrays.items()
+                         if np.dtype(a.dtype).kind == 'V'},
   }
-  _write_zip(path, arrays, metadata)
 
 
-def read(path: str) -> Checkpoint:
-  """Reads a checkpoint written by `write` (no code from the file runs).
-
-  Raises:
-    ValueError: the file is not a trax checkpoint, or is of an unknown version.
-  """
-  arrays, metadata = _read_zip(path)
+def from_arrays(arrays: dict, metadata: dict) -> Checkpoint:
+  """The `Checkpoint` whose arrays by name are `arrays` and metadata `metadata`."""
   get_list = lambda prefix, n: [arrays[f'{prefix}/{i}'] for i in range(n)]
   tasks = []
   for t, task in enumerate(metadata['tasks']):
@@ -213,7 +227,7 @@ def match_arrays(found: list, expected: list, what: str, file_name: str) -> list
 
   Shapes must agree up to leading dimensions of size 1 (Trax 1.x stored some weights with
   an extra leading 1); such arrays are reshaped to the expected shape. Dtypes are cast to
-  the expected ones. Returns jax arrays.
+  the expected ones. Returns jax arrays (device arrays given stay where they are).
 
   Raises:
     ValueError: counts or shapes differ; the message names the file and the entries.
@@ -225,14 +239,14 @@ def match_arrays(found: list, expected: list, what: str, file_name: str) -> list
         f'File: {_shapes_summary(found)}; layer: {_shapes_summary(expected)}.')
   matched = []
   for i, (array, target) in enumerate(zip(found, expected)):
-    array = np.asarray(array)
+    array = array if hasattr(array, 'shape') else np.asarray(array)
     shape = tuple(target.shape)
-    if array.shape != shape:
+    if tuple(array.shape) != shape:
       if _strip_leading_ones(array.shape) != _strip_leading_ones(shape):
         raise ValueError(f'{file_name}: {what} array {i} has shape {array.shape} but the '
                          f'layer expects {shape} there. File: {_shapes_summary(found)}; '
                          f'layer: {_shapes_summary(expected)}.')
-      array = array.reshape(shape)
+      array = np.asarray(array).reshape(shape)
     matched.append(jnp.asarray(array, dtype=target.dtype))
   return matched
 

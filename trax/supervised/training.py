@@ -81,6 +81,8 @@ class Loop:
       `checkpoint_at`'s default.
     which_task: step -> index of the step's train task; by default `step % len(tasks)`.
     n_devices: local devices to train on (data parallel); all by default.
+    mesh: a `(data, model)` mesh (`trax.sharding.make_mesh`) instead of `n_devices`:
+      batches split over 'data', weights and slots over 'model' (see `devices`).
     random_seed: seed of all randomness; from the OS if `None` (the same on all hosts).
     loss_chunk_size: if > 0, each train task runs the model's last layer (a `Dense`) and
       its loss (a mean such as `WeightedCategoryCrossEntropy`) on chunks of this many
@@ -107,7 +109,8 @@ class Loop:
                which_task: 'Callable[[int], int] | None' = None,
                n_devices: 'int | None' = None, random_seed: 'int | None' = None,
                loss_chunk_size: int = 0, use_memory_efficient_trainer: bool = False,
-               callbacks: 'Sequence[Callable] | None' = None):
+               callbacks: 'Sequence[Callable] | None' = None,
+               mesh: 'jax.sharding.Mesh | None' = None):
     if use_memory_efficient_trainer:
       raise ValueError('Loop got use_memory_efficient_trainer=True, but Trax 1.4\'s '
                        'memory-efficient (reversible) trainer is not implemented here; '
@@ -120,7 +123,7 @@ class Loop:
       if metric is not None and metric not in metric_names:
         raise ValueError(f'Cannot checkpoint on eval metric {metric!r}: the eval tasks '
                          f'compute {metric_names}.')
-    self._placement = devices.DataParallel(n_devices)
+    self._placement = devices.Placement(n_devices, mesh)
     if random_seed is None:
       random_seed = devices.same_seed_on_all_hosts(
           int.from_bytes(os.urandom(4), 'little') % 2**31)
@@ -152,7 +155,7 @@ class Loop:
                       for i, task in enumerate(self._tasks)]
     self._evaluation = evaluation.Evaluation(model, eval_model, self._eval_tasks,
                                              self._placement, model_inputs, self.new_rng())
-    self._weights = self._placement.replicate(model.weights)
+    self._weights = self._placement.place_weights(model.weights)
     self._state = self._placement.replicate(model.state)
     self._set_base_rng(self.new_rng())
     self._in_flight = collections.deque()
@@ -275,7 +278,7 @@ class Loop:
     """Replaces the trained model's weights and/or state (those not `None`)."""
     self._look_at_losses()
     if weights is not None:
-      self._weights = self._placement.replicate(weights)
+      self._weights = self._placement.place_weights(weights)
     if state is not None:
       self._state = self._placement.replicate(state)
     self._sync_model()
@@ -286,7 +289,8 @@ class Loop:
     """Saves the training state to `<output_dir>/<basename>.npz` (see `checkpoints`).
 
     An existing file of that name is replaced atomically. Pending losses are checked first,
-    and a checkpoint whose weights hold NaN or infinities is not written.
+    and a checkpoint whose weights hold NaN or infinities is not written. Weights split
+    over a model axis go to `<basename>.orbax`. Every process calls this.
 
     Raises:
       NonFiniteLossError: a pending loss or a weight is NaN or infinite.
@@ -301,10 +305,9 @@ class Loop:
         input_signature=self._batch_signature[:self._model.n_in],
         model_config=self._model_config, rng=self._base_rng)
     self._reporter.check_finite(checkpoint.flat_weights, self._step)
-    if not self._placement.is_chief:
+    path = resume.write(self._output_dir, basename, self._placement, checkpoint)
+    if path is None:  # Not the chief.
       return
-    path = os.path.join(self._output_dir, basename + '.npz')
-    checkpoints.write(path, checkpoint)
     self._reporter.last_checkpoint = (self._step, path)
     reporting.log(f'Checkpoint saved in {path}', stdout=False)
 
@@ -315,7 +318,7 @@ class Loop:
     Args:
       directory: where to look; `output_dir` by default.
       filename: the checkpoint's name, `model` by default; without an extension, `.npz`
-        and then Trax 1.x's `.pkl.gz` are tried.
+        or `.orbax`, then Trax 1.x's `.pkl.gz` are tried.
 
     Raises:
       ValueError: the checkpoint does not fit this loop's model, tasks or optimizers.
@@ -326,7 +329,8 @@ class Loop:
       reporting.log(f'No checkpoint to load in {directory}.', stdout=False)
       return
     self._look_at_losses()
-    checkpoint = checkpoints.read_any(path)
+    checkpoint = resume.read(path, self._placement, self._weights, self._state,
+                             self._trainers, self._tasks, self._eval_tasks, self._base_rng)
     self._weights, self._state = resume.restore(
         checkpoint, path, self._placement, self._weights, self._state, self._trainers,
         self._tasks, self._eval_tasks)
@@ -392,7 +396,5 @@ def _as_list(tasks: Any) -> list:
 
 
 def _at_step_1_and_every_nth_step(period: 'int | None') -> Callable[[int], bool]:
-  if period is None:
-    return lambda step: False
-  return lambda step: step == 1 or (step > 0 and step % period == 0)
+  return lambda step: period is not None and (step == 1 or (step > 0 and step % period == 0))
 
