@@ -18,6 +18,8 @@ from trax.data.inputs import Parallel
 from trax.data.inputs import Serial
 from trax.data.inputs import Shuffle
 from trax.data.inputs import shuffle
+from trax.data.per_process import shard_for_process
+from trax.data.per_process import ShardForProcess
 from trax.data.prefetch import Prefetch
 from trax.data.prefetch import prefetch
 from trax.data.synthetic import addition_inputs

@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
+from trax.data import per_process
 from trax.data.tokenizers import detokenize
 from trax.data.tokenizers import Tokenize
 from trax.data.tokenizers import tokenize
@@ -35,8 +36,8 @@ def TFDS(dataset_name: str, data_dir: 'str | None' = None,  # pylint: disable=in
 
   Splits: training reads `train`; evaluation reads `validation`, else `test`, else (with
   `eval_holdout_size > 0`) the last `eval_holdout_size` fraction of `train`, which
-  training then skips. With several hosts, each reads its own contiguous slice of the
-  training examples.
+  training then skips. With several hosts (`jax.distributed` processes), each reads its
+  own contiguous slice of the training examples and every `n_hosts`-th eval example.
 
   Args:
     dataset_name: the registered TFDS name, e.g. `'imdb_reviews'` or `'glue/mnli'`.
@@ -62,10 +63,7 @@ def TFDS(dataset_name: str, data_dir: 'str | None' = None,  # pylint: disable=in
     FileNotFoundError: the dataset is not prepared under `data_dir`.
   """
   tfds = _import_tfds()
-  if host_id is None or n_hosts is None:
-    import jax  # pylint: disable=g-import-not-at-top
-    host_id = jax.process_index() if host_id is None else host_id
-    n_hosts = n_hosts or jax.process_count()
+  host_id, n_hosts = per_process.process_index_and_count(host_id, n_hosts)
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
 
   builder = tfds.builder(dataset_name, data_dir=data_dir)
@@ -78,17 +76,20 @@ def TFDS(dataset_name: str, data_dir: 'str | None' = None,  # pylint: disable=in
                                     eval_holdout_size)
   dataset = builder.as_dataset(split=train_split if train else eval_split,
                                shuffle_files=train and shuffle_train)
+  if not train:  # Training splits are sliced per host above.
+    dataset = per_process.shard_tf_dataset(dataset, host_id, n_hosts)
   if tfds_preprocess_fn is not None:
     dataset = tfds_preprocess_fn(dataset)
   dataset = _select_keys(dataset, keys).repeat()
 
   def stream(generator: Any = None) -> Iterator[Any]:
     del generator
-    return from_tf_dataset(dataset)
+    return from_tf_dataset(dataset, shard_for_process=False)
   return stream
 
 
-def from_tf_dataset(dataset: Any, keys: 'Sequence[str] | None' = None) -> Iterator[Any]:
+def from_tf_dataset(dataset: Any, keys: 'Sequence[str] | None' = None,
+                    shard_for_process: bool = True) -> Iterator[Any]:
   """Yields the elements of a `tf.data.Dataset` as numpy values.
 
   Tuples stay tuples, dicts stay dicts, string tensors become `bytes`. The dataset is
@@ -98,10 +99,14 @@ def from_tf_dataset(dataset: Any, keys: 'Sequence[str] | None' = None) -> Iterat
     dataset: a `tf.data.Dataset`.
     keys: if given, the elements must be dicts and each is replaced by the tuple of its
       values at `keys` (selected inside tf.data, so unused features are never copied).
+    shard_for_process: with several `jax.distributed` processes, yield only this
+      process's part: every `jax.process_count()`-th element (`trax.data.per_process`).
 
   Returns:
     An iterator of numpy arrays, or tuples or dicts of them.
   """
+  if shard_for_process:
+    dataset = per_process.shard_tf_dataset(dataset)
   return _select_keys(dataset, keys).as_numpy_iterator()
 
 

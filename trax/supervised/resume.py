@@ -78,7 +78,7 @@ def write(directory: str, basename: str, placement: devices.Placement,
     path = os.path.join(directory, basename + '.npz')
     if placement.is_chief:
       checkpoints.write(path, checkpoint)
-  placement.wait_for_all(f'checkpoint {path}')
+  placement.wait_for_all(f'checkpoint {basename}')
   return path if placement.is_chief else None
 
 
