@@ -25,6 +25,7 @@ import socket
 import subprocess
 import sys
 import time
+import traceback
 from typing import Sequence
 
 _POLL_SECONDS = 0.1
@@ -144,8 +145,30 @@ def main(argv: 'Sequence[str] | None' = None) -> int:
   initialize(options.coordinator, options.processes, options.process_id)
   sys.argv = [options.script, *options.args]
   sys.path.insert(0, os.path.dirname(os.path.abspath(options.script)))
-  runpy.run_path(options.script, run_name='__main__')
+  try:
+    runpy.run_path(options.script, run_name='__main__')
+  except SystemExit as e:
+    if e.code in (None, 0):
+      raise
+    if not isinstance(e.code, int):
+      print(e.code, file=sys.stderr)
+    _exit_now(e.code if isinstance(e.code, int) else 1)
+  except BaseException:  # pylint: disable=broad-except
+    traceback.print_exc()
+    _exit_now(1)
   return 0
+
+
+def _exit_now(code: int) -> None:
+  """Exits at once with `code`, skipping jax's exit-time barrier.
+
+  At exit, a `jax.distributed` process waits for all the others to exit too; a failed
+  process would wait for processes that wait for it (in a collective). Exiting at once
+  lets the launcher see the failure and stop the others.
+  """
+  sys.stdout.flush()
+  sys.stderr.flush()
+  os._exit(code)  # pylint: disable=protected-access
 
 
 if __name__ == '__main__':
