@@ -22,8 +22,10 @@ setuptools.setup(
         'sentencepiece',
     ],
     extras_require={
-        'test': ['pytest', 'pytest-xdist', 'optax'],
+        'test': ['pytest', 'pytest-xdist', 'optax', 'orbax-checkpoint>=0.12'],
         'bench': ['optax', 'flax'],
+        # Checkpoints of weights split over devices (Loop(mesh=...) with a model axis).
+        'sharded': ['orbax-checkpoint>=0.12'],
     },
     entry_points={'console_scripts': ['trax-convert=converters.__main__:main']},
 )

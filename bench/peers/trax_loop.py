@@ -3,7 +3,8 @@
 Timed is `loop.run(n)`, the Loop's real step: a batch drawn from the task's stream (an
 in-memory iterator over pre-generated numpy batches), placed on the device, the compiled
 step dispatched, its loss kept for reporting; the loop looks at the losses at the end of
-`run`, which waits for the last step. Evals and checkpoints are off.
+`run`, which waits for the last step. Evals and checkpoints are off. `mesh` places the
+batches and weights on a device mesh (`bench/scaling.py`).
 """
 
 import itertools
@@ -28,7 +29,7 @@ class Peer:
   name = 'trax'
 
   def __init__(self, config: common.Config, batches: list, dropout: bool = True,
-               loss_chunk_size: int = 0):
+               loss_chunk_size: int = 0, mesh=None):
     self.model = trax.models.TransformerLM(
         vocab_size=config.vocab_size, d_model=config.d_model, d_ff=config.d_ff,
         n_layers=config.n_layers, n_heads=config.n_heads, max_len=config.length,
@@ -40,7 +41,7 @@ class Peer:
         sample_batch=batches[0])
     self.loop = training.Loop(self.model, task, random_seed=0, checkpoint_at=never,
                               eval_at=never, permanent_checkpoint_at=never,
-                              loss_chunk_size=loss_chunk_size)
+                              loss_chunk_size=loss_chunk_size, mesh=mesh)
     self.n_params = sum(np.size(w) for w in trax.fastmath.tree_flatten(self.model.weights))
 
   def run(self, n_steps: int) -> None:
