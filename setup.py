@@ -22,7 +22,13 @@ setuptools.setup(
         'sentencepiece',
     ],
     extras_require={
-        'test': ['pytest', 'pytest-xdist', 'optax', 'orbax-checkpoint>=0.12'],
+        # gin-config and tensorflow-datasets let the tests run Trax 1.4 .gin configs and
+        # TFDS data on disk; tensor2tensor (installed with --no-deps when wanted) is an
+        # optional oracle of the subword vocabularies.
+        'test': ['pytest', 'pytest-xdist', 'optax', 'gin-config', 'tensorflow-datasets',
+                 'importlib_resources', 'orbax-checkpoint>=0.12'],
+        'gin': ['gin-config'],
+        'tfds': ['tensorflow-datasets', 'importlib_resources'],
         'bench': ['optax', 'flax'],
         # Checkpoints of weights split over devices (Loop(mesh=...) with a model axis).
         'sharded': ['orbax-checkpoint>=0.12'],

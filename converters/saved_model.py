@@ -22,6 +22,7 @@ import logging
 import os
 import shutil
 import sys
+import tempfile
 import uuid
 from typing import Any, Callable, Sequence
 
@@ -29,6 +30,7 @@ import numpy as np
 import tensorflow as tf
 
 import trax
+from trax import file_io
 import trax.layers as tl
 from converters import input_checks
 from converters import signatures
@@ -123,14 +125,16 @@ def to_saved_model(model: Any, export_dir: str, input_signature: Any = None, *,
                      output_names=output_names, extra_signatures=extra_signatures,
                      preprocess=preprocess, postprocess=postprocess,
                      allow_random_weights=allow_random_weights)
-  export_dir = os.path.abspath(os.fspath(export_dir))
-  os.makedirs(export_dir, exist_ok=True)
+  export_dir = file_io.abspath(os.fspath(export_dir))  # Any tf.io.gfile path too.
+  file_io.makedirs(export_dir)
   version = next_version(export_dir) if version is None else int(version)
   final_dir = os.path.join(export_dir, str(version))
-  if os.path.exists(final_dir):
+  if file_io.exists(final_dir):
     raise ExportError(f'{final_dir} already exists; choose another version or leave '
                       'version=None for the next one.')
-  tmp_dir = os.path.join(export_dir, f'.tmp-{version}-{uuid.uuid4().hex[:8]}')
+  # A remote export is written and verified in a local directory, then uploaded.
+  staging = tempfile.mkdtemp() if file_io.is_remote(export_dir) else export_dir
+  tmp_dir = os.path.join(staging, f'.tmp-{version}-{uuid.uuid4().hex[:8]}')
   try:
     path_kind, reason = plan.write(tmp_dir, path, platforms)
     report = None
@@ -139,10 +143,9 @@ def to_saved_model(model: Any, export_dir: str, input_signature: Any = None, *,
       verify_lib.raise_on_failure(report, f'The SavedModel ({path_kind} path)',
                                   resolved.reference_name)
     record = plan.record(tmp_dir, path_kind, reason, platforms, report)
-    os.rename(tmp_dir, final_dir)
+    file_io.move_tree(tmp_dir, final_dir)
   finally:
-    if os.path.exists(tmp_dir):
-      shutil.rmtree(tmp_dir, ignore_errors=True)
+    shutil.rmtree(tmp_dir if staging == export_dir else staging, ignore_errors=True)
   log.info('Exported %s to %s (%s path).', resolved.origin, final_dir, path_kind)
   return SavedModelExport(final_dir, version, path_kind, record['signatures'], report)
 
@@ -161,8 +164,8 @@ def serving_signature(model: sources.Model, derived: bool) -> list:
 
 def next_version(export_dir: str) -> int:
   """One more than the highest numeric subdirectory of `export_dir` (1 if none)."""
-  versions = [int(n) for n in os.listdir(export_dir)
-              if n.isdigit() and os.path.isdir(os.path.join(export_dir, n))]
+  versions = [int(n.rstrip('/')) for n in file_io.listdir(export_dir)
+              if n.rstrip('/').isdigit() and file_io.isdir(os.path.join(export_dir, n))]
   return max(versions, default=0) + 1
 
 

@@ -37,6 +37,7 @@ from converters import verify as verify_lib
 from converters.errors import ExportError
 from converters.errors import ExportVerificationError
 from converters.errors import UnsupportedOpsError
+from trax import file_io
 
 log = logging.getLogger('converters')
 
@@ -118,7 +119,7 @@ def to_tflite(model_or_saved_model_dir: Any, output_path: str, input_signature: 
   """
   if quantize not in QUANTIZATIONS:
     raise ExportError(f'quantize={quantize!r}: expected one of {QUANTIZATIONS}.')
-  output_path = os.path.abspath(os.fspath(output_path))
+  output_path = file_io.abspath(os.fspath(output_path))  # Any tf.io.gfile path too.
   with tempfile.TemporaryDirectory(prefix='trax-tflite-') as work_dir:
     source = _source(model_or_saved_model_dir, input_signature, work_dir, dynamic_shapes,
                      signature_name, input_names, output_names, model_config,
@@ -137,20 +138,20 @@ def to_tflite(model_or_saved_model_dir: Any, output_path: str, input_signature: 
   if source.limits and any(any(l) for l in source.limits):
     flat_buffer = tflite_inputs.with_limits(
         flat_buffer, {signature_name: dict(zip(source.input_names, source.limits))})
-  os.makedirs(os.path.dirname(output_path), exist_ok=True)
+  file_io.makedirs(os.path.dirname(output_path))
   tmp_path = f'{output_path}.tmp-{os.getpid()}'
   try:
-    with open(tmp_path, 'wb') as f:
+    with file_io.open_file(tmp_path, 'wb') as f:
       f.write(flat_buffer)
     result = TFLiteExport(output_path, len(flat_buffer), quantize,
                           {n: s for n, s in zip(source.input_names, source.signature)},
                           op_counts(flat_buffer))
     if verify:
       _verify(flat_buffer, source, signature_name, result, tolerance, min_top1_agreement)
-    os.replace(tmp_path, output_path)
+    file_io.replace(tmp_path, output_path)
   finally:
-    if os.path.exists(tmp_path):
-      os.remove(tmp_path)
+    if file_io.exists(tmp_path):
+      file_io.remove(tmp_path)
   return result
 
 

@@ -58,7 +58,11 @@ def test_pad_to_max_dims_without_boundary():
 
 
 def test_pad_to_max_dims_with_boundary_pads_towards_it_or_a_power_of_two():
-  assert data.pad_to_max_dims([np.ones((8, 10)), np.ones((8, 9))], 12).shape == (2, 8, 12)
+  # Trax 1.4's own test: every axis not already at the boundary grows to it, even the
+  # equal first axis (its docstring said (2, 8, 12)).
+  assert data.pad_to_max_dims([np.ones((8, 10)), np.ones((8, 9))], 12).shape == (2, 12, 12)
+  # Equal small axes grow to a power of two as well: 3 features become 4.
+  assert data.pad_to_max_dims([np.ones((5, 3)), np.ones((6, 3))], 16).shape == (2, 8, 4)
   # Axis 0 (max 3) is far below 12, so it goes to 4, the next power of two.
   assert data.pad_to_max_dims([np.ones((2, 10)), np.ones((3, 9))], 12).shape == (2, 4, 12)
   # Axes already all at the boundary stay.
@@ -68,6 +72,9 @@ def test_pad_to_max_dims_with_boundary_pads_towards_it_or_a_power_of_two():
 def test_pad_to_max_dims_strict_pads_to_multiples():
   batch = data.pad_to_max_dims([np.ones(5), np.ones(9)], 4, strict_pad_on_len=True)
   assert batch.shape == (2, 12)
+  # As in Trax 1.4, strict padding rounds every axis up to a multiple, not only the length.
+  both = data.pad_to_max_dims([np.ones((5, 3)), np.ones((9, 2))], 4, strict_pad_on_len=True)
+  assert both.shape == (2, 12, 4)
   per_axis = data.pad_to_max_dims([np.ones((5, 3)), np.ones((9, 2))], [8, None])
   assert per_axis.shape == (2, 16, 3)
 

@@ -30,7 +30,7 @@ def test_serial_rejects_non_callable_stages():
 
 
 def test_parallel_follows_counters_round_by_round():
-  mixed = data.Parallel(_count_from(0), _count_from(100), _count_from(200),
+  mixed = data.Parallel([_count_from(0), _count_from(100), _count_from(200)],
                         counters=(2, 1, 3))()
   got = list(itertools.islice(mixed, 12))
   assert got == [0, 100, 200, 1, 201, 202, 2, 101, 203, 3, 204, 205]
@@ -50,15 +50,15 @@ def test_parallel_reweight_by_minimum_and_zero_counters():
 
 
 def test_parallel_takes_iterators_and_stops_with_the_shortest():
-  mixed = data.Parallel(iter([1, 2]), iter('abcdef'))()
+  mixed = data.Parallel([iter([1, 2]), iter('abcdef')])()
   assert list(mixed) == [1, 'a', 2, 'b']
 
 
 def test_parallel_checks_its_counters():
   with pytest.raises(ValueError, match='2 sources but 3 counters'):
-    data.Parallel(_count_from(0), _count_from(1), counters=(1, 2, 3))
+    data.Parallel([_count_from(0), _count_from(1)], counters=(1, 2, 3))
   with pytest.raises(ValueError, match='not all zero'):
-    data.Parallel(_count_from(0), counters=(0,))
+    data.Parallel([_count_from(0)], counters=(0,))
 
 
 def test_shuffle_permutes_and_keeps_every_item():

@@ -40,7 +40,7 @@ def test_a_tf_dataset_feeds_a_trax_pipeline():
       {'text': ['hi', 'hello', 'hey', 'yo'], 'label': [1, 2, 3, 4]})
   pipeline = data.Serial(
       lambda _: data.from_tf_dataset(dataset.repeat(), keys=('text', 'label')),
-      data.Tokenize(keys=[0], n_reserved_ids=1),
+      data.Tokenize(keys=[0], vocab_type='char', n_reserved_ids=1),
       data.Batch(2),
       data.AddLossWeights(),
   )

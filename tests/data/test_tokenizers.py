@@ -1,4 +1,7 @@
-"""Character and SentencePiece tokenization, round trips and vocabulary building."""
+"""Character and SentencePiece tokenization, round trips and vocabulary building.
+
+Subword and BERT vocabularies: tests/data/test_text_encoder.py and test_bert_encoder.py.
+"""
 
 import os
 
@@ -6,6 +9,7 @@ import numpy as np
 import pytest
 
 from trax import data
+from trax.data import sentencepiece_vocab
 from trax.data import tokenizers
 
 CORPUS = os.path.join(tokenizers.TESTDATA_DIR, 'corpus.txt')
@@ -21,7 +25,7 @@ def spm_model(tmp_path_factory):
 def test_char_ids_are_utf8_bytes_shifted_by_reserved_ids():
   ids = next(data.tokenize(iter(['Aé']), vocab_type='char', n_reserved_ids=2))
   np.testing.assert_array_equal(ids, [65 + 2, 0xC3 + 2, 0xA9 + 2])
-  assert ids.dtype == np.int32
+  assert ids.dtype == np.int64  # Trax 1.4's dtype.
   assert data.vocab_size('char') == 256
   assert data.vocab_size('char', n_reserved_ids=2) == 258
 
@@ -35,20 +39,21 @@ def test_char_round_trip(text):
 def test_detokenize_drops_reserved_ids_such_as_padding():
   ids = np.array([0, 72 + 1, 105 + 1, 0, 0])  # "Hi" with padding (id 0) around it.
   assert data.detokenize(ids, 'char', n_reserved_ids=1) == 'Hi'
-  with pytest.raises(ValueError, match='below 256'):
+  with pytest.raises(ValueError, match='outside 0..255'):
     data.detokenize([300], 'char')
 
 
 def test_tokenize_tuples_dicts_and_bytes_at_keys():
   label = np.int64(1)
-  out = next(data.Tokenize(keys=[0])(iter([(b'ab', label)])))
+  out = next(data.Tokenize(keys=[0], vocab_type='char')(iter([(b'ab', label)])))
   np.testing.assert_array_equal(out[0], [97, 98])
   assert out[1] is label
-  out = next(data.tokenize(iter([{'text': np.array('hi'), 'id': 7}]), keys=['text']))
+  out = next(data.tokenize(iter([{'text': np.array('hi'), 'id': 7}]), keys=['text'],
+                           vocab_type='char'))
   np.testing.assert_array_equal(out['text'], [104, 105])
   assert out['id'] == 7
   with pytest.raises(TypeError, match='keys='):
-    next(data.tokenize(iter([(b'ab', label)])))
+    next(data.tokenize(iter([(b'ab', label)]), vocab_type='char'))
 
 
 def test_sentencepiece_model_trained_in_tmp_path(spm_model):
@@ -57,7 +62,7 @@ def test_sentencepiece_model_trained_in_tmp_path(spm_model):
   ids = next(data.tokenize(iter([TEXTS[0]]), vocab_type='sentencepiece',
                            vocab_file=spm_model))
   assert 0 < len(ids) < len(TEXTS[0])  # Pieces are longer than characters.
-  assert ids.min() > tokenizers.UNK_ID  # All known: no pad, EOS or unknown ids.
+  assert ids.min() > sentencepiece_vocab.UNK_ID  # All known: no pad, EOS or unknown ids.
   assert data.detokenize(ids, 'sentencepiece', spm_model) == TEXTS[0]
 
 
@@ -74,7 +79,7 @@ def test_sentencepiece_round_trips_every_corpus_line(spm_model):
 def test_sentencepiece_reserves_padding_and_eos(spm_model):
   ids = next(data.tokenize(iter(['the boat']), vocab_type='sentencepiece',
                            vocab_file=spm_model))
-  padded = np.concatenate([ids, [tokenizers.EOS_ID, tokenizers.PAD_ID]])
+  padded = np.concatenate([ids, [sentencepiece_vocab.EOS_ID, sentencepiece_vocab.PAD_ID]])
   assert data.detokenize(padded, 'sentencepiece', spm_model) == 'the boat'
 
 
@@ -102,10 +107,12 @@ def test_build_sentencepiece_vocab_from_an_iterator(tmp_path):
 def test_vocabulary_errors_are_explicit(tmp_path):
   with pytest.raises(FileNotFoundError, match='never downloaded'):
     data.vocab_size('sentencepiece', 'missing.model', vocab_dir=str(tmp_path))
-  with pytest.raises(ValueError, match="did you mean vocab_type='sentencepiece'"):
-    data.Tokenize(vocab_file='en_tiny.model')
-  with pytest.raises(ValueError, match='subword'):
-    data.Tokenize(vocab_type='subword', vocab_file='en_8k.subword')
+  with pytest.raises(ValueError, match="pass vocab_type='sentencepiece'"):
+    data.Tokenize(vocab_file='en_tiny.model')  # Trax's default type is 'subword'.
+  with pytest.raises(ValueError, match="did you mean vocab_type='subword'"):
+    data.Tokenize(vocab_type='char', vocab_file='en_tiny.subwords')
+  with pytest.raises(FileNotFoundError, match='never downloaded'):
+    data.Tokenize(vocab_file='en_8k.subword')  # Trax fetched it from gs://trax-ml.
   not_a_model = tmp_path / 'vocab.model'
   not_a_model.write_text('hello\nworld\n')
   with pytest.raises(ValueError, match='not a SentencePiece model'):

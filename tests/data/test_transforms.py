@@ -35,13 +35,29 @@ def test_filter_empty_examples():
   assert _lengths(data.FilterEmptyExamples(axes=[0])(iter(examples))) == [(2, 0), (1, 1)]
 
 
-def test_truncate_to_length_slices_each_axis():
+def test_truncate_to_length_cuts_as_trax_where_trax_cuts_cleanly():
   x = np.arange(20).reshape(5, 4)
-  (a, b), = data.TruncateToLength({0: (3, 2), 1: 2})(iter([(x, np.arange(6))]))
-  np.testing.assert_array_equal(a, x[:3, :2])  # Trax 1.4's np.resize gave rows 0-1.
+  (a, b), = data.TruncateToLength({0: (3, 4), 1: 2})(iter([(x, np.arange(6))]))
+  np.testing.assert_array_equal(a, x[:3])  # np.resize(x, (3, 4)) is the same.
+  np.testing.assert_array_equal(a, np.resize(x, (3, 4)))
   np.testing.assert_array_equal(b, [0, 1])
-  (c, d), = data.TruncateToLength({0: (8, 8)})(iter([(x, np.arange(6))]))
-  np.testing.assert_array_equal(c, x)  # Shorter arrays are untouched.
+  row = np.arange(5).reshape(1, 5)  # Trax 1.4's test: (1, 5) -> (1, 3).
+  (out,), = data.TruncateToLength({0: (1, 3)})(iter([(row,)]))
+  np.testing.assert_array_equal(out, [[0, 1, 2]])
+  # Shapes are compared as tuples, as in Trax: (5, 4) is not larger than (8, 8) nor
+  # than (6, 2), so the array stays whole.
+  for bound in ((8, 8), (6, 2)):
+    (c, _), = data.TruncateToLength({0: bound})(iter([(x, np.arange(6))]))
+    np.testing.assert_array_equal(c, x)
+
+
+def test_truncate_to_length_refuses_cuts_that_trax_would_scramble():
+  x = np.arange(20).reshape(5, 4)
+  # np.resize(x, (3, 2)) gives [[0, 1], [2, 3], [4, 5]]: rows mixed, not x[:3, :2].
+  with pytest.raises(ValueError, match=r'maximum shape \(3, 2\).*np.resize'):
+    next(data.TruncateToLength({0: (3, 2)})(iter([(x,)])))
+  with pytest.raises(ValueError, match='np.resize'):  # Trax's test wrapped 21 values.
+    next(data.TruncateToLength({0: (1, 4, 6)})(iter([np.arange(21).reshape(1, 21, 1)])))
 
 
 def test_truncate_keeps_single_arrays_single_and_without_len_map_passes_through():

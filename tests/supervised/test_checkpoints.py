@@ -175,12 +175,12 @@ def test_permanent_and_best_metric_checkpoints(tmp_path):
                checkpoint_low_metric='L2Loss', checkpoint_high_metric='L2Loss')
   loop.run(20)
   assert sorted(os.listdir(tmp_path)) == [
-      'eval', 'model.npz', 'model_1.npz', 'model_10.npz', 'model_20.npz',
-      'model_highest_L2Loss.npz', 'model_lowest_L2Loss.npz', 'train']
+      'eval', 'highest_L2Loss.npz', 'lowest_L2Loss.npz', 'model.npz', 'model_1.npz',
+      'model_10.npz', 'model_20.npz', 'train']  # Trax 1.4's names.
   for step in (1, 10, 20):
     assert checkpoints.read(str(tmp_path / f'model_{step}.npz')).step == step
   evals = loop.history.get('eval', 'metrics/L2Loss')
   lowest = min(evals, key=lambda pair: pair[1])[0]
   highest = max(evals, key=lambda pair: pair[1])[0]
-  assert checkpoints.read(str(tmp_path / 'model_lowest_L2Loss.npz')).step == lowest
-  assert checkpoints.read(str(tmp_path / 'model_highest_L2Loss.npz')).step == highest
+  assert checkpoints.read(str(tmp_path / 'lowest_L2Loss.npz')).step == lowest
+  assert checkpoints.read(str(tmp_path / 'highest_L2Loss.npz')).step == highest

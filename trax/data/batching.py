@@ -61,27 +61,26 @@ def UnBatch() -> StreamFn:  # pylint: disable=invalid-name
 def pad_to_max_dims(tensors: Sequence[np.ndarray],
                     boundary: 'int | Sequence[int | None] | None' = None,
                     strict_pad_on_len: bool = False) -> np.ndarray:
-  """Pads arrays to a common shape and stacks them into one batch.
+  """Pads arrays to a common shape and stacks them into one batch, as Trax 1.4 does.
 
   Without `boundary`, each axis is padded to the largest size among `tensors`: shapes
   (2, 10) and (3, 9) give a batch of shape (2, 3, 10).
 
-  With an int `boundary`, axes of different sizes are enlarged to `boundary`, so fewer
-  distinct shapes reach XLA (fewer compilations): (8, 10) and (8, 9) with boundary 12
-  give (2, 8, 12). If the largest size is less than half of `boundary`, the axis goes to
-  the next power of two instead, to avoid waste: (2, 10) and (3, 9) with boundary 12 give
-  (2, 4, 12). An axis whose sizes all agree is left alone (Trax 1.4's code padded it too,
-  against its docstring, which turned e.g. 3 features into 4).
+  With an int `boundary`, every axis is enlarged to `boundary` (or kept, if larger), so
+  fewer distinct shapes reach XLA: (8, 10) and (8, 9) with boundary 12 give (2, 12, 12).
+  If the largest size is less than half of `boundary`, the axis goes to the next power of
+  two instead: (2, 10) and (3, 9) with boundary 12 give (2, 4, 12). Only an axis whose
+  sizes all equal `boundary` is left alone, so small fixed axes grow too (3 features
+  become 4 with boundary 12), as in Trax 1.4 (whose docstring says otherwise).
 
-  With `strict_pad_on_len=True`, only axis 0 (the length) is padded, to the next multiple
-  of `boundary`, and other axes to their largest size (Trax 1.4 padded every axis to a
-  multiple, against its docstring). A list `boundary` gives one multiple per axis (0 or
-  None: pad that axis to its largest size).
+  With `strict_pad_on_len=True`, or a list `boundary` (one multiple per axis; 0 or None:
+  pad that axis to its largest size), every axis is padded to the next multiple of its
+  boundary: (15,), (12,), (14,) with boundary 10 give (3, 20).
 
   Args:
     tensors: arrays of the same rank.
     boundary: None, a size to pad towards, or a list of one multiple per axis.
-    strict_pad_on_len: pad the length axis to a multiple of `boundary`.
+    strict_pad_on_len: pad to multiples of `boundary`.
 
   Returns:
     The zero-padded arrays stacked along a new leading axis.
@@ -94,8 +93,7 @@ def pad_to_max_dims(tensors: Sequence[np.ndarray],
   ndim = ranks.pop()
   max_dims = [max(t.shape[i] for t in tensors) for i in range(ndim)]
   if isinstance(boundary, (list, tuple)) or (boundary is not None and strict_pad_on_len):
-    multiples = (list(boundary) if isinstance(boundary, (list, tuple))
-                 else [boundary] + [None] * (ndim - 1))
+    multiples = list(boundary) if isinstance(boundary, (list, tuple)) else [boundary] * ndim
     if len(multiples) != ndim:
       raise ValueError(f'pad_to_max_dims got {len(multiples)} boundaries {multiples} '
                        f'for arrays of rank {ndim}; give one per axis.')
@@ -105,7 +103,7 @@ def pad_to_max_dims(tensors: Sequence[np.ndarray],
   else:
     target = []
     for i, d in enumerate(max_dims):
-      if all(t.shape[i] == d for t in tensors):
+      if d == boundary and all(t.shape[i] == d for t in tensors):
         target.append(d)
       elif 2 * d < boundary:
         target.append(_next_power_of_2(d))

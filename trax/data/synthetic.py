@@ -11,12 +11,12 @@ The copy and addition tasks are laid out for language models (inputs equal targe
 loss weights select the part to predict), so a `TransformerLM` learns them directly.
 """
 
+import math
 from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
 from trax.data import per_process
-from trax.data.batching import pad_to_max_dims
 
 Batches = Iterator[tuple]
 
@@ -216,66 +216,36 @@ def simple_sequence_copy_inputs(vocab_size: int, batch_size: int, train_length: 
                 lambda _: stream(_EVAL, eval_lengths))
 
 
-def addition_inputs(vocab_size: int, batch_size: int, train_length: int,
-                    eval_min_length: int, eval_max_length: int, pad_to_multiple: int = 32,
-                    encdec: bool = False, seed: 'int | None' = None) -> Inputs:
-  """The addition task: `<S> x + y <S> (x + y)` with numbers in base `vocab_size - 3`.
+def sine_inputs(batch_size: int, length: int, max_phase: float = 2 * math.pi,
+                min_period: float = 0.1, max_period: float = 10.0,
+                seed: 'int | None' = None) -> Inputs:
+  """Sinusoids of random phase and period, as Trax 1.4's series-prediction demo data.
 
-  Numbers are digit sequences, least significant digit first. Digit `d` is token `d + 1`,
-  '+' is `vocab_size - 2`, `<S>` is `vocab_size - 1` and 0 is padding. A language-model
-  batch is `(s, s, weights)` with weights 1 on the digits of the sum; with `encdec` it is
-  `(x + y, sum, weights)` without separators. Arrays are zero-padded on every axis to a
-  multiple of `pad_to_multiple`.
+  Each row is `sin((t - phase) / period)` for `t = 0 .. length - 1`, with `phase` uniform
+  in `[0, max_phase)` and `period` log-uniform in `[min_period, max_period)`. A batch is
+  `(series, actions, series, mask)`: float64 series, int32 zero actions, float64 ones.
 
   Args:
-    vocab_size: number of tokens, at least 5 (base 2).
     batch_size: rows per batch.
-    train_length: bound on the length of `x + y` in training (shortest is 3).
-    eval_min_length: shortest `x + y` in evaluation, at least 3.
-    eval_max_length: bound on the length of `x + y` in evaluation, at least 3.
-    pad_to_multiple: pad lengths to a multiple of this.
-    encdec: give encoder-decoder pairs instead of language-model sequences.
-    seed: seed of the random batches.
+    length: points per series.
+    max_phase: largest phase.
+    min_period: smallest period.
+    max_period: largest period.
+    seed: seed of the random batches (Trax 1.4 used numpy's global random state).
 
   Returns:
-    An `Inputs` with int32 tokens and float32 weights.
+    An `Inputs` whose train and eval streams yield such batches.
   """
-  _check_vocab(vocab_size, 5, 'addition_inputs')
-  base = vocab_size - 3
-  plus, separator = base + 1, base + 2
-
-  def number(rng: np.random.Generator, length: int) -> list:
-    digits = list(rng.integers(base, size=length - 1))
-    return digits + [int(rng.integers(1 if length > 1 else 0, base))]  # No leading 0.
-
-  def example(rng: np.random.Generator, min_length: int, max_length: int) -> tuple:
-    while True:
-      add_length = (min_length - 1) // 2
-      l1 = int(rng.integers((max_length - add_length + 1) // 2)) + add_length
-      l2 = int(rng.integers(max_length - l1 - 1)) + 1
-      n1, n2 = number(rng, l1), number(rng, l2)
-      total = _digits_to_number(n1, base) + _digits_to_number(n2, base)
-      question = [d + 1 for d in n1] + [plus] + [d + 1 for d in n2]
-      answer = [d + 1 for d in _number_to_digits(total, base)]
-      if not encdec:
-        x = [separator] + question + [separator] + answer
-        return x, x, [0] * (len(question) + 2) + [1] * len(answer)
-      if max(len(question), len(answer)) <= max_length:  # Else draw again, as Trax.
-        return question, answer, [1] * len(answer)
-
-  def stream(which: int, min_length: int, max_length: int) -> Batches:
-    if min_length < 3 or max_length < 3:
-      raise ValueError(f'addition_inputs lengths must be at least 3; got min_length='
-                       f'{min_length}, max_length={max_length}.')
+  def stream(which: int) -> Batches:
     rng = _rng(seed, which)
+    t = np.arange(length)
     while True:
-      rows = [example(rng, min_length, max_length) for _ in range(batch_size)]
-      yield tuple(
-          pad_to_max_dims([np.asarray(r, dtype) for r in column], pad_to_multiple, True)
-          for column, dtype in zip(zip(*rows), (np.int32, np.int32, np.float32)))
+      phase = rng.uniform(0, max_phase, (batch_size, 1))
+      period = np.exp(rng.uniform(np.log(min_period), np.log(max_period), (batch_size, 1)))
+      series = np.sin((t - phase) / period)
+      yield (series, np.zeros_like(series, np.int32), series, np.ones_like(series))
 
-  return Inputs(lambda _: stream(_TRAIN, 3, train_length),
-                lambda _: stream(_EVAL, eval_min_length, eval_max_length))
+  return Inputs(lambda _: stream(_TRAIN), lambda _: stream(_EVAL))
 
 
 def _rng(seed: 'int | None', which: int) -> np.random.Generator:
@@ -300,15 +270,3 @@ def _pad_to_multiple_of(x: np.ndarray, multiple: int) -> np.ndarray:
   """Zero-pads axis 1 (length) of `x` to a multiple of `multiple`."""
   length = x.shape[1]
   return np.pad(x, [(0, 0), (0, -length % multiple)])
-
-
-def _digits_to_number(digits: Sequence[int], base: int) -> int:
-  return sum(int(d) * base ** i for i, d in enumerate(digits))
-
-
-def _number_to_digits(n: int, base: int) -> list:
-  digits = [n % base]
-  while n >= base:
-    n //= base
-    digits.append(n % base)
-  return digits

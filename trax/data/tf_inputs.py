@@ -8,7 +8,9 @@ Datasets dataset prepared earlier (it never downloads: prepare data with
 
 TensorFlow and tensorflow_datasets are imported only when these functions run, so
 `import trax.data` stays free of them. For Trax 1.4 compatibility this module also
-re-exports the tokenization functions, which lived here in Trax 1.4.
+re-exports the tokenization functions, text stream stages (`trax.data.text_streams`) and
+`tf.data` preprocessing functions (`trax.data.tf_preprocessing`), which lived here in
+Trax 1.4.
 """
 
 import os
@@ -17,6 +19,26 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 from trax.data import per_process
+from trax.data.text_streams import ConvertToUnicode
+from trax.data.text_streams import CreateBertInputs
+from trax.data.text_streams import mask_random_tokens
+from trax.data.text_streams import sentencepiece_tokenize
+from trax.data.text_streams import SentencePieceTokenize
+from trax.data.tf_preprocessing import add_eos_to_output_features
+from trax.data.tf_preprocessing import cifar10_augmentation_flatten_preprocess
+from trax.data.tf_preprocessing import cifar10_augmentation_preprocess
+from trax.data.tf_preprocessing import cifar10_no_augmentation_preprocess
+from trax.data.tf_preprocessing import concat_preprocess
+from trax.data.tf_preprocessing import downsampled_imagenet_flatten_bare_preprocess
+from trax.data.tf_preprocessing import filter_dataset_on_len
+from trax.data.tf_preprocessing import lm1b_preprocess
+from trax.data.tf_preprocessing import lm_token_preprocessing
+from trax.data.tf_preprocessing import no_preprocess
+from trax.data.tf_preprocessing import pad_dataset_to_length
+from trax.data.tf_preprocessing import squeeze_targets_preprocess
+from trax.data.tf_preprocessing import truncate_dataset_on_len
+from trax.data.tf_preprocessing import wmt_concat_preprocess
+from trax.data.tf_preprocessing import wmt_preprocess
 from trax.data.tokenizers import detokenize
 from trax.data.tokenizers import Tokenize
 from trax.data.tokenizers import tokenize
@@ -64,14 +86,7 @@ def TFDS(dataset_name: str, data_dir: 'str | None' = None,  # pylint: disable=in
   """
   tfds = _import_tfds()
   host_id, n_hosts = per_process.process_index_and_count(host_id, n_hosts)
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
-
-  builder = tfds.builder(dataset_name, data_dir=data_dir)
-  if not tf.io.gfile.exists(os.path.join(builder.data_dir, 'dataset_info.json')):
-    raise FileNotFoundError(
-        f'TFDS dataset {dataset_name!r} is not prepared in data_dir={data_dir!r} (looked '
-        f'in {builder.data_dir}). trax.data.TFDS never downloads; prepare it first with '
-        f'`tfds build {dataset_name} --data_dir=<dir>` and pass that data_dir.')
+  builder = _prepared_builder(tfds, dataset_name, data_dir)
   train_split, eval_split = _splits(builder.info.splits, dataset_name, host_id, n_hosts,
                                     eval_holdout_size)
   dataset = builder.as_dataset(split=train_split if train else eval_split,
@@ -86,6 +101,63 @@ def TFDS(dataset_name: str, data_dir: 'str | None' = None,  # pylint: disable=in
     del generator
     return from_tf_dataset(dataset, shard_for_process=False)
   return stream
+
+
+def data_streams(dataset_name: str, data_dir: 'str | None' = None,
+                 preprocess_fn: 'Callable[[Any, bool], Any] | None' = None,
+                 bare_preprocess_fn: 'Callable[[Any, bool], Any] | None' = None,
+                 shuffle_buffer_size: int = 1024, eval_holdout_size: float = 0,
+                 input_name: 'str | None' = None,
+                 target_name: 'str | None' = None) -> tuple[Callable, Callable]:
+  """Trax 1.4's `(train, eval)` example sources from a TFDS dataset on disk (for `batcher`).
+
+  Each source yields `(inputs, targets)` (or `(inputs, targets, mask)` when a
+  preprocessing function adds a `mask` feature), forever. The pipeline is Trax's:
+  `bare_preprocess_fn(dataset, training)` on the feature dicts, then pairs
+  `(features, features[target_name])`, repeat, `preprocess_fn(dataset, training)`
+  (see `trax.data.tf_preprocessing`), and a shuffle. Trax 1.4 also skipped a random
+  number (up to 100000) of training examples first; here the stream starts at the start.
+  Tensor2Tensor problems (`t2t_*` names) are not supported.
+
+  Args:
+    dataset_name: the TFDS name.
+    data_dir: where the prepared data lives (never downloaded).
+    preprocess_fn: applied to `(features, targets)` pairs.
+    bare_preprocess_fn: applied to feature dicts.
+    shuffle_buffer_size: the shuffle buffer.
+    eval_holdout_size: fraction of training data held out for evaluation.
+    input_name: the inputs feature; default the dataset's supervised input key.
+    target_name: the targets feature; default the supervised target key.
+
+  Returns:
+    `(train_stream_fn, eval_stream_fn)`, each called without arguments.
+  """
+  if dataset_name.startswith('t2t_'):
+    raise ValueError(f'{dataset_name!r} is a Tensor2Tensor problem; data_streams reads TFDS '
+                     'datasets only. Export the data to TFDS or use trax.data.TFDS.')
+  tfds = _import_tfds()
+  builder = _prepared_builder(tfds, dataset_name, data_dir)
+  train_split, eval_split = _splits(builder.info.splits, dataset_name, 0, 1,
+                                    eval_holdout_size)
+  keys = builder.info.supervised_keys
+  input_name = input_name or (keys[0] if keys else None)
+  target_name = target_name or (keys[1] if keys else None)
+  if input_name is None or target_name is None:
+    raise ValueError(f'{dataset_name!r} has no supervised keys; give input_name and '
+                     'target_name.')
+  preprocess_fn = preprocess_fn or (lambda dataset, training: dataset)
+
+  def stream(split: str, training: bool) -> Iterator[Any]:
+    # Each process its own examples, taken before any shuffle (which differs by process).
+    dataset = per_process.shard_tf_dataset(builder.as_dataset(split=split,
+                                                              shuffle_files=training))
+    if bare_preprocess_fn is not None:
+      dataset = bare_preprocess_fn(dataset, training)
+    dataset = dataset.map(lambda example: (example, example[target_name])).repeat()
+    dataset = preprocess_fn(dataset, training).shuffle(shuffle_buffer_size)
+    return dataset_to_stream(dataset, input_name, shard_for_process=False)
+
+  return lambda: stream(train_split, True), lambda: stream(eval_split, False)
 
 
 def from_tf_dataset(dataset: Any, keys: 'Sequence[str] | None' = None,
@@ -110,7 +182,8 @@ def from_tf_dataset(dataset: Any, keys: 'Sequence[str] | None' = None,
   return _select_keys(dataset, keys).as_numpy_iterator()
 
 
-def dataset_to_stream(dataset: Any, input_name: str) -> Iterator[tuple]:
+def dataset_to_stream(dataset: Any, input_name: str,
+                      shard_for_process: bool = True) -> Iterator[tuple]:
   """Yields `(inputs, targets[, mask])` from a dataset of `(features, targets)` pairs.
 
   `inputs` is `features[input_name]` and `mask` is `features['mask']` when present. uint8
@@ -120,11 +193,12 @@ def dataset_to_stream(dataset: Any, input_name: str) -> Iterator[tuple]:
   Args:
     dataset: a `tf.data.Dataset` of `(features dict, targets)` pairs.
     input_name: the feature holding the inputs.
+    shard_for_process: yield only this process's part (as `from_tf_dataset`).
 
   Yields:
     Tuples of numpy arrays.
   """
-  for features, targets in from_tf_dataset(dataset):
+  for features, targets in from_tf_dataset(dataset, shard_for_process=shard_for_process):
     if input_name not in features:
       raise KeyError(f'dataset_to_stream: input_name {input_name!r} is not among the '
                      f'features {sorted(features)}.')
@@ -178,6 +252,17 @@ def _select_keys(dataset: Any, keys: 'Sequence[str] | None') -> Any:
   return dataset.map(lambda example: tuple(example[k] for k in keys))
 
 
+def _prepared_builder(tfds: Any, dataset_name: str, data_dir: 'str | None') -> Any:
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  builder = tfds.builder(dataset_name, data_dir=data_dir)
+  if not tf.io.gfile.exists(os.path.join(builder.data_dir, 'dataset_info.json')):
+    raise FileNotFoundError(
+        f'TFDS dataset {dataset_name!r} is not prepared in data_dir={data_dir!r} (looked '
+        f'in {builder.data_dir}). trax.data never downloads; prepare it first with '
+        f'`tfds build {dataset_name} --data_dir=<dir>` and pass that data_dir.')
+  return builder
+
+
 def _uint8_to_int32(x: Any) -> Any:
   return x.astype(np.int32) if getattr(x, 'dtype', None) == np.uint8 else x
 
@@ -191,5 +276,4 @@ def _import_tfds() -> Any:
   return tfds
 
 
-__all__ = ['TFDS', 'Tokenize', 'dataset_to_stream', 'detokenize', 'from_tf_dataset',
-           'tokenize', 'vocab_size']
+

@@ -70,16 +70,52 @@ def TruncateToLength(len_map: 'Mapping[int, Any] | None' = None) -> StreamFn:  #
   Args:
     len_map: maps an example position to its maximum shape, e.g. `{0: (256,), 1: (256,)}`
       keeps at most 256 tokens of inputs and targets. An int bounds the first axis only.
-      Axes not named are kept whole. None passes examples through.
+      None passes examples through.
 
-  Fixes Trax 1.4, which compared shapes as tuples (lexicographically) and reshaped with
-  `np.resize` (which mixes rows of multi-dimensional arrays): here every axis is sliced to
-  at most its bound. A single-array example stays a single array.
+  As in Trax 1.4, an array is cut only when its shape is larger than the maximum shape
+  compared as tuples (lexicographically): `(5, 3)` with maximum `(6, 2)` stays whole. Trax
+  1.4 then reshaped with `np.resize`, which wraps and mixes values unless the maximum
+  shape is a leading block of the array (`(1, 5)` -> `(1, 3)`, `(8, 4)` -> `(6, 4)`);
+  those cuts give the same numbers here, and the others raise a ValueError instead of
+  mixing values. A single array stays a single array (Trax 1.4 made it a 1-tuple).
   """
   def truncate(generator: Iterable[Any]) -> Iterator[Any]:
     for example in generator:
       yield _map_keys(example, len_map or {}, _truncate_array, 'TruncateToLength')
   return truncate
+
+
+def Dup() -> StreamFn:  # pylint: disable=invalid-name
+  """Returns a stream function copying the first array: `(x, *rest)` -> `(x, x, *rest)`.
+
+  A single array `x` becomes `(x, x)`, as a language model's inputs and targets.
+  """
+  def dup(generator: Iterable[Any]) -> Iterator[Any]:
+    for example in generator:
+      if isinstance(example, (list, tuple)):
+        yield (example[0], *example)
+      else:
+        yield (example, example)
+  return dup
+
+
+def AppendValue(val: 'Mapping[int, Any] | None' = None) -> StreamFn:  # pylint: disable=invalid-name
+  """Returns a stream function appending values to arrays along their last axis.
+
+  Args:
+    val: maps an example position to what is appended there, e.g. `{0: [1], 1: [1]}`
+      appends an EOS id 1 to inputs and targets. None passes examples through. For a
+      single-array example, `val[0]` is appended to the flattened array (as Trax 1.4).
+  """
+  def append(generator: Iterable[Any]) -> Iterator[Any]:
+    for example in generator:
+      if val is None:
+        yield example
+      elif isinstance(example, (list, tuple)):
+        yield _map_keys(example, val, lambda _, x, v: np.append(x, v, -1), 'AppendValue')
+      else:
+        yield np.append(example, val[0])
+  return append
 
 
 def PadToLength(len_map: 'Mapping[int, int] | None' = None,  # pylint: disable=invalid-name
@@ -214,12 +250,24 @@ def CastTo(dtype: Any = np.int32, indices: Sequence[int] = (0, 1),  # pylint: di
 
 
 def _truncate_array(key: int, x: np.ndarray, max_shape: Any) -> np.ndarray:
-  del key
-  max_shape = (max_shape,) if np.isscalar(max_shape) else tuple(max_shape)
-  if len(max_shape) > x.ndim:
-    raise ValueError(f'TruncateToLength got maximum shape {max_shape} for an array of '
-                     f'shape {x.shape}; give at most one bound per axis.')
+  max_shape = ((max_shape,) + x.shape[1:] if np.isscalar(max_shape)
+               else tuple(int(n) for n in max_shape))
+  if not x.shape > max_shape:  # Trax 1.4 compares shapes as tuples.
+    return x
+  if not _is_leading_block(max_shape, x.shape):
+    raise ValueError(
+        f'TruncateToLength got maximum shape {max_shape} for array {key} of shape '
+        f'{x.shape}: Trax 1.4 would np.resize it, wrapping or mixing values. Give a shape '
+        'that keeps whole trailing axes, e.g. (n,) + shape[1:].')
   return x[tuple(slice(0, n) for n in max_shape)]
+
+
+def _is_leading_block(block: tuple, shape: tuple) -> bool:
+  """Whether the block `[:b0, :b1, ...]` of `shape` is its first elements in C order."""
+  if len(block) != len(shape) or any(b > s for b, s in zip(block, shape)):
+    return False
+  k = next((i for i, b in enumerate(block) if b != 1), len(block))
+  return block[k + 1:] == shape[k + 1:]
 
 
 def _map_keys(example: Any, len_map: Mapping[int, Any],

@@ -24,6 +24,7 @@ import numpy as np
 
 _REGISTRY: dict[str, Callable] = {}
 _NAMES: dict[int, str] = {}  # id(registered callable) -> registry name
+_ALIASES: list = []
 
 
 class ConfigError(ValueError):
@@ -43,6 +44,23 @@ def register_name(obj: Callable, name: 'str | None' = None) -> None:
   name = name or registry_name(obj)
   _REGISTRY[name] = obj
   _NAMES[id(obj)] = name
+
+
+def registered_name(obj: Callable) -> 'str | None':
+  """The name `obj` is registered (or aliased) under, or None."""
+  return _NAMES.get(id(obj))
+
+
+def register_alias(alias: Callable, name: str) -> None:
+  """Describes `alias` (e.g. gin's wrapper of a layer class) as the registered `name`.
+
+  Rebuilding uses what `name` is registered as, so a config never refers to the alias.
+  """
+  if name not in _REGISTRY:
+    raise ConfigError(f'Cannot alias {alias!r} to {name!r}: nothing is registered as '
+                      f'{name!r}.')
+  _NAMES[id(alias)] = name
+  _ALIASES.append(alias)  # Keeps `alias` alive, so its id stays its own.
 
 
 def register(fn: 'Callable | None' = None, *, name: 'str | None' = None) -> Callable:

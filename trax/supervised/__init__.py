@@ -5,6 +5,7 @@ from trax.supervised import checkpoints
 from trax.supervised import decoding
 from trax.supervised import history
 from trax.supervised import lr_schedules
+from trax.supervised import trainer_lib
 from trax.supervised import training
 from trax.supervised import trax1_checkpoints
 from trax.supervised.training import EvalTask

@@ -32,6 +32,7 @@ import ml_dtypes
 import numpy as np
 
 from trax import fastmath
+from trax import file_io
 from trax import shapes
 from trax.layers import base
 from trax.layers import config as config_lib
@@ -71,7 +72,8 @@ class Checkpoint:
 def write(path: str, checkpoint: Checkpoint) -> None:
   """Writes `checkpoint` to `path` atomically (see the module docstring)."""
   arrays = {name: np.asarray(value) for name, value in to_arrays(checkpoint).items()}
-  _write_zip(path, arrays, metadata_of(checkpoint, arrays))
+  with file_io.local_path_for_writing(path) as local_path:
+    _write_zip(local_path, arrays, metadata_of(checkpoint, arrays))
 
 
 def read(path: str) -> Checkpoint:
@@ -147,7 +149,17 @@ def from_arrays(arrays: dict, metadata: dict) -> Checkpoint:
 
 
 def read_any(path: str) -> Checkpoint:
-  """Reads our checkpoints and Trax 1.x ones (told apart by their first bytes)."""
+  """Reads our checkpoints and Trax 1.x ones (told apart by their first bytes).
+
+  `path` may be any `tf.io.gfile` path (`gs://...`); such files (and a Trax 1.x
+  checkpoint's side files) are downloaded to a temporary directory first.
+  """
+  with file_io.local_copy(path, with_siblings=True) as local_path:
+    return _read_local(local_path, path)
+
+
+def _read_local(path: str, name: str) -> Checkpoint:
+  """Reads the local file `path`, a copy of checkpoint `name`."""
   with open(path, 'rb') as f:
     magic = f.read(2)
   if magic == b'PK':
@@ -155,7 +167,7 @@ def read_any(path: str) -> Checkpoint:
   if magic == b'\x1f\x8b':
     from trax.supervised import trax1_checkpoints  # pylint: disable=g-import-not-at-top
     return trax1_checkpoints.read(path)
-  raise ValueError(f'{path} is neither a trax checkpoint (a zip/.npz file) nor a Trax 1.x '
+  raise ValueError(f'{name} is neither a trax checkpoint (a zip/.npz file) nor a Trax 1.x '
                    f'checkpoint (a gzipped pickle); its first bytes are {magic!r}.')
 
 
@@ -290,8 +302,12 @@ def signature_from_json(data: Any) -> Any:
 
 
 def _inputs_of(layer: base.Layer, signature: Any) -> Any:
-  if isinstance(signature, (tuple, list)) and len(signature) > max(layer.n_in, 1):
-    return signature[0] if layer.n_in <= 1 else tuple(signature[:layer.n_in])
+  # Loop checkpoints (ours and Trax 1.x's) hold a tuple even for one input.
+  if isinstance(signature, (tuple, list)) and signature:
+    if layer.n_in <= 1:
+      return signature[0]
+    if len(signature) > layer.n_in:
+      return tuple(signature[:layer.n_in])
   return signature
 
 

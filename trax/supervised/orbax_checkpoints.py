@@ -27,6 +27,7 @@ from typing import Any
 import jax
 import numpy as np
 
+from trax import file_io
 from trax.supervised import checkpoints
 
 EXTENSION = '.orbax'
@@ -135,7 +136,7 @@ def _flat(tree: dict, prefix: str = '') -> dict:
 def _manager(ocp: Any, path: str, create: bool) -> Any:
   options = ocp.CheckpointManagerOptions(max_to_keep=1, create=create,
                                          enable_async_checkpointing=False)
-  return ocp.CheckpointManager(os.path.abspath(path), options=options)
+  return ocp.CheckpointManager(file_io.abspath(path), options=options)
 
 
 def _import_orbax() -> Any:

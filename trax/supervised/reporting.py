@@ -14,6 +14,7 @@ from typing import Any, Sequence
 import jax
 import numpy as np
 
+from trax import file_io
 from trax.supervised import history as history_lib
 
 _logger = logging.getLogger('trax.supervised')
@@ -46,7 +47,7 @@ class SummaryWriter:
     import tensorflow as tf  # pylint: disable=g-import-not-at-top
     from tensorflow.core.framework import summary_pb2  # pylint: disable=g-import-not-at-top
     if self._writer is None:
-      os.makedirs(self._log_dir, exist_ok=True)
+      file_io.makedirs(self._log_dir)
       self._writer = tf.summary.create_file_writer(self._log_dir)
     # What `tf.summary.scalar` writes, without needing the tensorboard package for it.
     metadata = summary_pb2.SummaryMetadata(

@@ -17,6 +17,7 @@ from typing import Any, Callable, Sequence
 import jax
 
 from trax import fastmath
+from trax import file_io
 from trax.supervised import checkpoints
 from trax.supervised import devices
 from trax.supervised import orbax_checkpoints
@@ -106,12 +107,14 @@ def find(directory: str, filename: 'str | None') -> 'str | None':
   """
   name = os.path.join(directory, filename or 'model')
   if name.endswith(_EXTENSIONS + (orbax_checkpoints.EXTENSION,)):
-    return name if os.path.exists(name) else None
-  ours = [name + e for e in ('.npz', orbax_checkpoints.EXTENSION) if os.path.exists(name + e)]
-  if ours:
+    return name if file_io.exists(name) else None
+  ours = [name + e for e in ('.npz', orbax_checkpoints.EXTENSION) if file_io.exists(name + e)]
+  if len(ours) == 2 and not file_io.is_remote(name):
     return max(ours, key=os.path.getmtime)
+  if ours:
+    return ours[0]
   for extension in _EXTENSIONS:
-    if os.path.exists(name + extension):
+    if file_io.exists(name + extension):
       return name + extension
   return None
 
@@ -119,7 +122,7 @@ def find(directory: str, filename: 'str | None') -> 'str | None':
 def restore(checkpoint: checkpoints.Checkpoint, path: str,
             placement: devices.Placement, weights: Any, state: Any,
             trainers: Sequence[trainer_lib.TaskTrainer], tasks: Sequence[Any],
-            eval_tasks: Sequence[Any]) -> tuple[Any, Any]:
+            eval_tasks: Sequence[Any], skip_batches: bool = True) -> tuple[Any, Any]:
   """Puts `checkpoint` into a loop; returns the model's new `(weights, state)`.
 
   The trainers get their slots and loss-layer weights and state (hyper-parameters stay as
@@ -135,6 +138,8 @@ def restore(checkpoint: checkpoints.Checkpoint, path: str,
     trainers: the loop's trainers, updated in place.
     tasks: the train tasks.
     eval_tasks: the eval tasks.
+    skip_batches: skip the batches the checkpointed run had taken; False when the
+      streams resume themselves (`trax.data.CountAndSkip` with loaded data counters).
 
   Raises:
     ValueError: the checkpoint does not fit the loop (counts or shapes), naming the file.
@@ -158,8 +163,9 @@ def restore(checkpoint: checkpoints.Checkpoint, path: str,
                                    f'task {i} loss weights', path, placement.place_weights)
       trainer.loss_state = _fill(trainer.loss_state, task.flat_loss_state,
                                  f'task {i} loss state', path, placement.replicate)
-  _skip_batches(tasks, [t.n_batches for t in checkpoint.tasks], 'train')
-  _skip_batches(eval_tasks, checkpoint.eval_n_batches, 'eval')
+  if skip_batches:
+    _skip_batches(tasks, [t.n_batches for t in checkpoint.tasks], 'train')
+    _skip_batches(eval_tasks, checkpoint.eval_n_batches, 'eval')
   return weights, state
 
 

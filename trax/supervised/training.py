@@ -25,10 +25,13 @@ import jax
 import numpy as np
 
 from trax import fastmath
+from trax import file_io
 from trax import layers as tl
 from trax.layers import combinators as cb
 from trax import shapes
+from trax.data import counters as data_counters
 from trax.supervised import callbacks as callbacks_lib
+from trax.supervised import checkpoint_policy as policy
 from trax.supervised import checkpoints
 from trax.supervised import devices
 from trax.supervised import evaluation
@@ -55,9 +58,9 @@ class Loop:
 
   Resuming: a new `Loop` whose `output_dir` holds a checkpoint (`model.npz`, or Trax 1.x's
   `model.pkl.gz`) loads it: weights, state, optimizer slots, step, history, random key, and
-  how many batches each task had taken. It then skips that many batches of each task's
-  stream (one `next()` each), so a stream that starts from its beginning continues where
-  the checkpointed run was. (Give a resuming loop fresh streams, not self-resuming ones.)
+  how many batches each task had taken, which it skips (one `next()` each) so fresh streams
+  continue where the checkpointed run was; streams with `trax.data.CountAndSkip` skip by
+  the data counters saved beside the checkpoint instead, as in Trax 1.4.
 
   Non-finite losses: losses stay on the devices until the loop looks at them: at progress
   lines (every `reporting.PROGRESS_INTERVAL_SECONDS`), at steps that report, evaluate or
@@ -73,8 +76,8 @@ class Loop:
     checkpoint_at: step -> bool, when to save the `model` checkpoint; by default at step 1
       and every `tasks[0].n_steps_per_checkpoint` steps.
     checkpoint_low_metric: name of an eval metric: at checkpoint steps where it is at its
-      lowest so far, the checkpoint is also saved as `model_lowest_<metric>`.
-    checkpoint_high_metric: likewise for the highest value (`model_highest_<metric>`).
+      lowest so far, the checkpoint is also saved as `lowest_<metric>` (Trax's name).
+    checkpoint_high_metric: likewise for the highest value (`highest_<metric>`).
     permanent_checkpoint_at: step -> bool, when to save a `model_<step>` checkpoint; by
       default at step 1 and every `tasks[0].n_steps_per_permanent_checkpoint` steps.
     eval_at: step -> bool, when to report training metrics and run evals; by default as
@@ -128,18 +131,18 @@ class Loop:
       random_seed = devices.same_seed_on_all_hosts(
           int.from_bytes(os.urandom(4), 'little') % 2**31)
     self._rng = fastmath.random.get_prng(random_seed)
-    self._output_dir = os.path.expanduser(output_dir) if output_dir else None
+    self._output_dir = file_io.expanduser(output_dir) if output_dir else None
     if self._output_dir:
-      os.makedirs(self._output_dir, exist_ok=True)
+      file_io.makedirs(self._output_dir)
+      data_counters.load_data_counters(self._output_dir)  # For CountAndSkip, as Trax.
 
     self._step = 0
-    default_at = _at_step_1_and_every_nth_step(self._tasks[0].n_steps_per_checkpoint)
+    default_at = policy.at_step_1_and_every_nth_step(self._tasks[0].n_steps_per_checkpoint)
     self._checkpoint_at = checkpoint_at or default_at
-    self._permanent_checkpoint_at = permanent_checkpoint_at or _at_step_1_and_every_nth_step(
-        self._tasks[0].n_steps_per_permanent_checkpoint)
+    self._permanent_checkpoint_at = permanent_checkpoint_at or (
+        policy.at_step_1_and_every_nth_step(self._tasks[0].n_steps_per_permanent_checkpoint))
     self._eval_at = eval_at or default_at
-    self._best_metrics = ((checkpoint_low_metric, 'lowest'),
-                          (checkpoint_high_metric, 'highest'))
+    self._best_metrics = (checkpoint_low_metric, checkpoint_high_metric)
     self._which_task = which_task or (lambda step: step % len(self._tasks))
 
     self._model = model
@@ -236,9 +239,10 @@ class Loop:
       self.save_checkpoint('model')
     if permanent_due:
       self.save_checkpoint(f'model_{step}')
-    for metric, extreme in self._best_metrics:
-      if checkpoint_due and metric and self._reporter.at_extreme(metric, extreme):
-        self.save_checkpoint(f'model_{extreme}_{metric.replace("/", "_")}')
+    for basename in policy.best_metric_basenames(*self._best_metrics,
+                                                 self._reporter.at_extreme):
+      if checkpoint_due:
+        self.save_checkpoint(basename)
     self._reporter.restart_timers()
 
   def _look_at_losses(self) -> None:
@@ -289,8 +293,8 @@ class Loop:
     """Saves the training state to `<output_dir>/<basename>.npz` (see `checkpoints`).
 
     An existing file of that name is replaced atomically. Pending losses are checked first,
-    and a checkpoint whose weights hold NaN or infinities is not written. Weights split
-    over a model axis go to `<basename>.orbax`. Every process calls this.
+    and a checkpoint whose weights hold NaN or infinities is not written. Split weights go
+    to `<basename>.orbax` (every process calls this, each writing its own shards).
 
     Raises:
       NonFiniteLossError: a pending loss or a weight is NaN or infinite.
@@ -299,6 +303,8 @@ class Loop:
       reporting.log('Did not save checkpoint as output_dir is None.', stdout=False)
       return
     self._look_at_losses()
+    if data_counters.data_counters and self._placement.is_chief:
+      data_counters.save_data_counters(self._output_dir)
     checkpoint = resume.to_checkpoint(
         self._placement, self._weights, self._state, self._trainers, self._tasks,
         self._eval_tasks, step=self._step, history=self.history,
@@ -333,7 +339,7 @@ class Loop:
                              self._trainers, self._tasks, self._eval_tasks, self._base_rng)
     self._weights, self._state = resume.restore(
         checkpoint, path, self._placement, self._weights, self._state, self._trainers,
-        self._tasks, self._eval_tasks)
+        self._tasks, self._eval_tasks, skip_batches=not data_counters.data_counters)
     self._step = checkpoint.step
     self._reporter.history = checkpoint.history
     if checkpoint.rng is not None:
@@ -390,11 +396,4 @@ class Loop:
 
 
 def _as_list(tasks: Any) -> list:
-  if tasks is None:
-    return []
-  return list(tasks) if isinstance(tasks, (list, tuple)) else [tasks]
-
-
-def _at_step_1_and_every_nth_step(period: 'int | None') -> Callable[[int], bool]:
-  return lambda step: period is not None and (step == 1 or (step > 0 and step % period == 0))
-
+  return [] if tasks is None else list(tasks) if isinstance(tasks, (list, tuple)) else [tasks]

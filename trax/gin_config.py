@@ -1,0 +1,120 @@
+"""Trax 1.4's gin configurables, registered under Trax's names when gin-config is installed.
+
+Trax 1.4 made its layers, models, optimizers, data functions, learning-rate schedules and
+`trainer_lib.train` configurable with gin, so `.gin` files could say
+`train.model = @trax.models.TransformerLM` and `TransformerLM.d_model = 512`. `import trax`
+calls `register_if_installed()`, which does the same when the `gin` package is importable
+and imports nothing otherwise. Registration wraps nothing in place: `tl.Dense` stays the
+plain class, gin calls it with the bound arguments, and the layers it builds describe
+themselves with `config()` as any other.
+
+Names: `trax.layers.<Layer>`, `trax.models.<Model>`, `trax.optimizers.<Optimizer>`,
+`trax.data.<function>` (all of `trax.data`, including what Trax kept in `tf_inputs`; write
+`@trax.data.data_streams` where old configs wrote `@tf_inputs.data_streams`),
+`trax.supervised.lr_schedules.<schedule>`, `trax.supervised.trainer_lib.train` (and
+`num_devices`, `named_stream`) and `trax.supervised.training.TrainTask`/`EvalTask`.
+"""
+
+import functools
+import importlib.util
+import inspect
+from typing import Any, Iterable
+
+_registered = False
+
+# Arguments gin must not bind (Trax 1.4's denylists).
+_DENYLISTS = {'train': ['output_dir']}
+_DATASET_FUNCTION_DENYLIST = ['dataset', 'training']
+
+
+def register_if_installed() -> None:
+  """Registers Trax's configurables if gin-config is importable; else imports nothing."""
+  if importlib.util.find_spec('gin') is not None:
+    register()
+
+
+def register() -> None:
+  """Registers every Trax 1.4 configurable with gin (once)."""
+  global _registered
+  if _registered:
+    return
+  import gin  # pylint: disable=g-import-not-at-top
+  from trax import data  # pylint: disable=g-import-not-at-top
+  from trax import layers  # pylint: disable=g-import-not-at-top
+  from trax import models  # pylint: disable=g-import-not-at-top
+  from trax import optimizers  # pylint: disable=g-import-not-at-top
+  from trax.data import tf_preprocessing  # pylint: disable=g-import-not-at-top
+  from trax.layers import config as config_lib  # pylint: disable=g-import-not-at-top
+  from trax.supervised import lr_schedules  # pylint: disable=g-import-not-at-top
+  from trax.supervised import trainer_lib  # pylint: disable=g-import-not-at-top
+  from trax.supervised import training  # pylint: disable=g-import-not-at-top
+
+  dataset_functions = {name for name, _ in _public(tf_preprocessing, inspect.isfunction)}
+  groups = [
+      ('trax.layers', _public(layers, _is_layer_constructor)),
+      ('trax.models', _public(models, _is_layer_constructor)),
+      ('trax.optimizers', _public(optimizers, _is_optimizer_class)),
+      ('trax.data', _public(data, lambda x: inspect.isfunction(x) or inspect.isclass(x))),
+      ('trax.supervised.lr_schedules', _public(lr_schedules, inspect.isfunction)),
+      ('trax.supervised.trainer_lib', [(n, getattr(trainer_lib, n)) for n in
+                                       ('train', 'num_devices', 'named_stream')]),
+      ('trax.supervised.training', [('TrainTask', training.TrainTask),
+                                    ('EvalTask', training.EvalTask)]),
+  ]
+  for module, members in groups:
+    for name, obj in members:
+      denylist = (_DATASET_FUNCTION_DENYLIST if module == 'trax.data' and
+                  name in dataset_functions else _DENYLISTS.get(name))
+      wrapper = gin.external_configurable(
+          _as_function(obj) if inspect.isclass(obj) else obj, name=name, module=module,
+          denylist=denylist)
+      if config_lib.registered_name(obj):
+        # A layer built with `rnn_cell=@trax.layers.GRUCell` describes it as GRUCell.
+        config_lib.register_alias(wrapper, config_lib.registered_name(obj))
+  # Trax decorated `train` in place, so `trainer_lib.train(output_dir)` after parsing a
+  # config uses its bindings; the module attribute becomes gin's wrapper here (the only
+  # place trax rebinds a name for gin).
+  trainer_lib.train = gin.get_configurable('trax.supervised.trainer_lib.train')
+  _registered = True
+
+
+def configured(obj: Any, selector: str) -> Any:
+  """gin's wrapper of `obj` (registered as `selector`) if gin is in use, else `obj`.
+
+  Code calling a Trax default (e.g. `train`'s default `inputs=batcher`) goes through
+  this, so the default gets the config's bindings (`batcher.batch_size_per_device = ...`)
+  as in Trax 1.4, where the defaults were gin-decorated functions.
+  """
+  if not _registered:
+    return obj
+  import gin  # pylint: disable=g-import-not-at-top
+  return gin.get_configurable(selector)
+
+
+def _as_function(cls: type) -> Any:
+  """A function calling `cls`, with its signature, for gin to wrap.
+
+  Given a class, gin would make a subclass of it, which `tl.Layer` registers (under the
+  class's own name) for `from_config`; a function leaves the layer registry alone.
+  """
+  @functools.wraps(cls, updated=())
+  def construct(*args: Any, **kwargs: Any) -> Any:
+    return cls(*args, **kwargs)
+  return construct
+
+
+def _public(namespace: Any, keep: Any) -> Iterable[tuple]:
+  return [(name, obj) for name, obj in sorted(vars(namespace).items())
+          if not name.startswith('_') and keep(obj)]
+
+
+def _is_layer_constructor(obj: Any) -> bool:
+  from trax.layers import base  # pylint: disable=g-import-not-at-top
+  if inspect.isclass(obj):
+    return issubclass(obj, base.Layer)
+  return inspect.isfunction(obj) and obj.__name__[:1].isupper()
+
+
+def _is_optimizer_class(obj: Any) -> bool:
+  from trax.optimizers import base  # pylint: disable=g-import-not-at-top
+  return inspect.isclass(obj) and issubclass(obj, base.Optimizer)
