@@ -95,7 +95,8 @@ def main():
                     kill_at=options.kill_at)
   loaded_step, loaded = loop.step, host_weights(loop)
   loop.run(options.n_steps - loop.step)
-  result = {'process': jax.process_index(), 'n_processes': jax.process_count(),
+  result = {'process': jax.process_index(), 'pid': os.getpid(),
+            'n_processes': jax.process_count(),
             'n_devices': len(jax.devices()), 'is_chief': loop.is_chief,
             'loaded_step': loaded_step, 'loaded': loaded, 'step': loop.step,
             'weights': host_weights(loop),

@@ -90,6 +90,13 @@ def test_killed_processes_resume_like_one_and_eight_devices(tmp_path):
     assert_weights_close(result['weights'], eight[0]['weights'])
     # Evals at steps 1, 3, 6 (before the kill), then 9 and 12 after the restart.
     np.testing.assert_allclose(result['eval_losses'], losses, rtol=1e-5)
+  # Summaries: one event file per directory and run (the killed one and the restart),
+  # named by the writer's process id: the chief's.
+  for kind in ('train', 'eval'):
+    events = os.listdir(tmp_path / kind)
+    assert len(events) == 2, events
+    assert any(f'.{results[0]["pid"]}.' in e for e in events), (events, results[0]['pid'])
+    assert not any(f'.{results[1]["pid"]}.' in e for e in events), events
   # from_tf_dataset gives each process its own elements, and together all of them.
   parts = [results[p]['tf_data'] for p in (0, 1)]
   assert not set(parts[0]) & set(parts[1]) and sorted(parts[0] + parts[1]) == list(range(10))

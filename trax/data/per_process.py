@@ -1,4 +1,4 @@
-"""Each process its own part of the data, when training runs as several `jax.distributed` processes.
+"""Each process its own part of the data, when training runs as `jax.distributed` processes.
 
 A multi-process `Loop` takes from every process that process's part of each batch (see
 `trax.supervised.devices`), so the processes must read different data. The sources of

@@ -21,12 +21,12 @@ __all__ = [
 class Accelerate(base.Layer):
   """Runs `layer` jit-compiled, with its batch split over `n_devices` local devices.
 
-  Data parallel: the leading (batch) axis of every input is sharded over a one-axis device
-  mesh, weights, state and rng are replicated, and XLA partitions the computation. The
-  numbers are those of `layer` itself: one rng for the whole batch (the same dropout masks),
-  batch statistics over the whole batch. A batch that `n_devices` does not divide runs
-  replicated instead of split (Trax 1.4 padded it with zeros, which changed batch
-  statistics and batch means).
+  Data parallel: the leading (batch) axis of every input is sharded over the data axis of
+  a `trax.sharding` mesh of local devices, weights, state and rng are replicated, and XLA
+  partitions the computation. The numbers are those of `layer` itself: one rng for the
+  whole batch (the same dropout masks), batch statistics over the whole batch. A batch
+  that `n_devices` does not divide runs replicated instead of split (Trax 1.4 padded it
+  with zeros, which changed batch statistics and batch means).
 
   Weights and state are those of `layer` itself (not wrapped in a tuple), so
   `Accelerate(layer)` can stand in for `layer`: same checkpoints, same flat weight order,

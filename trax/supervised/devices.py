@@ -1,4 +1,4 @@
-"""Where `Loop`'s arrays live: batches split over a mesh's data axis, weights over its model axis.
+"""Where `Loop`'s arrays live: batches over a mesh's data axis, weights over its model axis.
 
 The mesh (`trax.sharding.make_mesh`) has a `'data'` and a `'model'` axis. Batches are
 split along their first dimension over `'data'`; weights and optimizer slots are laid out
