@@ -104,25 +104,27 @@ def test_killed_processes_resume_like_one_and_eight_devices(tmp_path):
 
 @pytest.mark.slow  # Four processes and orbax: ~35 s of CPU.
 def test_sharded_checkpoints_move_between_two_processes_and_one_device(tmp_path):
-  (at_6, at_9, at_12), _ = one_device_weights([6, 9, 12], with_eval=False)
+  (at_6, at_9, at_12), losses = one_device_weights([6, 9, 12])
   # 2 processes, a (data=2, model=4) mesh: weights split over each process's devices.
-  code, results = launch(2, 4, tmp_path, 6, '--mesh', 2, 4, '--no-eval')
+  code, results = launch(2, 4, tmp_path, 6, '--mesh', 2, 4)
   assert code == 0 and len(results) == 2, code
   assert results[0]['weights'] == results[1]['weights']
   assert_weights_close(results[0]['weights'], at_6)
   assert os.path.isdir(tmp_path / 'model.orbax')
 
   # The sharded checkpoint restores into one device, which trains on and writes an npz...
-  loop = distributed_worker.build_loop(str(tmp_path), with_eval=False)
+  loop = distributed_worker.build_loop(str(tmp_path))
   assert loop.step == 6
   assert_weights_close(helpers.flat_weights(loop.model), results[0]['weights'], 0, 0)
   loop.run(3)
   assert_weights_close(helpers.flat_weights(loop.model), at_9)
 
   # ...which restores into the two processes' sharded layout.
-  code, results = launch(2, 4, tmp_path, 12, '--mesh', 2, 4, '--no-eval')
+  code, results = launch(2, 4, tmp_path, 12, '--mesh', 2, 4)
   assert code == 0 and len(results) == 2, code
   for result in results.values():
     assert result['loaded_step'] == 9
     assert_weights_close(result['loaded'], helpers.flat_weights(loop.model), 0, 0)
     assert_weights_close(result['weights'], at_12)
+    # Evals at 1, 3, 6 (two processes), 9 (one device), 12 (two processes again).
+    np.testing.assert_allclose(result['eval_losses'], losses, rtol=1e-5)
