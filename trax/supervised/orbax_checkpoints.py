@@ -10,8 +10,9 @@ The checkpoint holds the same arrays, under the same names (`weights/0`,
 `task0/slots/3`, `rng`, ...), and the same JSON metadata as the `.npz` format
 (`checkpoints.to_arrays`, `checkpoints.metadata_of`), plus each array's shape and dtype;
 so either format restores into any layout: reading takes the layout (shape, dtype and
-sharding of every array) of the loop that reads, checks the shapes, and orbax reads each
-device's part of every array from the shards on disk.
+sharding of every array) of the loop that reads, and orbax reads each device's part of
+every array from the shards on disk (arrays whose shapes differ from the layout's are
+read onto the host, for the loop's checks to name them).
 
 Atomicity: orbax writes a step into a temporary directory and renames it when complete;
 `<name>.orbax/<step>/` keeps only the newest complete step, so a crash while saving leaves
@@ -21,7 +22,6 @@ orbax-checkpoint is imported only here, when a sharded checkpoint is written or 
 (`pip install orbax-checkpoint`, or the `sharded` extra of trax).
 """
 
-import os
 from typing import Any
 
 import jax
@@ -82,8 +82,11 @@ def read(path: str, layout: dict) -> checkpoints.Checkpoint:
     step = manager.latest_step()
     if step is None:
       raise ValueError(f'{path} holds no complete orbax checkpoint (no finished step).')
-    metadata = manager.restore(step, args=ocp.args.Composite(
-        metadata=ocp.args.JsonRestore()))['metadata']
+    try:
+      metadata = manager.restore(step, args=ocp.args.Composite(
+          metadata=ocp.args.JsonRestore()))['metadata']
+    except KeyError as e:
+      raise ValueError(f'{path} is an orbax checkpoint but not a trax one: {e}') from None
     if metadata.get('format') != checkpoints.FORMAT or 'arrays' not in metadata:
       raise ValueError(f'{path} is an orbax checkpoint but not a trax one (its metadata '
                        f'has format {metadata.get("format")!r}).')
