@@ -45,7 +45,9 @@ def to_checkpoint(placement: devices.Placement, weights: Any, state: Any,
     **fields: the other `Checkpoint` fields (step, history, input_signature, ...).
   """
   per_task = [(t.slots, t.opt_params, t.loss_weights, t.loss_state) for t in trainers]
-  if on_host if on_host is not None else not is_sharded(placement):
+  if on_host is None:
+    on_host = not is_sharded(placement)
+  if on_host:
     weights, state, per_task = placement.to_host((weights, state, per_task))
   task_checkpoints = []
   for (slots, opt_params, loss_weights, loss_state), task in zip(per_task, tasks):
