@@ -27,10 +27,12 @@ setuptools.setup(
         # optional oracle of the subword vocabularies. keras-hub's models (built from their
         # configuration, nothing downloaded) test from_keras' wrapping.
         'test': ['pytest', 'pytest-xdist', 'optax', 'gin-config', 'tensorflow-datasets',
-                 'importlib_resources', 'keras-hub'],
+                 'importlib_resources', 'keras-hub', 'orbax-checkpoint>=0.12'],
         'gin': ['gin-config'],
         'tfds': ['tensorflow-datasets', 'importlib_resources'],
         'bench': ['optax', 'flax'],
+        # Checkpoints of weights split over devices (Loop(mesh=...) with a model axis).
+        'sharded': ['orbax-checkpoint>=0.12'],
     },
     entry_points={'console_scripts': ['trax-convert=converters.__main__:main']},
 )

@@ -5,7 +5,8 @@ in-memory iterator over pre-generated numpy batches), placed on the device, the 
 step dispatched, its loss kept for reporting; the loop looks at the losses at the end of
 `run`, which waits for the last step. Evals and checkpoints are off. With
 `check_batches=False` the Loop skips its host-side checks of ids and labels (only to
-measure what they cost: `trax_unchecked` in `train_step.py`).
+measure what they cost: `trax_unchecked` in `train_step.py`). `mesh` places the batches
+and weights on a device mesh (`bench/scaling.py`).
 """
 
 import itertools
@@ -30,7 +31,7 @@ class Peer:
   name = 'trax'
 
   def __init__(self, config: common.Config, batches: list, dropout: bool = True,
-               loss_chunk_size: int = 0, check_batches: bool = True):
+               loss_chunk_size: int = 0, check_batches: bool = True, mesh=None):
     self.model = trax.models.TransformerLM(
         vocab_size=config.vocab_size, d_model=config.d_model, d_ff=config.d_ff,
         n_layers=config.n_layers, n_heads=config.n_heads, max_len=config.length,
@@ -42,7 +43,7 @@ class Peer:
         sample_batch=batches[0])
     self.loop = training.Loop(self.model, task, random_seed=0, checkpoint_at=never,
                               eval_at=never, permanent_checkpoint_at=never,
-                              loss_chunk_size=loss_chunk_size)
+                              loss_chunk_size=loss_chunk_size, mesh=mesh)
     self.n_params = sum(np.size(w) for w in trax.fastmath.tree_flatten(self.model.weights))
     if not check_batches:  # The host-side id and label checks off (`batch_checks`).
       for trainer in self.loop._trainers:  # pylint: disable=protected-access

@@ -79,7 +79,8 @@ CASES = [
     harness.Case('FrameStackMLP', lambda: models.FrameStackMLP(n_frames=2, hidden_sizes=(4,),
                                                                output_size=3),
                  S((2, 4, 3), np.float32), _CONTRACT),
-    harness.Case('NeuralGPU', lambda: models.NeuralGPU(d_feature=3, steps=2, mode='eval'),
+    harness.Case('NeuralGPU', lambda: models.NeuralGPU(d_feature=3, steps=2, vocab_size=8,
+                                                          mode='eval'),
                  S((2, 1, 4), np.int32), _CONTRACT),
 ]
 _SLOW = {'Resnet50', 'WideResnet'}

@@ -7,6 +7,7 @@ from typing import Iterator
 
 import numpy as np
 
+from trax import launch
 import trax.layers as tl
 
 TRUE_W = np.array([[1.0], [-2.0], [3.0]], np.float32)
@@ -51,3 +52,17 @@ def run_on_eight_devices(script: str) -> None:
                           capture_output=True, text=True, timeout=600, cwd=root)
   assert result.returncode == 0 and result.stdout.strip().endswith('ok'), (
       result.stdout[-2000:] + result.stderr[-3000:])
+
+
+def run_processes(script: str, n_processes: int, local_devices: int, *args: str,
+                  timeout: float = 600) -> int:
+  """Runs the file `script` as `n_processes` jax.distributed processes; returns the code.
+
+  Launched from this process (`trax.launch.launch_local`: no launcher interpreter to
+  start); the processes' output goes to this process's stdout and stderr.
+  """
+  root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+  env = {'PYTHONPATH': root + os.pathsep + os.environ.get('PYTHONPATH', ''),
+         'TF_CPP_MIN_LOG_LEVEL': '3'}
+  return launch.launch_local([script, *args], n_processes, local_devices, timeout=timeout,
+                             env=env)

@@ -60,10 +60,10 @@ def test_eight_devices_match_one_device():
 
 
 def test_batches_must_split_evenly_and_n_devices_must_exist():
-  placement = devices.DataParallel(n_devices=1)
+  placement = devices.Placement(n_devices=1)
   n_local = jax.local_device_count()
   with pytest.raises(ValueError, match=f'between 1 and the {n_local} local device'):
-    devices.DataParallel(n_devices=n_local + 1)
+    devices.Placement(n_devices=n_local + 1)
   placed = placement.shard_batch((np.ones((4, 3), np.float32),))
   np.testing.assert_array_equal(placement.to_host(placed)[0], np.ones((4, 3)))
   with pytest.raises(ValueError, match='first \\(batch\\) dimension'):

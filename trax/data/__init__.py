@@ -57,6 +57,8 @@ from trax.data.inputs import sine_inputs
 from trax.data.inputs import TruncateToLength
 from trax.data.inputs import UnBatch
 from trax.data.inputs import UniformlySeek
+from trax.data.per_process import shard_for_process
+from trax.data.per_process import ShardForProcess
 from trax.data.sentencepiece_vocab import build_sentencepiece_vocab
 from trax.data.text_encoder import build_subword_vocab
 from trax.data.tf_inputs import add_eos_to_output_features

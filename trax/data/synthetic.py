@@ -5,6 +5,7 @@ and `inputs.eval_stream(n_devices)` make new generators of batches. Randomness c
 the `seed` argument (an extension of Trax 1.4, which used numpy's and Python's global
 random state): every call of `train_stream` restarts the same sequence of batches, eval
 batches come from an independent sequence, and `seed=None` draws fresh entropy per call.
+With several `jax.distributed` processes, each draws its own sequence from the seed.
 
 The copy and addition tasks are laid out for language models (inputs equal targets, the
 loss weights select the part to predict), so a `TransformerLM` learns them directly.
@@ -14,6 +15,8 @@ import math
 from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
+
+from trax.data import per_process
 
 Batches = Iterator[tuple]
 
@@ -246,10 +249,10 @@ def sine_inputs(batch_size: int, length: int, max_phase: float = 2 * math.pi,
 
 
 def _rng(seed: 'int | None', which: int) -> np.random.Generator:
-  """The generator of one stream: train and eval draw independent sequences."""
+  """The generator of one stream: train and eval (and processes) draw independent ones."""
   if seed is None:
     return np.random.default_rng()
-  return np.random.default_rng([which, seed])
+  return np.random.default_rng(per_process.seed_for_process(which, seed))
 
 
 def _lengths(low: int, high: int, name: str, given: Any) -> list:

@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
+from trax.data import per_process
 from trax.data.text_streams import ConvertToUnicode
 from trax.data.text_streams import CreateBertInputs
 from trax.data.text_streams import mask_random_tokens
@@ -57,8 +58,8 @@ def TFDS(dataset_name: str, data_dir: 'str | None' = None,  # pylint: disable=in
 
   Splits: training reads `train`; evaluation reads `validation`, else `test`, else (with
   `eval_holdout_size > 0`) the last `eval_holdout_size` fraction of `train`, which
-  training then skips. With several hosts, each reads its own contiguous slice of the
-  training examples.
+  training then skips. With several hosts (`jax.distributed` processes), each reads its
+  own contiguous slice of the training examples and every `n_hosts`-th eval example.
 
   Args:
     dataset_name: the registered TFDS name, e.g. `'imdb_reviews'` or `'glue/mnli'`.
@@ -84,22 +85,21 @@ def TFDS(dataset_name: str, data_dir: 'str | None' = None,  # pylint: disable=in
     FileNotFoundError: the dataset is not prepared under `data_dir`.
   """
   tfds = _import_tfds()
-  if host_id is None or n_hosts is None:
-    import jax  # pylint: disable=g-import-not-at-top
-    host_id = jax.process_index() if host_id is None else host_id
-    n_hosts = n_hosts or jax.process_count()
+  host_id, n_hosts = per_process.process_index_and_count(host_id, n_hosts)
   builder = _prepared_builder(tfds, dataset_name, data_dir)
   train_split, eval_split = _splits(builder.info.splits, dataset_name, host_id, n_hosts,
                                     eval_holdout_size)
   dataset = builder.as_dataset(split=train_split if train else eval_split,
                                shuffle_files=train and shuffle_train)
+  if not train:  # Training splits are sliced per host above.
+    dataset = per_process.shard_tf_dataset(dataset, host_id, n_hosts)
   if tfds_preprocess_fn is not None:
     dataset = tfds_preprocess_fn(dataset)
   dataset = _select_keys(dataset, keys).repeat()
 
   def stream(generator: Any = None) -> Iterator[Any]:
     del generator
-    return from_tf_dataset(dataset)
+    return from_tf_dataset(dataset, shard_for_process=False)
   return stream
 
 
@@ -148,17 +148,20 @@ def data_streams(dataset_name: str, data_dir: 'str | None' = None,
   preprocess_fn = preprocess_fn or (lambda dataset, training: dataset)
 
   def stream(split: str, training: bool) -> Iterator[Any]:
-    dataset = builder.as_dataset(split=split, shuffle_files=training)
+    # Each process its own examples, taken before any shuffle (which differs by process).
+    dataset = per_process.shard_tf_dataset(builder.as_dataset(split=split,
+                                                              shuffle_files=training))
     if bare_preprocess_fn is not None:
       dataset = bare_preprocess_fn(dataset, training)
     dataset = dataset.map(lambda example: (example, example[target_name])).repeat()
     dataset = preprocess_fn(dataset, training).shuffle(shuffle_buffer_size)
-    return dataset_to_stream(dataset, input_name)
+    return dataset_to_stream(dataset, input_name, shard_for_process=False)
 
   return lambda: stream(train_split, True), lambda: stream(eval_split, False)
 
 
-def from_tf_dataset(dataset: Any, keys: 'Sequence[str] | None' = None) -> Iterator[Any]:
+def from_tf_dataset(dataset: Any, keys: 'Sequence[str] | None' = None,
+                    shard_for_process: bool = True) -> Iterator[Any]:
   """Yields the elements of a `tf.data.Dataset` as numpy values.
 
   Tuples stay tuples, dicts stay dicts, string tensors become `bytes`. The dataset is
@@ -168,14 +171,19 @@ def from_tf_dataset(dataset: Any, keys: 'Sequence[str] | None' = None) -> Iterat
     dataset: a `tf.data.Dataset`.
     keys: if given, the elements must be dicts and each is replaced by the tuple of its
       values at `keys` (selected inside tf.data, so unused features are never copied).
+    shard_for_process: with several `jax.distributed` processes, yield only this
+      process's part: every `jax.process_count()`-th element (`trax.data.per_process`).
 
   Returns:
     An iterator of numpy arrays, or tuples or dicts of them.
   """
+  if shard_for_process:
+    dataset = per_process.shard_tf_dataset(dataset)
   return _select_keys(dataset, keys).as_numpy_iterator()
 
 
-def dataset_to_stream(dataset: Any, input_name: str) -> Iterator[tuple]:
+def dataset_to_stream(dataset: Any, input_name: str,
+                      shard_for_process: bool = True) -> Iterator[tuple]:
   """Yields `(inputs, targets[, mask])` from a dataset of `(features, targets)` pairs.
 
   `inputs` is `features[input_name]` and `mask` is `features['mask']` when present. uint8
@@ -185,11 +193,12 @@ def dataset_to_stream(dataset: Any, input_name: str) -> Iterator[tuple]:
   Args:
     dataset: a `tf.data.Dataset` of `(features dict, targets)` pairs.
     input_name: the feature holding the inputs.
+    shard_for_process: yield only this process's part (as `from_tf_dataset`).
 
   Yields:
     Tuples of numpy arrays.
   """
-  for features, targets in from_tf_dataset(dataset):
+  for features, targets in from_tf_dataset(dataset, shard_for_process=shard_for_process):
     if input_name not in features:
       raise KeyError(f'dataset_to_stream: input_name {input_name!r} is not among the '
                      f'features {sorted(features)}.')

@@ -11,24 +11,22 @@ from jax import sharding
 import numpy as np
 
 from trax import fastmath
+from trax import sharding as mesh_lib
 from trax.layers import base
 
 __all__ = [
     'Accelerate',
 ]
 
-_BATCH_AXIS = 'batch'
-
-
 class Accelerate(base.Layer):
   """Runs `layer` jit-compiled, with its batch split over `n_devices` local devices.
 
-  Data parallel: the leading (batch) axis of every input is sharded over a one-axis device
-  mesh, weights, state and rng are replicated, and XLA partitions the computation. The
-  numbers are those of `layer` itself: one rng for the whole batch (the same dropout masks),
-  batch statistics over the whole batch. A batch that `n_devices` does not divide runs
-  replicated instead of split (Trax 1.4 padded it with zeros, which changed batch
-  statistics and batch means).
+  Data parallel: the leading (batch) axis of every input is sharded over the data axis of
+  a `trax.sharding` mesh of local devices, weights, state and rng are replicated, and XLA
+  partitions the computation. The numbers are those of `layer` itself: one rng for the
+  whole batch (the same dropout masks), batch statistics over the whole batch. A batch
+  that `n_devices` does not divide runs replicated instead of split (Trax 1.4 padded it
+  with zeros, which changed batch statistics and batch means).
 
   Weights and state are those of `layer` itself (not wrapped in a tuple), so
   `Accelerate(layer)` can stand in for `layer`: same checkpoints, same flat weight order,
@@ -48,12 +46,12 @@ class Accelerate(base.Layer):
   def __init__(self, layer: base.Layer, n_devices: 'int | None' = None):
     super().__init__(n_in=layer.n_in, n_out=layer.n_out, name='Accelerate')
     self._sublayers = (layer,)
-    available = jax.local_devices()
-    n_devices = n_devices or len(available)
-    if not 1 <= n_devices <= len(available):
-      raise ValueError(f'Accelerate: n_devices={n_devices}, but this host has '
-                       f'{len(available)} local devices.')
-    self._mesh = sharding.Mesh(np.array(available[:n_devices]), (_BATCH_AXIS,))
+    n_local = jax.local_device_count()
+    n_devices = n_devices or n_local
+    if not 1 <= n_devices <= n_local:
+      raise ValueError(f'Accelerate: n_devices={n_devices}, but this host has {n_local} '
+                       'local devices.')
+    self._mesh = mesh_lib.make_mesh(data=n_devices, local_only=True)
     self._jit_pure_fn = jax.jit(lambda x, w, s, r: layer.pure_fn(x, w, s, r))
 
   @property
@@ -113,7 +111,7 @@ class Accelerate(base.Layer):
     """`x` placed on the mesh, its leading axis split when the devices divide it."""
     x = np.asarray(x) if not isinstance(x, jax.Array) else x
     split = x.ndim and x.shape[0] % self.n_devices == 0
-    spec = sharding.PartitionSpec(_BATCH_AXIS if split else None)
+    spec = sharding.PartitionSpec(mesh_lib.DATA_AXIS if split else None)
     return jax.device_put(x, sharding.NamedSharding(self._mesh, spec))
 
   def _replicated(self, tree: Any) -> Any:

@@ -72,6 +72,24 @@ class Checkpoint:
 
 def write(path: str, checkpoint: Checkpoint) -> None:
   """Writes `checkpoint` to `path` atomically (see the module docstring)."""
+  arrays = {name: np.asarray(value) for name, value in to_arrays(checkpoint).items()}
+  checkpoint_archive.write(path, arrays, metadata_of(checkpoint, arrays))
+
+
+def read(path: str, arrays: bool = True) -> Checkpoint:
+  """Reads a checkpoint written by `write` (no code from the file runs).
+
+  With `arrays=False`, the arrays are `ShapeDtype`s read from their headers.
+
+  Raises:
+    CheckpointError: the file is not a well-formed trax checkpoint, or of a later version.
+  """
+  found, metadata = checkpoint_archive.read(path, arrays)
+  return from_arrays(found, metadata, path)
+
+
+def to_arrays(checkpoint: Checkpoint) -> dict:
+  """The arrays of `checkpoint` by name (`weights/0`, `task0/slots/3`, `rng`, ...)."""
   arrays = {}
   _add_list(arrays, 'weights', checkpoint.flat_weights)
   if checkpoint.flat_state is not None:
@@ -84,8 +102,12 @@ def write(path: str, checkpoint: Checkpoint) -> None:
       arrays[f'task{t}/opt_params/{name}'] = value
   if checkpoint.rng is not None:
     arrays['rng'] = checkpoint.rng
-  arrays = {name: np.asarray(value) for name, value in arrays.items()}
-  metadata = {
+  return arrays
+
+
+def metadata_of(checkpoint: Checkpoint, arrays: dict) -> dict:
+  """The JSON-able metadata of `checkpoint`, whose arrays by name are `arrays`."""
+  return {
       'format': FORMAT,
       'version': VERSION,
       'step': int(checkpoint.step),
@@ -99,27 +121,23 @@ def write(path: str, checkpoint: Checkpoint) -> None:
       'history': checkpoint.history.to_dict(),
       'input_signature': signature_to_json(checkpoint.input_signature),
       'model_config': checkpoint.model_config,
-      'special_dtypes': {name: a.dtype.name for name, a in arrays.items()
-                         if a.dtype.kind == 'V'},
+      'special_dtypes': {name: np.dtype(a.dtype).name for name, a in arrays.items()
+                         if np.dtype(a.dtype).kind == 'V'},
   }
-  checkpoint_archive.write(path, arrays, metadata)
 
 
-def read(path: str, arrays: bool = True) -> Checkpoint:
-  """Reads a checkpoint written by `write` (no code from the file runs).
-
-  With `arrays=False`, the arrays are `ShapeDtype`s read from their headers.
+def from_arrays(arrays: dict, metadata: dict, source: str = 'checkpoint') -> Checkpoint:
+  """The `Checkpoint` whose arrays by name are `arrays` and metadata `metadata`.
 
   Raises:
-    CheckpointError: the file is not a well-formed trax checkpoint, or of a later version.
+    CheckpointError: naming `source`, if the metadata lists an array `arrays` lacks or is
+      malformed.
   """
-  found, metadata = checkpoint_archive.read(path, arrays)
-
   def get(name: str) -> Any:
-    if name not in found:
-      raise CheckpointError(f'{path}: its metadata lists {name}.npy, but the archive lacks '
-                            'it.')
-    return found[name]
+    if name not in arrays:
+      raise CheckpointError(f'{source}: its metadata lists {name}.npy, but the archive '
+                            'lacks it.')
+    return arrays[name]
   get_list = lambda prefix, n: [get(f'{prefix}/{i}') for i in range(n)]
   tasks = []
   for t, task in enumerate(metadata['tasks']):
@@ -135,7 +153,7 @@ def read(path: str, arrays: bool = True) -> Checkpoint:
     input_signature = signature_from_json(metadata['input_signature'])
     eval_n_batches = [int(n) for n in metadata['eval_n_batches']]
   except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as e:
-    raise CheckpointError(f'{path}: malformed {checkpoint_archive.METADATA}: '
+    raise CheckpointError(f'{source}: malformed {checkpoint_archive.METADATA}: '
                           f'{type(e).__name__}: {str(e)[:200]}') from None
   return Checkpoint(
       flat_weights=get_list('weights', metadata['n_weights']),
@@ -146,7 +164,7 @@ def read(path: str, arrays: bool = True) -> Checkpoint:
       model_config=metadata['model_config'],
       tasks=tasks,
       eval_n_batches=eval_n_batches,
-      rng=found.get('rng'))
+      rng=arrays.get('rng'))
 
 
 def read_any(path: str, arrays: bool = True) -> Checkpoint:
@@ -246,7 +264,7 @@ def match_arrays(found: list, expected: list, what: str, file_name: str) -> list
 
   Shapes must agree up to leading dimensions of size 1 (Trax 1.x stored some weights with
   an extra leading 1); such arrays are reshaped to the expected shape. Dtypes are cast to
-  the expected ones. Returns jax arrays.
+  the expected ones. Returns jax arrays (device arrays given stay where they are).
 
   Raises:
     ValueError: counts or shapes differ; the message names the file and the entries.
@@ -258,14 +276,14 @@ def match_arrays(found: list, expected: list, what: str, file_name: str) -> list
         f'File: {_shapes_summary(found)}; layer: {_shapes_summary(expected)}.')
   matched = []
   for i, (array, target) in enumerate(zip(found, expected)):
-    array = np.asarray(array)
+    array = array if hasattr(array, 'shape') else np.asarray(array)
     shape = tuple(target.shape)
-    if array.shape != shape:
+    if tuple(array.shape) != shape:
       if _strip_leading_ones(array.shape) != _strip_leading_ones(shape):
         raise ValueError(f'{file_name}: {what} array {i} has shape {array.shape} but the '
                          f'layer expects {shape} there. File: {_shapes_summary(found)}; '
                          f'layer: {_shapes_summary(expected)}.')
-      array = array.reshape(shape)
+      array = np.asarray(array).reshape(shape)
     matched.append(jnp.asarray(array, dtype=target.dtype))
   return matched
 

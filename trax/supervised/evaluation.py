@@ -32,7 +32,7 @@ class Evaluation:
   """
 
   def __init__(self, model: base.Layer, eval_model: 'base.Layer | None',
-               eval_tasks: Sequence[Any], placement: devices.DataParallel,
+               eval_tasks: Sequence[Any], placement: devices.Placement,
                model_inputs: Any, rng: Any):
     self.eval_model = eval_model or eval_mode_copy(model)
     self.eval_model.rng = rng
@@ -62,11 +62,11 @@ class Evaluator:
   Args:
     eval_model: the model evaluated, initialized.
     task: the `EvalTask`.
-    placement: where arrays live (`devices.DataParallel`).
+    placement: where arrays live (`devices.Placement`).
     name: how errors refer to the task (e.g. 'Eval task 0').
   """
 
-  def __init__(self, eval_model: base.Layer, task: Any, placement: devices.DataParallel,
+  def __init__(self, eval_model: base.Layer, task: Any, placement: devices.Placement,
                name: str):
     self._task = task
     self._name = name
@@ -77,7 +77,7 @@ class Evaluator:
         eval_model, task.metrics, shapes.signature(task.sample_batch), name)
     _, metrics_layer = model_with_metrics.sublayers
     n_metrics = metrics_layer.n_out
-    self._metric_weights = placement.replicate(metrics_layer.weights)
+    self._metric_weights = placement.place_weights(metrics_layer.weights)
     self._metric_state = placement.replicate(metrics_layer.state)
 
     def metrics_fn(weights, state, batch, rng):
@@ -85,9 +85,9 @@ class Evaluator:
       return values if n_metrics > 1 else (values,)
 
     replicated = placement.replicated
+    weights = placement.weight_shardings(model_with_metrics.weights)
     self._compiled_metrics = jax.jit(
-        metrics_fn, in_shardings=(replicated, replicated, placement.batch_sharded,
-                                  replicated),
+        metrics_fn, in_shardings=(weights, replicated, placement.batch_sharded, replicated),
         out_shardings=replicated)
 
   def evaluate(self, model_weights: Any, model_state: Any, rng: Any) -> dict:

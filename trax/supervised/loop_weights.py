@@ -56,7 +56,7 @@ class TrainedWeights:
     """Replaces the trained model's weights and/or state (those not `None`)."""
     self._look_at_losses()
     if weights is not None:
-      self._weights = self._placement.replicate(weights)
+      self._weights = self._placement.place_weights(weights)
     if state is not None:
       self._state = self._placement.replicate(state)
     self._sync_model()

@@ -115,10 +115,15 @@ class Reporter:
       self._accumulators[task_index].add(loss, metrics)
 
   def check_finite(self, flat_weights: list, step: int) -> None:
-    """Raises `NonFiniteLossError` if any of `flat_weights` (numpy) holds NaN or inf."""
+    """Raises `NonFiniteLossError` if any of `flat_weights` holds NaN or inf.
+
+    Device arrays (split over devices, so not on the host) are checked where they are.
+    """
+    finite = lambda w: (bool(jax.numpy.isfinite(w).all()) if isinstance(w, jax.Array)
+                        else np.isfinite(w).all())
     bad = [i for i, w in enumerate(flat_weights)
            if jax.numpy.issubdtype(w.dtype, jax.numpy.inexact)  # bfloat16 too.
-           and not np.isfinite(w).all()]
+           and not finite(w)]
     if bad:
       self.raise_non_finite(f'Weights {bad[:5]} (in flat order) became NaN or infinite by '
                             f'step {step}')

@@ -51,7 +51,7 @@ class TaskTrainer:
     model: the model, initialized.
     task: the `TrainTask`; its loss layer takes the model's outputs followed by the rest
       of the batch and returns a scalar.
-    placement: where arrays live (`devices.DataParallel`).
+    placement: where arrays live (`devices.Placement`).
     name: how errors refer to the task (e.g. 'Train task 0').
     loss_chunk_size: if > 0, the model's last layer and the loss run on chunks of this
       many positions (`chunked_loss.ChunkedLoss`).
@@ -60,7 +60,7 @@ class TaskTrainer:
     ValueError: the task's batches do not fit model and loss, or the loss is no scalar.
   """
 
-  def __init__(self, model: base.Layer, task: Any, placement: devices.DataParallel,
+  def __init__(self, model: base.Layer, task: Any, placement: devices.Placement,
                name: str, loss_chunk_size: int = 0):
     signature = shapes.signature(task.sample_batch)
     self._model_with_loss = model_with_ends(model, [task.loss_layer], signature, name)
@@ -78,17 +78,19 @@ class TaskTrainer:
     self._optimizer = task.optimizer
     self._lr_schedule = task.lr_schedule
     slots, opt_params = self._optimizer.tree_init(self._model_with_loss.weights)
-    self.loss_weights = placement.replicate(task.loss_layer.weights)
+    self.loss_weights = placement.place_weights(task.loss_layer.weights)
     self.loss_state = placement.replicate(task.loss_layer.state)
-    self.slots = placement.replicate(slots)
+    self.slots = placement.place_weights(slots)
     self.opt_params = placement.replicate(opt_params)
     self.n_traces = 0  # How often `_step` was traced; tests check it stays at 1.
     replicated, batch = placement.replicated, placement.batch_sharded
+    # Weights and slots keep their layout (split over the model axis or replicated).
+    weights = placement.weight_shardings(self._model_with_loss.weights)
+    slots = placement.weight_shardings(slots)
     self._compiled_step = jax.jit(
         self._step, donate_argnums=(0, 1, 2),
-        in_shardings=(replicated, replicated, replicated, replicated, replicated, batch,
-                      replicated),
-        out_shardings=replicated)
+        in_shardings=(weights, replicated, slots, replicated, replicated, batch, replicated),
+        out_shardings=(weights, replicated, slots, replicated, replicated))
 
   def take_batch(self, task: Any, step: int) -> Any:
     """The task's next batch, checked (see `place_batch`) and split over the devices.

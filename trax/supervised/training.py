@@ -91,6 +91,8 @@ class Loop(loop_weights.TrainedWeights):
       `checkpoint_at`'s default.
     which_task: step -> index of the step's train task; by default `step % len(tasks)`.
     n_devices: local devices to train on (data parallel); all by default.
+    mesh: a `(data, model)` mesh (`trax.sharding.make_mesh`) instead of `n_devices`:
+      batches split over 'data', weights and slots over 'model' (see `devices`).
     random_seed: seed of all randomness; from the OS if `None` (the same on all hosts).
     loss_chunk_size: if > 0, each train task runs the model's last layer (a `Dense`) and
       its loss (a mean such as `WeightedCategoryCrossEntropy`) on chunks of this many
@@ -120,13 +122,14 @@ class Loop(loop_weights.TrainedWeights):
                which_task: 'Callable[[int], int] | None' = None,
                n_devices: 'int | None' = None, random_seed: 'int | None' = None,
                loss_chunk_size: int = 0, use_memory_efficient_trainer: bool = False,
-               callbacks: 'Sequence[Callable] | None' = None, backend: 'str | None' = None):
+               callbacks: 'Sequence[Callable] | None' = None, backend: 'str | None' = None,
+               mesh: 'jax.sharding.Mesh | None' = None):
     self._backend = as_backend(backend or fastmath.backend_name()).value
     if self._backend not in ('jax', 'tensorflow-numpy'):
       raise ValueError(f"Loop trains with backend 'jax' or 'tensorflow-numpy', got "
                        f'{self._backend!r}.')
-    if self._backend != 'jax' and (loss_chunk_size or (n_devices or 1) > 1):
-      raise ValueError('loss_chunk_size and n_devices > 1 need the jax backend.')
+    if self._backend != 'jax' and (loss_chunk_size or (n_devices or 1) > 1 or mesh):
+      raise ValueError('loss_chunk_size, n_devices > 1 and mesh need the jax backend.')
     with fastmath.use_backend('jax'):  # Keys, initialization and placement are jax's.
       if use_memory_efficient_trainer:
         raise ValueError('Loop got use_memory_efficient_trainer=True, but Trax 1.4\'s '
@@ -140,7 +143,7 @@ class Loop(loop_weights.TrainedWeights):
         if metric is not None and metric not in metric_names:
           raise ValueError(f'Cannot checkpoint on eval metric {metric!r}: the eval tasks '
                            f'compute {metric_names}.')
-      self._placement = devices.DataParallel(n_devices if self._backend == 'jax' else 1)
+      self._placement = devices.Placement(n_devices if self._backend == 'jax' else 1, mesh)
       if random_seed is None:
         random_seed = devices.same_seed_on_all_hosts(
             int.from_bytes(os.urandom(4), 'little') % 2**31)
@@ -177,7 +180,7 @@ class Loop(loop_weights.TrainedWeights):
                           for i, task in enumerate(self._tasks)]
       self._evaluation = evaluation.Evaluation(model, eval_model, self._eval_tasks,
                                                self._placement, model_inputs, self.new_rng())
-      self._weights = self._placement.replicate(model.weights)
+      self._weights = self._placement.place_weights(model.weights)
       self._state = self._placement.replicate(model.state)
       self._set_base_rng(self.new_rng())
       self._in_flight = collections.deque()
@@ -300,7 +303,8 @@ class Loop(loop_weights.TrainedWeights):
     """Saves the training state to `<output_dir>/<basename>.npz` (see `checkpoints`).
 
     An existing file of that name is replaced atomically. Pending losses are checked first,
-    and a checkpoint whose weights hold NaN or infinities is not written.
+    and a checkpoint whose weights hold NaN or infinities is not written. Split weights go
+    to `<basename>.orbax` (every process calls this, each writing its own shards).
 
     Raises:
       NonFiniteLossError: a pending loss or a weight is NaN or infinite.
@@ -309,7 +313,7 @@ class Loop(loop_weights.TrainedWeights):
       reporting.log('Did not save checkpoint as output_dir is None.', stdout=False)
       return
     self._look_at_losses()
-    if data_counters.data_counters:
+    if data_counters.data_counters and self._placement.is_chief:
       data_counters.save_data_counters(self._output_dir)
     checkpoint = resume.to_checkpoint(
         self._placement, self._weights, self._state, self._trainers, self._tasks,
@@ -317,10 +321,9 @@ class Loop(loop_weights.TrainedWeights):
         input_signature=self._batch_signature[:self._model.n_in],
         model_config=self._model_config, rng=self._base_rng)
     self._reporter.check_finite(checkpoint.flat_weights, self._step)
-    if not self._placement.is_chief:
+    path = resume.write(self._output_dir, basename, self._placement, checkpoint)
+    if path is None:  # Not the chief.
       return
-    path = os.path.join(self._output_dir, basename + '.npz')
-    checkpoints.write(path, checkpoint)
     self._reporter.last_checkpoint = (self._step, path)
     reporting.log(f'Checkpoint saved in {path}', stdout=False)
 
@@ -331,7 +334,7 @@ class Loop(loop_weights.TrainedWeights):
     Args:
       directory: where to look; `output_dir` by default.
       filename: the checkpoint's name, `model` by default; without an extension, `.npz`
-        and then Trax 1.x's `.pkl.gz` are tried.
+        or `.orbax`, then Trax 1.x's `.pkl.gz` are tried.
 
     Raises:
       ValueError: the checkpoint does not fit this loop's model, tasks or optimizers.
@@ -342,7 +345,8 @@ class Loop(loop_weights.TrainedWeights):
       reporting.log(f'No checkpoint to load in {directory}.', stdout=False)
       return
     self._look_at_losses()
-    checkpoint = checkpoints.read_any(path)
+    checkpoint = resume.read(path, self._placement, self._weights, self._state,
+                             self._trainers, self._tasks, self._eval_tasks, self._base_rng)
     self._weights, self._state = resume.restore(
         checkpoint, path, self._placement, self._weights, self._state, self._trainers,
         self._tasks, self._eval_tasks, skip_batches=not data_counters.data_counters)
@@ -393,7 +397,4 @@ class Loop(loop_weights.TrainedWeights):
 
 
 def _as_list(tasks: Any) -> list:
-  if tasks is None:
-    return []
-  return list(tasks) if isinstance(tasks, (list, tuple)) else [tasks]
-
+  return [] if tasks is None else list(tasks) if isinstance(tasks, (list, tuple)) else [tasks]
