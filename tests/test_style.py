@@ -1,4 +1,4 @@
-"""House-style guards for the whole `trax` package (see /work/shared/STYLE.md)."""
+"""House-style guards for the whole `trax` package (see ../shared/STYLE.md)."""
 
 import pathlib
 

@@ -14,10 +14,11 @@ from trax import fastmath
 from trax import models
 from trax import shapes
 import trax.layers as tl
+from tests import shared_data
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 RNG = np.zeros(2, np.uint32)
-TRAX1_CHECKPOINT = pathlib.Path('/work/shared/testdata/trax1/transformerlm_copy.pkl.gz')
+TRAX1_CHECKPOINT = shared_data.TRAX1_LM
 TRAX1_MODEL = dict(vocab_size=13, d_model=64, d_ff=128, n_heads=2, n_layers=2, max_len=256)
 
 

@@ -1,6 +1,5 @@
 """Helpers shared by the model tests: shapes, weights across modes, incremental decoding."""
 
-import pathlib
 from typing import Any
 
 import jax
@@ -8,9 +7,10 @@ import numpy as np
 
 from trax import shapes
 import trax.layers as tl
+from tests import shared_data
 
 RNG = np.zeros(2, np.uint32)
-TRAX1_CHECKPOINT = pathlib.Path('/work/shared/testdata/trax1/transformerlm_copy.pkl.gz')
+TRAX1_CHECKPOINT = shared_data.TRAX1_LM
 
 
 def init(model: tl.Layer, input_signature: Any) -> tuple[Any, Any]:

@@ -18,8 +18,9 @@ from trax.supervised import checkpoints
 from trax.supervised import training
 from trax.supervised import trax1_checkpoints
 from tests.supervised import helpers
+from tests import shared_data
 
-TRAX1_LM = '/work/shared/testdata/trax1/transformerlm_copy.pkl.gz'
+TRAX1_LM = str(shared_data.TRAX1_LM)
 
 
 def _write_trax1_loop_checkpoint(base: str, flat_weights: list, flat_state: list,
