@@ -15,7 +15,6 @@ import trax.layers as tl
 from trax.supervised import decoding
 from tests import shared_data
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
 TRAX1_CHECKPOINT = shared_data.TRAX1_LM
 # A Trax 1.x checkpoint of an encoder-decoder Transformer trained to copy; made by
 # testdata/make_transformer_copy.py, since Trax's own file is not available offline.
