@@ -69,7 +69,7 @@ def check_layer(layer: tl.Layer, input_signature: Any, *, inputs: Any = None,
   weights2, state2 = _fresh(layer).init(input_signature, rng=RNG)
   _assert_trees_close(weights, weights2, 0., 0., 'init is not deterministic for one rng')
 
-  outputs, new_state = layer.pure_fn(inputs, weights, state, RNG)
+  outputs, new_state = jax.jit(layer.pure_fn)(inputs, weights, state, RNG)
   expected_sig = layer.output_signature(input_signature)
   assert shapes.signature(outputs) == _as_shape_tuples(expected_sig, outputs), (
       f'output_signature {expected_sig} != actual {shapes.signature(outputs)}')
@@ -145,7 +145,8 @@ def _check_finite_differences(layer, inputs, weights, state):
                      for x in leaves]
       return sum(projections)
 
-    gradient = jax.grad(loss)(weights64)
+    loss = jax.jit(loss)  # One compile instead of one per primitive and shape.
+    gradient = jax.jit(jax.grad(loss))(weights64)
     direction = jax.tree.map(lambda w: jnp.sin(jnp.arange(w.size).reshape(w.shape) * 0.7),
                              weights64)
     eps = 1e-6
@@ -185,8 +186,8 @@ def _check_tf(layer, inputs, weights, state, outputs, deterministic, check_grads
     if check_grads and deterministic and fastmath.tree_flatten(weights) and (
         _is_float_output(outputs)):
       with fastmath.use_backend('jax'):  # The reference gradient is jax's own.
-        jax_grads = jax.grad(lambda w: sum(
-            jnp.sum(x) for x in jax.tree.leaves(layer.pure_fn(inputs, w, state, RNG)[0])))(
+        jax_grads = jax.jit(jax.grad(lambda w: sum(
+            jnp.sum(x) for x in jax.tree.leaves(layer.pure_fn(inputs, w, state, RNG)[0]))))(
                 weights)
       with tf.GradientTape() as tape:
         tape.watch(tf_weights)
