@@ -1,9 +1,6 @@
 """Tests of Accelerate: same numbers as the plain layer, on one device and on 8 CPU devices."""
 
 import doctest
-import os
-import subprocess
-import sys
 import textwrap
 
 import jax
@@ -14,6 +11,7 @@ from trax import shapes
 import trax.layers as tl
 from trax.layers import acceleration
 from tests.layers import harness
+from tests.supervised import helpers as supervised_helpers
 
 S = shapes.ShapeDtype
 RNG = harness.RNG
@@ -97,13 +95,7 @@ _EIGHT_DEVICES = textwrap.dedent('''
 
 
 def test_data_parallel_on_eight_devices_matches_the_plain_layer():
-  environment = dict(os.environ, XLA_FLAGS='--xla_force_host_platform_device_count=8',
-                     JAX_PLATFORMS='cpu')
-  root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-  environment['PYTHONPATH'] = root + os.pathsep + environment.get('PYTHONPATH', '')
-  result = subprocess.run([sys.executable, '-c', _EIGHT_DEVICES], env=environment,
-                          capture_output=True, text=True, timeout=300)
-  assert result.returncode == 0 and result.stdout.strip() == 'ok', result.stderr[-3000:]
+  supervised_helpers.run_on_eight_devices(_EIGHT_DEVICES)
 
 
 def test_docstring_examples_run():

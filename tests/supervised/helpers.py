@@ -45,8 +45,8 @@ def flat_weights(layer: tl.Layer) -> list:
 def run_on_eight_devices(script: str) -> None:
   """Runs `script` in a fresh Python with 8 forced CPU devices; it must print 'ok' last."""
   root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-  environment = dict(os.environ, XLA_FLAGS='--xla_force_host_platform_device_count=8',
-                     JAX_PLATFORMS='cpu')
+  environment = dict(os.environ, JAX_PLATFORMS='cpu', XLA_FLAGS=' '.join(
+      [os.environ.get('XLA_FLAGS', ''), '--xla_force_host_platform_device_count=8']))
   environment['PYTHONPATH'] = root + os.pathsep + environment.get('PYTHONPATH', '')
   result = subprocess.run([sys.executable, '-c', script], env=environment,
                           capture_output=True, text=True, timeout=600, cwd=root)
