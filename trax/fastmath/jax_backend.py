@@ -129,6 +129,15 @@ def is_traced(tree):
   return any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree.leaves(tree))
 
 
+def to_backend_arrays(tree):
+  return tree  # jax converts numpy arrays at their first operation.
+
+
+def widen_floats(tree, like):
+  del like  # jax promotes mixed float widths itself.
+  return tree
+
+
 # Devices.
 device_count = jax.device_count
 local_device_count = jax.local_device_count
