@@ -159,7 +159,7 @@ def test_data_training_and_inference(tfds_data, workdir):
   history = training_loop.history
   losses = [v for _, v in history.get('eval', 'metrics/WeightedCategoryCrossEntropy')]
   accuracies = [v for _, v in history.get('eval', 'metrics/WeightedCategoryAccuracy')]
-  assert losses[-1] < losses[0] and accuracies[-1] >= 0.9, (losses, accuracies)
+  assert losses[-1] < losses[0] / 2 and accuracies[-1] >= 0.8, (losses, accuracies)
   assert os.path.exists(os.path.join(output_dir, 'model.pkl.gz')) or os.listdir(output_dir)
 
   example_input = next(eval_batches_stream)[0][0]

@@ -1,5 +1,6 @@
 """The jax backend of `trax.fastmath`: thin, direct bindings to jax and lax."""
 
+import functools
 import math
 
 import jax
@@ -184,6 +185,7 @@ def random_bits(key, shape=(), dtype=numpy.uint32):
   return lax.bitcast_convert_type(words, dtype).reshape(-1)[:size].reshape(shape)
 
 
+@functools.partial(jax.jit, static_argnums=1)  # Called eagerly: one compile, not ~100.
 def _threefry_words(key, n):
   """`jax.random.bits(key, (n,), uint32)` for a raw key, bit for bit, computed faster.
 
