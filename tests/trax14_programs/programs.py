@@ -49,7 +49,7 @@ def _reviews(seed: int, n: int):
     yield i, {'text': review(int(rng.integers(len(_SENTENCES))), label), 'label': label}
 
 
-def _images(shape: tuple, n_classes: int):
+def _images(shape: tuple, n_classes: int, with_id: bool = False):
   def examples(seed: int, n: int):
     rng = np.random.default_rng(seed)
     rows_per_class = shape[0] / n_classes
@@ -57,7 +57,8 @@ def _images(shape: tuple, n_classes: int):
       label = int(rng.integers(n_classes))
       image = rng.integers(0, 80, shape).astype(np.uint8)
       image[int(label * rows_per_class)] = 255
-      yield i, {'image': image, 'label': label}
+      example = {'image': image, 'label': label}
+      yield i, dict(example, id=f'{seed}_{i:05d}') if with_id else example
   return examples
 
 
@@ -66,7 +67,7 @@ _DATASETS = {
     'imdb_reviews': ('plain_text', _reviews),
     'fashion_mnist': (None, _images((28, 28, 1), 10)),
     'mnist': (None, _images((28, 28, 1), 10)),
-    'cifar10': (None, _images((32, 32, 3), 10)),
+    'cifar10': (None, _images((32, 32, 3), 10, with_id=True)),
 }
 
 
