@@ -6,6 +6,13 @@
 - `AsKeras(layer)`: Trax 1.4's name and arguments for `TraxLayer` (also `trax.AsKeras`).
 """
 
+try:
+  import keras  # noqa: F401  (TraxLayer is a Keras 3 layer.)
+except ModuleNotFoundError as e:
+  raise ModuleNotFoundError('trax_keras needs Keras 3 and TensorFlow (or JAX) as its backend, '
+                            'which are not installed: pip install "trax[keras]".',
+                            name=e.name) from e
+
 from trax_keras.as_keras import AsKeras
 from trax_keras.keras_layer import KerasLayer
 from trax_keras.model import to_keras_model
