@@ -144,8 +144,10 @@ def train_model(model, data_generator, batch_size=32, max_length=64, lines=None,
   return training_loop
 
 
-@pytest.mark.parametrize('make_model, name', [(GRULM, 'GRU'), (LSTMLM, 'LSTM'),
-                                              (SRULM, 'SRU')])
+@pytest.mark.parametrize('make_model, name', [
+    (GRULM, 'GRU'),
+    pytest.param(LSTMLM, 'LSTM', marks=pytest.mark.slow),  # About 4 s each.
+    pytest.param(SRULM, 'SRU', marks=pytest.mark.slow)])
 def test_language_model_trains(make_model, name, workdir):
   shutil.copytree(os.path.dirname(programs.CORPUS), workdir / 'kaggle_input' / 'corpus')
   lines = _kaggle_lines(str(workdir / 'kaggle_input'))

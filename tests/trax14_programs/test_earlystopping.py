@@ -99,13 +99,13 @@ def test_linear_regression_with_the_early_stopping_callback(workdir):
       model=model_linear, tasks=train_task, eval_tasks=[eval_task],
       output_dir='./linear_model', callbacks=[earlystopping]
   )
-  training_loop.run(300)
+  training_loop.run(200)
 
   callback, = training_loop._callbacks  # pylint: disable=protected-access
   assert isinstance(callback, earlystopping) and callback.patience == 1
   assert callback.call_at(10) and not callback.call_at(11)
   losses = [loss for _, loss in training_loop.history.get('eval', 'metrics/L2Loss')]
-  assert losses[-1] < 0.05 and losses[-1] < losses[0] / 20, losses
+  assert losses[-1] < 0.2 and losses[-1] < losses[0] / 100, losses
 
   test_data = np.array([[2.0], [3.0], [10.0], [44.0]])
-  np.testing.assert_allclose(model_linear(test_data), 2 * test_data - 1, rtol=0.1)
+  np.testing.assert_allclose(model_linear(test_data), 2 * test_data - 1, rtol=0.15)

@@ -99,6 +99,7 @@ def test_layers_and_models():
   assert str(model) == 'Serial[\n  Embedding_8192_256\n  Mean\n  Dense_2\n  LogSoftmax\n]'
 
 
+@pytest.mark.slow  # About 6 s (15 s in a fresh process: TensorFlow and TFDS start).
 def test_data_training_and_inference(tfds_data, workdir):
   from trax import layers as tl
   from trax.supervised import training
