@@ -1,6 +1,6 @@
 """float64 on the tensorflow-numpy backend, as Trax 1.4's TF backend (TF's numpy) had it.
 
-Every layer of the parity table (tests/layers/test_parity.py) whose inputs are float32 is
+Every layer of the parity table (`PARITY_CASES`, see tests/layers/test_parity.py) whose inputs are float32 is
 run on float64 inputs under tensorflow-numpy and compared with jax with 64-bit types on
 (weights widened to float64, which is what numpy's promotion computes): the same dtypes
 (integers aside: both backends keep 32-bit ones) and values to 1e-6. Two ways in: `layer(x)`
@@ -18,7 +18,6 @@ from trax import fastmath
 from trax import shapes
 import trax.layers as tl
 from tests.layers import harness
-from tests.layers import test_parity
 
 RNG = jax.random.PRNGKey(0)
 # Run by default: the layers the Trax 1.4 notebooks lean on, and each way float64 can meet
@@ -36,7 +35,7 @@ def _as_float64(tree):
 
 def _float_cases():
   fast = set(FAST)
-  for case in test_parity.CASES:
+  for case in harness.parity_cases():
     options = case.options
     if (_as_float64(case.input_signature) == case.input_signature
         or not options.get('deterministic', True) or not options.get('check_tf', True)):
