@@ -71,7 +71,7 @@ def test_train_on_tf_numpy_then_keras_and_savedmodel(tfds_data, workdir):
                                 output_dir=output_dir)
   training_loop.run(40)
   (_, accuracy), = training_loop.history.get('eval', 'metrics/Accuracy')[-1:]
-  assert accuracy >= 0.8
+  assert accuracy >= 0.7
 
   # Run on an example.
   example_input = next(eval_batches_stream)[0][0]
