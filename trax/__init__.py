@@ -3,8 +3,11 @@
 `import trax` loads jax and numpy only (and gin, if installed, to register Trax's
 configurables; see `trax.gin_config`); TensorFlow is imported when the tensorflow-numpy
 backend is first selected or a TensorFlow-facing tool (TensorBoard files, tf.data, TFDS)
-is used.
+is used. `trax.AsKeras` (Trax 1.4's name) is `trax_keras.AsKeras`, imported with Keras only
+when the name is first used.
 """
+
+import importlib
 
 from trax import data
 from trax import fastmath
@@ -19,3 +22,9 @@ from trax.supervised import lr_schedules as lr
 __version__ = '2.0.0.dev0'
 
 gin_config.register_if_installed()  # Trax 1.4's gin names, only if gin-config is installed.
+
+
+def __getattr__(name: str):
+  if name == 'AsKeras':  # Trax 1.4's name; the Keras adapter is a separate package.
+    return importlib.import_module('trax_keras').AsKeras
+  raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

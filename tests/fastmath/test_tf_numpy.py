@@ -2,7 +2,9 @@
 
 Each case runs a function of a namespace `ns` on the same inputs with `ns = jax.numpy` (the
 oracle) and `ns = trax.fastmath.tf_numpy`, eagerly and inside `tf.function` with the
-leading dimension of the first input unknown (`None`).
+leading dimension of the first input unknown (`None`). Cases with float64 arrays compare
+with jax with 64-bit types on: the TF namespace keeps float64 arrays (as Trax 1.4's TF
+backend did), and narrows 64-bit integers and numpy scalars as jax does with them off.
 """
 
 import dataclasses
@@ -36,13 +38,14 @@ class Case:
   fn: Callable[..., Any]
   args: tuple = ()
   dynamic: bool = True  # Also trace with a None leading dimension of args[0].
+  x64: bool = False  # Compare with jax with 64-bit types on.
 
   def __str__(self):
     return self.name
 
 
-def c(name, fn, *args, dynamic=True):
-  return Case(name, fn, args, dynamic and bool(args))
+def c(name, fn, *args, dynamic=True, x64=False):
+  return Case(name, fn, args, dynamic and bool(args), x64)
 
 
 CASES = [
@@ -72,7 +75,8 @@ CASES = [
     c('array_list', lambda ns: ns.array([1., 2.])),
     c('asarray_int', lambda ns: ns.asarray([1, 2])),
     c('asarray_scalar', lambda ns: ns.asarray(1.5)),
-    c('asarray_f64', lambda ns: ns.asarray(np.ones(2))),
+    c('asarray_f64', lambda ns: ns.asarray(np.ones(2)), x64=True),
+    c('astype_f64', lambda ns, x: ns.astype(x, ns.float64), X, x64=True),
     c('asarray_i64', lambda ns: ns.asarray(np.arange(3))),
     c('array_dtype', lambda ns, x: ns.array(x, dtype=ns.int32), X),
     c('astype_bool', lambda ns, x: ns.astype(x, ns.bool_), X),
@@ -120,7 +124,7 @@ CASES = [
     c('where', lambda ns, m, x: ns.where(m, x, 0.), MASK, X),
     c('where_scalars', lambda ns, m: ns.where(m, 1, 0.5), MASK),
     c('diag_part', lambda ns, x: ns.diag(x), X, dynamic=False),
-    c('diag_make', lambda ns: ns.diag(np.array([1., 2.]), k=1)),
+    c('diag_make', lambda ns: ns.diag(np.array([1., 2.]), k=1), x64=True),
     c('atleast_2d', lambda ns: ns.atleast_2d(ns.atleast_1d(3.))),
     c('hstack', lambda ns, x, y: ns.hstack([x, y]), X, Y),
     c('vstack', lambda ns, x: ns.vstack([x, x[0]]), X),
@@ -206,12 +210,16 @@ CASES = [
     c('allclose', lambda ns, x, y: ns.allclose(x, y), X, Y),
     c('array_equal', lambda ns, x: ns.array_equal(x, x), X),
     c('nonzero', lambda ns, i: ns.nonzero(i), I, dynamic=False),
-    # jax's type promotion: Python scalars are weak, 64-bit narrows to 32-bit.
+    # jax's type promotion: Python scalars are weak, 64-bit scalars narrow to 32-bit.
     c('bf16_times_python_float', lambda ns, x: ns.multiply(ns.astype(x, ns.bfloat16), 2.), X),
     c('bf16_times_np_float32', lambda ns, x: ns.multiply(
         ns.astype(x, ns.bfloat16), np.float32(2)), X),
     c('f32_times_np_float64', lambda ns, x: ns.multiply(x, np.float64(2)), X),
-    c('f32_plus_f64_array', lambda ns, x: ns.add(x, np.ones(4)), X),
+    c('f32_plus_f64_array', lambda ns, x: ns.add(x, np.ones(4)), X, x64=True),
+    c('f64_array_times_python_float', lambda ns, x: ns.multiply(ns.astype(x, ns.float64), 2.),
+      X, x64=True),
+    c('f64_mean_and_exp', lambda ns, x: ns.exp(ns.mean(ns.astype(x, ns.float64), axis=0)), X,
+      x64=True),
     c('int_plus_python_float', lambda ns, i: ns.add(i, 0.5), I),
     c('int_times_float_array', lambda ns, i, x: ns.multiply(i, x), I, X),
     c('f16_plus_bf16', lambda ns, x: ns.add(ns.astype(x, ns.float16), ns.astype(
@@ -272,7 +280,8 @@ def _assert_matches(actual: Any, expected: Any, name: str) -> None:
 
 @functools.cache
 def _jax_result(case: Case) -> list:
-  return _as_numpy(case.fn(jnp, *case.args))
+  with jax.enable_x64(case.x64):
+    return _as_numpy(case.fn(jnp, *case.args))
 
 
 @pytest.mark.parametrize('case', CASES, ids=str)

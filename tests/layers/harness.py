@@ -12,7 +12,9 @@ It checks, for one layer and input signature:
 
 import dataclasses
 import functools
+import importlib
 import json
+import pathlib
 from typing import Any, Callable
 
 import jax
@@ -221,6 +223,15 @@ def assert_trees_close(actual: Any, expected: Any, atol: float = 1e-6,
   """Asserts two array trees have the same structure and close leaves."""
   _assert_trees_close(actual, expected, atol, rtol, message)
 
+
+
+def parity_cases() -> list:
+  """The `PARITY_CASES` of every test module in tests/layers, in file order."""
+  cases = []
+  for path in sorted(pathlib.Path(__file__).parent.glob('test_*.py')):
+    module = importlib.import_module(f'tests.layers.{path.stem}')
+    cases.extend(getattr(module, 'PARITY_CASES', []))
+  return cases
 
 
 @dataclasses.dataclass

@@ -5,9 +5,7 @@ layer's own tests own its case; `test_every_public_layer_has_a_case` makes sure 
 layer is skipped.
 """
 
-import importlib
 import inspect
-import pathlib
 
 import pytest
 
@@ -22,17 +20,7 @@ NOT_CHECKED = {
 }
 
 
-def _collect_cases() -> list[harness.Case]:
-  cases = []
-  for path in sorted(pathlib.Path(__file__).parent.glob('test_*.py')):
-    if path.stem == 'test_parity':
-      continue
-    module = importlib.import_module(f'tests.layers.{path.stem}')
-    cases.extend(getattr(module, 'PARITY_CASES', []))
-  return cases
-
-
-CASES = _collect_cases()
+CASES = harness.parity_cases()
 
 
 @pytest.mark.parametrize('case', CASES, ids=str)

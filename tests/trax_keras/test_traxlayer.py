@@ -215,7 +215,7 @@ def test_shared_trax_layer_has_one_set_of_variables():
 def test_docstring_examples_run():
   globs = {'tl': tl, 'keras': keras, 'np': np, 'ShapeDtype': shapes.ShapeDtype,
            **vars(trax_keras)}
-  modules = [trax_keras.traxlayer, trax_keras.model]
+  modules = [trax_keras.traxlayer, trax_keras.model, trax_keras.as_keras]
   if helpers.BACKEND == 'jax':
     modules.append(trax_keras.keras_layer)
   tests = [test for module in modules

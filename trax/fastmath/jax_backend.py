@@ -1,5 +1,6 @@
 """The jax backend of `trax.fastmath`: thin, direct bindings to jax and lax."""
 
+import functools
 import math
 
 import jax
@@ -129,6 +130,15 @@ def is_traced(tree):
   return any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree.leaves(tree))
 
 
+def to_backend_arrays(tree):
+  return tree  # jax converts numpy arrays at their first operation.
+
+
+def widen_floats(tree, like):
+  del like  # jax promotes mixed float widths itself.
+  return tree
+
+
 # Devices.
 device_count = jax.device_count
 local_device_count = jax.local_device_count
@@ -175,6 +185,7 @@ def random_bits(key, shape=(), dtype=numpy.uint32):
   return lax.bitcast_convert_type(words, dtype).reshape(-1)[:size].reshape(shape)
 
 
+@functools.partial(jax.jit, static_argnums=1)  # Called eagerly: one compile, not ~100.
 def _threefry_words(key, n):
   """`jax.random.bits(key, (n,), uint32)` for a raw key, bit for bit, computed faster.
 

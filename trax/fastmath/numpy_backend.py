@@ -187,6 +187,15 @@ def concrete_value(x: Any) -> Any:
   return numpy.asarray(x)
 
 
+def to_backend_arrays(tree: Any) -> Any:
+  return tree
+
+
+def widen_floats(tree: Any, like: Any) -> Any:
+  del like  # numpy promotes mixed float widths itself.
+  return tree
+
+
 def device_count() -> int:
   return 1
 

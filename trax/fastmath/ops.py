@@ -266,6 +266,22 @@ def is_traced(tree: Any) -> bool:
   return lookup('is_traced')(tree)
 
 
+def to_backend_arrays(tree: Any) -> Any:
+  """`tree` with its numpy arrays as arrays of the backend (TF tensors under
+  tensorflow-numpy; jax and numpy keep them), so that a layer's outputs are the backend's.
+  """
+  return lookup('to_backend_arrays')(tree)
+
+
+def widen_floats(tree: Any, like: Any) -> Any:
+  """`tree`'s float arrays widened to float64 where `like` holds float64 arrays, on backends
+  whose operators do not promote mixed float widths (tensorflow-numpy); jax and numpy
+  promote by themselves and return `tree`. The layer contract applies it to weights and
+  state.
+  """
+  return lookup('widen_floats')(tree, like)
+
+
 def is_backend(backend_: 'str | Backend') -> bool:
   """Whether `backend_` (a `Backend` or its name) is the backend in use."""
   return backend_name() == as_backend(backend_).value
@@ -315,7 +331,9 @@ def local_device_count() -> int:
 
 __all__ = [
     'jit', 'disable_jit', 'custom_grad', 'map', 'index_min', 'index_max', 'lt', 'is_traced',
-    'is_backend', 'global_device_count', 'pmap', 'psum', 'dataset_as_numpy', 'grad', 'value_and_grad', 'vjp', 'vmap', 'custom_vjp', 'remat', 'stop_gradient',
+    'is_backend', 'to_backend_arrays', 'widen_floats', 'global_device_count', 'pmap',
+    'psum', 'dataset_as_numpy', 'grad', 'value_and_grad', 'vjp', 'vmap', 'custom_vjp',
+    'remat', 'stop_gradient',
     'scan', 'cond', 'fori_loop', 'logsumexp', 'sigmoid', 'expit', 'erf', 'top_k',
     'sort_key_val', 'conv', 'max_pool', 'sum_pool', 'avg_pool', 'index_update', 'index_add',
     'dynamic_slice', 'dynamic_slice_in_dim', 'dynamic_update_slice',

@@ -289,9 +289,9 @@ class Layer:
       with reraised_as_layer_error(self._name, self._caller, 'pure_fn', x):
         inputs, rest = stack.take(x, self._n_in, self._takes_stack(), self._name)
         if not is_cache_marker(weights):
-          self.weights = weights
+          self.weights = fastmath.widen_floats(weights, inputs)
         if not is_cache_marker(state):
-          self.state = state
+          self.state = fastmath.widen_floats(state, inputs)
         self._rng = rng
         outputs = (pure_call.forward_with_backward(self, inputs) if self.has_backward
                    else self.forward(inputs))
@@ -314,7 +314,7 @@ class Layer:
       rng = fastmath.random.fold_in(self.rng, self._n_calls)
       self._n_calls += 1
     outputs, new_state = self.pure_fn(
-        x, self.weights if weights is None else weights,
+        fastmath.to_backend_arrays(x), self.weights if weights is None else weights,
         self.state if state is None else state, rng)
     if not fastmath.is_traced(new_state):
       self.state = new_state

@@ -4,6 +4,7 @@ Plain functions of arrays (not layers), written against `fastmath`, so they run 
 backend; wrap them in `Fn` to use them in a model.
 """
 
+import math
 from typing import Any
 
 from trax import fastmath
@@ -30,7 +31,7 @@ def log_gaussian_pdf(x: Any, mu: Any, sigma: Any) -> Any:
   centered = x - mu
   solved = jnp.squeeze(jnp.linalg.solve(sigma, jnp.expand_dims(centered, -1)), -1)
   mahalanobis = jnp.sum(centered * solved, axis=-1)
-  return -0.5 * (d * jnp.log(2 * jnp.pi) + log_det + mahalanobis)
+  return -0.5 * (d * math.log(2 * math.pi) + log_det + mahalanobis)
 
 
 def log_gaussian_diag_pdf(x: Any, mu: Any, diag_sigma: Any) -> Any:
@@ -51,7 +52,7 @@ def log_gaussian_diag_pdf(x: Any, mu: Any, diag_sigma: Any) -> Any:
   d = mu.shape[-1]
   log_det = jnp.sum(jnp.log(diag_sigma), axis=-1)
   mahalanobis = jnp.sum((x - mu) ** 2 / diag_sigma, axis=-1)
-  return -0.5 * (d * jnp.log(2 * jnp.pi) + log_det + mahalanobis)
+  return -0.5 * (d * math.log(2 * math.pi) + log_det + mahalanobis)
 
 
 def multigaussian_loss(preds: Any, targets: Any, ngauss: int = 1) -> Any:

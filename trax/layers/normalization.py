@@ -108,7 +108,8 @@ class BatchNorm(base.Layer):
   def _debiased(self, running_mean: Any, running_var: Any, n_batches: Any) -> tuple[Any, Any]:
     """Running averages without the weight `m**n` of their starting values (0 and 1)."""
     trained = n_batches > 0
-    start_weight = jnp.where(trained, jnp.power(np.float32(self._momentum), n_batches), 0.)
+    momentum = jnp.asarray(self._momentum, running_mean.dtype)  # float64 if state widened.
+    start_weight = jnp.where(trained, jnp.power(momentum, n_batches), 0.)
     correction = 1. - start_weight
     mean = running_mean / correction
     # Clamped: the subtraction can round below zero when correction is tiny.

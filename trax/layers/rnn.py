@@ -202,7 +202,7 @@ def LSTM(n_units: int, mode: str = 'train', return_state: bool = False,
   layers.append(control_flow.Scan(LSTMCell(n_units), axis=1, mode=mode))
   if not return_state:
     layers.append(cb.Select([0], n_in=2))  # Drops the final state.
-  return cb.Serial(layers, name=f'LSTM_{n_units}')
+  return cb.Serial(layers, name=f'LSTM_{n_units}', sublayers_to_print=[])
 
 
 @register
@@ -223,7 +223,7 @@ def GRU(n_units: int, mode: str = 'train') -> base.Layer:
       cb.Branch(None, _ZeroState(n_units)),                      # x, h0
       control_flow.Scan(GRUCell(n_units), axis=1, mode=mode),    # y, h_final
       cb.Select([0], n_in=2),
-      name=f'GRU_{n_units}')
+      name=f'GRU_{n_units}', sublayers_to_print=[])
 
 
 @register
@@ -298,7 +298,7 @@ def SRU(n_units: int, activation: 'base.Layer | None' = None,
       cb.Select([0], n_in=2),                                           # c, r, x
       activation if activation is not None else [],
       base.Fn('FinalSRUGate', highway_gate),
-      name=f'SRU_{n_units}')
+      name=f'SRU_{n_units}', sublayers_to_print=[])
 
 
 @register

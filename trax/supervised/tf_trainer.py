@@ -30,9 +30,13 @@ _TF = 'tensorflow-numpy'
 
 
 def to_tensors(tree: Any) -> Any:
-  """The arrays of `tree` as TF tensors (jax's dtypes: 64-bit types narrowed)."""
+  """The arrays of `tree` as TF tensors with jax's dtypes (64-bit types narrowed), so the
+  step computes what the jax step does (a float64 batch trains in float32 on both)."""
+  def to_tensor(x):
+    narrow = isinstance(x, (np.ndarray, np.generic)) and x.dtype == np.float64
+    return fastmath.numpy.asarray(x.astype(np.float32) if narrow else x)
   with fastmath.use_backend(_TF):
-    return fastmath.nested_map(fastmath.numpy.asarray, tree)
+    return fastmath.nested_map(to_tensor, tree)
 
 
 class TfTaskTrainer:

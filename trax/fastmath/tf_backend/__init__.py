@@ -17,6 +17,8 @@ TensorFlow, so `trax` imports it only when the backend is first selected.
 """
 
 # pylint: disable=g-importing-member,unused-import
+import builtins
+
 import numpy as _np
 import tensorflow as tf
 from tensorflow.python.autograph.core import config as _autograph_config
@@ -115,6 +117,35 @@ def concrete_value(x):
   if tf.is_tensor(x):
     return None if tf.is_symbolic_tensor(x) else x.numpy()
   return _np.asarray(x)
+
+
+def to_backend_arrays(tree):
+  """Numeric numpy arrays in `tree` as tensors (64-bit floats kept), the rest unchanged.
+
+  A layer called on numpy inputs then computes in TF throughout: Python operators between
+  an input and a weight are TF's, in the input's dtype.
+  """
+  def convert(x):
+    numeric = isinstance(x, _np.ndarray) and (x.dtype.kind in 'biufc')
+    return numpy.asarray(x) if numeric else x
+  return tf.nest.map_structure(convert, tree)
+
+
+def widen_floats(tree, like):
+  """`tree`'s float arrays as float64 if `like` holds float64 arrays, else `tree` itself.
+
+  TF's operators do not promote (`x64 + w32` fails), while numpy, jax and Trax 1.4's TF
+  backend compute such sums in float64; widening the weights once gives the same result.
+  """
+  if not builtins.any(getattr(leaf, 'dtype', None) in (tf.float64, _np.float64)
+                      for leaf in tf.nest.flatten(like)):
+    return tree
+  def widen(x):
+    dtype = numpy.dtype(x.dtype) if hasattr(x, 'dtype') else None
+    narrow_float = dtype is not None and numpy.issubdtype(dtype, numpy.floating) and (
+        dtype.itemsize < 8)
+    return tf.cast(numpy.asarray(x), tf.float64) if narrow_float else x
+  return tf.nest.map_structure(widen, tree)
 
 
 def map(f, xs):  # pylint: disable=redefined-builtin

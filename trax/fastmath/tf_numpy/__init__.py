@@ -1,11 +1,13 @@
 """`fastmath.numpy` under the tensorflow-numpy backend: jax.numpy semantics on plain TF ops.
 
 Every function accepts TF tensors and variables, numpy and jax arrays and Python scalars,
-and returns a `tf.Tensor`. Results follow jax (with 64-bit types off), not TensorFlow:
+and returns a `tf.Tensor`. Results follow jax, not TensorFlow:
 
 - Defaults are 32-bit: `zeros((2,))` and `asarray(1.5)` are float32, `arange(3)` and
-  `argmax(x)` int32. numpy and jax inputs of 64-bit types are narrowed (float64 to float32);
-  TF tensors keep their dtype.
+  `argmax(x)` int32. float64 arrays stay float64 (as on Trax 1.4's TF backend, and as on
+  jax with 64-bit types on); 64-bit integers and numpy scalars (`np.float64(2.)`, a
+  layer's constant) narrow to 32 bits, as on jax with 64-bit types off. TF tensors keep
+  their dtype.
 - Python scalars are weakly typed: `multiply(x_bf16, 2.)` stays bfloat16 and
   `add(x_int32, .5)` is float32. Mixed dtypes promote as in jax (an integer meeting a float
   takes the float's type; float16 with bfloat16 gives float32), and functions that need a

@@ -26,10 +26,16 @@ complexfloating = np.complexfloating
 ndarray = tf.Tensor
 inf, nan, pi, e, euler_gamma, newaxis = np.inf, np.nan, np.pi, np.e, np.euler_gamma, None
 
-# jax runs with 64-bit types off: they narrow to their 32-bit kin.
-_NARROW = {np.dtype(wide): np.dtype(narrow) for wide, narrow in [
-    (np.float64, np.float32), (np.int64, np.int32), (np.uint64, np.uint32),
-    (np.complex128, np.complex64)]}
+# 64-bit integers narrow to their 32-bit kin, as in jax with 64-bit types off: ids and
+# counts need no more, and TF's int32 shape arithmetic stays int32.
+_NARROW_INTS = {np.dtype(np.int64): np.dtype(np.int32),
+                np.dtype(np.uint64): np.dtype(np.uint32)}
+# 64-bit floats stay 64-bit in arrays (Trax 1.4's TF backend, on TF's numpy, kept them, as
+# jax does with 64-bit types on), but numpy scalars such as `np.float64(2.)` or
+# `np.sqrt(d)` narrow as in jax with 64-bit types off: they are layers' constants, and a
+# float32 model must not turn float64.
+_NARROW_SCALARS = {**_NARROW_INTS, np.dtype(np.float64): np.dtype(np.float32),
+                   np.dtype(np.complex128): np.dtype(np.complex64)}
 # Python scalars are "weak": they take the dtype of the arrays they meet, else these.
 _WEAK_DEFAULTS = {int: tf.int32, float: tf.float32, complex: tf.complex64}
 
@@ -44,9 +50,14 @@ def dtype(obj) -> np.dtype:
 
 
 def tf_dtype(dtype_like) -> tf.DType:
-  """The TF dtype jax would use for `dtype_like` (64-bit types narrowed)."""
+  """The TF dtype for `dtype_like`: 64-bit integers narrowed, 64-bit floats kept."""
   d = dtype(dtype_like)
-  return tf.as_dtype(_NARROW.get(d, d))
+  return tf.as_dtype(_NARROW_INTS.get(d, d))
+
+
+def _narrowed(a: np.ndarray, scalar: bool) -> np.ndarray:
+  narrow = _NARROW_SCALARS if scalar else _NARROW_INTS
+  return a.astype(narrow.get(a.dtype, a.dtype), copy=False)
 
 
 def is_tensor(x) -> bool:
@@ -81,6 +92,8 @@ def _dtype_of(x) -> tf.DType:
     return tf.as_dtype(x.dtype)  # Keras variables name their dtype by a string.
   if isinstance(x, (tf.DType, type, np.dtype, str)):
     return tf_dtype(x)
+  if isinstance(x, np.generic):
+    return tf.as_dtype(_narrowed(np.asarray(x), scalar=True).dtype)
   return tf_dtype(x.dtype) if hasattr(x, 'dtype') else asarray(x).dtype
 
 
@@ -140,8 +153,9 @@ def asarray(a, dtype=None, copy=None) -> tf.Tensor:  # pylint: disable=redefined
   elif _is_weak(a) and dtype is not None:  # Straight to the dtype: no float64 constant.
     return tf.constant(np.asarray(a, tf_dtype(dtype).as_numpy_dtype))
   else:
-    a = np.asarray(a)
-    t = tf.constant(a.astype(_NARROW.get(a.dtype, a.dtype), copy=False))
+    # Arrays (numpy, jax) keep 64-bit floats; scalars and lists of numbers narrow.
+    is_array = hasattr(a, 'shape') and not isinstance(a, np.generic)
+    t = tf.constant(_narrowed(np.asarray(a), scalar=not is_array))
   return t if dtype is None else astype(t, dtype)
 
 
