@@ -4,11 +4,17 @@ Causal attention lets position `t` attend to positions `<= t` only, so a languag
 trained with it predicts each token from the ones before it.
 
 In 'predict' mode the layer decodes incrementally: its state holds key and value caches of
-shape `(batch * n_heads, max_inference_length, d_head)` and the number of positions filled.
-Each call with a chunk of `T >= 1` new positions (a prompt, then one token at a time) writes
-their keys and values into the caches and attends over the caches, hiding the unfilled
-positions: O(max_inference_length) work per token, and the prefix is never recomputed.
-Any split of a sequence into chunks gives the outputs of one 'eval' pass over it.
+`max_inference_length` positions and the number of positions filled. Each call with a
+chunk of `T >= 1` new positions (a prompt, then one token at a time) writes their keys and
+values into the caches and attends over the caches, hiding the unfilled positions:
+O(max_inference_length) work per token, and the prefix is never recomputed. Any split of a
+sequence into chunks gives the outputs of one 'eval' pass over it.
+
+`CausalAttention` keeps the heads in place (`CausalAttentionCore`, einsums on
+`(batch, length, n_heads, d_head)`, caches `(batch, n_heads, max_inference_length,
+d_head)`); Trax 1.x's per-head layer `DotProductCausalAttention`, on heads split into the
+batch axis, stays for models built from parts (`ConfigurableAttention`). Both have no
+weights, so Trax 1.x checkpoints load either way.
 """
 
 from typing import Any
@@ -24,6 +30,7 @@ from trax.layers.config import register
 
 __all__ = [
     'CausalAttention',
+    'CausalAttentionCore',
     'DotProductCausalAttention',
 ]
 
@@ -34,9 +41,9 @@ def CausalAttention(d_feature: int, n_heads: int = 1, dropout: float = 0.0,
                     mode: str = 'train') -> base.Layer:
   """Multi-head causal self-attention: `(batch, length, d) -> (batch, length, d_feature)`.
 
-  Queries, keys and values are `Dense(d_feature)` projections of the input, split into
-  `n_heads` heads; `DotProductCausalAttention` attends; the merged heads go through an
-  output `Dense(d_feature)`. Weights (Trax 1.x order, 8 arrays flat): q `(w, b)`, k `(w, b)`,
+  Queries, keys and values are `Dense(d_feature)` projections of the input, attended in
+  `n_heads` heads by `CausalAttentionCore`; the result goes through an output
+  `Dense(d_feature)`. Weights (Trax 1.x order, 8 arrays flat): q `(w, b)`, k `(w, b)`,
   v `(w, b)`, output `(w, b)`.
 
   Args:
@@ -60,11 +67,12 @@ def CausalAttention(d_feature: int, n_heads: int = 1, dropout: float = 0.0,
       return cb.Serial(core.Dense(d_feature), _DecodingCausalDepthwiseConv())
     return cb.Serial(core.Dense(d_feature), convolution.CausalDepthwiseConv())
 
-  return attention.configurable_attention(
-      qkv_layer(), qkv_layer(), qkv_layer(), core.Dense(d_feature),
-      DotProductCausalAttention(dropout=dropout, max_inference_length=max_inference_length,
-                                mode=mode),
-      n_heads, name='CausalAttention')
+  return cb.Serial(
+      cb.Branch(qkv_layer(), qkv_layer(), qkv_layer()),  # q k v, (B, L, D) each
+      CausalAttentionCore(n_heads, dropout=dropout,
+                          max_inference_length=max_inference_length, mode=mode),  # (B, L, D)
+      core.Dense(d_feature),
+      name='CausalAttention')
 
 
 class DotProductCausalAttention(base.Layer):
@@ -81,9 +89,9 @@ class DotProductCausalAttention(base.Layer):
   def __init__(self, dropout: float = 0.0, max_inference_length: int = 2048,
                mode: str = 'train'):
     super().__init__(n_in=3, n_out=1)
-    attention.check_mode('DotProductCausalAttention', mode)
+    attention.check_mode(type(self).__name__, mode)
     if not 0. <= dropout < 1.:
-      raise ValueError(f'DotProductCausalAttention: dropout must be in [0, 1), got {dropout}.')
+      raise ValueError(f'{type(self).__name__}: dropout must be in [0, 1), got {dropout}.')
     self._dropout = dropout
     self._max_len = max_inference_length
     self._mode = mode
@@ -104,27 +112,76 @@ class DotProductCausalAttention(base.Layer):
   def forward(self, inputs: Any) -> Any:
     q, k, v = inputs
     if self._mode == 'predict':
-      k, v, mask = self._extend_cache(k, v)
+      self.state, k, v, mask = _extended_caches(self.state, k, v, self._max_len, axis=1)
     else:
-      positions = jnp.arange(fastmath.shape(q)[-2])
-      mask = positions[:, None] >= positions[None, :]  # (query, key)
+      mask = _causal_mask(fastmath.shape(q)[-2])
     activations, _ = attention.DotProductAttention(q, k, v, mask, self._dropout, self._mode,
                                                    self.rng)
     return activations
 
-  def _extend_cache(self, k: Any, v: Any) -> tuple[Any, Any, Any]:
-    """Writes new keys and values at the current position; returns caches and mask."""
-    cached_k, cached_v, start = self.state
-    length = k.shape[1]
-    if length > self._max_len:
-      raise ValueError(f'got a chunk of {length} positions, more than '
-                       f'max_inference_length={self._max_len}.')
-    cached_k = fastmath.dynamic_update_slice_in_dim(cached_k, k, start, axis=1)
-    cached_v = fastmath.dynamic_update_slice_in_dim(cached_v, v, start, axis=1)
-    self.state = (cached_k, cached_v, start + length)
-    query_positions = start + jnp.arange(length)
-    mask = jnp.arange(self._max_len)[None, :] <= query_positions[:, None]  # (query, key)
-    return cached_k, cached_v, mask
+
+class CausalAttentionCore(DotProductCausalAttention):
+  """Multi-head causal attention of projections: `(q, k, v) -> activations`, heads in place.
+
+  Inputs of shape `(batch, length, n_heads * d_head)`; output of the shape of `q`. The
+  heads are split and merged by reshapes and attended by `attention.attend_heads`
+  (einsums, no transposes). No weights. State: none, except in 'predict' mode `(keys,
+  values, position)` with caches of shape `(batch, n_heads, max_inference_length,
+  d_head)`, the layout in which the contractions read them at every step (a chunk's new
+  keys and values, `T` positions, are transposed into it once).
+
+  In 'predict' mode, decoding beyond `max_inference_length` positions in total is not
+  detected inside compiled code: `dynamic_update_slice` clamps and the outputs are wrong.
+  """
+
+  def __init__(self, n_heads: int = 1, dropout: float = 0.0,
+               max_inference_length: int = 2048, mode: str = 'train'):
+    super().__init__(dropout=dropout, max_inference_length=max_inference_length, mode=mode)
+    self._n_heads = n_heads
+
+  def init_weights_and_state(self, input_signature: Any) -> None:
+    if self._mode == 'predict':
+      _, k, v = input_signature
+      caches = [jnp.zeros((x.shape[0], self._n_heads, self._max_len,
+                           x.shape[-1] // self._n_heads), x.dtype) for x in (k, v)]
+      self.state = (*caches, jnp.zeros((), jnp.int32))
+
+  def forward(self, inputs: Any) -> Any:
+    shape = fastmath.shape(inputs[0])  # One shape for q, k and v (dynamic under TF).
+    q, k, v = (attention.heads_in_place(x, self._n_heads, shape) for x in inputs)
+    predict = self._mode == 'predict'
+    if predict:  # (B, T, H, D/H) -> (B, H, T, D/H), the caches' layout.
+      self.state, k, v, mask = _extended_caches(
+          self.state, jnp.swapaxes(k, 1, 2), jnp.swapaxes(v, 1, 2), self._max_len, axis=2)
+    else:
+      mask = _causal_mask(shape[1])
+    activations, _ = attention.attend_heads(q, k, v, mask, self._dropout, self._mode,
+                                            self.rng, heads_first_keys=predict)
+    return attention.heads_merged(activations, shape)
+
+
+def _causal_mask(length: Any) -> Any:
+  """`(length, length)` booleans: query `i` may attend to keys `<= i`."""
+  positions = jnp.arange(length)
+  return positions[:, None] >= positions[None, :]
+
+
+def _extended_caches(state: tuple, k: Any, v: Any, max_len: int, axis: int) -> tuple:
+  """Writes new keys and values (`T` positions on `axis`) at the current position.
+
+  Returns the new state `(keys, values, position)`, the caches and the `(T, max_len)`
+  mask of the cached positions each new query may attend to.
+  """
+  cached_k, cached_v, start = state
+  length = k.shape[axis]
+  if length > max_len:
+    raise ValueError(f'got a chunk of {length} positions, more than '
+                     f'max_inference_length={max_len}.')
+  cached_k = fastmath.dynamic_update_slice_in_dim(cached_k, k, start, axis=axis)
+  cached_v = fastmath.dynamic_update_slice_in_dim(cached_v, v, start, axis=axis)
+  query_positions = start + jnp.arange(length)
+  mask = jnp.arange(max_len)[None, :] <= query_positions[:, None]  # (query, key)
+  return (cached_k, cached_v, start + length), cached_k, cached_v, mask
 
 
 class _DecodingCausalDepthwiseConv(convolution.CausalDepthwiseConv):
