@@ -90,14 +90,14 @@ def test_predict_state_holds_caches_and_position():
   layer = tl.CausalAttention(8, n_heads=2, max_inference_length=10, mode='predict')
   _, state = layer.init(ShapeDtype((3, 1, 8)))
   keys, values, position = state[1]  # CausalAttentionCore follows the q/k/v branch.
-  assert keys.shape == values.shape == (3, 2, 10, 4)  # (batch, heads, positions, d_head)
+  assert keys.shape == values.shape == (3 * 2, 10, 4)  # Trax 1.x's layout.
   assert int(position) == 0
   x = np.ones((3, 4, 8), np.float32)
   layer(x)
   layer(x[:, :1])
   keys, _, position = layer.state[1]
   assert int(position) == 5
-  assert np.abs(np.asarray(keys)[:, :, :5]).sum() > 0 and not np.asarray(keys)[:, :, 5:].any()
+  assert np.abs(np.asarray(keys)[:, :5]).sum() > 0 and not np.asarray(keys)[:, 5:].any()
 
 
 def test_dconv_weights_follow_each_projection():

@@ -89,34 +89,36 @@ def DotProductAttention(queries: Any, keys: Any, values: Any, mask: Any, dropout
 
 
 def attend_heads(queries: Any, keys: Any, values: Any, mask: Any, dropout: float,
-                 mode: str, rng: Any, heads_first_keys: bool = False) -> tuple[Any, Any]:
-  """`DotProductAttention` of every head, the heads kept in place (no transposes).
+                 mode: str, rng: Any) -> tuple[Any, Any]:
+  """`DotProductAttention` of every head, the heads kept in place.
 
   Splitting the features of `(batch, length, n_heads * d_head)` into heads is a free
-  reshape to `(batch, length, n_heads, d_head)`; the contractions (einsums) then take the
-  heads where they are, as Keras' MultiHeadAttention does, where moving them next to the
-  batch (`split_heads`) costs a transpose per input and one for the output. On TensorFlow
-  at batch 1 those were a quarter of a small LM's op time (bench/README.md).
+  reshape to `(batch, length, n_heads, d_head)`; the contractions (`fastmath.contract`,
+  einsums) then take the heads where they are, as Keras' MultiHeadAttention does, where
+  moving them next to the batch (`split_heads`) costs a transpose op per input and one
+  for the output in a TensorFlow graph (at batch 1, a quarter of a small LM's op time;
+  bench/README.md). Under jax the transposes stay: XLA fuses them (`fastmath.contract`).
 
   Args:
     queries: `(batch, query_length, n_heads, d_head)`.
-    keys: `(batch, key_length, n_heads, d_head)`, or `(batch, n_heads, key_length,
-      d_head)` with `heads_first_keys` (the layout of predict-mode caches, which are read
-      at every step and written a few positions at a time).
-    values: as `keys`, with `d_value` features.
+    keys: `(batch, key_length, n_heads, d_head)`.
+    values: `(batch, key_length, n_heads, d_value)`.
     mask, dropout, mode, rng: as in `DotProductAttention`; `mask` broadcasts against
       `(batch, n_heads, query_length, key_length)`.
-    heads_first_keys: the layout of `keys` and `values`.
 
   Returns:
     `(activations, attention_weights)` of shapes `(batch, query_length, n_heads,
     d_value)` and `(batch, n_heads, query_length, key_length)`.
   """
-  kv = 'bhkd' if heads_first_keys else 'bkhd'
-  scores = jnp.einsum(f'bqhd,{kv}->bhqk', _scaled(queries), keys)
+  scores = fastmath.contract('bqhd,bkhd->bhqk', _scaled(queries), keys)
   weights = _attention_weights(scores, mask, dropout, mode, rng)
-  activations = jnp.einsum(f'bhqk,{kv}->bqhd', jnp.astype(weights, values.dtype), values)
-  return activations, weights
+  return mix_heads(weights, values), weights
+
+
+def mix_heads(weights: Any, values: Any) -> Any:
+  """Attention weights `(batch, n_heads, query_length, key_length)` applied to values
+  `(batch, key_length, n_heads, d)`: `(batch, query_length, n_heads, d)`."""
+  return fastmath.contract('bhqk,bkhd->bqhd', jnp.astype(weights, values.dtype), values)
 
 
 def _scaled(queries: Any) -> Any:

@@ -4,22 +4,23 @@ Causal attention lets position `t` attend to positions `<= t` only, so a languag
 trained with it predicts each token from the ones before it.
 
 In 'predict' mode the layer decodes incrementally: its state holds key and value caches of
-`max_inference_length` positions and the number of positions filled. Each call with a
-chunk of `T >= 1` new positions (a prompt, then one token at a time) writes their keys and
-values into the caches and attends over the caches, hiding the unfilled positions:
-O(max_inference_length) work per token, and the prefix is never recomputed. Any split of a
-sequence into chunks gives the outputs of one 'eval' pass over it.
+shape `(batch * n_heads, max_inference_length, d_head)` and the number of positions filled.
+Each call with a chunk of `T >= 1` new positions (a prompt, then one token at a time) writes
+their keys and values into the caches and attends over the caches, hiding the unfilled
+positions: O(max_inference_length) work per token, and the prefix is never recomputed.
+Any split of a sequence into chunks gives the outputs of one 'eval' pass over it.
 
-`CausalAttention` keeps the heads in place (`CausalAttentionCore`, einsums on
-`(batch, length, n_heads, d_head)`, caches `(batch, n_heads, max_inference_length,
-d_head)`); Trax 1.x's per-head layer `DotProductCausalAttention`, on heads split into the
-batch axis, stays for models built from parts (`ConfigurableAttention`). Both have no
-weights, so Trax 1.x checkpoints load either way.
+`CausalAttention` attends with `CausalAttentionCore`, which keeps the heads in place
+(einsums on `(batch, length, n_heads, d_head)`) in 'train' and 'eval' mode and decodes
+with Trax 1.x's per-head layer `DotProductCausalAttention` (heads split into the batch
+axis, caches `(batch * n_heads, max_inference_length, d_head)`), which also serves models
+built from parts (`ConfigurableAttention`). Neither has weights: Trax 1.x checkpoints load.
 """
 
 from typing import Any
 
 from trax import fastmath
+from trax import shapes
 from trax.fastmath import numpy as jnp
 from trax.layers import attention
 from trax.layers import base
@@ -112,23 +113,38 @@ class DotProductCausalAttention(base.Layer):
   def forward(self, inputs: Any) -> Any:
     q, k, v = inputs
     if self._mode == 'predict':
-      self.state, k, v, mask = _extended_caches(self.state, k, v, self._max_len, axis=1)
+      k, v, mask = self._extend_cache(k, v)
     else:
       mask = _causal_mask(fastmath.shape(q)[-2])
     activations, _ = attention.DotProductAttention(q, k, v, mask, self._dropout, self._mode,
                                                    self.rng)
     return activations
 
+  def _extend_cache(self, k: Any, v: Any) -> tuple[Any, Any, Any]:
+    """Writes new keys and values at the current position; returns caches and mask."""
+    cached_k, cached_v, start = self.state
+    length = k.shape[1]
+    if length > self._max_len:
+      raise ValueError(f'got a chunk of {length} positions, more than '
+                       f'max_inference_length={self._max_len}.')
+    cached_k = fastmath.dynamic_update_slice_in_dim(cached_k, k, start, axis=1)
+    cached_v = fastmath.dynamic_update_slice_in_dim(cached_v, v, start, axis=1)
+    self.state = (cached_k, cached_v, start + length)
+    query_positions = start + jnp.arange(length)
+    mask = jnp.arange(self._max_len)[None, :] <= query_positions[:, None]  # (query, key)
+    return cached_k, cached_v, mask
+
 
 class CausalAttentionCore(DotProductCausalAttention):
   """Multi-head causal attention of projections: `(q, k, v) -> activations`, heads in place.
 
-  Inputs of shape `(batch, length, n_heads * d_head)`; output of the shape of `q`. The
-  heads are split and merged by reshapes and attended by `attention.attend_heads`
-  (einsums, no transposes). No weights. State: none, except in 'predict' mode `(keys,
-  values, position)` with caches of shape `(batch, n_heads, max_inference_length,
-  d_head)`, the layout in which the contractions read them at every step (a chunk's new
-  keys and values, `T` positions, are transposed into it once).
+  Inputs of shape `(batch, length, n_heads * d_head)`; output of the shape of `q`. In
+  'train' and 'eval' mode the heads are split and merged by reshapes and attended by
+  `attention.attend_heads` (einsums: no transpose ops in a TensorFlow graph). No weights.
+  State: none, except in 'predict' mode, which runs `DotProductCausalAttention` on split
+  heads, with its state and caches `(batch * n_heads, max_inference_length, d_head)`:
+  under XLA the per-token step reads those caches in place, where caches with the heads
+  in place made it copy them (twice as slow a step, measured with bench/decode.py).
 
   In 'predict' mode, decoding beyond `max_inference_length` positions in total is not
   detected inside compiled code: `dynamic_update_slice` clamps and the outputs are wrong.
@@ -140,23 +156,18 @@ class CausalAttentionCore(DotProductCausalAttention):
     self._n_heads = n_heads
 
   def init_weights_and_state(self, input_signature: Any) -> None:
-    if self._mode == 'predict':
-      _, k, v = input_signature
-      caches = [jnp.zeros((x.shape[0], self._n_heads, self._max_len,
-                           x.shape[-1] // self._n_heads), x.dtype) for x in (k, v)]
-      self.state = (*caches, jnp.zeros((), jnp.int32))
+    super().init_weights_and_state(tuple(
+        shapes.ShapeDtype((x.shape[0] * self._n_heads, x.shape[1],
+                           x.shape[2] // self._n_heads), x.dtype) for x in input_signature))
 
   def forward(self, inputs: Any) -> Any:
+    if self._mode == 'predict':  # The new positions' few rows move, the caches stay.
+      split = tuple(attention.split_heads(x, self._n_heads) for x in inputs)
+      return attention.merge_heads(super().forward(split), self._n_heads)
     shape = fastmath.shape(inputs[0])  # One shape for q, k and v (dynamic under TF).
     q, k, v = (attention.heads_in_place(x, self._n_heads, shape) for x in inputs)
-    predict = self._mode == 'predict'
-    if predict:  # (B, T, H, D/H) -> (B, H, T, D/H), the caches' layout.
-      self.state, k, v, mask = _extended_caches(
-          self.state, jnp.swapaxes(k, 1, 2), jnp.swapaxes(v, 1, 2), self._max_len, axis=2)
-    else:
-      mask = _causal_mask(shape[1])
-    activations, _ = attention.attend_heads(q, k, v, mask, self._dropout, self._mode,
-                                            self.rng, heads_first_keys=predict)
+    activations, _ = attention.attend_heads(q, k, v, _causal_mask(shape[1]), self._dropout,
+                                            self._mode, self.rng)
     return attention.heads_merged(activations, shape)
 
 
@@ -164,24 +175,6 @@ def _causal_mask(length: Any) -> Any:
   """`(length, length)` booleans: query `i` may attend to keys `<= i`."""
   positions = jnp.arange(length)
   return positions[:, None] >= positions[None, :]
-
-
-def _extended_caches(state: tuple, k: Any, v: Any, max_len: int, axis: int) -> tuple:
-  """Writes new keys and values (`T` positions on `axis`) at the current position.
-
-  Returns the new state `(keys, values, position)`, the caches and the `(T, max_len)`
-  mask of the cached positions each new query may attend to.
-  """
-  cached_k, cached_v, start = state
-  length = k.shape[axis]
-  if length > max_len:
-    raise ValueError(f'got a chunk of {length} positions, more than '
-                     f'max_inference_length={max_len}.')
-  cached_k = fastmath.dynamic_update_slice_in_dim(cached_k, k, start, axis=axis)
-  cached_v = fastmath.dynamic_update_slice_in_dim(cached_v, v, start, axis=axis)
-  query_positions = start + jnp.arange(length)
-  mask = jnp.arange(max_len)[None, :] <= query_positions[:, None]  # (query, key)
-  return (cached_k, cached_v, start + length), cached_k, cached_v, mask
 
 
 class _DecodingCausalDepthwiseConv(convolution.CausalDepthwiseConv):

@@ -119,7 +119,7 @@ class MultiHeadAttention(base.Layer):
         q, k, v, mask, self._dropout, self._mode, self.rng)
     if self._zero_masked and mask is not None:
       kept = jnp.where(mask, probabilities, jnp.zeros_like(probabilities))
-      activations = jnp.einsum('bhqk,bkhd->bqhd', jnp.astype(kept, v.dtype), v)
+      activations = attention.mix_heads(kept, v)
     return project(attention.heads_merged(activations, query_shape), projections[3])
 
   def _split(self, inputs: Any) -> tuple:
