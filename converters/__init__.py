@@ -44,7 +44,15 @@ def __getattr__(name: str):
   if name == 'trax1':
     return importlib.import_module('converters.trax1')
   if name in _PUBLIC:
-    return getattr(importlib.import_module(_PUBLIC[name]), name)
+    try:
+      module = importlib.import_module(_PUBLIC[name])
+    except ModuleNotFoundError as e:
+      if e.name and e.name.split('.')[0] in ('tensorflow', 'keras', 'ai_edge_litert'):
+        raise ModuleNotFoundError(
+            f'converters.{name} needs {e.name.split(".")[0]}, which is not installed: '
+            'pip install "trax[export]".', name=e.name) from e
+      raise
+    return getattr(module, name)
   raise AttributeError(f'module converters has no attribute {name!r}')
 
 

@@ -5,6 +5,13 @@
 - `KerasLayer(keras_layer)`: a Keras layer or model as a trax layer (Keras on JAX).
 """
 
+try:
+  import keras  # noqa: F401  (TraxLayer is a Keras 3 layer.)
+except ModuleNotFoundError as e:
+  raise ModuleNotFoundError('trax_keras needs Keras 3 and TensorFlow (or JAX) as its backend, '
+                            'which are not installed: pip install "trax[keras]".',
+                            name=e.name) from e
+
 from trax_keras.keras_layer import KerasLayer
 from trax_keras.model import to_keras_model
 from trax_keras.traxlayer import TraxLayer

@@ -1,7 +1,7 @@
 """What a training loop reports: log lines, the history, and TensorBoard event files.
 
-TensorFlow is imported only when a `SummaryWriter` writes its first value, so `import trax`
-and loops without an output directory never load it.
+Event files are written without TensorFlow (`event_files`), so a JAX-only install logs
+what TensorBoard shows.
 """
 
 import collections
@@ -14,7 +14,7 @@ from typing import Any, Sequence
 import jax
 import numpy as np
 
-from trax import file_io
+from trax.supervised import event_files
 from trax.supervised import history as history_lib
 
 _logger = logging.getLogger('trax.supervised')
@@ -23,48 +23,11 @@ _logger = logging.getLogger('trax.supervised')
 PROGRESS_INTERVAL_SECONDS = 30.0
 
 
+SummaryWriter = event_files.EventFileWriter
+
+
 class NonFiniteLossError(FloatingPointError):
   """The training loss (or, at a checkpoint, a weight) became NaN or infinite."""
-
-
-class SummaryWriter:
-  """Writes scalars to a TensorBoard event file in `log_dir` (created on first write).
-
-  Args:
-    log_dir: directory of the event file.
-  """
-
-  def __init__(self, log_dir: str):
-    self._log_dir = log_dir
-    self._writer = None
-
-  @property
-  def log_dir(self) -> str:
-    return self._log_dir
-
-  def scalar(self, tag: str, value: Any, step: int) -> None:
-    """Records `value` (a number or 0-d array) under `tag` at `step`."""
-    import tensorflow as tf  # pylint: disable=g-import-not-at-top
-    from tensorflow.core.framework import summary_pb2  # pylint: disable=g-import-not-at-top
-    if self._writer is None:
-      file_io.makedirs(self._log_dir)
-      self._writer = tf.summary.create_file_writer(self._log_dir)
-    # What `tf.summary.scalar` writes, without needing the tensorboard package for it.
-    metadata = summary_pb2.SummaryMetadata(
-        plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name='scalars'),
-        data_class=summary_pb2.DATA_CLASS_SCALAR)
-    with self._writer.as_default():
-      tf.summary.write(tag, tf.constant(float(np.asarray(value)), tf.float32),
-                       step=int(step), metadata=metadata)
-
-  def flush(self) -> None:
-    if self._writer is not None:
-      self._writer.flush()
-
-  def close(self) -> None:
-    if self._writer is not None:
-      self._writer.close()
-      self._writer = None
 
 
 class Reporter:
@@ -207,8 +170,6 @@ class Reporter:
       if summary_writer is not None:
         summary_writer.scalar(value_prefix + name, value, step)
       self.history.append(log_prefix, value_prefix + name, step, value)
-    if summary_writer is not None:
-      summary_writer.flush()
 
   def close(self) -> None:
     for writer in {*self.train_writers, *self.eval_writers} - {None}:
