@@ -4,10 +4,11 @@ The benchmark TransformerLM of ARCHITECTURE.md (vocab 4096, d_model 256, d_ff 10
 heads, 2 layers, batch 16 x 128 tokens, Adam, dropout 0.1; 3.71 M parameters), one
 training step timed for each peer:
 
-- trax:          `trax.models.TransformerLM` trained by `trax.supervised.training.Loop`
-                 (`loop.run(n)` over an in-memory stream; see `peers/trax_loop.py`);
-- trax_chunked:  the same Loop with `loss_chunk_size=16` (the last Dense and the loss
-                 run 16 positions at a time, `trax.supervised.chunked_loss`);
+- trax:          `trax.models.TransformerLM` trained by a default
+                 `trax.supervised.training.Loop` (`loop.run(n)` over an in-memory stream;
+                 see `peers/trax_loop.py`), which chooses to run the last Dense and the
+                 loss 16 positions at a time here (`trax.supervised.chunked_loss`);
+- trax_unchunked: the same Loop with `loss_chunk_size=0` (no chunks);
 - trax_unchecked: the trax Loop without its host-side checks of token ids and labels
                  (`trax.supervised.batch_checks`), to measure what they cost;
 - jax:           the reference, hand-written JAX + optax, jitted with donation;
@@ -38,10 +39,9 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 from bench import _timing  # pylint: disable=wrong-import-position
 from bench.peers import common  # pylint: disable=wrong-import-position
 
-IN_PROCESS = ('trax', 'trax_chunked', 'trax_unchecked', 'jax', 'flax_nnx', 'torch_eager',
+IN_PROCESS = ('trax', 'trax_unchunked', 'trax_unchecked', 'jax', 'flax_nnx', 'torch_eager',
               'torch_compile')
-TRAX = ('trax', 'trax_chunked', 'trax_unchecked')
-LOSS_CHUNK_SIZE = 16  # Positions per chunk: 16 x 16 tokens x 4096 logits, 4 MB.
+TRAX = ('trax', 'trax_unchunked', 'trax_unchecked')
 KERAS = {'keras_tf_xla': ('tensorflow', 1), 'keras_tf': ('tensorflow', 0),
          'keras_jax': ('jax', 1)}
 ALL_PEERS = IN_PROCESS[:5] + tuple(KERAS) + IN_PROCESS[5:]
@@ -52,7 +52,7 @@ def build_in_process(name: str, config: common.Config, batches: list, dropout: b
   if name in TRAX:
     from bench.peers import trax_loop  # pylint: disable=g-import-not-at-top
     peer = trax_loop.Peer(config, batches, dropout,
-                          LOSS_CHUNK_SIZE if name == 'trax_chunked' else 0,
+                          0 if name == 'trax_unchunked' else None,
                           check_batches=name != 'trax_unchecked')
     peer.name = name
     return peer

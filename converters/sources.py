@@ -35,7 +35,9 @@ from converters.errors import ExportError
 _TRAX_BUILDS_LAYERS_FOR_CALLER = True
 
 log = logging.getLogger('converters')
-EVAL_RNG = np.zeros(2, np.uint32)  # Eval-mode layers draw no randomness from it.
+# Eval-mode layers draw no randomness: no key, so no random ops or key splits in exported
+# graphs (`trax.layers.combinators.call_rng`).
+EVAL_RNG = None
 
 
 @dataclasses.dataclass

@@ -60,7 +60,7 @@ class Stage(tf.Module):
     if static.path == 'native':
       weights, state = tl.unflatten_weights_and_state(flat_weights, flat_state, static.trees)
       with fastmath.use_backend('tensorflow-numpy'):
-        y, _ = static.layer.pure_fn(x, weights, state, tf.constant(sources.EVAL_RNG))
+        y, _ = static.layer.pure_fn(x, weights, state, sources.EVAL_RNG)
       return signatures.outputs_as_list(y)
     return list(self._xla_call(x, flat_weights, flat_state))
 

@@ -30,6 +30,7 @@ import tensorflow as tf
 
 from trax import atomic_files
 from trax import file_io
+from trax.fastmath import tf_backend
 from converters import saved_model as saved_model_lib
 from converters import signatures
 from converters import sources
@@ -188,7 +189,8 @@ def _source(model: Any, input_signature: Any, work_dir: str, dynamic_shapes: boo
       resolved, signature, signature_name=signature_name, input_names=input_names,
       output_names=output_names, extra_signatures=None, preprocess=None, postprocess=None)
   directory = os.path.join(work_dir, 'saved_model')
-  plan.write(directory, 'native', ('cpu',))
+  with tf_backend.graphs_for_tflite():  # E.g. a Dense is one FULLY_CONNECTED op.
+    plan.write(directory, 'native', ('cpu',))
   main = plan.signatures[0]
   reference = lambda case: dict(zip(main.output_names, plan.reference(main)(case)))
   vocab, max_len = (None, None) if resolved.layer is None else signatures.model_sizes(
@@ -273,7 +275,8 @@ def _conversion_error(error: Exception, source: _Source) -> ExportError:
   owners = {}
   if source.model is not None and source.model.layer is not None:
     try:
-      owners = tflite_ops.ops_by_layer(source.model, source.signature)
+      with tf_backend.graphs_for_tflite():
+        owners = tflite_ops.ops_by_layer(source.model, source.signature)
     except Exception as e:  # pylint: disable=broad-except  # The report is a courtesy.
       log.warning('Could not trace the model to name the layers of unsupported ops: %s', e)
   found = {op: owners.get(op, []) for op in ops}

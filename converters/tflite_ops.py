@@ -58,8 +58,7 @@ def ops_by_layer(model: sources.Model, signature: list) -> dict[str, list[str]]:
     def forward(*inputs):
       x = signatures.structure(list(inputs), model.layer.n_in)
       with fastmath.use_backend('tensorflow-numpy'):
-        y, _ = model.layer.pure_fn(x, model.weights, model.state,
-                                   tf.constant(sources.EVAL_RNG))
+        y, _ = model.layer.pure_fn(x, model.weights, model.state, sources.EVAL_RNG)
       return y
     specs = [tf.TensorSpec(s.shape, tf.as_dtype(s.dtype)) for s in signature]
     tf.function(forward, input_signature=specs, autograph=False).get_concrete_function()

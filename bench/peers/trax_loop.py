@@ -4,6 +4,7 @@ Timed is `loop.run(n)`, the Loop's real step: a batch drawn from the task's stre
 in-memory iterator over pre-generated numpy batches), placed on the device, the compiled
 step dispatched, its loss kept for reporting; the loop looks at the losses at the end of
 `run`, which waits for the last step. Evals and checkpoints are off. With
+`loss_chunk_size` as `Loop`'s (`None`, the default: chosen by the Loop). With
 `check_batches=False` the Loop skips its host-side checks of ids and labels (only to
 measure what they cost: `trax_unchecked` in `train_step.py`). `mesh` places the batches
 and weights on a device mesh (`bench/scaling.py`).
@@ -31,7 +32,7 @@ class Peer:
   name = 'trax'
 
   def __init__(self, config: common.Config, batches: list, dropout: bool = True,
-               loss_chunk_size: int = 0, check_batches: bool = True, mesh=None):
+               loss_chunk_size: 'int | None' = None, check_batches: bool = True, mesh=None):
     self.model = trax.models.TransformerLM(
         vocab_size=config.vocab_size, d_model=config.d_model, d_ff=config.d_ff,
         n_layers=config.n_layers, n_heads=config.n_heads, max_len=config.length,

@@ -1,5 +1,6 @@
 """Shared helpers of the converters tests: small models, in-process reference checks."""
 
+import collections
 import json
 import os
 import pathlib
@@ -62,13 +63,18 @@ def serve_in_process(saved_model_dir: str, signature: str = 'serving_default',
       **{k: tf.constant(v) for k, v in inputs.items()}).items()}
 
 
-def graph_ops(saved_model_dir: str) -> set:
+def graph_op_counts(saved_model_dir: str) -> collections.Counter:
+  """`{op type: number of nodes}` over the SavedModel's graph and all its functions."""
   from tensorflow.core.protobuf import saved_model_pb2  # pylint: disable=g-import-not-at-top
   proto = saved_model_pb2.SavedModel()
   proto.ParseFromString((pathlib.Path(saved_model_dir) / 'saved_model.pb').read_bytes())
   graph = proto.meta_graphs[0].graph_def
-  return {n.op for n in graph.node} | {n.op for f in graph.library.function
-                                       for n in f.node_def}
+  return collections.Counter([n.op for n in graph.node] + [
+      n.op for f in graph.library.function for n in f.node_def])
+
+
+def graph_ops(saved_model_dir: str) -> set:
+  return set(graph_op_counts(saved_model_dir))
 
 
 def record(saved_model_dir: str) -> dict:

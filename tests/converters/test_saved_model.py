@@ -67,10 +67,14 @@ def test_weights_are_variables_named_by_layer_path(tmp_path):
     np.testing.assert_array_equal(variable.numpy(), np.asarray(weight))
 
 
-def test_lm_native_path_has_dynamic_batch_and_length(tmp_path):
+def test_lm_native_path_has_dynamic_batch_and_length_and_no_random_ops(tmp_path):
   model = _initialized(helpers.lm(), ShapeDtype((2, 8), np.int32))  # Built in train mode.
   result = converters.to_saved_model(model, tmp_path, ShapeDtype((None, None), np.int32),
                                      verify=False)
+  # Dropout (rate 0.1) is off in eval mode, and no layer splits keys it will not use.
+  random_ops = {op: n for op, n in helpers.graph_op_counts(result.path).items()
+                if 'Random' in op}
+  assert not random_ops, random_ops
   assert result.signatures['serving_default']['inputs'] == {
       'tokens': {'shape': [None, None], 'dtype': 'int32'}}
   for shape in ((1, 7), (4, 13)):

@@ -24,6 +24,7 @@ KEYS = np.array([[3, 1, 2, 1], [0, 0, -1, 2]], np.int32)
 IMAGE = RNG.normal(size=(2, 5, 6, 4)).astype(np.float32)
 SEQUENCE = RNG.normal(size=(2, 7, 4)).astype(np.float32)
 VOLUME = RNG.normal(size=(2, 4, 5, 3, 2)).astype(np.float32)
+HEADS = RNG.normal(size=(2, 5, 3, 4)).astype(np.float32)  # (batch, length, heads, d)
 MINUS_INF_ROW = np.array([[-np.inf, -np.inf], [0., 1.]], np.float32)
 
 
@@ -60,6 +61,13 @@ CASES = [
     Case('sigmoid', lambda x: fastmath.sigmoid(x * 50), (X,)),
     Case('expit', fastmath.expit, (X,)),
     Case('erf', fastmath.erf, (X,)),
+    Case('contract_scores', lambda q, k: fastmath.contract('bqhd,bkhd->bhqk', q, k),
+         (HEADS, HEADS[:, :3])),
+    Case('contract_values', lambda w, v: fastmath.contract('bhqk,bkhd->bqhd', w, v),
+         (HEADS.transpose(0, 2, 1, 3)[..., :3], HEADS[:, :3])),
+    Case('contract_matrix', lambda a, b: fastmath.contract('ji,jk->ki', a, b), (X, X[:, :4])),
+    Case('matmul_last_axis', fastmath.matmul_last_axis, (SEQUENCE, X[:, :4].T)),
+    Case('matmul_last_axis_2d', fastmath.matmul_last_axis, (X, X.T)),
     Case('top_k', lambda x: fastmath.top_k(x, 2), (X,)),
     Case('top_k_ties', lambda x: fastmath.top_k(x, 3), (TIES,)),
     Case('sort_key_val', lambda k, v: fastmath.sort_key_val(k, v), (KEYS, X[:2, :4])),
@@ -185,6 +193,41 @@ def test_numpy_backend_matches_jax(case):
 def test_numpy_backend_has_no_convolutions():
   with fastmath.use_backend('numpy'), pytest.raises(fastmath.BackendError, match='conv'):
     fastmath.conv(IMAGE, IMAGE, (1, 1), 'SAME', NHWC)
+
+
+@pytest.mark.parametrize('subscripts, shape_a, shape_b', [
+    ('bqhd,bkhd->bhqk', (2, 5, 3, 4), (2, 6, 3, 4)),   # Attention's scores, heads in place.
+    ('bhqk,bkhd->bqhd', (2, 3, 5, 6), (2, 6, 3, 4)),   # Its values.
+    ('bqhd,bhkd->bhqk', (2, 5, 3, 4), (2, 3, 6, 4)),   # Keys with their heads first.
+    ('bij,jkl->bikl', (2, 3, 4), (4, 5, 6)),           # Free axes in groups.
+    ('ij,ij->', (3, 4), (3, 4)),                        # All contracted.
+])
+def test_jax_contract_equals_numpy_einsum(subscripts, shape_a, shape_b):
+  a, b = RNG.normal(size=shape_a), RNG.normal(size=shape_b)
+  with fastmath.use_backend('jax'):
+    np.testing.assert_allclose(fastmath.contract(subscripts, a.astype(np.float32),
+                                                 b.astype(np.float32)),
+                               np.einsum(subscripts, a, b), rtol=1e-5, atol=1e-5)
+
+
+def test_contract_refuses_indices_it_cannot_multiply():
+  with fastmath.use_backend('jax'), pytest.raises(ValueError, match='batch, contracted or'):
+    fastmath.contract('ij,jk->i', X, X.T)  # k summed out of one operand.
+
+
+def test_matmul_last_axis_is_one_matmul_op_folded_on_tf_and_broadcast_for_tflite():
+  from trax.fastmath import tf_backend  # pylint: disable=g-import-not-at-top
+
+  def ops(dynamic):
+    spec = tf.TensorSpec((None, None, 4), tf.float32) if dynamic else tf.TensorSpec((2, 7, 4))
+    with fastmath.use_backend('tensorflow-numpy'):
+      graph = tf.function(lambda x: fastmath.matmul_last_axis(x, X[:, :4].T)
+                          ).get_concrete_function(spec).graph
+    return {op.type for op in graph.get_operations()}
+  assert {'MatMul', 'Reshape'} <= ops(True) and 'BatchMatMulV2' not in ops(True)
+  with tf_backend.graphs_for_tflite():
+    assert 'BatchMatMulV2' in ops(True) and not {'MatMul', 'Reshape', 'Shape'} & ops(True)
+  assert 'MatMul' in ops(False)  # The block ended.
 
 
 def test_index_update_with_a_traced_position():

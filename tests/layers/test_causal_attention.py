@@ -21,6 +21,8 @@ PARITY_CASES = [
                  ShapeDtype((2, 5, 4))),
     harness.Case('DotProductCausalAttention', tl.DotProductCausalAttention,
                  (ShapeDtype((4, 5, 3)),) * 3),
+    harness.Case('CausalAttentionCore', lambda: tl.CausalAttentionCore(n_heads=2),
+                 (ShapeDtype((2, 5, 6)),) * 3),
 ]
 
 
@@ -87,8 +89,8 @@ def test_incremental_decoding_equals_one_eval_pass(chunks, use_dconv):
 def test_predict_state_holds_caches_and_position():
   layer = tl.CausalAttention(8, n_heads=2, max_inference_length=10, mode='predict')
   _, state = layer.init(ShapeDtype((3, 1, 8)))
-  keys, values, position = state[1]  # DotProductCausalAttention follows the q/k/v branch.
-  assert keys.shape == values.shape == (3 * 2, 10, 4)
+  keys, values, position = state[1]  # CausalAttentionCore follows the q/k/v branch.
+  assert keys.shape == values.shape == (3 * 2, 10, 4)  # Trax 1.x's layout.
   assert int(position) == 0
   x = np.ones((3, 4, 8), np.float32)
   layer(x)
@@ -132,9 +134,13 @@ def test_errors_name_the_layer():
   with pytest.raises(ValueError, match='CausalAttention: d_feature=10 .* n_heads=3'):
     tl.CausalAttention(10, n_heads=3)
   layer = tl.CausalAttention(4, n_heads=2, max_inference_length=3, mode='predict')
-  with pytest.raises(tl.LayerError, match=r'DotProductCausalAttention(.|\n)*'
+  with pytest.raises(tl.LayerError, match=r'CausalAttentionCore(.|\n)*'
                                           r'max_inference_length=3'):
     layer(np.ones((1, 5, 4), np.float32))
+  with pytest.raises(tl.LayerError, match=r'DotProductCausalAttention(.|\n)*'
+                                          r'max_inference_length=3'):
+    tl.DotProductCausalAttention(max_inference_length=3, mode='predict')(
+        (np.ones((2, 5, 2), np.float32),) * 3)
   with pytest.raises(ValueError, match='DotProductCausalAttention: mode'):
     tl.DotProductCausalAttention(mode='viz')
 

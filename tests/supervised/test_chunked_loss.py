@@ -59,7 +59,13 @@ def test_loss_and_gradients_equal_the_unchunked_model(loss_layer, weighted, chun
     np.testing.assert_allclose(h, g, rtol=1e-4, atol=1e-7)
 
 
-def test_a_loop_with_chunks_trains_as_one_without():
+def test_a_default_loop_chooses_chunks_and_trains_as_one_without(monkeypatch, caplog):
+  # This model's logits are tiny (4 x 16 x 13 floats, 208 bytes a position): scale the
+  # rule down so that the default Loop chooses chunks of 4 positions (832 bytes).
+  monkeypatch.setattr(chunked_loss, 'MIN_LOGITS_BYTES', 3000)
+  monkeypatch.setattr(chunked_loss, 'MAX_CHUNK_BYTES', 1000)
+  monkeypatch.setattr(chunked_loss, 'MIN_CHUNK_BYTES', 800)
+
   # SGD keeps the comparison exact: Adam would blow up rounding noise in the key biases,
   # whose gradient is zero up to rounding (softmax ignores a constant shift).
   def train(loss_chunk_size):
@@ -69,13 +75,41 @@ def test_a_loop_with_chunks_trains_as_one_without():
                          checkpoint_at=lambda _: False)
     loop.run(4)
     return loop
-  plain, chunked = train(0), train(4)
+  with caplog.at_level('INFO', logger='trax.supervised'):
+    plain, chunked = train(0), train(None)
+  assert (plain._trainers[0].loss_chunk_size, chunked._trainers[0].loss_chunk_size) == (0, 4)
+  chosen = [r.message for r in caplog.records if 'loss_chunk_size=None' in r.message]
+  assert len(chosen) == 1 and 'chunks of 4 positions' in chosen[0], chosen
   np.testing.assert_allclose(
       chunked.history.get('train', 'metrics/WeightedCategoryCrossEntropy'),
       plain.history.get('train', 'metrics/WeightedCategoryCrossEntropy'), rtol=1e-5)
   for w, v in zip(helpers.flat_weights(plain.model), helpers.flat_weights(chunked.model)):
     np.testing.assert_allclose(v, w, rtol=1e-4, atol=1e-6)
   assert chunked._trainers[0].n_traces == 1
+
+
+@pytest.mark.parametrize('batch, positions, vocab, shards, platform, expected', [
+    (16, 128, 4096, 1, 'cpu', 16),   # The benchmark LM: 32 MiB of logits, 4 MiB chunks.
+    (16, 128, 4096, 2, 'cpu', 32),   # 16 MiB per device.
+    (64, 128, 1024, 1, 'cpu', 16),   # A smaller vocabulary, a larger batch: 32 MiB.
+    (4, 128, 4096, 1, 'cpu', 0),     # 8 MiB: measured slower in chunks.
+    (16, 128, 4096, 1, 'gpu', 0),    # Not measured off CPU.
+    (64, 127, 1024, 1, 'cpu', 0),    # 127 positions: only chunks of 1 (256 KiB) divide.
+])
+def test_chunks_are_chosen_where_they_pay(batch, positions, vocab, shards, platform,
+                                          expected):
+  model = tl.Serial(tl.Relu(), tl.Dense(vocab))
+  signature = (shapes.ShapeDtype((batch, positions, 8)),
+               shapes.ShapeDtype((batch, positions), np.int32))
+  model.init(signature[0])
+  chunk_size, why = chunked_loss.choose_chunk_size(model, tl.CategoryCrossEntropy(),
+                                                   signature, shards, platform)
+  assert chunk_size == expected, why
+  lm_ending_in_softmax = tl.Serial(tl.Dense(vocab), tl.LogSoftmax())
+  lm_ending_in_softmax.init(signature[0])
+  chunk_size, why = chunked_loss.choose_chunk_size(
+      lm_ending_in_softmax, tl.CategoryCrossEntropy(), signature, shards, 'cpu')
+  assert chunk_size == 0 and 'chunks need a model that is a Serial ending in Dense' in why
 
 
 def test_what_cannot_be_chunked_is_refused_with_the_reason():

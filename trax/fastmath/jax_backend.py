@@ -39,6 +39,48 @@ expit = jax.nn.sigmoid
 erf = _special.erf
 
 
+def contract(subscripts, a, b):
+  """See `fastmath.contract`: one `jnp.matmul` of the operands with batch axes first.
+
+  Each operand is transposed to (batch, free, contracted) or (batch, contracted, free),
+  whichever keeps its last axis last (no transpose at all for a predict-mode cache read in
+  its own layout), and given to `jnp.matmul` directly or swapped; XLA fuses the swap.
+  """
+  inputs, out = subscripts.replace(' ', '').split('->')
+  in_a, in_b = inputs.split(',')
+  batch = [c for c in out if c in in_a and c in in_b]
+  contracted = [c for c in in_a if c in in_b and c not in out]
+  free_a, free_b = [c for c in in_a if c not in in_b], [c for c in in_b if c not in in_a]
+  if (sorted(batch + contracted + free_a) != sorted(in_a) or len(set(in_a)) != len(in_a)
+      or sorted(batch + contracted + free_b) != sorted(in_b) or len(set(in_b)) != len(in_b)
+      or sorted(batch + free_a + free_b) != sorted(out)):
+    raise ValueError(f'fastmath.contract({subscripts!r}): every index must be a batch, '
+                     'contracted or free index, at most once per operand.')
+  sizes = {**dict(zip(in_a, numpy.shape(a))), **dict(zip(in_b, numpy.shape(b)))}
+  group = lambda indices: math.prod(sizes[c] for c in indices)
+
+  def as_matrix(x, indices, free, free_first):
+    """`x` as (batch, free, contracted) if `free_first`, else (batch, contracted, free)."""
+    keep_last = indices[-1] not in free
+    order = batch + (free + contracted if keep_last else contracted + free)
+    x = numpy.reshape(numpy.transpose(x, [indices.index(c) for c in order]),
+                      (group(batch),) + ((group(free), group(contracted)) if keep_last
+                                         else (group(contracted), group(free))))
+    return x if keep_last == free_first else numpy.swapaxes(x, -1, -2)
+  y = numpy.matmul(as_matrix(a, in_a, free_a, True), as_matrix(b, in_b, free_b, False))
+  y = numpy.reshape(y, tuple(sizes[c] for c in batch + free_a + free_b))
+  have = batch + free_a + free_b
+  return numpy.transpose(y, [have.index(c) for c in out])
+
+
+def matmul_last_axis(x, w):
+  """See `fastmath.matmul_last_axis`: one 2-D matmul of the leading axes folded into one."""
+  if x.ndim == 2:
+    return numpy.dot(x, w)
+  y = numpy.dot(numpy.reshape(x, (-1, w.shape[0])), w)
+  return numpy.reshape(y, x.shape[:-1] + (w.shape[1],))
+
+
 def top_k(x, k):
   return lax.top_k(x, k)
 

@@ -87,6 +87,14 @@ def erf(x: Any) -> numpy.ndarray:
   return numpy.vectorize(math.erf, otypes=[_float_dtype(x)])(x)
 
 
+def contract(subscripts: str, a: Any, b: Any) -> numpy.ndarray:
+  return numpy.einsum(subscripts, a, b)
+
+
+def matmul_last_axis(x: Any, w: Any) -> numpy.ndarray:
+  return numpy.dot(x, w)
+
+
 def top_k(x: Any, k: int) -> tuple[numpy.ndarray, numpy.ndarray]:
   """The `k` largest entries along the last axis, descending (ties: lower index first)."""
   x = numpy.asarray(x)

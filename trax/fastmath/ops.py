@@ -154,6 +154,35 @@ def erf(x: Any) -> Any:
   return lookup('erf')(x)
 
 
+def contract(subscripts: str, a: Any, b: Any) -> Any:
+  """`numpy.einsum(subscripts, a, b)` for two operands, computed as a batched matmul.
+
+  Every index must be a batch index (in both operands and the output), a contracted one
+  (in both operands, not the output) or a free one (in one operand and the output), each
+  at most once per operand: e.g. attention's `'bqhd,bkhd->bhqk'`. Each backend lowers it
+  the way it runs fastest: TensorFlow as one `Einsum` op (its kernel arranges the axes
+  inside, so the graph holds no transposes); jax as transposes around `jnp.matmul`, which
+  XLA:CPU fuses and compiles faster than the `dot_general` of `jnp.einsum` (attention over
+  heads in place, 16 x 128 positions: forward 6.5 against 7.6 ms, training 16.5 against
+  19.8 ms).
+  """
+  return lookup('contract')(subscripts, a, b)
+
+
+def matmul_last_axis(x: Any, w: Any) -> Any:
+  """`x @ w` for `x` of shape `(..., d_in)` and `w` of shape `(d_in, d_out)` (Dense).
+
+  Lowered the way each engine runs it fastest: as one 2-D matmul of the leading axes
+  folded into one, under jax (on XLA:CPU, from a 3-D `x @ w` the weight gradient is
+  compiled to a dot that reads the output gradient transposed, up to 3x slower;
+  bench/README.md) and on TensorFlow (a MatMul: a broadcast BatchMatMulV2 made a served
+  LM's calls 25% slower); but for TF Lite (`tf_backend.graphs_for_tflite`) as one
+  broadcast matmul, one FULLY_CONNECTED op, where folding and unfolding a dynamic batch
+  and length cost five shape ops per layer.
+  """
+  return lookup('matmul_last_axis')(x, w)
+
+
 def top_k(x: Any, k: int) -> tuple[Any, Any]:
   """`(values, indices)` of the `k` largest entries along the last axis, descending."""
   return lookup('top_k')(x, k)
@@ -334,7 +363,8 @@ __all__ = [
     'is_backend', 'to_backend_arrays', 'widen_floats', 'global_device_count', 'pmap',
     'psum', 'dataset_as_numpy', 'grad', 'value_and_grad', 'vjp', 'vmap', 'custom_vjp',
     'remat', 'stop_gradient',
-    'scan', 'cond', 'fori_loop', 'logsumexp', 'sigmoid', 'expit', 'erf', 'top_k',
+    'scan', 'cond', 'fori_loop', 'logsumexp', 'sigmoid', 'expit', 'erf', 'contract',
+    'matmul_last_axis', 'top_k',
     'sort_key_val', 'conv', 'max_pool', 'sum_pool', 'avg_pool', 'index_update', 'index_add',
     'dynamic_slice', 'dynamic_slice_in_dim', 'dynamic_update_slice',
     'dynamic_update_slice_in_dim', 'shape', 'concrete_value', 'abstract_eval', 'device_count',

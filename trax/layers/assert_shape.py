@@ -35,6 +35,7 @@ import numpy as np
 
 from trax import fastmath
 from trax.layers import base
+from trax.layers import combinators as cb
 
 __all__ = [
     'assert_shape',
@@ -304,12 +305,12 @@ class AssertFunction(base.Layer):
     self._specification = _Specification(specification)
     self._message = message
 
-  def _layer_rng(self) -> Any:
-    return fastmath.random.split(self.rng, 3)[1]
+  def _layer_rng(self, rng: Any) -> Any:
+    return None if rng is None else fastmath.random.split(rng, 3)[1]
 
   def init_weights_and_state(self, input_signature: Any) -> None:
     # The layer's key is that of the middle sublayer of Trax's Serial(check, layer, check).
-    weights, state = self.sublayers[0].init(input_signature, rng=self._layer_rng(),
+    weights, state = self.sublayers[0].init(input_signature, rng=self._layer_rng(self.rng),
                                             use_cache=True)
     self.weights, self.state = (weights,), (state,)
 
@@ -319,7 +320,8 @@ class AssertFunction(base.Layer):
     spec = self._specification
     matcher = _Matcher(layer.name, spec.text, self._message)
     matcher.match(spec.inputs, _as_list(inputs, layer.n_in), 'input')
-    outputs, new_state = layer.pure_fn(inputs, weights, state, self._layer_rng(), use_cache=True)
+    outputs, new_state = layer.pure_fn(inputs, weights, state,
+                                       self._layer_rng(cb.call_rng(self)), use_cache=True)
     matcher.match(spec.outputs, _as_list(outputs, layer.n_out), 'output')
     self.state = (state if base.is_cache_marker(state) else new_state,)
     return outputs

@@ -83,11 +83,53 @@ def DotProductAttention(queries: Any, keys: Any, values: Any, mask: Any, dropout
     inputs); unlike Trax 1.4, activations keep the dtype of `values` instead of always
     being cast to float32.
   """
+  scores = jnp.matmul(_scaled(queries), jnp.swapaxes(keys, -1, -2))
+  weights = _attention_weights(scores, mask, dropout, mode, rng)
+  return jnp.matmul(jnp.astype(weights, values.dtype), values), weights
+
+
+def attend_heads(queries: Any, keys: Any, values: Any, mask: Any, dropout: float,
+                 mode: str, rng: Any) -> tuple[Any, Any]:
+  """`DotProductAttention` of every head, the heads kept in place.
+
+  Splitting the features of `(batch, length, n_heads * d_head)` into heads is a free
+  reshape to `(batch, length, n_heads, d_head)`; the contractions (`fastmath.contract`,
+  einsums) then take the heads where they are, as Keras' MultiHeadAttention does, where
+  moving them next to the batch (`split_heads`) costs a transpose op per input and one
+  for the output in a TensorFlow graph (at batch 1, a quarter of a small LM's op time;
+  bench/README.md). Under jax the transposes stay: XLA fuses them (`fastmath.contract`).
+
+  Args:
+    queries: `(batch, query_length, n_heads, d_head)`.
+    keys: `(batch, key_length, n_heads, d_head)`.
+    values: `(batch, key_length, n_heads, d_value)`.
+    mask, dropout, mode, rng: as in `DotProductAttention`; `mask` broadcasts against
+      `(batch, n_heads, query_length, key_length)`.
+
+  Returns:
+    `(activations, attention_weights)` of shapes `(batch, query_length, n_heads,
+    d_value)` and `(batch, n_heads, query_length, key_length)`.
+  """
+  scores = fastmath.contract('bqhd,bkhd->bhqk', _scaled(queries), keys)
+  weights = _attention_weights(scores, mask, dropout, mode, rng)
+  return mix_heads(weights, values), weights
+
+
+def mix_heads(weights: Any, values: Any) -> Any:
+  """Attention weights `(batch, n_heads, query_length, key_length)` applied to values
+  `(batch, key_length, n_heads, d)`: `(batch, query_length, n_heads, d)`."""
+  return fastmath.contract('bhqk,bkhd->bqhd', jnp.astype(weights, values.dtype), values)
+
+
+def _scaled(queries: Any) -> Any:
+  # Scaling the queries costs length * d_head multiplies, the scores length * length.
+  return queries * (1. / math.sqrt(queries.shape[-1]))
+
+
+def _attention_weights(scores: Any, mask: Any, dropout: float, mode: str, rng: Any) -> Any:
+  """Softmax over the keys (last axis) of the scores, masked; dropout in 'train' mode."""
   if not 0. <= dropout < 1.:
     raise ValueError(f'DotProductAttention: dropout must be in [0, 1), got {dropout}.')
-  # Scaling the queries costs length * d_head multiplies, the scores length * length.
-  queries = queries * (1. / math.sqrt(queries.shape[-1]))
-  scores = jnp.matmul(queries, jnp.swapaxes(keys, -1, -2))
   if shapes.as_numpy_dtype(scores.dtype).itemsize < 4:  # Softmax in float32 at least.
     scores = jnp.astype(scores, jnp.float32)
   if mask is not None:
@@ -99,8 +141,27 @@ def DotProductAttention(queries: Any, keys: Any, values: Any, mask: Any, dropout
   if mode == 'train' and dropout > 0.:
     keep = core.keep_mask(rng, dropout, fastmath.shape(weights))
     weights = jnp.where(keep, weights / (1. - dropout), jnp.zeros_like(weights))
-  activations = jnp.matmul(jnp.astype(weights, values.dtype), values)
-  return activations, weights
+  return weights
+
+
+def heads_in_place(x: Any, n_heads: int, batch_and_length: 'tuple | None' = None) -> Any:
+  """`(batch, length, n_heads * d_head)` -> `(batch, length, n_heads, d_head)`, a reshape.
+
+  `batch_and_length` (from `fastmath.shape` of an input of the same leading shape) lets
+  several inputs share one shape computation where it is dynamic (TensorFlow).
+  """
+  d_feature = x.shape[-1]
+  if len(x.shape) != 3 or d_feature % n_heads != 0:
+    raise ValueError(f'expected an input (batch, length, d_feature) with d_feature a '
+                     f'multiple of n_heads={n_heads}; got shape {tuple(x.shape)}.')
+  length = (batch_and_length or fastmath.shape(x))[1]
+  return jnp.reshape(x, (-1, length, n_heads, d_feature // n_heads))
+
+
+def heads_merged(x: Any, batch_and_length: 'tuple | None' = None) -> Any:
+  """`(batch, length, n_heads, d_head)` -> `(batch, length, n_heads * d_head)`."""
+  length = (batch_and_length or fastmath.shape(x))[1]
+  return jnp.reshape(x, (-1, length, x.shape[-2] * x.shape[-1]))
 
 
 class PureAttention(base.Layer):
@@ -108,9 +169,8 @@ class PureAttention(base.Layer):
 
   `q` of shape `(batch, query_length, d_feature)`, `k` and `v` of shape
   `(batch, key_length, d_feature)` are split into `n_heads` heads of `d_feature / n_heads`
-  features, attended per head (see `DotProductAttention`), and merged back:
-  `activations` has shape `(batch, query_length, d_feature)`. The mask passes through.
-  No weights, no state.
+  features, attended per head (see `attend_heads`), and merged back: `activations` has
+  shape `(batch, query_length, d_feature)`. The mask passes through. No weights, no state.
   """
 
   def __init__(self, n_heads: int = 1, dropout: float = 0.0, mode: str = 'train'):
@@ -124,9 +184,12 @@ class PureAttention(base.Layer):
 
   def forward(self, inputs: Any) -> Any:
     q, k, v, mask = inputs
-    q, k, v = (split_heads(x, self._n_heads, merged_batch_and_head=False) for x in (q, k, v))
-    activations, _ = DotProductAttention(q, k, v, mask, self._dropout, self._mode, self.rng)
-    return merge_heads(activations, self._n_heads, merged_batch_and_head=False), mask
+    query_shape, key_shape = fastmath.shape(q), fastmath.shape(k)
+    activations, _ = attend_heads(heads_in_place(q, self._n_heads, query_shape),
+                                  heads_in_place(k, self._n_heads, key_shape),
+                                  heads_in_place(v, self._n_heads, key_shape),
+                                  mask, self._dropout, self._mode, self.rng)
+    return heads_merged(activations, query_shape), mask
 
 
 @register

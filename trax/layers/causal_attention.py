@@ -9,11 +9,18 @@ Each call with a chunk of `T >= 1` new positions (a prompt, then one token at a 
 their keys and values into the caches and attends over the caches, hiding the unfilled
 positions: O(max_inference_length) work per token, and the prefix is never recomputed.
 Any split of a sequence into chunks gives the outputs of one 'eval' pass over it.
+
+`CausalAttention` attends with `CausalAttentionCore`, which keeps the heads in place
+(einsums on `(batch, length, n_heads, d_head)`) in 'train' and 'eval' mode and decodes
+with Trax 1.x's per-head layer `DotProductCausalAttention` (heads split into the batch
+axis, caches `(batch * n_heads, max_inference_length, d_head)`), which also serves models
+built from parts (`ConfigurableAttention`). Neither has weights: Trax 1.x checkpoints load.
 """
 
 from typing import Any
 
 from trax import fastmath
+from trax import shapes
 from trax.fastmath import numpy as jnp
 from trax.layers import attention
 from trax.layers import base
@@ -24,6 +31,7 @@ from trax.layers.config import register
 
 __all__ = [
     'CausalAttention',
+    'CausalAttentionCore',
     'DotProductCausalAttention',
 ]
 
@@ -34,9 +42,9 @@ def CausalAttention(d_feature: int, n_heads: int = 1, dropout: float = 0.0,
                     mode: str = 'train') -> base.Layer:
   """Multi-head causal self-attention: `(batch, length, d) -> (batch, length, d_feature)`.
 
-  Queries, keys and values are `Dense(d_feature)` projections of the input, split into
-  `n_heads` heads; `DotProductCausalAttention` attends; the merged heads go through an
-  output `Dense(d_feature)`. Weights (Trax 1.x order, 8 arrays flat): q `(w, b)`, k `(w, b)`,
+  Queries, keys and values are `Dense(d_feature)` projections of the input, attended in
+  `n_heads` heads by `CausalAttentionCore`; the result goes through an output
+  `Dense(d_feature)`. Weights (Trax 1.x order, 8 arrays flat): q `(w, b)`, k `(w, b)`,
   v `(w, b)`, output `(w, b)`.
 
   Args:
@@ -60,11 +68,12 @@ def CausalAttention(d_feature: int, n_heads: int = 1, dropout: float = 0.0,
       return cb.Serial(core.Dense(d_feature), _DecodingCausalDepthwiseConv())
     return cb.Serial(core.Dense(d_feature), convolution.CausalDepthwiseConv())
 
-  return attention.configurable_attention(
-      qkv_layer(), qkv_layer(), qkv_layer(), core.Dense(d_feature),
-      DotProductCausalAttention(dropout=dropout, max_inference_length=max_inference_length,
-                                mode=mode),
-      n_heads, name='CausalAttention')
+  return cb.Serial(
+      cb.Branch(qkv_layer(), qkv_layer(), qkv_layer()),  # q k v, (B, L, D) each
+      CausalAttentionCore(n_heads, dropout=dropout,
+                          max_inference_length=max_inference_length, mode=mode),  # (B, L, D)
+      core.Dense(d_feature),
+      name='CausalAttention')
 
 
 class DotProductCausalAttention(base.Layer):
@@ -81,9 +90,9 @@ class DotProductCausalAttention(base.Layer):
   def __init__(self, dropout: float = 0.0, max_inference_length: int = 2048,
                mode: str = 'train'):
     super().__init__(n_in=3, n_out=1)
-    attention.check_mode('DotProductCausalAttention', mode)
+    attention.check_mode(type(self).__name__, mode)
     if not 0. <= dropout < 1.:
-      raise ValueError(f'DotProductCausalAttention: dropout must be in [0, 1), got {dropout}.')
+      raise ValueError(f'{type(self).__name__}: dropout must be in [0, 1), got {dropout}.')
     self._dropout = dropout
     self._max_len = max_inference_length
     self._mode = mode
@@ -106,8 +115,7 @@ class DotProductCausalAttention(base.Layer):
     if self._mode == 'predict':
       k, v, mask = self._extend_cache(k, v)
     else:
-      positions = jnp.arange(fastmath.shape(q)[-2])
-      mask = positions[:, None] >= positions[None, :]  # (query, key)
+      mask = _causal_mask(fastmath.shape(q)[-2])
     activations, _ = attention.DotProductAttention(q, k, v, mask, self._dropout, self._mode,
                                                    self.rng)
     return activations
@@ -125,6 +133,48 @@ class DotProductCausalAttention(base.Layer):
     query_positions = start + jnp.arange(length)
     mask = jnp.arange(self._max_len)[None, :] <= query_positions[:, None]  # (query, key)
     return cached_k, cached_v, mask
+
+
+class CausalAttentionCore(DotProductCausalAttention):
+  """Multi-head causal attention of projections: `(q, k, v) -> activations`, heads in place.
+
+  Inputs of shape `(batch, length, n_heads * d_head)`; output of the shape of `q`. In
+  'train' and 'eval' mode the heads are split and merged by reshapes and attended by
+  `attention.attend_heads` (einsums: no transpose ops in a TensorFlow graph). No weights.
+  State: none, except in 'predict' mode, which runs `DotProductCausalAttention` on split
+  heads, with its state and caches `(batch * n_heads, max_inference_length, d_head)`:
+  under XLA the per-token step reads those caches in place, where caches with the heads
+  in place made it copy them (twice as slow a step, measured with bench/decode.py).
+
+  In 'predict' mode, decoding beyond `max_inference_length` positions in total is not
+  detected inside compiled code: `dynamic_update_slice` clamps and the outputs are wrong.
+  """
+
+  def __init__(self, n_heads: int = 1, dropout: float = 0.0,
+               max_inference_length: int = 2048, mode: str = 'train'):
+    super().__init__(dropout=dropout, max_inference_length=max_inference_length, mode=mode)
+    self._n_heads = n_heads
+
+  def init_weights_and_state(self, input_signature: Any) -> None:
+    super().init_weights_and_state(tuple(
+        shapes.ShapeDtype((x.shape[0] * self._n_heads, x.shape[1],
+                           x.shape[2] // self._n_heads), x.dtype) for x in input_signature))
+
+  def forward(self, inputs: Any) -> Any:
+    if self._mode == 'predict':  # The new positions' few rows move, the caches stay.
+      split = tuple(attention.split_heads(x, self._n_heads) for x in inputs)
+      return attention.merge_heads(super().forward(split), self._n_heads)
+    shape = fastmath.shape(inputs[0])  # One shape for q, k and v (dynamic under TF).
+    q, k, v = (attention.heads_in_place(x, self._n_heads, shape) for x in inputs)
+    activations, _ = attention.attend_heads(q, k, v, _causal_mask(shape[1]), self._dropout,
+                                            self._mode, self.rng)
+    return attention.heads_merged(activations, shape)
+
+
+def _causal_mask(length: Any) -> Any:
+  """`(length, length)` booleans: query `i` may attend to keys `<= i`."""
+  positions = jnp.arange(length)
+  return positions[:, None] >= positions[None, :]
 
 
 class _DecodingCausalDepthwiseConv(convolution.CausalDepthwiseConv):

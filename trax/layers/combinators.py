@@ -85,7 +85,7 @@ class Serial(base.Layer):
   def forward(self, xs: Any) -> Any:
     stack = as_stack(xs, self._n_in, self)
     states = []
-    rngs = split_rngs(self.rng, len(self._sublayers))
+    rngs = split_rngs(call_rng(self), len(self._sublayers))
     for layer, w, s, rng in zip(self._sublayers, self.weights, self.state, rngs):
       inputs = inputs_from_stack(stack, layer.n_in)
       outputs, new_s = layer.pure_fn(inputs, w, s, rng, use_cache=True)
@@ -132,7 +132,7 @@ class Parallel(base.Layer):
   def forward(self, xs: Any) -> Any:
     stack = as_stack(xs, self._n_in, self)
     outputs, states = [], []
-    rngs = split_rngs(self.rng, len(self._sublayers))
+    rngs = split_rngs(call_rng(self), len(self._sublayers))
     for layer, inputs, w, s, rng in zip(self._sublayers, self._allot(stack), self.weights,
                                         self.state, rngs):
       layer_outputs, new_s = layer.pure_fn(inputs, w, s, rng, use_cache=True)
@@ -317,11 +317,23 @@ def _from_stack(stack: tuple, n_out: int) -> Any:
 
 def split_rngs(rng: Any, n: int) -> list:
   """`n` independent keys from `rng`, `split(rng, n)` (for one sublayer too, as Trax 1.x
-  did, so a model initialized from a key gets Trax's weights)."""
+  did, so a model initialized from a key gets Trax's weights); `n` Nones for `rng=None`."""
   if n < 1:
     return []
+  if rng is None:
+    return [None] * n
   keys = fastmath.random.split(rng, n)
   return [keys[i] for i in range(n)]
+
+
+def call_rng(layer: base.Layer) -> Any:
+  """The key `layer.pure_fn` was given, `None` if none (`layer.rng` is then the default).
+
+  A call without a key draws no randomness (eval mode; exports pass none), and forward
+  passes hand their sublayers `None` rather than keys split from the default: that keeps
+  random ops out of exported graphs (Trax 1.x passed `None` down the same way).
+  """
+  return layer._rng  # pylint: disable=protected-access
 
 
 def _serial_n_in_n_out(layers: Sequence[base.Layer]) -> tuple[int, int]:

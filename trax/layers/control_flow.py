@@ -126,7 +126,7 @@ class Scan(_WrapperWithState):
     if own_state:
       started, kept_carry = own_state
       carry = tuple(jnp.where(started, kept, c) for kept, c in zip(kept_carry, carry))
-    rng, n_ys = self.rng, layer.n_out - self._n_carry
+    rng, n_ys = cb.call_rng(self), layer.n_out - self._n_carry
 
     def run_layer(weights, inputs, state, rng):
       return layer.pure_fn(inputs, weights, state, rng)
@@ -138,8 +138,8 @@ class Scan(_WrapperWithState):
     def step(loop_carry, x):
       carry, state, t = loop_carry
       layer_inputs = cb.inputs_from_stack(tuple(x) + tuple(carry), layer.n_in)
-      outputs, new_state = run_layer(layer_weights, layer_inputs, state,
-                                     fastmath.random.fold_in(rng, t))
+      step_rng = None if rng is None else fastmath.random.fold_in(rng, t)
+      outputs, new_state = run_layer(layer_weights, layer_inputs, state, step_rng)
       outputs = cb.as_stack(outputs, layer.n_out)
       if base.is_cache_marker(state):
         new_state = state
@@ -200,7 +200,7 @@ class Cond(base.Layer):
     stack = cb.as_stack(xs, self.n_in, self)
     cond, true, false = self.sublayers
     weights, states = self.weights, self.state
-    rngs = cb.split_rngs(self.rng, 3)
+    rngs = cb.split_rngs(cb.call_rng(self), 3)
     predicate, cond_state = cond.pure_fn(cb.inputs_from_stack(stack, cond.n_in), weights[0],
                                          states[0], rngs[0], use_cache=True)
     stack = stack[cond.n_in:]
@@ -257,7 +257,8 @@ class Cache(_WrapperWithState):
     (weights,), (layer_state, stored) = self.weights, self.state
     if stored:
       return stored[0]
-    outputs, new_state = self.sublayer.pure_fn(inputs, weights, layer_state, self.rng)
+    outputs, new_state = self.sublayer.pure_fn(inputs, weights, layer_state,
+                                               cb.call_rng(self))
     if base.is_cache_marker(layer_state):
       new_state = layer_state
     self.state = (new_state, (outputs,))

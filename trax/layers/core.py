@@ -75,22 +75,8 @@ class Dense(base.Layer):
     if _is_concrete(d_in) and d_in != w.shape[0]:
       raise ValueError(f'input shape {_static_shape(x)} has last dimension {d_in}, but the '
                        f'weights expect {w.shape[0]} (w has shape {tuple(w.shape)}).')
-    y = matmul_last_axis(x, w)
+    y = fastmath.matmul_last_axis(x, w)
     return y + b if self._use_bias else y
-
-
-def matmul_last_axis(x: Any, w: Any) -> Any:
-  """`x @ w` for `x` of shape `(..., d_in)` and `w` of shape `(d_in, d_out)`, as one 2-D matmul.
-
-  Folding the leading axes first matters for speed on XLA:CPU: from a 3-D `x @ w` the weight
-  gradient is compiled to a dot that reads the output gradient transposed, which takes up to
-  3x as long (bench/README.md).
-  """
-  leading = fastmath.shape(x)[:-1]
-  if len(leading) == 1:
-    return jnp.dot(x, w)
-  y = jnp.dot(jnp.reshape(x, (-1, w.shape[0])), w)
-  return jnp.reshape(y, tuple(leading) + (w.shape[1],))
 
 
 @assert_shape('...->...d')

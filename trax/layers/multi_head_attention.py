@@ -110,16 +110,17 @@ class MultiHeadAttention(base.Layer):
     def project(x, weights):
       y = jnp.dot(x, weights[0])
       return y + weights[1] if self._use_bias else y
-    q, k, v = (attention.split_heads(project(x, p), self._n_heads, merged_batch_and_head=False)
-               for x, p in zip((query, key, value), projections[:3]))
-    mask = self._mask(masks, fastmath.shape(query)[1], fastmath.shape(key)[1])
-    activations, probabilities = attention.DotProductAttention(
+    query_shape, key_shape = fastmath.shape(query), fastmath.shape(key)
+    q, k, v = (attention.heads_in_place(project(x, p), self._n_heads, shape)
+               for x, p, shape in zip((query, key, value), projections[:3],
+                                      (query_shape, key_shape, key_shape)))
+    mask = self._mask(masks, query_shape[1], key_shape[1])
+    activations, probabilities = attention.attend_heads(
         q, k, v, mask, self._dropout, self._mode, self.rng)
     if self._zero_masked and mask is not None:
       kept = jnp.where(mask, probabilities, jnp.zeros_like(probabilities))
-      activations = jnp.matmul(jnp.astype(kept, v.dtype), v)
-    merged = attention.merge_heads(activations, self._n_heads, merged_batch_and_head=False)
-    return project(merged, projections[3])
+      activations = attention.mix_heads(kept, v)
+    return project(attention.heads_merged(activations, query_shape), projections[3])
 
   def _split(self, inputs: Any) -> tuple:
     stack = tuple(inputs) if self.n_in > 1 else (inputs,)

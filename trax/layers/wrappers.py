@@ -104,7 +104,7 @@ class BatchLeadingAxes(base.Layer):
                    for x in stack)
     (layer_weights,), (layer_state,) = self.weights, self.state
     y, new_state = self.sublayers[0].pure_fn(cb.inputs_from_stack(inputs, self.n_in),
-                                             layer_weights, layer_state, self.rng,
+                                             layer_weights, layer_state, cb.call_rng(self),
                                              use_cache=True)
     self.state = (layer_state if base.is_cache_marker(layer_state) else new_state,)
     return jnp.reshape(y, leading + tuple(fastmath.shape(y)[1:]))

@@ -38,6 +38,7 @@ from trax.layers import combinators as cb
 from trax.supervised import batch_checks
 from trax.supervised import chunked_loss
 from trax.supervised import devices
+from trax.supervised import reporting
 
 
 class TaskTrainer:
@@ -54,14 +55,15 @@ class TaskTrainer:
     placement: where arrays live (`devices.Placement`).
     name: how errors refer to the task (e.g. 'Train task 0').
     loss_chunk_size: if > 0, the model's last layer and the loss run on chunks of this
-      many positions (`chunked_loss.ChunkedLoss`).
+      many positions (`chunked_loss.ChunkedLoss`); 0 turns chunks off; `None` chunks
+      where it pays (`chunked_loss.choose_chunk_size`), and logs the choice.
 
   Raises:
     ValueError: the task's batches do not fit model and loss, or the loss is no scalar.
   """
 
   def __init__(self, model: base.Layer, task: Any, placement: devices.Placement,
-               name: str, loss_chunk_size: int = 0):
+               name: str, loss_chunk_size: 'int | None' = None):
     signature = shapes.signature(task.sample_batch)
     self._model_with_loss = model_with_ends(model, [task.loss_layer], signature, name)
     loss = self._model_with_loss.output_signature(
@@ -69,6 +71,14 @@ class TaskTrainer:
     if not isinstance(loss, shapes.ShapeDtype) or loss.shape:
       raise ValueError(f'{name}: the loss layer {task.loss_layer.name} must output one '
                        f'scalar, but outputs {loss}.')
+    if loss_chunk_size is None:
+      loss_chunk_size, why = chunked_loss.choose_chunk_size(
+          model, task.loss_layer, signature, placement.n_devices // placement.n_model,
+          placement.mesh.devices.flat[0].platform)
+      reporting.log(f'{name}: loss {"in chunks" if loss_chunk_size else "not chunked"} '
+                    f'(loss_chunk_size=None, chosen; 0 turns chunks off): {why}.',
+                    stdout=bool(loss_chunk_size))
+    self.loss_chunk_size = loss_chunk_size
     self._loss_fn = (chunked_loss.ChunkedLoss(model, task.loss_layer, loss_chunk_size,
                                               signature, name)
                      if loss_chunk_size else self._model_with_loss.pure_fn)

@@ -96,9 +96,9 @@ class Loop(loop_weights.TrainedWeights):
     random_seed: seed of all randomness; from the OS if `None` (the same on all hosts).
     loss_chunk_size: if > 0, each train task runs the model's last layer (a `Dense`) and
       its loss (a mean such as `WeightedCategoryCrossEntropy`) on chunks of this many
-      positions, making each chunk's gradients at once (`trax.supervised.chunked_loss`):
-      the same loss, less memory, and faster for large vocabularies. It must divide the
-      positions of the model's output (e.g. the sequence length).
+      positions (which it must divide), making each chunk's gradients at once: the same
+      loss up to rounding, faster for large logits. `None` (default): chunks where that
+      pays (jax backend), logged per task; 0: never (`trax.supervised.chunked_loss`).
     use_memory_efficient_trainer: must be False: Trax 1.4's reversible trainer is not
       implemented here.
     callbacks: `TrainingStepCallback` subclasses (or callables taking the loop).
@@ -121,7 +121,7 @@ class Loop(loop_weights.TrainedWeights):
                eval_at: 'Callable[[int], bool] | None' = None,
                which_task: 'Callable[[int], int] | None' = None,
                n_devices: 'int | None' = None, random_seed: 'int | None' = None,
-               loss_chunk_size: int = 0, use_memory_efficient_trainer: bool = False,
+               loss_chunk_size: 'int | None' = None, use_memory_efficient_trainer: bool = False,
                callbacks: 'Sequence[Callable] | None' = None, backend: 'str | None' = None,
                mesh: 'jax.sharding.Mesh | None' = None):
     self._backend = as_backend(backend or fastmath.backend_name()).value

@@ -18,6 +18,8 @@ TensorFlow, so `trax` imports it only when the backend is first selected.
 
 # pylint: disable=g-importing-member,unused-import
 import builtins
+import contextlib
+from typing import Iterator
 
 import numpy as _np
 import tensorflow as tf
@@ -60,6 +62,7 @@ from trax.fastmath.tf_numpy import shape
 from trax.fastmath.tf_numpy._dtypes import as_inexact
 
 name = 'tensorflow-numpy'
+_for_tflite: list = []  # Non-empty inside `graphs_for_tflite`.
 
 
 def _exempt_trax_from_autograph() -> None:
@@ -98,6 +101,35 @@ expit = sigmoid
 def erf(x) -> tf.Tensor:
   # TF Lite has no Erf builtin, but fuses 0.5 * x * (1 + erf(x / sqrt(2))) into GELU.
   return tf.math.erf(as_inexact(x))
+
+
+def contract(subscripts: str, a, b) -> tf.Tensor:
+  """One `Einsum` op (see `fastmath.contract`); TF Lite lowers it to batch matmuls."""
+  return numpy.einsum(subscripts, a, b)
+
+
+@contextlib.contextmanager
+def graphs_for_tflite() -> Iterator[None]:
+  """Inside: ops are built the way the TF Lite converter makes fewest builtins of them.
+
+  TensorFlow and TF Lite run different graphs best (`matmul_last_axis`); converters
+  trace a model for TF Lite inside this block. Process-wide, as the backend selection.
+  """
+  _for_tflite.append(True)
+  try:
+    yield
+  finally:
+    _for_tflite.pop()
+
+
+def matmul_last_axis(x, w) -> tf.Tensor:
+  """See `fastmath.matmul_last_axis`: folded to one MatMul, or broadcast for TF Lite."""
+  x = numpy.asarray(x)
+  if x.shape.rank == 2 or _for_tflite:
+    return numpy.dot(x, w)  # A broadcast matmul: one FULLY_CONNECTED in TF Lite.
+  leading = shape(x)[:-1]
+  y = numpy.dot(numpy.reshape(x, (-1, w.shape[0])), w)
+  return numpy.reshape(y, tuple(leading) + (w.shape[1],))
 
 
 def top_k(x, k: int) -> tuple[tf.Tensor, tf.Tensor]:
