@@ -56,6 +56,18 @@ def test_against_numpy(layer, reference, backend):
   np.testing.assert_allclose(y, reference, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize('backend', ['jax', 'tensorflow-numpy'])
+def test_relu6_gradient_is_zero_at_its_kinks_as_in_keras(backend):
+  """As TensorFlow's relu6 and jax.nn.relu6 (so Keras on either backend)."""
+  import jax  # pylint: disable=g-import-not-at-top
+  x = np.array([-1., 0., 3., 6., 7.], np.float32)
+  expected = np.asarray(jax.vmap(jax.grad(jax.nn.relu6))(x))
+  np.testing.assert_array_equal(expected, [0., 0., 1., 0., 0.])
+  with fastmath.use_backend(backend):
+    grads = fastmath.grad(lambda v: fastmath.numpy.sum(tl.Relu6()(v)))(x)
+  np.testing.assert_array_equal(np.asarray(grads), expected)
+
+
 def _sparsemax_reference(z):
   """The projection onto the simplex, from its definition (Martins & Astudillo, eq. 2-4)."""
   z_sorted = np.sort(z)[::-1]

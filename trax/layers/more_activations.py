@@ -67,13 +67,17 @@ class PRelu(base.Layer):
 
 
 def _relu6(x):
-  return jnp.minimum(jnp.maximum(x, 0.), 6.)
+  # Selected, not max/min: the gradient is 0 at both kinks (jax's min and max would give
+  # 1/2 there), as in TensorFlow's and jax.nn's relu6, so a converted Keras MobileNet
+  # trains as Keras does (exact zeros, and so kinks, are common after batch norm).
+  zeros = jnp.zeros_like(x)
+  return jnp.where(x <= 0., zeros, jnp.where(x >= 6., zeros + 6., x))
 
 
 @register
 @assert_shape('...->...')
 def Relu6() -> base.Layer:
-  r""":math:`f(x) = \min(\max(x, 0), 6)` (MobileNet's bounded ReLU).
+  r""":math:`f(x) = \min(\max(x, 0), 6)` (MobileNet's bounded ReLU; gradient 0 at 0 and 6).
 
   >>> Relu6()(np.array([-1., 3., 9.])).tolist()
   [0.0, 3.0, 6.0]
