@@ -57,15 +57,13 @@ def test_against_numpy(layer, reference, backend):
 
 
 @pytest.mark.parametrize('backend', ['jax', 'tensorflow-numpy'])
-def test_relu6_gradient_is_zero_at_its_kinks_as_in_keras(backend):
-  """As TensorFlow's relu6 and jax.nn.relu6 (so Keras on either backend)."""
-  import jax  # pylint: disable=g-import-not-at-top
+def test_relu_gradients_are_zero_at_the_kinks_as_in_keras(backend):
+  """As TensorFlow's relu and relu6 and jax.nn's (so Keras on either backend)."""
   x = np.array([-1., 0., 3., 6., 7.], np.float32)
-  expected = np.asarray(jax.vmap(jax.grad(jax.nn.relu6))(x))
-  np.testing.assert_array_equal(expected, [0., 0., 1., 0., 0.])
-  with fastmath.use_backend(backend):
-    grads = fastmath.grad(lambda v: fastmath.numpy.sum(tl.Relu6()(v)))(x)
-  np.testing.assert_array_equal(np.asarray(grads), expected)
+  for layer, expected in ((tl.Relu6(), [0., 0., 1., 0., 0.]), (tl.Relu(), [0., 0., 1., 1., 1.])):
+    with fastmath.use_backend(backend):
+      grads = fastmath.grad(lambda v, layer=layer: fastmath.numpy.sum(layer(v)))(x)
+    np.testing.assert_array_equal(np.asarray(grads), expected)
 
 
 def _sparsemax_reference(z):
