@@ -127,8 +127,9 @@ def benchmark(model: str, args: argparse.Namespace) -> None:
                        extra={p.name: f'{p.n_params:,} params' for p in peers})
   for name in TRAX_PEERS:
     if name in table and baseline in table:
-      print(f'{name} / fastest Keras ({baseline}): wall {table[name][0] / table[baseline][0]:.3f}'
-            f', cpu {table[name][1] / table[baseline][1]:.3f} (target <= 1)')
+      wall, cpu = (table[name][i] / table[baseline][i] for i in (0, 1))
+      print(f'{name} / fastest Keras ({baseline}): wall {wall:.3f}, cpu {cpu:.3f} '
+            '(target <= 1)')
 
 
 def main() -> None:

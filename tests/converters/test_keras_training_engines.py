@@ -86,7 +86,8 @@ def keras_trained() -> list:
 def test_engine_trains_as_keras(engine, keras_trained):
   got = _traxlayer_trained() if engine == 'traxlayer' else _loop_trained(engine)
   start = _arrays(converters.from_keras(_keras_cnn(), mode='train')[0])
-  assert len(got) == len(keras_trained) == len(start) == 12  # 3 kernels, a bias, 2 x 4 of BatchNorm.
+  # 3 kernels, a bias, 2 x 4 arrays of BatchNorm.
+  assert len(got) == len(keras_trained) == len(start) == 12
   for i, (g, k, s) in enumerate(zip(got, keras_trained, start)):
     assert not np.allclose(k, s), f'array {i} did not move'
     np.testing.assert_allclose(g, k, rtol=1e-4, atol=1e-5, err_msg=f'array {i}')
