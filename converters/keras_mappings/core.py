@@ -6,7 +6,8 @@
   like any other; layers that consume masks get it as an input.
 - Dropout, SpatialDropout, GaussianDropout, GaussianNoise, AlphaDropout and the random
   augmentation layers are the identity in inference (`training=False`); in 'train' mode
-  only `Dropout` without `noise_shape` maps (trax's `Dropout` draws other random bits
+  `Dropout` and `SpatialDropout` map, a `noise_shape` of 1 on some axes (EfficientNet's
+  stochastic depth) being trax's `shared_axes` (trax's `Dropout` draws other random bits
   than Keras', so train-mode outputs agree in distribution, not value by value).
 - Masking: zeroes the steps whose features all equal `mask_value`; its output mask is
   computed by op nodes of the graph.
@@ -56,15 +57,39 @@ def embedding(layer, call: Call) -> Mapped:
 
 
 def inference_identity(layer, call: Call) -> Mapped:
-  """The identity in inference; in 'train' mode only Dropout without noise_shape maps."""
-  if call.mode != 'train' or type(layer).__name__ in ('Identity', 'ActivityRegularization'):
+  """The identity in inference; in 'train' mode Dropout (noise_shape of 1s and full
+  sizes) and SpatialDropout map."""
+  name = type(layer).__name__
+  if call.mode != 'train' or name in ('Identity', 'ActivityRegularization'):
     return Mapped([])
   config = layer.get_config()
-  if type(layer).__name__ != 'Dropout' or config.get('noise_shape') is not None:
-    raise Unsupported(f'{type(layer).__name__} in train mode')
+  rank = len(call.input_shapes[0])
+  if name.startswith('SpatialDropout'):
+    if config.get('data_format', 'channels_last') != 'channels_last':
+      raise Unsupported(f'{name} with data_format={config["data_format"]!r}')
+    shared = tuple(range(1, rank - 1))
+  elif name == 'Dropout':
+    shared = _shared_axes(config.get('noise_shape'), call.input_shapes[0])
+  else:
+    raise Unsupported(f'{name} in train mode')
   # Trax keeps a dropout's rate as its state.
-  return Mapped([tl.Dropout(config['rate'], mode='train')],
+  return Mapped([tl.Dropout(config['rate'], shared_axes=shared or None, mode='train')],
                 state=[np.asarray(config['rate'], np.float32)])
+
+
+def _shared_axes(noise_shape, input_shape: tuple) -> tuple:
+  """The axes where Keras' `noise_shape` is 1 (one mask value along them)."""
+  if noise_shape is None:
+    return ()
+  if len(noise_shape) != len(input_shape):
+    raise Unsupported(f'noise_shape={noise_shape} for inputs of shape {input_shape}')
+  shared = []
+  for axis, (noise, size) in enumerate(zip(noise_shape, input_shape)):
+    if noise == 1 and size != 1:
+      shared.append(axis)
+    elif noise is not None and noise != size:
+      raise Unsupported(f'noise_shape={noise_shape} for inputs of shape {input_shape}')
+  return tuple(shared)
 
 
 def masking(layer, call: Call) -> Mapped:

@@ -22,10 +22,10 @@ from converters.keras_mappings.base import Unsupported
 
 _TRAX_BUILDS_LAYERS_FOR_CALLER = True
 
-_UNARY = ('abs absolute negative exp expm1 log log1p log2 log10 sqrt square cbrt sin cos '
+UNARY = ('abs absolute negative exp expm1 log log1p log2 log10 sqrt square cbrt sin cos '
           'tan tanh sinh cosh arcsin arccos arctan arcsinh arccosh arctanh floor ceil sign '
           'reciprocal logical_not isnan isinf isfinite trunc ravel').split()
-_BINARY = ('add subtract multiply divide true_divide floor_divide power maximum minimum mod '
+BINARY = ('add subtract multiply divide true_divide floor_divide power maximum minimum mod '
            'equal not_equal greater greater_equal less less_equal logical_and logical_or '
            'logical_xor matmul arctan2 logaddexp dot outer where').split()
 # Op class -> numpy function, for ops whose parameters are numpy keyword arguments.
@@ -183,7 +183,7 @@ def identity(op, call: Call) -> Mapped:
 def table() -> dict:
   """`{op class name: mapping}` for the ops of `keras.src.ops`."""
   mappings = {}
-  for function in _UNARY + _BINARY:
+  for function in UNARY + BINARY:
     mappings[''.join(part.capitalize() for part in function.split('_'))] = numpy_fn(function)
   for name, function in _KEYWORDS.items():
     mappings[name] = numpy_fn(function)

@@ -22,6 +22,20 @@ def randomize(model, seed=0):
   return model
 
 
+def randomize_batch_norm(model):
+  """Moves BatchNorm statistics off (0, 1), so the mapping of the state is exercised."""
+  rng = np.random.default_rng(0)
+  for layer in model.layers:
+    if isinstance(layer, keras.layers.BatchNormalization):
+      layer.moving_mean.assign(rng.normal(scale=0.1, size=layer.moving_mean.shape))
+      layer.moving_variance.assign(rng.uniform(0.5, 1.5, size=layer.moving_variance.shape))
+
+
+def relative_error(got, expected) -> float:
+  """`max |got - expected| / max |expected|`."""
+  return float(np.max(np.abs(np.asarray(got) - expected)) / np.max(np.abs(expected)))
+
+
 def as_list(outputs):
   outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
   return [np.asarray(o) for o in outputs]

@@ -7,6 +7,8 @@ import pytest
 
 import converters
 from tests.converters.keras_helpers import as_list
+from tests.converters.keras_helpers import randomize_batch_norm
+from tests.converters.keras_helpers import relative_error
 from tests.converters.keras_helpers import trax_outputs
 
 A = keras.applications
@@ -24,25 +26,16 @@ FAMILIES = {
 DEFAULT_RUN = ('MobileNet', 'ResNet50V2')
 
 
-def _randomize_batch_norm(model):
-  """Moves BatchNorm statistics off (0, 1), so the mapping of the state is exercised."""
-  rng = np.random.default_rng(0)
-  for layer in model.layers:
-    if isinstance(layer, keras.layers.BatchNormalization):
-      layer.moving_mean.assign(rng.normal(scale=0.1, size=layer.moving_mean.shape))
-      layer.moving_variance.assign(rng.uniform(0.5, 1.5, size=layer.moving_variance.shape))
-
-
 def _check(family: str) -> None:
   build, size = FAMILIES[family]
   model = build(weights=None, input_shape=(size, size, 3), classifier_activation=None)
-  _randomize_batch_norm(model)
+  randomize_batch_norm(model)
   report = converters.conversion_report(model)
   assert all(s.status == 'exact' for s in report), [s for s in report if s.status != 'exact']
   layer, _ = converters.from_keras(model)
   x = np.random.default_rng(1).uniform(0., 255., (2, size, size, 3)).astype(np.float32)
   (expected,), (got,) = as_list(model(x, training=False)), trax_outputs(layer, x, jit=True)
-  relative = np.max(np.abs(got - expected)) / np.max(np.abs(expected))
+  relative = relative_error(got, expected)
   assert relative <= 1e-4, f'{family}: relative error {relative:.2e}'
 
 

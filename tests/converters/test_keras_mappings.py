@@ -152,6 +152,19 @@ def test_dropout_in_train_mode_drops_like_keras_in_distribution():
   assert set(np.unique(y)) == {0., 2.} and 0.45 < np.mean(y == 0.) < 0.55
 
 
+@pytest.mark.parametrize('make, shared', [
+    (lambda: L.Dropout(0.5, noise_shape=(None, 1, 1, 1)), (1, 2, 3)),  # Stochastic depth.
+    (lambda: L.SpatialDropout2D(0.5), (1, 2))])
+def test_dropout_with_shared_masks_in_train_mode(make, shared):
+  model = single_layer_model(make(), (4, 4, 3))
+  layer, _ = converters.from_keras(model, mode='train')
+  y = np.asarray(layer(np.ones((400, 4, 4, 3), np.float32)))
+  assert set(np.unique(y)) == {0., 2.} and 0.4 < np.mean(y == 0.) < 0.6
+  # One mask value along the shared axes: Keras' noise_shape.
+  assert np.all(np.ptp(y, axis=shared) == 0.)
+  assert not np.all(np.ptp(y, axis=tuple(range(1, 4))) == 0.) or shared == (1, 2, 3)
+
+
 def test_the_custom_layers_of_keras_applications():
   from keras.src.applications import convnext  # pylint: disable=g-import-not-at-top
   from keras.src.applications import inception_resnet_v2  # pylint: disable=g-import-not-at-top

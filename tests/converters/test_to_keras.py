@@ -57,6 +57,46 @@ def test_recurrent_and_sequence_layers():
   assert {'LSTM', 'GRU', 'Conv1D', 'GlobalAveragePooling1D'} <= set(_layer_types(model))
 
 
+def _image_model() -> tl.Layer:
+  """The layers from_keras makes of keras.applications models, each with its options."""
+  standardize = tl.Standardize()
+  layer = tl.Serial(
+      tl.Rescale(1 / 127.5, -1.), standardize, tl.ZeroPad(((1, 1), (1, 1))),
+      tl.Conv(8, (3, 3), strides=(2, 2)),
+      tl.DepthwiseConv((3, 3), depth_multiplier=2, padding='SAME'), tl.Relu6(),
+      tl.GroupedConv(8, (3, 3), groups=4, padding='SAME', dilation=(2, 2)), tl.HardSwish(),
+      tl.SeparableConv(8, (3, 3), padding='SAME'),
+      tl.GeneralRelu(max_value=4., negative_slope=0.1, threshold=0.5),
+      tl.Crop(((1, 0), (0, 1))), tl.LayerScale(0.5),
+      tl.Residual(tl.NumpyFn('multiply', constants=[(1, 0.5)])),  # x + x * 0.5
+      tl.Dropout(0.2, shared_axes=(1, 2), mode='eval'), tl.Reshape((-1, 8)),
+      tl.Mean(axis=1), tl.Dense(3))
+  layer.init(ShapeDtype((2, 8, 8, 3)), rng=helpers.RNG)
+  standardize.state = (np.full((1, 1, 1, 3), 0.1, np.float32),
+                       np.full((1, 1, 1, 3), 2., np.float32))
+  return layer
+
+
+def _pixels(shape):
+  return np.random.default_rng(0).uniform(0., 255., shape).astype(np.float32)
+
+
+def test_image_model_layers_map_to_native_keras():
+  model = _round_trip(_image_model(), ShapeDtype((None, 8, 8, 3)), _pixels((2, 8, 8, 3)))
+  assert _layer_types(model) == [
+      'InputLayer', 'Rescaling', 'Normalization', 'ZeroPadding2D', 'Conv2D',
+      'DepthwiseConv2D', 'Activation', 'Conv2D', 'Activation', 'SeparableConv2D', 'ReLU',
+      'Cropping2D', 'LayerScale', 'Add', 'Dropout', 'Reshape', 'GlobalAveragePooling1D',
+      'Dense']
+  assert 'Multiply' in {type(op).__name__ for op in model.operations}  # A keras.ops node.
+  # Keras has no DepthwiseConv3D: one group per channel is the same.
+  layer = tl.Serial(tl.DepthwiseConv((2, 2, 2), depth_multiplier=2), tl.Mean(axis=(1, 2, 3)))
+  layer.init(ShapeDtype((1, 4, 4, 4, 3)), rng=helpers.RNG)
+  volume = _round_trip(layer, ShapeDtype((None, 4, 4, 4, 3)),
+                       helpers.random_floats((2, 4, 4, 4, 3)))
+  assert volume.layers[1].get_config()['groups'] == 3
+
+
 def test_shared_layer_stays_shared_and_stack_moves_map():
   dense = tl.Dense(4)
   layer = tl.Serial(tl.Select([0, 1, 0]), tl.Parallel(dense, dense), tl.Concatenate(3),
@@ -84,10 +124,10 @@ def test_layers_without_keras_counterpart_wrap_the_model_or_are_named():
 
 
 def test_keras_file_loads_and_runs_without_jax_or_trax(tmp_path):
-  layer = helpers.trained_conv_net(ShapeDtype((4, 8, 8, 3)))
+  layer = _image_model()  # Op nodes and keras.applications' LayerScale in the file too.
   model = converters.to_keras(layer, ShapeDtype((None, 8, 8, 3)), allow_wrapping=False)
   model.save(tmp_path / 'conv.keras')
-  x = helpers.random_floats((2, 8, 8, 3))
+  x = _pixels((2, 8, 8, 3))
   np.save(tmp_path / 'x.npy', x)
   code = textwrap.dedent('''
       import importlib.abc, sys

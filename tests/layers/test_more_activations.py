@@ -56,6 +56,16 @@ def test_against_numpy(layer, reference, backend):
   np.testing.assert_allclose(y, reference, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize('backend', ['jax', 'tensorflow-numpy'])
+def test_relu_gradients_are_zero_at_the_kinks_as_in_keras(backend):
+  """As TensorFlow's relu and relu6 and jax.nn's (so Keras on either backend)."""
+  x = np.array([-1., 0., 3., 6., 7.], np.float32)
+  for layer, expected in ((tl.Relu6(), [0., 0., 1., 0., 0.]), (tl.Relu(), [0., 0., 1., 1., 1.])):
+    with fastmath.use_backend(backend):
+      grads = fastmath.grad(lambda v, layer=layer: fastmath.numpy.sum(layer(v)))(x)
+    np.testing.assert_array_equal(np.asarray(grads), expected)
+
+
 def _sparsemax_reference(z):
   """The projection onto the simplex, from its definition (Martins & Astudillo, eq. 2-4)."""
   z_sorted = np.sort(z)[::-1]

@@ -122,6 +122,21 @@ def test_eval_model_defaults_to_eval_mode_sharing_weights():
                              rtol=1e-5)
 
 
+def test_eval_model_without_eval_tasks_is_built_when_read_with_the_trained_weights():
+  model = helpers.mlp(dropout=0.5)
+  task = training.TrainTask(helpers.regression_stream(), tl.L2Loss(), optimizers.SGD(0.1))
+  loop = training.Loop(model, task, random_seed=0)
+  loop.run(2)  # No eval model is initialized for this (it is built on first use).
+  eval_model = loop.eval_model
+  for w, v in zip(helpers.flat_weights(loop.model), helpers.flat_weights(eval_model)):
+    np.testing.assert_array_equal(w, v)
+  x = next(helpers.regression_stream(5))[0]
+  np.testing.assert_array_equal(eval_model(x), eval_model(x))  # Eval mode: no dropout.
+  loop.run(1)
+  np.testing.assert_array_equal(helpers.flat_weights(loop.eval_model)[0],
+                                helpers.flat_weights(loop.model)[0])
+
+
 def test_batches_that_do_not_fit_the_loss_are_refused():
   def pairs():
     for x, y, _ in helpers.regression_stream():

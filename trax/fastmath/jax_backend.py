@@ -36,6 +36,8 @@ def scan(f, init, xs, length=None, reverse=False):
 logsumexp = _special.logsumexp
 sigmoid = jax.nn.sigmoid
 expit = jax.nn.sigmoid
+relu = jax.nn.relu
+relu6 = jax.nn.relu6
 erf = _special.erf
 
 

@@ -82,6 +82,16 @@ def sigmoid(x: Any) -> numpy.ndarray:
 expit = sigmoid
 
 
+def relu(x: Any) -> numpy.ndarray:
+  x = numpy.asarray(x)
+  return numpy.maximum(x, numpy.zeros((), x.dtype))
+
+
+def relu6(x: Any) -> numpy.ndarray:
+  x = numpy.asarray(x)
+  return numpy.clip(x, numpy.zeros((), x.dtype), numpy.full((), 6, x.dtype))
+
+
 def erf(x: Any) -> numpy.ndarray:
   x = numpy.asarray(x)
   return numpy.vectorize(math.erf, otypes=[_float_dtype(x)])(x)

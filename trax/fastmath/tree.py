@@ -63,6 +63,8 @@ def nested_map(f: Callable, obj: Any, level: int = 0, ignore_nones: bool = True)
   Tuples stay tuples, lists stay lists, dicts stay dicts; `None` stays `None` when
   `ignore_nones` is set.
   """
+  if obj is None and ignore_nones:
+    return None
   if _tree_depth(obj) <= level:
     return f(obj)
   if isinstance(obj, list):
@@ -71,7 +73,7 @@ def nested_map(f: Callable, obj: Any, level: int = 0, ignore_nones: bool = True)
     return tuple(nested_map(f, x, level, ignore_nones) for x in obj)
   if isinstance(obj, dict):
     return {k: nested_map(f, v, level, ignore_nones) for k, v in obj.items()}
-  return None if (obj is None and ignore_nones) else f(obj)
+  return f(obj)
 
 
 def nested_map_multiarg(f: Callable, *objs: Any, ignore_nones: bool = True) -> Any:

@@ -10,6 +10,7 @@ Each factory returns an `Fn` layer without weights that keeps the input shape.
 
 from typing import Any, Sequence
 
+from trax import fastmath
 from trax.fastmath import numpy as jnp
 from trax.layers import base
 from trax.layers.assert_shape import assert_shape
@@ -67,13 +68,16 @@ class PRelu(base.Layer):
 
 
 def _relu6(x):
-  return jnp.minimum(jnp.maximum(x, 0.), 6.)
+  # One kernel on each backend, gradient 0 at both kinks (as Keras' relu6 on TensorFlow
+  # or JAX): a converted Keras MobileNet trains as Keras does, and exact zeros, so kinks,
+  # are common after batch norm.
+  return fastmath.relu6(x)
 
 
 @register
 @assert_shape('...->...')
 def Relu6() -> base.Layer:
-  r""":math:`f(x) = \min(\max(x, 0), 6)` (MobileNet's bounded ReLU).
+  r""":math:`f(x) = \min(\max(x, 0), 6)` (MobileNet's bounded ReLU; gradient 0 at 0 and 6).
 
   >>> Relu6()(np.array([-1., 3., 9.])).tolist()
   [0.0, 3.0, 6.0]

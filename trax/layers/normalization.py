@@ -9,6 +9,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from trax import fastmath
 from trax.fastmath import numpy as jnp
 from trax.layers import base
 
@@ -82,19 +83,24 @@ class BatchNorm(base.Layer):
     if self._mode == 'train':
       axis = self._axes_for_rank(len(x.shape))
       mean = jnp.mean(x, axis=axis, keepdims=True)
-      var = jnp.mean(jnp.square(x - mean), axis=axis, keepdims=True)
+      # The mean's gradient through the variance is exactly 0 (the deviations sum to 0):
+      # stopping it saves passes over x in the backward pass.
+      var = jnp.mean(jnp.square(x - fastmath.stop_gradient(mean)), axis=axis, keepdims=True)
       self.state = (self._smoothed(running_mean, mean), self._smoothed(running_var, var),
                     n_batches + 1)
     else:
       mean, var = self._debiased(running_mean, running_var, n_batches)
+    # y = x * scale + offset with per-channel scale and offset: two passes over x instead
+    # of four (without XLA's fusion, on the tensorflow-numpy backend, passes cost most).
     stats_shape = tuple(running_mean.shape)
-    y = (x - jnp.astype(mean, x.dtype)) / jnp.astype(jnp.sqrt(var + self._epsilon), x.dtype)
+    scale = 1. / jnp.sqrt(var + self._epsilon)
     beta, gamma = self.weights
     if self._scale:
-      y = y * jnp.astype(jnp.reshape(gamma, stats_shape), x.dtype)
+      scale = scale * jnp.reshape(gamma, stats_shape)
+    offset = -mean * scale
     if self._center:
-      y = y + jnp.astype(jnp.reshape(beta, stats_shape), x.dtype)
-    return y
+      offset = offset + jnp.reshape(beta, stats_shape)
+    return x * jnp.astype(scale, x.dtype) + jnp.astype(offset, x.dtype)
 
   def _axes_for_rank(self, rank: int) -> tuple[int, ...]:
     if any(not -rank <= a < rank for a in self._axis):

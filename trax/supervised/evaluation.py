@@ -3,7 +3,9 @@
 The eval model is by default the trained model rebuilt in eval mode (no dropout) from its
 `config()`. It shares the trained model's weights, and also its state (batch statistics
 and the like) when the two states have the same form, as Trax 1.4 did; otherwise (say, a
-predict-mode eval model) it keeps its own state.
+predict-mode eval model) it keeps its own state. It is built and initialized when first
+needed (by an eval task, or a read of `eval_model`): initializing a large model's copy
+costs seconds of compiling initializers, whose values the trained weights replace anyway.
 """
 
 import logging
@@ -34,24 +36,47 @@ class Evaluation:
   def __init__(self, model: base.Layer, eval_model: 'base.Layer | None',
                eval_tasks: Sequence[Any], placement: devices.Placement,
                model_inputs: Any, rng: Any):
-    self.eval_model = eval_model or eval_mode_copy(model)
-    self.eval_model.rng = rng
-    if self.eval_model is not model:
-      self.eval_model.init(model_inputs)
-    self._evaluators = [Evaluator(self.eval_model, task, placement, f'Eval task {i}')
-                        for i, task in enumerate(eval_tasks)]
+    self._model, self._given_eval_model = model, eval_model
+    self._eval_tasks, self._placement = eval_tasks, placement
+    self._model_inputs, self._rng = model_inputs, rng
+    self._eval_model = None
+    self._shared = None  # The latest (weights, state) to share.
+    if eval_tasks:
+      self._build()
+
+  @property
+  def eval_model(self) -> base.Layer:
+    if self._eval_model is None:
+      self._build()
+    return self._eval_model
+
+  def _build(self) -> None:
+    eval_model = self._given_eval_model or eval_mode_copy(self._model)
+    eval_model.rng = self._rng
+    if eval_model is not self._model:
+      eval_model.init(self._model_inputs)
+    self._evaluators = [Evaluator(eval_model, task, self._placement, f'Eval task {i}')
+                        for i, task in enumerate(self._eval_tasks)]
     self._own_state = None
-    if not _same_form(model.state, self.eval_model.state):
-      self._own_state = placement.replicate(self.eval_model.state)
+    if not _same_form(self._model.state, eval_model.state):
+      self._own_state = self._placement.replicate(eval_model.state)
+    self._eval_model = eval_model
+    if self._shared is not None:
+      self.share(*self._shared)
 
   def share(self, weights: Any, state: Any) -> None:
     """Points the eval model at the trained weights (and state, if it shares it)."""
-    self.eval_model.weights = weights
+    self._shared = (weights, state)
+    if self._eval_model is None:
+      return
+    self._eval_model.weights = weights
     if self._own_state is None:
-      self.eval_model.state = state
+      self._eval_model.state = state
 
   def run(self, weights: Any, state: Any, rng: Any) -> list[dict]:
     """For each eval task, its metrics' means by name (see `Evaluator.evaluate`)."""
+    if not self._eval_tasks:
+      return []
     state = state if self._own_state is None else self._own_state
     return [evaluator.evaluate(weights, state, rng) for evaluator in self._evaluators]
 

@@ -98,6 +98,14 @@ def sigmoid(x) -> tf.Tensor:
 expit = sigmoid
 
 
+def relu(x) -> tf.Tensor:
+  return tf.nn.relu(x)
+
+
+def relu6(x) -> tf.Tensor:
+  return tf.nn.relu6(x)
+
+
 def erf(x) -> tf.Tensor:
   # TF Lite has no Erf builtin, but fuses 0.5 * x * (1 + erf(x / sqrt(2))) into GELU.
   return tf.math.erf(as_inexact(x))
