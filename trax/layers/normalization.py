@@ -92,14 +92,16 @@ class BatchNorm(base.Layer):
       mean, var = self._debiased(running_mean, running_var, n_batches)
     # y = x * scale + offset with per-channel scale and offset: two passes over x instead
     # of four (without XLA's fusion, on the tensorflow-numpy backend, passes cost most).
-    stats_shape = tuple(running_mean.shape)
+    stats_shape, dtype = tuple(running_mean.shape), running_mean.dtype
+    # In the statistics' dtype (float32 for float16 inputs): TF does not promote mixed types.
+    mean, var = jnp.astype(mean, dtype), jnp.astype(var, dtype)
     scale = 1. / jnp.sqrt(var + self._epsilon)
     beta, gamma = self.weights
     if self._scale:
-      scale = scale * jnp.reshape(gamma, stats_shape)
+      scale = scale * jnp.astype(jnp.reshape(gamma, stats_shape), dtype)
     offset = -mean * scale
     if self._center:
-      offset = offset + jnp.reshape(beta, stats_shape)
+      offset = offset + jnp.astype(jnp.reshape(beta, stats_shape), dtype)
     return x * jnp.astype(scale, x.dtype) + jnp.astype(offset, x.dtype)
 
   def _axes_for_rank(self, rank: int) -> tuple[int, ...]:
