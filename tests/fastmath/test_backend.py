@@ -3,6 +3,7 @@
 import importlib
 import types
 
+import numpy as np
 import pytest
 
 from trax import fastmath
@@ -105,3 +106,20 @@ def test_concrete_value_is_none_exactly_while_tracing():
   with fastmath.use_backend('tensorflow-numpy'):
     fastmath.jit(lambda y: seen.append(fastmath.concrete_value(y)) or y)(x)
   assert seen == [None, None]
+
+
+def test_to_backend_arrays_and_widen_floats_per_backend():
+  tf = pytest.importorskip('tensorflow')
+  x64, w32, ids = np.ones((2, 3)), np.full((3,), 0.5, np.float32), np.arange(3)
+  for backend in ('jax', 'numpy'):  # numpy inputs stay as they are; these backends promote.
+    with fastmath.use_backend(backend):
+      assert fastmath.to_backend_arrays(x64) is x64
+      assert fastmath.widen_floats(w32, like=x64) is w32
+  with fastmath.use_backend('tensorflow-numpy'):
+    converted = fastmath.to_backend_arrays({'x': x64, 'ids': ids, 'name': 'a'})
+    assert isinstance(converted['x'], tf.Tensor) and converted['x'].dtype == tf.float64
+    assert isinstance(converted['ids'], tf.Tensor) and converted['name'] == 'a'
+    widened = fastmath.widen_floats((w32, ids), like=x64)
+    assert widened[0].dtype == tf.float64 and widened[1] is ids
+    np.testing.assert_array_equal(widened[0].numpy(), np.full((3,), 0.5))
+    assert fastmath.widen_floats(w32, like=w32.astype(np.float16)) is w32
