@@ -97,7 +97,8 @@ def test_linear_regression_with_the_early_stopping_callback(workdir):
   model_linear = tl.Serial(tl.Dense(1))
   training_loop = training.Loop(
       model=model_linear, tasks=train_task, eval_tasks=[eval_task],
-      output_dir='./linear_model', callbacks=[earlystopping]
+      output_dir='./linear_model', callbacks=[earlystopping],
+      random_seed=0,  # Not in the notebook: its unseeded init makes the end point vary.
   )
   training_loop.run(200)
 
@@ -105,7 +106,7 @@ def test_linear_regression_with_the_early_stopping_callback(workdir):
   assert isinstance(callback, earlystopping) and callback.patience == 1
   assert callback.call_at(10) and not callback.call_at(11)
   losses = [loss for _, loss in training_loop.history.get('eval', 'metrics/L2Loss')]
-  assert losses[-1] < 0.2 and losses[-1] < losses[0] / 100, losses
+  assert losses[-1] < 0.1 and losses[-1] < min(losses[:3]) / 2, losses
 
   test_data = np.array([[2.0], [3.0], [10.0], [44.0]])
   np.testing.assert_allclose(model_linear(test_data), 2 * test_data - 1, rtol=0.15)
