@@ -60,6 +60,7 @@ CASES = [
     Case('logsumexp_all_minus_inf', lambda x: fastmath.logsumexp(x, axis=1), (MINUS_INF_ROW,)),
     Case('sigmoid', lambda x: fastmath.sigmoid(x * 50), (X,)),
     Case('expit', fastmath.expit, (X,)),
+    Case('global_norm', lambda x, y: fastmath.global_norm([x, y]), (X, IMAGE)),
     Case('relu', lambda x: fastmath.relu(x * 4.), (X,)),
     Case('relu6', lambda x: fastmath.relu6(x * 8.), (X,)),
     Case('relu6_kinks', fastmath.relu6, (np.array([[-1., 0., 3., 6., 7.]], np.float32),)),

@@ -6,6 +6,7 @@ step's weights after the same steps on the same data from the same seeds (models
 dropout: the two backends draw different random bits).
 """
 
+import jax
 import numpy as np
 import pytest
 
@@ -79,6 +80,22 @@ def test_selected_backend_trains_evaluates_and_checkpoints(tmp_path):
   resumed = training.Loop(helpers.mlp(), _regression_task(), output_dir=str(tmp_path),
                           random_seed=0, backend='jax')
   assert resumed.step == 1  # The step-1 checkpoint, written by the tensorflow-numpy loop.
+
+
+def test_weights_and_slots_set_between_runs_are_the_ones_trained():
+  """The step keeps weights and slots in TF variables: what is set from outside (model
+  weights, checkpointed slots) must replace them, as in the jax step."""
+  def run(backend):
+    model = helpers.mlp()
+    loop = training.Loop(model, _regression_task(), random_seed=0, backend=backend)
+    loop.run(2)
+    model.weights = fastmath.nested_map(lambda w: np.asarray(w) * 0.5, model.weights)
+    trainer = loop._trainers[0]  # pylint: disable=protected-access
+    trainer.slots = jax.tree.map(lambda s: np.zeros_like(np.asarray(s)), trainer.slots)
+    loop.run(2)
+    return [np.asarray(w) for w in fastmath.tree_flatten(model.weights)]
+  for got, expected in zip(run('tensorflow-numpy'), run('jax')):
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
 
 
 def test_jax_only_options_are_refused():

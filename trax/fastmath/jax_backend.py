@@ -37,6 +37,13 @@ logsumexp = _special.logsumexp
 sigmoid = jax.nn.sigmoid
 expit = jax.nn.sigmoid
 relu = jax.nn.relu
+
+
+def global_norm(arrays):
+  # A dot product per array (raveled): on CPU several times faster than jnp.sum(x * x).
+  return numpy.sqrt(sum(numpy.dot(numpy.ravel(x), numpy.ravel(x)) for x in arrays))
+
+
 relu6 = jax.nn.relu6
 erf = _special.erf
 

@@ -82,6 +82,11 @@ def sigmoid(x: Any) -> numpy.ndarray:
 expit = sigmoid
 
 
+def global_norm(arrays: Any) -> numpy.ndarray:
+  squares = [numpy.vdot(x, x) for x in (numpy.asarray(a) for a in arrays)]
+  return numpy.sqrt(sum(squares, numpy.zeros((), numpy.float32)))
+
+
 def relu(x: Any) -> numpy.ndarray:
   x = numpy.asarray(x)
   return numpy.maximum(x, numpy.zeros((), x.dtype))

@@ -149,6 +149,11 @@ def sigmoid(x: Any) -> Any:
 expit = sigmoid
 
 
+def global_norm(arrays: Sequence[Any]) -> Any:
+  """The L2 norm of all entries of `arrays` together (each backend's fastest way)."""
+  return lookup('global_norm')(list(arrays))
+
+
 def relu(x: Any) -> Any:
   """`max(x, 0)`, with gradient 0 at 0 (one kernel and its gradient on each backend)."""
   return lookup('relu')(x)
@@ -373,8 +378,8 @@ __all__ = [
     'is_backend', 'to_backend_arrays', 'widen_floats', 'global_device_count', 'pmap',
     'psum', 'dataset_as_numpy', 'grad', 'value_and_grad', 'vjp', 'vmap', 'custom_vjp',
     'remat', 'stop_gradient',
-    'scan', 'cond', 'fori_loop', 'logsumexp', 'sigmoid', 'expit', 'relu', 'relu6', 'erf',
-    'contract', 'matmul_last_axis', 'top_k',
+    'scan', 'cond', 'fori_loop', 'logsumexp', 'sigmoid', 'expit', 'global_norm', 'relu',
+    'relu6', 'erf', 'contract', 'matmul_last_axis', 'top_k',
     'sort_key_val', 'conv', 'max_pool', 'sum_pool', 'avg_pool', 'index_update', 'index_add',
     'dynamic_slice', 'dynamic_slice_in_dim', 'dynamic_update_slice',
     'dynamic_update_slice_in_dim', 'shape', 'concrete_value', 'abstract_eval', 'device_count',

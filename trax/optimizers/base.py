@@ -149,9 +149,8 @@ def l2_norm(tree: Any) -> Any:
 
   The sum of squares is taken in float32 (or wider) whatever the arrays' dtype.
   """
-  flat = [jnp.astype(jnp.ravel(x), _compute_dtype(x)) for x in fastmath.tree_flatten(tree)]
-  # A dot product per vector: on CPU several times faster than jnp.sum(x * x).
-  return jnp.sqrt(sum(jnp.dot(x, x) for x in flat))
+  return fastmath.global_norm([jnp.astype(x, _compute_dtype(x))
+                               for x in fastmath.tree_flatten(tree)])
 
 
 def clip_grads(grad_tree: Any, max_norm: float) -> Any:
