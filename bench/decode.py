@@ -97,16 +97,16 @@ def main() -> None:
   for length in args.lengths:
     # Short runs are repeated more: the least time of many is the one least disturbed.
     repeats = max(args.repeats, 2048 // length)
-    loop = best_time(lambda: decoding.autoregressive_sample(  # pylint: disable=cell-var-from-loop
-        predict_model, max_length=length, **sample), repeats)
-    stream = best_time(lambda: list(itertools.islice(  # pylint: disable=cell-var-from-loop
+    loop = best_time(lambda n=length: decoding.autoregressive_sample(
+        predict_model, max_length=n, **sample), repeats)
+    stream = best_time(lambda n=length: list(itertools.islice(
         decoding.autoregressive_sample_stream(predict_model, start_id=start_id,
-                                              **_no_eos(sample)), length)), repeats)
-    evaluate = best_time(lambda: decoding.autoregressive_sample(  # pylint: disable=cell-var-from-loop
-        eval_model, max_length=length, eval_mode=True, eval_min_length=EVAL_MIN_LENGTH,
+                                              **_no_eos(sample)), n)), repeats)
+    evaluate = best_time(lambda n=length: decoding.autoregressive_sample(
+        eval_model, max_length=n, eval_mode=True, eval_min_length=EVAL_MIN_LENGTH,
         **sample), max(1, 128 // length))
-    rate = lambda seconds: length * args.batch / seconds  # pylint: disable=cell-var-from-loop
-    print(f'{length:7d} {rate(loop):11.1f} {rate(stream):13.1f} {rate(evaluate):11.1f} '
+    tokens = length * args.batch
+    print(f'{length:7d} {tokens / loop:11.1f} {tokens / stream:13.1f} {tokens / evaluate:11.1f} '
           f'{evaluate / loop:9.1f}x {stream / loop:11.2f}x')
 
   early, late = min(args.lengths), longest

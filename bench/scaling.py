@@ -36,8 +36,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
 
-from bench import _timing  # pylint: disable=wrong-import-position
-from bench.peers import common  # pylint: disable=wrong-import-position
+from bench import _timing  # noqa: E402 (after the sys.path line)
+from bench.peers import common  # noqa: E402
 
 # name: (processes, devices per process, data axis, model axis)
 LAYOUTS = {

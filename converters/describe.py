@@ -79,7 +79,7 @@ def describe_tflite(path: str) -> list[str]:
   except ValueError as e:
     raise ExportError(f'{path} is not a TF Lite model: {e}') from None
   lines = [f'TF Lite model: {path} ({len(content):,} bytes)']
-  for name, signature in interpreter.get_signature_list().items():
+  for name in interpreter.get_signature_list():
     runner = interpreter.get_signature_runner(name)
     lines.append(f'signature {name!r}:')
     for kind, details in (('input', runner.get_input_details()),

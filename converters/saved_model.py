@@ -283,7 +283,7 @@ class ExportPlan:
     spec = signatures.spec_to_json
     record = {
         'format': 'trax-export', 'version': 1,
-        'created': datetime.datetime.now(datetime.timezone.utc).isoformat(),
+        'created': datetime.datetime.now(datetime.UTC).isoformat(),
         'versions': {'trax': trax.__version__, 'jax': jax.__version__,
                      'tensorflow': tf.__version__,
                      'keras': keras.__version__ if keras else None},

@@ -142,7 +142,8 @@ def size_limits(layer: tl.Layer, signature: list[ShapeDtype], max_len: 'int | No
   for i, s in enumerate(signature):
     for axis, d in enumerate(s.shape):
       if axis > 0 and d is None:
-        takes = lambda n: _accepts(layer, _resized(signature, [(i, axis)], n), max_len)
+        takes = lambda n, i=i, axis=axis: _accepts(
+            layer, _resized(signature, [(i, axis)], n), max_len)
         if takes(max_len) and not takes(max_len + 1):
           limits[i][axis] = max_len
   return [tuple(l) for l in limits]

@@ -252,7 +252,6 @@ def rebuild(config: dict, mode: str = 'eval', safe_mode: bool = True) -> tl.Laye
   is for rebuilding a layer the caller built itself.
   """
   # Importing registers the factories configs may name (models, Keras-import layers).
-  import trax.models  # pylint: disable=g-import-not-at-top,unused-import
   return tl.from_config(serving_layers.for_serving(config), mode=mode, safe_mode=safe_mode)
 
 

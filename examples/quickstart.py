@@ -1,4 +1,4 @@
-"""End to end: train a TransformerLM under JAX, use it from Keras, ship it to TF Serving and TF Lite.
+"""End to end: train a TransformerLM under JAX, use it from Keras, ship it to TF Serving, TF Lite.
 
 The task is the built-in copy task (`0 x1..xn 0 x1..xn`: after the second 0 the model must
 repeat the sequence). Nothing is downloaded. On a 2-core CPU it takes about a minute, and

@@ -7,7 +7,7 @@
 """
 
 try:
-  import keras  # noqa: F401  (TraxLayer is a Keras 3 layer.)
+  import keras  # TraxLayer is a Keras 3 layer: nothing here works without it.
 except ModuleNotFoundError as e:
   raise ModuleNotFoundError('trax_keras needs Keras 3 and TensorFlow (or JAX) as its backend, '
                             'which are not installed: pip install "trax[keras]".',

@@ -6,7 +6,6 @@ Idiomatic PyTorch: `nn.Linear`/`nn.LayerNorm`/`nn.Embedding`, attention by
 """
 
 import itertools
-import math
 
 import numpy as np
 import torch

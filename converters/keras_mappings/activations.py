@@ -19,7 +19,7 @@ from converters.keras_mappings.base import Unsupported
 _TRAX_BUILDS_LAYERS_FOR_CALLER = True
 
 ACTIVATIONS: dict[str, Callable[[], list]] = {
-    'linear': lambda: [], 'relu': lambda: [tl.Relu()], 'relu6': lambda: [tl.Relu6()],
+    'linear': list, 'relu': lambda: [tl.Relu()], 'relu6': lambda: [tl.Relu6()],
     'sigmoid': lambda: [tl.Sigmoid()], 'tanh': lambda: [tl.Tanh()],
     'softmax': lambda: [tl.Softmax()], 'log_softmax': lambda: [tl.LogSoftmax()],
     'elu': lambda: [tl.Elu()], 'selu': lambda: [tl.Selu()],

@@ -8,8 +8,9 @@ queries by `1/sqrt(key_dim)` and give masked scores -1e9. Masks: the query's Ker
 from the value's and key's masks), `attention_mask` and `use_causal_mask` all combine as
 in Keras. Gates, sliding windows, attention over other axes than 1 and returned scores
 refuse. With attention dropout Keras takes another path, whose masked softmax gives
-queries without any allowed key zero output (`zero_masked`). Causal self-attention with equal key, value and output widths and no other mask
-is trax's `CausalAttention`, which also decodes step by step in 'predict' mode.
+queries without any allowed key zero output (`zero_masked`). Causal self-attention with
+equal key, value and output widths and no other mask is trax's `CausalAttention`, which
+also decodes step by step in 'predict' mode.
 """
 
 import numpy as np

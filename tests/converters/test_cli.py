@@ -173,7 +173,8 @@ def test_verify_help_says_running_a_saved_model_runs_its_program(capsys):
 
 
 def test_max_bytes_limits_checkpoint_reads(tmp_path, capsys):
-  import gzip, pickle  # pylint: disable=g-import-not-at-top,multiple-imports
+  import gzip
+  import pickle  # pylint: disable=g-import-not-at-top,multiple-imports
   path = tmp_path / 'model.pkl.gz'
   path.write_bytes(gzip.compress(pickle.dumps({'flat_weights': [np.zeros(1000, np.float32)],
                                                'step': 1})))

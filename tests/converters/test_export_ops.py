@@ -69,7 +69,9 @@ def test_every_layer_and_model_traces_to_serving_ops():
 
 
 def test_the_verify_process_exits_when_its_parent_is_gone():
-  import subprocess, sys, time  # pylint: disable=g-import-not-at-top,multiple-imports
+  import subprocess
+  import sys
+  import time  # pylint: disable=g-import-not-at-top,multiple-imports
   from converters import verify  # pylint: disable=g-import-not-at-top
   gone = subprocess.Popen([sys.executable, '-c', 'pass'])
   gone.wait()

@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 import converters
-import trax.layers as tl
 from tests.converters import helpers
 from tests.converters.keras_helpers import assert_same
 from tests.converters.keras_helpers import randomize

@@ -150,7 +150,8 @@ def test_checkpoint_errors_are_clear(tmp_path):
 
 def test_a_checkpoint_with_bad_special_dtypes_is_named(tmp_path):
   """A crafted `special_dtypes` raised a raw TypeError from to_saved_model."""
-  import json, zipfile  # pylint: disable=g-import-not-at-top,multiple-imports
+  import json
+  import zipfile  # pylint: disable=g-import-not-at-top,multiple-imports
   layer = tl.Serial(tl.Dense(2))
   layer.init(ShapeDtype((1, 3)))
   good = str(tmp_path / 'good.npz')

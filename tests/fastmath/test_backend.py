@@ -41,7 +41,7 @@ def test_use_backend_restores_after_an_exception():
   with pytest.raises(ZeroDivisionError):
     with fastmath.use_backend('numpy'):
       with fastmath.use_backend('tensorflow-numpy'):
-        1 / 0  # pylint: disable=pointless-statement
+        _ = 1 / 0
   assert fastmath.backend_name() == 'jax'
 
 
@@ -68,7 +68,7 @@ def test_missing_ops_raise_backend_error_naming_op_and_backend():
     with pytest.raises(fastmath.BackendError, match="grad.*'numpy'"):
       fastmath.grad(lambda x: x)
     with pytest.raises(fastmath.BackendError, match="no_such_fn.*'numpy'"):
-      fastmath.numpy.no_such_fn  # pylint: disable=pointless-statement
+      _ = fastmath.numpy.no_such_fn
 
 
 def test_tf_backend_provides_every_name_of_the_jax_backend():

@@ -360,5 +360,5 @@ def test_unsupported_options_raise_backend_error():
     tnp.take(X, [0], mode='wrap')
   with fastmath.use_backend('tensorflow-numpy'):
     with pytest.raises(fastmath.BackendError, match="'tensorflow-numpy'"):
-      fastmath.numpy.no_such_function  # pylint: disable=pointless-statement
+      _ = fastmath.numpy.no_such_function
     assert not hasattr(fastmath.numpy, '__wrapped__')  # Protocol probes see AttributeError.

@@ -181,7 +181,7 @@ def test_cond_on_tensors_with_trees():
     return fastmath.cond(pred, lambda x: {'a': x, 'b': (x * 2,)},
                          lambda x: {'a': -x, 'b': (x + 1,)}, x)
   for pred in (True, False):
-    expected, actual = on_backends(lambda x: fastmath.jit(fn)(np.array(pred), x), X)
+    expected, actual = on_backends(lambda x, pred=pred: fastmath.jit(fn)(np.array(pred), x), X)
     assert_trees_close(actual, expected)
   with fastmath.use_backend('tensorflow-numpy'):
     assert_trees_close(jax.tree.map(np.asarray, fn(tf.constant(0), X)),

@@ -167,21 +167,21 @@ def test_safe_mode_is_the_default_and_refuses_file_readers_and_huge_sizes(tmp_pa
     tl.from_config(reads_file)
   trusted = tl.from_config(reads_file, safe_mode=False)
   np.testing.assert_array_equal(trusted.init(shapes.ShapeDtype((1, 3)))[0][0], np.ones((3, 2)))
-  for config, where in (({'factory': 'Dense', 'args': [10**12]}, 'argument 0=10'),
+  for bad, where in (({'factory': 'Dense', 'args': [10**12]}, 'argument 0=10'),
                         ({'factory': 'Embedding', 'kwargs': {'vocab_size': 2**25,
                                                              'd_feature': 4}}, 'vocab_size='),
                         ({'factory': 'Serial', 'args': [{'factory': 'Select', 'args': [
                             [0, 2**30]]}]}, r'Select\(argument 0=')):
     with pytest.raises(tl.ConfigError, match=rf'Safe mode: refusing .*{where}.* sizes above '
                        '16,777,216'):
-      tl.from_config(config)
+      tl.from_config(bad)
   assert tl.from_config({'factory': 'Dense', 'args': [10**12]}, safe_mode=False).n_out == 1
 
 
 def test_malformed_configs_raise_config_errors():
-  for config in ({'ref': 3}, {'factory': 'Serial', 'args': [{'ref': 0}]}):
+  for bad in ({'ref': 3}, {'factory': 'Serial', 'args': [{'ref': 0}]}):
     with pytest.raises(tl.ConfigError, match='Malformed config'):
-      tl.from_config(config)
+      tl.from_config(bad)
   deep = {'factory': 'Serial', 'args': []}
   for _ in range(5000):
     deep = {'factory': 'Serial', 'args': [deep]}

@@ -1,12 +1,12 @@
 """float64 on the tensorflow-numpy backend, as Trax 1.4's TF backend (TF's numpy) had it.
 
-Every layer of the parity table (`PARITY_CASES`, see tests/layers/test_parity.py) whose inputs are float32 is
-run on float64 inputs under tensorflow-numpy and compared with jax with 64-bit types on
-(weights widened to float64, which is what numpy's promotion computes): the same dtypes
-(integers aside: both backends keep 32-bit ones) and values to 1e-6. Two ways in: `layer(x)`
-on numpy inputs with jax weights (how Trax code calls layers), and `pure_fn` on TF tensors
-for inputs, weights and state (how exports and the TF trainer call them). A few layers run
-by default; the whole table is marked slow.
+Every layer of the parity table (`PARITY_CASES`, see tests/layers/test_parity.py) whose
+inputs are float32 is run on float64 inputs under tensorflow-numpy and compared with jax
+with 64-bit types on (weights widened to float64, which is what numpy's promotion
+computes): the same dtypes (integers aside: both backends keep 32-bit ones) and values to
+1e-6. Two ways in: `layer(x)` on numpy inputs with jax weights (how Trax code calls
+layers), and `pure_fn` on TF tensors for inputs, weights and state (how exports and the TF
+trainer call them). A few layers run by default; the whole table is marked slow.
 """
 
 import jax

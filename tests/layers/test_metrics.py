@@ -283,6 +283,6 @@ def test_takes_class_targets():
   for layer in (tl.WeightedCategoryCrossEntropy(), tl.CategoryAccuracy(), tl.Accuracy(),
                 tl.CrossEntropyLoss(), tl.WeightedFScore()):
     assert metrics.takes_class_targets(layer), layer.name
-  for layer in (tl.L2Loss(), tl.BinaryCrossEntropy(), tl.Accuracy(tl.Fn('Sign', lambda x: np.sign(x))),
-                tl.Fn('Custom', lambda x, y: x)):
+  for layer in (tl.L2Loss(), tl.BinaryCrossEntropy(),
+                tl.Accuracy(tl.Fn('Sign', lambda x: np.sign(x))), tl.Fn('Custom', lambda x, y: x)):
     assert not metrics.takes_class_targets(layer), layer.name

@@ -88,7 +88,7 @@ def test_dropout_shares_draws_along_broadcast_dims():
   np.testing.assert_allclose(eval_layer(x), np.broadcast_to(table, x.shape), atol=1e-6)
 
 
-@pytest.mark.parametrize('max_offset, allowed', [(None, range(0, 8)), (2, range(0, 3)),
+@pytest.mark.parametrize('max_offset, allowed', [(None, range(8)), (2, range(3)),
                                                  (0, [0])])
 def test_random_start_offsets(max_offset, allowed):
   x = np.zeros((1, 5, 4), np.float32)

@@ -2,8 +2,9 @@
 
 Trains the small regression MLP of `helpers` on this process's part of every global batch
 and writes `result<process>.json` to its output directory: the step and weights after
-loading any checkpoint and at the end, and what the process is. Every process prints its own view of the weights (gathered
-when they are split over processes), so the test can compare the processes too.
+loading any checkpoint and at the end, and what the process is. Every process prints its
+own view of the weights (gathered when they are split over processes), so the test can
+compare the processes too.
 
   python -m trax.launch --processes 2 --local-devices 4 distributed_worker.py \
       OUTPUT_DIR N_STEPS [--mesh DATA MODEL] [--kill-at STEP] [--own-dir] [--no-eval]

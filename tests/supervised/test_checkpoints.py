@@ -233,7 +233,8 @@ def test_describing_a_checkpoint_reads_headers_not_arrays(tmp_path):
   checkpoints.write(str(tmp_path / 'ours.npz'), checkpoints.Checkpoint(flat_weights=[big]))
   trax1_base = str(tmp_path / 'trax1')
   with open(trax1_base + '.pkl.gz', 'wb') as f:
-    import gzip, pickle  # pylint: disable=g-import-not-at-top,multiple-imports
+    import gzip
+    import pickle  # pylint: disable=g-import-not-at-top,multiple-imports
     f.write(gzip.compress(pickle.dumps({'flat_weights': 1, 'step': 1})))
   with gzip.open(trax1_base + '.weights.npy.gz', 'wb') as f:
     np.save(f, big)

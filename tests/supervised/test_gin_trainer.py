@@ -29,7 +29,6 @@ def _clean_gin():
 
 
 def test_trax_names_are_registered():
-  import trax  # pylint: disable=g-import-not-at-top,unused-import
   for name in ('trax.layers.Relu', 'trax.layers.Dense', 'trax.layers.GRUCell',
                'trax.models.TransformerLM', 'trax.optimizers.Adam', 'trax.data.BucketByLength',
                'trax.data.data_streams', 'trax.data.Tokenize', 'trax.supervised.trainer_lib.train',

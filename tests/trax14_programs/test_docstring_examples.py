@@ -13,10 +13,8 @@ import itertools
 import numpy as np
 import pytest
 
-import trax
 from trax import data
 from trax import layers as tl
-from trax import shapes
 from tests.trax14_programs import programs
 
 

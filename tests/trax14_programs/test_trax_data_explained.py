@@ -46,7 +46,7 @@ def test_shuffle():
               'At vero eos et accusamus et iusto odio dignissimos ducimus.']
 
   def sample_generator(x):
-    for i in x:
+    for i in x:  # noqa: UP028 (the notebook's code)
       yield i
 
   example_shuffle = list(trax.data.inputs.shuffle(sample_generator(sentence), queue_size=2))

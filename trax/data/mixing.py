@@ -15,7 +15,6 @@ Two schedules, both exactly as Trax 1.4 interleaves (its tests fix the order):
 Trax 1.4 raised a RuntimeError when a source ran out; here the mixed stream ends there.
 """
 
-import math
 from typing import Any, Callable, Iterator, Sequence
 
 StreamFn = Callable[..., Iterator[Any]]

@@ -12,7 +12,7 @@ numpy's global random state.
 
 import functools
 import logging
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 

@@ -11,7 +11,7 @@ from trax.layers.base import Fn
 from trax.layers.base import GET_STATE_FROM_CACHE
 from trax.layers.base import GET_WEIGHTS_FROM_CACHE
 from trax.layers.base import Layer
-from trax.layers.base import LayerError
+from trax.layers.errors import LayerError
 from trax.layers.base import PureLayer
 from trax.layers.flatten import np_from_file
 from trax.layers.flatten import np_to_file

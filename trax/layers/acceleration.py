@@ -13,6 +13,7 @@ import numpy as np
 from trax import fastmath
 from trax import sharding as mesh_lib
 from trax.layers import base
+from trax.layers import errors
 
 __all__ = [
     'Accelerate',
@@ -98,7 +99,7 @@ class Accelerate(base.Layer):
     try:
       return self._jit_pure_fn(jax.tree.map(self._split_batch, x),
                                *self._replicated((weights, state, rng)))
-    except base.LayerError as e:
+    except errors.LayerError as e:
       e.path.insert(0, self.name)
       raise
 

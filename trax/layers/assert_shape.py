@@ -105,7 +105,7 @@ class _Matcher:
     self._prefix = f'{layer_name}: shapes do not match {specification!r}'
     self._suffix = f' ({message})' if message else ''
     self._sizes: dict[str, tuple[Any, str]] = {}  # letter -> (size, where it was bound)
-    self._ellipsis: 'tuple[tuple, str] | None' = None
+    self._ellipsis: tuple[tuple, str] | None = None
 
   def _fail(self, detail: str):
     raise ValueError(f'{self._prefix}: {detail}{self._suffix}')

@@ -21,7 +21,6 @@ fast incremental decoding is in `causal_attention.py`.
 import math
 from typing import Any
 
-import numpy as np
 
 from trax import fastmath
 from trax import shapes

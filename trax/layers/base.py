@@ -41,7 +41,6 @@ from trax import shapes
 from trax.layers import config as config_lib
 from trax.layers import pure_call
 from trax.layers import stack
-from trax.layers.errors import LayerError
 from trax.layers.errors import caller_location
 from trax.layers.errors import reraised_as_layer_error
 

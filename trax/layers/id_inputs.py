@@ -14,7 +14,6 @@ claimed: nothing is checked that the model does not say.
 {0: 100}
 """
 
-from typing import Any
 
 from trax.layers import base
 from trax.layers import combinators as cb

@@ -7,7 +7,6 @@ bias)`; FilterResponseNorm `(gamma, beta, learnt_epsilon)`.
 
 from typing import Any, Sequence
 
-import numpy as np
 
 from trax import fastmath
 from trax.fastmath import numpy as jnp

@@ -104,7 +104,7 @@ class EventFileWriter:
 
   def __init__(self, log_dir: str):
     self._log_dir = log_dir
-    self._file: 'IO[bytes] | None' = None
+    self._file: IO[bytes] | None = None
 
   @property
   def log_dir(self) -> str:
