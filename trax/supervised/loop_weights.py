@@ -17,6 +17,16 @@ from trax import fastmath
 class TrainedWeights:
   """Weights and state of `training.Loop`, synced with its model."""
 
+  # Set by `training.Loop`.
+  _backend: str
+  _placement: Any  # devices.Placement
+  _model: Any  # tl.Layer
+  _evaluation: Any  # evaluation.Evaluation
+  _weights: Any
+  _state: Any
+  _synced_ids: Any
+  _look_at_losses: Any  # A method of `training.Loop`.
+
   @property
   def backend(self) -> str:
     """The engine of the training step: 'jax' or 'tensorflow-numpy'."""

@@ -47,7 +47,8 @@ class _Frozen(type):
   def __setattr__(cls, name: str, value: Any) -> None:
     raise UnsafeCheckpointError(f'refusing to set {name!r} on class {cls.__name__}')
 
-  __delattr__ = __setattr__
+  def __delattr__(cls, name: str) -> None:
+    raise UnsafeCheckpointError(f'refusing to delete {name!r} of class {cls.__name__}')
 
 
 class _Spec(metaclass=_Frozen):
@@ -65,7 +66,7 @@ class _Marker(_Spec):
   """A name a pickle passes as an argument only (`numpy.ndarray`, `numpy.float32`, ...)."""
   __slots__ = ('name', 'base')
 
-  def __init__(self, name: str, base: 'np.dtype | None' = None):
+  def __init__(self, name: str, base: Any = None):
     self.name, self.base = name, base
 
   def __repr__(self) -> str:
@@ -100,7 +101,7 @@ class _DType(_Spec):
     if self.order in ('|', '=', native) or self.base.itemsize == 1:
       return self.base
     if self.base.kind in checkpoint_reading.NUMERIC_KINDS:
-      return self.base.newbyteorder(self.order)
+      return self.base.newbyteorder(self.order)  # pyright: ignore[reportArgumentType] (a checked '<' or '>')
     raise UnsafeCheckpointError(f'{self.base} in non-native byte order {self.order!r}')
 
 
@@ -108,7 +109,8 @@ class _Array(_Spec):
   """A pickled `numpy.ndarray`: shape, dtype, memory order and raw bytes."""
   __slots__ = ('shape', 'dtype', 'fortran', 'data')
 
-  def __init__(self, shape=None, dtype=None, fortran=False, data=None):
+  def __init__(self, shape: Any = None, dtype: Any = None, fortran: Any = False,
+               data: Any = None):
     self.shape, self.dtype, self.fortran, self.data = shape, dtype, fortran, data
 
   def __setstate__(self, state: Any) -> None:
