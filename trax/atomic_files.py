@@ -24,7 +24,7 @@ import shutil
 import socket
 import sys
 import tempfile
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Callable, Iterator, TypeVar
 
 from trax import file_io
 
@@ -32,6 +32,7 @@ _HOST = re.sub(r'[^A-Za-z0-9]', '', socket.gethostname())[:24]
 _TEMPORARY = re.compile(r'\.tmp-(?P<host>[A-Za-z0-9]*)-(?P<pid>\d+)-[0-9a-f]{8}$')
 _LEGACY_TEMPORARY = re.compile(r'\.(npz|tflite|pkl)\.tmp-(?P<pid>\d+)$')  # Older names.
 _SCRATCH = re.compile(r'^trax-[a-z]+-(?P<host>[A-Za-z0-9]*)-(?P<pid>\d+)-')
+_T = TypeVar('_T')
 _FLAGS = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, 'O_NOFOLLOW', 0)
           | getattr(os, 'O_CLOEXEC', 0) | getattr(os, 'O_BINARY', 0))
 _ATTEMPTS = 100
@@ -149,7 +150,7 @@ def remove_stale_scratch() -> list[str]:
   return removed
 
 
-def _create(path: str, make) -> tuple[str, object]:
+def _create(path: str, make: Callable[[str], _T]) -> tuple[str, _T]:
   """Makes a fresh temporary next to `path` with `make(name)`; returns (name, result)."""
   for _ in range(_ATTEMPTS):
     name = temporary_name(path)

@@ -157,14 +157,14 @@ def bucket_by_length(generator: Iterable[Any], length_fn: Callable[[Any], int],
     Padded batches, in the order the buckets fill up.
   """
   _check_buckets(boundaries, batch_sizes)
-  boundaries = list(boundaries) + [None]  # The last bucket is unbounded.
+  bounds: list[int | None] = [*boundaries, None]  # The last bucket is unbounded.
   buckets = [[] for _ in batch_sizes]
   for example in generator:
     length = length_fn(example)
-    i = next(i for i, b in enumerate(boundaries) if b is None or length <= b)
+    i = next(i for i, b in enumerate(bounds) if b is None or length <= b)
     buckets[i].append(example)
     if len(buckets[i]) == batch_sizes[i]:
-      yield _stack_padded(buckets[i], boundaries[i], strict_pad_on_len)
+      yield _stack_padded(buckets[i], bounds[i], strict_pad_on_len)
       buckets[i] = []
 
 

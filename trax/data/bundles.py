@@ -63,7 +63,8 @@ def batcher(data_streams: Any, variable_shapes: bool = True,
     id_to_mask: target id given loss weight 0 (padding).
     strict_pad_on_len: pad lengths to multiples of the bucket boundary.
   """
-  train_stream, eval_stream = data_streams() if callable(data_streams) else data_streams
+  streams: Any = data_streams() if callable(data_streams) else data_streams
+  train_stream, eval_stream = streams
   settings = (variable_shapes, batch_size_per_device, batch_size, eval_batch_size,
               bucket_length, buckets, buckets_include_inputs_in_length,
               batch_shuffle_size, max_eval_length, id_to_mask, strict_pad_on_len)

@@ -109,6 +109,7 @@ def _gradual(counters: Sequence[int], use_remainders: bool) -> Iterator[int]:
 
 def _open_source(source: Any, generator: Any) -> Iterator[Any]:
   """An iterator from a data source: a stream function or an iterable."""
-  if callable(source):
-    return iter(source() if generator is None else source(generator))
-  return iter(source)
+  if not callable(source):
+    return iter(source)
+  stream: Any = source() if generator is None else source(generator)
+  return iter(stream)

@@ -18,7 +18,7 @@ import numpy as np
 
 from trax import shapes
 
-StreamFn = Callable[[Any], Iterator[Any]]
+StreamFn = Callable[..., Iterator[Any]]  # f(generator=None): the input stream, if any.
 
 _log = logging.getLogger(__name__)
 

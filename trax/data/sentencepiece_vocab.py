@@ -68,10 +68,10 @@ def build_sentencepiece_vocab(text_files_or_iterator: 'str | Sequence[str] | Ite
   """
   import sentencepiece  # pylint: disable=g-import-not-at-top
 
-  options = dict(model_type='unigram', character_coverage=1.0,
-                 normalization_rule_name='identity', remove_extra_whitespaces=False,
-                 pad_id=PAD_ID, eos_id=EOS_ID, unk_id=UNK_ID, bos_id=-1,
-                 num_threads=1, minloglevel=2)
+  options: dict[str, Any] = dict(
+      model_type='unigram', character_coverage=1.0, normalization_rule_name='identity',
+      remove_extra_whitespaces=False, pad_id=PAD_ID, eos_id=EOS_ID, unk_id=UNK_ID, bos_id=-1,
+      num_threads=1, minloglevel=2)
   options.update(trainer_options)
   if isinstance(text_files_or_iterator, (str, os.PathLike)):
     options['input'] = os.fspath(text_files_or_iterator)

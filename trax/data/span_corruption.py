@@ -142,6 +142,8 @@ def MLM(vocab_size: 'int | None' = None, max_length: 'int | None' = None,  # pyl
   """
   if vocab_size is None:
     raise ValueError('MLM needs vocab_size: the sentinel ids count down from it.')
+  if max_length is None:
+    raise ValueError('MLM needs max_length: the length of the chunks it corrupts.')
   return Serial(generate_sequential_chunks(max_length),
                 generate_random_noise_mask(noise_density, mean_noise_span_length),
                 consume_noise_mask(vocab_size))

@@ -5,6 +5,7 @@ import math
 
 import jax
 import numpy as _np
+from jax import core as jax_core
 from jax import lax
 import jax.numpy as numpy  # `fastmath.numpy` under this backend.
 import jax.scipy.special as _special
@@ -160,7 +161,7 @@ def shape(x):
 
 
 def concrete_value(x):
-  if isinstance(x, jax.core.Tracer):
+  if isinstance(x, jax_core.Tracer):
     return None
   return _np.asarray(x)
 
@@ -178,7 +179,7 @@ map = lax.map  # pylint: disable=redefined-builtin
 
 
 def is_traced(tree):
-  return any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree.leaves(tree))
+  return any(isinstance(leaf, jax_core.Tracer) for leaf in jax.tree.leaves(tree))
 
 
 def to_backend_arrays(tree):
@@ -245,8 +246,8 @@ def _threefry_words(key, n):
   (1M words: 1.6 ms CPU against 4.6 ms). Same counters as jax's partitionable threefry
   (its default): word `i` is `x0 ^ x1` of `threefry2x32(key, (0, i))`.
   """
-  if (jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key) or n >= 2**32
-      or not jax.config.jax_threefry_partitionable):
+  partitionable = getattr(jax.config, 'jax_threefry_partitionable')  # A dynamic flag.
+  if numpy.issubdtype(key.dtype, jax.dtypes.prng_key) or n >= 2**32 or not partitionable:
     return jax.random.bits(key, (n,), numpy.uint32)
   key = numpy.asarray(key) if not isinstance(key, jax.Array) else key
   k0, k1 = key[0], key[1]

@@ -154,8 +154,8 @@ def top_k(x, k: int) -> tuple[tf.Tensor, tf.Tensor]:
 def sort_key_val(keys, values, dimension: int = -1) -> tuple[tf.Tensor, tf.Tensor]:
   """`keys` sorted along `dimension` (stably), and `values` permuted the same way."""
   order = numpy.argsort(keys, axis=dimension)
-  return tuple(numpy.take_along_axis(a, order, dimension, mode='promise_in_bounds')
-               for a in (keys, values))
+  return (numpy.take_along_axis(keys, order, dimension, mode='promise_in_bounds'),
+          numpy.take_along_axis(values, order, dimension, mode='promise_in_bounds'))
 
 
 def concrete_value(x):

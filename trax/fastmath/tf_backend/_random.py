@@ -9,7 +9,8 @@ TF Lite (2.21) has no builtins for the stateless random ops: models exported in 
 predict mode, where dropout is off, contain none.
 """
 
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -43,7 +44,8 @@ def random_get_prng(seed: Any) -> tf.Tensor:
 
 
 def random_split(key: Any, num: int = 2) -> tuple:
-  return tuple(tf.unstack(tf.random.experimental.stateless_split(_key(key), num), num))
+  split = tf.random.experimental.stateless_split  # pyright: ignore[reportAttributeAccessIssue] (not in TF's stubs)
+  return tuple(tf.unstack(split(_key(key), num), num))
 
 
 def random_fold_in(key: Any, data: Any) -> tf.Tensor:
@@ -54,10 +56,11 @@ def random_fold_in(key: Any, data: Any) -> tf.Tensor:
     data = tf.bitcast(data, tf.int32) if data.dtype == tf.uint32 else tf.cast(data, tf.int32)
   else:
     data = np.array(int(data) & 0xFFFFFFFF, np.uint32).view(np.int32)
-  return tf.cast(tf.random.experimental.stateless_fold_in(key, data), key.dtype)
+  fold_in = tf.random.experimental.stateless_fold_in  # pyright: ignore[reportAttributeAccessIssue] (not in TF's stubs)
+  return tf.cast(fold_in(key, data), key.dtype)
 
 
-def random_uniform(key: Any, shape: Sequence = (), dtype: Any = np.float32,
+def random_uniform(key: Any, shape: Any = (), dtype: Any = np.float32,
                    minval: Any = 0., maxval: Any = 1.) -> tf.Tensor:
   dtype = _dtypes.tf_dtype(dtype)
   return tf.random.stateless_uniform(_dtypes.shape_arg(shape), _key(key),
@@ -82,8 +85,9 @@ def random_bits(key: Any, shape: Sequence = (), dtype: Any = np.uint32) -> tf.Te
   per_word = 4 // dtype.size
   shape = _dtypes.shape_arg(shape)
   size = tf.reduce_prod(shape)
+  # minval=maxval=None: the full range of uint32 (TF's stubs do not allow None).
   words = tf.random.stateless_uniform([(size + per_word - 1) // per_word], _key(key),
-                                      minval=None, maxval=None, dtype=tf.uint32)
+                                      minval=None, maxval=None, dtype=tf.uint32)  # pyright: ignore[reportArgumentType]
   if per_word == 1:
     return tf.reshape(words, shape)
   return tf.reshape(tf.reshape(tf.bitcast(words, dtype), [-1])[:size], shape)
@@ -92,5 +96,5 @@ def random_bits(key: Any, shape: Sequence = (), dtype: Any = np.uint32) -> tf.Te
 def random_bernoulli(key: Any, p: Any = 0.5, shape: 'Sequence | None' = None) -> tf.Tensor:
   """Booleans, True with probability `p` (broadcast to `shape`, else `p`'s shape)."""
   p = _dtypes.as_inexact(p)
-  shape = tf.shape(p) if shape is None else _dtypes.shape_arg(shape)
-  return random_uniform(key, shape, p.dtype) < p
+  return random_uniform(key, tf.shape(p) if shape is None else _dtypes.shape_arg(shape),
+                        p.dtype) < p

@@ -124,18 +124,18 @@ def grad(f: Callable, argnums: 'int | Sequence[int]' = 0, has_aux: bool = False)
 
 def vjp(f: Callable, *primals: Any, has_aux: bool = False) -> tuple:
   """Returns `(f(*primals), vjp_fn)` (and aux), `vjp_fn(cotangent)` a tuple per primal."""
-  primals = [_to_tensors(p) for p in primals]
+  tensors = [_to_tensors(p) for p in primals]
   # Persistent: vjp_fn may be called more than once.
   tape = tf.GradientTape(persistent=True, watch_accessed_variables=False)
   with tape:
-    tape.watch(primals)
-    out = f(*primals)
+    tape.watch(tensors)
+    out = f(*tensors)
   out, aux = out if has_aux else (out, None)
 
   def vjp_fn(cotangent):
     tf.nest.assert_same_structure(out, cotangent)
     cotangents = [tf_numpy.asarray(c) for c in tf.nest.flatten(cotangent)]
-    grads = tape.gradient(tf.nest.flatten(out), primals, output_gradients=cotangents,
+    grads = tape.gradient(tf.nest.flatten(out), tensors, output_gradients=cotangents,
                           unconnected_gradients=tf.UnconnectedGradients.ZERO)
     return tuple(tf.nest.map_structure(_dense, grads))
   return (out, vjp_fn, aux) if has_aux else (out, vjp_fn)
@@ -180,13 +180,16 @@ class custom_vjp:  # pylint: disable=invalid-name
   def __init__(self, fun: Callable, nondiff_argnums: Sequence[int] = ()):
     functools.update_wrapper(self, fun)
     self._fun, self._nondiff_argnums = fun, tuple(nondiff_argnums)
-    self._fwd = self._bwd = None
+    self.__name__ = getattr(fun, '__name__', repr(fun))
+    self._fwd: Callable | None = None
+    self._bwd: Callable | None = None
 
   def defvjp(self, fwd: Callable, bwd: Callable) -> None:
     self._fwd, self._bwd = fwd, bwd
 
   def __call__(self, *args):
-    if self._fwd is None:
+    fwd, bwd = self._fwd, self._bwd
+    if fwd is None or bwd is None:
       raise TypeError(f'No VJP defined for custom_vjp function {self.__name__}; call '
                       '.defvjp(fwd, bwd) first.')
     nondiff = [args[i] for i in self._nondiff_argnums]
@@ -199,7 +202,7 @@ class custom_vjp:  # pylint: disable=invalid-name
 
     @tf.custom_gradient
     def apply(*flat_inputs):
-      out, residuals = self._fwd(*with_nondiff(tf.nest.pack_sequence_as(diff_args,
+      out, residuals = fwd(*with_nondiff(tf.nest.pack_sequence_as(diff_args,
                                                                         flat_inputs)))
       out_structure.append(out)
       flat_out = tf.nest.flatten(out)
@@ -211,7 +214,7 @@ class custom_vjp:  # pylint: disable=invalid-name
         flat_cotangents = [tf.zeros_like(o) if c is None else c
                            for o, c in zip(flat_out, flat_cotangents)]
         cotangent = tf.nest.pack_sequence_as(out, flat_cotangents)
-        return tf.nest.flatten(self._bwd(*nondiff, residuals, cotangent))
+        return tf.nest.flatten(bwd(*nondiff, residuals, cotangent))
       return flat_out, backward
     flat_out = apply(*tf.nest.flatten(diff_args))
     return tf.nest.pack_sequence_as(out_structure[0], flat_out)

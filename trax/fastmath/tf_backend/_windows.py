@@ -61,7 +61,7 @@ def _dilated_kernel(w: tf.Tensor, dilations: Sequence[int]) -> tf.Tensor:
   for axis, d in enumerate(dilations):
     if d > 1:
       taps = tf.stack([w] + [tf.zeros_like(w)] * (d - 1), axis=axis + 1)
-      dims = w.shape.as_list()
+      dims: list[Any] = w.shape.as_list()  # A kernel's shape is static.
       w = tf.reshape(taps, dims[:axis] + [dims[axis] * d] + dims[axis + 1:])
       w = tf.gather(w, tf.range((dims[axis] - 1) * d + 1), axis=axis)
   return w
@@ -132,6 +132,7 @@ def avg_pool(x, pool_size, strides, padding) -> tf.Tensor:
   """Window means; with 'SAME' padding, over the in-bounds elements only."""
   x = _dtypes.as_inexact(x)
   if isinstance(padding, str):
-    return tf.nn.avg_pool(x, list(pool_size), list(strides), padding)  # TF counts in-bounds.
-  counts = sum_pool(tf.ones_like(x[..., :1]), pool_size, strides, padding)
+    # TF counts in-bounds elements; its stubs type `padding` as a Literal.
+    return tf.nn.avg_pool(x, list(pool_size), list(strides), padding)  # pyright: ignore[reportArgumentType]
+  counts = sum_pool(tf.ones_like(x[..., 0:1]), pool_size, strides, padding)  # pyright: ignore[reportArgumentType] (TF's stubs lack `...`)
   return sum_pool(x, pool_size, strides, padding) / counts

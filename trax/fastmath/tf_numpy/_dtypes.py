@@ -1,6 +1,7 @@
 """Dtypes, jax's type promotion, conversion to tensors, and shapes for the TF namespace."""
 
 import builtins
+from typing import Any
 
 import ml_dtypes
 import numpy as np
@@ -106,6 +107,8 @@ def result_dtype(*args) -> tf.DType:
   for x in args:
     if _is_weak(x) and (result is None or _rank(result) < _rank(_WEAK_DEFAULTS[type(x)])):
       result = _WEAK_DEFAULTS[type(x)]
+  if result is None:
+    raise ValueError('result_dtype needs at least one array, scalar or dtype.')
   return result
 
 
@@ -131,9 +134,11 @@ def shape_arg(shape_like):
   """A shape for TF ops: a list of ints, or an int32 vector if some entries are tensors."""
   if is_tensor(shape_like) and shape_like.shape.rank == 1:
     return shape_like
-  if isinstance(shape_like, (tf.TensorShape, np.ndarray)):
-    shape_like = shape_like.as_list() if hasattr(shape_like, 'as_list') else shape_like.tolist()
-  dims = tuple(shape_like) if isinstance(shape_like, (tuple, list)) else (shape_like,)
+  if isinstance(shape_like, tf.TensorShape):
+    shape_like = shape_like.as_list()
+  elif isinstance(shape_like, np.ndarray):
+    shape_like = shape_like.tolist()
+  dims: tuple[Any, ...] = tuple(shape_like) if isinstance(shape_like, (tuple, list)) else (shape_like,)
   if builtins.any(d is None for d in dims):
     raise ValueError(f'Shape {shape_like} has unknown (None) dimensions; build shapes with '
                      'fastmath.shape(x), which gives tensors for dimensions known only at '

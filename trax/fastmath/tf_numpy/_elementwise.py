@@ -177,8 +177,9 @@ def where(condition, x=None, y=None):
 
 def nonzero(a) -> tuple:
   """Indices (int32) of the nonzero entries, one array per axis; sizes are dynamic."""
-  coordinates = tf.cast(tf.where(as_bool(a)), tf.int32)
-  return tuple(coordinates[:, axis] for axis in range(coordinates.shape[1]))
+  mask = as_bool(a)
+  coordinates = tf.cast(tf.where(mask), tf.int32)
+  return tuple(coordinates[:, axis] for axis in range(len(mask.shape)))
 
 
 def clip(a, a_min=None, a_max=None, *, min=None, max=None) -> tf.Tensor:

@@ -3,6 +3,8 @@
 Shapes may hold scalar tensors (dynamic dimensions); ranks must be known when tracing.
 """
 
+from typing import Literal
+
 import numpy as np
 import tensorflow as tf
 
@@ -20,7 +22,8 @@ __all__ = [
     'vstack', 'searchsorted',
 ]
 
-_PAD_MODES = {'constant': 'CONSTANT', 'reflect': 'REFLECT', 'symmetric': 'SYMMETRIC'}
+_PAD_MODES: dict[str, Literal['CONSTANT', 'REFLECT', 'SYMMETRIC']] = {
+    'constant': 'CONSTANT', 'reflect': 'REFLECT', 'symmetric': 'SYMMETRIC'}
 
 
 def _rank(x: tf.Tensor) -> int:
