@@ -36,7 +36,7 @@ __all__ = [
     'logsoftmax_sample',
 ]
 
-Axis = 'int | tuple[int, ...] | None'
+Axis = int | tuple[int, ...] | None
 
 
 @register

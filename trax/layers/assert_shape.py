@@ -234,7 +234,7 @@ def assert_shape(specification: str) -> Callable:
 
 def _add_instance_check(layer: base.Layer, spec: _Specification) -> None:
   """Makes `layer.forward` check `spec` (on top of checks added before)."""
-  layer._shape_specifications = (  # pylint: disable=protected-access
+  layer._shape_specifications = (  # pyright: ignore[reportAttributeAccessIssue] (ours to add)
       getattr(layer, '_shape_specifications', ()) + (spec,))
   # A bound method (not a closure) so that copies of the layer check themselves.
   layer.forward = types.MethodType(_forward_with_instance_checks, layer)
@@ -242,7 +242,7 @@ def _add_instance_check(layer: base.Layer, spec: _Specification) -> None:
 
 def _forward_with_instance_checks(layer: base.Layer, inputs: Any) -> Any:
   forward = type(layer).forward
-  for spec in layer._shape_specifications:  # pylint: disable=protected-access
+  for spec in getattr(layer, '_shape_specifications'):  # noqa: B009 (set by _add_instance_check)
     forward = functools.partial(spec.call, forward=forward)
   return forward(layer, inputs)
 

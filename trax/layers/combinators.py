@@ -156,7 +156,7 @@ def Branch(*layers: Any, name: str = 'Branch') -> base.Layer:
     return _as_branch(layers[0])
   parallel = Parallel(*layers)
   indices = [i for layer in parallel.sublayers for i in range(layer.n_in)]
-  return Serial(Select(indices), parallel, name=name, sublayers_to_print=parallel.sublayers)
+  return Serial(Select(indices), parallel, name=name, sublayers_to_print=list(parallel.sublayers))
 
 
 @register

@@ -180,7 +180,7 @@ def _encode(obj: Any, counts: dict[int, int], ids: dict[int, int]) -> Any:
     if id(obj) in ids:
       return {'ref': ids[id(obj)]}
     factory, args, kwargs = record
-    node = {'factory': _name_of(factory, obj)}
+    node: dict[str, Any] = {'factory': _name_of(factory, obj)}
     if counts.get(id(obj), 0) > 1:
       node['id'] = ids[id(obj)] = len(ids)
     if args:

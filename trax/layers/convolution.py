@@ -68,10 +68,8 @@ class Conv(base.Layer):
     self._padding = _check_padding(padding, self._name)
     self._lhs_spec, self._rhs_spec, self._out_spec = _check_specs(
         dimension_numbers, n_spatial, self._name)
-    if kernel_initializer is None:
-      kernel_initializer = init.GlorotNormalInitializer(
-          self._rhs_spec.index('O'), self._rhs_spec.index('I'))
-    self._kernel_initializer = kernel_initializer
+    self._kernel_initializer: init.Initializer = kernel_initializer or (
+        init.GlorotNormalInitializer(self._rhs_spec.index('O'), self._rhs_spec.index('I')))
     self._bias_initializer = bias_initializer
     self._use_bias = use_bias
 
@@ -106,7 +104,7 @@ class Conv(base.Layer):
       y = jnp.reshape(y, (*batch_shape, *fastmath.shape(y)[1:]))
     return y
 
-  def _kernel_channels(self, channels: int) -> int:
+  def _kernel_channels(self, channels: 'int | None') -> 'int | None':
     """The kernel's input channels (I) for inputs of `channels` (fewer when grouped)."""
     return channels
 

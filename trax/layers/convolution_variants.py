@@ -73,7 +73,7 @@ class GroupedConv(convolution.Conv):
     self._dilation = convolution._as_sizes(  # pylint: disable=protected-access
         tuple(dilation or (1,) * n), 'dilation', self.name, n)
 
-  def _kernel_channels(self, channels: int) -> int:
+  def _kernel_channels(self, channels: 'int | None') -> 'int | None':
     if channels is not None and channels % self._groups:
       raise ValueError(f'{self.name}: input channels {channels} are not divisible by '
                        f'groups={self._groups}.')

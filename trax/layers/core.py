@@ -6,6 +6,8 @@ Embedding and Weights a bare array, LocallyConnected1d `(w, b)`; Dropout keeps i
 state.
 """
 
+import functools
+import operator
 from typing import Any, Sequence
 
 import numpy as np
@@ -320,7 +322,8 @@ class LocallyConnected1d(base.Layer):
     else:
       n_out, starts = length, list(range(k))
       taps = self._pad(taps, (k - 1) // 2)
-    y = sum(taps[..., s:s + n_out, i, :] for i, s in enumerate(starts))
+    y = functools.reduce(operator.add,
+                         (taps[..., s:s + n_out, i, :] for i, s in enumerate(starts)))
     return y + b if self._use_bias else y
 
   def _pad(self, taps: Any, h: int) -> Any:

@@ -68,7 +68,7 @@ def _moved(layer: base.Layer, top: list) -> 'list | None':
     config = layer.config()
   except (config_lib.ConfigError, TypeError, ValueError):
     return None
-  mover = _MOVERS.get(config.get('factory'))
+  mover = _MOVERS.get(config.get('factory', ''))
   try:
     return None if mover is None else mover(top, config)
   except (IndexError, KeyError, TypeError):

@@ -123,7 +123,7 @@ class MultiHeadAttention(base.Layer):
     return project(attention.heads_merged(activations, query_shape), projections[3])
 
   def _split(self, inputs: Any) -> tuple:
-    stack = tuple(inputs) if self.n_in > 1 else (inputs,)
+    stack: tuple[Any, ...] = tuple(inputs) if self.n_in > 1 else (inputs,)
     n_qkv = self.n_in - len(self._masks)
     query = stack[0]
     value = stack[1] if n_qkv > 1 else query

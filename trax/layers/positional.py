@@ -83,14 +83,14 @@ class PositionalEncoding(base.Layer):
 
   @property
   def weights(self) -> Any:
-    return base.Layer.weights.fget(self)
+    return base.Layer.weights.__get__(self)
 
   @weights.setter
   def weights(self, weights: Any) -> None:
     shape = getattr(weights, 'shape', None)
     if shape is not None and len(shape) == 3 and shape[0] == 1:  # Trax 1.x layout.
       weights = weights[0]
-    base.Layer.weights.fset(self, weights)
+    base.Layer.weights.__set__(self, weights)
 
   def init_weights_and_state(self, input_signature: Any) -> None:
     table = sinusoids(self._max_len, input_signature.shape[-1])

@@ -138,7 +138,8 @@ def shape_arg(shape_like):
     shape_like = shape_like.as_list()
   elif isinstance(shape_like, np.ndarray):
     shape_like = shape_like.tolist()
-  dims: tuple[Any, ...] = tuple(shape_like) if isinstance(shape_like, (tuple, list)) else (shape_like,)
+  is_sequence = isinstance(shape_like, (tuple, list))
+  dims: tuple[Any, ...] = tuple(shape_like) if is_sequence else (shape_like,)
   if builtins.any(d is None for d in dims):
     raise ValueError(f'Shape {shape_like} has unknown (None) dimensions; build shapes with '
                      'fastmath.shape(x), which gives tensors for dimensions known only at '
