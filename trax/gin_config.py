@@ -68,9 +68,10 @@ def register() -> None:
       wrapper = gin.external_configurable(
           _as_function(obj) if inspect.isclass(obj) else obj, name=name, module=module,
           denylist=denylist)
-      if config_lib.registered_name(obj):
+      registered = config_lib.registered_name(obj)
+      if registered:
         # A layer built with `rnn_cell=@trax.layers.GRUCell` describes it as GRUCell.
-        config_lib.register_alias(wrapper, config_lib.registered_name(obj))
+        config_lib.register_alias(wrapper, registered)
   # Trax decorated `train` in place, so `trainer_lib.train(output_dir)` after parsing a
   # config uses its bindings; the module attribute becomes gin's wrapper here (the only
   # place trax rebinds a name for gin).

@@ -115,7 +115,7 @@ def launch_local(script_and_args: Sequence[str], n_processes: int,
 
 def main(argv: 'Sequence[str] | None' = None) -> int:
   parser = argparse.ArgumentParser(
-      prog='python -m trax.launch', description=__doc__.split('\n\n')[0],
+      prog='python -m trax.launch', description=(__doc__ or '').split('\n\n')[0],
       formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument('--processes', type=int, required=True,
                       help='how many processes take part')

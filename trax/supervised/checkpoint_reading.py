@@ -21,7 +21,7 @@ import gzip
 import math
 import os
 import struct
-from typing import Any, BinaryIO, Iterator
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -68,7 +68,7 @@ class BoundedReader:
   once instead of after decompressing it.
   """
 
-  def __init__(self, stream: BinaryIO, limit: int, path: str):
+  def __init__(self, stream: Any, limit: int, path: str):  # A buffered binary file.
     self._stream, self._limit, self._path = stream, limit, path
     self.n_read = 0
 

@@ -46,11 +46,10 @@ class Evaluation:
 
   @property
   def eval_model(self) -> base.Layer:
-    if self._eval_model is None:
-      self._build()
-    return self._eval_model
+    return self._eval_model or self._build()
 
-  def _build(self) -> None:
+  def _build(self) -> base.Layer:
+    """Builds the eval model and its evaluators; returns the model."""
     eval_model = self._given_eval_model or eval_mode_copy(self._model)
     eval_model.rng = self._rng
     if eval_model is not self._model:
@@ -63,6 +62,7 @@ class Evaluation:
     self._eval_model = eval_model
     if self._shared is not None:
       self.share(*self._shared)
+    return eval_model
 
   def share(self, weights: Any, state: Any) -> None:
     """Points the eval model at the trained weights (and state, if it shares it)."""

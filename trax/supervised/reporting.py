@@ -54,7 +54,7 @@ class Reporter:
     self._accumulators = [_Accumulator() for _ in tasks]
     self._last_progress = (time.time(), 0)
     self._pending = []  # (task index, step, loss, metrics), still on the devices.
-    self.last_checkpoint = None  # (step, path) of the last checkpoint written.
+    self.last_checkpoint: tuple[int, str] | None = None  # (step, path) of the last one written.
 
   def add(self, task_index: int, step: int, loss: Any, metrics: dict) -> None:
     """Keeps a step's loss and optimizer metrics (device arrays) for `look_at_losses`."""

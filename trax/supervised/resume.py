@@ -23,13 +23,12 @@ from trax.supervised import checkpoints
 from trax.supervised import devices
 from trax.supervised import orbax_checkpoints
 from trax.supervised import reporting
-from trax.supervised import trainer as trainer_lib
 
 _EXTENSIONS = ('.npz', '.pkl.gz')  # Ours first, then Trax 1.x's.
 
 
 def to_checkpoint(placement: devices.Placement, weights: Any, state: Any,
-                  trainers: Sequence[trainer_lib.TaskTrainer], tasks: Sequence[Any],
+                  trainers: Sequence[Any], tasks: Sequence[Any],
                   eval_tasks: Sequence[Any], on_host: 'bool | None' = None,
                   **fields: Any) -> checkpoints.Checkpoint:
   """The loop's arrays as a `Checkpoint`: numpy copies, or the device arrays themselves.
@@ -38,7 +37,8 @@ def to_checkpoint(placement: devices.Placement, weights: Any, state: Any,
     placement: where the arrays live.
     weights: the model's weights (on the devices).
     state: the model's state.
-    trainers: the train tasks' trainers (slots, hyper-parameters, loss weights and state).
+    trainers: the train tasks' trainers (`TaskTrainer`s, or `TfTaskTrainer`s on
+      tensorflow-numpy): slots, hyper-parameters, loss weights and state.
     tasks: the train tasks (for their batch counts).
     eval_tasks: the eval tasks (for their batch counts).
     on_host: copy the arrays to the host; by default unless the weights are split over
@@ -87,7 +87,7 @@ def write(directory: str, basename: str, placement: devices.Placement,
 
 
 def read(path: str, placement: devices.Placement, weights: Any, state: Any,
-         trainers: Sequence[trainer_lib.TaskTrainer], tasks: Sequence[Any],
+         trainers: Sequence[Any], tasks: Sequence[Any],
          eval_tasks: Sequence[Any], rng: Any) -> checkpoints.Checkpoint:
   """Reads the checkpoint at `path` for a loop whose state is given (see `to_checkpoint`).
 
@@ -124,7 +124,7 @@ def find(directory: str, filename: 'str | None') -> 'str | None':
 
 def restore(checkpoint: checkpoints.Checkpoint, path: str,
             placement: devices.Placement, weights: Any, state: Any,
-            trainers: Sequence[trainer_lib.TaskTrainer], tasks: Sequence[Any],
+            trainers: Sequence[Any], tasks: Sequence[Any],
             eval_tasks: Sequence[Any], skip_batches: bool = True) -> tuple[Any, Any]:
   """Puts `checkpoint` into a loop; returns the model's new `(weights, state)`.
 

@@ -74,7 +74,7 @@ class TfTaskTrainer:
                     'loss_state': task.loss_layer.state}
     self.opt_params = opt_params
     # ((model weights, loss weights), (model state, loss state), slots), from the first step.
-    self._variables = None
+    self._variables: Any = None
     self._returned_ids = None  # Of the model weights and state the last step returned.
     self.n_traces = 0
     self._compiled_step = tf.function(self._step, autograph=False, jit_compile=jit_compile,

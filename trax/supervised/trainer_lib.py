@@ -153,19 +153,21 @@ def train(output_dir: str, model: 'Callable[..., tl.Layer] | None' = None,
   if permanent_checkpoint_frequency is not None and permanent_checkpoints_at is not None:
     raise ValueError('Give only one of permanent_checkpoint_frequency and '
                      'permanent_checkpoints_at.')
-  defaults = (('inputs', inputs, data.batcher, 'trax.data.batcher'),
-              ('optimizer', optimizer, optimizers.Adafactor, 'trax.optimizers.Adafactor'),
-              ('lr_schedule_fn', lr_schedule_fn, lr_schedules.multifactor,
-               'trax.supervised.lr_schedules.multifactor'),
-              ('num_devices', None, num_devices, 'trax.supervised.trainer_lib.num_devices'))
-  inputs, optimizer, lr_schedule_fn, devices_fn = (
+  defaults: tuple[tuple[str, Any, Any, str], ...] = (
+      ('inputs', inputs, data.batcher, 'trax.data.batcher'),
+      ('optimizer', optimizer, optimizers.Adafactor, 'trax.optimizers.Adafactor'),
+      ('lr_schedule_fn', lr_schedule_fn, lr_schedules.multifactor,
+       'trax.supervised.lr_schedules.multifactor'),
+      ('num_devices', None, num_devices, 'trax.supervised.trainer_lib.num_devices'))
+  configured: list[Any] = [
       given if given is not None else gin_config.configured(default, selector)
-      for _, given, default, selector in defaults)
+      for _, given, default, selector in defaults]
+  make_inputs, make_optimizer, make_lr_schedule, devices_fn = configured
   n_devices = devices_fn() or fastmath.local_device_count()
-  inputs = inputs() if callable(inputs) else inputs
+  inputs = make_inputs() if callable(make_inputs) else make_inputs
   train_task = training.TrainTask(
       inputs.train_stream(n_devices), loss_layer=loss_fn or tl.WeightedCategoryCrossEntropy(),
-      optimizer=optimizer(), lr_schedule=lr_schedule_fn(),
+      optimizer=make_optimizer(), lr_schedule=make_lr_schedule(),
       n_steps_per_checkpoint=eval_frequency,
       n_steps_per_permanent_checkpoint=permanent_checkpoint_frequency)
   names, metric_layers = zip(*(metrics or default_metrics()).items())
