@@ -51,8 +51,11 @@ def from_keras(keras_model: Any, allow_wrapping: bool = False, mode: str = 'eval
                ) -> tuple[tl.Layer, Any]:
   """Converts a Keras model to a trax layer computing the same function.
 
-  >>> layer, weights = from_keras(keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)]))
-  >>> y = layer(x)  # == keras_model(x, training=False)
+  >>> keras_model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+  >>> layer, weights = from_keras(keras_model)
+  >>> x = np.ones((3, 4), np.float32)
+  >>> np.allclose(layer(x), keras_model(x, training=False), atol=1e-6)
+  True
 
   Several inputs are taken as a tuple in the order of `keras_model.inputs` (for dict
   inputs, Keras' flattening order: sorted by key); several outputs come as a tuple in the

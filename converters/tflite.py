@@ -87,7 +87,7 @@ def to_tflite(model_or_saved_model_dir: Any, output_path: str, input_signature: 
               allow_random_weights: bool = False) -> TFLiteExport:
   """Converts a trax model, Keras model, checkpoint or SavedModel to a `.tflite` file.
 
-  >>> converters.to_tflite(model, 'lm.tflite', ShapeDtype((None, None), np.int32),
+  >>> converters.to_tflite(model, 'lm.tflite', ShapeDtype((None, None), np.int32),  # doctest: +SKIP
   ...                      quantize='dynamic_range')
 
   Args:

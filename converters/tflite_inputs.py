@@ -48,7 +48,7 @@ def read_limits(flat_buffer: bytes) -> dict:
 class Runner:
   """A signature of a TF Lite model, called on numpy arrays by input name, shapes checked.
 
-  >>> outputs = Runner(open('lm.tflite', 'rb').read())(tokens=ids)  # {name: array}
+  >>> outputs = Runner(open('lm.tflite', 'rb').read())(tokens=ids)  # doctest: +SKIP
 
   Raises ValueError naming the input, the shape expected and the shape given, for a
   wrong rank, a wrong fixed size, a size past a recorded limit, or a missing input.

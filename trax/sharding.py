@@ -101,10 +101,10 @@ def weight_spec(shape: tuple, n_model: int) -> PartitionSpec:
   The largest dimension that `n_model` divides (the first of equals) is split over the
   model axis; a weight without one is replicated.
 
-  >>> weight_spec((256, 1024), 4)
-  PartitionSpec(None, 'model')
-  >>> weight_spec((3,), 4)
-  PartitionSpec()
+  >>> tuple(weight_spec((256, 1024), 4))  # A jax.sharding.PartitionSpec.
+  (None, 'model')
+  >>> tuple(weight_spec((3,), 4))
+  ()
   """
   candidates = [i for i, size in enumerate(shape) if size >= n_model and size % n_model == 0]
   if n_model == 1 or not candidates:

@@ -1,15 +1,12 @@
 """Tests of Accelerate: same numbers as the plain layer, on one device and on 8 CPU devices."""
 
-import doctest
 import textwrap
 
 import jax
 import numpy as np
 
-from trax import fastmath
 from trax import shapes
 import trax.layers as tl
-from trax.layers import acceleration
 from tests.layers import harness
 from tests.supervised import helpers as supervised_helpers
 
@@ -96,13 +93,3 @@ _EIGHT_DEVICES = textwrap.dedent('''
 
 def test_data_parallel_on_eight_devices_matches_the_plain_layer():
   supervised_helpers.run_on_eight_devices(_EIGHT_DEVICES)
-
-
-def test_docstring_examples_run():
-  globs = {**vars(tl), 'np': np, 'jnp': fastmath.numpy}
-  examples = doctest.DocTestFinder().find(acceleration, globs=globs)
-  runner = doctest.DocTestRunner()
-  for example in examples:
-    runner.run(example)
-  assert sum(len(example.examples) for example in examples) >= 2
-  assert runner.summarize(verbose=False).failed == 0

@@ -1,15 +1,12 @@
 """Reshape, reduction, softmax and conversion layers and functions against numpy."""
 
-import doctest
 
 import jax
 import numpy as np
 import pytest
 
-from trax import fastmath
 from trax.shapes import ShapeDtype
 import trax.layers as tl
-from trax.layers import array_fns
 from tests.layers import harness
 
 PARITY_CASES = [
@@ -146,13 +143,3 @@ class TestLogsoftmaxSample:
     np.random.seed(11)
     u = np.random.uniform(low=1e-6, high=1.0 - 1e-6, size=log_probs.shape)
     np.testing.assert_array_equal(got, np.argmax(log_probs - 0.7 * np.log(-np.log(u)), -1))
-
-
-def test_docstring_examples_run():
-  globs = {**vars(tl), 'np': np, 'jnp': fastmath.numpy}
-  tests = doctest.DocTestFinder().find(array_fns, globs=globs)
-  runner = doctest.DocTestRunner()
-  for test in tests:
-    runner.run(test)
-  assert sum(len(test.examples) for test in tests) >= 2
-  assert runner.summarize(verbose=False).failed == 0

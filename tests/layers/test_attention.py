@@ -1,6 +1,5 @@
 """Multi-head attention, heads and masks, against a loop-per-head numpy implementation."""
 
-import doctest
 
 import jax
 import numpy as np
@@ -196,13 +195,3 @@ def test_noop_projections():
   y, _ = layer((x, x, x, np.ones((1, 1, 1, 3), bool)))
   assert [w.shape for w in _flat_weights(layer)] == [(6, 6), (6,), (6, 6), (6,)]
   assert y.shape == (1, 3, 6)
-
-
-@pytest.mark.parametrize('name', ['Attention'])
-def test_docstring_example_runs(name):
-  obj = getattr(tl, name)
-  tests = doctest.DocTestFinder(recurse=False).find(obj, globs={**vars(tl), 'np': np})
-  runner = doctest.DocTestRunner()
-  for test in tests:
-    runner.run(test)
-  assert tests[0].examples and runner.summarize(verbose=False).failed == 0

@@ -1,16 +1,13 @@
 """Tests of the Layer contract: init, pure_fn, __call__, rng, sharing, errors, flattening."""
 
-import doctest
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from trax import fastmath
 from trax import shapes
 import trax.layers as tl
-from trax.layers import base
 from tests.layers import harness
 
 S = shapes.ShapeDtype
@@ -175,13 +172,3 @@ def test_weights_setter_checks_the_tree():
   model.init(X)
   with pytest.raises(ValueError, match='2 sublayers.*got 3 entries'):
     model.weights = ((), (), ())
-
-
-def test_docstring_examples_run():
-  globs = {**vars(tl), 'np': np, 'jnp': fastmath.numpy}
-  examples = doctest.DocTestFinder().find(base, globs=globs)
-  runner = doctest.DocTestRunner()
-  for example in examples:
-    runner.run(example)
-  assert sum(len(example.examples) for example in examples) >= 1
-  assert runner.summarize(verbose=False).failed == 0

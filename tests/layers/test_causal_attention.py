@@ -1,6 +1,5 @@
 """Causal attention: numbers against numpy, causality, and incremental decoding == eval."""
 
-import doctest
 
 import jax
 import numpy as np
@@ -143,15 +142,6 @@ def test_errors_name_the_layer():
         (np.ones((2, 5, 2), np.float32),) * 3)
   with pytest.raises(ValueError, match='DotProductCausalAttention: mode'):
     tl.DotProductCausalAttention(mode='viz')
-
-
-def test_docstring_example_runs():
-  tests = doctest.DocTestFinder(recurse=False).find(
-      tl.CausalAttention, globs={**vars(tl), 'np': np})
-  runner = doctest.DocTestRunner()
-  for test in tests:
-    runner.run(test)
-  assert tests[0].examples and runner.summarize(verbose=False).failed == 0
 
 
 @pytest.mark.slow  # Imports TensorFlow and traces the stack: about 10 s.

@@ -1,14 +1,11 @@
 """Tests of the stack combinators: n_in/n_out, what ends up where on the stack, and values."""
 
-import doctest
 
 import numpy as np
 import pytest
 
-from trax import fastmath
 from trax import shapes
 import trax.layers as tl
-from trax.layers import combinators
 from tests.layers import harness
 
 S = shapes.ShapeDtype
@@ -168,13 +165,3 @@ def test_wrong_number_of_inputs_names_the_layer():
   message = str(error.value)
   assert 'Serial' in message and 'test_combinators.py:' in message
   assert 'expects 2 inputs' in message
-
-
-def test_docstring_examples_run():
-  globs = {**vars(tl), 'np': np, 'jnp': fastmath.numpy}
-  examples = doctest.DocTestFinder().find(combinators, globs=globs)
-  runner = doctest.DocTestRunner()
-  for example in examples:
-    runner.run(example)
-  assert sum(len(example.examples) for example in examples) >= 6
-  assert runner.summarize(verbose=False).failed == 0

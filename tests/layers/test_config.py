@@ -1,6 +1,5 @@
 """Tests of layer.config() / tl.from_config: JSON round trips, sharing, modes and safety."""
 
-import doctest
 import json
 import os
 
@@ -8,10 +7,8 @@ import jax
 import numpy as np
 import pytest
 
-from trax import fastmath
 from trax import shapes
 import trax.layers as tl
-from trax.layers import config
 from tests.layers import harness
 from tests.layers import test_acceleration
 from tests.layers import test_combinators
@@ -146,16 +143,6 @@ def test_config_survives_a_second_round_trip_and_mode_none_keeps_modes():
   weights, _ = model.init(S((1, 2)), rng=RNG)
   for a, b in zip(jax.tree.leaves(weights), jax.tree.leaves(twice.init(S((1, 2)), rng=RNG)[0])):
     np.testing.assert_array_equal(a, b)
-
-
-def test_docstring_examples_run():
-  globs = {**vars(tl), 'np': np, 'jnp': fastmath.numpy}
-  examples = doctest.DocTestFinder().find(config, globs=globs)
-  runner = doctest.DocTestRunner()
-  for example in examples:
-    runner.run(example)
-  assert sum(len(example.examples) for example in examples) >= 1
-  assert runner.summarize(verbose=False).failed == 0
 
 
 def test_safe_mode_is_the_default_and_refuses_file_readers_and_huge_sizes(tmp_path):

@@ -1,17 +1,14 @@
 """Tests of Scan, Cond and Cache against plain Python loops and jax references."""
 
-import doctest
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from trax import fastmath
 from trax import shapes
 from trax.fastmath import numpy as fnp
 import trax.layers as tl
-from trax.layers import control_flow
 from tests.layers import harness
 
 S = shapes.ShapeDtype
@@ -192,13 +189,3 @@ def test_cache_computes_on_the_first_call_whatever_the_shape():
   (dense_w, dense_b), () = weights[0]
   np.testing.assert_allclose(y1, np.maximum(x @ dense_w + dense_b, 0.), rtol=1e-6)
   np.testing.assert_array_equal(y2, y1)  # The stored (1, 8, 3) outputs.
-
-
-def test_docstring_examples_run():
-  globs = {**vars(tl), 'np': np, 'jnp': fastmath.numpy}
-  examples = doctest.DocTestFinder().find(control_flow, globs=globs)
-  runner = doctest.DocTestRunner()
-  for example in examples:
-    runner.run(example)
-  assert sum(len(example.examples) for example in examples) >= 7
-  assert runner.summarize(verbose=False).failed == 0

@@ -1,13 +1,11 @@
 """Tests for trax/layers/convolution.py against naive numpy convolutions and Keras."""
 
-import doctest
 import itertools
 
 import numpy as np
 import pytest
 
 import trax.layers as tl
-from trax.layers import convolution
 from trax.shapes import ShapeDtype
 from tests.layers import harness
 
@@ -271,12 +269,3 @@ def test_channel_mismatch_is_reported():
 def test_bad_arguments(make, message):
   with pytest.raises(ValueError, match=message):
     make()
-
-
-def test_docstring_examples_run():
-  tests = doctest.DocTestFinder().find(convolution, globs={**vars(tl), 'np': np})
-  runner = doctest.DocTestRunner()
-  for test in tests:
-    runner.run(test)
-  assert sum(len(test.examples) for test in tests) >= 5
-  assert runner.summarize(verbose=False).failed == 0

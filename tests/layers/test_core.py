@@ -1,6 +1,5 @@
 """Dense, Embedding, Dropout, Weights, RandomUniform, LocallyConnected1d against numpy."""
 
-import doctest
 
 import jax
 import numpy as np
@@ -229,16 +228,6 @@ class TestLocallyConnected1d:
     layer.init(ShapeDtype((2, 6, 4)))
     with pytest.raises(tl.LayerError, match=r'must end in \(length, d\) = \(6, 4\)'):
       layer(np.ones((2, 7, 4), np.float32))
-
-
-def test_docstring_examples_run():
-  globs = {**vars(tl), 'np': np, 'jnp': fastmath.numpy}
-  tests = doctest.DocTestFinder().find(core, globs=globs)
-  runner = doctest.DocTestRunner()
-  for test in tests:
-    runner.run(test)
-  assert sum(len(test.examples) for test in tests) >= 6
-  assert runner.summarize(verbose=False).failed == 0
 
 
 class TestOnTensorflowNumpy:

@@ -1,17 +1,8 @@
 """`tl.id_input_vocab_sizes`: which model inputs are token ids, read off the layer tree."""
 
-import doctest
 
 from trax import models
 import trax.layers as tl
-from trax.layers import id_inputs
-
-
-def test_docstring_example():
-  result = doctest.testmod(id_inputs, extraglobs={
-      'Serial': tl.Serial, 'ShiftRight': tl.ShiftRight, 'Embedding': tl.Embedding,
-      'Dense': tl.Dense})
-  assert result.attempted >= 2 and result.failed == 0
 
 
 def test_language_models_and_encoder_decoders():

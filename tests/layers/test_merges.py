@@ -1,6 +1,5 @@
 """trax/layers/merges.py against numpy."""
 
-import doctest
 
 import numpy as np
 import pytest
@@ -8,7 +7,6 @@ import pytest
 from trax import fastmath
 from trax.shapes import ShapeDtype
 import trax.layers as tl
-from trax.layers import merges
 from tests.layers import harness
 
 _PAIR = (ShapeDtype((2, 3)), ShapeDtype((2, 3)))
@@ -41,12 +39,3 @@ def test_against_numpy(backend):
 def test_batch_dot_refuses_the_batch_axis():
   with pytest.raises(tl.LayerError, match='cannot contract the batch axis'):
     tl.BatchDot((0, 1))((A, B))
-
-
-def test_docstring_examples_run():
-  tests = doctest.DocTestFinder().find(merges, globs={**vars(tl), 'np': np})
-  runner = doctest.DocTestRunner()
-  for test in tests:
-    runner.run(test)
-  assert sum(len(test.examples) for test in tests) >= 2
-  assert runner.summarize(verbose=False).failed == 0

@@ -1,16 +1,13 @@
 """BatchNorm, LayerNorm and FilterResponseNorm against numpy."""
 
-import doctest
 
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from trax import fastmath
 from trax import shapes
 from trax.shapes import ShapeDtype
 import trax.layers as tl
-from trax.layers import normalization
 from tests.layers import harness
 
 PARITY_CASES = [
@@ -165,13 +162,3 @@ class TestFilterResponseNorm:
       tl.FilterResponseNorm()(np.ones((2, 3), np.float32))
     with pytest.raises(ValueError, match='positive'):
       tl.FilterResponseNorm(init_epsilon=0.)
-
-
-def test_docstring_examples_run():
-  globs = {**vars(tl), 'np': np, 'jnp': fastmath.numpy}
-  tests = doctest.DocTestFinder().find(normalization, globs=globs)
-  runner = doctest.DocTestRunner()
-  for test in tests:
-    runner.run(test)
-  assert sum(len(test.examples) for test in tests) >= 4
-  assert runner.summarize(verbose=False).failed == 0

@@ -1,13 +1,11 @@
 """Tests for trax/layers/pooling.py against numpy windows and Keras pooling layers."""
 
-import doctest
 import itertools
 
 import numpy as np
 import pytest
 
 import trax.layers as tl
-from trax.layers import pooling
 from trax.shapes import ShapeDtype
 from tests.layers import harness
 
@@ -116,15 +114,6 @@ def test_bad_input_rank_names_layer(kind):
 def test_bad_arguments(make, message):
   with pytest.raises(ValueError, match=message):
     make()
-
-
-def test_docstring_examples_run():
-  tests = doctest.DocTestFinder().find(pooling, globs={**vars(tl), 'np': np})
-  runner = doctest.DocTestRunner()
-  for test in tests:
-    runner.run(test)
-  assert sum(len(test.examples) for test in tests) >= 4
-  assert runner.summarize(verbose=False).failed == 0
 
 
 @pytest.mark.parametrize('backend', ['jax', 'tensorflow-numpy'])

@@ -1,6 +1,5 @@
 """PositionalEncoding and ShiftRight: tables, modes, Trax 1.x weights, predict positions."""
 
-import doctest
 import math
 
 import jax
@@ -132,13 +131,3 @@ def test_errors_name_the_layer():
     tl.PositionalEncoding(dropout=1.)
   with pytest.raises(ValueError, match='ShiftRight: n_positions'):
     tl.ShiftRight(-1)
-
-
-@pytest.mark.parametrize('name', ['PositionalEncoding', 'ShiftRight'])
-def test_docstring_example_runs(name):
-  tests = doctest.DocTestFinder(recurse=False).find(
-      getattr(tl, name), globs={**vars(tl), 'np': np})
-  runner = doctest.DocTestRunner()
-  for test in tests:
-    runner.run(test)
-  assert tests[0].examples and runner.summarize(verbose=False).failed == 0

@@ -1,6 +1,5 @@
 """trax/layers/reshaping.py and NumpyFn: array rearrangements against numpy."""
 
-import doctest
 import json
 
 import numpy as np
@@ -9,8 +8,6 @@ import pytest
 from trax import fastmath
 from trax.shapes import ShapeDtype
 import trax.layers as tl
-from trax.layers import numpy_fn
-from trax.layers import reshaping
 from tests.layers import harness
 
 PARITY_CASES = [
@@ -57,13 +54,3 @@ def test_bad_arguments_are_refused_clearly():
     tl.NumpyFn('__import__')
   with pytest.raises(tl.LayerError, match='not the 3 outputs'):
     tl.NumpyFn('split', constants=[(1, 2)], n_out=3, axis=-1)(X)
-
-
-def test_docstring_examples_run():
-  runner = doctest.DocTestRunner()
-  n = 0
-  for module in (reshaping, numpy_fn):
-    for test in doctest.DocTestFinder().find(module, globs={**vars(tl), 'np': np}):
-      runner.run(test)
-      n += len(test.examples)
-  assert n >= 6 and runner.summarize(verbose=False).failed == 0

@@ -1,12 +1,10 @@
 """Tests for trax/layers/rnn.py against numpy step-by-step references and Keras RNNs."""
 
-import doctest
 
 import numpy as np
 import pytest
 
 import trax.layers as tl
-from trax.layers import rnn
 from trax.shapes import ShapeDtype
 from tests.layers import harness
 from tests.layers.test_convolution import _conv_reference
@@ -253,12 +251,3 @@ def test_conv_gru_cell_drops_out_in_train_mode_only():
   y_train = np.asarray(train(s))
   assert not np.allclose(y_train, y_eval)
   assert np.allclose(y_eval, np.asarray(evaluate(s, weights=weights)))
-
-
-def test_docstring_examples_run():
-  tests = doctest.DocTestFinder().find(rnn, globs={**vars(tl), 'np': np})
-  runner = doctest.DocTestRunner()
-  for test in tests:
-    runner.run(test)
-  assert sum(len(test.examples) for test in tests) >= 7
-  assert runner.summarize(verbose=False).failed == 0

@@ -193,19 +193,3 @@ def test_serial_of_one_layer_splits_its_key_as_trax():
   weights, _ = tl.Serial(tl.Dense(3)).init(S((1, 2)), rng=key)
   expected, _ = tl.Dense(3).init(S((1, 2)), rng=jax.random.split(key, 1)[0])
   harness.assert_trees_close(weights[0], expected, 0., 0.)
-
-
-def test_docstring_examples_run():
-  import doctest  # pylint: disable=g-import-not-at-top
-  from trax.layers import stack, summaries  # pylint: disable=g-import-not-at-top
-  from trax.models import atari_cnn, neural_gpu  # pylint: disable=g-import-not-at-top
-  from trax.supervised import trainer_lib  # pylint: disable=g-import-not-at-top
-  runner = doctest.DocTestRunner()
-  n_examples = 0
-  for module in (stack, summaries, atari_cnn, neural_gpu, trainer_lib):
-    globs = {**vars(tl), **vars(module), 'np': np}
-    for example in doctest.DocTestFinder().find(module, globs=globs):
-      runner.run(example)
-      n_examples += len(example.examples)
-  assert n_examples >= 6
-  assert runner.summarize(verbose=False).failed == 0

@@ -1,16 +1,13 @@
 """Tests of Chunk, BatchLeadingAxes and Bidirectional against numpy reshapes and flips."""
 
-import doctest
 
 import jax
 import numpy as np
 import pytest
 
-from trax import fastmath
 from trax import shapes
 from trax.fastmath import numpy as fnp
 import trax.layers as tl
-from trax.layers import wrappers
 from tests.layers import harness
 
 S = shapes.ShapeDtype
@@ -109,13 +106,3 @@ def test_bidirectional_backward_copy_has_its_own_weights():
   np.testing.assert_allclose(y, x @ w_f + b_f + x @ w_b + b_b, atol=1e-5)
   rebuilt = tl.from_config(layer.config())
   assert len(jax.tree.leaves(rebuilt.init(S((2, 5, 3)))[0])) == 4
-
-
-def test_docstring_examples_run():
-  globs = {**vars(tl), 'np': np, 'jnp': fastmath.numpy}
-  examples = doctest.DocTestFinder().find(wrappers, globs=globs)
-  runner = doctest.DocTestRunner()
-  for example in examples:
-    runner.run(example)
-  assert sum(len(example.examples) for example in examples) >= 5
-  assert runner.summarize(verbose=False).failed == 0

@@ -7,7 +7,6 @@ trip, eval == predict where it applies, and TF-backend outputs (eagerly and in a
 layer tests: models here get the cheaper gradient checks below.
 """
 
-import doctest
 import json
 
 import jax
@@ -18,8 +17,6 @@ import trax.layers as tl
 from trax import fastmath
 from trax import models
 from trax import shapes
-from trax.models import mlp
-from trax.models import transformer
 from tests.layers import harness
 
 S = shapes.ShapeDtype
@@ -99,17 +96,6 @@ def test_model_contract(case: harness.Case):
 
 def test_every_model_and_block_has_a_case():
   assert sorted(case.name for case in CASES) == sorted(models.__all__)
-
-
-def test_docstring_examples_run():
-  examples = []
-  for module in (mlp, transformer):
-    examples += doctest.DocTestFinder().find(module, globs={**vars(module), 'np': np})
-  runner = doctest.DocTestRunner()
-  for example in examples:
-    runner.run(example)
-  assert sum(len(example.examples) for example in examples) >= 3
-  assert runner.summarize(verbose=False).failed == 0
 
 
 def _in_mode(case: harness.Case, mode: str) -> tl.Layer:

@@ -1,7 +1,6 @@
 """Tests of `trax.supervised.decoding`: sampling and beam search against eval-mode
 recomputation, brute force and hand-weighted models, and a real Trax 1.x checkpoint."""
 
-import doctest
 import itertools
 import pathlib
 
@@ -515,16 +514,3 @@ def test_trax1_transformer_copy_checkpoint_beam_search():
   (best, _), _ = decoding.beam_search(model, np.array([[3, 7, 5, 3, 2, 4, 1, 8]]), n_beams=2,
                                       max_length=10)
   assert str(best[0][:7]) == '[3 7 5 3 2 4 1]'
-
-
-@pytest.mark.slow  # Compiles the example's model: about 5 s.
-def test_docstring_example_runs():
-  import trax  # pylint: disable=g-import-not-at-top
-  tests = doctest.DocTestFinder(recurse=False).find(
-      decoding.autoregressive_sample,
-      globs={'trax': trax, 'np': np, 'shapes': shapes,
-             'autoregressive_sample': decoding.autoregressive_sample})
-  runner = doctest.DocTestRunner()
-  for test in tests:
-    runner.run(test)
-  assert tests[0].examples and runner.summarize(verbose=False).failed == 0

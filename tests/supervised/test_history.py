@@ -47,12 +47,3 @@ def test_from_dict_rejects_other_data():
     assert '_values' in str(e)
   else:
     raise AssertionError('expected a ValueError')
-
-
-def test_docstring_examples_run():
-  import doctest  # pylint: disable=g-import-not-at-top
-  from trax.supervised import callbacks  # pylint: disable=g-import-not-at-top
-  for module in (history_lib, callbacks):
-    result = doctest.testmod(module, extraglobs={'TrainingStepCallback':
-                                                 callbacks.TrainingStepCallback})
-    assert result.attempted >= 1 and result.failed == 0, module.__name__

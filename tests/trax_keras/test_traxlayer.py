@@ -1,6 +1,5 @@
 """TraxLayer as a Keras layer: training, weights, gradients, shapes, Keras conventions."""
 
-import doctest
 import json
 
 import jax
@@ -10,7 +9,6 @@ import pytest
 
 from trax import shapes
 import trax.layers as tl
-import trax_keras
 from trax_keras import TraxLayer
 from tests.trax_keras import helpers
 
@@ -210,18 +208,3 @@ def test_shared_trax_layer_has_one_set_of_variables():
   np.testing.assert_allclose(keras.ops.convert_to_numpy(layer(x)), trax_model(x), rtol=1e-6)
   assert [v.path for v in layer.trainable_variables] == [
       f'{layer.name}/serial/0/dense/w', f'{layer.name}/serial/0/dense/b']
-
-
-def test_docstring_examples_run():
-  globs = {'tl': tl, 'keras': keras, 'np': np, 'ShapeDtype': shapes.ShapeDtype,
-           **vars(trax_keras)}
-  modules = [trax_keras.traxlayer, trax_keras.model, trax_keras.as_keras]
-  if helpers.BACKEND == 'jax':
-    modules.append(trax_keras.keras_layer)
-  tests = [test for module in modules
-           for test in doctest.DocTestFinder().find(module, globs=globs)]
-  runner = doctest.DocTestRunner()
-  for test in tests:
-    runner.run(test)
-  assert sum(len(test.examples) for test in tests) >= 5
-  assert runner.summarize(verbose=False).failed == 0

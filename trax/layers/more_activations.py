@@ -237,7 +237,9 @@ def Sparsemax(axis: int = -1) -> base.Layer:
     ranks = jnp.cumsum(jnp.ones_like(x), axis=axis)  # 1, 2, ... along the axis
     # The support is the first k sorted entries; tau comes from the k-th cumulative sum.
     thresholds = (cumulative - 1.) / ranks
-    k = jnp.sum(jnp.astype(descending > thresholds, x.dtype), axis=axis, keepdims=True)
+    # The sorted copy's dtype, not x's: a float64 numpy x is float32 under jax.
+    k = jnp.sum(jnp.astype(descending > thresholds, descending.dtype), axis=axis,
+                keepdims=True)
     tau = jnp.sum(jnp.where(ranks == k, thresholds, jnp.zeros_like(thresholds)), axis=axis,
                   keepdims=True)
     return jnp.maximum(x - tau, 0.)

@@ -91,7 +91,7 @@ def MaskedMean(keepdims: bool = False) -> base.Layer:
   def mean(x, mask):
     mask = jnp.expand_dims(mask, tuple(range(2, len(x.shape))))
     total = jnp.sum(jnp.where(mask, x, jnp.zeros_like(x)), axis=1, keepdims=keepdims)
-    return total / jnp.sum(jnp.astype(mask, x.dtype), axis=1, keepdims=keepdims)
+    return total / jnp.sum(jnp.astype(mask, total.dtype), axis=1, keepdims=keepdims)
   return base.Fn('MaskedMean', mean)
 
 

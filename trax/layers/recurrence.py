@@ -164,6 +164,7 @@ def RNN(cell: base.Layer, n_units: int, state_depth: 'int | None' = None,
 def _Zeros(depth: int) -> base.Layer:  # pylint: disable=invalid-name
   """Zeros `(batch, depth)` for inputs `(batch, length, d)`, in the input's float type."""
   def zeros(x):
+    x = jnp.asarray(x)  # The backend's type: float64 numpy inputs are float32 under jax.
     dtype = x.dtype if jnp.issubdtype(x.dtype, np.floating) else np.float32
     return jnp.zeros((fastmath.shape(x)[0], depth), dtype)
   return base.Fn('Zeros', zeros)

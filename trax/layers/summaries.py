@@ -7,6 +7,8 @@ with `summary_`; `Loop.run_evals` reports the scalar ones after each eval, as Tr
 
 from typing import Any, Callable
 
+import numpy as np
+
 from trax.fastmath import numpy as jnp
 from trax.layers import base
 
@@ -75,7 +77,9 @@ class SummaryImage(base.Layer):
 
   def init_weights_and_state(self, input_signature: Any) -> None:
     signatures = input_signature if self.n_in != 1 else (input_signature,)
-    self.state = self._images(tuple(jnp.zeros(s.shape, s.dtype) for s in signatures))
+    # numpy zeros as the backend holds them (float64 is float32 under jax, without a warning).
+    self.state = self._images(tuple(jnp.asarray(np.zeros(s.shape, s.dtype))
+                                    for s in signatures))
 
   def forward(self, xs: Any) -> Any:
     # As many images as `init` made room for (a TF batch may be unknown until run time).
