@@ -12,7 +12,8 @@ from trax.fastmath.backend import backend
 from trax.fastmath.backend import backend_name
 from trax.fastmath.backend import set_backend
 from trax.fastmath.backend import use_backend
-from trax.fastmath.ops import *  # pylint: disable=wildcard-import
+from trax.fastmath.ops import *
+from trax.fastmath.transforms import *
 from trax.fastmath.tree import nested_map
 from trax.fastmath.tree import nested_map_multiarg
 from trax.fastmath.tree import nested_stack
