@@ -226,7 +226,7 @@ class _Converter:
       if mapping is None:
         raise Unsupported(_no_mapping(operation))
       mapped = _with_default_inputs(mapping(operation, call), call)
-      ignored = [m for m in call.masks if all(m is not t for t in mapped.inputs)]
+      ignored = [m for m in call.masks if all(m is not t for t in mapped.stack_inputs())]
       if ignored and not mapped.masks_irrelevant:
         raise Unsupported('a Keras mask reaches it, which this mapping does not take')
       return self._record(self._shared(operation, call, mapped),

@@ -59,7 +59,7 @@ def topological_steps(inputs: list, outputs: list, map_node: Callable[[Any], Map
       if id(node) not in mapped_nodes:
         mapped_nodes[id(node)] = map_node(node)
       mapped = mapped_nodes[id(node)]
-      missing = [t for t in mapped.inputs if id(t) not in available]
+      missing = [t for t in mapped.stack_inputs() if id(t) not in available]
       if missing:
         todo.extend(reversed(missing))
         continue
@@ -71,12 +71,12 @@ def topological_steps(inputs: list, outputs: list, map_node: Callable[[Any], Map
 
 def compile_steps(steps: list[Step], inputs: list, outputs: list, name: str) -> tl.Layer:
   """A `tl.Serial` running `steps` on a stack holding `inputs`, leaving `outputs`."""
-  uses = collections.Counter(id(t) for step in steps for t in step.mapped.inputs)
+  uses = collections.Counter(id(t) for step in steps for t in step.mapped.stack_inputs())
   uses.update(id(t) for t in outputs)
   stack = [id(t) for t in inputs]
   layers = []
   for step in steps:
-    wanted = [id(t) for t in step.mapped.inputs]
+    wanted = [id(t) for t in step.mapped.stack_inputs()]
     uses.subtract(wanted)
     layers += _bring_to_top(stack, wanted, uses)
     stack = [id(t) for t in step.outputs] + stack[len(wanted):]

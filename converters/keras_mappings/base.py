@@ -63,6 +63,13 @@ class Mapped:
   # The call's Keras masks cannot change the outputs (else the inputs must take them).
   masks_irrelevant: bool = False
 
+  def stack_inputs(self) -> list:
+    """`inputs`, once the converter has filled in the default (`Call.data`)."""
+    if self.inputs is None:
+      raise ValueError(f'Mapped{self.layers} has no inputs: the converter fills in the '
+                       "default (the call's data) before it places the node.")
+    return self.inputs
+
 
 def keras_mask(tensor: Any) -> Any:
   """The Keras mask a symbolic tensor carries (`None` if none)."""

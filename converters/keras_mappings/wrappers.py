@@ -56,6 +56,9 @@ def time_distributed(layer, call: Call) -> Mapped:
   (x,) = call.data
   if len(x.shape) < 3:
     raise Unsupported(f'input of rank {len(x.shape)} (needs batch, time and features)')
+  if call.convert is None:
+    raise ValueError(f'{layer.name}: mapping TimeDistributed needs Call.convert to map its '
+                     'inner layer.')
   step = keras.KerasTensor((x.shape[0], *x.shape[2:]), dtype=x.dtype)
   step_output = keras.KerasTensor((x.shape[0], *call.outputs[0].shape[2:]),
                                   dtype=call.outputs[0].dtype)
