@@ -101,7 +101,7 @@ class _Builder:
   def apply(self, layer: tl.Layer, stack: list, path: str = '') -> list:
     path = f'{path}/{layer.name}' if path else layer.name
     factory, arguments = to_keras_mappings.built_by(layer)
-    mapping = to_keras_mappings.table().get(factory)
+    mapping = to_keras_mappings.table().get(factory) if factory is not None else None
     if mapping is None and isinstance(layer, tl.Serial):
       for i, sublayer in enumerate(layer.sublayers):
         stack = self.apply(sublayer, stack, f'{path}/{i}')

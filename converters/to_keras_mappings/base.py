@@ -10,7 +10,7 @@ why) when the layer, or a setting of it, has no native Keras counterpart.
 """
 
 import inspect
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Sequence, overload
 
 import numpy as np
 
@@ -66,9 +66,12 @@ def spatial_class(prefix: str, n_spatial: int, suffix: str = 'D') -> str:
   return name
 
 
+@overload
+def axes_of(axis: None, rank: int) -> None: ...
+@overload
+def axes_of(axis: 'int | Sequence[int]', rank: int) -> tuple[int, ...]: ...
 def axes_of(axis: 'int | Sequence[int] | None', rank: int) -> 'tuple[int, ...] | None':
   """`axis` (an int or several) as sorted non-negative axes of a rank-`rank` tensor."""
   if axis is None:
     return None
-  return tuple(sorted(a % rank for a in (axis if isinstance(axis, (tuple, list))
-                                         else (axis,))))
+  return tuple(sorted(a % rank for a in (axis if isinstance(axis, Sequence) else (axis,))))

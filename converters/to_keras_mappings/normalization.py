@@ -34,6 +34,8 @@ def batch_norm(builder, layer, arguments, inputs):
   rank = len(inputs[0].shape)
   normalized = axes_of(arguments['axis'], rank)
   kept = [i for i in range(rank) if i not in normalized]
+  if len(kept) != 1:  # Keras' BatchNormalization keeps exactly one axis (int(axis)).
+    raise Unmapped(f'BatchNorm keeping axes {kept} (Keras BatchNormalization keeps one)')
   beta, gamma = layer.weights
   running_mean, running_var, n_batches = (np.asarray(s) for s in layer.state)
   momentum = np.float32(arguments['momentum'])
@@ -45,7 +47,7 @@ def batch_norm(builder, layer, arguments, inputs):
       [np.asarray(beta)] if arguments['center'] else []) + [
           mean.reshape(params_shape), var.reshape(params_shape)]
   made = builder.keras_layer(layer, lambda: keras().layers.BatchNormalization(
-      axis=kept if len(kept) > 1 else kept[0], momentum=float(momentum),
+      axis=kept[0], momentum=float(momentum),
       epsilon=arguments['epsilon'], center=arguments['center'],
       scale=arguments['scale']), values)
   return [made(inputs[0])]
@@ -61,7 +63,8 @@ def standardize(builder, layer, arguments, inputs):
   mean, variance = (np.asarray(s) for s in layer.state)
   kept_shape = [mean.shape[i] for i in axis] if axis is not None else []
   made = builder.keras_layer(layer, lambda: keras().layers.Normalization(
-      axis=None if axis is None else axis[0] if len(axis) == 1 else axis,
+      # Keras' own signature has no types: pyright infers int from the default, -1.
+      axis=None if axis is None else axis[0] if len(axis) == 1 else axis,  # pyright: ignore[reportArgumentType]
       mean=mean.reshape(kept_shape), variance=variance.reshape(kept_shape),
       invert=arguments['invert']), [])
   return [made(inputs[0])]

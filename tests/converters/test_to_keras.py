@@ -48,6 +48,19 @@ def test_conv_net_takes_batch_norm_eval_statistics():
               atol=1e-4)
 
 
+def test_batch_norm_keeping_several_axes_is_named_unmapped_and_wraps():
+  # Keras' BatchNormalization keeps exactly one axis: axis=(0,) on (B, T, C) keeps two.
+  layer = tl.BatchNorm(axis=(0,), mode='eval')
+  layer.init(ShapeDtype((2, 3, 4)), rng=helpers.RNG)
+  signature = ShapeDtype((None, 3, 4))
+  with pytest.raises(converters.UnsupportedLayerError, match=r'BatchNorm keeping axes \[1, 2\]'):
+    converters.to_keras(layer, signature, allow_wrapping=False)
+  model = converters.to_keras(layer, signature)
+  assert _layer_types(model) == ['InputLayer', 'TraxLayer']
+  x = helpers.random_floats((2, 3, 4))
+  np.testing.assert_allclose(model(x).numpy(), helpers.jax_outputs(layer, x), atol=1e-5)
+
+
 @pytest.mark.slow
 def test_recurrent_and_sequence_layers():
   layer = tl.Serial(tl.LSTM(4), tl.GRU(4), tl.Conv1d(3, 2), tl.CausalConv(3, 2),
