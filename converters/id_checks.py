@@ -24,14 +24,14 @@ def vocab_sizes(layer: 'tl.Layer | None', n_flat_inputs: int) -> dict[int, int]:
 
 
 def checked(inputs: Sequence[tf.Tensor], sizes: dict[int, int],
-            names: 'Sequence[str] | None' = None) -> list[tf.Tensor]:
+            names: 'Sequence[str | None] | None' = None) -> list[tf.Tensor]:
   """`inputs`, those in `sizes` behind assertions that they lie in `[0, size)`."""
   inputs = list(inputs)
   for i, size in sorted(sizes.items()):
     x = inputs[i]
     if not x.dtype.is_integer:
       continue
-    name = repr(names[i]) if names and i < len(names) else f'model input {i}'
+    name = repr(names[i]) if names and i < len(names) and names[i] else f'model input {i}'
     message = f'input {name}: token ids must lie in [0, {size})'
     with tf.control_dependencies([
         tf.debugging.assert_non_negative(x, message=message),

@@ -109,18 +109,18 @@ def accepted_dynamic_sizes(layer: tl.Layer, signature: list[ShapeDtype],
   change together (a source and its mask) are tried together when one alone fails.
   """
   signature = list(signature)
-  fixed = [(i, axis) for i, s in enumerate(signature) for axis, d in enumerate(s.shape)
-           if axis > 0 and d is not None]
+  fixed = {(i, axis): d for i, s in enumerate(signature) for axis, d in enumerate(s.shape)
+           if axis > 0 and d is not None}
   groups = [[dim] for dim in fixed]
-  for size in sorted({signature[i].shape[axis] for i, axis in fixed}):
-    group = [(i, axis) for i, axis in fixed if signature[i].shape[axis] == size]
+  for size in sorted(set(fixed.values())):
+    group = [dim for dim, d in fixed.items() if d == size]
     if len(group) > 1:
       groups.append(group)
   for group in groups:
     group = [(i, axis) for i, axis in group if signature[i].shape[axis] is not None]
     if not group:
       continue
-    size = signature[group[0][0]].shape[group[0][1]]
+    size = fixed[group[0]]  # Still fixed, so still its recorded size.
     others = [n for n in dict.fromkeys((size - 1, size + 1, size // 2, 2 * size))
               if n >= 1 and n != size and (max_len is None or n <= max_len)][:2]
     if others and all(_accepts(layer, _resized(signature, group, n), max_len)
@@ -136,7 +136,7 @@ def size_limits(layer: tl.Layer, signature: list[ShapeDtype], max_len: 'int | No
   The model's positional table (`max_len`) is the only bound known; a dimension is
   limited by it if the model takes `max_len` there but not `max_len + 1`.
   """
-  limits = [[None] * len(s.shape) for s in signature]
+  limits: list[list[int | None]] = [[None] * len(s.shape) for s in signature]
   if max_len is None:
     return [tuple(l) for l in limits]
   for i, s in enumerate(signature):
@@ -187,13 +187,13 @@ def random_inputs(signature: list[ShapeDtype], seed: int, int_high: int = 8
   rng = np.random.default_rng(seed)
   arrays = []
   for s in signature:
-    dtype = np.dtype(s.dtype)
+    dtype, shape = np.dtype(s.dtype), _concrete_shape(s)
     if np.issubdtype(dtype, np.integer):
-      arrays.append(rng.integers(0, int_high, s.shape).astype(dtype))
+      arrays.append(rng.integers(0, int_high, shape).astype(dtype))
     elif dtype == np.bool_:
-      arrays.append(rng.random(s.shape) < 0.5)
+      arrays.append(rng.random(shape) < 0.5)
     elif np.issubdtype(dtype, np.inexact):
-      arrays.append(rng.normal(size=s.shape).astype(dtype))
+      arrays.append(rng.normal(size=shape).astype(dtype))
     else:
       raise ValueError(f'Cannot make random inputs of dtype {dtype} (signature {s}) to '
                        'verify the export; pass verify=False and check it yourself.')
@@ -235,3 +235,11 @@ def spec_to_json(s: ShapeDtype) -> dict:
 
 def spec_from_json(data: dict) -> ShapeDtype:
   return ShapeDtype(tuple(data['shape']), np.dtype(data['dtype']))
+
+
+def _concrete_shape(s: ShapeDtype) -> tuple[int, ...]:
+  shape = tuple(d for d in s.shape if d is not None)
+  if len(shape) != len(s.shape):
+    raise ValueError(f'Random inputs need every size known; {s} has dynamic ones (see '
+                     'concrete()).')
+  return shape

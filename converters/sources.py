@@ -70,7 +70,15 @@ class Model:
   def n_in(self) -> int:
     if self.keras_model is not None:
       return len(self.keras_model.inputs)
-    return self.layer.n_in
+    return self.trax_layer.n_in
+
+  @property
+  def trax_layer(self) -> tl.Layer:
+    """`layer`, for code that runs the trax layer (a plain Keras model has none)."""
+    if self.layer is None:
+      raise ExportError(f'{self.origin} is exported through its own Keras call: it has no '
+                        'trax layer.')
+    return self.layer
 
   @property
   def reference_name(self) -> str:
@@ -83,7 +91,7 @@ class Model:
     if self.keras_model is not None:
       zeros = [np.zeros(s.shape, s.dtype) for s in flat_signature]
       return [signatures.ShapeDtype(o.shape, o.dtype) for o in self.jax_outputs(zeros)]
-    outputs = self.layer.output_signature(signatures.structure(flat_signature, self.n_in))
+    outputs = self.trax_layer.output_signature(signatures.structure(flat_signature, self.n_in))
     return signatures.outputs_as_list(outputs)
 
   def jax_outputs(self, flat_inputs: list) -> list[np.ndarray]:
@@ -98,10 +106,10 @@ class Model:
 
       def forward(x, weights, state):
         with fastmath.use_backend('jax'):
-          return self.layer.pure_fn(x, weights, state, EVAL_RNG)[0]
+          return self.trax_layer.pure_fn(x, weights, state, EVAL_RNG)[0]
       # One compilation per input shape; op by op, jax would compile every primitive.
       self._jitted = jax.jit(forward)
-    x = signatures.structure(flat_inputs, self.layer.n_in)
+    x = signatures.structure(flat_inputs, self.trax_layer.n_in)
     y = self._jitted(x, self.weights, self.state)
     return [np.asarray(o) for o in signatures.outputs_as_list(y)]
 

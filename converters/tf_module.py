@@ -44,14 +44,14 @@ class Stage(tf.Module):
     from trax_keras import paths  # pylint: disable=g-import-not-at-top
     weight_names, state_names = paths.weight_paths(layer, weights, state)
     flat_weights, flat_state = tl.flatten_weights_and_state(weights, state)
-    self.weights = [tf.Variable(np.asarray(w), name=n, trainable=True)
+    # TF's stubs take only tensors as initial_value; TF itself converts numpy arrays.
+    self.weights = [tf.Variable(np.asarray(w), name=n, trainable=True)  # pyright: ignore[reportArgumentType]
                     for n, w in zip(weight_names, flat_weights)]
-    self.state = [tf.Variable(np.asarray(s), name=n, trainable=False)
+    self.state = [tf.Variable(np.asarray(s), name=n, trainable=False)  # pyright: ignore[reportArgumentType]
                   for n, s in zip(state_names, flat_state)]
     self.weight_names, self.state_names = weight_names, state_names
     # Plain Python values in a plain object: tf.Module would try to track tuples and dicts.
-    self._static = _Static(layer=layer, trees=(weights, state), path=path,
-                           platforms=tuple(platforms), xla_calls={})
+    self._static = _StageStatic(layer, (weights, state), path, tuple(platforms))
 
   def __call__(self, x: Any) -> list:
     static = self._static
@@ -89,11 +89,23 @@ class Stage(tf.Module):
                       'dimensions:\n  ' + '\n  '.join(errors))
 
 
-class _Static:
-  """Attributes of a module that are not TF objects."""
+class _StageStatic:
+  """A `Stage`'s attributes that are not TF objects."""
 
-  def __init__(self, **attributes: Any):
-    self.__dict__.update(attributes)
+  def __init__(self, layer: tl.Layer, trees: tuple, path: str, platforms: tuple[str, ...]):
+    self.layer = layer
+    self.trees = trees  # (weights, state)
+    self.path = path
+    self.platforms = platforms
+    self.xla_calls: dict[str, Callable] = {}  # jax2tf conversions by input signature.
+
+
+class _ExportStatic:
+  """An `ExportModule`'s attributes that are not TF objects."""
+
+  def __init__(self, n_in: int, id_vocab_sizes: dict[int, int]):
+    self.n_in = n_in
+    self.id_vocab_sizes = id_vocab_sizes
 
 
 class ExportModule(tf.Module):
@@ -109,22 +121,21 @@ class ExportModule(tf.Module):
       # random layers are not): track them all, as Keras' own export does.
       self.keras_variables = [getattr(v, 'value', v) for v in model.keras_model.variables]
     self.model = (None if model.keras_model is not None
-                  else Stage(model.layer, model.weights, model.state, path, platforms))
+                  else Stage(model.trax_layer, model.weights, model.state, path, platforms))
     self.extras = {name: Stage(layer, layer.weights, layer.state, path, platforms)
                    for name, layer in (extra_layers or {}).items()}
     n_flat = len(signatures.leaves(model.input_signature or ()))
-    self._static = _Static(n_in=model.n_in,
-                           id_vocab_sizes=id_checks.vocab_sizes(model.layer, n_flat))
+    self._static = _ExportStatic(model.n_in, id_checks.vocab_sizes(model.layer, n_flat))
 
   def call(self, flat_inputs: list, extra: 'str | None' = None,
-           input_names: 'Sequence[str] | None' = None) -> list:
+           input_names: 'Sequence[str | None] | None' = None) -> list:
     flat_inputs = id_checks.checked(flat_inputs, self._static.id_vocab_sizes, input_names)
     x = signatures.structure(flat_inputs, self._static.n_in)
-    if self.keras_model is not None:
+    if self.model is not None:
+      outputs = self.model(x)
+    else:  # Exported through the Keras model's own call.
       outputs = signatures.outputs_as_list(self.keras_model(
           x if not isinstance(x, tuple) else list(x), training=False))
-    else:
-      outputs = self.model(x)
     if extra is not None:
       outputs = self.extras[extra](outputs[0] if len(outputs) == 1 else tuple(outputs))
     return outputs
@@ -165,7 +176,7 @@ def check_xla_support(platforms: Sequence[str]) -> None:
   if not platforms or unknown:
     raise ExportError(f'platforms={tuple(platforms)}: expected a non-empty subset of '
                       f'{PLATFORMS}.')
-  jax_version = jax.config.jax_export_calling_convention_version
+  jax_version = jax.config.jax_export_calling_convention_version  # pyright: ignore[reportAttributeAccessIssue] (a flag jax sets dynamically)
   tf_max = tfxla.call_module_maximum_supported_version()
   if jax_version > tf_max:
     lowest = export.minimum_supported_calling_convention_version

@@ -184,6 +184,7 @@ def _source(model: Any, input_signature: Any, work_dir: str, dynamic_shapes: boo
   resolved = sources.resolve(model, input_signature, model_config, allow_random_weights)
   signature = saved_model_lib.serving_signature(resolved, input_signature is None)
   if not dynamic_shapes:
+    assert resolved.input_signature is not None  # serving_signature raised otherwise.
     signature = _fixed(resolved.input_signature)
   plan = saved_model_lib.plan_export(
       resolved, signature, signature_name=signature_name, input_names=input_names,
@@ -248,7 +249,7 @@ def _configure_quantization(converter: Any, quantize: 'str | None', data: Any,
     converter.representative_dataset = _representative_dataset(data, source)
 
 
-def _representative_dataset(data: Any, source: _Source) -> Callable:
+def _representative_dataset(data: 'Iterable | Callable | None', source: _Source) -> Callable:
   if data is None:
     log.warning('int8 quantization without representative_data: calibrating on random '
                 'inputs, which rarely resemble real ones; expect poor agreement.')

@@ -26,10 +26,12 @@ def with_limits(flat_buffer: bytes, limits: dict) -> bytes:
   from tensorflow.lite.tools import flatbuffer_utils  # pylint: disable=g-import-not-at-top
   model = flatbuffer_utils.read_model_from_bytearray(bytearray(flat_buffer))
   buffer = schema.BufferT()
-  buffer.data = np.frombuffer(json.dumps(limits).encode('utf-8'), np.uint8)
+  # The schema's annotation says List[int]; its Pack writes numpy arrays as they are.
+  buffer.data = np.frombuffer(json.dumps(limits).encode('utf-8'), np.uint8)  # pyright: ignore[reportAttributeAccessIssue]
   entry = schema.MetadataT()
-  entry.name, entry.buffer = METADATA_NAME, len(model.buffers)
-  model.buffers.append(buffer)
+  buffers = model.buffers or []
+  entry.name, entry.buffer = METADATA_NAME, len(buffers)
+  model.buffers = [*buffers, buffer]
   model.metadata = [*(model.metadata or []), entry]
   return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
 
@@ -40,8 +42,14 @@ def read_limits(flat_buffer: bytes) -> dict:
   model = schema.Model.GetRootAs(flat_buffer, 0)
   for i in range(model.MetadataLength()):
     entry = model.Metadata(i)
-    if entry.Name().decode('utf-8') == METADATA_NAME:
-      return json.loads(model.Buffers(entry.Buffer()).DataAsNumpy().tobytes())
+    if entry is None or entry.Name() != METADATA_NAME.encode('utf-8'):
+      continue
+    buffer = model.Buffers(entry.Buffer())
+    data = buffer.DataAsNumpy() if buffer is not None else 0
+    if isinstance(data, int):  # The flat buffer API's 0 for a missing or empty buffer.
+      raise ValueError(f'The TF Lite model\'s {METADATA_NAME} metadata points to an empty '
+                       f'buffer ({entry.Buffer()}): the file is damaged.')
+    return json.loads(data.tobytes())
   return {}
 
 

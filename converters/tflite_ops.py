@@ -54,11 +54,11 @@ def layer_paths(layer: tl.Layer) -> dict[int, str]:
 def ops_by_layer(model: sources.Model, signature: list) -> dict[str, list[str]]:
   """`{TF op type: [layer paths]}` of the model traced on TensorFlow over `signature`."""
   owners: dict[tuple, tuple[str, str]] = {}
-  with _recording_ops(model.layer, owners):
+  with _recording_ops(model.trax_layer, owners):
     def forward(*inputs):
-      x = signatures.structure(list(inputs), model.layer.n_in)
+      x = signatures.structure(list(inputs), model.trax_layer.n_in)
       with fastmath.use_backend('tensorflow-numpy'):
-        y, _ = model.layer.pure_fn(x, model.weights, model.state, sources.EVAL_RNG)
+        y, _ = model.trax_layer.pure_fn(x, model.weights, model.state, sources.EVAL_RNG)
       return y
     specs = [tf.TensorSpec(s.shape, tf.as_dtype(s.dtype)) for s in signature]
     tf.function(forward, input_signature=specs, autograph=False).get_concrete_function()

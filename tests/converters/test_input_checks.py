@@ -101,3 +101,23 @@ def test_tflite_runner_checks_shapes_and_the_length_limit_in_the_file(lm_run_dir
     runner(tokens=helpers.random_tokens((MAX_LEN + 1,)))
   with pytest.raises(ValueError, match=r"missing \['tokens'\]"):
     runner(ids=tokens)
+
+
+def test_limits_metadata_pointing_to_an_empty_buffer_is_a_clear_error():
+  from tensorflow.lite.tools import flatbuffer_utils  # pylint: disable=g-import-not-at-top
+  double = tf.function(lambda x: 2. * x, input_signature=[tf.TensorSpec((None, 3))])
+  flat_buffer = tf.lite.TFLiteConverter.from_concrete_functions(
+      [double.get_concrete_function()], double).convert()
+  limits = {'serving_default': {'x': [None, 8]}}
+  with_limits = tflite_inputs.with_limits(flat_buffer, limits)
+  assert tflite_inputs.read_limits(with_limits) == limits
+  model = flatbuffer_utils.read_model_from_bytearray(bytearray(with_limits))
+  model.metadata[-1].buffer = 0  # TF Lite's empty sentinel buffer.
+  damaged = bytes(flatbuffer_utils.convert_object_to_bytearray(model))
+  with pytest.raises(ValueError, match='trax_input_limits metadata points to an empty buffer'):
+    tflite_inputs.read_limits(damaged)
+
+
+def test_random_inputs_refuse_dynamic_sizes():
+  with pytest.raises(ValueError, match=r'need every size known.*\(None, 5\)'):
+    signatures.random_inputs([ShapeDtype((None, 5))], seed=0)
