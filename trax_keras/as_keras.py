@@ -39,5 +39,6 @@ def AsKeras(trax_layer: tl.Layer, batch_size: 'int | None' = None,  # pylint: di
       raise ValueError(f'AsKeras({arg_name}=...) is not supported: initialize the trax layer '
                        'with layer.init(signature, rng=...) first, and give TraxLayer a '
                        'seed= for its random numbers.')
-  kwargs = {key: value for key, value in (('name', name), ('dtype', dtype)) if value}
+  kwargs: dict[str, Any] = {key: value for key, value in (('name', name), ('dtype', dtype))
+                            if value}
   return TraxLayer(trax_layer, **kwargs)

@@ -78,7 +78,8 @@ class KerasLayer(tl.Layer):
     self._build_keras_layer(signatures.as_signature(inputs))
     # Like Keras' own __call__, pass `training` only to layers whose call takes it.
     kwargs = {'training': self._training} if _takes_training(self._keras_layer) else {}
-    outputs, state = self._keras_layer.stateless_call(
+    # Keras' stateless_call returns a third item (losses) only with return_losses=True.
+    outputs, state = self._keras_layer.stateless_call(  # pyright: ignore[reportAssignmentType]
         list(self.weights), list(self.state), self._keras_inputs(inputs), **kwargs)
     self.state = tuple(state)
     if self.n_out == 1:

@@ -42,7 +42,7 @@ def as_signature(tree: Any) -> Any:
     if not hasattr(x, 'shape') or not hasattr(x, 'dtype'):
       raise TypeError(f'Expected arrays, tensors or ShapeDtypes as inputs; got {x!r:.100}.')
     # Symbolic sizes (Keras tracing a jax function) are unknown sizes.
-    shape = tuple(d if isinstance(d, (int, np.integer)) else None for d in x.shape)
+    shape = tuple(int(d) if isinstance(d, (int, np.integer)) else None for d in x.shape)
     return ShapeDtype(shape, _numpy_dtype(x.dtype))
   return as_tuples(map_signature(to_signature, tree))
 

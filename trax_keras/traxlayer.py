@@ -97,7 +97,7 @@ class TraxLayer(keras.layers.Layer):
     self._run = backends.runner(keras.backend.backend(), xla)
     self._first_call_signature = None
     self._first_call_symbolic = True  # Keras tensors carry dtypes Keras may have guessed.
-    self._trees = None  # (weights, state) with ShapeDtype leaves, once built.
+    self._trees: tuple[Any, Any] | None = None  # (weights, state) of ShapeDtypes, once built.
     self._output_signatures = {}
 
   @property
@@ -155,7 +155,7 @@ class TraxLayer(keras.layers.Layer):
     x = keras.tree.map_structure(self._in_compute_dtype, x)
     weights, state = tl.unflatten_weights_and_state(
         [self._in_compute_dtype(backends.read(v)) for v in self._weight_variables],
-        [backends.read(v) for v in self._state_variables], self._trees)
+        [backends.read(v) for v in self._state_variables], self._built_trees('call'))
     # Inference reads the seed without advancing it: no state writes outside training.
     rng = self.seed_generator.next() if training else self.seed_generator.state.value
     try:
@@ -190,15 +190,15 @@ class TraxLayer(keras.layers.Layer):
 
   def trax_weights(self) -> Any:
     """The current weights as a trax weights tree of numpy arrays (`layer.weights = ...`)."""
-    self._check_built('trax_weights')
+    trees = self._built_trees('trax_weights')
     values = [keras.ops.convert_to_numpy(v) for v in self._weight_variables]
-    return tl.unflatten_weights_and_state(values, [], self._trees, weights_only=True)[0]
+    return tl.unflatten_weights_and_state(values, [], trees, weights_only=True)[0]
 
   def trax_state(self) -> Any:
     """The current state as a trax state tree of numpy arrays (`layer.state = ...`)."""
-    self._check_built('trax_state')
+    trees = self._built_trees('trax_state')
     values = [keras.ops.convert_to_numpy(v) for v in self._state_variables]
-    return tl.unflatten_weights_and_state([], values, ((), self._trees[1]))[1]
+    return tl.unflatten_weights_and_state([], values, ((), trees[1]))[1]
 
   def get_config(self) -> dict:
     config = super().get_config()
@@ -213,10 +213,12 @@ class TraxLayer(keras.layers.Layer):
 
   # Helpers.
 
-  def _check_built(self, method: str) -> None:
-    if not self.built:
+  def _built_trees(self, method: str) -> tuple[Any, Any]:
+    """The (weights, state) `ShapeDtype` trees `build` made; an error before it ran."""
+    if not self.built or self._trees is None:
       raise ValueError(f"Layer '{self.name}' has no weights before it is built: call it on "
                        f'inputs (or build it) before {method}().')
+    return self._trees
 
   def _initial_weights_and_state(self) -> tuple[Any, Any]:
     """The trax layer's own weights if it has them, else fresh ones from its initializers."""
