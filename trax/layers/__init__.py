@@ -24,7 +24,8 @@ from trax.layers.control_flow import *  # pylint: disable=wildcard-import
 from trax.layers.config import ConfigError
 from trax.layers.config import from_config
 from trax.layers.config import register
-from trax.layers.convolution import *  # pylint: disable=wildcard-import
+from trax.layers.convolution import *
+from trax.layers.convolution_transpose import *
 from trax.layers.convolution_variants import *  # pylint: disable=wildcard-import
 from trax.layers.core import *  # pylint: disable=wildcard-import
 from trax.layers.id_inputs import id_input_vocab_sizes
@@ -43,7 +44,8 @@ from trax.layers.pooling import *  # pylint: disable=wildcard-import
 from trax.layers.positional import *  # pylint: disable=wildcard-import
 from trax.layers.recurrence import *  # pylint: disable=wildcard-import
 from trax.layers.reshaping import *  # pylint: disable=wildcard-import
-from trax.layers.rnn import *  # pylint: disable=wildcard-import
+from trax.layers.rnn import *
+from trax.layers.rnn_variants import *
 from trax.layers.summaries import *  # pylint: disable=wildcard-import
 from trax.layers.gaussian import *  # pylint: disable=wildcard-import
 from trax.layers.wrappers import *  # pylint: disable=wildcard-import
