@@ -4,7 +4,8 @@ from trax.layers.acceleration import *  # pylint: disable=wildcard-import
 from trax.layers.activation_fns import *  # pylint: disable=wildcard-import
 from trax.layers.array_fns import *  # pylint: disable=wildcard-import
 from trax.layers.assert_shape import *  # pylint: disable=wildcard-import
-from trax.layers.attention import *  # pylint: disable=wildcard-import
+from trax.layers.attention import *
+from trax.layers.attention_heads import *
 from trax.layers.base import EMPTY_STATE
 from trax.layers.base import EMPTY_WEIGHTS
 from trax.layers.base import Fn
