@@ -31,6 +31,7 @@ from trax import shapes
 from trax.supervised import checkpoint_reading
 from trax.supervised import checkpoints
 from trax.supervised import history as history_lib
+from trax.supervised import pickled_records
 from trax.supervised import restricted_unpickler
 from trax.supervised import trax1_checkpoints
 
@@ -155,8 +156,9 @@ def watched_state() -> dict:
   """What a pickle must never change: attributes of admitted classes and the stand-ins."""
   classes = [shapes.ShapeDtype, history_lib.History, collections.OrderedDict,
              collections.defaultdict, np.ndarray, np.dtype, ml_dtypes.bfloat16, object]
-  classes += [v for v in vars(restricted_unpickler).values()
-              if isinstance(v, type) and v.__module__ == restricted_unpickler.__name__]
+  classes += [v for module in (restricted_unpickler, pickled_records)
+              for v in vars(module).values()
+              if isinstance(v, type) and v.__module__ == module.__name__]
   state = {c.__qualname__: {k: id(v) for k, v in vars(c).items()} for c in classes}
   for key, value in restricted_unpickler._ADMITTED.items():  # pylint: disable=protected-access
     state[repr(key)] = {s: id(getattr(value, s, None)) for s in ('name', 'base', 'state')}

@@ -4,7 +4,8 @@ from trax.layers.acceleration import *  # pylint: disable=wildcard-import
 from trax.layers.activation_fns import *  # pylint: disable=wildcard-import
 from trax.layers.array_fns import *  # pylint: disable=wildcard-import
 from trax.layers.assert_shape import *  # pylint: disable=wildcard-import
-from trax.layers.attention import *  # pylint: disable=wildcard-import
+from trax.layers.attention import *
+from trax.layers.attention_heads import *
 from trax.layers.base import EMPTY_STATE
 from trax.layers.base import EMPTY_WEIGHTS
 from trax.layers.base import Fn
@@ -24,7 +25,8 @@ from trax.layers.control_flow import *  # pylint: disable=wildcard-import
 from trax.layers.config import ConfigError
 from trax.layers.config import from_config
 from trax.layers.config import register
-from trax.layers.convolution import *  # pylint: disable=wildcard-import
+from trax.layers.convolution import *
+from trax.layers.convolution_transpose import *
 from trax.layers.convolution_variants import *  # pylint: disable=wildcard-import
 from trax.layers.core import *  # pylint: disable=wildcard-import
 from trax.layers.id_inputs import id_input_vocab_sizes
@@ -43,7 +45,8 @@ from trax.layers.pooling import *  # pylint: disable=wildcard-import
 from trax.layers.positional import *  # pylint: disable=wildcard-import
 from trax.layers.recurrence import *  # pylint: disable=wildcard-import
 from trax.layers.reshaping import *  # pylint: disable=wildcard-import
-from trax.layers.rnn import *  # pylint: disable=wildcard-import
+from trax.layers.rnn import *
+from trax.layers.rnn_variants import *
 from trax.layers.summaries import *  # pylint: disable=wildcard-import
 from trax.layers.gaussian import *  # pylint: disable=wildcard-import
 from trax.layers.wrappers import *  # pylint: disable=wildcard-import

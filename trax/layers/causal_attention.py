@@ -23,6 +23,7 @@ from trax import fastmath
 from trax import shapes
 from trax.fastmath import numpy as jnp
 from trax.layers import attention
+from trax.layers import attention_heads
 from trax.layers import base
 from trax.layers import combinators as cb
 from trax.layers import convolution
@@ -162,8 +163,8 @@ class CausalAttentionCore(DotProductCausalAttention):
 
   def forward(self, inputs: Any) -> Any:
     if self._mode == 'predict':  # The new positions' few rows move, the caches stay.
-      split = tuple(attention.split_heads(x, self._n_heads) for x in inputs)
-      return attention.merge_heads(super().forward(split), self._n_heads)
+      split = tuple(attention_heads.split_heads(x, self._n_heads) for x in inputs)
+      return attention_heads.merge_heads(super().forward(split), self._n_heads)
     shape = fastmath.shape(inputs[0])  # One shape for q, k and v (dynamic under TF).
     q, k, v = (attention.heads_in_place(x, self._n_heads, shape) for x in inputs)
     activations, _ = attention.attend_heads(q, k, v, _causal_mask(shape[1]), self._dropout,

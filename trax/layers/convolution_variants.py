@@ -70,7 +70,7 @@ class GroupedConv(convolution.Conv):
                        f'filters={filters}.')
     self._groups = groups
     n = len(self._kernel_size)
-    self._dilation = convolution._as_sizes(  # pylint: disable=protected-access
+    self._dilation = convolution.as_sizes(
         tuple(dilation or (1,) * n), 'dilation', self.name, n)
 
   def _kernel_channels(self, channels: 'int | None') -> 'int | None':
