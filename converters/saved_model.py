@@ -73,7 +73,8 @@ def to_saved_model(model: Any, export_dir: str, input_signature: Any = None, *,
                    allow_random_weights: bool = False) -> SavedModelExport:
   """Exports `model` as `export_dir/<version>/`, a SavedModel for TF Serving.
 
-  >>> converters.to_saved_model(model, 'serving/lm', ShapeDtype((None, None), np.int32))  # doctest: +SKIP
+  >>> signature = ShapeDtype((None, None), np.int32)  # Batch and length dynamic.
+  >>> converters.to_saved_model(model, 'serving/lm', signature)  # doctest: +SKIP
 
   Args:
     model: a trax layer, a Keras model or `TraxLayer` (see `sources`), or a checkpoint
