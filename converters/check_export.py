@@ -14,6 +14,7 @@ from converters import signatures
 from converters import sources
 from converters import verify as verify_lib
 from converters.errors import ExportError
+from trax import shapes
 
 
 def verify_export(saved_model_dir: str, model: Any, *, model_config: 'dict | None' = None,
@@ -49,7 +50,7 @@ def verify_export(saved_model_dir: str, model: Any, *, model_config: 'dict | Non
   if record.get('preprocess') or record.get('postprocess'):
     raise ExportError(f'{saved_model_dir} was exported with pre/post-processing functions, '
                       'which the record cannot hold; re-export with verify=True instead.')
-  serving = [signatures.spec_from_json(s) for s in record['input_signature']]
+  serving = [shapes.signature_from_json(s) for s in record['input_signature']]
   resolved = sources.resolve(model, serving, model_config or record.get('model_config'))
   checks = []
   for name, signature in record['signatures'].items():

@@ -97,7 +97,7 @@ def from_keras(keras_model: Any, allow_wrapping: bool = False, mode: str = 'eval
     log.warning('from_keras(%r): %d node(s) run wrapped in KerasLayer: %s', keras_model.name,
                 len(wrapped), '; '.join(f'{s.name} ({s.kind}): {s.reason}' for s in wrapped))
   signature = input_signature(keras_model)
-  probe = signatures.structure(signatures.concrete(signature, *signatures.PROBE_SIZE),
+  probe = signatures.structure(shapes.concrete(signature, *signatures.PROBE_SIZE),
                                layer.n_in)
   weights_tree, state_tree = _initialize(layer, probe)
   weights, state = tl.unflatten_weights_and_state(

@@ -29,6 +29,7 @@ import tensorflow as tf
 import trax
 from trax import atomic_files
 from trax import file_io
+from trax import shapes
 import trax.layers as tl
 from converters import input_checks
 from converters import signatures
@@ -281,7 +282,7 @@ class ExportPlan:
     """Writes `assets.extra/trax_export.json`; returns it."""
     import jax  # pylint: disable=g-import-not-at-top
     keras = sys.modules.get('keras')  # Recorded if loaded: it may be part of the export.
-    spec = signatures.spec_to_json
+    spec = shapes.signature_to_json
     record = {
         'format': 'trax-export', 'version': 1,
         'created': datetime.datetime.now(datetime.UTC).isoformat(),
@@ -321,7 +322,7 @@ def plan_export(model: sources.Model, serving_signature: list, *, signature_name
     if input_names is None and all(s.name for s in preprocess_specs):
       input_names = [s.name for s in preprocess_specs]
   names_in = signatures.input_names(serving_signature, input_names)
-  probe = signatures.concrete(serving_signature, *signatures.PROBE_SIZE)
+  probe = shapes.concrete(serving_signature, *signatures.PROBE_SIZE)
   if preprocess is not None:
     preprocessed = _eager(preprocess, signatures.random_inputs(probe, seed=0))
     probe = [signatures.ShapeDtype(a.shape, a.dtype) for a in preprocessed]

@@ -54,19 +54,22 @@ def outputs_as_list(outputs: Any) -> list:
 
 
 def with_dynamic_batch(signature: list[ShapeDtype]) -> list[ShapeDtype]:
+  """`shapes.with_dynamic_batch`, refusing scalars: exported inputs need a batch axis."""
   for s in signature:
     if not s.shape:
       raise ValueError(f'Input signature {s} is a scalar; exported inputs need a leading '
                        'batch dimension.')
-  return [ShapeDtype((None, *s.shape[1:]), s.dtype) for s in signature]
+  return shapes.with_dynamic_batch(list(signature))
 
 
-def concrete(signature: list[ShapeDtype], batch: int, length: int) -> list[ShapeDtype]:
-  """`signature` with the batch `None` as `batch` and every other `None` as `length`."""
-  def size(i, d):
-    return d if d is not None else (batch if i == 0 else length)
-  return [ShapeDtype(tuple(size(i, d) for i, d in enumerate(s.shape)), s.dtype)
-          for s in signature]
+def random_inputs(signature: list[ShapeDtype], seed: int, int_high: int = 8
+                  ) -> list[np.ndarray]:
+  """`shapes.random_inputs` for verifying an export (the error says how to skip it)."""
+  try:
+    return shapes.random_inputs(list(signature), seed, int_high)
+  except ValueError as e:
+    raise ValueError(f'{e} The export is verified on random inputs; pass verify=False '
+                     'and check it yourself.') from None
 
 
 def has_dynamic_length(signature: list[ShapeDtype]) -> bool:
@@ -152,7 +155,8 @@ def size_limits(layer: tl.Layer, signature: list[ShapeDtype], max_len: 'int | No
 def _accepts(layer: tl.Layer, signature: list[ShapeDtype], max_len: 'int | None') -> bool:
   """Whether the model computes on inputs of `signature` (evaluated abstractly)."""
   batch, length = PROBE_SIZE
-  probe = concrete(signature, batch, length if max_len is None else min(length, max_len))
+  probe = shapes.concrete(signature, batch,
+                         length if max_len is None else min(length, max_len))
   try:
     layer.output_signature(structure(probe, layer.n_in))
   except (tl.LayerError, TypeError, ValueError):
@@ -175,29 +179,10 @@ def verification_shapes(signature: list[ShapeDtype], max_len: 'int | None'
   for batch, length in VERIFY_SIZES:
     if max_len is not None:
       length = min(length, max_len)
-    case = concrete(signature, batch, length)
+    case = shapes.concrete(signature, batch, length)
     if case not in cases:
       cases.append(case)
   return cases
-
-
-def random_inputs(signature: list[ShapeDtype], seed: int, int_high: int = 8
-                  ) -> list[np.ndarray]:
-  """Random arrays: normal floats, integers in `[0, int_high)`, random booleans."""
-  rng = np.random.default_rng(seed)
-  arrays = []
-  for s in signature:
-    dtype, shape = np.dtype(s.dtype), _concrete_shape(s)
-    if np.issubdtype(dtype, np.integer):
-      arrays.append(rng.integers(0, int_high, shape).astype(dtype))
-    elif dtype == np.bool_:
-      arrays.append(rng.random(shape) < 0.5)
-    elif np.issubdtype(dtype, np.inexact):
-      arrays.append(rng.normal(size=shape).astype(dtype))
-    else:
-      raise ValueError(f'Cannot make random inputs of dtype {dtype} (signature {s}) to '
-                       'verify the export; pass verify=False and check it yourself.')
-  return arrays
 
 
 def model_sizes(layer: tl.Layer) -> tuple['int | None', 'int | None']:
@@ -228,18 +213,3 @@ def all_layers(layer: tl.Layer) -> list[tl.Layer]:
   return ordered
 
 
-def spec_to_json(s: ShapeDtype) -> dict:
-  return {'shape': [d if d is None else int(d) for d in s.shape],
-          'dtype': np.dtype(s.dtype).name}
-
-
-def spec_from_json(data: dict) -> ShapeDtype:
-  return ShapeDtype(tuple(data['shape']), np.dtype(data['dtype']))
-
-
-def _concrete_shape(s: ShapeDtype) -> tuple[int, ...]:
-  shape = tuple(d for d in s.shape if d is not None)
-  if len(shape) != len(s.shape):
-    raise ValueError(f'Random inputs need every size known; {s} has dynamic ones (see '
-                     'concrete()).')
-  return shape

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from trax import fastmath
+from trax import shapes
 import trax.layers as tl
 from trax.supervised import checkpoints
 from trax.supervised import resume
@@ -147,7 +148,7 @@ def from_layer(layer: tl.Layer, signature: 'list | None', origin: str = 'trax la
     raise ExportError(f'Exporting the trax layer {layer.name} needs input_signature= (a '
                       'ShapeDtype, or a tuple of them, one per input; None for dynamic '
                       'dimensions).')
-  probe = _structure(signatures.concrete(signature, *signatures.PROBE_SIZE), layer.n_in)
+  probe = _structure(shapes.concrete(signature, *signatures.PROBE_SIZE), layer.n_in)
   if not (layer.has_weights or fastmath.tree_flatten(layer.state)):
     needs_weights = fastmath.tree_flatten(layer.weights_and_state_signature(probe)[0])
     if needs_weights and not allow_random_weights:
@@ -232,7 +233,7 @@ def _from_checkpoint(path: str, signature: 'list | None', model_config: 'dict | 
     # inputs come first.
     recorded = signatures.leaves(checkpoint.input_signature)[:layer.n_in]
     signature = signatures.with_dynamic_batch(recorded)
-  probe = _structure(signatures.concrete(signature, *signatures.PROBE_SIZE), layer.n_in)
+  probe = _structure(shapes.concrete(signature, *signatures.PROBE_SIZE), layer.n_in)
   weights_tree, state_tree = layer.weights_and_state_signature(probe)
   if checkpoint.flat_state is None:
     raise ExportError(f'{checkpoint_path} holds weights only, without the model state '

@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from trax import shapes
 import trax.layers as tl
 from converters import signatures
 from converters import to_keras_mappings
@@ -59,7 +60,7 @@ def to_keras(layer: tl.Layer, input_signature: Any, *, allow_wrapping: bool = Tr
   flat_signature = signatures.with_dynamic_batch(signatures.leaves(input_signature))
   if not layer.has_weights and not layer.state:
     layer.init(signatures.structure(
-        signatures.concrete(flat_signature, *signatures.PROBE_SIZE), layer.n_in))
+        shapes.concrete(flat_signature, *signatures.PROBE_SIZE), layer.n_in))
   names = signatures.input_names(flat_signature, None)
   inputs = [keras.Input(shape=s.shape[1:], dtype=np.dtype(s.dtype).name, name=n)
             for s, n in zip(flat_signature, names)]

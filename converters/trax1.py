@@ -12,6 +12,7 @@ import numpy as np
 
 import trax.layers as tl
 from trax import fastmath
+from trax import shapes
 from trax.supervised import checkpoints
 from trax.supervised import trax1_checkpoints
 from converters import signatures as signatures_lib
@@ -93,8 +94,8 @@ def _check_fits(checkpoint: checkpoints.Checkpoint, model_config: dict, path: st
     raise ExportError(f'Cannot build the model from the given config: {e}') from None
   flat = signatures_lib.leaves(checkpoint.input_signature)[:layer.n_in]  # Not targets.
   probe = signatures_lib.structure(
-      signatures_lib.concrete(signatures_lib.with_dynamic_batch(flat),
-                              *signatures_lib.PROBE_SIZE), layer.n_in)
+      shapes.concrete(signatures_lib.with_dynamic_batch(flat),
+                      *signatures_lib.PROBE_SIZE), layer.n_in)
   weights, state = layer.weights_and_state_signature(probe)
   try:
     checkpoints.match_arrays(checkpoint.flat_weights, fastmath.tree_flatten(weights),

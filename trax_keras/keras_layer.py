@@ -18,6 +18,7 @@ import jax
 import keras
 
 from trax import fastmath
+from trax import shapes
 import trax.layers as tl
 from trax_keras import signatures
 
@@ -93,7 +94,7 @@ class KerasLayer(tl.Layer):
   def _build_keras_layer(self, input_signature: Any) -> None:
     if self._keras_layer.built:
       return
-    specs = signatures.map_signature(
+    specs = shapes.map_signature(
         lambda s: keras.KerasTensor(s.shape, dtype=s.dtype.name), input_signature)
     # The Keras layer creates its variables here, with concrete values even when trax
     # initializes abstractly (inside a jax trace).

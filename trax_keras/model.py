@@ -4,6 +4,7 @@ from typing import Any
 
 import keras
 
+from trax import shapes
 import trax.layers as tl
 from trax_keras import signatures
 from trax_keras.traxlayer import TraxLayer
@@ -35,8 +36,8 @@ def to_keras_model(layer: 'tl.Layer | dict', input_signature: Any, *,
   Returns:
     A `keras.Model` whose layer `model.layers[-1]` is the `TraxLayer`.
   """
-  signature = signatures.with_dynamic_batch(
-      signatures.as_tuples(signatures.from_json(input_signature)))
+  signature = shapes.with_dynamic_batch(
+      signatures.as_tuples(shapes.signature_from_json(input_signature)))
   inputs = _inputs(signature)
   trax_layer = TraxLayer(layer, input_signature=signature, seed=seed, xla=xla)
   return keras.Model(inputs, trax_layer(inputs), name=name)

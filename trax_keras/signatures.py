@@ -1,4 +1,4 @@
-"""Input signatures between Keras and trax: JSON form, dynamic dimensions, output specs.
+"""Input signatures between Keras and trax: dynamic dimensions and output specs.
 
 Keras describes inputs by shapes with `None` for dimensions known only at run time (the
 batch, often the sequence length); trax computes weights and output shapes from concrete
@@ -25,15 +25,6 @@ def is_signature(x: Any) -> bool:
   return isinstance(x, ShapeDtype)
 
 
-def map_signature(f: Callable, tree: Any) -> Any:
-  """Maps `f` over the `ShapeDtype` (or array) leaves of a tuple/list/dict tree."""
-  if isinstance(tree, (tuple, list)):
-    return type(tree)(map_signature(f, x) for x in tree)
-  if isinstance(tree, dict):
-    return {k: map_signature(f, v) for k, v in tree.items()}
-  return f(tree)
-
-
 def as_signature(tree: Any) -> Any:
   """`ShapeDtype` tree of arrays, Keras tensors or `ShapeDtype`s (lists become tuples)."""
   def to_signature(x):
@@ -44,7 +35,7 @@ def as_signature(tree: Any) -> Any:
     # Symbolic sizes (Keras tracing a jax function) are unknown sizes.
     shape = tuple(int(d) if isinstance(d, (int, np.integer)) else None for d in x.shape)
     return ShapeDtype(shape, _numpy_dtype(x.dtype))
-  return as_tuples(map_signature(to_signature, tree))
+  return as_tuples(shapes.map_signature(to_signature, tree))
 
 
 def as_tuples(tree: Any) -> Any:
@@ -77,25 +68,13 @@ def ids_as_declared(tree: Any, signature: Any, cast: Callable) -> Any:
   return keras.tree.pack_sequence_as(tree, [to_declared(x, s) for x, s in zip(flat, declared)])
 
 
-def concrete(signature: Any, size: int) -> Any:
-  """`signature` with every `None` dimension replaced by `size`."""
-  return map_signature(
-      lambda s: s.replace(shape=tuple(size if d is None else d for d in s.shape)), signature)
-
-
-def with_dynamic_batch(signature: Any) -> Any:
-  """`signature` with the leading (batch) dimension of every input set to `None`."""
-  return map_signature(lambda s: s.replace(shape=(None, *s.shape[1:])) if s.shape else s,
-                       signature)
-
-
 def output_signature(fn: Callable, input_signature: Any, *args: Any) -> Any:
   """`ShapeDtype`s of `fn(inputs, *args)`, `None` where an input's `None` dimension leaks in.
 
   `fn` maps jax arrays to a tree of jax arrays; it is only evaluated abstractly. `args` are
   `ShapeDtype` trees of further arguments (weights, say), all dimensions known.
   """
-  probes = [_abstract_eval(fn, concrete(input_signature, size), *args)
+  probes = [_abstract_eval(fn, shapes.concrete(input_signature, size), *args)
             for size in PROBE_SIZES]
 
   def merge(a, b):
@@ -109,36 +88,9 @@ def output_signature(fn: Callable, input_signature: Any, *args: Any) -> Any:
 def _abstract_eval(fn: Callable, *signatures: Any) -> Any:
   # Cache markers of shared layers are dicts of empty tuples: they map to themselves.
   to_struct = lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype)
-  structs = [map_signature(to_struct, s) for s in signatures]
+  structs = [shapes.map_signature(to_struct, s) for s in signatures]
   out = jax.eval_shape(fn, *structs)
   return jax.tree.map(lambda s: ShapeDtype(s.shape, s.dtype), out)
-
-
-def to_json(signature: Any) -> Any:
-  """JSON-able form of a `ShapeDtype` tree (for `get_config`)."""
-  if isinstance(signature, (tuple, list)):
-    return {'tuple': [to_json(x) for x in signature]}
-  if isinstance(signature, dict):
-    return {'dict': {k: to_json(v) for k, v in signature.items()}}
-  return {'shape': list(signature.shape), 'dtype': np.dtype(signature.dtype).name}
-
-
-def from_json(data: Any) -> Any:
-  """Inverse of `to_json`; `ShapeDtype`s (or a tree of them) pass through unchanged."""
-  if data is None or is_signature(data):
-    return data
-  if isinstance(data, (tuple, list)):
-    return tuple(from_json(x) for x in data)
-  if not isinstance(data, dict):
-    raise ValueError(f'Expected an input signature (ShapeDtype, tuple or dict of them, or '
-                     f'its get_config form); got {data!r:.200}.')
-  if 'tuple' in data:
-    return tuple(from_json(x) for x in data['tuple'])
-  if 'dict' in data:
-    return {k: from_json(v) for k, v in data['dict'].items()}
-  if 'shape' in data:
-    return ShapeDtype(tuple(data['shape']), data.get('dtype', 'float32'))
-  return {k: from_json(v) for k, v in data.items()}
 
 
 def _numpy_dtype(dtype: Any) -> np.dtype:

@@ -91,7 +91,7 @@ class TraxLayer(keras.layers.Layer):
         True: tl.from_config(self._trax_config, mode='train', safe_mode=False),
         False: tl.from_config(self._trax_config, mode='eval', safe_mode=False),
     }
-    self.input_signature = signatures.from_json(input_signature)
+    self.input_signature = signatures.as_tuples(shapes.signature_from_json(input_signature))
     self.seed = seed
     self.xla = xla
     self._run = backends.runner(keras.backend.backend(), xla)
@@ -128,7 +128,7 @@ class TraxLayer(keras.layers.Layer):
     if self.input_signature is None:
       signature = (self._first_call_signature if self._first_call_signature is not None
                    else _float_signature(input_shape))
-      signature = signatures.with_dynamic_batch(signature)
+      signature = shapes.with_dynamic_batch(signature)
       self._inputs_for_trax(signature)  # The number of inputs fits the layer.
       self.input_signature = (self._ids_if_refused_floats(signature)
                               if self._first_call_symbolic else signature)
@@ -175,7 +175,7 @@ class TraxLayer(keras.layers.Layer):
         signatures.as_signature(self._inputs_for_trax(inputs)), self.input_signature,
         lambda s, dtype: s.replace(dtype=dtype))
     outputs = self._output_signature(signature, bool(training))
-    return signatures.map_signature(
+    return shapes.map_signature(
         lambda s: keras.KerasTensor(s.shape, dtype=s.dtype.name), outputs)
 
   def compute_output_shape(self, input_shape: Any) -> Any:
@@ -204,7 +204,7 @@ class TraxLayer(keras.layers.Layer):
     config = super().get_config()
     config.update({
         'layer': self._trax_config,
-        'input_signature': (signatures.to_json(self.input_signature)
+        'input_signature': (shapes.signature_to_json(self.input_signature)
                             if self.input_signature is not None else None),
         'seed': self.seed,
         'xla': self.xla,
@@ -222,7 +222,7 @@ class TraxLayer(keras.layers.Layer):
 
   def _initial_weights_and_state(self) -> tuple[Any, Any]:
     """The trax layer's own weights if it has them, else fresh ones from its initializers."""
-    signature = signatures.concrete(self.input_signature, signatures.PROBE_SIZES[0])
+    signature = shapes.concrete(self.input_signature, signatures.PROBE_SIZES[0])
     train_build = self._builds[True]
     if not self._trax_layer.has_weights:
       if self._max_weight_bytes is not None:
@@ -251,7 +251,7 @@ class TraxLayer(keras.layers.Layer):
       self._output_signature(signature, True)
       return signature
     except ValueError as float_error:
-      ids = signatures.map_signature(
+      ids = shapes.map_signature(
           lambda s: s.replace(dtype=np.int32) if is_float(s) else s, signature)
       try:
         self._output_signature(ids, True)
@@ -300,7 +300,7 @@ class TraxLayer(keras.layers.Layer):
     key = (repr(signature), training)
     if key not in self._output_signatures:
       trees = self._trees or self._builds[True].weights_and_state_signature(
-          signatures.concrete(signature, signatures.PROBE_SIZES[0]))
+          shapes.concrete(signature, signatures.PROBE_SIZES[0]))
       compute_dtype = self.compute_dtype
       layer = self._builds[training]
 

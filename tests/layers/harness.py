@@ -28,19 +28,8 @@ import trax.layers as tl
 RNG = jax.random.PRNGKey(0)
 
 
-def random_inputs(input_signature: Any, seed: int = 0, int_high: int = 8) -> Any:
-  """Random arrays for a signature: normal floats, integers in [0, int_high), random bools."""
-  rng = np.random.default_rng(seed)
-
-  def sample(sig):
-    dtype = np.dtype(sig.dtype)
-    if np.issubdtype(dtype, np.integer):
-      return rng.integers(0, int_high, sig.shape).astype(dtype)
-    if dtype == np.bool_:
-      return rng.random(sig.shape) < 0.5
-    return rng.normal(size=sig.shape).astype(dtype)
-  return jax.tree.map(sample, input_signature,
-                      is_leaf=lambda s: isinstance(s, shapes.ShapeDtype))
+# Normal floats, integers in [0, int_high), random bools.
+random_inputs = shapes.random_inputs
 
 
 def check_layer(layer: tl.Layer, input_signature: Any, *, inputs: Any = None,

@@ -13,10 +13,10 @@ import os
 import zipfile
 from typing import Any
 
-import ml_dtypes
 import numpy as np
 
 from trax import atomic_files
+from trax import shapes
 from trax.supervised import checkpoint_reading
 
 FORMAT = 'trax-checkpoint'
@@ -72,22 +72,6 @@ def read(path: str, arrays: bool = True) -> tuple[dict, dict]:
     raise checkpoint_reading.CheckpointError(
         f'{path} is not a readable trax checkpoint: {type(e).__name__}: {e}') from None
   return found, metadata
-
-
-def dtype_by_name(name: str) -> np.dtype:
-  """The plain numeric dtype named `name`, including ml_dtypes' (looked up, never evaluated).
-
-  Raises:
-    ValueError: `name` names no numeric dtype.
-  """
-  extra = getattr(ml_dtypes, name, None) if isinstance(name, str) else None
-  try:
-    dtype = np.dtype(extra if isinstance(extra, type) else name)
-  except TypeError:
-    raise ValueError(f'{name!r:.60} is not a dtype name') from None
-  if dtype.hasobject or dtype.fields or dtype.kind not in 'V' + checkpoint_reading.NUMERIC_KINDS:
-    raise ValueError(f'{name!r:.60} is not a numeric dtype')
-  return dtype
 
 
 def _check_members(archive: zipfile.ZipFile, path: str, arrays: bool) -> dict:
@@ -149,7 +133,7 @@ def _with_dtype(array: Any, name: 'str | None', path: str, member: str) -> Any:
   if name is None:
     return array
   try:
-    dtype = dtype_by_name(name)
+    dtype = shapes.dtype_by_name(name)
   except ValueError as e:
     raise checkpoint_reading.CheckpointError(
         f'{path}: special_dtypes gives {member} the dtype {e}.') from None

@@ -30,7 +30,7 @@ from trax import shapes
 DEFAULT_MAX_BYTES = 8 * 2**30
 _MAX_BYTES = contextvars.ContextVar('trax_checkpoint_max_bytes', default=DEFAULT_MAX_BYTES)
 _SKIP_CHUNK = 2**20
-NUMERIC_KINDS = 'biufc'  # bool, signed and unsigned integers, floats, complex numbers
+NUMERIC_KINDS = shapes.NUMERIC_KINDS
 
 
 class CheckpointError(ValueError):

@@ -119,7 +119,7 @@ def metadata_of(checkpoint: Checkpoint, arrays: dict) -> dict:
                 for task in checkpoint.tasks],
       'eval_n_batches': list(checkpoint.eval_n_batches),
       'history': checkpoint.history.to_dict(),
-      'input_signature': signature_to_json(checkpoint.input_signature),
+      'input_signature': shapes.signature_to_json(checkpoint.input_signature),
       'model_config': checkpoint.model_config,
       'special_dtypes': {name: np.dtype(a.dtype).name for name, a in arrays.items()
                          if np.dtype(a.dtype).kind == 'V'},
@@ -150,7 +150,7 @@ def from_arrays(arrays: dict, metadata: dict, source: str = 'checkpoint') -> Che
   n_state = metadata['n_state']
   try:
     history = history_lib.History.from_dict(metadata['history'])
-    input_signature = signature_from_json(metadata['input_signature'])
+    input_signature = shapes.signature_from_json(metadata['input_signature'])
     eval_n_batches = [int(n) for n in metadata['eval_n_batches']]
   except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as e:
     raise CheckpointError(f'{source}: malformed {checkpoint_archive.METADATA}: '
@@ -296,35 +296,6 @@ def describe_layer(layer: base.Layer) -> 'dict | None':
     return config
   except (config_lib.ConfigError, TypeError, ValueError):
     return None
-
-
-def signature_to_json(signature: Any) -> Any:
-  """A `ShapeDtype` tree (tuples, lists, dicts) as JSON-able data."""
-  if signature is None:
-    return None
-  if isinstance(signature, shapes.ShapeDtype):
-    return {'shape': list(signature.shape), 'dtype': np.dtype(signature.dtype).name}
-  if isinstance(signature, tuple):
-    return {'tuple': [signature_to_json(s) for s in signature]}
-  if isinstance(signature, list):
-    return [signature_to_json(s) for s in signature]
-  if isinstance(signature, dict):
-    return {'dict': {k: signature_to_json(v) for k, v in signature.items()}}
-  return signature_to_json(shapes.signature(signature))
-
-
-def signature_from_json(data: Any) -> Any:
-  """Inverse of `signature_to_json`."""
-  if data is None:
-    return None
-  if isinstance(data, list):
-    return [signature_from_json(s) for s in data]
-  if 'tuple' in data:
-    return tuple(signature_from_json(s) for s in data['tuple'])
-  if 'dict' in data:
-    return {k: signature_from_json(v) for k, v in data['dict'].items()}
-  return shapes.ShapeDtype(tuple(data['shape']),
-                           checkpoint_archive.dtype_by_name(data['dtype']))
 
 
 def _inputs_of(layer: base.Layer, signature: Any) -> Any:
