@@ -86,7 +86,7 @@ def serving_state(layer: tl.Layer, state: Any) -> Any:
     return state
   if isinstance(layer, ServingBatchNorm):
     running_mean, running_var, n_batches = state
-    mean, var = layer._debiased(running_mean, running_var, n_batches)  # pylint: disable=protected-access
+    mean, var = layer.debiased_statistics(running_mean, running_var, n_batches)
     return (mean, var, n_batches)
   if layer.sublayers and isinstance(state, tuple) and len(state) == len(layer.sublayers):
     return tuple(serving_state(l, s) for l, s in zip(layer.sublayers, state))

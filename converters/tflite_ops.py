@@ -13,7 +13,7 @@ the only place the converters reach into layers like that, and nothing else sees
 
 import contextlib
 import re
-from typing import Any, Iterator
+from typing import ContextManager, Iterator
 
 import tensorflow as tf
 
@@ -69,28 +69,19 @@ def ops_by_layer(model: sources.Model, signature: list) -> dict[str, list[str]]:
   return by_type
 
 
-@contextlib.contextmanager
-def _recording_ops(root: tl.Layer, owners: dict) -> Iterator[None]:
+def _recording_ops(root: tl.Layer, owners: dict) -> ContextManager:
   """Inside: ops created by a layer's `pure_fn` are recorded in `owners` (see above)."""
   paths = layer_paths(root)
-  layers = signatures.all_layers(root)
-  for layer in layers:
-    layer.pure_fn = _recording(layer.pure_fn, paths[id(layer)], owners)
-  try:
-    yield
-  finally:
-    for layer in layers:
-      del layer.__dict__['pure_fn']
 
-
-def _recording(pure_fn: Any, path: str, owners: dict) -> Any:
-  def recording_pure_fn(x, weights, state, rng, use_cache=False):
+  @contextlib.contextmanager
+  def recording(layer: tl.Layer) -> Iterator[None]:
     graph = tf.compat.v1.get_default_graph()
     start = len(graph.get_operations())
     try:
-      return pure_fn(x, weights, state, rng, use_cache=use_cache)
+      yield
     finally:
       # Sublayers return first, so each op goes to the innermost layer that made it.
-      for op in graph.get_operations()[start:]:
-        owners.setdefault((id(graph), op.name), (op.type, path))
-  return recording_pure_fn
+      if id(layer) in paths:
+        for op in graph.get_operations()[start:]:
+          owners.setdefault((id(graph), op.name), (op.type, paths[id(layer)]))
+  return tl.observing_calls(recording)

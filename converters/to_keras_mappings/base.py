@@ -15,6 +15,7 @@ from typing import Any, Callable, Sequence, overload
 import numpy as np
 
 from trax import fastmath
+import trax.layers as tl
 
 InverseMapping = Callable[[Any, Any, dict, list], list]
 
@@ -26,7 +27,7 @@ class Unmapped(Exception):
 def built_by(layer: Any) -> tuple['str | None', dict]:
   """Name of the trax factory or class that built `layer`, and its bound arguments
   (defaults filled in); `(None, {})` for layers built otherwise."""
-  record = getattr(layer, '_build_record', None)  # What `config()` describes.
+  record = tl.build_record(layer)  # What `config()` describes.
   if record is None:
     return None, {}
   factory, args, kwargs = record

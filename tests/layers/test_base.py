@@ -172,3 +172,24 @@ def test_weights_setter_checks_the_tree():
   model.init(X)
   with pytest.raises(ValueError, match='2 sublayers.*got 3 entries'):
     model.weights = ((), (), ())
+
+
+def test_observing_calls_sees_every_layer_innermost_first():
+  import contextlib
+  dense, relu = tl.Dense(2), tl.Relu()
+  model = tl.Serial(dense, relu)
+  model.init(shapes.ShapeDtype((1, 3)))
+  events = []
+
+  @contextlib.contextmanager
+  def observer(layer):
+    events.append(('enter', layer.name))
+    yield
+    events.append(('exit', layer.name))
+
+  with tl.observing_calls(observer):
+    model(np.ones((1, 3), np.float32))
+  assert events == [('enter', 'Serial'), ('enter', 'Dense_2'), ('exit', 'Dense_2'),
+                    ('enter', 'Relu'), ('exit', 'Relu'), ('exit', 'Serial')]
+  model(np.ones((1, 3), np.float32))  # Outside: not observed.
+  assert len(events) == 6

@@ -23,8 +23,10 @@ from trax.layers.causal_attention import *  # pylint: disable=wildcard-import
 from trax.layers.combinators import *  # pylint: disable=wildcard-import
 from trax.layers.control_flow import *  # pylint: disable=wildcard-import
 from trax.layers.config import ConfigError
+from trax.layers.config import build_record
 from trax.layers.config import from_config
 from trax.layers.config import register
+from trax.layers.pure_call import observing_calls
 from trax.layers.convolution import *
 from trax.layers.convolution_transpose import *
 from trax.layers.convolution_variants import *  # pylint: disable=wildcard-import

@@ -285,7 +285,8 @@ class Layer:
     """
     snapshot = None if use_cache else pure_call.snapshot(self)
     try:
-      with reraised_as_layer_error(self._name, self._caller, 'pure_fn', x):
+      with pure_call.observed(self), reraised_as_layer_error(
+          self._name, self._caller, 'pure_fn', x):
         inputs, rest = stack.take(x, self._n_in, self._takes_stack(), self._name)
         if not is_cache_marker(weights):
           self.weights = fastmath.widen_floats(weights, inputs)

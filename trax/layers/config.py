@@ -155,12 +155,14 @@ def from_config(config: Any, mode: 'str | None' = None, *, safe_mode: bool = Tru
     raise ConfigError(f'Malformed config: {type(e).__name__}: {str(e)[:200]}') from None
 
 
-def _record(obj: Any):
+def build_record(obj: Any) -> 'tuple[Callable, tuple, dict] | None':
+  """`(factory, args, kwargs)` that built `obj` (a layer, or a value a registered factory
+  returned), as `config()` describes it; `None` if no registered factory built it."""
   return getattr(obj, '_build_record', None) if not isinstance(obj, type) else None
 
 
 def _count_built(obj: Any, counts: dict[int, int]) -> None:
-  if _record(obj) is not None:
+  if build_record(obj) is not None:
     counts[id(obj)] = counts.get(id(obj), 0) + 1
     if counts[id(obj)] > 1:
       return
@@ -175,7 +177,7 @@ def _count_built(obj: Any, counts: dict[int, int]) -> None:
 
 
 def _encode(obj: Any, counts: dict[int, int], ids: dict[int, int]) -> Any:
-  record = _record(obj)
+  record = build_record(obj)
   if record is not None:
     if id(obj) in ids:
       return {'ref': ids[id(obj)]}

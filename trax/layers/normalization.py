@@ -88,7 +88,7 @@ class BatchNorm(base.Layer):
       self.state = (self._smoothed(running_mean, mean), self._smoothed(running_var, var),
                     n_batches + 1)
     else:
-      mean, var = self._debiased(running_mean, running_var, n_batches)
+      mean, var = self.debiased_statistics(running_mean, running_var, n_batches)
     # y = x * scale + offset with per-channel scale and offset: two passes over x instead
     # of four (without XLA's fusion, on the tensorflow-numpy backend, passes cost most).
     stats_shape, dtype = tuple(running_mean.shape), running_mean.dtype
@@ -112,8 +112,13 @@ class BatchNorm(base.Layer):
     m = self._momentum
     return jnp.astype(m * running + (1. - m) * batch_value, running.dtype)
 
-  def _debiased(self, running_mean: Any, running_var: Any, n_batches: Any) -> tuple[Any, Any]:
-    """Running averages without the weight `m**n` of their starting values (0 and 1)."""
+  def debiased_statistics(self, running_mean: Any, running_var: Any,
+                          n_batches: Any) -> tuple[Any, Any]:
+    """The mean and variance eval mode normalizes with, from the layer's state.
+
+    The running averages without the weight `m**n` of their starting values (0 and 1)
+    after `n_batches` updates; exports that serve the statistics precomputed use this.
+    """
     trained = n_batches > 0
     momentum = jnp.asarray(self._momentum, running_mean.dtype)  # float64 if state widened.
     start_weight = jnp.where(trained, jnp.power(momentum, n_batches), 0.)

@@ -5,10 +5,35 @@
 `has_backward` runs its forward as a custom vjp whose backward pass is `layer.backward`.
 """
 
-from typing import Any
+import contextlib
+import contextvars
+from typing import Any, Callable, ContextManager, Iterator
 
 from trax import fastmath
 from trax import shapes
+
+_OBSERVER: contextvars.ContextVar = contextvars.ContextVar('trax_call_observer', default=None)
+
+
+@contextlib.contextmanager
+def observing_calls(observer: Callable[[Any], ContextManager]) -> Iterator[None]:
+  """Inside, every `pure_fn` call of any layer runs within `observer(layer)`.
+
+  For tools that attribute work to layers, such as which layer made which TensorFlow op
+  of an export (`converters.tflite_ops`): sublayers' calls nest inside their parent's, so
+  an observer sees the innermost layer exit first.
+  """
+  token = _OBSERVER.set(observer)
+  try:
+    yield
+  finally:
+    _OBSERVER.reset(token)
+
+
+def observed(layer: Any) -> ContextManager:
+  """The context `layer.pure_fn` runs in: the observer's, if one is set."""
+  observer = _OBSERVER.get()
+  return observer(layer) if observer is not None else contextlib.nullcontext()
 
 
 def snapshot(layer: Any) -> list:
