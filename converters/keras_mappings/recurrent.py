@@ -105,14 +105,15 @@ def rnn_layers(layer: Any, call: Call, go_backwards: bool, zero_output_for_mask:
 def recurrent(layer, call: Call) -> Mapped:
   """Masks, go_backwards, return_sequences, return_state, initial_state; LSTM and GRU
   with the standard activations; built-in cells; not stateful."""
-  initial_state = _initial_state(call)
+  initial_state = initial_state_of(call)
   config = layer.get_config()
   layers, weights, inputs = rnn_layers(layer, call, config['go_backwards'],
                                        layer.zero_output_for_mask, initial_state)
   return Mapped(layers, weights, inputs=inputs)
 
 
-def _initial_state(call: Call) -> list:
+def initial_state_of(call: Call) -> list:
+  """The initial-state tensors a recurrent layer's call was given (none: `[]`)."""
   state = call.argument(1, 'initial_state')
   if state is None:
     return []

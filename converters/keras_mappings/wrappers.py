@@ -24,7 +24,7 @@ _MERGES = {'concat': lambda: tl.Concatenate(axis=-1), 'sum': tl.Add, 'mul': tl.M
 
 def bidirectional(layer, call: Call) -> Mapped:
   """Over LSTM, GRU or SimpleRNN; any merge_mode; masks; not initial_state."""
-  if recurrent._initial_state(call):  # pylint: disable=protected-access
+  if recurrent.initial_state_of(call):
     raise Unsupported('initial_state')
   forward, backward = layer.forward_layer, layer.backward_layer
   sequences = forward.get_config()['return_sequences']
