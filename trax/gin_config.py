@@ -79,19 +79,6 @@ def register() -> None:
   _registered = True
 
 
-def configured(obj: Any, selector: str) -> Any:
-  """gin's wrapper of `obj` (registered as `selector`) if gin is in use, else `obj`.
-
-  Code calling a Trax default (e.g. `train`'s default `inputs=batcher`) goes through
-  this, so the default gets the config's bindings (`batcher.batch_size_per_device = ...`)
-  as in Trax 1.4, where the defaults were gin-decorated functions.
-  """
-  if not _registered:
-    return obj
-  import gin  # pylint: disable=g-import-not-at-top
-  return gin.get_configurable(selector)
-
-
 def _as_function(cls: type) -> Any:
   """A function calling `cls`, with its signature, for gin to wrap.
 

@@ -20,7 +20,6 @@ from trax import atomic_files
 from trax import data
 from trax import fastmath
 from trax import file_io
-from trax import gin_config
 from trax import layers as tl
 from trax import optimizers
 from trax.supervised import history as history_lib
@@ -160,7 +159,7 @@ def train(output_dir: str, model: 'Callable[..., tl.Layer] | None' = None,
        'trax.supervised.lr_schedules.multifactor'),
       ('num_devices', None, num_devices, 'trax.supervised.trainer_lib.num_devices'))
   configured: list[Any] = [
-      given if given is not None else gin_config.configured(default, selector)
+      given if given is not None else _configured(default, selector)
       for _, given, default, selector in defaults]
   make_inputs, make_optimizer, make_lr_schedule, devices_fn = configured
   n_devices = devices_fn() or fastmath.local_device_count()
@@ -247,3 +246,20 @@ def load_trainer_state(output_dir: str, model: tl.Layer,
       training.unpickle_from_file(weights_file, gzip=True), model)
   log(f'Model loaded from {weights_file} at step {trainer_state.step}')
   return trainer_state
+
+
+def _configured(obj: Any, selector: str) -> Any:
+  """gin's wrapper of `obj` (registered as `selector` by `trax.gin_config`), else `obj`.
+
+  `train`'s defaults (e.g. `inputs=batcher`) go through this, so they get a config's
+  bindings (`batcher.batch_size_per_device = ...`) as in Trax 1.4, where the defaults were
+  gin-decorated functions. Read from gin itself: this module does not import
+  `trax.gin_config`, which imports it.
+  """
+  gin = sys.modules.get('gin')
+  if gin is None:
+    return obj
+  try:
+    return gin.get_configurable(selector)
+  except ValueError:  # Not registered: trax's gin configuration was not loaded.
+    return obj
