@@ -195,3 +195,40 @@ def test_noop_projections():
   y, _ = layer((x, x, x, np.ones((1, 1, 1, 3), bool)))
   assert [w.shape for w in _flat_weights(layer)] == [(6, 6), (6,), (6, 6), (6,)]
   assert y.shape == (1, 3, 6)
+
+
+def _softmax(x):
+  e = np.exp(x - x.max(-1, keepdims=True))
+  return e / e.sum(-1, keepdims=True)
+
+
+def test_viz_mode_keeps_the_attention_weights_in_state_as_trax():
+  # Trax 1.4's 'viz' mode: computes as 'eval', the attention layers' state is the weights.
+  rng = np.random.default_rng(0)
+  q, k, v = (rng.normal(size=(2, 3, 4)).astype(np.float32) for _ in range(3))
+  mask = np.array([True, True, False])[None, None, None, :].repeat(2, 0)
+  layer = tl.PureAttention(n_heads=2, mode='viz')
+  layer.init((shapes.signature(q),) * 3 + (shapes.signature(mask),))
+  activations, _ = layer((q, k, v, mask))
+  heads = lambda x: x.reshape(2, 3, 2, 2).transpose(0, 2, 1, 3)  # (batch, head, len, d)
+  scores = heads(q) @ heads(k).transpose(0, 1, 3, 2) / np.sqrt(2)
+  expected = _softmax(np.where(mask, scores, -1e9))
+  np.testing.assert_allclose(layer.state, expected, rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(
+      activations, (expected @ heads(v)).transpose(0, 2, 1, 3).reshape(2, 3, 4), rtol=1e-5)
+
+  causal = tl.CausalAttention(4, n_heads=2, mode='viz')
+  causal.init(shapes.signature(q))
+  causal(q)
+  core = causal.sublayers[1]
+  assert causal.name == 'Serial' and core.state.shape == (4, 3, 3)  # (batch * heads, q, k)
+  np.testing.assert_allclose(np.triu(core.state, 1), 0.0)
+  np.testing.assert_allclose(core.state.sum(-1), 1.0, rtol=1e-5)
+  plain = tl.DotProductCausalAttention(mode='viz')
+  split = (rng.normal(size=(4, 3, 2)).astype(np.float32),) * 3
+  plain.init(shapes.signature(split))
+  plain(split)
+  scores = split[0] @ split[1].transpose(0, 2, 1) / np.sqrt(2)
+  expected = _softmax(np.where(np.tril(np.ones((3, 3), bool)), scores, -1e9))
+  np.testing.assert_allclose(plain.state, expected, rtol=1e-5, atol=1e-6)
+  assert tl.Attention(4).name == tl.AttentionQKV(4).name == 'Serial'  # As in Trax 1.4.

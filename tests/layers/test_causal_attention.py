@@ -141,7 +141,7 @@ def test_errors_name_the_layer():
     tl.DotProductCausalAttention(max_inference_length=3, mode='predict')(
         (np.ones((2, 5, 2), np.float32),) * 3)
   with pytest.raises(ValueError, match='DotProductCausalAttention: mode'):
-    tl.DotProductCausalAttention(mode='viz')
+    tl.DotProductCausalAttention(mode='decode')
 
 
 @pytest.mark.slow  # Imports TensorFlow and traces the stack: about 10 s.

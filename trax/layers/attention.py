@@ -40,7 +40,9 @@ __all__ = [
     'EncoderDecoderMask',
 ]
 
-MODES = ('train', 'eval', 'predict')
+# 'viz' computes as 'eval' and keeps each attention layer's weights in its state (as Trax
+# 1.4's attention-visualization notebook reads them).
+MODES = ('train', 'eval', 'predict', 'viz')
 # Added to the scores of masked positions; exp() of it is 0 in float32 and bfloat16.
 _MASKED_SCORE = -1e9
 
@@ -166,7 +168,9 @@ class PureAttention(base.Layer):
   `q` of shape `(batch, query_length, d_feature)`, `k` and `v` of shape
   `(batch, key_length, d_feature)` are split into `n_heads` heads of `d_feature / n_heads`
   features, attended per head (see `attend_heads`), and merged back: `activations` has
-  shape `(batch, query_length, d_feature)`. The mask passes through. No weights, no state.
+  shape `(batch, query_length, d_feature)`. The mask passes through. No weights; no state,
+  except in 'viz' mode: the attention weights `(batch, n_heads, query_length, key_length)`
+  of the last call.
   """
 
   def __init__(self, n_heads: int = 1, dropout: float = 0.0, mode: str = 'train'):
@@ -181,10 +185,12 @@ class PureAttention(base.Layer):
   def forward(self, inputs: Any) -> Any:
     q, k, v, mask = inputs
     query_shape, key_shape = fastmath.shape(q), fastmath.shape(k)
-    activations, _ = attend_heads(heads_in_place(q, self._n_heads, query_shape),
-                                  heads_in_place(k, self._n_heads, key_shape),
-                                  heads_in_place(v, self._n_heads, key_shape),
-                                  mask, self._dropout, self._mode, self.rng)
+    activations, weights = attend_heads(heads_in_place(q, self._n_heads, query_shape),
+                                        heads_in_place(k, self._n_heads, key_shape),
+                                        heads_in_place(v, self._n_heads, key_shape),
+                                        mask, self._dropout, self._mode, self.rng)
+    if self._mode == 'viz':
+      self.state = weights
     return heads_merged(activations, query_shape), mask
 
 
@@ -229,12 +235,12 @@ def AttentionQKV(d_feature: int, n_heads: int = 1, dropout: float = 0.0,
       return control_flow.Cache(core.Dense(d_feature))
     return core.Dense(d_feature)
 
+  # Unnamed (its name is 'Serial'), as in Trax 1.4: user code walks layer names.
   return cb.Serial(
       cb.Parallel(projection(q_sparsity, 'q_sparsity'), key_value_projection(),
                   key_value_projection()),
       PureAttention(n_heads=n_heads, dropout=dropout, mode=mode),
-      projection(result_sparsity, 'result_sparsity'),
-      name='AttentionQKV')
+      projection(result_sparsity, 'result_sparsity'))
 
 
 @register
@@ -250,10 +256,10 @@ def Attention(d_feature: int, n_heads: int = 1, dropout: float = 0.0,
   >>> y, mask = layer((np.ones((2, 5, 8), np.float32), np.ones((2, 1, 1, 5), bool)))
   """
   check_heads('Attention', d_feature, n_heads)
+  # Unnamed (its name is 'Serial'), as in Trax 1.4: user code walks layer names.
   return cb.Serial(
       cb.Select([0, 0, 0]),
-      AttentionQKV(d_feature, n_heads=n_heads, dropout=dropout, mode=mode),
-      name='Attention')
+      AttentionQKV(d_feature, n_heads=n_heads, dropout=dropout, mode=mode))
 
 
 @register

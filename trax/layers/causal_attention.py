@@ -69,12 +69,12 @@ def CausalAttention(d_feature: int, n_heads: int = 1, dropout: float = 0.0,
       return cb.Serial(core.Dense(d_feature), _DecodingCausalDepthwiseConv())
     return cb.Serial(core.Dense(d_feature), convolution.CausalDepthwiseConv())
 
+  # Unnamed (its name is 'Serial'), as in Trax 1.4: user code walks layer names.
   return cb.Serial(
       cb.Branch(qkv_layer(), qkv_layer(), qkv_layer()),  # q k v, (B, L, D) each
       CausalAttentionCore(n_heads, dropout=dropout,
                           max_inference_length=max_inference_length, mode=mode),  # (B, L, D)
-      core.Dense(d_feature),
-      name='CausalAttention')
+      core.Dense(d_feature))
 
 
 class DotProductCausalAttention(base.Layer):
@@ -82,7 +82,8 @@ class DotProductCausalAttention(base.Layer):
 
   Inputs of shape `(batch * n_heads, length, d_head)` (heads already split); output of the
   shape of `q`. No weights. State: none, except in 'predict' mode `(keys, values, position)`
-  with caches of shape `(batch * n_heads, max_inference_length, d_head)` (Trax 1.4's layout).
+  with caches of shape `(batch * n_heads, max_inference_length, d_head)` (Trax 1.4's layout),
+  and in 'viz' mode the last call's attention weights `(batch * n_heads, length, length)`.
 
   In 'predict' mode, decoding beyond `max_inference_length` positions in total is not
   detected inside compiled code: `dynamic_update_slice` clamps and the outputs are wrong.
@@ -117,8 +118,10 @@ class DotProductCausalAttention(base.Layer):
       k, v, mask = self._extend_cache(k, v)
     else:
       mask = _causal_mask(fastmath.shape(q)[-2])
-    activations, _ = attention.DotProductAttention(q, k, v, mask, self._dropout, self._mode,
-                                                   self.rng)
+    activations, weights = attention.DotProductAttention(q, k, v, mask, self._dropout,
+                                                         self._mode, self.rng)
+    if self._mode == 'viz':
+      self.state = weights
     return activations
 
   def _extend_cache(self, k: Any, v: Any) -> tuple[Any, Any, Any]:
@@ -142,7 +145,8 @@ class CausalAttentionCore(DotProductCausalAttention):
   Inputs of shape `(batch, length, n_heads * d_head)`; output of the shape of `q`. In
   'train' and 'eval' mode the heads are split and merged by reshapes and attended by
   `attention.attend_heads` (einsums: no transpose ops in a TensorFlow graph). No weights.
-  State: none, except in 'predict' mode, which runs `DotProductCausalAttention` on split
+  State: the attention weights in 'viz' mode, as `DotProductCausalAttention`; none,
+  except in 'predict' mode, which runs `DotProductCausalAttention` on split
   heads, with its state and caches `(batch * n_heads, max_inference_length, d_head)`:
   under XLA the per-token step reads those caches in place, where caches with the heads
   in place made it copy them (twice as slow a step, measured with bench/decode.py).
@@ -167,8 +171,10 @@ class CausalAttentionCore(DotProductCausalAttention):
       return attention_heads.merge_heads(super().forward(split), self._n_heads)
     shape = fastmath.shape(inputs[0])  # One shape for q, k and v (dynamic under TF).
     q, k, v = (attention.heads_in_place(x, self._n_heads, shape) for x in inputs)
-    activations, _ = attention.attend_heads(q, k, v, _causal_mask(shape[1]), self._dropout,
-                                            self._mode, self.rng)
+    activations, weights = attention.attend_heads(q, k, v, _causal_mask(shape[1]),
+                                                  self._dropout, self._mode, self.rng)
+    if self._mode == 'viz':  # Trax 1.4's layout: (batch * n_heads, length, length).
+      self.state = jnp.reshape(weights, (-1,) + tuple(weights.shape[2:]))
     return attention.heads_merged(activations, shape)
 
 
