@@ -93,3 +93,16 @@ def test_disable_jit_turns_compilation_off_in_its_process():
   out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
                        check=True, timeout=120).stdout
   assert out.split() == ['2', 'True']  # Run twice, never traced; jit(f) is f.
+
+
+def test_numpy_names_renamed_since_trax_1_4_still_resolve():
+  from trax.fastmath import numpy as tnp
+  x, y = np.array([1., 2., 4.]), np.array([0., 1., 3.])
+  assert float(tnp.trapz(x, y)) == 1.5 + 6.0  # Trapezoids: (1+2)/2*1 + (2+4)/2*2.
+  np.testing.assert_allclose(tnp.round_(np.array([1.26, -0.74]), 1), [1.3, -0.7], rtol=1e-6)
+  assert int(tnp.product(np.array([2, 3, 4]))) == 24
+  assert tnp.cumproduct(np.array([2, 3])).tolist() == [2, 6]
+  assert bool(tnp.alltrue(np.array([True, False]))) is False
+  assert bool(tnp.sometrue(np.array([True, False]))) is True
+  with pytest.raises(AttributeError, match='fastmath.numpy.no_such_name'):
+    tnp.no_such_name  # pylint: disable=pointless-statement

@@ -12,6 +12,12 @@ class _MissingAttributeError(_backend.BackendError, AttributeError):
   `getattr(module, name, default)` work on this module (torch.compile probes modules)."""
 
 
+# Names numpy (and so jax.numpy) had in Trax 1.4's time and has since renamed; Trax 1.4
+# code (e.g. its knowledge-tracing notebook's `tnp.trapz`) still calls them.
+_RENAMED = {'trapz': 'trapezoid', 'round_': 'round', 'product': 'prod', 'cumproduct': 'cumprod',
+            'alltrue': 'all', 'sometrue': 'any'}
+
+
 def __getattr__(name: str):
   if name.startswith('__'):  # Module protocol probes (autograph, inspect) expect this.
     raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
@@ -19,6 +25,8 @@ def __getattr__(name: str):
   try:
     return getattr(namespace, name)
   except AttributeError:
+    if name in _RENAMED and hasattr(namespace, _RENAMED[name]):
+      return getattr(namespace, _RENAMED[name])
     raise _MissingAttributeError(
         f'fastmath.numpy.{name} is not available on the {_backend.backend_name()!r} '
         'backend.') from None
