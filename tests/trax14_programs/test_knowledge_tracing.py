@@ -39,25 +39,18 @@ def get_ds_tfrec(folds=None, max_len=None, min_len=None):
 def RocAucScore(num_thresholds=100, pos_label=2):
   def f(y_score, y_true, weight):
     weight = tnp.expand_dims(tnp.ravel(weight), -1)
-
     softmax = tl.Softmax(axis=-1)
     y_score = tnp.ravel(softmax(y_score)[:, :, -1])
     y_score = tnp.expand_dims(y_score, -1)
     y_true = tnp.expand_dims(tnp.ravel(y_true) == pos_label, -1).astype(tnp.float32)
-
     thresholds = tnp.expand_dims(tnp.linspace(1, 0, num_thresholds), 0)
-
     threshold_counts = y_score > thresholds
-
     tps = tnp.logical_and(threshold_counts, y_true)
     fps = tnp.logical_and(threshold_counts, tnp.logical_not(y_true))
-
     tps = tnp.sum(tps * weight, axis=0)
     fps = tnp.sum(fps * weight, axis=0)
-
     tpr = tps / tps[-1]
     fpr = fps / fps[-1]
-
     return tnp.trapz(tpr, fpr)
 
   return tl.Fn('RocAucScore', f)
