@@ -5,8 +5,9 @@ synthetic stream of the same seven per-question sequences the notebook's `get_ds
 yields (content id, part, tags, task container id, answer 0 pad / 1 wrong / 2 right,
 elapsed-time and lag categories); a student answers right when the content id is even.
 The GCS output directory becomes a local one. Shrunk: the widths, layers, lengths, batch
-sizes and steps in the gin config. Everything else (the model (less its unused `encoder_mode`), the ROC AUC metric, the
-gin config and `trainer_lib.train(output_dir, metrics=metrics)`) is the notebook's code.
+sizes and steps in the gin config. Everything else (the model, less its unused
+`encoder_mode`; the ROC AUC metric; the gin config; `trainer_lib.train(output_dir,
+metrics=metrics)`) is the notebook's code.
 """
 
 import numpy as np
