@@ -213,10 +213,6 @@ def random_uniform(key, shape=(), dtype=numpy.float32, minval=0., maxval=1.):
   return jax.random.uniform(key, shape, dtype, minval, maxval)
 
 
-def random_truncated_normal(key, lower, upper, shape=(), dtype=numpy.float32):
-  return jax.random.truncated_normal(key, lower, upper, shape, dtype)
-
-
 def random_normal(key, shape=(), dtype=numpy.float32):
   return jax.random.normal(key, shape, dtype)
 

@@ -38,12 +38,6 @@ def normal(key: Any, shape: Sequence[int] = (), dtype: Any = 'float32') -> Any:
   return lookup('random_normal')(key, shape, dtype)
 
 
-def truncated_normal(key: Any, lower: float, upper: float, shape: Sequence[int] = (),
-                     dtype: Any = 'float32') -> Any:
-  """Standard normal samples truncated to `[lower, upper]` (jax: initializers use it)."""
-  return lookup('random_truncated_normal')(key, lower, upper, shape, dtype)
-
-
 def randint(key: Any, shape: Sequence[int], minval: int, maxval: int,
             dtype: Any = 'int32') -> Any:
   """Integer samples in `[minval, maxval)`."""
