@@ -61,7 +61,6 @@ class SavedModelExport:
   verification: 'verify_lib.VerificationReport | None' = None
 
 
-@tl.builds_layers_for_caller
 def to_saved_model(model: Any, export_dir: str, input_signature: Any = None, *,
                    version: 'int | None' = None, signature_name: str = 'serving_default',
                    input_names: 'Sequence[str] | None' = None,

@@ -31,7 +31,6 @@ import tensorflow as tf
 from trax import atomic_files
 from trax import file_io
 from trax.fastmath import tf_backend
-import trax.layers as tl
 from converters import saved_model as saved_model_lib
 from converters import signatures
 from converters import sources
@@ -76,7 +75,6 @@ class TFLiteExport:
     return sum(self.op_counts.values())
 
 
-@tl.builds_layers_for_caller
 def to_tflite(model_or_saved_model_dir: Any, output_path: str, input_signature: Any = None,
               *, quantize: 'str | None' = None,
               representative_data: 'Iterable | Callable | None' = None,

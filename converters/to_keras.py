@@ -30,7 +30,6 @@ from converters.to_keras_mappings import Unmapped
 log = logging.getLogger('converters')
 
 
-@tl.builds_layers_for_caller
 def to_keras(layer: tl.Layer, input_signature: Any, *, allow_wrapping: bool = True,
              name: 'str | None' = None) -> Any:
   """A Keras model computing `layer` (in eval mode) with its weights.

@@ -36,7 +36,6 @@ def describe(path: str) -> dict:
   return info
 
 
-@tl.builds_layers_for_caller
 def convert(trax1_path: str, output_path: str, *, model_config: 'dict | None' = None,
             input_signature: Any = None) -> checkpoints.Checkpoint:
   """Writes a Trax 1.x checkpoint in our format (atomically); returns what was written.

@@ -253,16 +253,3 @@ class TestOnTensorflowNumpy:
     assert (kept == kept[:1]).all()
     assert abs(kept[0].mean() - 0.7) < 4 * np.sqrt(0.3 * 0.7 / 5000)
     np.testing.assert_allclose(y[kept], 1. / 0.7, rtol=1e-6)
-
-
-@pytest.mark.parametrize('make, name', [
-    (lambda p: tl.Dropout(p), 'Dropout: rate'),
-    (lambda p: tl.PositionalEncoding(8, dropout=p), 'PositionalEncoding: dropout'),
-    (lambda p: tl.CausalAttention(4, dropout=p), 'CausalAttentionCore: dropout'),
-    (lambda p: tl.PureAttention(n_heads=1, dropout=p), 'PureAttention: dropout'),
-])
-def test_dropout_rates_outside_zero_to_one_are_refused_by_name(make, name):
-  make(0.5)
-  for rate in (-0.1, 1.0):
-    with pytest.raises(ValueError, match=rf'{name} must be in \[0, 1\), got {rate}'):
-      make(rate)

@@ -94,7 +94,7 @@ class Accelerate(base.Layer):
   def pure_fn(self, x: Any, weights: Any, state: Any, rng: Any,
               use_cache: bool = False) -> tuple[Any, Any]:
     """Runs `layer.pure_fn` jit-compiled on the mesh: returns `(outputs, new_state)`."""
-    if fastmath.backend_name() != 'jax' or fastmath.is_traced((x, weights, state, rng)):
+    if fastmath.backend_name() != 'jax' or _has_tracers((x, weights, state, rng)):
       return self.sublayer.pure_fn(x, weights, state, rng, use_cache=use_cache)
     try:
       return self._jit_pure_fn(jax.tree.map(self._split_batch, x),
@@ -116,7 +116,11 @@ class Accelerate(base.Layer):
     return jax.device_put(x, sharding.NamedSharding(self._mesh, spec))
 
   def _replicated(self, tree: Any) -> Any:
-    if fastmath.is_traced(tree):  # e.g. under `weights_and_state_signature`
+    if _has_tracers(tree):  # e.g. under `weights_and_state_signature`
       return tree
     replicated = sharding.NamedSharding(self._mesh, sharding.PartitionSpec())
     return jax.tree.map(lambda a: jax.device_put(a, replicated), tree)
+
+
+def _has_tracers(tree: Any) -> bool:
+  return any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree.leaves(tree))

@@ -126,7 +126,8 @@ def _scaled(queries: Any) -> Any:
 
 def _attention_weights(scores: Any, mask: Any, dropout: float, mode: str, rng: Any) -> Any:
   """Softmax over the keys (last axis) of the scores, masked; dropout in 'train' mode."""
-  core.check_dropout_rate('DotProductAttention', dropout)
+  if not 0. <= dropout < 1.:
+    raise ValueError(f'DotProductAttention: dropout must be in [0, 1), got {dropout}.')
   if shapes.as_numpy_dtype(scores.dtype).itemsize < 4:  # Softmax in float32 at least.
     scores = jnp.astype(scores, jnp.float32)
   if mask is not None:
@@ -175,7 +176,8 @@ class PureAttention(base.Layer):
   def __init__(self, n_heads: int = 1, dropout: float = 0.0, mode: str = 'train'):
     super().__init__(n_in=4, n_out=2)
     check_mode('PureAttention', mode)
-    core.check_dropout_rate('PureAttention', dropout)
+    if not 0. <= dropout < 1.:
+      raise ValueError(f'PureAttention: dropout must be in [0, 1), got {dropout}.')
     self._n_heads = n_heads
     self._dropout = dropout
     self._mode = mode

@@ -93,7 +93,8 @@ class DotProductCausalAttention(base.Layer):
                mode: str = 'train'):
     super().__init__(n_in=3, n_out=1)
     attention.check_mode(type(self).__name__, mode)
-    core.check_dropout_rate(type(self).__name__, dropout)
+    if not 0. <= dropout < 1.:
+      raise ValueError(f'{type(self).__name__}: dropout must be in [0, 1), got {dropout}.')
     self._dropout = dropout
     self._max_len = max_inference_length
     self._mode = mode

@@ -155,7 +155,8 @@ class Dropout(base.Layer):
   def __init__(self, rate: float = 0.0, shared_axes: 'Sequence[int] | None' = None,
                mode: str = 'train'):
     super().__init__(name='Dropout')
-    check_dropout_rate('Dropout', rate, 'rate')
+    if not 0. <= rate < 1.:
+      raise ValueError(f'Dropout rate must be in [0, 1), got {rate}.')
     self._rate = rate
     self._shared_axes = tuple(shared_axes or ())
     self._mode = mode
@@ -358,9 +359,3 @@ def _is_concrete(size: Any) -> bool:
 
 def _maybe_bfloat16(x: Any, use_bfloat16: bool) -> Any:
   return jnp.astype(x, jnp.bfloat16) if use_bfloat16 else x
-
-
-def check_dropout_rate(layer_name: str, rate: float, what: str = 'dropout') -> None:
-  """Raises ValueError unless `rate` (a probability of dropping) is in `[0, 1)`."""
-  if not 0. <= rate < 1.:
-    raise ValueError(f'{layer_name}: {what} must be in [0, 1), got {rate}.')

@@ -6,17 +6,14 @@ was created, and the signature of the inputs it got — instead of a deep trace 
 """
 
 import contextlib
-import contextvars
-import functools
 import os
 import sys
 import traceback
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, Iterator
 
 from trax import shapes
 
 _LAYERS_DIR = os.path.dirname(os.path.abspath(__file__))
-_F = TypeVar('_F', bound=Callable)
 
 
 class LayerError(Exception):
@@ -65,50 +62,19 @@ def _hint(error: Exception, inputs: Any) -> str:
   return ''
 
 
-# Where layers built by a `builds_layers_for_caller` function are said to come from.
-_BUILDER_CALLER: contextvars.ContextVar = contextvars.ContextVar('trax_builder_caller',
-                                                                 default=None)
-
-
-@contextlib.contextmanager
-def built_for_caller() -> Iterator[None]:
-  """Inside, layers say they were created at the line that called the function entering
-  this context: for code that builds layers on its caller's behalf (a converter, a config
-  loader), so their errors point at the user's code. Nested builders keep the outermost
-  caller."""
-  if _BUILDER_CALLER.get() is not None:
-    yield
-    return
-  # Frames: this generator, contextlib's __enter__, the builder, the builder's caller.
-  caller = sys._getframe(3)  # pylint: disable=protected-access
-  token = _BUILDER_CALLER.set(f'{os.path.basename(caller.f_code.co_filename)}:'
-                              f'{caller.f_lineno}')
-  try:
-    yield
-  finally:
-    _BUILDER_CALLER.reset(token)
-
-
-def builds_layers_for_caller(builder: _F) -> _F:
-  """Decorates a function that builds layers on its caller's behalf: the layers it
-  builds say they were created at its caller's line (see `built_for_caller`)."""
-  @functools.wraps(builder)
-  def building(*args: Any, **kwargs: Any) -> Any:
-    with built_for_caller():
-      return builder(*args, **kwargs)
-  return building  # pyright: ignore[reportReturnType] (wraps keeps the signature)
+# A module that builds layers on its users' behalf (e.g. rebuilding them from a config)
+# sets this global to True, so errors name its caller's line instead of its own.
+BUILDS_LAYERS_FOR_CALLER = '_TRAX_BUILDS_LAYERS_FOR_CALLER'
 
 
 def caller_location() -> str:
-  """`file:line` of the code that built a layer: the caller of the outermost
-  `builds_layers_for_caller` function running, else the first frame outside trax/layers."""
-  builder_caller = _BUILDER_CALLER.get()
-  if builder_caller is not None:
-    return builder_caller
+  """`file:line` of the code that built a layer: the first frame outside trax/layers and
+  the modules that set `BUILDS_LAYERS_FOR_CALLER`."""
   frame = sys._getframe(2)  # pylint: disable=protected-access
   while frame is not None:
     file_name = frame.f_code.co_filename
-    if not os.path.abspath(file_name).startswith(_LAYERS_DIR) and 'functools' not in file_name:
+    if (not os.path.abspath(file_name).startswith(_LAYERS_DIR) and 'functools' not in file_name
+        and not frame.f_globals.get(BUILDS_LAYERS_FOR_CALLER, False)):
       return f'{os.path.basename(file_name)}:{frame.f_lineno}'
     frame = frame.f_back
   return 'unknown location'

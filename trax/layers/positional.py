@@ -12,7 +12,6 @@ import numpy as np
 from trax import fastmath
 from trax.fastmath import numpy as jnp
 from trax.layers import base
-from trax.layers import core
 from trax.layers.attention import check_mode
 from trax.layers.config import register
 
@@ -62,7 +61,8 @@ class PositionalEncoding(base.Layer):
                mode: str = 'train'):
     super().__init__()
     check_mode('PositionalEncoding', mode)
-    core.check_dropout_rate('PositionalEncoding', dropout)
+    if not 0. <= dropout < 1.:
+      raise ValueError(f'PositionalEncoding: dropout must be in [0, 1), got {dropout}.')
     if not 0. <= start_from_zero_prob <= 1.:
       raise ValueError(f'PositionalEncoding: start_from_zero_prob must be in [0, 1], got '
                        f'{start_from_zero_prob}.')
