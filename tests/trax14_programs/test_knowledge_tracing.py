@@ -126,8 +126,7 @@ def KTPositionalEncoder(max_position=10000.0, d_model=512, tid=False):
     angle_rads = position * angles
     sines = tnp.sin(angle_rads[:, :, 0::2])
     cosines = tnp.cos(angle_rads[:, :, 1::2])
-    pos_encoding = tnp.concatenate([sines, cosines], axis=-1)
-    return pos_encoding
+    return tnp.concatenate([sines, cosines], axis=-1)  # pos_encoding
 
   return tl.Fn('KTPositionalEncoder', f)
 
