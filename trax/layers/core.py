@@ -16,6 +16,7 @@ from trax import fastmath
 from trax import shapes
 from trax.fastmath import numpy as jnp
 from trax.layers import base
+from trax.layers import checks
 from trax.layers import initializers as init
 from trax.layers.assert_shape import assert_shape
 
@@ -155,8 +156,7 @@ class Dropout(base.Layer):
   def __init__(self, rate: float = 0.0, shared_axes: 'Sequence[int] | None' = None,
                mode: str = 'train'):
     super().__init__(name='Dropout')
-    if not 0. <= rate < 1.:
-      raise ValueError(f'Dropout rate must be in [0, 1), got {rate}.')
+    checks.check_fraction('Dropout', 'rate', rate)
     self._rate = rate
     self._shared_axes = tuple(shared_axes or ())
     self._mode = mode
