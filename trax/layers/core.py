@@ -51,6 +51,8 @@ class Dense(base.Layer):
       promotion, so float32 inputs still give float32 outputs).
   """
 
+  weight_names = ('w', 'b')
+
   def __init__(self, n_units: int,
                kernel_initializer: init.Initializer = init.GlorotUniformInitializer(),
                bias_initializer: init.Initializer = init.RandomNormalInitializer(1e-6),
@@ -275,6 +277,8 @@ class LocallyConnected1d(base.Layer):
     use_bias: add `b`.
     padding: `'VALID'`, `'SAME'` or `'WRAP'`.
   """
+
+  weight_names = ('w', 'b')
 
   def __init__(self, filters: int, kernel_size: int,
                kernel_initializer: init.Initializer = init.GlorotUniformInitializer(),

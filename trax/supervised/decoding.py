@@ -366,13 +366,8 @@ def _on_device(model):
 def _max_positions(model):
   """How many positions `model` can decode: the least `max_positions` of its layers
   (positional encodings, predict-mode attention caches); `None` if none has a limit."""
-  limits = []
-  layers = [model]
-  while layers:
-    layer = layers.pop()
-    layers.extend(layer.sublayers)
-    if getattr(layer, 'max_positions', None) is not None:
-      limits.append(layer.max_positions)
+  limits = [layer.max_positions for _, layer in model.walk()
+            if getattr(layer, 'max_positions', None) is not None]
   return min(limits) if limits else None
 
 
