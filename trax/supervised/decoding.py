@@ -360,7 +360,7 @@ def _sampling(temperature, rng):
 
 def _on_device(model):
   """The model's weights on the device, and a copy of its state (the steps donate it)."""
-  return jax.device_put(model.weights), jax.tree.map(jnp.array, model.state)
+  return jax.device_put(model.weights), fastmath.nested_map(jnp.array, model.state)
 
 
 def _max_positions(model):
