@@ -31,7 +31,8 @@ Construction is recorded (class and arguments of the outermost `__init__`) so `c
 describe the layer and `from_config` can rebuild it, possibly in another mode.
 """
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -123,7 +124,8 @@ class Layer:
     """Yields `(path, layer)` for this layer and every layer below it, depth first, each
     instance once (a shared layer where first used); `path` is the sublayer indices from
     here, `()` for this layer, so a parent always comes before its sublayers."""
-    seen, todo = set(), [((), self)]
+    seen: set[int] = set()
+    todo: list[tuple[tuple[int, ...], Layer]] = [((), self)]
     while todo:
       path, layer = todo.pop()
       if id(layer) not in seen:

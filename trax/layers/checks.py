@@ -1,7 +1,7 @@
 """Checks of layer constructor arguments, shared so every layer says the same thing."""
 
 import inspect
-from typing import Callable
+from collections.abc import Callable
 
 
 def check_fraction(where: str, name: str, value: float, one_allowed: bool = False) -> None:
