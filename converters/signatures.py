@@ -202,14 +202,7 @@ def model_sizes(layer: tl.Layer) -> tuple['int | None', 'int | None']:
 
 
 def all_layers(layer: tl.Layer) -> list[tl.Layer]:
-  """`layer` and every layer below it, each once, depth first."""
-  seen, ordered, todo = set(), [], [layer]
-  while todo:
-    current = todo.pop()
-    if id(current) not in seen:
-      seen.add(id(current))
-      ordered.append(current)
-      todo.extend(reversed(current.sublayers))
-  return ordered
+  """`layer` and every layer below it, each once, depth first (`Layer.walk`)."""
+  return [current for _, current in layer.walk()]
 
 

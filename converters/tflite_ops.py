@@ -39,15 +39,12 @@ def unsupported_ops(converter_message: str) -> list[str]:
 def layer_paths(layer: tl.Layer) -> dict[int, str]:
   """`{id(layer): 'transformer_lm/4/serial/0/dense'}` for every layer in the tree."""
   from trax_keras import paths  # pylint: disable=g-import-not-at-top
+  by_index: dict[tuple[int, ...], str] = {}
   found = {}
-
-  def walk(current, path):
-    if id(current) in found:
-      return
-    found[id(current)] = path
-    for i, sublayer in enumerate(current.sublayers):
-      walk(sublayer, f'{path}/{i}/{paths.layer_name(sublayer)}')
-  walk(layer, paths.layer_name(layer))
+  for index, current in layer.walk():  # A parent comes before its sublayers.
+    name = paths.layer_name(current)
+    by_index[index] = f'{by_index[index[:-1]]}/{index[-1]}/{name}' if index else name
+    found[id(current)] = by_index[index]
   return found
 
 

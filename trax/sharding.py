@@ -29,6 +29,8 @@ from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec
 import numpy as np
 
+from trax import fastmath
+
 __all__ = ['DATA_AXIS', 'MODEL_AXIS', 'make_mesh', 'check_mesh', 'weight_spec',
            'bytes_per_device']
 
@@ -121,7 +123,7 @@ def weight_sharding(mesh: Mesh, shape: tuple) -> NamedSharding:
 def bytes_per_device(tree: Any) -> dict:
   """Bytes that the arrays of `tree` occupy on each (addressable) device, by device."""
   used = {}
-  for array in jax.tree.leaves(tree):
+  for array in fastmath.tree_leaves(tree):
     for shard in array.addressable_shards:
       used[shard.device] = used.get(shard.device, 0) + shard.data.nbytes
   return used

@@ -9,8 +9,9 @@ the leaf layer::
                                              serial/2/dense/w, serial/2/dense/b
 
 Names are snake case, without Trax's size suffixes (`Dense_32` -> `dense`). Entries of a
-few common layers have their conventional names (`w`, `b`, `scale`, ...); a lone array is
-`w` (weights) or `state`, and anything else is named by its index in the tree.
+leaf layer have the names its class declares (`Layer.weight_names` / `state_names`: `w`,
+`b`, `scale`, ...); a lone array is `w` (weights) or `state`, and anything else is named by
+its index in the tree.
 """
 
 import re
@@ -19,19 +20,6 @@ from typing import Any
 import trax.layers as tl
 from trax import fastmath
 from trax.layers import base
-
-_WEIGHT_NAMES = {
-    'Dense': ('w', 'b'),
-    'Conv': ('w', 'b'),
-    'ConvTranspose': ('w', 'b'),
-    'LocallyConnected1d': ('w', 'b'),
-    'LSTMCell': ('w', 'b'),
-    'LayerNorm': ('scale', 'bias'),
-    'BatchNorm': ('beta', 'gamma'),
-}
-_STATE_NAMES = {
-    'BatchNorm': ('running_mean', 'running_var', 'n_batches'),
-}
 
 
 def weight_paths(layer: tl.Layer, weights: Any, state: Any) -> tuple[list[str], list[str]]:
@@ -46,8 +34,8 @@ def weight_paths(layer: tl.Layer, weights: Any, state: Any) -> tuple[list[str], 
     `(weight_names, state_names)`: '/'-separated paths, unique, in flat Trax order.
   """
   root = [layer_name(layer)]
-  weight_names = _walk(layer, weights, root, _WEIGHT_NAMES, 'w')
-  state_names = _walk(layer, state, root, _STATE_NAMES, 'state')
+  weight_names = _walk(layer, weights, root, 'weight_names', 'w')
+  state_names = _walk(layer, state, root, 'state_names', 'state')
   return _deduplicated(weight_names), _deduplicated(state_names)
 
 
@@ -59,8 +47,12 @@ def layer_name(layer: tl.Layer) -> str:
   return re.sub(r'[^a-z0-9_.-]+', '_', name).strip('_') or 'layer'
 
 
-def _walk(layer: tl.Layer, tree: Any, prefix: list[str], names: dict, lone_name: str
+def _walk(layer: tl.Layer, tree: Any, prefix: list[str], names: str, lone_name: str
           ) -> list[str]:
+  """Paths of `tree`'s leaves; `names`: the attribute with a leaf layer's entry names.
+
+  Not `Layer.walk`: this follows the weights tree alongside the layers, which a combinator
+  whose weights do not mirror its sublayers (or a shared layer's cache marker) ends."""
   if base.is_cache_marker(tree):  # A shared layer's second use owns no entries.
     return []
   sublayers = layer.sublayers
@@ -72,7 +64,7 @@ def _walk(layer: tl.Layer, tree: Any, prefix: list[str], names: dict, lone_name:
     return paths
   if not isinstance(tree, (tuple, list, dict)):
     return ['/'.join([*prefix, lone_name])]
-  known = names.get(type(layer).__name__, ()) if not sublayers else ()
+  known = getattr(layer, names) if not sublayers else ()
   return _tree_paths(tree, prefix, known)
 
 

@@ -13,6 +13,7 @@ import jax
 import keras
 import numpy as np
 
+from trax import fastmath
 from trax import shapes
 
 # Powers of two, so layers that split a length into chunks or heads accept them.
@@ -56,6 +57,7 @@ def ids_as_declared(tree: Any, signature: Any, cast: Callable) -> Any:
   """
   if signature is None:
     return tree
+  # keras.tree: `tree` is Keras' structure of its (backend) tensors, as Keras nests them.
   flat, declared = keras.tree.flatten(tree), keras.tree.flatten(signature)
   if len(flat) != len(declared):
     return tree
@@ -80,9 +82,7 @@ def output_signature(fn: Callable, input_signature: Any, *args: Any) -> Any:
   def merge(a, b):
     return ShapeDtype(tuple(x if x == y else None for x, y in zip(a.shape, b.shape)),
                       a.dtype)
-  flat_a, tree = jax.tree.flatten(probes[0], is_leaf=is_signature)
-  flat_b = jax.tree.leaves(probes[1], is_leaf=is_signature)
-  return jax.tree.unflatten(tree, [merge(a, b) for a, b in zip(flat_a, flat_b)])
+  return fastmath.nested_map_multiarg(merge, probes[0], probes[1])
 
 
 def _abstract_eval(fn: Callable, *signatures: Any) -> Any:
@@ -90,7 +90,7 @@ def _abstract_eval(fn: Callable, *signatures: Any) -> Any:
   to_struct = lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype)
   structs = [shapes.map_signature(to_struct, s) for s in signatures]
   out = jax.eval_shape(fn, *structs)
-  return jax.tree.map(lambda s: ShapeDtype(s.shape, s.dtype), out)
+  return shapes.map_signature(lambda s: ShapeDtype(s.shape, s.dtype), out)
 
 
 def _numpy_dtype(dtype: Any) -> np.dtype:

@@ -33,7 +33,7 @@ import json
 from typing import Any
 
 import jax
-import keras
+import keras  # Its keras.tree walks Keras' own structures (inputs, shapes, specs).
 import numpy as np
 
 from trax import fastmath
@@ -245,7 +245,7 @@ class TraxLayer(keras.layers.Layer):
   def _ids_if_refused_floats(self, signature: Any) -> Any:
     """`signature`, or with int32 for its floats if only integer ids fit the layer."""
     is_float = lambda s: np.issubdtype(s.dtype, np.floating)
-    if not any(is_float(s) for s in keras.tree.flatten(signature)):
+    if not any(is_float(s) for s in fastmath.tree_leaves(signature)):
       return signature
     try:
       self._output_signature(signature, True)
@@ -307,7 +307,7 @@ class TraxLayer(keras.layers.Layer):
       def outputs(x, weights, state, rng):
         cast = lambda a: (a.astype(compute_dtype)
                           if jax.numpy.issubdtype(a.dtype, jax.numpy.floating) else a)
-        x, weights = jax.tree.map(cast, (x, weights))
+        x, weights = fastmath.nested_map(cast, (x, weights))
         return backends.run_on_jax(layer, x, weights, state, rng)[0]
       try:
         self._output_signatures[key] = signatures.output_signature(

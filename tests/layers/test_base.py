@@ -193,3 +193,14 @@ def test_observing_calls_sees_every_layer_innermost_first():
                     ('enter', 'Relu'), ('exit', 'Relu'), ('exit', 'Serial')]
   model(np.ones((1, 3), np.float32))  # Outside: not observed.
   assert len(events) == 6
+
+
+def test_walk_yields_each_layer_once_parents_first_with_index_paths():
+  dense, relu = tl.Dense(3), tl.Relu()
+  inner = tl.Serial(dense, relu)
+  model = tl.Serial(inner, tl.Parallel(dense, tl.Dropout(0.1)), relu)
+  walked = list(model.walk())
+  assert [path for path, _ in walked] == [(), (0,), (0, 0), (0, 1), (1,), (1, 1)]
+  assert [layer for _, layer in walked][:4] == [model, inner, dense, relu]
+  assert walked[-1][1].name == 'Dropout'
+  assert list(dense.walk()) == [((), dense)]

@@ -44,3 +44,13 @@ def test_layer_names_are_snake_case_without_sizes():
   assert paths.layer_name(tl.LayerNorm()) == 'layer_norm'
   assert paths.layer_name(tl.Serial(name='LSTMCell')) == 'lstm_cell'
   assert paths.layer_name(tl.Select([0, 0])) == 'select_0_0'
+
+
+def test_declared_entry_names_and_index_names_of_subclasses():
+  # Conv declares (w, b); CausalConv and GroupedConv keep the index names .keras files use.
+  sig = shapes.ShapeDtype((1, 6, 4))
+  conv = tl.Conv(2, (3,), dimension_numbers=('NWC', 'WIO', 'NWC'))
+  assert _names(conv, sig)[0] == ['conv/w', 'conv/b']
+  assert _names(tl.CausalConv(2, 3), sig)[0] == ['causal_conv/0', 'causal_conv/1']
+  assert _names(tl.LSTMCell(4), (shapes.ShapeDtype((2, 4)), shapes.ShapeDtype((2, 8))))[0] \
+      == ['lstm_cell/w', 'lstm_cell/b']

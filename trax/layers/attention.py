@@ -26,6 +26,7 @@ from trax import fastmath
 from trax import shapes
 from trax.fastmath import numpy as jnp
 from trax.layers import base
+from trax.layers import checks
 from trax.layers import combinators as cb
 from trax.layers import control_flow
 from trax.layers import core
@@ -126,8 +127,7 @@ def _scaled(queries: Any) -> Any:
 
 def _attention_weights(scores: Any, mask: Any, dropout: float, mode: str, rng: Any) -> Any:
   """Softmax over the keys (last axis) of the scores, masked; dropout in 'train' mode."""
-  if not 0. <= dropout < 1.:
-    raise ValueError(f'DotProductAttention: dropout must be in [0, 1), got {dropout}.')
+  checks.check_fraction('DotProductAttention', 'dropout', dropout)
   if shapes.as_numpy_dtype(scores.dtype).itemsize < 4:  # Softmax in float32 at least.
     scores = jnp.astype(scores, jnp.float32)
   if mask is not None:
@@ -176,8 +176,7 @@ class PureAttention(base.Layer):
   def __init__(self, n_heads: int = 1, dropout: float = 0.0, mode: str = 'train'):
     super().__init__(n_in=4, n_out=2)
     check_mode('PureAttention', mode)
-    if not 0. <= dropout < 1.:
-      raise ValueError(f'PureAttention: dropout must be in [0, 1), got {dropout}.')
+    checks.check_fraction('PureAttention', 'dropout', dropout)
     self._n_heads = n_heads
     self._dropout = dropout
     self._mode = mode

@@ -31,13 +31,14 @@ Construction is recorded (class and arguments of the outermost `__init__`) so `c
 describe the layer and `from_config` can rebuild it, possibly in another mode.
 """
 
-import inspect
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 from trax import fastmath
 from trax import shapes
+from trax.layers import checks
 from trax.layers import config as config_lib
 from trax.layers import pure_call
 from trax.layers import stack
@@ -118,6 +119,24 @@ class Layer:
   @property
   def sublayers(self) -> tuple['Layer', ...]:
     return self._sublayers
+
+  def walk(self) -> Iterator[tuple[tuple[int, ...], 'Layer']]:
+    """Yields `(path, layer)` for this layer and every layer below it, depth first, each
+    instance once (a shared layer where first used); `path` is the sublayer indices from
+    here, `()` for this layer, so a parent always comes before its sublayers."""
+    seen: set[int] = set()
+    todo: list[tuple[tuple[int, ...], Layer]] = [((), self)]
+    while todo:
+      path, layer = todo.pop()
+      if id(layer) not in seen:
+        seen.add(id(layer))
+        yield path, layer
+        todo.extend(((*path, i), sub) for i, sub in reversed(list(enumerate(layer.sublayers))))
+
+  # Names of a leaf layer's weight and state entries (tuples in this order), e.g. `('w', 'b')`,
+  # used in Keras variable paths (`trax_keras/paths.py`); `()`: entries named by index.
+  weight_names: tuple[str, ...] = ()
+  state_names: tuple[str, ...] = ()
 
   # Weights, state and rng. For a layer with sublayers, its own `_weights` only marks
   # which entries are cache markers; the sublayers hold the actual values.
@@ -364,7 +383,7 @@ class Fn(Layer):
   """
 
   def __init__(self, name: str, f, n_out: int = 1):
-    super().__init__(_n_positional_args(f, name), n_out, name)
+    super().__init__(checks.n_positional_args(f, name), n_out, name)
     self._f = f
 
   def forward(self, inputs: Any) -> Any:
@@ -375,25 +394,6 @@ class Fn(Layer):
       raise ValueError(f'the function of Fn {self._name} must return {self._n_out} outputs, '
                        f'got {type(outputs).__name__}.')
     return tuple(outputs)
-
-
-def _n_positional_args(f, name: str) -> int:
-  """The number of arguments of `f`, which may have no default, keyword or variable ones
-  (as Trax's `Fn` required)."""
-  try:
-    parameters = inspect.signature(f).parameters.values()
-  except (TypeError, ValueError):
-    raise ValueError(f'Fn {name}: cannot read the signature of {f!r}.') from None
-  refused = {inspect.Parameter.VAR_POSITIONAL: 'variable args (*args)',
-             inspect.Parameter.VAR_KEYWORD: 'keyword args (**kwargs)',
-             inspect.Parameter.KEYWORD_ONLY: 'keyword-only args'}
-  for p in parameters:
-    if p.kind in refused or p.default is not p.empty:
-      what = refused.get(p.kind, 'default args')
-      raise ValueError(f'Fn {name}: the function has {what} ({p.name}); it must take only '
-                       'positional arguments without defaults, one per input. (Bind '
-                       'options in a closure.)')
-  return len(parameters)
 
 
 def _indent(text: str) -> str:

@@ -25,6 +25,7 @@ from trax.fastmath import numpy as jnp
 from trax.layers import attention
 from trax.layers import attention_heads
 from trax.layers import base
+from trax.layers import checks
 from trax.layers import combinators as cb
 from trax.layers import convolution
 from trax.layers import core
@@ -93,8 +94,7 @@ class DotProductCausalAttention(base.Layer):
                mode: str = 'train'):
     super().__init__(n_in=3, n_out=1)
     attention.check_mode(type(self).__name__, mode)
-    if not 0. <= dropout < 1.:
-      raise ValueError(f'{type(self).__name__}: dropout must be in [0, 1), got {dropout}.')
+    checks.check_fraction(type(self).__name__, 'dropout', dropout)
     self._dropout = dropout
     self._max_len = max_inference_length
     self._mode = mode

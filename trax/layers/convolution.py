@@ -54,6 +54,8 @@ class Conv(base.Layer):
     use_bias: whether to add `b`.
   """
 
+  weight_names = ('w', 'b')
+
   def __init__(self, filters: int, kernel_size: Sequence[int],
                strides: 'Sequence[int] | None' = None, padding: str = 'VALID',
                dimension_numbers: Sequence[str] = ('NHWC', 'HWIO', 'NHWC'),
@@ -177,6 +179,9 @@ class CausalConv(Conv):
     bias_initializer: initializer of `b`.
     use_bias: whether to add `b`.
   """
+
+  # Named by index, unlike Conv's: Keras variable paths of saved .keras files keep them.
+  weight_names = ()
 
   def __init__(self, filters: int, kernel_width: int = 3,
                kernel_initializer: 'init.Initializer | None' = None,

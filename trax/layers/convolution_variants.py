@@ -57,6 +57,9 @@ class GroupedConv(convolution.Conv):
     kernel_initializer: defaults to Glorot normal.
   """
 
+  # Named by index, unlike Conv's: Keras variable paths of saved .keras files keep them.
+  weight_names = ()
+
   def __init__(self, filters: int, kernel_size: Sequence[int], groups: int = 1,
                strides: 'Sequence[int] | None' = None, padding: str = 'VALID',
                dilation: 'Sequence[int] | None' = None, use_bias: bool = True,

@@ -16,6 +16,7 @@ from trax import fastmath
 from trax import shapes
 from trax.fastmath import numpy as jnp
 from trax.layers import base
+from trax.layers import checks
 from trax.layers import initializers as init
 from trax.layers.assert_shape import assert_shape
 
@@ -49,6 +50,8 @@ class Dense(base.Layer):
     use_bfloat16: keep the weights in bfloat16 (saves memory; outputs follow jax's dtype
       promotion, so float32 inputs still give float32 outputs).
   """
+
+  weight_names = ('w', 'b')
 
   def __init__(self, n_units: int,
                kernel_initializer: init.Initializer = init.GlorotUniformInitializer(),
@@ -155,8 +158,7 @@ class Dropout(base.Layer):
   def __init__(self, rate: float = 0.0, shared_axes: 'Sequence[int] | None' = None,
                mode: str = 'train'):
     super().__init__(name='Dropout')
-    if not 0. <= rate < 1.:
-      raise ValueError(f'Dropout rate must be in [0, 1), got {rate}.')
+    checks.check_fraction('Dropout', 'rate', rate)
     self._rate = rate
     self._shared_axes = tuple(shared_axes or ())
     self._mode = mode
@@ -275,6 +277,8 @@ class LocallyConnected1d(base.Layer):
     use_bias: add `b`.
     padding: `'VALID'`, `'SAME'` or `'WRAP'`.
   """
+
+  weight_names = ('w', 'b')
 
   def __init__(self, filters: int, kernel_size: int,
                kernel_initializer: init.Initializer = init.GlorotUniformInitializer(),

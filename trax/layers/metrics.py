@@ -23,6 +23,7 @@ from trax import fastmath
 from trax import shapes
 from trax.fastmath import numpy as jnp
 from trax.layers import base
+from trax.layers import checks
 from trax.layers import core
 from trax.layers.config import register
 
@@ -281,8 +282,8 @@ def check_targets(scores: Any, targets: Any) -> None:
 
 
 def _check_label_smoothing(label_smoothing: 'float | None') -> None:
-  if label_smoothing is not None and not 0. <= label_smoothing <= 1.:
-    raise ValueError(f'label_smoothing must be in [0, 1], got {label_smoothing}.')
+  if label_smoothing is not None:
+    checks.check_fraction('', 'label_smoothing', label_smoothing, one_allowed=True)
 
 
 def _is_correct(model_output: Any, targets: Any) -> Any:

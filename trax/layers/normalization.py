@@ -55,6 +55,9 @@ class BatchNorm(base.Layer):
       running averages.
   """
 
+  weight_names = ('beta', 'gamma')
+  state_names = ('running_mean', 'running_var', 'n_batches')
+
   def __init__(self, axis: 'int | Sequence[int]' = (0, 1, 2), epsilon: float = 1e-5,
                center: bool = True, scale: bool = True, momentum: float = 0.999,
                mode: str = 'train'):
@@ -151,6 +154,8 @@ class LayerNorm(base.Layer):
     center: subtract the mean and add `bias`.
     epsilon: added to the variance for stability.
   """
+
+  weight_names = ('scale', 'bias')
 
   def __init__(self, center: bool = True, epsilon: float = 1e-6):
     super().__init__(name='LayerNorm')

@@ -12,6 +12,7 @@ import numpy as np
 from trax import fastmath
 from trax.fastmath import numpy as jnp
 from trax.layers import base
+from trax.layers import checks
 from trax.layers.attention import check_mode
 from trax.layers.config import register
 
@@ -61,11 +62,9 @@ class PositionalEncoding(base.Layer):
                mode: str = 'train'):
     super().__init__()
     check_mode('PositionalEncoding', mode)
-    if not 0. <= dropout < 1.:
-      raise ValueError(f'PositionalEncoding: dropout must be in [0, 1), got {dropout}.')
-    if not 0. <= start_from_zero_prob <= 1.:
-      raise ValueError(f'PositionalEncoding: start_from_zero_prob must be in [0, 1], got '
-                       f'{start_from_zero_prob}.')
+    checks.check_fraction('PositionalEncoding', 'dropout', dropout)
+    checks.check_fraction('PositionalEncoding', 'start_from_zero_prob', start_from_zero_prob,
+                          one_allowed=True)
     if max_offset is not None and max_offset < 0:
       raise ValueError(f'PositionalEncoding: max_offset must be >= 0, got {max_offset}.')
     self._max_len = max_len

@@ -38,15 +38,9 @@ def observed(layer: Any) -> ContextManager:
 
 def snapshot(layer: Any) -> list:
   """The weights, state, rng and init flags of `layer` and all layers below it."""
-  seen, saved, todo = set(), [], [layer]
-  while todo:
-    current = todo.pop()
-    if id(current) not in seen:
-      seen.add(id(current))
-      saved.append((current, current._weights, current._state, current._rng,  # pylint: disable=protected-access
-                    current._initialized, current._init_cached))  # pylint: disable=protected-access
-      todo.extend(current.sublayers)
-  return saved
+  return [(current, current._weights, current._state, current._rng,  # pylint: disable=protected-access
+           current._initialized, current._init_cached)  # pylint: disable=protected-access
+          for _, current in layer.walk()]
 
 
 def restore(saved: list) -> None:

@@ -56,6 +56,8 @@ class LSTMCell(base.Layer):
     bias_initializer: initializer of `b` (before `forget_bias` is added).
   """
 
+  weight_names = ('w', 'b')
+
   def __init__(self, n_units: int, forget_bias: float = 1.0,
                kernel_initializer: init.Initializer = init.GlorotUniformInitializer(),
                bias_initializer: init.Initializer = init.RandomNormalInitializer(1e-6)):

@@ -170,7 +170,7 @@ def batch_axes(model: Any, input_signature: Callable[[int], Any],
     ValueError: the model's state is not for `batch_size` rows, or has a leaf in which no
       single axis grows with the batch.
   """
-  actual = tuple(tuple(np.shape(x)) for x in jax.tree.leaves(model.state))
+  actual = tuple(tuple(np.shape(x)) for x in fastmath.tree_leaves(model.state))
   known = _BATCH_AXES.setdefault(model, {})
   key = (batch_size, str(input_signature(batch_size)), actual)
   if key not in known:
@@ -179,7 +179,7 @@ def batch_axes(model: Any, input_signature: Callable[[int], Any],
       weights, state = model.weights_and_state_signature(inputs)
       after_call = fastmath.abstract_eval(lambda x, w, s, r: model.pure_fn(x, w, s, r)[1])(
           inputs, weights, state, shapes.ShapeDtype((2,), np.uint32))
-      leaf_shapes = lambda tree: tuple(tuple(x.shape) for x in jax.tree.leaves(tree))
+      leaf_shapes = lambda tree: tuple(tuple(x.shape) for x in fastmath.tree_leaves(tree))
       return leaf_shapes(state), leaf_shapes(after_call)
     (single, single_after), (double, double_after) = state_shapes(batch_size), state_shapes(
         2 * batch_size)

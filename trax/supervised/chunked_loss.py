@@ -224,9 +224,9 @@ def _head_and_loss(chunk_loss: Callable, head_weights: Any, xs: Any, targets: An
       x, target, weight, share = chunk
       shared_loss = lambda w, x: share * chunk_loss(w, x, target, weight)
       loss, (dw, dx) = jax.value_and_grad(shared_loss, argnums=(0, 1))(head_weights, x)
-      return (total + loss, jax.tree.map(jnp.add, weights_gradient, dw)), dx
+      return (total + loss, fastmath.nested_map_multiarg(jnp.add, weights_gradient, dw)), dx
 
-    zeros = jax.tree.map(jnp.zeros_like, head_weights)
+    zeros = fastmath.nested_map(jnp.zeros_like, head_weights)
     (total, dw), dxs = jax.lax.scan(one_chunk, (jnp.zeros((), jnp.float32), zeros),
                                     (xs, targets, item_weights, shares))
     return total, (dw, dxs)
@@ -239,7 +239,7 @@ def _head_and_loss(chunk_loss: Callable, head_weights: Any, xs: Any, targets: An
     return with_gradients(head_weights, xs)
 
   def backward(gradients, cotangent):
-    return jax.tree.map(lambda g: (cotangent * g).astype(g.dtype), gradients)
+    return fastmath.nested_map(lambda g: (cotangent * g).astype(g.dtype), gradients)
 
   total_loss.defvjp(forward, backward)
   return total_loss(head_weights, xs)

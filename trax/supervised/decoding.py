@@ -364,19 +364,14 @@ def _sampling(temperature, rng):
 
 def _on_device(model):
   """The model's weights on the device, and a copy of its state (the steps donate it)."""
-  return jax.device_put(model.weights), jax.tree.map(jnp.array, model.state)
+  return jax.device_put(model.weights), fastmath.nested_map(jnp.array, model.state)
 
 
 def _max_positions(model):
   """How many positions `model` can decode: the least `max_positions` of its layers
   (positional encodings, predict-mode attention caches); `None` if none has a limit."""
-  limits = []
-  layers = [model]
-  while layers:
-    layer = layers.pop()
-    layers.extend(layer.sublayers)
-    if getattr(layer, 'max_positions', None) is not None:
-      limits.append(layer.max_positions)
+  limits = [layer.max_positions for _, layer in model.walk()
+            if getattr(layer, 'max_positions', None) is not None]
   return min(limits) if limits else None
 
 

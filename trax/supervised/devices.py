@@ -73,6 +73,9 @@ class Placement:
     """Whether this is process 0, the one that writes npz checkpoints and summaries."""
     return jax.process_index() == 0
 
+  # jax.tree here, not fastmath's tree functions: these trees are jit arguments and
+  # out_shardings, jax pytrees whose nodes (optimizer slots' namedtuples) must keep their type.
+
   def replicate(self, tree: Any) -> Any:
     """Copies of the arrays of `tree` on every device of the mesh (fresh buffers)."""
     return jax.tree.map(lambda x: self._place(x, self.replicated), tree)

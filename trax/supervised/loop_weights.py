@@ -8,7 +8,6 @@ numpy views of the TF tensors otherwise; evals take them as jax arrays.
 
 from typing import Any
 
-import jax
 import numpy as np
 
 from trax import fastmath
@@ -73,4 +72,4 @@ class TrainedWeights:
 
 
 def _ids(tree: Any) -> list:
-  return [id(x) for x in jax.tree.leaves(tree)]
+  return [id(x) for x in fastmath.tree_leaves(tree)]

@@ -176,7 +176,7 @@ def _fill(tree: Any, found: list, what: str, path: str, place: Callable[[Any], A
           leaves=fastmath.tree_flatten, structure=None) -> Any:
   """`tree` with its leaves replaced by the `found` arrays (checked), `place`d."""
   matched = checkpoints.match_arrays(found, leaves(tree), what, path)
-  if structure is not None:
+  if structure is not None:  # jax's: optimizer slots are namedtuples, which must stay so.
     filled = jax.tree.unflatten(jax.tree.structure(tree), matched)
   else:
     filled, _ = fastmath.tree_unflatten(matched, tree)
