@@ -41,7 +41,7 @@ from trax import shapes
 from trax.layers import config as config_lib
 from trax.layers import pure_call
 from trax.layers import stack
-from trax.layers.errors import caller_location
+from trax.layers.errors import creation_site
 from trax.layers.errors import reraised_as_layer_error
 
 EMPTY_WEIGHTS = ()
@@ -86,7 +86,7 @@ class Layer:
     self._n_calls = 0
     self._init_cached = False
     self._initialized = False
-    self._caller = caller_location()
+    self._caller = creation_site()
 
   def __repr__(self) -> str:
     name = self._name
