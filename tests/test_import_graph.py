@@ -151,3 +151,25 @@ def test_the_graph_reader_sees_lazy_and_relative_imports():
   assert 'trax.supervised.checkpoints' in edges['trax.layers.base']  # Inside a method.
   assert 'trax.fastmath' in edges['trax.layers.core']
   assert _cycles({'a': {'b'}, 'b': {'c'}, 'c': {'a'}, 'd': {'a'}}) == [{'a', 'b', 'c'}]
+
+
+# Layers reach jax through `trax.fastmath` (math) and `trax.sharding` (devices), so they run
+# on every backend. Known exceptions, each with its reason; the list may only shrink.
+LAYERS_IMPORTING_JAX = {
+    'trax.layers.device_helpers': "Trax 1.x's pmap-era helpers, jax-only by nature",
+    'trax.layers.pure_call': 'init_eagerly enters jax.ensure_compile_time_eval',
+}
+
+
+def test_layers_reach_jax_through_fastmath_and_sharding():
+  importing_jax = set()
+  for module, path in _modules().items():
+    if not module.startswith('trax.layers'):
+      continue
+    for node in ast.walk(ast.parse(path.read_text(encoding='utf-8'))):
+      names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+               [node.module or ''] if isinstance(node, ast.ImportFrom) and not node.level
+               else [])
+      if any(name == 'jax' or name.startswith('jax.') for name in names):
+        importing_jax.add(module)
+  assert importing_jax == set(LAYERS_IMPORTING_JAX)

@@ -255,14 +255,13 @@ class Layer:
 
   def weights_and_state_signature(self, input_signature: Any) -> tuple[Any, Any]:
     """`ShapeDtype` trees of the weights and state `init` would create (computes nothing)."""
-    import jax  # Initialization is jax-only; see the module docstring.
     snapshot = pure_call.snapshot(self)
     try:
-      weights, state = jax.eval_shape(lambda rng: self.init(input_signature, rng), self.rng)
+      with fastmath.use_backend('jax'):  # Initialization is jax-only (module docstring).
+        init = fastmath.abstract_eval(lambda rng: self.init(input_signature, rng))
+        return init(self.rng)
     finally:
       pure_call.restore(snapshot)
-    to_signature = lambda s: shapes.ShapeDtype(s.shape, s.dtype)
-    return jax.tree.map(to_signature, (weights, state))
 
   # Running.
 
