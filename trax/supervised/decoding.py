@@ -199,7 +199,7 @@ def beam_search(model: tl.Layer, inputs: Any = None, batch_size: int = 1, n_beam
 
 
 def _predict_stream(model, encoder_inputs, tokens, temperature, rng, accelerate):
-  step = _predict_step if accelerate else _predict_step.__wrapped__
+  step = _predict_step if accelerate else _predict_step_eager
   limit = _max_positions(model)
   weights, state = _on_device(model)
   if encoder_inputs is not None:
@@ -221,7 +221,7 @@ def _predict_stream(model, encoder_inputs, tokens, temperature, rng, accelerate)
 
 
 def _eval_stream(model, encoder_inputs, prefix, temperature, rng, min_length, accelerate):
-  step = _eval_step if accelerate else _eval_step.__wrapped__
+  step = _eval_step if accelerate else _eval_step_eager
   limit = _max_positions(model)
   weights, state = model.weights, model.state
   if encoder_inputs is not None:
@@ -262,17 +262,21 @@ def _sample(log_probs, temperature, rng, i):
       lambda: jnp.argmax(log_probs, axis=-1)).astype(jnp.int32)
 
 
-@functools.partial(jax.jit, static_argnames=('model',), donate_argnames=('state',))
-def _predict_step(weights, state, encoder_inputs, tokens, temperature, rng, i, *, model):
+def _predict_step_eager(weights, state, encoder_inputs, tokens, temperature, rng, i, *,
+                        model):
   log_probs, state = _next_log_probs(model, weights, state, encoder_inputs, tokens)
   return _sample(log_probs, temperature, rng, i), state
 
 
-@functools.partial(jax.jit, static_argnames=('model',))
-def _eval_step(weights, state, encoder_inputs, tokens, length, temperature, rng, i, *,
-               model):
+def _eval_step_eager(weights, state, encoder_inputs, tokens, length, temperature, rng, i, *,
+                     model):
   log_probs, _ = _next_log_probs(model, weights, state, encoder_inputs, tokens, length)
   return _sample(log_probs, temperature, rng, i)
+
+
+_predict_step = jax.jit(_predict_step_eager, static_argnames=('model',),
+                        donate_argnames=('state',))
+_eval_step = jax.jit(_eval_step_eager, static_argnames=('model',))
 
 
 @functools.partial(jax.jit, static_argnames=('model', 'max_length'))
