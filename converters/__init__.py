@@ -5,6 +5,8 @@
   `verify_export` re-runs that check on an existing export.
 - `to_tflite(model, output_path, input_signature)`: a TF Lite flat buffer (float32,
   dynamic-range, float16 or int8), verified with ai_edge_litert.
+- Both take their settings as keywords or as one `options=` value (`SavedModelOptions`,
+  `TFLiteOptions`; keywords replace its fields).
 - `from_keras(keras_model)`: an equivalent trax layer with the Keras weights;
   `conversion_report(keras_model)` says node by node what maps exactly and what would be
   wrapped.
@@ -30,6 +32,8 @@ _PUBLIC = {
     'UnsupportedLayerError': 'converters.errors',
     'UnsupportedOpsError': 'converters.errors',
     'SavedModelExport': 'converters.saved_model',
+    'SavedModelOptions': 'converters.export_options',
+    'TFLiteOptions': 'converters.export_options',
     'to_saved_model': 'converters.saved_model',
     'TFLiteExport': 'converters.tflite',
     'to_tflite': 'converters.tflite',

@@ -32,7 +32,7 @@ def main(argv: 'Sequence[str] | None' = None) -> int:
   os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
   try:
     if args.max_bytes is not None:
-      from trax.supervised import checkpoint_reading  # pylint: disable=g-import-not-at-top
+      from trax import checkpoint_reading  # pylint: disable=g-import-not-at-top
       with checkpoint_reading.read_limit(args.max_bytes):
         args.run(args)
     else:

@@ -31,10 +31,6 @@ from converters.keras_mappings import Call
 from converters.keras_mappings import Mapped
 from converters.keras_mappings import Unsupported
 
-# Layers built here say they were created where this module was called
-# (trax.layers.errors.BUILDS_LAYERS_FOR_CALLER).
-_TRAX_BUILDS_LAYERS_FOR_CALLER = True
-
 log = logging.getLogger('converters')
 
 
@@ -47,6 +43,7 @@ class NodeStatus:
   reason: str = ''
 
 
+@tl.builds_layers_for_caller
 def from_keras(keras_model: Any, allow_wrapping: bool = False, mode: str = 'eval'
                ) -> tuple[tl.Layer, Any]:
   """Converts a Keras model to a trax layer computing the same function.
@@ -107,6 +104,7 @@ def from_keras(keras_model: Any, allow_wrapping: bool = False, mode: str = 'eval
   return layer, weights
 
 
+@tl.builds_layers_for_caller
 def conversion_report(keras_model: Any, mode: str = 'eval') -> list[NodeStatus]:
   """How each node of a Keras model converts: exact, wrapped (with the reason) or not at all.
 

@@ -37,6 +37,7 @@ from converters import sources
 from converters import tf_module
 from converters import verify as verify_lib
 from converters.errors import ExportError
+from converters.export_options import SavedModelOptions
 
 log = logging.getLogger('converters')
 
@@ -61,21 +62,14 @@ class SavedModelExport:
   verification: 'verify_lib.VerificationReport | None' = None
 
 
-def to_saved_model(model: Any, export_dir: str, input_signature: Any = None, *,
-                   version: 'int | None' = None, signature_name: str = 'serving_default',
-                   input_names: 'Sequence[str] | None' = None,
-                   output_names: 'Sequence[str] | None' = None, path: str = 'native',
-                   extra_signatures: 'dict | None' = None,
-                   preprocess: 'Callable | None' = None,
-                   postprocess: 'Callable | None' = None,
-                   platforms: 'Sequence[str] | None' = None, verify: bool = True,
-                   tolerance: float = verify_lib.DEFAULT_TOLERANCE,
-                   model_config: 'dict | None' = None,
-                   allow_random_weights: bool = False) -> SavedModelExport:
+def to_saved_model(model: Any, export_dir: str, input_signature: Any = None,
+                   options: 'SavedModelOptions | None' = None,
+                   **keywords: Any) -> SavedModelExport:
   """Exports `model` as `export_dir/<version>/`, a SavedModel for TF Serving.
 
   >>> signature = ShapeDtype((None, None), np.int32)  # Batch and length dynamic.
   >>> converters.to_saved_model(model, 'serving/lm', signature)  # doctest: +SKIP
+  >>> converters.to_saved_model(model, 'serving/lm', signature, path='xla')  # doctest: +SKIP
 
   Args:
     model: a trax layer, a Keras model or `TraxLayer` (see `sources`), or a checkpoint
@@ -85,27 +79,10 @@ def to_saved_model(model: Any, export_dir: str, input_signature: Any = None, *,
       is always dynamic; other `None` dimensions are dynamic too. Taken from the
       checkpoint or Keras model when not given; then every size the model also accepts
       at other values (a sequence length, say) is dynamic.
-    version: version number; by default one more than the highest existing one (or 1).
-    signature_name: name of the main signature.
-    input_names: signature input names; default `tokens` (one integer input), `inputs`
-      (one other input) or `input_<i>`.
-    output_names: signature output names; default `logits` (one output) or `output_<i>`.
-    path: 'native' (plain TF ops from the layer code on the tensorflow-numpy backend),
-      'xla' (jax2tf: StableHLO in one XlaCallModule op, needs XLA where served) or 'auto'
-      (native if every layer traces on TensorFlow, else xla; logged).
-    extra_signatures: `{name: layer}` or `{name: (layer, output_names)}`: more
-      signatures computing a trax layer on the model's outputs, e.g.
-      `{'predict_proba': tl.Softmax()}`.
-    preprocess: TF function applied to the serving inputs inside the graph; a
-      `tf.function` with an `input_signature` defines the serving inputs (else they are
-      the model's).
-    postprocess: TF function applied to the model's outputs inside the graph.
-    platforms: for path 'xla', the platforms to compile for; default ('cpu', 'cuda').
-    verify: check the export in a jax-free process against the JAX model.
-    tolerance: allowed max abs error, relative to `max(1, max |output|)`.
-    model_config: the model's `config()`, for a checkpoint that does not record it.
-    allow_random_weights: export a trax layer that was never initialized, with random
-      weights (demos only); by default it is refused.
+    options: how to export: `SavedModelOptions` (version, signature and input/output
+      names, path 'native'/'xla'/'auto', extra signatures, pre- and postprocessing,
+      platforms, verify, tolerance, model_config, allow_random_weights).
+    **keywords: fields of `SavedModelOptions`, replacing those of `options`.
 
   Returns:
     A `SavedModelExport` describing what was written.
@@ -113,18 +90,21 @@ def to_saved_model(model: Any, export_dir: str, input_signature: Any = None, *,
   Raises:
     ExportError: bad arguments, or the model cannot be exported that way.
     ExportVerificationError: the export's outputs differ from the model's.
+    TypeError: a keyword that is not a field of `SavedModelOptions`.
   """
+  o = SavedModelOptions.build(options, keywords, 'to_saved_model')
+  path, platforms, version = o.path, o.platforms, o.version
   if path not in tf_module.PATHS:
     raise ExportError(f'path={path!r}: expected one of {tf_module.PATHS}.')
-  resolved = sources.resolve(model, input_signature, model_config, allow_random_weights)
+  resolved = sources.resolve(model, input_signature, o.model_config, o.allow_random_weights)
   platforms = tuple(platforms or ('cpu', 'cuda'))
   if path == 'xla':
     tf_module.check_xla_support(platforms)
   plan = plan_export(resolved, serving_signature(resolved, input_signature is None),
-                     signature_name=signature_name, input_names=input_names,
-                     output_names=output_names, extra_signatures=extra_signatures,
-                     preprocess=preprocess, postprocess=postprocess,
-                     allow_random_weights=allow_random_weights)
+                     signature_name=o.signature_name, input_names=o.input_names,
+                     output_names=o.output_names, extra_signatures=o.extra_signatures,
+                     preprocess=o.preprocess, postprocess=o.postprocess,
+                     allow_random_weights=o.allow_random_weights)
   export_dir = file_io.abspath(os.fspath(export_dir))  # Any tf.io.gfile path too.
   atomic_files.make_directory(export_dir)
   atomic_files.remove_stale_scratch()
@@ -136,8 +116,8 @@ def to_saved_model(model: Any, export_dir: str, input_signature: Any = None, *,
   with atomic_files.atomic_directory(final_dir) as tmp_dir:
     path_kind, reason = plan.write(tmp_dir, path, platforms)
     report = None
-    if verify:
-      report = plan.verify(tmp_dir, tolerance)
+    if o.verify:
+      report = plan.verify(tmp_dir, o.tolerance)
       verify_lib.raise_on_failure(report, f'The SavedModel ({path_kind} path)',
                                   resolved.reference_name)
     record = plan.record(tmp_dir, path_kind, reason, platforms, report)

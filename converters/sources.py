@@ -31,10 +31,6 @@ from converters import serving_layers
 from converters import signatures
 from converters.errors import ExportError
 
-# Layers built here say they were created where this module was called
-# (trax.layers.errors.BUILDS_LAYERS_FOR_CALLER).
-_TRAX_BUILDS_LAYERS_FOR_CALLER = True
-
 log = logging.getLogger('converters')
 # Eval-mode layers draw no randomness: no key, so no random ops or key splits in exported
 # graphs (`trax.layers.combinators.call_rng`).
@@ -115,6 +111,7 @@ class Model:
     return [np.asarray(o) for o in signatures.outputs_as_list(y)]
 
 
+@tl.builds_layers_for_caller
 def resolve(model: Any, input_signature: Any = None, model_config: 'dict | None' = None,
             allow_random_weights: bool = False) -> Model:
   """Brings `model` (see the module docstring) to a `Model`.
@@ -142,6 +139,7 @@ def resolve(model: Any, input_signature: Any = None, model_config: 'dict | None'
                     'Keras model or TraxLayer, or a checkpoint directory or file.')
 
 
+@tl.builds_layers_for_caller
 def from_layer(layer: tl.Layer, signature: 'list | None', origin: str = 'trax layer',
                allow_random_weights: bool = False) -> Model:
   if signature is None:
@@ -254,6 +252,7 @@ def _from_checkpoint(path: str, signature: 'list | None', model_config: 'dict | 
   return Model(layer, weights, state, signature, config, origin)
 
 
+@tl.builds_layers_for_caller
 def rebuild(config: dict, mode: str = 'eval', safe_mode: bool = True) -> tl.Layer:
   """The layer `config` describes, in `mode`, in its serving form (`serving_layers`).
 

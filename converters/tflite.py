@@ -36,10 +36,10 @@ from converters import signatures
 from converters import sources
 from converters import tflite_inputs
 from converters import tflite_ops
-from converters import verify as verify_lib
 from converters.errors import ExportError
 from converters.errors import ExportVerificationError
 from converters.errors import UnsupportedOpsError
+from converters.export_options import TFLiteOptions
 
 log = logging.getLogger('converters')
 
@@ -76,15 +76,7 @@ class TFLiteExport:
 
 
 def to_tflite(model_or_saved_model_dir: Any, output_path: str, input_signature: Any = None,
-              *, quantize: 'str | None' = None,
-              representative_data: 'Iterable | Callable | None' = None,
-              dynamic_shapes: bool = True, verify: bool = True,
-              tolerance: float = verify_lib.DEFAULT_TOLERANCE,
-              min_top1_agreement: float = 0.9, signature_name: str = 'serving_default',
-              input_names: 'Sequence[str] | None' = None,
-              output_names: 'Sequence[str] | None' = None,
-              model_config: 'dict | None' = None,
-              allow_random_weights: bool = False) -> TFLiteExport:
+              options: 'TFLiteOptions | None' = None, **keywords: Any) -> TFLiteExport:
   """Converts a trax model, Keras model, checkpoint or SavedModel to a `.tflite` file.
 
   >>> converters.to_tflite(model, 'lm.tflite', ShapeDtype((None, None), np.int32),  # doctest: +SKIP
@@ -95,21 +87,10 @@ def to_tflite(model_or_saved_model_dir: Any, output_path: str, input_signature: 
       a TF Serving directory of versions: the highest is converted).
     output_path: the `.tflite` file to write.
     input_signature: as in `to_saved_model` (not needed for SavedModels).
-    quantize: None (float32), 'dynamic_range' (int8 weights), 'float16' (float16
-      weights) or 'int8' (full integer, experimental; needs representative data).
-    representative_data: for 'int8': an iterable (or a function returning one) of input
-      lists (or `{input name: array}` dicts), typical inputs of the model. Random inputs
-      are used, with a warning, when not given.
-    dynamic_shapes: keep the batch (and `None` dims) dynamic; with False every dimension
-      must be known (a `None` batch becomes 1).
-    verify: compare the file's outputs with the model's on random inputs.
-    tolerance: float32 only: allowed max abs error relative to `max(1, max |output|)`.
-    min_top1_agreement: quantized only: lowest acceptable top-1 agreement.
-    signature_name: the signature to convert.
-    input_names: signature input names (see `to_saved_model`).
-    output_names: signature output names (see `to_saved_model`).
-    model_config: for a checkpoint without a stored config (see `to_saved_model`).
-    allow_random_weights: convert a never-initialized trax layer (see `to_saved_model`).
+    options: how to convert: `TFLiteOptions` (quantize, representative_data,
+      dynamic_shapes, verify, tolerance, min_top1_agreement, signature_name, input and
+      output names, model_config, allow_random_weights).
+    **keywords: fields of `TFLiteOptions`, replacing those of `options`.
 
   Returns:
     A `TFLiteExport`.
@@ -118,20 +99,21 @@ def to_tflite(model_or_saved_model_dir: Any, output_path: str, input_signature: 
     UnsupportedOpsError: TF Lite builtins cannot express some ops (layers named).
     ExportVerificationError: the outputs differ beyond tolerance or agreement.
     ExportError: other problems with the arguments or the conversion.
+    TypeError: a keyword that is not a field of `TFLiteOptions`.
   """
+  o = TFLiteOptions.build(options, keywords, 'to_tflite')
+  quantize, signature_name = o.quantize, o.signature_name
   if quantize not in QUANTIZATIONS:
     raise ExportError(f'quantize={quantize!r}: expected one of {QUANTIZATIONS}.')
   output_path = file_io.abspath(os.fspath(output_path))  # Any tf.io.gfile path too.
   atomic_files.remove_stale(os.path.dirname(output_path))
   atomic_files.remove_stale_scratch()
   with atomic_files.scratch_directory('tflite') as work_dir:
-    source = _source(model_or_saved_model_dir, input_signature, work_dir, dynamic_shapes,
-                     signature_name, input_names, output_names, model_config,
-                     allow_random_weights)
+    source = _source(model_or_saved_model_dir, input_signature, work_dir, o)
     converter = tf.lite.TFLiteConverter.from_saved_model(
         source.saved_model_dir, signature_keys=[signature_name])
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-    _configure_quantization(converter, quantize, representative_data, source)
+    _configure_quantization(converter, quantize, o.representative_data, source)
     try:
       with warnings.catch_warnings():
         # int8 calibration runs TF's own deprecated interpreter; nothing for users to do.
@@ -147,8 +129,8 @@ def to_tflite(model_or_saved_model_dir: Any, output_path: str, input_signature: 
     result = TFLiteExport(output_path, len(flat_buffer), quantize,
                           {n: s for n, s in zip(source.input_names, source.signature)},
                           op_counts(flat_buffer))
-    if verify:
-      _verify(flat_buffer, source, signature_name, result, tolerance, min_top1_agreement)
+    if o.verify:
+      _verify(flat_buffer, source, signature_name, result, o.tolerance, o.min_top1_agreement)
   return result
 
 
@@ -174,21 +156,19 @@ class _Source:
   limits: 'list | None' = None  # Per input, per axis: the largest size taken (or None).
 
 
-def _source(model: Any, input_signature: Any, work_dir: str, dynamic_shapes: bool,
-            signature_name: str, input_names: Any, output_names: Any,
-            model_config: Any, allow_random_weights: bool) -> _Source:
+def _source(model: Any, input_signature: Any, work_dir: str, o: TFLiteOptions) -> _Source:
   """The SavedModel to convert (written to `work_dir` for models) and its reference."""
   saved_model_dir = saved_model_lib.find_saved_model(model)
   if saved_model_dir is not None:
-    return _saved_model_source(saved_model_dir, signature_name, dynamic_shapes)
-  resolved = sources.resolve(model, input_signature, model_config, allow_random_weights)
+    return _saved_model_source(saved_model_dir, o.signature_name, o.dynamic_shapes)
+  resolved = sources.resolve(model, input_signature, o.model_config, o.allow_random_weights)
   signature = saved_model_lib.serving_signature(resolved, input_signature is None)
-  if not dynamic_shapes:
+  if not o.dynamic_shapes:
     assert resolved.input_signature is not None  # serving_signature raised otherwise.
     signature = _fixed(resolved.input_signature)
   plan = saved_model_lib.plan_export(
-      resolved, signature, signature_name=signature_name, input_names=input_names,
-      output_names=output_names, extra_signatures=None, preprocess=None, postprocess=None)
+      resolved, signature, signature_name=o.signature_name, input_names=o.input_names,
+      output_names=o.output_names, extra_signatures=None, preprocess=None, postprocess=None)
   directory = os.path.join(work_dir, 'saved_model')
   with tf_backend.graphs_for_tflite():  # E.g. a Dense is one FULLY_CONNECTED op.
     plan.write(directory, 'native', ('cpu',))

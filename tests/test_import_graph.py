@@ -2,7 +2,8 @@
 
 Layers, bottom to top (a module may import its own layer and those below):
 
-0. `trax.shapes`, `trax.file_io`, `trax.atomic_files`: shapes and files.
+0. `trax.shapes`, `trax.file_io`, `trax.atomic_files`, `trax.checkpoint_reading`: shapes
+   and files.
 1. `trax.fastmath`, `trax.sharding`: math on the backends, device meshes.
 2. `trax.layers`: the combinator library.
 3. `trax.optimizers`, `trax.data`.
@@ -23,7 +24,7 @@ import pathlib
 REPO = pathlib.Path(__file__).parent.parent
 PACKAGES = ('trax', 'trax_keras', 'converters')
 LAYERS = (
-    (0, ('trax.shapes', 'trax.file_io', 'trax.atomic_files')),
+    (0, ('trax.shapes', 'trax.file_io', 'trax.atomic_files', 'trax.checkpoint_reading')),
     (1, ('trax.fastmath', 'trax.sharding')),
     (2, ('trax.layers',)),
     (3, ('trax.optimizers', 'trax.data')),
@@ -35,12 +36,12 @@ LAYERS = (
 )
 # Known exceptions, each with its reason; the list may only shrink. The checkpoint file
 # format (ours and Trax 1.x's, with its restricted unpickler) lives in trax.supervised,
-# while Trax 1.4's API reads files from below: `Layer.save_to_file`/`init_from_file`,
-# `tl.np_from_file`, and the data counters `Loop` writes. Moving the format below
+# while Trax 1.4's API reads files from below: `Layer.save_to_file`/`init_from_file` and
+# the data counters `Loop` writes (`tl.np_from_file` reads with `trax.checkpoint_reading`,
+# the defensive readers, already at layer 0). Moving the format below
 # trax.layers (apart from the layer-aware save/load) removes these edges and the cycle.
 KNOWN_UPWARD = {
     ('trax.layers.base', 'trax.supervised.checkpoints'),
-    ('trax.layers.flatten', 'trax.supervised.trax1_checkpoints'),
     ('trax.data.counters', 'trax.supervised.trax1_checkpoints'),
 }
 KNOWN_CYCLES = [
@@ -151,3 +152,25 @@ def test_the_graph_reader_sees_lazy_and_relative_imports():
   assert 'trax.supervised.checkpoints' in edges['trax.layers.base']  # Inside a method.
   assert 'trax.fastmath' in edges['trax.layers.core']
   assert _cycles({'a': {'b'}, 'b': {'c'}, 'c': {'a'}, 'd': {'a'}}) == [{'a', 'b', 'c'}]
+
+
+# Layers reach jax through `trax.fastmath` (math) and `trax.sharding` (devices), so they run
+# on every backend. Known exceptions, each with its reason; the list may only shrink.
+LAYERS_IMPORTING_JAX = {
+    'trax.layers.device_helpers': "Trax 1.x's pmap-era helpers, jax-only by nature",
+    'trax.layers.pure_call': 'init_eagerly enters jax.ensure_compile_time_eval',
+}
+
+
+def test_layers_reach_jax_through_fastmath_and_sharding():
+  importing_jax = set()
+  for module, path in _modules().items():
+    if not module.startswith('trax.layers'):
+      continue
+    for node in ast.walk(ast.parse(path.read_text(encoding='utf-8'))):
+      names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+               [node.module or ''] if isinstance(node, ast.ImportFrom) and not node.level
+               else [])
+      if any(name == 'jax' or name.startswith('jax.') for name in names):
+        importing_jax.add(module)
+  assert importing_jax == set(LAYERS_IMPORTING_JAX)

@@ -32,7 +32,7 @@ import numpy as np
 from trax import fastmath
 
 __all__ = ['DATA_AXIS', 'MODEL_AXIS', 'make_mesh', 'check_mesh', 'weight_spec',
-           'bytes_per_device']
+           'bytes_per_device', 'split_batch', 'replicate']
 
 DATA_AXIS = 'data'
 MODEL_AXIS = 'model'
@@ -118,6 +118,23 @@ def weight_spec(shape: tuple, n_model: int) -> PartitionSpec:
 def weight_sharding(mesh: Mesh, shape: tuple) -> NamedSharding:
   """The `NamedSharding` of a weight (or optimizer slot) of `shape` on `mesh`."""
   return NamedSharding(mesh, weight_spec(tuple(shape), mesh.shape[MODEL_AXIS]))
+
+
+def split_batch(tree: Any, mesh: Mesh) -> Any:
+  """`tree`'s arrays placed on `mesh`, each split along its leading (batch) axis over the
+  data axis when that axis' size divides it, else replicated (scalars too)."""
+  def place(x):
+    x = x if isinstance(x, jax.Array) else np.asarray(x)
+    split = x.ndim and x.shape[0] % mesh.shape[DATA_AXIS] == 0
+    spec = PartitionSpec(DATA_AXIS) if split else PartitionSpec()  # Scalars take only P().
+    return jax.device_put(x, NamedSharding(mesh, spec))
+  return jax.tree.map(place, tree)
+
+
+def replicate(tree: Any, mesh: Mesh) -> Any:
+  """`tree`'s arrays copied to every device of `mesh`."""
+  replicated = NamedSharding(mesh, PartitionSpec())
+  return jax.tree.map(lambda x: jax.device_put(x, replicated), tree)
 
 
 def bytes_per_device(tree: Any) -> dict:

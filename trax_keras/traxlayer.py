@@ -45,8 +45,6 @@ from trax_keras import signatures
 
 _RNG_SIGNATURE = shapes.ShapeDtype((2,), np.uint32)
 _SAFE_MODE_MAX_WEIGHT_BYTES = 2**32  # Of a TraxLayer made from a config in safe mode.
-# Layers rebuilt here from a config say they were created where the TraxLayer was.
-_TRAX_BUILDS_LAYERS_FOR_CALLER = True
 
 
 @keras.saving.register_keras_serializable(package='trax_keras')
@@ -83,14 +81,16 @@ class TraxLayer(keras.layers.Layer):
                seed: 'int | None' = None, xla: bool = False, **kwargs):
     super().__init__(**kwargs)
     backends.check_backend(keras.backend.backend())
-    self._trax_layer, self._trax_config = _layer_and_config(layer)
+    # Layers rebuilt here from the config say they were made where the TraxLayer was.
+    with tl.layers_created_at(tl.caller_site()):
+      self._trax_layer, self._trax_config = _layer_and_config(layer)
+      self._builds = {  # Keras' `training` flag -> the layer built in that mode.
+          True: tl.from_config(self._trax_config, mode='train', safe_mode=False),
+          False: tl.from_config(self._trax_config, mode='eval', safe_mode=False),
+      }
     # A config comes from a file or the user, a layer from code: only a config is limited.
     self._max_weight_bytes = _SAFE_MODE_MAX_WEIGHT_BYTES if (
         isinstance(layer, dict) and _keras_safe_mode()) else None
-    self._builds = {  # Keras' `training` flag -> the layer built in that mode.
-        True: tl.from_config(self._trax_config, mode='train', safe_mode=False),
-        False: tl.from_config(self._trax_config, mode='eval', safe_mode=False),
-    }
     self.input_signature = signatures.as_tuples(shapes.signature_from_json(input_signature))
     self.seed = seed
     self.xla = xla

@@ -16,8 +16,6 @@ from converters.keras_mappings.base import Mapped
 from converters.keras_mappings.base import numpy
 from converters.keras_mappings.base import Unsupported
 
-_TRAX_BUILDS_LAYERS_FOR_CALLER = True
-
 ACTIVATIONS: dict[str, Callable[[], list]] = {
     'linear': list, 'relu': lambda: [tl.Relu()], 'relu6': lambda: [tl.Relu6()],
     'sigmoid': lambda: [tl.Sigmoid()], 'tanh': lambda: [tl.Tanh()],

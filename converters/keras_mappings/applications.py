@@ -12,8 +12,6 @@ from converters.keras_mappings.base import Call
 from converters.keras_mappings.base import Mapped
 from converters.keras_mappings.base import numpy
 
-_TRAX_BUILDS_LAYERS_FOR_CALLER = True
-
 
 def layer_scale(layer, call: Call) -> Mapped:
   """ConvNeXt's LayerScale."""

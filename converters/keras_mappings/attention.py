@@ -22,8 +22,6 @@ from converters.keras_mappings.base import Mapped
 from converters.keras_mappings.base import numpy
 from converters.keras_mappings.base import Unsupported
 
-_TRAX_BUILDS_LAYERS_FOR_CALLER = True
-
 
 def multi_head_attention(layer, call: Call) -> Mapped:
   """Self or cross attention on (batch, length, d) inputs, distinct query/value/key, key

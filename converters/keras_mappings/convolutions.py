@@ -23,8 +23,6 @@ from converters.keras_mappings.base import Mapped
 from converters.keras_mappings.base import numpy
 from converters.keras_mappings.base import Unsupported
 
-_TRAX_BUILDS_LAYERS_FOR_CALLER = True
-
 
 def _layouts(n: int) -> tuple[str, str, str]:
   spatial = 'DHW'[3 - n:]

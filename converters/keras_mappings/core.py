@@ -22,8 +22,6 @@ from converters.keras_mappings.base import Mapped
 from converters.keras_mappings.base import numpy
 from converters.keras_mappings.base import Unsupported
 
-_TRAX_BUILDS_LAYERS_FOR_CALLER = True
-
 # Preprocessing and noise layers that are the identity when `training=False`.
 INFERENCE_IDENTITIES = (
     'Dropout', 'SpatialDropout1D', 'SpatialDropout2D', 'SpatialDropout3D',

@@ -13,8 +13,6 @@ from converters.keras_mappings.base import Call
 from converters.keras_mappings.base import Mapped
 from converters.keras_mappings.base import Unsupported
 
-_TRAX_BUILDS_LAYERS_FOR_CALLER = True
-
 
 def _same_rank(call: Call) -> None:
   ranks = {len(s) for s in call.input_shapes}

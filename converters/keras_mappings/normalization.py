@@ -26,8 +26,6 @@ from converters.keras_mappings.base import Mapped
 from converters.keras_mappings.base import numpy
 from converters.keras_mappings.base import Unsupported
 
-_TRAX_BUILDS_LAYERS_FOR_CALLER = True
-
 BATCH_NORM_COUNT = 2**30
 
 

@@ -20,8 +20,6 @@ from converters.keras_mappings.base import Call
 from converters.keras_mappings.base import Mapped
 from converters.keras_mappings.base import Unsupported
 
-_TRAX_BUILDS_LAYERS_FOR_CALLER = True
-
 UNARY = ('abs absolute negative exp expm1 log log1p log2 log10 sqrt square cbrt sin cos '
           'tan tanh sinh cosh arcsin arccos arctan arcsinh arccosh arctanh floor ceil sign '
           'reciprocal logical_not isnan isinf isfinite trunc ravel').split()

@@ -12,8 +12,6 @@ from converters.keras_mappings.base import Call
 from converters.keras_mappings.base import channels_last
 from converters.keras_mappings.base import Mapped
 
-_TRAX_BUILDS_LAYERS_FOR_CALLER = True
-
 
 def pooling(kind: Callable) -> Callable:
   def mapping(layer, call: Call) -> Mapped:

@@ -29,8 +29,6 @@ from converters.keras_mappings.base import Mapped
 from converters.keras_mappings.base import numpy
 from converters.keras_mappings.base import Unsupported
 
-_TRAX_BUILDS_LAYERS_FOR_CALLER = True
-
 
 _CELLS = {'LSTMCell': 'LSTM', 'GRUCell': 'GRU', 'SimpleRNNCell': 'SimpleRNN'}
 

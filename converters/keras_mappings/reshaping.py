@@ -14,8 +14,6 @@ from converters.keras_mappings.base import channels_last
 from converters.keras_mappings.base import Mapped
 from converters.keras_mappings.base import Unsupported
 
-_TRAX_BUILDS_LAYERS_FOR_CALLER = True
-
 
 def _pairs(value: Any, n: int) -> tuple:
   """Keras' padding or cropping argument as one `(before, after)` pair per spatial axis."""

@@ -16,8 +16,6 @@ from converters.keras_mappings.base import Mapped
 from converters.keras_mappings.base import takes_mask
 from converters.keras_mappings.base import Unsupported
 
-_TRAX_BUILDS_LAYERS_FOR_CALLER = True
-
 _MERGES = {'concat': lambda: tl.Concatenate(axis=-1), 'sum': tl.Add, 'mul': tl.Multiply,
            'ave': lambda: tl.Average(2)}
 

@@ -1,5 +1,7 @@
 """`from_keras`: every supported Keras layer, and real models, give Keras' numbers in trax."""
 
+import re
+
 import keras
 import numpy as np
 import pytest
@@ -106,6 +108,15 @@ def test_a_sequential_chain_compiles_to_a_plain_serial():
   layer = assert_same(model, helpers.random_floats((4, 6)))
   assert 'Select' not in repr(layer)
 
+
+
+def test_converted_layers_name_the_line_that_called_from_keras():
+  model = keras.Sequential([keras.Input((6,)), L.Dense(8), L.ReLU(), L.Dense(3)])
+  layer, _ = converters.from_keras(model)
+  with pytest.raises(Exception, match=r'created at test_from_keras\.py:(\d+)') as error:
+    layer(np.ones((2, 5), np.float32))
+  line = int(re.search(r'created at test_from_keras\.py:(\d+)', str(error.value)).group(1))
+  assert 'layer, _ = converters.from_keras(model)' in open(__file__).read().splitlines()[line - 1]
 
 @pytest.mark.slow
 def test_a_real_image_classifier_sequential():

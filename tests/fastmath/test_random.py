@@ -140,3 +140,13 @@ def test_tf_random_inside_tf_function_with_dynamic_shape_and_low_precision():
   assert set(np.unique(masked.numpy())) == {0., np.float32(1 / 0.75)}
   assert abs(np.mean(masked.numpy() > 0) - 0.75) < 0.03
   assert noise.dtype == tf.bfloat16 and _np(noise).dtype == ml_dtypes.bfloat16
+
+
+def test_jax_truncated_normal_is_jax_random_truncated_normal():
+  key = fastmath.random.get_prng(3)
+  with fastmath.use_backend('jax'):
+    samples = fastmath.random.truncated_normal(key, -2., 2., (1000,), np.float32)
+  np.testing.assert_array_equal(samples, jax.random.truncated_normal(key, -2., 2., (1000,)))
+  assert samples.dtype == np.float32 and -2. < samples.min() and samples.max() < 2.
+  with fastmath.use_backend('numpy'), pytest.raises(fastmath.BackendError, match='jax'):
+    fastmath.random.truncated_normal(key, -2., 2., (3,))

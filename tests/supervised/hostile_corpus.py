@@ -28,7 +28,7 @@ import numpy as np
 
 import trax.layers as tl
 from trax import shapes
-from trax.supervised import checkpoint_reading
+from trax import checkpoint_reading
 from trax.supervised import checkpoints
 from trax.supervised import history as history_lib
 from trax.supervised import pickled_records

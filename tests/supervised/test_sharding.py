@@ -134,3 +134,16 @@ def test_meshes_and_placements_refuse_what_cannot_be():
   one_axis = jax.sharding.Mesh(np.array(jax.devices()), ('batch',))
   with pytest.raises(ValueError, match=r"axes \('data', 'model'\).*axes \('batch',\)"):
     devices.Placement(mesh=one_axis)
+
+
+def test_split_batch_splits_leading_axes_the_data_axis_divides_and_replicate_copies():
+  mesh = sharding.make_mesh(data=1, local_only=True)
+  batch = {'x': np.arange(6.).reshape(3, 2), 'scalar': np.float32(2.), 'ids': [np.arange(4)]}
+  placed = sharding.split_batch(batch, mesh)
+  assert placed['x'].sharding.spec == P(sharding.DATA_AXIS)
+  assert placed['scalar'].sharding.spec == P()
+  np.testing.assert_array_equal(placed['ids'][0], np.arange(4))
+  np.testing.assert_array_equal(placed['x'], batch['x'])
+  copied = sharding.replicate((np.ones(3), np.zeros((2, 2))), mesh)
+  assert [c.sharding.spec for c in copied] == [P(), P()]
+  np.testing.assert_array_equal(copied[0], np.ones(3))

@@ -217,6 +217,10 @@ def random_normal(key, shape=(), dtype=numpy.float32):
   return jax.random.normal(key, shape, dtype)
 
 
+def random_truncated_normal(key, lower, upper, shape=(), dtype=numpy.float32):
+  return jax.random.truncated_normal(key, lower, upper, shape, dtype)
+
+
 def random_randint(key, shape, minval, maxval, dtype=numpy.int32):
   return jax.random.randint(key, shape, minval, maxval, dtype)
 

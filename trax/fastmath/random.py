@@ -38,6 +38,13 @@ def normal(key: Any, shape: Sequence[int] = (), dtype: Any = 'float32') -> Any:
   return lookup('random_normal')(key, shape, dtype)
 
 
+def truncated_normal(key: Any, lower: float, upper: float, shape: Sequence[int] = (),
+                     dtype: Any = 'float32') -> Any:
+  """Standard normal samples conditioned on `lower < x < upper` (jax backend only: weight
+  initialization, which always runs on jax, is its one use)."""
+  return lookup('random_truncated_normal')(key, lower, upper, shape, dtype)
+
+
 def randint(key: Any, shape: Sequence[int], minval: int, maxval: int,
             dtype: Any = 'int32') -> Any:
   """Integer samples in `[minval, maxval)`."""

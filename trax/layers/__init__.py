@@ -13,6 +13,9 @@ from trax.layers.base import GET_STATE_FROM_CACHE
 from trax.layers.base import GET_WEIGHTS_FROM_CACHE
 from trax.layers.base import Layer
 from trax.layers.errors import LayerError
+from trax.layers.errors import builds_layers_for_caller
+from trax.layers.errors import caller_site
+from trax.layers.errors import layers_created_at
 from trax.layers.base import PureLayer
 from trax.layers.flatten import np_from_file
 from trax.layers.flatten import np_to_file

@@ -1,14 +1,10 @@
 """`Accelerate`: a layer run jit-compiled and data-parallel over the local devices.
 
-This is the one layer module that imports jax: placing arrays on devices is jax's business,
-and under the other backends `Accelerate` simply runs the layer it wraps.
+Placing arrays on devices is jax's business, done by `trax.sharding` (meshes and
+placement); under the other backends `Accelerate` simply runs the layer it wraps.
 """
 
 from typing import Any
-
-import jax
-from jax import sharding
-import numpy as np
 
 from trax import fastmath
 from trax import sharding as mesh_lib
@@ -47,13 +43,14 @@ class Accelerate(base.Layer):
   def __init__(self, layer: base.Layer, n_devices: 'int | None' = None):
     super().__init__(n_in=layer.n_in, n_out=layer.n_out, name='Accelerate')
     self._sublayers = (layer,)
-    n_local = jax.local_device_count()
+    with fastmath.use_backend('jax'):  # Only jax runs it on devices (pure_fn).
+      n_local = fastmath.local_device_count()
+      self._jit_pure_fn = fastmath.jit(lambda x, w, s, r: layer.pure_fn(x, w, s, r))
     n_devices = n_devices or n_local
     if not 1 <= n_devices <= n_local:
       raise ValueError(f'Accelerate: n_devices={n_devices}, but this host has {n_local} '
                        'local devices.')
     self._mesh = mesh_lib.make_mesh(data=n_devices, local_only=True)
-    self._jit_pure_fn = jax.jit(lambda x, w, s, r: layer.pure_fn(x, w, s, r))
 
   @property
   def sublayer(self) -> base.Layer:
@@ -94,10 +91,10 @@ class Accelerate(base.Layer):
   def pure_fn(self, x: Any, weights: Any, state: Any, rng: Any,
               use_cache: bool = False) -> tuple[Any, Any]:
     """Runs `layer.pure_fn` jit-compiled on the mesh: returns `(outputs, new_state)`."""
-    if fastmath.backend_name() != 'jax' or _has_tracers((x, weights, state, rng)):
+    if fastmath.backend_name() != 'jax' or fastmath.is_traced((x, weights, state, rng)):
       return self.sublayer.pure_fn(x, weights, state, rng, use_cache=use_cache)
     try:
-      return self._jit_pure_fn(jax.tree.map(self._split_batch, x),
+      return self._jit_pure_fn(mesh_lib.split_batch(x, self._mesh),
                                *self._replicated((weights, state, rng)))
     except errors.LayerError as e:
       e.path.insert(0, self.name)
@@ -108,19 +105,7 @@ class Accelerate(base.Layer):
       self._initialized = True  # A wrapped, initialized layer brings its own weights.
     return super().__call__(x, weights, state, rng)
 
-  def _split_batch(self, x: Any) -> Any:
-    """`x` placed on the mesh, its leading axis split when the devices divide it."""
-    x = np.asarray(x) if not isinstance(x, jax.Array) else x
-    split = x.ndim and x.shape[0] % self.n_devices == 0
-    spec = sharding.PartitionSpec(mesh_lib.DATA_AXIS if split else None)
-    return jax.device_put(x, sharding.NamedSharding(self._mesh, spec))
-
   def _replicated(self, tree: Any) -> Any:
-    if _has_tracers(tree):  # e.g. under `weights_and_state_signature`
+    if fastmath.is_traced(tree):  # e.g. under `weights_and_state_signature`
       return tree
-    replicated = sharding.NamedSharding(self._mesh, sharding.PartitionSpec())
-    return jax.tree.map(lambda a: jax.device_put(a, replicated), tree)
-
-
-def _has_tracers(tree: Any) -> bool:
-  return any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree.leaves(tree))
+    return mesh_lib.replicate(tree, self._mesh)

@@ -42,7 +42,7 @@ from trax.layers import checks
 from trax.layers import config as config_lib
 from trax.layers import pure_call
 from trax.layers import stack
-from trax.layers.errors import caller_location
+from trax.layers.errors import creation_site
 from trax.layers.errors import reraised_as_layer_error
 
 EMPTY_WEIGHTS = ()
@@ -87,7 +87,7 @@ class Layer:
     self._n_calls = 0
     self._init_cached = False
     self._initialized = False
-    self._caller = caller_location()
+    self._caller = creation_site()
 
   def __repr__(self) -> str:
     name = self._name
@@ -274,14 +274,13 @@ class Layer:
 
   def weights_and_state_signature(self, input_signature: Any) -> tuple[Any, Any]:
     """`ShapeDtype` trees of the weights and state `init` would create (computes nothing)."""
-    import jax  # Initialization is jax-only; see the module docstring.
     snapshot = pure_call.snapshot(self)
     try:
-      weights, state = jax.eval_shape(lambda rng: self.init(input_signature, rng), self.rng)
+      with fastmath.use_backend('jax'):  # Initialization is jax-only (module docstring).
+        init = fastmath.abstract_eval(lambda rng: self.init(input_signature, rng))
+        return init(self.rng)
     finally:
       pure_call.restore(snapshot)
-    to_signature = lambda s: shapes.ShapeDtype(s.shape, s.dtype)
-    return jax.tree.map(to_signature, (weights, state))
 
   # Running.
 

@@ -6,10 +6,12 @@ was created, and the signature of the inputs it got — instead of a deep trace 
 """
 
 import contextlib
+import contextvars
+import functools
 import os
 import sys
 import traceback
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, TypeVar
 
 from trax import shapes
 
@@ -62,22 +64,65 @@ def _hint(error: Exception, inputs: Any) -> str:
   return ''
 
 
-# A module that builds layers on its users' behalf (e.g. rebuilding them from a config)
-# sets this global to True, so errors name its caller's line instead of its own.
-BUILDS_LAYERS_FOR_CALLER = '_TRAX_BUILDS_LAYERS_FOR_CALLER'
+# Where layers being made now were asked for, set by `builds_layers_for_caller`.
+_CREATED_AT: 'contextvars.ContextVar[str | None]' = contextvars.ContextVar(
+    'trax_layers_created_at', default=None)
 
 
-def caller_location() -> str:
-  """`file:line` of the code that built a layer: the first frame outside trax/layers and
-  the modules that set `BUILDS_LAYERS_FOR_CALLER`."""
-  frame = sys._getframe(2)  # pylint: disable=protected-access
+def creation_site() -> str:
+  """`file:line` a new layer reports as where it was created (its errors name it).
+
+  Inside a `builds_layers_for_caller` function, the line that called that function;
+  otherwise the first frame outside trax/layers (combinators and `Layer.__init__` chains
+  are trax's own lines, never the user's).
+  """
+  site = _CREATED_AT.get()
+  if site is not None:
+    return site
+  frame = sys._getframe(1)  # pylint: disable=protected-access
   while frame is not None:
     file_name = frame.f_code.co_filename
-    if (not os.path.abspath(file_name).startswith(_LAYERS_DIR) and 'functools' not in file_name
-        and not frame.f_globals.get(BUILDS_LAYERS_FOR_CALLER, False)):
+    if not os.path.abspath(file_name).startswith(_LAYERS_DIR) and 'functools' not in file_name:
       return f'{os.path.basename(file_name)}:{frame.f_lineno}'
     frame = frame.f_back
   return 'unknown location'
+
+
+@contextlib.contextmanager
+def layers_created_at(site: str) -> Iterator[None]:
+  """Layers made inside the block say they were created at `site` (a `file:line`).
+
+  The outermost block wins: a builder called by another builder keeps the user's line.
+  """
+  token = _CREATED_AT.set(_CREATED_AT.get() or site)
+  try:
+    yield
+  finally:
+    _CREATED_AT.reset(token)
+
+
+_F = TypeVar('_F', bound=Callable[..., Any])
+
+
+def builds_layers_for_caller(fn: _F) -> _F:
+  """Decorates a function that builds layers on its caller's behalf (e.g. from a config or
+  a Keras model): the layers it makes say they were created at the line that called it.
+
+  Where a decorator does not fit (a Keras layer's `__init__`, whose signature Keras reads),
+  enter `layers_created_at(caller_site())` instead.
+  """
+  @functools.wraps(fn)
+  def wrapper(*args, **kwargs):
+    with layers_created_at(caller_site()):
+      return fn(*args, **kwargs)
+  return wrapper  # type: ignore[return-value]
+
+
+def caller_site(depth: int = 1) -> str:
+  """`file:line` of the call `depth` levels above the function that calls this (1: the
+  line that called that function), like `warnings.warn`'s stacklevel."""
+  frame = sys._getframe(depth + 1)  # pylint: disable=protected-access
+  return f'{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}'
 
 
 def _signature_or_repr(x: Any) -> Any:

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from trax import checkpoint_reading
 from trax import fastmath
 from trax.layers.base import EMPTY_STATE
 from trax.layers.base import EMPTY_WEIGHTS
@@ -57,7 +58,6 @@ def np_to_file(list_of_nparrays: list, file_path: str, compresslevel: int) -> No
 def np_from_file(file_path: str, compresslevel: int = 2) -> list:
   """The arrays `np_to_file` wrote (`compresslevel` is Trax's argument; gzip needs none)."""
   del compresslevel
-  from trax.supervised import trax1_checkpoints  # pylint: disable=g-import-not-at-top
   if not os.path.exists(file_path):
     raise FileNotFoundError(file_path)
-  return trax1_checkpoints.read_npy_records(file_path)
+  return checkpoint_reading.read_npy_records(file_path)

@@ -116,9 +116,8 @@ def ScaledInitializer(out_dim: int, in_dim: int, scale: float, mode: str,
       return fastmath.random.uniform(rng, shape, jnp.float32, -lim, lim)
     if distribution == 'normal':
       return math.sqrt(variance) * fastmath.random.normal(rng, shape, jnp.float32)
-    import jax  # Truncated normals are initialization-only, which always runs on jax.
     stddev = math.sqrt(variance) / _TRUNCATED_NORMAL_STDDEV
-    return stddev * jax.random.truncated_normal(rng, -2., 2., shape, jnp.float32)
+    return stddev * fastmath.random.truncated_normal(rng, -2., 2., shape, jnp.float32)
   return init
 
 

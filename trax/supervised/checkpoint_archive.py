@@ -17,7 +17,7 @@ import numpy as np
 
 from trax import atomic_files
 from trax import shapes
-from trax.supervised import checkpoint_reading
+from trax import checkpoint_reading
 
 FORMAT = 'trax-checkpoint'
 VERSION = 1

@@ -37,7 +37,7 @@ from trax.layers import base
 from trax.layers import config as config_lib
 from trax.layers import flatten
 from trax.supervised import checkpoint_archive
-from trax.supervised import checkpoint_reading
+from trax import checkpoint_reading
 from trax.supervised import history as history_lib
 
 FORMAT = checkpoint_archive.FORMAT

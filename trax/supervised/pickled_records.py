@@ -19,7 +19,7 @@ from typing import Any, Callable
 import numpy as np
 
 from trax import shapes
-from trax.supervised import checkpoint_reading
+from trax import checkpoint_reading
 from trax.supervised import history as history_lib
 
 _MAX_DEPTH = 100

@@ -27,7 +27,7 @@ from typing import Any, Callable
 import ml_dtypes
 import numpy as np
 
-from trax.supervised import checkpoint_reading
+from trax import checkpoint_reading
 from trax.supervised.pickled_records import Factory
 from trax.supervised.pickled_records import HistoryRecord
 from trax.supervised.pickled_records import Marker

@@ -27,7 +27,8 @@ import numpy as np
 
 from trax import fastmath
 from trax import shapes
-from trax.supervised import checkpoint_reading
+from trax import checkpoint_reading
+from trax.checkpoint_reading import read_npy_records
 from trax.supervised import checkpoints
 from trax.supervised import history as history_lib
 from trax.supervised.restricted_unpickler import RestrictedUnpickler
@@ -61,33 +62,6 @@ def load_pickle(path: str, arrays: bool = True) -> Any:
     raise checkpoint_reading.CheckpointError(
         f'{path} is not a readable Trax 1.x checkpoint: {type(e).__name__}: '
         f'{str(e)[:300]}') from None
-
-
-def read_npy_records(path: str, arrays: bool = True) -> list:
-  """The arrays of a Trax 1.x `.npy.gz` side file (consecutive `np.save` records).
-
-  With `arrays=False`, their `ShapeDtype`s (the data is skipped, not kept).
-
-  Raises:
-    CheckpointError: the file is corrupt, truncated, over the size limit, or holds a
-      record that is not a plain numeric array.
-  """
-  records = []
-  try:
-    with checkpoint_reading.open_gzip(path) as f:
-      # Read forward only: seeking back in a gzip stream decompresses it again.
-      while f.peek(1):
-        records.append(checkpoint_reading.read_npy(f, path, f'record {len(records)}',
-                                                   arrays=arrays))
-  except checkpoint_reading.CheckpointError:
-    raise
-  except FileNotFoundError:
-    raise
-  except Exception as e:  # pylint: disable=broad-except  # gzip/zlib errors, EOF.
-    raise checkpoint_reading.CheckpointError(
-        f'{path} is not a readable Trax 1.x side file (after {len(records)} records): '
-        f'{type(e).__name__}: {str(e)[:300]}') from None
-  return records
 
 
 def read(path: str, arrays: bool = True) -> checkpoints.Checkpoint:
