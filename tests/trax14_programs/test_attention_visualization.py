@@ -123,7 +123,7 @@ def test_attention_weights_of_a_viz_model(tmp_path, capsys):
 
   def attention_sublayers(layer):
     if 'Attention' in layer.name:
-      print("Found layer {}".format(layer.name))
+      print("Found layer {}".format(layer.name))  # noqa: UP032 (the notebook's code)
       attention_weights.append(layer.state)
     if layer.sublayers:
       for sublayer in layer.sublayers:
