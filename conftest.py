@@ -13,16 +13,16 @@ import pytest
 def _docstring_namespace(request: pytest.FixtureRequest) -> None:
   if not isinstance(request.node, pytest.DoctestItem):
     return
-  import trax  # pylint: disable=g-import-not-at-top
-  from trax import fastmath, shapes  # pylint: disable=g-import-not-at-top
-  import trax.layers as tl  # pylint: disable=g-import-not-at-top
+  import trax
+  from trax import fastmath, shapes
+  import trax.layers as tl
   namespace = request.getfixturevalue('doctest_namespace')
   if request.node.name.startswith('trax.layers.'):
     namespace.update(vars(tl))
   namespace.update(np=np, jnp=fastmath.numpy, fastmath=fastmath, tl=tl, trax=trax,
                    shapes=shapes, ShapeDtype=shapes.ShapeDtype)
   if request.node.name.startswith(('trax_keras.', 'converters.')):
-    import keras  # pylint: disable=g-import-not-at-top
+    import keras
     namespace['keras'] = keras
     if request.node.name.startswith('trax_keras.keras_layer') and (
         keras.backend.backend() != 'jax'):

@@ -24,7 +24,8 @@ import subprocess
 import sys
 import time
 import traceback
-from typing import Any, Callable, Sequence
+from typing import Any
+from collections.abc import Callable, Sequence
 
 
 def load_average() -> str:
@@ -113,7 +114,7 @@ def serve(build: Callable[[], tuple[int, Callable[[int], Any]]]) -> None:
 
   try:
     n_params, run = build()
-  except Exception:  # pylint: disable=broad-except
+  except Exception:
     reply({'error': traceback.format_exc(limit=3)})
     return
   reply({'n_params': int(n_params)})
@@ -121,7 +122,7 @@ def serve(build: Callable[[], tuple[int, Callable[[int], Any]]]) -> None:
     try:
       wall, cpu = time_run(run, int(line))
       reply({'wall': wall, 'cpu': cpu})
-    except Exception:  # pylint: disable=broad-except
+    except Exception:
       reply({'error': traceback.format_exc(limit=3)})
 
 
@@ -146,7 +147,7 @@ def interleaved(peers: Sequence[Any], rounds: int, steps: int,
       timed(peer, warmup_steps)
       log(f'  {peer.name}: warm-up ({warmup_steps} steps, compilation) '
           f'{time.perf_counter() - start:.1f} s')
-    except Exception as e:  # pylint: disable=broad-except
+    except Exception as e:
       log(f'  {peer.name}: dropped, warm-up failed: {e}')
       peers.remove(peer)
   results = {peer.name: [] for peer in peers}

@@ -23,11 +23,11 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from trax import fastmath  # pylint: disable=g-import-not-at-top,wrong-import-position
-from trax import models  # pylint: disable=g-import-not-at-top,wrong-import-position
-from trax import shapes  # pylint: disable=g-import-not-at-top,wrong-import-position
-import trax.layers as tl  # pylint: disable=g-import-not-at-top,wrong-import-position
-from trax.supervised import decoding  # pylint: disable=g-import-not-at-top,wrong-import-position
+from trax import fastmath
+from trax import models
+from trax import shapes
+import trax.layers as tl
+from trax.supervised import decoding
 
 # The benchmark TransformerLM of ARCHITECTURE.md (3.7 M parameters), with room for 1024
 # positions; dropout is off in predict and eval modes anyway.

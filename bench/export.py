@@ -26,15 +26,15 @@ os.environ.setdefault('KERAS_BACKEND', 'tensorflow')
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import keras  # pylint: disable=g-import-not-at-top,wrong-import-position
-import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
-import tensorflow as tf  # pylint: disable=g-import-not-at-top,wrong-import-position
+import keras
+import numpy as np
+import tensorflow as tf
 
-from bench import _timing  # pylint: disable=g-import-not-at-top,wrong-import-position
-import converters  # pylint: disable=g-import-not-at-top,wrong-import-position
-from converters import tflite as tflite_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
-from converters import tflite_ops  # pylint: disable=g-import-not-at-top,wrong-import-position
-from trax import shapes  # pylint: disable=g-import-not-at-top,wrong-import-position
+from bench import _timing
+import converters
+from converters import tflite as tflite_lib
+from converters import tflite_ops
+from trax import shapes
 
 L = keras.layers
 
@@ -81,7 +81,7 @@ class TFLitePeer:
   """Calls a TF Lite file's signature through ai_edge_litert."""
 
   def __init__(self, name: str, path: str, x: np.ndarray, n_params: int):
-    from ai_edge_litert.interpreter import Interpreter  # pylint: disable=g-import-not-at-top
+    from ai_edge_litert.interpreter import Interpreter
     self.name, self.n_params = name, n_params
     self._runner = Interpreter(model_path=path).get_signature_runner('serving_default')
     self._inputs = {next(iter(self._runner.get_input_details())): x}
@@ -137,7 +137,7 @@ def build_peers(name: str, keras_model: keras.Model, x: np.ndarray, work_dir: st
   for peer_name, convert in conversions.items():
     try:
       convert(path(peer_name + '.tflite'))
-    except Exception as e:  # pylint: disable=broad-except  # A finding, not a crash.
+    except Exception as e:  # A finding, not a crash.
       ops = tflite_ops.unsupported_ops(str(e))
       reason = (f'needs non-builtin ops {", ".join(ops)}' if ops
                 else str(e).strip().splitlines()[0][:200])
@@ -146,8 +146,8 @@ def build_peers(name: str, keras_model: keras.Model, x: np.ndarray, work_dir: st
     peers.append(TFLitePeer(peer_name, path(peer_name + '.tflite'), x, n_params))
   expected = keras_model(x, training=False).numpy()
   for peer in peers:  # The same function everywhere, or the timing compares nothing.
-    outputs = (peer._function(**peer._inputs) if isinstance(peer, SavedModelPeer)  # pylint: disable=protected-access
-               else peer._runner(**peer._inputs))  # pylint: disable=protected-access
+    outputs = (peer._function(**peer._inputs) if isinstance(peer, SavedModelPeer)
+               else peer._runner(**peer._inputs))
     error = float(np.max(np.abs(np.asarray(next(iter(outputs.values()))) - expected)))
     log(f'  {peer.name}: max abs error vs Keras {error:.2g}')
   return peers

@@ -29,10 +29,10 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
-import numpy as np  # pylint: disable=wrong-import-position
+import numpy as np
 
-from bench import _timing  # pylint: disable=wrong-import-position
-from bench.peers import common  # pylint: disable=wrong-import-position
+from bench import _timing
+from bench.peers import common
 
 KERAS_PEERS = {  # name -> (implementation, Keras backend, jit_compile)
     'keras_tf_xla': ('native', 'tensorflow', True),
@@ -48,8 +48,8 @@ MLP_BATCH = 256
 
 
 def trax_model(model: str, config: common.Config, dropout: bool):
-  import trax.layers as tl  # pylint: disable=g-import-not-at-top
-  import trax.models  # pylint: disable=g-import-not-at-top
+  import trax.layers as tl
+  import trax.models
   if model == 'mlp':
     layers = []
     for width in MLP_SIZES[1:-1]:
@@ -71,14 +71,14 @@ def mlp_batches(n: int = 4) -> list:
 
 def build_keras_peer(model: str, implementation: str, jit_compile: bool, dropout: bool):
   """`(n_params, run)` of one Keras peer, for `bench._timing.serve` in a worker."""
-  import keras  # pylint: disable=g-import-not-at-top
-  from trax import shapes  # pylint: disable=g-import-not-at-top
-  import trax_keras  # pylint: disable=g-import-not-at-top
+  import keras
+  from trax import shapes
+  import trax_keras
   config = common.Config()
   if model == 'transformer':
     batches = common.make_batches(config)
     if implementation == 'native':
-      from bench.peers import keras_peer  # pylint: disable=g-import-not-at-top
+      from bench.peers import keras_peer
       return keras_peer.build(config, batches, dropout, jit_compile)
     keras_model = trax_keras.to_keras_model(
         trax_model(model, config, dropout),
@@ -114,9 +114,9 @@ class TraxLoopPeer:
   name = 'trax'
 
   def __init__(self, model: str, dropout: bool):
-    import trax.layers as tl  # pylint: disable=g-import-not-at-top
-    import trax.optimizers  # pylint: disable=g-import-not-at-top
-    from trax.supervised import training  # pylint: disable=g-import-not-at-top
+    import trax.layers as tl
+    import trax.optimizers
+    from trax.supervised import training
     config = common.Config()
     never = lambda step: False
     if model == 'transformer':

@@ -29,9 +29,9 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
-import numpy as np  # pylint: disable=wrong-import-position
+import numpy as np
 
-from bench import _timing  # pylint: disable=wrong-import-position
+from bench import _timing
 
 SIZE, BATCH, CLASSES = 64, 32, 10
 LEARNING_RATE, MASS = 0.01, 0.9
@@ -49,7 +49,7 @@ def batches(n: int = 3) -> list:
 
 
 def keras_model(name: str):
-  import keras  # pylint: disable=g-import-not-at-top
+  import keras
   keras.utils.set_random_seed(0)
   return getattr(keras.applications, name)(
       weights=None, input_shape=(SIZE, SIZE, 3), classes=CLASSES, classifier_activation=None)
@@ -61,7 +61,7 @@ def build_keras(model: str, jit_compile: bool):
 
 
 def _keras_trainer(net, jit_compile: bool):
-  import keras  # pylint: disable=g-import-not-at-top
+  import keras
   net.compile(keras.optimizers.SGD(LEARNING_RATE, momentum=MASS),
               keras.losses.SparseCategoricalCrossentropy(from_logits=True),
               jit_compile=jit_compile)
@@ -75,16 +75,16 @@ def _keras_trainer(net, jit_compile: bool):
 
 def build_trax(model: str, peer: str):
   """`(n_params, run)` of the converted model trained by trax (Loop or TraxLayer)."""
-  import converters  # pylint: disable=g-import-not-at-top
-  from trax import fastmath  # pylint: disable=g-import-not-at-top
-  from trax import optimizers  # pylint: disable=g-import-not-at-top
-  import trax.layers as tl  # pylint: disable=g-import-not-at-top
-  from trax.supervised import training  # pylint: disable=g-import-not-at-top
+  import converters
+  from trax import fastmath
+  from trax import optimizers
+  import trax.layers as tl
+  from trax.supervised import training
   layer, _ = converters.from_keras(keras_model(model), mode='train')
   n_params = sum(np.size(w) for w in fastmath.tree_flatten(layer.weights))
   if peer == 'traxlayer_tf':
-    import keras  # pylint: disable=g-import-not-at-top
-    from trax_keras import TraxLayer  # pylint: disable=g-import-not-at-top
+    import keras
+    from trax_keras import TraxLayer
     inputs = keras.Input((SIZE, SIZE, 3))
     _, run = _keras_trainer(keras.Model(inputs, TraxLayer(layer)(inputs)), False)
     return n_params, run

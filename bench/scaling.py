@@ -53,9 +53,9 @@ BASELINE = '1x8'
 
 def worker(layout: str, out: str, steps: int, rounds: int, warmup: int) -> None:
   """One process of a layout: trains, times rounds, writes `<out>.<process>` as JSON."""
-  import jax  # pylint: disable=g-import-not-at-top
-  from trax import sharding  # pylint: disable=g-import-not-at-top
-  from bench.peers import trax_loop  # pylint: disable=g-import-not-at-top
+  import jax
+  from trax import sharding
+  from bench.peers import trax_loop
   _, _, data, model = LAYOUTS[layout]
   index, count = jax.process_index(), jax.process_count()
   config = common.Config()
@@ -65,7 +65,7 @@ def worker(layout: str, out: str, steps: int, rounds: int, warmup: int) -> None:
   peer = trax_loop.Peer(config, batches, mesh=sharding.make_mesh(data, model))
   peer.run(warmup)
   times = [_timing.time_run(peer.run, steps) for _ in range(rounds)]
-  trainer = peer.loop._trainers[0]  # pylint: disable=protected-access
+  trainer = peer.loop._trainers[0]
   used = sharding.bytes_per_device((peer.loop.model.weights, trainer.slots))
   with open(f'{out}.{index}', 'w') as f:
     json.dump({'times': times, 'bytes_per_device': max(used.values()),
@@ -74,7 +74,7 @@ def worker(layout: str, out: str, steps: int, rounds: int, warmup: int) -> None:
 
 def run_layout(layout: str, steps: int, rounds: int, warmup: int) -> 'dict | None':
   """Runs a layout in its own processes; its timings, or `None` if it failed."""
-  from trax import launch  # pylint: disable=g-import-not-at-top
+  from trax import launch
   n_processes, local_devices, _, _ = LAYOUTS[layout]
   out = os.path.join(tempfile.mkdtemp(), 'result')
   code = launch.launch_local(

@@ -36,8 +36,8 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
-from bench import _timing  # pylint: disable=wrong-import-position
-from bench.peers import common  # pylint: disable=wrong-import-position
+from bench import _timing
+from bench.peers import common
 
 IN_PROCESS = ('trax', 'trax_unchunked', 'trax_unchecked', 'jax', 'flax_nnx', 'torch_eager',
               'torch_compile')
@@ -50,20 +50,20 @@ ALL_PEERS = IN_PROCESS[:5] + tuple(KERAS) + IN_PROCESS[5:]
 def build_in_process(name: str, config: common.Config, batches: list, dropout: bool):
   """The peer called `name`, or `None` with a message when it cannot be built."""
   if name in TRAX:
-    from bench.peers import trax_loop  # pylint: disable=g-import-not-at-top
+    from bench.peers import trax_loop
     peer = trax_loop.Peer(config, batches, dropout,
                           0 if name == 'trax_unchunked' else None,
                           check_batches=name != 'trax_unchecked')
     peer.name = name
     return peer
   if name == 'jax':
-    from bench.peers import jax_reference  # pylint: disable=g-import-not-at-top
+    from bench.peers import jax_reference
     return jax_reference.Peer(config, batches, dropout)
   if name == 'flax_nnx':
-    from bench.peers import flax_nnx  # pylint: disable=g-import-not-at-top
+    from bench.peers import flax_nnx
     return flax_nnx.Peer(config, batches, dropout)
   try:
-    from bench.peers import torch_peer  # pylint: disable=g-import-not-at-top
+    from bench.peers import torch_peer
   except ImportError as e:
     print(f'  {name}: skipped, PyTorch is not installed ({e}; pip install torch==2.13.0)')
     return None

@@ -17,7 +17,8 @@ import json
 import logging
 import os
 import sys
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 _DTYPES = ('bool', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32',
            'bfloat16', 'float16', 'float32', 'float64')
@@ -32,7 +33,7 @@ def main(argv: 'Sequence[str] | None' = None) -> int:
   os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
   try:
     if args.max_bytes is not None:
-      from trax import checkpoint_reading  # pylint: disable=g-import-not-at-top
+      from trax import checkpoint_reading
       with checkpoint_reading.read_limit(args.max_bytes):
         args.run(args)
     else:
@@ -40,7 +41,7 @@ def main(argv: 'Sequence[str] | None' = None) -> int:
   except KeyboardInterrupt:
     print(f'trax-convert {args.command}: interrupted', file=sys.stderr)
     return 130
-  except Exception as e:  # pylint: disable=broad-except  # One line, not a traceback.
+  except Exception as e:  # One line, not a traceback.
     if args.debug:
       raise
     message = (str(e).strip().splitlines() or [''])[0]
@@ -147,12 +148,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _layers(args: argparse.Namespace) -> None:
-  from converters.keras_mappings import coverage  # pylint: disable=g-import-not-at-top
+  from converters.keras_mappings import coverage
   if args.model is None:
     print(coverage.markdown() if args.markdown else coverage.text(), end='')
     return
-  import keras  # pylint: disable=g-import-not-at-top
-  import converters  # pylint: disable=g-import-not-at-top
+  import keras
+  import converters
   model = keras.saving.load_model(args.model, compile=False)
   rows = [coverage.LayerCoverage(f'{s.name} ({s.kind})', s.status, s.reason or '')
           for s in converters.conversion_report(model)]
@@ -179,7 +180,7 @@ def _verify_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _saved_model(args: argparse.Namespace) -> None:
-  from converters import saved_model  # pylint: disable=g-import-not-at-top
+  from converters import saved_model
   result = saved_model.to_saved_model(
       args.source, args.export_dir, _input_signature(args), version=args.version,
       signature_name=args.signature_name, input_names=args.input_names,
@@ -192,7 +193,7 @@ def _saved_model(args: argparse.Namespace) -> None:
 
 
 def _tflite(args: argparse.Namespace) -> None:
-  from converters import tflite  # pylint: disable=g-import-not-at-top
+  from converters import tflite
   result = tflite.to_tflite(
       args.source, args.output, _input_signature(args), quantize=args.quantize,
       representative_data=_representative_data(args.representative_data),
@@ -205,13 +206,13 @@ def _tflite(args: argparse.Namespace) -> None:
 
 
 def _inspect(args: argparse.Namespace) -> None:
-  from converters import describe  # pylint: disable=g-import-not-at-top
+  from converters import describe
   print('\n'.join(describe.describe_path(args.path)))
 
 
 def _verify(args: argparse.Namespace) -> None:
-  from converters import check_export  # pylint: disable=g-import-not-at-top
-  from converters import saved_model  # pylint: disable=g-import-not-at-top
+  from converters import check_export
+  from converters import saved_model
   export = saved_model.find_saved_model(args.export)
   if export is None:
     raise ValueError(f'{args.export} is not a SavedModel directory.')
@@ -222,7 +223,7 @@ def _verify(args: argparse.Namespace) -> None:
 
 
 def _from_trax1(args: argparse.Namespace) -> None:
-  from converters import trax1  # pylint: disable=g-import-not-at-top
+  from converters import trax1
   checkpoint = trax1.convert(args.input, args.output, model_config=args.config,
                              input_signature=_input_signature(args))
   print(f'wrote {args.output}: {len(checkpoint.flat_weights)} weight arrays, step '
@@ -238,7 +239,7 @@ def _input_signature(args: argparse.Namespace) -> Any:
 
 def _signature(text: str) -> Any:
   """`int32[None,None]` -> ShapeDtype((None, None), int32)."""
-  from trax import shapes  # pylint: disable=g-import-not-at-top
+  from trax import shapes
   dtype, _, rest = text.strip().partition('[')
   if dtype not in _DTYPES or not rest.endswith(']'):
     raise argparse.ArgumentTypeError(
@@ -255,7 +256,7 @@ def _signature(text: str) -> Any:
 
 def _numpy_dtype(name: str) -> Any:
   if name == 'bfloat16':
-    import ml_dtypes  # pylint: disable=g-import-not-at-top
+    import ml_dtypes
     return ml_dtypes.bfloat16
   return name
 
@@ -275,7 +276,7 @@ def _json_file(path: str) -> dict:
 def _representative_data(path: 'str | None') -> Any:
   if path is None:
     return None
-  import numpy as np  # pylint: disable=g-import-not-at-top
+  import numpy as np
   with np.load(path, allow_pickle=False) as data:
     arrays = {k: data[k] for k in data.files}
   n = min(len(a) for a in arrays.values())

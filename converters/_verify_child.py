@@ -43,9 +43,9 @@ def _die_with_parent(parent: int) -> None:
   def watch():
     while os.getppid() == parent:
       time.sleep(1.)
-    os._exit(1)  # pylint: disable=protected-access
+    os._exit(1)
   if os.getppid() != parent:  # The parent died before the signal was set up.
-    os._exit(1)  # pylint: disable=protected-access
+    os._exit(1)
   threading.Thread(target=watch, daemon=True).start()
 
 
@@ -61,8 +61,8 @@ def main(argv):
   except ImportError:
     jax_importable = False
 
-  import numpy as np  # pylint: disable=g-import-not-at-top
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  import numpy as np
+  import tensorflow as tf
 
   export_dir, cases_path, outputs_path, names = argv
   loaded = tf.saved_model.load(export_dir)

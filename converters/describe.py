@@ -24,7 +24,7 @@ def describe_path(path: str) -> list[str]:
     if versions:
       lines = [f'serving directory: versions {", ".join(versions)}']
       return lines + describe_saved_model(os.path.join(path, versions[-1]))
-    from converters import sources  # pylint: disable=g-import-not-at-top
+    from converters import sources
     path = sources.find_checkpoint(path)
   if path.endswith('.tflite'):
     return describe_tflite(path)
@@ -33,14 +33,14 @@ def describe_path(path: str) -> list[str]:
 
 def describe_saved_model(path: str) -> list[str]:
   """Signatures, variables, size and the export record of a SavedModel directory."""
-  from tensorflow.core.protobuf import saved_model_pb2  # pylint: disable=g-import-not-at-top
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  from converters import saved_model as saved_model_lib  # pylint: disable=g-import-not-at-top
+  from tensorflow.core.protobuf import saved_model_pb2
+  import tensorflow as tf
+  from converters import saved_model as saved_model_lib
   proto = saved_model_pb2.SavedModel()
   with open(os.path.join(path, 'saved_model.pb'), 'rb') as f:
     try:
       proto.ParseFromString(f.read())
-    except Exception as e:  # pylint: disable=broad-except  # protobuf's DecodeError
+    except Exception as e:  # protobuf's DecodeError
       raise ExportError(f'{path}/saved_model.pb is not a SavedModel: {e}') from None
   lines = [f'SavedModel: {path} ({_size(path):,} bytes)']
   for meta_graph in proto.meta_graphs:
@@ -70,8 +70,8 @@ def describe_saved_model(path: str) -> list[str]:
 
 def describe_tflite(path: str) -> list[str]:
   """Signatures, inputs/outputs and op counts of a `.tflite` file."""
-  from ai_edge_litert import interpreter as litert  # pylint: disable=g-import-not-at-top
-  from converters import tflite  # pylint: disable=g-import-not-at-top
+  from ai_edge_litert import interpreter as litert
+  from converters import tflite
   with open(path, 'rb') as f:
     content = f.read()
   try:

@@ -104,7 +104,7 @@ def check_ops(saved_model_dir: str) -> None:
 
 
 def _read(saved_model_dir: str) -> list:
-  from tensorflow.core.protobuf import saved_model_pb2  # pylint: disable=g-import-not-at-top
+  from tensorflow.core.protobuf import saved_model_pb2
   path = os.path.join(saved_model_dir, 'saved_model.pb')
   proto = saved_model_pb2.SavedModel()
   try:
@@ -112,7 +112,7 @@ def _read(saved_model_dir: str) -> list:
       proto.ParseFromString(f.read())
   except OSError as e:
     raise ExportError(f'Cannot read {path}: {e}') from None
-  except Exception as e:  # pylint: disable=broad-except  # protobuf's DecodeError
+  except Exception as e:  # protobuf's DecodeError
     raise ExportError(f'{path} is not a SavedModel: {e}') from None
   return list(proto.meta_graphs)
 

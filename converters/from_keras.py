@@ -133,7 +133,7 @@ def _inputs(keras_model: Any) -> list:
 
 
 def _check_backend_for_wrapping(keras_model: Any, statuses: list) -> None:
-  import keras  # pylint: disable=g-import-not-at-top
+  import keras
   wrapped = [s for s in statuses if s.status == 'wrapped']
   if wrapped and keras.backend.backend() != 'jax':
     listing = '; '.join(f'{s.name} ({s.kind}): {s.reason}' for s in wrapped)
@@ -187,7 +187,7 @@ class _Converter:
     return mapped
 
   def _map_node(self, node: Any) -> Mapped:
-    import keras  # pylint: disable=g-import-not-at-top
+    import keras
     operation = node.operation
     args, kwargs = tuple(node.arguments.args), dict(node.arguments.kwargs)
     if isinstance(operation, keras.layers.Layer):
@@ -206,7 +206,7 @@ class _Converter:
     return _with_default_inputs(mapping(operation, call), call)
 
   def _map(self, operation: Any, call: Call, arguments: Any) -> Mapped:
-    import keras  # pylint: disable=g-import-not-at-top
+    import keras
     name, kind = operation.name, type(operation).__name__
     if isinstance(operation, keras.Model):
       if not self.build_wrappers:
@@ -256,7 +256,7 @@ class _Converter:
 
   def _wrapped(self, operation: Any, call: Call, arguments: Any) -> tuple[Mapped, bool]:
     """The wrapped node, and whether its weights copy those of an earlier call."""
-    from converters import keras_wrapping  # pylint: disable=g-import-not-at-top
+    from converters import keras_wrapping
     key = ('wrapped', id(operation))
     earlier = self._first_use.get(key)
     signature, mapped = keras_wrapping.wrap(operation, arguments, call, earlier)
@@ -271,7 +271,7 @@ def _initialize(layer: tl.Layer, probe: Any) -> tuple[Any, Any]:
 
   Returns the signature trees of the weights and state.
   """
-  import jax  # pylint: disable=g-import-not-at-top
+  import jax
   trees = jax.eval_shape(lambda rng: layer.init(probe, rng), jax.random.PRNGKey(0))
   # The trace left its keys on the layers; give them concrete ones.
   todo, seen = [layer], set()
@@ -285,7 +285,7 @@ def _initialize(layer: tl.Layer, probe: Any) -> tuple[Any, Any]:
 
 
 def _no_mapping(operation: Any) -> str:
-  import keras  # pylint: disable=g-import-not-at-top
+  import keras
   if not isinstance(operation, keras.layers.Layer):
     return 'an op with no exact trax mapping'
   if type(operation).__module__.startswith('keras.'):

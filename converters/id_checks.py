@@ -9,7 +9,7 @@ TF Lite drops assertion ops when converting (it has no builtin for them), so `.t
 files do not check.
 """
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import tensorflow as tf
 

@@ -14,7 +14,7 @@ nothing itself. Its input tensors keep the rank and fixed sizes (`shape_signatur
 `check_arrays` runs the same check in Python from those (see `tflite.run`).
 """
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -44,7 +44,7 @@ def checked(tensors: list, specs: Sequence[ShapeDtype], names: Sequence[str],
     The tensors behind an `Assert` whose message names the input, the expected shape and
     the shape that arrived.
   """
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf
   limits = limits or [None] * len(specs)
   result = []
   for x, spec, name, limit in zip(tensors, specs, names, limits):

@@ -16,7 +16,8 @@ The walk reads Keras' graph bookkeeping (`KerasTensor._keras_history`,
 
 import collections
 import dataclasses
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import trax.layers as tl
 from converters.keras_mappings import Mapped
@@ -36,7 +37,7 @@ def node_of(tensor: Any) -> Any:
     raise ValueError(f'Keras tensor {tensor.name!r} was not computed in this model\'s graph '
                      '(a constant or a tensor from outside the model).')
   operation, node_index, _ = history
-  return operation._inbound_nodes[node_index]  # pylint: disable=protected-access
+  return operation._inbound_nodes[node_index]
 
 
 def topological_steps(inputs: list, outputs: list, map_node: Callable[[Any], Mapped]

@@ -34,8 +34,8 @@ def wrap(operation: Any, arguments: Any, call: Call,
     `(signature, Mapped)`: how the node is called (argument structure and where masks
     attach) and its mapping.
   """
-  import keras  # pylint: disable=g-import-not-at-top
-  from trax_keras import KerasLayer  # pylint: disable=g-import-not-at-top
+  import keras
+  from trax_keras import KerasLayer
   masked = [(t, keras_mask(t)) for t in arguments.keras_tensors
             if _has_history(keras_mask(t))]
   inputs = list(call.tensors)
@@ -64,12 +64,12 @@ _NODE_CALL = None
 def _node_call_class() -> type:
   """`NodeCall`, defined on first use (importing keras is slow, and `converters` loads
   without it)."""
-  global _NODE_CALL  # pylint: disable=global-statement
+  global _NODE_CALL
   if _NODE_CALL is not None:
     return _NODE_CALL
-  import keras  # pylint: disable=g-import-not-at-top
+  import keras
   # Keras 3 has no public setter for the mask a tensor carries.
-  from keras.src.backend import set_keras_mask  # pylint: disable=g-import-not-at-top
+  from keras.src.backend import set_keras_mask
 
   class NodeCall(keras.layers.Layer):
     """Calls `operation` as one node of a graph, on the node's inputs as a flat list."""

@@ -21,7 +21,8 @@ import json
 import logging
 import os
 import sys
-from typing import Any, Callable, Sequence
+from typing import Any
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -196,7 +197,7 @@ class ExportPlan:
       try:
         functions = self._functions('native', platforms)
         path, reason = 'native', 'every layer traced on the TensorFlow backend'
-      except Exception as e:  # pylint: disable=broad-except
+      except Exception as e:
         reason = f'native tracing failed: {type(e).__name__}: {str(e)[:300]}'
         log.warning('path="auto": %s; exporting through jax2tf (xla) instead.', reason)
         tf_module.check_xla_support(platforms)
@@ -205,7 +206,7 @@ class ExportPlan:
     else:
       try:
         functions = self._functions(path, platforms)
-      except Exception as e:  # pylint: disable=broad-except
+      except Exception as e:
         hint = (' Try path="xla" (or "auto").' if path == 'native' else '')
         raise ExportError(f'Exporting {self.model.origin} on the {path} path failed: '
                           f'{type(e).__name__}: {e}.{hint}') from e
@@ -260,7 +261,7 @@ class ExportPlan:
   def record(self, directory: str, path_kind: str, reason: str, platforms: Sequence[str],
              report: 'verify_lib.VerificationReport | None') -> dict:
     """Writes `assets.extra/trax_export.json`; returns it."""
-    import jax  # pylint: disable=g-import-not-at-top
+    import jax
     keras = sys.modules.get('keras')  # Recorded if loaded: it may be part of the export.
     spec = shapes.signature_to_json
     record = {
@@ -343,7 +344,7 @@ def _eager(function: Callable, arrays: list) -> list:
 def _weight_record(model: sources.Model) -> 'list | None':
   if model.layer is None:
     return None
-  from trax_keras import paths  # pylint: disable=g-import-not-at-top
+  from trax_keras import paths
   names, _ = paths.weight_paths(model.layer, model.weights, model.state)
   flat, _ = tl.flatten_weights_and_state(model.weights, model.state)
   return [[n, list(np.shape(w)), np.dtype(np.asarray(w).dtype).name]

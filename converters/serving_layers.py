@@ -32,13 +32,13 @@ from trax.layers import base
 
 def _relu(x: Any) -> Any:
   if fastmath.backend_name() == 'tensorflow-numpy':
-    import tensorflow as tf  # pylint: disable=g-import-not-at-top
+    import tensorflow as tf
     return tf.nn.relu(x)
   return jnp.maximum(x, jnp.zeros_like(x))
 
 
 @tl.register
-def ServingRelu() -> tl.Layer:  # pylint: disable=invalid-name
+def ServingRelu() -> tl.Layer:
   """`max(x, 0)`: `tl.Relu`'s outputs, as the fused ReLU op of the backend."""
   return tl.Fn('Relu', _relu)
 
@@ -55,7 +55,7 @@ class ServingBatchNorm(tl.BatchNorm):
     mean, var, _ = self.state
     beta, gamma = self.weights
     if _fuses_on_tensorflow(x, var):
-      import tensorflow as tf  # pylint: disable=g-import-not-at-top
+      import tensorflow as tf
       per_channel = lambda v: tf.reshape(tf.convert_to_tensor(v), [-1])
       scale = per_channel(gamma) if self._scale else tf.ones_like(per_channel(var))
       offset = per_channel(beta) if self._center else tf.zeros_like(per_channel(var))

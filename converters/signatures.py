@@ -17,7 +17,8 @@ model takes any length), and `size_limits` finds the largest size a dynamic dime
 takes (a positional table's `max_len`), which the serving signature then checks.
 """
 
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 

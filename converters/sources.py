@@ -99,7 +99,7 @@ class Model:
       outputs = keras_callable(inputs, training=False)
       return [np.asarray(o) for o in signatures.outputs_as_list(outputs)]
     if self._jitted is None:
-      import jax  # pylint: disable=g-import-not-at-top
+      import jax
 
       def forward(x, weights, state):
         with fastmath.use_backend('jax'):
@@ -175,8 +175,8 @@ def from_layer(layer: tl.Layer, signature: 'list | None', origin: str = 'trax la
 def _from_keras(keras_model: Any, signature: 'list | None', allow_random_weights: bool
                 ) -> Model:
   """Unwraps a `TraxLayer` (alone or as a whole model); else uses the Keras model's call."""
-  import keras  # pylint: disable=g-import-not-at-top
-  from trax_keras import TraxLayer  # pylint: disable=g-import-not-at-top
+  import keras
+  from trax_keras import TraxLayer
   if isinstance(keras_model, keras.Model):
     body = [l for l in keras_model.layers if not isinstance(l, keras.layers.InputLayer)]
     origin = f'Keras model {keras_model.name} (TraxLayer)'

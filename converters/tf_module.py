@@ -16,7 +16,8 @@ Extra signatures run a further trax layer on the model's outputs (e.g. `tl.Softm
 """
 
 import logging
-from typing import Any, Callable, Sequence
+from typing import Any
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -41,7 +42,7 @@ class Stage(tf.Module):
   def __init__(self, layer: tl.Layer, weights: Any, state: Any, path: str,
                platforms: Sequence[str] = ('cpu',)):
     super().__init__()
-    from trax_keras import paths  # pylint: disable=g-import-not-at-top
+    from trax_keras import paths
     weight_names, state_names = paths.weight_paths(layer, weights, state)
     flat_weights, flat_state = tl.flatten_weights_and_state(weights, state)
     # TF's stubs take only tensors as initial_value; TF itself converts numpy arrays.
@@ -80,7 +81,7 @@ class Stage(tf.Module):
       converted = _jax2tf_function(static.layer, static.trees, x, shared, static.platforms)
       try:
         outputs = converted(x, flat_weights, flat_state)
-      except Exception as e:  # pylint: disable=broad-except
+      except Exception as e:
         errors.append(f'{type(e).__name__}: {str(e)[:600]}')
         continue
       static.xla_calls[key] = converted
@@ -169,9 +170,9 @@ def tensor_specs(signature: list, names: Sequence[str]) -> list[tf.TensorSpec]:
 
 def check_xla_support(platforms: Sequence[str]) -> None:
   """Raises ExportError unless this TensorFlow runs what this jax exports for `platforms`."""
-  import jax  # pylint: disable=g-import-not-at-top
-  from jax import export  # pylint: disable=g-import-not-at-top
-  from tensorflow.compiler.tf2xla.python import xla as tfxla  # pylint: disable=g-import-not-at-top
+  import jax
+  from jax import export
+  from tensorflow.compiler.tf2xla.python import xla as tfxla
   unknown = [p for p in platforms if p not in PLATFORMS]
   if not platforms or unknown:
     raise ExportError(f'platforms={tuple(platforms)}: expected a non-empty subset of '
@@ -190,7 +191,7 @@ def check_xla_support(platforms: Sequence[str]) -> None:
 
 def _jax2tf_function(layer: tl.Layer, trees: tuple, x: Any, shared: bool,
                      platforms: Sequence[str]) -> Callable:
-  from jax.experimental import jax2tf  # pylint: disable=g-import-not-at-top
+  from jax.experimental import jax2tf
   _, max_len = signatures.model_sizes(layer)
 
   def jax_fn(x, flat_weights, flat_state):

@@ -23,7 +23,8 @@ import dataclasses
 import logging
 import os
 import warnings
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -119,7 +120,7 @@ def to_tflite(model_or_saved_model_dir: Any, output_path: str, input_signature: 
         # int8 calibration runs TF's own deprecated interpreter; nothing for users to do.
         warnings.filterwarnings('ignore', message='.*tf.lite.Interpreter is deprecated')
         flat_buffer = converter.convert()
-    except Exception as e:  # pylint: disable=broad-except
+    except Exception as e:
       raise _conversion_error(e, source) from None
   if source.limits and any(any(l) for l in source.limits):
     flat_buffer = tflite_inputs.with_limits(
@@ -136,11 +137,11 @@ def to_tflite(model_or_saved_model_dir: Any, output_path: str, input_signature: 
 
 def op_counts(flat_buffer: bytes) -> dict:
   """`{builtin op name: count}` of a TF Lite model (before any delegate regroups them)."""
-  from ai_edge_litert import interpreter as litert  # pylint: disable=g-import-not-at-top
+  from ai_edge_litert import interpreter as litert
   interpreter = litert.Interpreter(
       model_content=flat_buffer,
       experimental_op_resolver_type=litert.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
-  ops = interpreter._get_ops_details()  # pylint: disable=protected-access
+  ops = interpreter._get_ops_details()
   return dict(collections.Counter(op['op_name'] for op in ops))
 
 
@@ -258,7 +259,7 @@ def _conversion_error(error: Exception, source: _Source) -> ExportError:
     try:
       with tf_backend.graphs_for_tflite():
         owners = tflite_ops.ops_by_layer(source.model, source.signature)
-    except Exception as e:  # pylint: disable=broad-except  # The report is a courtesy.
+    except Exception as e:  # The report is a courtesy.
       log.warning('Could not trace the model to name the layers of unsupported ops: %s', e)
   found = {op: owners.get(op, []) for op in ops}
   details = '; '.join(f'{op} (from {", ".join(paths) if paths else "unknown layer"})'

@@ -22,8 +22,8 @@ METADATA_NAME = 'trax_input_limits'
 
 def with_limits(flat_buffer: bytes, limits: dict) -> bytes:
   """`flat_buffer` with `{signature: {input name: per-axis limits}}` in its metadata."""
-  from tensorflow.lite.python import schema_py_generated as schema  # pylint: disable=g-import-not-at-top
-  from tensorflow.lite.tools import flatbuffer_utils  # pylint: disable=g-import-not-at-top
+  from tensorflow.lite.python import schema_py_generated as schema
+  from tensorflow.lite.tools import flatbuffer_utils
   model = flatbuffer_utils.read_model_from_bytearray(bytearray(flat_buffer))
   buffer = schema.BufferT()
   # The schema's annotation says List[int]; its Pack writes numpy arrays as they are.
@@ -38,7 +38,7 @@ def with_limits(flat_buffer: bytes, limits: dict) -> bytes:
 
 def read_limits(flat_buffer: bytes) -> dict:
   """The `trax_input_limits` metadata of a TF Lite model (`{}` if it has none)."""
-  from tensorflow.lite.python import schema_py_generated as schema  # pylint: disable=g-import-not-at-top
+  from tensorflow.lite.python import schema_py_generated as schema
   model = schema.Model.GetRootAs(flat_buffer, 0)
   for i in range(model.MetadataLength()):
     entry = model.Metadata(i)
@@ -63,7 +63,7 @@ class Runner:
   """
 
   def __init__(self, flat_buffer: bytes, signature_name: str = 'serving_default'):
-    from ai_edge_litert import interpreter as litert  # pylint: disable=g-import-not-at-top
+    from ai_edge_litert import interpreter as litert
     self._runner = litert.Interpreter(model_content=flat_buffer).get_signature_runner(
         signature_name)
     details = self._runner.get_input_details()

@@ -13,7 +13,7 @@ the only place the converters reach into layers like that, and nothing else sees
 
 import contextlib
 import re
-from typing import ContextManager, Iterator
+from collections.abc import Iterator
 
 import tensorflow as tf
 
@@ -38,7 +38,7 @@ def unsupported_ops(converter_message: str) -> list[str]:
 
 def layer_paths(layer: tl.Layer) -> dict[int, str]:
   """`{id(layer): 'transformer_lm/4/serial/0/dense'}` for every layer in the tree."""
-  from trax_keras import paths  # pylint: disable=g-import-not-at-top
+  from trax_keras import paths
   by_index: dict[tuple[int, ...], str] = {}
   found = {}
   for index, current in layer.walk():  # A parent comes before its sublayers.
@@ -66,7 +66,7 @@ def ops_by_layer(model: sources.Model, signature: list) -> dict[str, list[str]]:
   return by_type
 
 
-def _recording_ops(root: tl.Layer, owners: dict) -> ContextManager:
+def _recording_ops(root: tl.Layer, owners: dict) -> contextlib.AbstractContextManager:
   """Inside: ops created by a layer's `pure_fn` are recorded in `owners` (see above)."""
   paths = layer_paths(root)
 

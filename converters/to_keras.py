@@ -16,7 +16,8 @@ that built it (the record `config()` is made from); the mappings are in
 """
 
 import logging
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 
@@ -56,7 +57,7 @@ def to_keras(layer: tl.Layer, input_signature: Any, *, allow_wrapping: bool = Tr
   Raises:
     UnsupportedLayerError: with `allow_wrapping=False`, naming the layers that do not map.
   """
-  import keras  # pylint: disable=g-import-not-at-top
+  import keras
   flat_signature = signatures.with_dynamic_batch(signatures.leaves(input_signature))
   if not layer.has_weights and not layer.state:
     layer.init(signatures.structure(
@@ -81,13 +82,13 @@ def to_keras(layer: tl.Layer, input_signature: Any, *, allow_wrapping: bool = Tr
         [(path, why) for path, why in builder.unmapped])
   log.info('to_keras: wrapping %s in a TraxLayer; no native Keras layer for: %s',
            layer.name, listing)
-  from trax_keras import to_keras_model  # pylint: disable=g-import-not-at-top
+  from trax_keras import to_keras_model
   signature = flat_signature[0] if len(flat_signature) == 1 else tuple(flat_signature)
   return to_keras_model(layer, signature, name=model_name)
 
 
 def _model_name(layer: tl.Layer) -> str:
-  from trax_keras import paths  # pylint: disable=g-import-not-at-top
+  from trax_keras import paths
   return paths.layer_name(layer)
 
 

@@ -108,5 +108,5 @@ def _check_fits(checkpoint: checkpoints.Checkpoint, model_config: dict, path: st
 
 
 def _dtype(name: str) -> Any:
-  import ml_dtypes  # pylint: disable=g-import-not-at-top
+  import ml_dtypes
   return getattr(ml_dtypes, name, None) or np.dtype(name)

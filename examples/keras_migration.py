@@ -56,7 +56,7 @@ def batches(seed: int):
 
 def keras_classifier():
   """The Keras model being migrated (random weights: nothing is downloaded)."""
-  import keras  # pylint: disable=g-import-not-at-top
+  import keras
   L = keras.layers
   keras.utils.set_random_seed(0)
   inputs = keras.Input((SIZE, SIZE, 3), name='pixels')
@@ -79,7 +79,7 @@ def relative_error(got, expected) -> float:
 
 def convert(keras_model, output_dir: str):
   """Keras -> trax: every layer exact, outputs equal to Keras'."""
-  import converters  # pylint: disable=g-import-not-at-top
+  import converters
   keras_model.save(os.path.join(output_dir, 'original.keras'))
   report = converters.conversion_report(keras_model)
   exact = sum(node.status == 'exact' for node in report)
@@ -94,9 +94,9 @@ def convert(keras_model, output_dir: str):
 
 def train(model, output_dir: str, n_steps: int, backend: str):
   """Trains the converted model with trax's Loop; returns the Loop."""
-  from trax import optimizers  # pylint: disable=g-import-not-at-top
-  import trax.layers as tl  # pylint: disable=g-import-not-at-top
-  from trax.supervised import training  # pylint: disable=g-import-not-at-top
+  from trax import optimizers
+  import trax.layers as tl
+  from trax.supervised import training
   every = max(1, n_steps // 4)
   train_task = training.TrainTask(batches(seed=0), tl.CategoryCrossEntropy(),
                                   optimizers.Adam(3e-3), n_steps_per_checkpoint=every)
@@ -110,9 +110,9 @@ def train(model, output_dir: str, n_steps: int, backend: str):
 
 def ship(eval_model, output_dir: str) -> None:
   """trax -> native Keras, SavedModel and TF Lite, each checked against the trax model."""
-  import keras  # pylint: disable=g-import-not-at-top
-  import converters  # pylint: disable=g-import-not-at-top
-  from trax import shapes  # pylint: disable=g-import-not-at-top
+  import keras
+  import converters
+  from trax import shapes
   signature = shapes.ShapeDtype((None, SIZE, SIZE, 3))
   x, labels = stripes(64, seed=2)
   expected = np.asarray(eval_model(x))
@@ -132,7 +132,7 @@ def ship(eval_model, output_dir: str) -> None:
         f'JAX on {len(saved.verification.cases)} batch sizes: max |error| '
         f'{saved.verification.worst:.1e}')
   lite = converters.to_tflite(saved.path, os.path.join(output_dir, 'classifier.tflite'))
-  from ai_edge_litert.interpreter import Interpreter  # pylint: disable=g-import-not-at-top
+  from ai_edge_litert.interpreter import Interpreter
   runner = Interpreter(model_path=lite.path).get_signature_runner()
   (served,) = runner(**{next(iter(runner.get_input_details())): x}).values()
   print(f'TF Lite {lite.path}: {sum(lite.op_counts.values())} ops, {lite.size_bytes} bytes; '

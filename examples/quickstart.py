@@ -71,8 +71,8 @@ def decode_copy(weights, state, sequence: list[int]) -> list[int]:
 
 def evaluate_in_keras(eval_model: tl.Layer, output_dir: str) -> None:
   """Wraps the trained model as a Keras model, evaluates it, saves and reloads it."""
-  import keras  # pylint: disable=g-import-not-at-top
-  import trax_keras  # pylint: disable=g-import-not-at-top
+  import keras
+  import trax_keras
 
   keras_model = trax_keras.to_keras_model(eval_model,
                                           shapes.ShapeDtype((None, None), np.int32))
@@ -94,7 +94,7 @@ def evaluate_in_keras(eval_model: tl.Layer, output_dir: str) -> None:
 
 def export(eval_model: tl.Layer, output_dir: str) -> str:
   """SavedModel and TF Lite exports, each checked against the JAX outputs."""
-  import converters  # pylint: disable=g-import-not-at-top
+  import converters
 
   signature = shapes.ShapeDtype((None, None), np.int32)  # Dynamic batch and length.
   saved = converters.to_saved_model(eval_model, os.path.join(output_dir, 'serving'),
@@ -111,7 +111,7 @@ def export(eval_model: tl.Layer, output_dir: str) -> str:
 
 def decode_with_tflite(tflite_path: str, sequence: list[int]) -> list[int]:
   """Greedy decoding with the TF Lite model alone (no JAX): recompute, take the argmax."""
-  from ai_edge_litert.interpreter import Interpreter  # pylint: disable=g-import-not-at-top
+  from ai_edge_litert.interpreter import Interpreter
 
   interpreter = Interpreter(model_path=tflite_path)
   runner = interpreter.get_signature_runner()

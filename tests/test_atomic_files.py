@@ -18,7 +18,7 @@ def predictable_names(monkeypatch):
   """The first temporary names a writer tries, made predictable as an attacker guesses."""
   tokens = iter(['0000000a', '0000000b', '0000000c', '0000000d'])
   monkeypatch.setattr(atomic_files.secrets, 'token_hex', lambda n: next(tokens))
-  host = atomic_files._HOST  # pylint: disable=protected-access
+  host = atomic_files._HOST
   return lambda path, token: f'{path}.tmp-{host}-{os.getpid()}-{token}'
 
 
@@ -81,7 +81,7 @@ def test_failed_writes_leave_the_old_file(tmp_path):
 
 def test_remove_stale_takes_only_dead_writers_of_this_host(tmp_path):
   dead, alive = _dead_pid(), os.getppid()
-  host = atomic_files._HOST  # pylint: disable=protected-access
+  host = atomic_files._HOST
   names = {
       f'model.npz.tmp-{host}-{dead}-0123abcd': True,
       f'model.npz.tmp-{dead}': True,  # The name older trax versions used.
@@ -106,8 +106,8 @@ def test_remove_stale_takes_only_dead_writers_of_this_host(tmp_path):
 
 def test_scratch_directories_of_dead_processes_are_removed():
   dead = _dead_pid()
-  host = atomic_files._HOST  # pylint: disable=protected-access
-  import tempfile  # pylint: disable=g-import-not-at-top
+  host = atomic_files._HOST
+  import tempfile
   stale = os.path.join(tempfile.gettempdir(), f'trax-verify-{host}-{dead}-abc')
   os.makedirs(stale)
   with atomic_files.scratch_directory('verify') as mine:

@@ -24,7 +24,8 @@ import shutil
 import socket
 import sys
 import tempfile
-from typing import BinaryIO, Callable, Iterator, TypeVar
+from typing import BinaryIO, TypeVar
+from collections.abc import Callable, Iterator
 
 from trax import file_io
 

@@ -21,7 +21,8 @@ import gzip
 import math
 import os
 import struct
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -190,7 +191,7 @@ def read_npy_records(path: str, arrays: bool = True) -> list:
     raise
   except FileNotFoundError:
     raise
-  except Exception as e:  # pylint: disable=broad-except  # gzip/zlib errors, EOF.
+  except Exception as e:  # gzip/zlib errors, EOF.
     raise CheckpointError(
         f'{path} is not a readable Trax 1.x side file (after {len(records)} records): '
         f'{type(e).__name__}: {str(e)[:300]}') from None

@@ -11,7 +11,8 @@ import os
 import re
 import shutil
 import tempfile
-from typing import IO, Any, Iterator
+from typing import IO, Any
+from collections.abc import Iterator
 
 _SCHEME = re.compile(r'^[a-zA-Z][a-zA-Z0-9+.-]*://')
 
@@ -23,7 +24,7 @@ def is_remote(path: Any) -> bool:
 
 def _gfile() -> Any:
   try:
-    import tensorflow as tf  # pylint: disable=g-import-not-at-top
+    import tensorflow as tf
   except ImportError as e:
     raise ImportError('Paths such as gs://... are read and written with TensorFlow\'s '
                       'tf.io.gfile; install tensorflow to use them.') from e
@@ -34,7 +35,7 @@ def open_file(path: str, mode: str = 'r') -> IO[Any]:
   """Opens a local or remote file (`mode` as for `open`: 'r', 'rb', 'w', 'wb')."""
   if is_remote(path):
     return _gfile().GFile(path, mode)
-  return open(path, mode)  # pylint: disable=unspecified-encoding
+  return open(path, mode)
 
 
 def exists(path: str) -> bool:

@@ -18,7 +18,8 @@ Names: `trax.layers.<Layer>`, `trax.models.<Model>`, `trax.optimizers.<Optimizer
 import functools
 import importlib.util
 import inspect
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 _registered = False
 
@@ -38,16 +39,16 @@ def register() -> None:
   global _registered
   if _registered:
     return
-  import gin  # pylint: disable=g-import-not-at-top
-  from trax import data  # pylint: disable=g-import-not-at-top
-  from trax import layers  # pylint: disable=g-import-not-at-top
-  from trax import models  # pylint: disable=g-import-not-at-top
-  from trax import optimizers  # pylint: disable=g-import-not-at-top
-  from trax.data import tf_preprocessing  # pylint: disable=g-import-not-at-top
-  from trax.layers import config as config_lib  # pylint: disable=g-import-not-at-top
-  from trax.supervised import lr_schedules  # pylint: disable=g-import-not-at-top
-  from trax.supervised import trainer_lib  # pylint: disable=g-import-not-at-top
-  from trax.supervised import training  # pylint: disable=g-import-not-at-top
+  import gin
+  from trax import data
+  from trax import layers
+  from trax import models
+  from trax import optimizers
+  from trax.data import tf_preprocessing
+  from trax.layers import config as config_lib
+  from trax.supervised import lr_schedules
+  from trax.supervised import trainer_lib
+  from trax.supervised import training
 
   dataset_functions = {name for name, _ in _public(tf_preprocessing, inspect.isfunction)}
   groups = [
@@ -97,12 +98,12 @@ def _public(namespace: Any, keep: Any) -> Iterable[tuple]:
 
 
 def _is_layer_constructor(obj: Any) -> bool:
-  from trax.layers import base  # pylint: disable=g-import-not-at-top
+  from trax.layers import base
   if inspect.isclass(obj):
     return issubclass(obj, base.Layer)
   return inspect.isfunction(obj) and obj.__name__[:1].isupper()
 
 
 def _is_optimizer_class(obj: Any) -> bool:
-  from trax.optimizers import base  # pylint: disable=g-import-not-at-top
+  from trax.optimizers import base
   return inspect.isclass(obj) and issubclass(obj, base.Optimizer)

@@ -26,7 +26,7 @@ import subprocess
 import sys
 import time
 import traceback
-from typing import Sequence
+from collections.abc import Sequence
 
 _POLL_SECONDS = 0.1
 TIMEOUT_EXIT_CODE = 124  # As the `timeout` command.
@@ -47,7 +47,7 @@ def initialize(coordinator: str, n_processes: int, process_id: int) -> None:
   """
   if not 0 <= process_id < n_processes:
     raise ValueError(f'process_id must be in [0, {n_processes}); got {process_id}.')
-  import jax  # pylint: disable=g-import-not-at-top
+  import jax
   # CPU devices of several processes exchange data through gloo (TCP); without it, XLA
   # on CPU has no cross-process collectives.
   jax.config.update('jax_cpu_collectives_implementation', 'gloo')
@@ -153,7 +153,7 @@ def main(argv: 'Sequence[str] | None' = None) -> int:
     if not isinstance(e.code, int):
       print(e.code, file=sys.stderr)
     _exit_now(e.code if isinstance(e.code, int) else 1)
-  except BaseException:  # pylint: disable=broad-except
+  except BaseException:
     traceback.print_exc()
     _exit_now(1)
   return 0
@@ -168,7 +168,7 @@ def _exit_now(code: int) -> None:
   """
   sys.stdout.flush()
   sys.stderr.flush()
-  os._exit(code)  # pylint: disable=protected-access
+  os._exit(code)
 
 
 if __name__ == '__main__':

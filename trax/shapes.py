@@ -3,7 +3,8 @@
 `ShapeDtype` keeps Trax 1.x's class path and `__slots__`: Trax 1.x checkpoints pickle it.
 """
 
-from typing import Any, Callable, Sequence
+from typing import Any
+from collections.abc import Callable, Sequence
 
 import ml_dtypes
 import numpy as np

@@ -16,7 +16,7 @@ import argparse
 import datetime
 import os
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 
 def _parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -45,13 +45,13 @@ def main(argv: 'Sequence[str] | None' = None) -> int:
   """Parses the gin configs and trains; returns the exit status."""
   args = _parse_args(sys.argv[1:] if argv is None else argv)
   try:
-    import gin  # pylint: disable=g-import-not-at-top
+    import gin
   except ImportError:
     print('trax.trainer reads gin configs; install gin-config (pip install gin-config).',
           file=sys.stderr)
     return 2
-  from trax import gin_config  # pylint: disable=g-import-not-at-top
-  from trax.supervised import trainer_lib  # pylint: disable=g-import-not-at-top
+  from trax import gin_config
+  from trax.supervised import trainer_lib
   gin_config.register()
   bindings = list(args.config)
   if args.dataset:

@@ -10,7 +10,7 @@ import trax.layers as tl
 from trax_keras.traxlayer import TraxLayer
 
 
-def AsKeras(trax_layer: tl.Layer, batch_size: 'int | None' = None,  # pylint: disable=invalid-name
+def AsKeras(trax_layer: tl.Layer, batch_size: 'int | None' = None,
             initializer_rng: Any = None, rng: Any = None, name: 'str | None' = None,
             dtype: Any = None) -> TraxLayer:
   """A Keras layer computing `trax_layer` with its current weights, as Trax 1.4's `AsKeras`.

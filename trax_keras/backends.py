@@ -16,7 +16,8 @@ Other Keras backends (torch, numpy, openvino) cannot run trax layers.
 """
 
 import functools
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import keras
 
@@ -49,7 +50,7 @@ def read(variable: Any) -> Any:
   """The value of a Keras variable as a tensor of the Keras backend (cast if autocast)."""
   if keras.backend.backend() != 'tensorflow':
     return variable.value
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf
   # `value` is a tf.Variable (a distributed one under tf.distribute): read it, so the
   # layer's TF ops see a plain tensor.
   return tf.convert_to_tensor(variable.value)
@@ -79,11 +80,11 @@ class Jax2TfRunner:
 
   def __call__(self, layer: tl.Layer, x: Any, weights: Any, state: Any, rng: Any
                ) -> tuple[Any, Any]:
-    import tensorflow as tf  # pylint: disable=g-import-not-at-top
+    import tensorflow as tf
     poly = polymorphic_shapes(x)
     key = (id(layer), repr(poly))
     if key not in self._converted:
-      from jax.experimental import jax2tf  # pylint: disable=g-import-not-at-top
+      from jax.experimental import jax2tf
       self._converted[key] = jax2tf.convert(
           functools.partial(run_on_jax, layer), with_gradient=True,
           polymorphic_shapes=[poly, None, None, None])

@@ -7,7 +7,8 @@ every `None` replaced by `PROBE_SIZES[0]` and once by `PROBE_SIZES[1]`; output d
 that differ between the two depend on a dynamic input dimension and become `None`.
 """
 
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import jax
 import keras

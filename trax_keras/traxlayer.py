@@ -326,7 +326,7 @@ class TraxLayer(keras.layers.Layer):
 def _keras_safe_mode() -> bool:
   """Keras' safe mode: True unless `load_model(safe_mode=False)` or unsafe deserialization."""
   # Keras has no public getter; `in_safe_mode` is None outside `load_model`.
-  from keras.src.saving import serialization_lib  # pylint: disable=g-import-not-at-top
+  from keras.src.saving import serialization_lib
   return serialization_lib.in_safe_mode() is not False
 
 

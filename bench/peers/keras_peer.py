@@ -16,8 +16,8 @@ import sys
 
 
 def build(config, batches, dropout: bool, jit_compile: bool):
-  import keras  # pylint: disable=g-import-not-at-top
-  from bench.peers import common  # pylint: disable=g-import-not-at-top
+  import keras
+  from bench.peers import common
 
   rate = config.dropout if dropout else 0.
   d = config.d_model
@@ -88,8 +88,8 @@ def main() -> None:
   os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
   sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(
       os.path.abspath(__file__)))))
-  from bench import _timing  # pylint: disable=g-import-not-at-top
-  from bench.peers import common  # pylint: disable=g-import-not-at-top
+  from bench import _timing
+  from bench.peers import common
   config = common.Config()
   _timing.serve(lambda: build(config, common.make_batches(config), not args.no_dropout,
                               bool(args.jit_compile)))

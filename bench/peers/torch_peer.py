@@ -71,7 +71,7 @@ class Peer:
   """`compile=True` wraps the model in `torch.compile` (inductor, C++ on CPU)."""
 
   def __init__(self, config: common.Config, batches: list, dropout: bool = True,
-               compile: bool = False):  # pylint: disable=redefined-builtin
+               compile: bool = False):
     torch.manual_seed(0)
     self.name = 'torch_compile' if compile else 'torch_eager'
     self.model = TransformerLM(config, config.dropout if dropout else 0.)

@@ -47,8 +47,8 @@ class Peer:
                               loss_chunk_size=loss_chunk_size, mesh=mesh)
     self.n_params = sum(np.size(w) for w in trax.fastmath.tree_flatten(self.model.weights))
     if not check_batches:  # The host-side id and label checks off (`batch_checks`).
-      for trainer in self.loop._trainers:  # pylint: disable=protected-access
-        trainer._check_batch = lambda batch, step: None  # pylint: disable=protected-access
+      for trainer in self.loop._trainers:
+        trainer._check_batch = lambda batch, step: None
 
   def run(self, n_steps: int) -> None:
     self.loop.run(n_steps)

@@ -59,7 +59,7 @@ def op_table() -> dict:
 
 def lookup(operation: Any, layers: dict, operations: dict) -> 'Mapping | None':
   """The mapping of a Keras layer or op (from `table()` and `op_table()`), or None."""
-  import keras  # pylint: disable=g-import-not-at-top
+  import keras
   if isinstance(operation, keras.layers.Layer):
     return layers.get(type(operation))
   if type(operation).__module__.startswith('keras.src.ops.'):

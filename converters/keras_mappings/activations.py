@@ -8,7 +8,8 @@ Keras' `gelu` activation is the exact (erf) form (`approximate=False`), trax's `
 `keras.ops.gelu` defaults to the tanh form, trax's `FastGelu`.
 """
 
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import trax.layers as tl
 from converters.keras_mappings.base import Call
@@ -113,7 +114,7 @@ def prelu(layer, call: Call) -> Mapped:
 
 
 def table() -> dict:
-  import keras  # pylint: disable=g-import-not-at-top
+  import keras
   layers = keras.layers
   return {layers.Activation: activation_layer, layers.ReLU: relu,
           layers.LeakyReLU: leaky_relu, layers.ELU: elu, layers.Softmax: softmax,

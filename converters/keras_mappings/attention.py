@@ -84,5 +84,5 @@ def _with_zero_biases(kernels: list) -> list:
 
 
 def table() -> dict:
-  import keras  # pylint: disable=g-import-not-at-top
+  import keras
   return {keras.layers.MultiHeadAttention: multi_head_attention}

@@ -8,7 +8,8 @@ raises `Unsupported` (saying why) when the node has no exact trax counterpart.
 
 import dataclasses
 import inspect
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 
@@ -83,7 +84,7 @@ def with_masks(layer: Any, args: tuple, kwargs: dict) -> dict:
   there is one tensor argument, else as `<argument>_mask=` where `call` takes that. A
   node's recorded arguments hold them only sometimes, so they are filled in here.
   """
-  import keras  # pylint: disable=g-import-not-at-top
+  import keras
   parameters = inspect.signature(layer.call).parameters
   try:
     given = inspect.signature(layer.call).bind(*args, **kwargs).arguments
@@ -109,7 +110,7 @@ def takes_mask(layer: Any) -> bool:
 
 
 def numpy(variable: Any) -> np.ndarray:
-  import keras  # pylint: disable=g-import-not-at-top
+  import keras
   return np.asarray(keras.ops.convert_to_numpy(variable))
 
 
@@ -124,5 +125,5 @@ def axes(axis: Any, rank: int) -> list[int]:
 
 
 def _keras_tensors(value: Any) -> list:
-  import keras  # pylint: disable=g-import-not-at-top
+  import keras
   return [t for t in keras.tree.flatten(value) if isinstance(t, keras.KerasTensor)]

@@ -122,7 +122,7 @@ def conv_transpose(layer, call: Call) -> Mapped:
 
 
 def table() -> dict:
-  import keras  # pylint: disable=g-import-not-at-top
+  import keras
   layers = keras.layers
   return {
       layers.Conv1D: conv, layers.Conv2D: conv, layers.Conv3D: conv,

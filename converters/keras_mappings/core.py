@@ -113,7 +113,7 @@ def _constant(value):
 
 
 def table() -> dict:
-  import keras  # pylint: disable=g-import-not-at-top
+  import keras
   layers = keras.layers
   mappings = {layers.Dense: dense, layers.Embedding: embedding, layers.Masking: masking,
               layers.Rescaling: rescaling}

@@ -67,7 +67,7 @@ class LayerCoverage:
 
 def layer_classes() -> dict:
   """`{name: class}` of every layer class `keras.layers` exports."""
-  import keras  # pylint: disable=g-import-not-at-top
+  import keras
   return {name: cls for name, cls in sorted(vars(keras.layers).items())
           if inspect.isclass(cls) and issubclass(cls, keras.layers.Layer)}
 
@@ -93,7 +93,7 @@ def markdown(rows: 'list[LayerCoverage] | None' = None) -> str:
   """The coverage table as the markdown of docs/keras_layers.md."""
   rows = coverage() if rows is None else rows
   counts = {s: sum(r.status == s for r in rows) for s in ('exact', 'wrapped', 'refused')}
-  import keras  # pylint: disable=g-import-not-at-top
+  import keras
   lines = [
       '# Keras layers in `converters.from_keras`', '',
       f'For Keras {keras.__version__}.', '',

@@ -6,7 +6,7 @@ equal rank broadcast as in numpy (as Keras'); Keras' expansion of lower-rank inp
 not mapped.
 """
 
-from typing import Callable
+from collections.abc import Callable
 
 import trax.layers as tl
 from converters.keras_mappings.base import Call
@@ -59,7 +59,7 @@ def dot(layer, call: Call) -> Mapped:
 
 
 def table() -> dict:
-  import keras  # pylint: disable=g-import-not-at-top
+  import keras
   layers = keras.layers
   return {layers.Add: fold(tl.Add), layers.Multiply: fold(tl.Multiply),
           layers.Maximum: fold(tl.Maximum), layers.Minimum: fold(tl.Minimum),

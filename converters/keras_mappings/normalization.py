@@ -109,7 +109,7 @@ def unit_norm(layer, call: Call) -> Mapped:
 
 def normalization(layer, call: Call) -> Mapped:
   """Adapted or given statistics, with or without invert."""
-  import keras  # pylint: disable=g-import-not-at-top
+  import keras
   if getattr(layer, 'mean', None) is None:
     raise Unsupported('a Normalization layer that was neither adapted nor given a mean')
   config = layer.get_config()
@@ -127,7 +127,7 @@ def normalization(layer, call: Call) -> Mapped:
 
 
 def table() -> dict:
-  import keras  # pylint: disable=g-import-not-at-top
+  import keras
   layers = keras.layers
   mappings = {layers.LayerNormalization: layer_norm, layers.BatchNormalization: batch_norm,
               layers.GroupNormalization: group_norm, layers.UnitNormalization: unit_norm,

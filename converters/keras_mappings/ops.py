@@ -10,7 +10,8 @@ Ops whose arguments are computed tensors where trax wants constants (a shape tak
 `ops.shape(x)`, a dynamic index) refuse.
 """
 
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 
@@ -73,13 +74,13 @@ def _single_axis(axis: Any) -> int:
 
 
 def _is_tensor(x: Any) -> bool:
-  import keras  # pylint: disable=g-import-not-at-top
+  import keras
   return isinstance(x, keras.KerasTensor)
 
 
 def _constant(value: Any) -> Any:
   """A JSON-able constant argument, or Unsupported for computed tensors inside it."""
-  import keras  # pylint: disable=g-import-not-at-top
+  import keras
   if any(_is_tensor(v) for v in keras.tree.flatten(value)):
     raise Unsupported('a computed tensor where trax takes a constant (e.g. a shape)')
   if isinstance(value, np.ndarray) or hasattr(value, 'dtype'):
@@ -160,7 +161,7 @@ def nn_activation(op, call: Call) -> Mapped:
 
 def normalize(op, call: Call) -> Mapped:
   """order=2."""
-  import keras  # pylint: disable=g-import-not-at-top
+  import keras
   parameters = _parameters(op)
   if parameters['order'] != 2:
     raise Unsupported(f'order={parameters["order"]}')

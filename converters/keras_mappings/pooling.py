@@ -5,7 +5,7 @@ only in-bounds elements in both. A Keras mask reaching `GlobalAveragePooling1D` 
 average the kept steps only (`MaskedMean`), as Keras does.
 """
 
-from typing import Callable
+from collections.abc import Callable
 
 import trax.layers as tl
 from converters.keras_mappings.base import Call
@@ -40,7 +40,7 @@ def global_pooling(kind: Callable) -> Callable:
 
 
 def table() -> dict:
-  import keras  # pylint: disable=g-import-not-at-top
+  import keras
   layers = keras.layers
   mappings = {}
   for n in (1, 2, 3):

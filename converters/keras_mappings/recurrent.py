@@ -119,7 +119,7 @@ def initial_state_of(call: Call) -> list:
 
 
 def table() -> dict:
-  import keras  # pylint: disable=g-import-not-at-top
+  import keras
   layers = keras.layers
   return {layers.LSTM: recurrent, layers.GRU: recurrent, layers.SimpleRNN: recurrent,
           layers.RNN: recurrent}

@@ -75,7 +75,7 @@ def flatten(layer, call: Call) -> Mapped:
 
 
 def table() -> dict:
-  import keras  # pylint: disable=g-import-not-at-top
+  import keras
   layers = keras.layers
   mappings = {layers.Reshape: reshape, layers.Permute: permute,
               layers.RepeatVector: repeat_vector, layers.Flatten: flatten}

@@ -48,7 +48,7 @@ def bidirectional(layer, call: Call) -> Mapped:
 
 def time_distributed(layer, call: Call) -> Mapped:
   """Over any layer that maps exactly on one input without a mask."""
-  import keras  # pylint: disable=g-import-not-at-top
+  import keras
   if call.kwargs.get('mask') is not None and takes_mask(layer.layer):
     raise Unsupported('a mask for the inner layer')
   (x,) = call.data
@@ -69,6 +69,6 @@ def time_distributed(layer, call: Call) -> Mapped:
 
 
 def table() -> dict:
-  import keras  # pylint: disable=g-import-not-at-top
+  import keras
   layers = keras.layers
   return {layers.Bidirectional: bidirectional, layers.TimeDistributed: time_distributed}

@@ -10,7 +10,8 @@ why) when the layer, or a setting of it, has no native Keras counterpart.
 """
 
 import inspect
-from typing import Any, Callable, Sequence, overload
+from typing import Any, overload
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -42,7 +43,7 @@ def built_by(layer: Any) -> tuple['str | None', dict]:
 
 
 def keras():
-  import keras as keras_module  # pylint: disable=g-import-not-at-top
+  import keras as keras_module
   return keras_module
 
 

@@ -89,7 +89,7 @@ def transformer_with_custom_layers() -> tuple[keras.Model, dict]:
 
 def keras_hub_models() -> list:
   """Small keras_hub models built from their configuration (nothing downloaded)."""
-  import keras_hub  # pylint: disable=g-import-not-at-top
+  import keras_hub
   bert = keras_hub.models.BertBackbone(vocabulary_size=50, num_layers=2, num_heads=2,
                                        hidden_dim=8, intermediate_dim=16,
                                        max_sequence_length=12)

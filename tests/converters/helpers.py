@@ -65,7 +65,7 @@ def serve_in_process(saved_model_dir: str, signature: str = 'serving_default',
 
 def graph_op_counts(saved_model_dir: str) -> collections.Counter:
   """`{op type: number of nodes}` over the SavedModel's graph and all its functions."""
-  from tensorflow.core.protobuf import saved_model_pb2  # pylint: disable=g-import-not-at-top
+  from tensorflow.core.protobuf import saved_model_pb2
   proto = saved_model_pb2.SavedModel()
   proto.ParseFromString((pathlib.Path(saved_model_dir) / 'saved_model.pb').read_bytes())
   graph = proto.meta_graphs[0].graph_def

@@ -52,7 +52,7 @@ def test_inspect_checkpoint(lm_run_dir, capsys):
 
 @pytest.mark.skipif(not helpers.TRAX1_CHECKPOINT.exists(), reason='no Trax 1.x checkpoint')
 def test_from_trax1(tmp_path, capsys):
-  from trax import models  # pylint: disable=g-import-not-at-top
+  from trax import models
   config_path = tmp_path / 'lm.json'
   config_path.write_text(json.dumps(models.TransformerLM(**helpers.TRAX1_MODEL).config()))
   output = tmp_path / 'model.npz'
@@ -129,8 +129,8 @@ def test_the_real_command_line(tmp_path):
 
 def _export_that_writes_a_file(run_dir, tmp_path, capsys, marker):
   """Our export of the run, re-saved with a serving function that also writes `marker`."""
-  import shutil  # pylint: disable=g-import-not-at-top
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  import shutil
+  import tensorflow as tf
   honest = tmp_path / 'honest'
   status, _, _ = _main(capsys, 'saved-model', run_dir, honest, '--no-verify',
                        '--input-signature', 'int32[None,None]')
@@ -174,7 +174,7 @@ def test_verify_help_says_running_a_saved_model_runs_its_program(capsys):
 
 def test_max_bytes_limits_checkpoint_reads(tmp_path, capsys):
   import gzip
-  import pickle  # pylint: disable=g-import-not-at-top,multiple-imports
+  import pickle
   path = tmp_path / 'model.pkl.gz'
   path.write_bytes(gzip.compress(pickle.dumps({'flat_weights': [np.zeros(1000, np.float32)],
                                                'step': 1})))

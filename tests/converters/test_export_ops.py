@@ -42,7 +42,7 @@ def test_file_access_and_python_calls_are_refused(tmp_path):
 
 
 def _graph_ops(layer: tl.Layer, signature) -> set:
-  import jax  # pylint: disable=g-import-not-at-top
+  import jax
   weights, state = layer.init(signature, rng=helpers.RNG)
   specs = jax.tree.map(lambda s: tf.TensorSpec(s.shape, tf.as_dtype(s.dtype)), signature,
                        is_leaf=lambda s: isinstance(s, ShapeDtype))
@@ -57,8 +57,8 @@ def _graph_ops(layer: tl.Layer, signature) -> set:
 
 @pytest.mark.slow  # Traces every layer and model case under TensorFlow (minutes).
 def test_every_layer_and_model_traces_to_serving_ops():
-  from tests.layers import test_parity as layer_cases  # pylint: disable=g-import-not-at-top
-  from tests.models import test_parity as model_cases  # pylint: disable=g-import-not-at-top
+  from tests.layers import test_parity as layer_cases
+  from tests.models import test_parity as model_cases
   unexpected = {}
   for case in layer_cases.CASES + model_cases.CASES:
     layer = tl.from_config(serving_layers.for_serving(case.make().config()), mode='eval',
@@ -71,11 +71,11 @@ def test_every_layer_and_model_traces_to_serving_ops():
 def test_the_verify_process_exits_when_its_parent_is_gone():
   import subprocess
   import sys
-  import time  # pylint: disable=g-import-not-at-top,multiple-imports
-  from converters import verify  # pylint: disable=g-import-not-at-top
+  import time
+  from converters import verify
   gone = subprocess.Popen([sys.executable, '-c', 'pass'])
   gone.wait()
-  with open(verify._CHILD, encoding='utf-8') as f:  # pylint: disable=protected-access
+  with open(verify._CHILD, encoding='utf-8') as f:
     code = f.read()
   start = time.time()
   child = subprocess.run([sys.executable, '-c', code, 'export', 'cases', 'outputs', 'names',

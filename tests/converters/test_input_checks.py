@@ -104,7 +104,7 @@ def test_tflite_runner_checks_shapes_and_the_length_limit_in_the_file(lm_run_dir
 
 
 def test_limits_metadata_pointing_to_an_empty_buffer_is_a_clear_error():
-  from tensorflow.lite.tools import flatbuffer_utils  # pylint: disable=g-import-not-at-top
+  from tensorflow.lite.tools import flatbuffer_utils
   double = tf.function(lambda x: 2. * x, input_signature=[tf.TensorSpec((None, 3))])
   flat_buffer = tf.lite.TFLiteConverter.from_concrete_functions(
       [double.get_concrete_function()], double).convert()

@@ -166,8 +166,8 @@ def test_dropout_with_shared_masks_in_train_mode(make, shared):
 
 
 def test_the_custom_layers_of_keras_applications():
-  from keras.src.applications import convnext  # pylint: disable=g-import-not-at-top
-  from keras.src.applications import inception_resnet_v2  # pylint: disable=g-import-not-at-top
+  from keras.src.applications import convnext
+  from keras.src.applications import inception_resnet_v2
   x = keras.Input((5, 6))
   scaled = convnext.LayerScale(1e-6, 6)(x)
   residual = inception_resnet_v2.CustomScaleLayer(0.17)([x, L.Dense(6)(x)])

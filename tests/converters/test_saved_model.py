@@ -185,7 +185,7 @@ def test_argument_errors_say_what_to_do(tmp_path, monkeypatch):
   with pytest.raises(converters.ExportError, match='platforms'):
     converters.to_saved_model(model, tmp_path, ShapeDtype((None, 3)), path='xla',
                               platforms=['quantum'])
-  from tensorflow.compiler.tf2xla.python import xla as tfxla  # pylint: disable=g-import-not-at-top
+  from tensorflow.compiler.tf2xla.python import xla as tfxla
   monkeypatch.setattr(tfxla, 'call_module_maximum_supported_version', lambda: 9)
   with pytest.raises(converters.ExportError, match='calling convention 10.*up to version 9'):
     converters.to_saved_model(model, tmp_path, ShapeDtype((None, 3)), path='xla')

@@ -94,7 +94,7 @@ def test_a_real_mismatch_fails_verification_and_writes_nothing(tmp_path, monkeyp
 
 @pytest.mark.slow
 def test_keras_model_of_one_trax_layer_is_unwrapped(tmp_path):
-  from trax_keras import to_keras_model  # pylint: disable=g-import-not-at-top
+  from trax_keras import to_keras_model
   keras_model = to_keras_model(helpers.mlp(), ShapeDtype((None, 5)), seed=3)
   x = helpers.random_floats((4, 5))
   expected = keras_model(x).numpy()
@@ -106,7 +106,7 @@ def test_keras_model_of_one_trax_layer_is_unwrapped(tmp_path):
 
 @pytest.mark.slow
 def test_keras_model_mixing_trax_and_keras_layers(tmp_path):
-  from trax_keras import TraxLayer  # pylint: disable=g-import-not-at-top
+  from trax_keras import TraxLayer
   inputs = keras.Input((5,))
   outputs = keras.layers.Softmax()(TraxLayer(helpers.mlp(), seed=1)(keras.layers.Dense(5)(
       inputs)))
@@ -151,7 +151,7 @@ def test_checkpoint_errors_are_clear(tmp_path):
 def test_a_checkpoint_with_bad_special_dtypes_is_named(tmp_path):
   """A crafted `special_dtypes` raised a raw TypeError from to_saved_model."""
   import json
-  import zipfile  # pylint: disable=g-import-not-at-top,multiple-imports
+  import zipfile
   layer = tl.Serial(tl.Dense(2))
   layer.init(ShapeDtype((1, 3)))
   good = str(tmp_path / 'good.npz')
@@ -189,7 +189,7 @@ def test_uninitialized_models_are_refused_unless_random_weights_are_allowed(tmp_
 @pytest.fixture(scope='module')
 def keras_trained():
   """A TraxLayer trained by Keras' fit, its outputs now far from where they started."""
-  from trax_keras import TraxLayer  # pylint: disable=g-import-not-at-top
+  from trax_keras import TraxLayer
   layer = TraxLayer(helpers.mlp(), seed=0, name='block')
   model = keras.Sequential([keras.Input((5,)), layer], name='trained')
   model.compile(keras.optimizers.Adam(0.05), 'mse')
@@ -218,7 +218,7 @@ def test_what_keras_trained_is_what_exports(tmp_path, keras_trained):
 def test_verification_compares_with_the_keras_model_itself(tmp_path, keras_trained,
                                                            monkeypatch):
   model, _, initial_weights = keras_trained
-  from trax_keras import TraxLayer  # pylint: disable=g-import-not-at-top
+  from trax_keras import TraxLayer
   # Stale weights reaching the export (the old bug) must not pass as verified.
   monkeypatch.setattr(TraxLayer, 'trax_weights', lambda self: initial_weights)
   with pytest.raises(converters.ExportVerificationError, match='differs from Keras trained'):

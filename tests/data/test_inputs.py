@@ -112,7 +112,7 @@ def test_log_passes_examples_through_and_prints_shapes(capsys):
 
 
 def test_trax_14_names_are_in_trax_data_inputs():
-  from trax.data import inputs  # pylint: disable=g-import-not-at-top
+  from trax.data import inputs
   for name in ('Serial', 'Batch', 'BucketByLength', 'sequence_copy_inputs',
                'addition_inputs', 'AddLossWeights', 'Prefetch', 'Inputs'):
     assert getattr(inputs, name) is getattr(data, name)

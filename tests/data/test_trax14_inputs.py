@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from trax import data
-from trax.data.bundles import _buckets_for_length  # pylint: disable=g-importing-member
+from trax.data.bundles import _buckets_for_length
 
 
 def test_dup_copies_the_first_array():

@@ -8,7 +8,7 @@ def build_tiny_digits(data_dir: str, n_train: int = 64, n_test: int = 16) -> str
 
   Supervised keys ('image', 'label'), like mnist; returns the dataset name.
   """
-  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  import tensorflow_datasets as tfds
 
   class TinyDigits(tfds.core.GeneratorBasedBuilder):
     VERSION = tfds.core.Version('1.0.0')
@@ -43,7 +43,7 @@ def build_tiny_lm(data_dir: str, n_train: int = 64, n_test: int = 16) -> str:
   One int64 feature 'targets', also both supervised keys (as Tensor2Tensor's language
   model problems); ids are 1..31. Returns the dataset name.
   """
-  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  import tensorflow_datasets as tfds
 
   class TinyLm(tfds.core.GeneratorBasedBuilder):
     VERSION = tfds.core.Version('1.0.0')

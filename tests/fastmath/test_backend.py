@@ -86,7 +86,7 @@ def test_numpy_backend_provides_the_ops_numpy_can_do():
 
 
 def test_fastmath_numpy_dispatches_per_backend():
-  import numpy as np  # pylint: disable=g-import-not-at-top
+  import numpy as np
   with fastmath.use_backend('numpy'):
     assert fastmath.numpy.float32 is np.float32 and fastmath.numpy.sum is np.sum
   with fastmath.use_backend('tensorflow-numpy'):
@@ -95,8 +95,8 @@ def test_fastmath_numpy_dispatches_per_backend():
 
 
 def test_concrete_value_is_none_exactly_while_tracing():
-  import jax  # pylint: disable=g-import-not-at-top
-  import numpy as np  # pylint: disable=g-import-not-at-top
+  import jax
+  import numpy as np
   x = np.arange(3)
   seen = []
   for backend in ('jax', 'tensorflow-numpy', 'numpy'):

@@ -7,7 +7,8 @@ its first input unknown.
 
 import dataclasses
 import functools
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import jax
 import numpy as np
@@ -220,7 +221,7 @@ def test_contract_refuses_indices_it_cannot_multiply():
 
 
 def test_matmul_last_axis_is_one_matmul_op_folded_on_tf_and_broadcast_for_tflite():
-  from trax.fastmath import tf_backend  # pylint: disable=g-import-not-at-top
+  from trax.fastmath import tf_backend
 
   def ops(dynamic):
     spec = tf.TensorSpec((None, None, 4), tf.float32) if dynamic else tf.TensorSpec((2, 7, 4))

@@ -64,7 +64,7 @@ def test_graph_has_only_ordinary_ops(traced_block):
 
 
 def test_converts_to_tflite_builtins_with_dynamic_shapes(traced_block):
-  from ai_edge_litert import interpreter as litert  # pylint: disable=g-import-not-at-top
+  from ai_edge_litert import interpreter as litert
   block, concrete = traced_block
   converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete], block)
   converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]

@@ -9,7 +9,8 @@ backend did), and narrows 64-bit integers and numpy scalars as jax does with the
 
 import dataclasses
 import functools
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp

@@ -15,7 +15,8 @@ import functools
 import importlib
 import json
 import pathlib
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -152,7 +153,7 @@ def _check_finite_differences(layer, inputs, weights, state):
 
 def _check_tf(layer, inputs, weights, state, outputs, deterministic, check_grads,
               dynamic_batch, atol, rtol, fixed_state_structure):
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf
   to_tf = functools.partial(tf.nest.map_structure, lambda a: tf.constant(np.asarray(a)))
   tf_inputs, tf_weights, tf_state = to_tf(inputs), to_tf(weights), to_tf(state)
   tf_rng = tf.constant(np.asarray(RNG))

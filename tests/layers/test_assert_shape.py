@@ -99,7 +99,7 @@ class TestDecoratedFactory:
 
   def test_nested_factories_check_every_specification(self):
     @assert_shape('ab->a')
-    def Outer():  # pylint: disable=invalid-name
+    def Outer():
       return SumLast()
     Outer()(_ones(2, 3))
     with pytest.raises(tl.LayerError, match="'ab->a'.*rank 3"):

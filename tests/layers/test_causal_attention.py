@@ -146,8 +146,8 @@ def test_errors_name_the_layer():
 
 @pytest.mark.slow  # Imports TensorFlow and traces the stack: about 10 s.
 def test_tensorflow_backend_with_dynamic_batch_and_length():
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  from trax import fastmath  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf
+  from trax import fastmath
   model = tl.Serial(tl.ShiftRight(), _language_model('eval'))
   tokens = np.random.default_rng(4).integers(0, 11, (2, 9)).astype(np.int32)
   weights, state = model.init(shapes.signature(tokens), rng=RNG)

@@ -58,7 +58,7 @@ def test_initializers_tuples_and_dtypes_round_trip():
                     tl.Dropout(0.1, shared_axes=(0,)), tl.Fn('Double', _double))
   rebuilt = _through_json(layer)
   assert rebuilt.config() == layer.config()
-  assert rebuilt.sublayers[1]._shared_axes == (0,)  # pylint: disable=protected-access
+  assert rebuilt.sublayers[1]._shared_axes == (0,)
   weights, _ = layer.init(S((2, 4)), rng=RNG)
   harness.assert_trees_close(rebuilt.init(S((2, 4)), rng=RNG)[0], weights, 0., 0.)
 
@@ -83,9 +83,8 @@ def _walk(layer):
 
 def test_from_config_switches_the_mode():
   model = tl.Serial(tl.Dense(8), tl.Residual(tl.Dropout(0.9)), tl.Scan(
-      tl.Fn('Step', test_control_flow._running_sum, n_out=2)))  # pylint: disable=protected-access
+      tl.Fn('Step', test_control_flow._running_sum, n_out=2)))
   eval_model = tl.from_config(model.config(), mode='eval')
-  # pylint: disable-next=protected-access
   modes = lambda m: [l._mode for l in _walk(m) if hasattr(l, '_mode')]
   assert modes(model) == ['train', 'train'] and modes(eval_model) == ['eval', 'eval']
   x = np.ones((4, 8), np.float32)
@@ -139,7 +138,7 @@ def test_config_survives_a_second_round_trip_and_mode_none_keeps_modes():
   once = _through_json(model)
   twice = _through_json(once)
   assert twice.config() == model.config()
-  assert twice.sublayers[1]._mode == 'eval'  # pylint: disable=protected-access
+  assert twice.sublayers[1]._mode == 'eval'
   weights, _ = model.init(S((1, 2)), rng=RNG)
   for a, b in zip(jax.tree.leaves(weights), jax.tree.leaves(twice.init(S((1, 2)), rng=RNG)[0])):
     np.testing.assert_array_equal(a, b)

@@ -25,11 +25,11 @@ def _is_positive(x):
   return fnp.sum(x) > 0
 
 
-def RunningSum():  # pylint: disable=invalid-name
+def RunningSum():
   return tl.Fn('RunningSum', _running_sum, n_out=2)
 
 
-def Positive():  # pylint: disable=invalid-name
+def Positive():
   return tl.Fn('Positive', _is_positive)
 
 

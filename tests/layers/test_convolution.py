@@ -147,7 +147,7 @@ def test_conv1d_matches_naive_convolution(stride, padding):
 
 
 def test_conv_and_conv1d_match_keras():
-  import keras  # pylint: disable=g-import-not-at-top
+  import keras
   x2, x1 = _random((2, 7, 6, 3)), _random((2, 9, 3), seed=1)
   for layer, keras_layer, x in [
       (tl.Conv(4, (3, 2), strides=(2, 1), padding='SAME'),
@@ -192,7 +192,7 @@ def test_causal_depthwise_conv():
     ((3, 2), (2, 3), 'VALID'), ((3, 2), (2, 3), 'SAME'), ((4, 1), (2, 1), 'SAME'),
     ((2, 2), (3, 3), 'SAME'), ((3, 3), None, 'SAME'), ((1, 2), (3, 1), 'VALID')])
 def test_conv_transpose_matches_naive_and_lax(kernel, strides, padding):
-  from jax import lax  # pylint: disable=g-import-not-at-top
+  from jax import lax
   x = _random((2, 3, 4, 3))
   y, (w, b) = _run(tl.ConvTranspose(5, kernel, strides=strides, padding=padding), x)
   strides = strides or (1, 1)
@@ -204,7 +204,7 @@ def test_conv_transpose_matches_naive_and_lax(kernel, strides, padding):
 
 
 def test_conv_transpose_rhs_dilation_matches_lax():
-  from jax import lax  # pylint: disable=g-import-not-at-top
+  from jax import lax
   x = _random((2, 4, 3, 2))
   y, (w, b) = _run(tl.ConvTranspose(3, (2, 3), strides=(2, 1), rhs_dilation=(2, 1)), x)
   expected = lax.conv_transpose(x, w, (2, 1), 'VALID', rhs_dilation=(2, 1),
@@ -213,7 +213,7 @@ def test_conv_transpose_rhs_dilation_matches_lax():
 
 
 def test_conv_transpose_channels_first_matches_lax():
-  from jax import lax  # pylint: disable=g-import-not-at-top
+  from jax import lax
   x = _random((2, 3, 4, 5))
   specs = ('NCHW', 'OIHW', 'NCHW')
   y, (w, b) = _run(tl.ConvTranspose(2, (3, 2), strides=(2, 2), padding='SAME',
@@ -225,7 +225,7 @@ def test_conv_transpose_channels_first_matches_lax():
 
 @pytest.mark.parametrize('padding', ['VALID', 'SAME'])
 def test_conv_transpose_matches_keras(padding):
-  import keras  # pylint: disable=g-import-not-at-top
+  import keras
   x = _random((2, 3, 4, 3))
   y, (w, b) = _run(tl.ConvTranspose(5, (4, 3), strides=(2, 2), padding=padding), x)
   keras_layer = keras.layers.Conv2DTranspose(5, (4, 3), strides=(2, 2),

@@ -51,7 +51,7 @@ def test_against_a_naive_convolution(make, shape, backend):
   groups = shape[-1] // w.shape[-2]
   with fastmath.use_backend(backend):
     y = np.asarray(layer(x, weights=(w, b)))
-  expected = _naive_conv(x.astype(np.float64), w, b, layer._strides, layer._dilation, groups)  # pylint: disable=protected-access
+  expected = _naive_conv(x.astype(np.float64), w, b, layer._strides, layer._dilation, groups)
   np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-5)
 
 

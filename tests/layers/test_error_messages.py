@@ -44,7 +44,7 @@ def _inner_builder() -> tl.Layer:
 
 def _created_at(layer: tl.Layer) -> str:
   """The `file:line` the layer's errors name (as `test_base` checks in a real error)."""
-  return layer._caller  # pylint: disable=protected-access
+  return layer._caller
 
 
 def test_layers_a_builder_makes_say_they_were_made_where_the_builder_was_called():

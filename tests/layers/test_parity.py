@@ -36,7 +36,7 @@ def _public_layer_names() -> set[str]:
       continue
     if inspect.isclass(obj) and issubclass(obj, tl.Layer):
       names.add(name)
-    elif (inspect.isfunction(obj) and name in config_lib._REGISTRY  # pylint: disable=protected-access
+    elif (inspect.isfunction(obj) and name in config_lib._REGISTRY
           and getattr(initializers, name, None) is not obj):
       names.add(name)
   return names

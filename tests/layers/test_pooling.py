@@ -77,7 +77,7 @@ def test_one_and_three_spatial_axes():
 
 @pytest.mark.parametrize('padding', ['VALID', 'SAME'])
 def test_pooling_matches_keras(padding):
-  import keras  # pylint: disable=g-import-not-at-top
+  import keras
   x = np.random.default_rng(3).normal(size=(2, 7, 6, 3)).astype(np.float32)
   options = dict(pool_size=(3, 2), strides=(2, 2), padding=padding)
   keras_options = dict(pool_size=(3, 2), strides=(2, 2), padding=padding.lower())
@@ -118,7 +118,7 @@ def test_bad_arguments(make, message):
 
 @pytest.mark.parametrize('backend', ['jax', 'tensorflow-numpy'])
 def test_masked_mean_averages_the_kept_steps(backend):
-  from trax import fastmath  # pylint: disable=g-import-not-at-top
+  from trax import fastmath
   x = np.random.default_rng(0).normal(size=(2, 5, 3)).astype(np.float32)
   mask = np.array([[1, 1, 0, 1, 0], [0, 1, 1, 1, 1]], bool)
   with fastmath.use_backend(backend):

@@ -113,7 +113,7 @@ def _keras_lstm_weights(w, b, d_in):
 
 
 def test_lstm_matches_keras():
-  import keras  # pylint: disable=g-import-not-at-top
+  import keras
   x, c0, h0 = _random((2, 5, 3)), _random((2, 4), 1), _random((2, 4), 2)
   layer = tl.LSTM(4, return_state=True, initial_state=True)
   w, b = _init(layer, x.shape, (2, 8))
@@ -146,7 +146,7 @@ def test_gru_cell_and_gru_match_numpy():
 
 
 def test_gru_matches_keras():
-  import keras  # pylint: disable=g-import-not-at-top
+  import keras
   x = _random((2, 5, 3))
   layer = tl.GRU(4)
   # Larger weights than the default init, so that the gates matter.

@@ -21,7 +21,7 @@ RNG = harness.RNG
 
 
 @tl.register
-def Dense3() -> tl.Layer:  # pylint: disable=invalid-name
+def Dense3() -> tl.Layer:
   """A registered factory, so that `GeneralGRUCell(Dense3).config()` describes it."""
   return tl.Dense(3)
 

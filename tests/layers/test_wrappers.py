@@ -24,7 +24,7 @@ def _cumsum_over_time(x):
   return fnp.cumsum(x, axis=1)
 
 
-def MinusBatchMean():  # pylint: disable=invalid-name
+def MinusBatchMean():
   """Depends on which items share the batch: shows how a wrapper batches them."""
   return tl.Fn('MinusBatchMean', _minus_batch_mean)
 

@@ -132,7 +132,7 @@ _TF_GRADIENT_CASES = [case for case in CASES
 
 @pytest.mark.parametrize('case', _params(_TF_GRADIENT_CASES))
 def test_tensorflow_gradients_equal_jax_gradients(case: harness.Case):
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf
   model, inputs, weights, state = _train_model(case)
   loss = _projected_outputs(model)
   grads = jax.jit(jax.grad(loss))(weights, inputs, state, harness.RNG)

@@ -13,7 +13,7 @@ from tests.layers import harness
 
 def test_frame_stack_puts_earlier_frames_beside_each_frame():
   x = np.arange(2 * 4 * 3, dtype=np.float32).reshape(2, 4, 3)
-  stacked = tl.Serial(atari_cnn._frame_stack(3))(x)  # pylint: disable=protected-access
+  stacked = tl.Serial(atari_cnn._frame_stack(3))(x)
   shift = lambda y, n: np.concatenate([np.zeros_like(y[:, :n]), y[:, :-n]], axis=1)
   np.testing.assert_array_equal(stacked, np.concatenate([x, shift(x, 1), shift(x, 2)], -1))
 

@@ -82,7 +82,7 @@ def test_clipping_leaves_gradients_under_the_norm_alone(grads):
 
 
 def test_clip_grads_matches_optax():
-  import optax  # pylint: disable=import-outside-toplevel
+  import optax
   grads = {'a': _f32(1.0, 2.0, 3.0), 'b': (_f32(-4.0),)}
   clipped = optimizers.clip_grads(grads, 2.0)
   expected, _ = optax.clip_by_global_norm(2.0).update(grads, None)
@@ -159,4 +159,4 @@ def test_mismatched_slots_are_reported():
 
 def test_base_class_needs_init_and_update():
   with pytest.raises(TypeError, match='abstract'):
-    optimizers.Optimizer()  # pylint: disable=abstract-class-instantiated
+    optimizers.Optimizer()

@@ -46,8 +46,8 @@ def host_weights(loop):
 
 def tf_data_part():
   """The elements of a 10-element tf.data.Dataset that `from_tf_dataset` gives here."""
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  from trax import data  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf
+  from trax import data
   return [int(x) for x in data.from_tf_dataset(tf.data.Dataset.range(10))]
 
 

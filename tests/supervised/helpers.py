@@ -3,7 +3,7 @@
 import os
 import subprocess
 import sys
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 

@@ -160,7 +160,7 @@ def watched_state() -> dict:
               for v in vars(module).values()
               if isinstance(v, type) and v.__module__ == module.__name__]
   state = {c.__qualname__: {k: id(v) for k, v in vars(c).items()} for c in classes}
-  for key, value in restricted_unpickler._ADMITTED.items():  # pylint: disable=protected-access
+  for key, value in restricted_unpickler._ADMITTED.items():
     state[repr(key)] = {s: id(getattr(value, s, None)) for s in ('name', 'base', 'state')}
   return state
 
@@ -291,7 +291,7 @@ def _npz_cases(directory: str, cases: list) -> None:
                      ('input_signature', {'nonsense': 1}), ('eval_n_batches', ['x']),
                      ('version', 99), ('step', 1.5)):
     with_metadata(f'npz_metadata_{key}_{len(cases)}', **{key: value})
-  data = open(valid, 'rb').read()  # pylint: disable=consider-using-with
+  data = open(valid, 'rb').read()
   rng = np.random.default_rng(1)
   for i, position in enumerate(rng.integers(0, len(data), 40)):
     flipped = bytearray(data)
@@ -331,7 +331,7 @@ def main(directory: str) -> None:
         try:
           loader(path)
           result['outcome'] = 'ok'
-        except Exception as e:  # pylint: disable=broad-except  # Reported, judged by the test.
+        except Exception as e:  # Reported, judged by the test.
           result.update(outcome='error', type=type(e).__name__, message=str(e)[:500],
                         checkpoint_error=isinstance(e, checkpoint_reading.CheckpointError))
         after = watched_state()

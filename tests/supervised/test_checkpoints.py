@@ -163,7 +163,7 @@ def test_twenty_steps_equal_ten_plus_restart_plus_ten(tmp_path):
 
   for w, v in zip(helpers.flat_weights(straight.model), helpers.flat_weights(second.model)):
     np.testing.assert_array_equal(w, v)
-  for s, t in zip(straight._trainers[0].slots, second._trainers[0].slots):  # pylint: disable=protected-access
+  for s, t in zip(straight._trainers[0].slots, second._trainers[0].slots):
     np.testing.assert_array_equal(np.asarray(s.m), np.asarray(t.m))
     np.testing.assert_array_equal(np.asarray(s.v), np.asarray(t.v))
   assert _without_timing(straight.history) == _without_timing(second.history)
@@ -227,14 +227,14 @@ def test_compressed_members_and_bad_special_dtypes_are_refused(tmp_path):
 
 
 def test_describing_a_checkpoint_reads_headers_not_arrays(tmp_path):
-  import tracemalloc  # pylint: disable=g-import-not-at-top
-  from trax.supervised import trax1_checkpoints  # pylint: disable=g-import-not-at-top
+  import tracemalloc
+  from trax.supervised import trax1_checkpoints
   big = np.zeros((2048, 4096), np.float32)  # 32 MB, of zeros: a gzip side file of 32 KB.
   checkpoints.write(str(tmp_path / 'ours.npz'), checkpoints.Checkpoint(flat_weights=[big]))
   trax1_base = str(tmp_path / 'trax1')
   with open(trax1_base + '.pkl.gz', 'wb') as f:
     import gzip
-    import pickle  # pylint: disable=g-import-not-at-top,multiple-imports
+    import pickle
     f.write(gzip.compress(pickle.dumps({'flat_weights': 1, 'step': 1})))
   with gzip.open(trax1_base + '.weights.npy.gz', 'wb') as f:
     np.save(f, big)

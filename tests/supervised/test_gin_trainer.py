@@ -33,11 +33,11 @@ def test_trax_names_are_registered():
                'trax.models.TransformerLM', 'trax.optimizers.Adam', 'trax.data.BucketByLength',
                'trax.data.data_streams', 'trax.data.Tokenize', 'trax.supervised.trainer_lib.train',
                'trax.supervised.lr_schedules.multifactor', 'trax.supervised.training.TrainTask'):
-    assert gin.config._REGISTRY.matching_selectors(name) == [name], name  # pylint: disable=protected-access
+    assert gin.config._REGISTRY.matching_selectors(name) == [name], name
 
 
 def test_gin_builds_layers_that_describe_themselves():
-  import trax.layers as tl  # pylint: disable=g-import-not-at-top
+  import trax.layers as tl
 
   @gin.configurable
   def make(layer=None, model=None):
@@ -46,7 +46,7 @@ def test_gin_builds_layers_that_describe_themselves():
                    'Dense.n_units = 3\n'
                    'make.model = @trax.models.MLP\n'
                    'MLP.layer_widths = (4, 2)')
-  import trax.models  # pylint: disable=g-import-not-at-top
+  import trax.models
   config = make().config()  # gin passes keyword arguments.
   assert config == tl.Serial(
       tl.Dense(n_units=3), trax.models.MLP(layer_widths=(4, 2), mode='eval')).config()
@@ -55,7 +55,7 @@ def test_gin_builds_layers_that_describe_themselves():
 
 
 def test_trax_transformer_lm_config_trains_from_tfds_data(tmp_path):
-  from trax.supervised import trainer_lib  # pylint: disable=g-import-not-at-top
+  from trax.supervised import trainer_lib
   pytest.importorskip('tensorflow_datasets')
   tfds_fixtures.build_tiny_lm(str(tmp_path / 'tfds'))
   gin.parse_config_files_and_bindings(

@@ -83,11 +83,11 @@ def test_object_dtype_payloads_are_refused_for_what_they_are(results):
 
 def test_bombs_stop_at_the_limit_without_expanding(tmp_path):
   """In this process too: a lying gzip trailer does not get a bomb decompressed."""
-  from trax import checkpoint_reading  # pylint: disable=g-import-not-at-top
-  from trax.supervised import trax1_checkpoints  # pylint: disable=g-import-not-at-top
-  import gzip  # pylint: disable=g-import-not-at-top
-  import struct  # pylint: disable=g-import-not-at-top
-  import resource  # pylint: disable=g-import-not-at-top
+  from trax import checkpoint_reading
+  from trax.supervised import trax1_checkpoints
+  import gzip
+  import struct
+  import resource
   payload = hostile_corpus.checkpoint_around(
       b'\x8e' + struct.pack('<Q', 2**30) + bytes(2**24))
   path = tmp_path / 'bomb.pkl.gz'
@@ -103,8 +103,8 @@ def test_bombs_stop_at_the_limit_without_expanding(tmp_path):
 
 
 def test_bounded_reader_counts_every_way_of_reading(tmp_path):
-  import gzip  # pylint: disable=g-import-not-at-top
-  from trax import checkpoint_reading  # pylint: disable=g-import-not-at-top
+  import gzip
+  from trax import checkpoint_reading
   path, lying = tmp_path / 'data.gz', tmp_path / 'lying.gz'
   path.write_bytes(gzip.compress(b'line\n' * 40))  # 200 bytes.
   lying.write_bytes(path.read_bytes()[:-4] + b'\x0a\x00\x00\x00')  # Says 10 bytes.

@@ -65,7 +65,7 @@ def test_arrays_the_reader_has_in_another_shape_come_back_on_the_host(tmp_path):
 
 
 def test_an_orbax_directory_of_something_else_is_refused(tmp_path):
-  import orbax.checkpoint as ocp  # pylint: disable=g-import-not-at-top
+  import orbax.checkpoint as ocp
   path = str(tmp_path / 'other.orbax')
   manager = ocp.CheckpointManager(path, options=ocp.CheckpointManagerOptions(
       create=True, enable_async_checkpointing=False))

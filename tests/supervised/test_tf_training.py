@@ -90,7 +90,7 @@ def test_weights_and_slots_set_between_runs_are_the_ones_trained():
     loop = training.Loop(model, _regression_task(), random_seed=0, backend=backend)
     loop.run(2)
     model.weights = fastmath.nested_map(lambda w: np.asarray(w) * 0.5, model.weights)
-    trainer = loop._trainers[0]  # pylint: disable=protected-access
+    trainer = loop._trainers[0]
     trainer.slots = jax.tree.map(lambda s: np.zeros_like(np.asarray(s)), trainer.slots)
     loop.run(2)
     return [np.asarray(w) for w in fastmath.tree_flatten(model.weights)]

@@ -76,9 +76,9 @@ def test_step_and_eval_compile_once():
                        random_seed=0)
   loop.run(5)
   loop.run(4)
-  assert loop._trainers[0].n_traces == 1  # pylint: disable=protected-access
-  evaluator = loop._evaluation._evaluators[0]  # pylint: disable=protected-access
-  assert evaluator._compiled_metrics._cache_size() == 1  # pylint: disable=protected-access
+  assert loop._trainers[0].n_traces == 1
+  evaluator = loop._evaluation._evaluators[0]
+  assert evaluator._compiled_metrics._cache_size() == 1
 
 
 def test_multitask_shares_the_model_and_takes_turns():
@@ -94,7 +94,7 @@ def test_multitask_shares_the_model_and_takes_turns():
   loop = training.Loop(model, tasks, eval_tasks=[eval_task], random_seed=0)
   loop.run(400)
   assert [task.n_batches_taken for task in tasks] == [200, 200]
-  assert [t.n_traces for t in loop._trainers] == [1, 1]  # pylint: disable=protected-access
+  assert [t.n_traces for t in loop._trainers] == [1, 1]
   l2 = loop.history.get('train', 'metrics/L2Loss')
   smooth = loop.history.get('train', 'metrics/SmoothL1Loss')
   assert l2[-1][1] < 0.1 * l2[0][1] and smooth[-1][1] < 0.1 * smooth[0][1]
@@ -176,7 +176,7 @@ def test_non_finite_loss_stops_naming_the_step(tmp_path):
                        eval_at=lambda step: False)
   with pytest.raises(training.NonFiniteLossError, match='at step 7;.*of step 5'):
     loop.run(10)
-  from trax.supervised import checkpoints  # pylint: disable=g-import-not-at-top
+  from trax.supervised import checkpoints
   kept = checkpoints.read(str(tmp_path / 'model.npz'))
   assert kept.step == 5
   assert all(np.all(np.isfinite(w)) for w in kept.flat_weights)
@@ -184,7 +184,7 @@ def test_non_finite_loss_stops_naming_the_step(tmp_path):
 
 def _scalars(directory) -> dict:
   """{tag: [(step, value)]} of the TensorBoard event files in `directory`."""
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf
   scalars = {}
   for name in sorted(os.listdir(directory)):
     for record in tf.data.TFRecordDataset(os.path.join(directory, name)):

@@ -59,7 +59,7 @@ def test_resuming_from_a_trax14_directory_continues_exactly(tmp_path):
 
   for w, v in zip(helpers.flat_weights(straight.model), helpers.flat_weights(resumed.model)):
     np.testing.assert_array_equal(w, v)
-  for s, t in zip(straight._trainers[0].slots, resumed._trainers[0].slots):  # pylint: disable=protected-access
+  for s, t in zip(straight._trainers[0].slots, resumed._trainers[0].slots):
     np.testing.assert_array_equal(np.asarray(s.m), np.asarray(t.m))
   assert _history(straight) == _history(resumed)
   assert sorted(os.listdir(trax14_dir))[:2] == ['data_counters0.pkl', 'eval']

@@ -116,7 +116,7 @@ def test_loop_resumes_from_a_trax1_loop_checkpoint(tmp_path):
   assert loop.step == 7 and task.n_batches_taken == 0  # Trax 1.x kept no batch counts.
   for w, expected in zip(helpers.flat_weights(loop.model), weights):
     np.testing.assert_array_equal(w, expected)
-  for s, expected in zip(jax.tree.leaves(loop._trainers[0].slots), slots):  # pylint: disable=protected-access
+  for s, expected in zip(jax.tree.leaves(loop._trainers[0].slots), slots):
     np.testing.assert_array_equal(s, expected)
   loop.run(1)
   assert loop.step == 8

@@ -73,7 +73,7 @@ _DATASETS = {
 
 def prepare_tfds(data_dir: str, name: str) -> None:
   """Prepares the tiny `name` in `data_dir` (once), with TFDS's builder of `name`."""
-  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  import tensorflow_datasets as tfds
   config, examples = _DATASETS[name]
 
   class Offline(tfds.builder_cls(name), skip_registration=True):

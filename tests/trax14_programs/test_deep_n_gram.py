@@ -20,7 +20,7 @@ from trax import layers as tl
 from tests.trax14_programs import programs
 
 
-def line_to_tensor(line, EOS_int=1):  # pylint: disable=invalid-name
+def line_to_tensor(line, EOS_int=1):
   tensor = []
   for c in line:
     c_int = ord(c)
@@ -29,7 +29,7 @@ def line_to_tensor(line, EOS_int=1):  # pylint: disable=invalid-name
   return tensor
 
 
-def data_generator(batch_size, max_length, data_lines, line_to_tensor=line_to_tensor,  # pylint: disable=redefined-outer-name
+def data_generator(batch_size, max_length, data_lines, line_to_tensor=line_to_tensor,
                    shuffle=True):
   index = 0
   cur_batch = []
@@ -62,7 +62,7 @@ def data_generator(batch_size, max_length, data_lines, line_to_tensor=line_to_te
       cur_batch = []
 
 
-def GRULM(vocab_size=256, d_model=512, n_layers=2, mode='train'):  # pylint: disable=invalid-name
+def GRULM(vocab_size=256, d_model=512, n_layers=2, mode='train'):
   model = tl.Serial(
       tl.ShiftRight(mode=mode),
       tl.Embedding(vocab_size=vocab_size, d_feature=d_model),
@@ -73,7 +73,7 @@ def GRULM(vocab_size=256, d_model=512, n_layers=2, mode='train'):  # pylint: dis
   return model
 
 
-def LSTMLM(vocab_size=256, d_model=512, n_layers=2, mode='train'):  # pylint: disable=invalid-name
+def LSTMLM(vocab_size=256, d_model=512, n_layers=2, mode='train'):
   model = tl.Serial(
       tl.ShiftRight(mode=mode),
       tl.Embedding(vocab_size=vocab_size, d_feature=d_model),
@@ -84,7 +84,7 @@ def LSTMLM(vocab_size=256, d_model=512, n_layers=2, mode='train'):  # pylint: di
   return model
 
 
-def SRULM(vocab_size=256, d_model=512, n_layers=2, mode='train'):  # pylint: disable=invalid-name
+def SRULM(vocab_size=256, d_model=512, n_layers=2, mode='train'):
   model = tl.Serial(
       tl.ShiftRight(mode=mode),
       tl.Embedding(vocab_size=vocab_size, d_feature=d_model),
@@ -111,7 +111,7 @@ def _kaggle_lines(input_dir):
   return lines
 
 
-def train_model(model, data_generator, batch_size=32, max_length=64, lines=None,  # pylint: disable=redefined-outer-name
+def train_model(model, data_generator, batch_size=32, max_length=64, lines=None,
                 eval_lines=None, n_steps=10, output_dir='model/'):
   from trax.supervised import training
   bare_train_generator = data_generator(batch_size, max_length, data_lines=lines)

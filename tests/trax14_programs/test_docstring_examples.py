@@ -59,7 +59,7 @@ def test_concatenate_select_residual_and_scan():
   residual = tl.Residual(tl.Fn('Double', lambda v: v * 2), shortcut=tl.Fn('Neg', lambda v: -v))
   np.testing.assert_array_equal(residual(x), x * 2 - x)
 
-  def f(input, carry):  # pylint: disable=redefined-builtin
+  def f(input, carry):
     res = input + carry
     return res, res  # output and carry are the same
   add = tl.Fn('add', f, n_out=2)

@@ -48,13 +48,13 @@ def callback_earlystopper(monitor=None, min_delta=0, patience=0, mode='auto',
     def _is_metric_exist(self):
       metric_names = [
           name
-          for eval_task in self._loop._eval_tasks  # pylint: disable=protected-access
+          for eval_task in self._loop._eval_tasks
           for name in eval_task.metric_names
       ]
       return self.monitor in metric_names
 
     def call_at(self, step):
-      return self._loop._eval_at(step)  # pylint: disable=protected-access
+      return self._loop._eval_at(step)
 
     def on_step_begin(self, step):
       if not self._is_metric_exist():
@@ -102,7 +102,7 @@ def test_linear_regression_with_the_early_stopping_callback(workdir):
   )
   training_loop.run(200)
 
-  callback, = training_loop._callbacks  # pylint: disable=protected-access
+  callback, = training_loop._callbacks
   assert isinstance(callback, earlystopping) and callback.patience == 1
   assert callback.call_at(10) and not callback.call_at(11)
   losses = [loss for _, loss in training_loop.history.get('eval', 'metrics/L2Loss')]

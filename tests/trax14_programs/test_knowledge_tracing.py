@@ -96,7 +96,7 @@ def my_add_loss_weights(generator, id_to_mask=None):
 
 
 @gin.configurable
-def KTAddLossWeights(id_to_mask=0):  # pylint: disable=invalid-name
+def KTAddLossWeights(id_to_mask=0):
   return lambda g: my_add_loss_weights(g, id_to_mask=id_to_mask)
 
 
@@ -109,7 +109,7 @@ def trim_tags(generator):
 
 @gin.configurable
 def TrimTags():
-  return lambda g: trim_tags(g)  # pylint: disable=unnecessary-lambda
+  return lambda g: trim_tags(g)
 
 
 @gin.configurable

@@ -89,7 +89,7 @@ def test_branch():
 
 
 def test_new_layers_with_fn():
-  def Gcd():  # pylint: disable=invalid-name
+  def Gcd():
     """Returns a layer to compute the greatest common divisor, elementwise."""
     return tl.Fn('Gcd', lambda x0, x1: jnp.gcd(x0, x1))
 
@@ -99,7 +99,7 @@ def test_new_layers_with_fn():
   y = gcd((x0, x1))
   np.testing.assert_array_equal(y, [1, 2, 1, 2, 5, 2, 1, 2, 1, 10])
 
-  def SumAndMax():  # pylint: disable=invalid-name
+  def SumAndMax():
     """Returns a layer to compute sums and maxima of two input tensors."""
     return tl.Fn('SumAndMax',
                  lambda x0, x1: (x0 + x1, jnp.maximum(x0, x1)),
@@ -114,7 +114,7 @@ def test_new_layers_with_fn():
 
 
 def test_configurable_layer_with_fn():
-  def Flatten(n_axes_to_keep=1):  # pylint: disable=invalid-name
+  def Flatten(n_axes_to_keep=1):
     layer_name = f'Flatten_keep{n_axes_to_keep}'
     def f(x):
       in_rank = len(x.shape)

@@ -31,7 +31,7 @@ def append_eos(stream):
 
 
 def tokenize(input_str, vocab_file=None, vocab_dir=None):
-  EOS = 1  # pylint: disable=invalid-name,redefined-outer-name
+  EOS = 1
   inputs = next(trax.data.tokenize(iter([input_str]),
                                    vocab_file=vocab_file, vocab_dir=vocab_dir))
   inputs = list(inputs) + [EOS]
@@ -41,7 +41,7 @@ def tokenize(input_str, vocab_file=None, vocab_dir=None):
 
 def detokenize(integers, vocab_file=None, vocab_dir=None):
   integers = list(np.squeeze(integers))
-  EOS = 1  # pylint: disable=invalid-name,redefined-outer-name
+  EOS = 1
   if EOS in integers:
     integers = integers[:integers.index(EOS)]
   return trax.data.detokenize(integers, vocab_file=vocab_file, vocab_dir=vocab_dir)
@@ -63,7 +63,7 @@ def sampling_decode(input_sentence, model=None, temperature=0.0, vocab_file=None
   input_tokens = tokenize(input_sentence, vocab_file=vocab_file, vocab_dir=vocab_dir)
   cur_output_tokens = []
   cur_output = 0
-  EOS = 1  # pylint: disable=invalid-name,redefined-outer-name
+  EOS = 1
   while cur_output != EOS:
     cur_output, log_prob = next_symbol(model, input_tokens, cur_output_tokens, temperature)
     cur_output_tokens.append(cur_output)
@@ -126,7 +126,7 @@ def _sentence_pairs(seed):
 
 def _batch_streams(vocab_dir):
   """The notebook's "Trax Data Pipeline" cell, with its own data swap for TFDS."""
-  VOCAB_DIR = vocab_dir  # pylint: disable=invalid-name
+  VOCAB_DIR = vocab_dir
   programs.write_words_vocab(VOCAB_DIR + VOCAB_FILE, programs.COPY_WORDS)
   train_stream_fn = lambda: _sentence_pairs(0)
   eval_stream_fn = lambda: _sentence_pairs(1)
@@ -157,7 +157,7 @@ def _batch_streams(vocab_dir):
 
 
 def test_data_pipeline(tmp_path):
-  VOCAB_DIR = str(tmp_path) + '/'  # pylint: disable=invalid-name
+  VOCAB_DIR = str(tmp_path) + '/'
   train_batch_stream, _ = _batch_streams(VOCAB_DIR)
   input_batch, target_batch, mask_batch = next(train_batch_stream)
   assert isinstance(input_batch, np.ndarray) and input_batch.shape == target_batch.shape
@@ -173,7 +173,7 @@ def test_data_pipeline(tmp_path):
 
 @pytest.mark.slow  # About 30 s: trains an encoder-decoder Transformer, calls it eagerly.
 def test_train_then_translate(tmp_path):
-  VOCAB_DIR = str(tmp_path) + '/'  # pylint: disable=invalid-name
+  VOCAB_DIR = str(tmp_path) + '/'
   programs.copy_checkpoint(VOCAB_DIR + 'ende_wmt32k.pkl.gz')
   train_batch_stream, eval_batch_stream = _batch_streams(VOCAB_DIR)
 

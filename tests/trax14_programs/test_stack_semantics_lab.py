@@ -8,7 +8,7 @@ from trax import layers as tl
 from trax import shapes
 
 
-def Addition():  # pylint: disable=invalid-name
+def Addition():
   layer_name = 'Addition'
 
   def func(x, y):
@@ -17,7 +17,7 @@ def Addition():  # pylint: disable=invalid-name
   return tl.Fn(layer_name, func)
 
 
-def Multiplication():  # pylint: disable=invalid-name
+def Multiplication():
   layer_name = (
       'Multiplication'
   )

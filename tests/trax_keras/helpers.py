@@ -46,7 +46,7 @@ def keras_gradients(layer: keras.layers.Layer, x, projection, training: bool = T
   """Gradients of `sum(layer(x) * projection)` w.r.t. the trainable variables, by Keras'
   own backend machinery (tf.GradientTape or jax.grad of `stateless_call`)."""
   if BACKEND == 'tensorflow':
-    import tensorflow as tf  # pylint: disable=g-import-not-at-top
+    import tensorflow as tf
     with tf.GradientTape() as tape:
       loss = tf.reduce_sum(layer(x, training=training) * projection)
     return [g.numpy() for g in tape.gradient(loss, layer.trainable_variables)]
@@ -83,7 +83,7 @@ def run_python(code: str, backend: str, timeout: float = 600, **env: str) -> str
 
 def model_with_every_kind_of_variable() -> keras.Model:
   """Weights, BatchNorm state, a dropout seed and integer inputs, around native layers."""
-  from trax_keras import TraxLayer  # pylint: disable=g-import-not-at-top
+  from trax_keras import TraxLayer
   ids = keras.Input((6,), dtype='int32')
   trax_block = TraxLayer(tl.Serial(
       tl.Embedding(20, 8), tl.Dense(8), tl.BatchNorm(axis=(0, 1), momentum=0.5),

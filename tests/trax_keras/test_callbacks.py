@@ -9,7 +9,7 @@ from tests.trax_keras import helpers
 
 
 def test_tensorboard_callback_writes_the_losses_of_fit(tmp_path):
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top  # Reads the event files.
+  import tensorflow as tf  # Reads the event files.
   x, y = helpers.regression_data(n=64)
   model = keras.Sequential([keras.Input((4,)), TraxLayer(
       tl.Serial(tl.Dense(8), tl.Relu(), tl.Dense(1)), seed=0)])

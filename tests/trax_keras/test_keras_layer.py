@@ -105,7 +105,7 @@ def test_custom_layers_get_training_only_when_their_call_takes_it():
 
 @helpers.jax_only
 def test_keras_layer_inside_a_traxlayer_trains_with_fit():
-  from trax_keras import TraxLayer  # pylint: disable=g-import-not-at-top
+  from trax_keras import TraxLayer
   dense = keras.saving.serialize_keras_object(keras.layers.Dense(16, activation='relu'))
   layer = TraxLayer(tl.Serial(KerasLayer(dense), tl.Dense(1)), seed=0)
   model = keras.Sequential([keras.Input((4,)), layer])

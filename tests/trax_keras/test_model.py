@@ -53,7 +53,7 @@ def test_scalar_signature_is_refused():
 
 
 def test_export_serves_the_same_predictions(tmp_path):
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf
   model = to_keras_model(tl.Serial(tl.Embedding(20, 8), tl.Dense(3)),
                          shapes.ShapeDtype((None, None), np.int32), seed=0)
   ids = np.arange(12, dtype=np.int32).reshape(3, 4)

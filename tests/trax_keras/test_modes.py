@@ -85,7 +85,7 @@ def test_training_flag_selects_train_and_eval_builds_sharing_weights():
 
 @helpers.tf_only
 def test_inference_graph_has_no_state_writes():
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf
   model = keras.Sequential([keras.Input((4,)), TraxLayer(
       tl.Serial(tl.Dense(8), tl.BatchNorm(axis=(0,)), tl.Dropout(0.5), tl.Dense(1)))])
   spec = tf.TensorSpec([None, 4], tf.float32)

@@ -91,7 +91,7 @@ def test_layer_built_from_a_config_dict():
 def _keras_file_with(tmp_path, layer: tl.Layer, edit) -> str:
   """A `.keras` file of `Sequential([Input((4,)), TraxLayer(layer)])`, its config edited."""
   import json
-  import zipfile  # pylint: disable=g-import-not-at-top,multiple-imports
+  import zipfile
   model = keras.Sequential([keras.Input((4,)), TraxLayer(layer, seed=0, name='trax_block')])
   saved, edited = str(tmp_path / 'saved.keras'), str(tmp_path / 'edited.keras')
   model.save(saved)
@@ -111,7 +111,7 @@ def _trax_config(keras_config: dict) -> dict:
 def test_safe_mode_refuses_configs_that_read_files(tmp_path):
   """A config naming a FIFO hung the load forever, one naming /etc/passwd read it."""
   import os
-  import signal  # pylint: disable=g-import-not-at-top,multiple-imports
+  import signal
   weights = tmp_path / 'w.npy'
   np.save(weights, np.ones((4, 2), np.float32))
   fifo = str(tmp_path / 'fifo')

@@ -18,7 +18,7 @@ def _attention_block():
 
 
 def test_xla_and_tensorflow_ops_agree_in_outputs_and_gradients():
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf
   model = _attention_block()
   model.init(shapes.ShapeDtype((1, 7), np.int32), rng=np.array([0, 5], np.uint32))
   ids = np.random.default_rng(0).integers(0, 30, (3, 7)).astype(np.int32)

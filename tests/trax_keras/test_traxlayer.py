@@ -167,7 +167,7 @@ def test_dynamic_batch_sizes_in_one_model():
 
 @helpers.tf_only
 def test_one_tf_function_trace_serves_every_batch_size():
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf
   model = keras.Sequential([keras.Input((4,)), TraxLayer(helpers.mlp(), seed=0)])
   traces = []
 
@@ -190,7 +190,7 @@ def test_layer_without_config_is_refused_with_the_reason():
 def test_keras_own_layer_test_harness_passes():
   # Keras' internal `run_layer_test` (what its built-in layers pass): symbolic and eager
   # calls, output shapes, weight counts, get_config/from_config, a fit, mixed precision.
-  from keras.src.testing import test_case  # pylint: disable=g-import-not-at-top
+  from keras.src.testing import test_case
   model = tl.Serial(tl.Dense(8), tl.BatchNorm(axis=(0,)), tl.Dropout(0.2), tl.Dense(3))
   test_case.TestCase().run_layer_test(
       TraxLayer, init_kwargs={'layer': model.config(), 'seed': 1}, input_shape=(2, 5),

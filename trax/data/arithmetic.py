@@ -5,7 +5,7 @@ from the `seed` argument (numpy's global random state is never used), as in
 `trax.data.synthetic`.
 """
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -6,14 +6,15 @@ masked by `AddLossWeights(id_to_mask=0)`. Examples left over when a finite strea
 """
 
 import math
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
 StreamFn = Callable[[Iterable[Any]], Iterator[Any]]
 
 
-def Batch(batch_size: int) -> StreamFn:  # pylint: disable=invalid-name
+def Batch(batch_size: int) -> StreamFn:
   """Returns a stream function that batches examples; see `batch`."""
   _check_batch_size(batch_size, 'Batch')
   return lambda g: batch(g, batch_size)
@@ -42,7 +43,7 @@ def batch(generator: Iterable[Any], batch_size: int) -> Iterator[Any]:
       buffer = []
 
 
-def UnBatch() -> StreamFn:  # pylint: disable=invalid-name
+def UnBatch() -> StreamFn:
   """Returns a stream function that splits batches back into single examples."""
   def unbatch(generator: Iterable[Any]) -> Iterator[Any]:
     for batched in generator:
@@ -114,7 +115,7 @@ def pad_to_max_dims(tensors: Sequence[np.ndarray],
   return np.stack(padded)
 
 
-def BucketByLength(boundaries: Sequence[int], batch_sizes: Sequence[int],  # pylint: disable=invalid-name
+def BucketByLength(boundaries: Sequence[int], batch_sizes: Sequence[int],
                    length_keys: 'Sequence[int] | None' = None, length_axis: int = 0,
                    strict_pad_on_len: bool = False) -> StreamFn:
   """Returns a stream function that batches examples of similar length together.

@@ -13,7 +13,8 @@ inverts encoding only up to BERT's normalization (case, accents, spacing of punc
 
 import collections
 import unicodedata
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 from trax import file_io
 from trax.data.text_encoder import to_text

@@ -6,7 +6,8 @@ configs (`train.inputs = @trax.data.batcher`) reads its data through it.
 """
 
 import logging
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
+from collections.abc import Iterable, Iterator, Sequence
 
 from trax.data.batching import batch
 from trax.data.batching import bucket_by_length

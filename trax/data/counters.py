@@ -13,7 +13,8 @@ import logging
 import os
 import pickle
 import time
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
+from collections.abc import Callable, Iterable, Iterator
 
 from trax import atomic_files
 from trax import file_io
@@ -27,7 +28,7 @@ _log = logging.getLogger(__name__)
 data_counters: dict = {}
 
 
-def CountAndSkip(name: str) -> StreamFn:  # pylint: disable=invalid-name
+def CountAndSkip(name: str) -> StreamFn:
   """Returns a stream function that counts examples and skips those counted before."""
   return lambda g: count_and_skip(g, name)
 
@@ -70,7 +71,7 @@ def load_data_counters(output_dir: str, host_id: 'int | None' = None) -> None:
   if not file_io.exists(path):
     _log.info('No data counters to load at %s.', path)
     return
-  from trax.supervised import trax1_checkpoints  # pylint: disable=g-import-not-at-top
+  from trax.supervised import trax1_checkpoints
   try:
     with file_io.open_file(path, 'rb') as f:
       loaded = trax1_checkpoints.RestrictedUnpickler(f, source=path).load()
@@ -84,7 +85,7 @@ def load_data_counters(output_dir: str, host_id: 'int | None' = None) -> None:
   data_counters.update(loaded)
 
 
-def UniformlySeek(name: 'str | None' = None, host_id: 'int | None' = None,  # pylint: disable=invalid-name
+def UniformlySeek(name: 'str | None' = None, host_id: 'int | None' = None,
                   n_hosts: 'int | None' = None,
                   dataset_size: 'int | None' = None) -> StreamFn:
   """Returns a stream function starting host `host_id` at its share of the dataset.
@@ -104,7 +105,7 @@ def UniformlySeek(name: 'str | None' = None, host_id: 'int | None' = None,  # py
     dataset_size = 2 ** 18
     _log.error('No dataset size given to UniformlySeek, assuming %d.', dataset_size)
   if host_id is None or n_hosts is None:
-    import jax  # pylint: disable=g-import-not-at-top
+    import jax
     host_id = jax.process_index() if host_id is None else host_id
     n_hosts = n_hosts or jax.process_count()
   n_skip = host_id * int(dataset_size / n_hosts)
@@ -122,6 +123,6 @@ def UniformlySeek(name: 'str | None' = None, host_id: 'int | None' = None,  # py
 
 def _counters_path(output_dir: str, host_id: 'int | None') -> str:
   if host_id is None:
-    import jax  # pylint: disable=g-import-not-at-top
+    import jax
     host_id = jax.process_index()
   return os.path.join(output_dir, f'data_counters{host_id}.pkl')

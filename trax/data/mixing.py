@@ -15,12 +15,13 @@ Two schedules, both exactly as Trax 1.4 interleaves (its tests fix the order):
 Trax 1.4 raised a RuntimeError when a source ran out; here the mixed stream ends there.
 """
 
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
+from collections.abc import Callable, Iterator, Sequence
 
 StreamFn = Callable[..., Iterator[Any]]
 
 
-def Parallel(fns: 'Sequence[Any] | None' = None,  # pylint: disable=invalid-name
+def Parallel(fns: 'Sequence[Any] | None' = None,
              counters: 'Sequence[int] | None' = None, reweight_by_minimum: bool = False,
              gradually_reweight: bool = False, use_remainders: bool = False) -> StreamFn:
   """Mixes several data sources into one stream, in proportion to `counters`.

@@ -12,7 +12,8 @@ The parts are disjoint and together hold all the data. With one process nothing 
 """
 
 import itertools
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
+from collections.abc import Callable, Iterable, Iterator
 
 
 def process_index_and_count(index: 'int | None' = None,
@@ -23,7 +24,7 @@ def process_index_and_count(index: 'int | None' = None,
     ValueError: `index` is not in `[0, count)`.
   """
   if index is None or count is None:
-    import jax  # pylint: disable=g-import-not-at-top
+    import jax
     index = jax.process_index() if index is None else index
     count = jax.process_count() if count is None else count
   if not 0 <= index < count:
@@ -38,7 +39,7 @@ def shard_for_process(examples: Iterable[Any], index: 'int | None' = None,
   return itertools.islice(examples, index, None, count)
 
 
-def ShardForProcess(index: 'int | None' = None,  # pylint: disable=invalid-name
+def ShardForProcess(index: 'int | None' = None,
                     count: 'int | None' = None) -> Callable[[Any], Iterator[Any]]:
   """A pipeline stage keeping this process's part of a stream (`shard_for_process`).
 

@@ -12,7 +12,8 @@ numpy's global random state.
 
 import functools
 import logging
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -23,7 +24,7 @@ StreamFn = Callable[..., Iterator[Any]]  # f(generator=None): the input stream, 
 _log = logging.getLogger(__name__)
 
 
-def Serial(*fns: Any) -> StreamFn:  # pylint: disable=invalid-name
+def Serial(*fns: Any) -> StreamFn:
   """Chains stream functions: the output stream of each is the input of the next.
 
   Args:
@@ -46,7 +47,7 @@ def Serial(*fns: Any) -> StreamFn:  # pylint: disable=invalid-name
   return composed
 
 
-def Shuffle(queue_size: int = 1024, seed: 'int | None' = None) -> StreamFn:  # pylint: disable=invalid-name
+def Shuffle(queue_size: int = 1024, seed: 'int | None' = None) -> StreamFn:
   """Returns a stream function that shuffles examples; see `shuffle`.
 
   Args:
@@ -93,7 +94,7 @@ def shuffle(samples: Iterable[Any], queue_size: int,
     yield queue[i]
 
 
-def Log(n_steps_per_example: int = 1, only_shapes: bool = True) -> StreamFn:  # pylint: disable=invalid-name
+def Log(n_steps_per_example: int = 1, only_shapes: bool = True) -> StreamFn:
   """Returns a stream function that passes examples through and prints some of them.
 
   Args:

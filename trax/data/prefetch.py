@@ -12,7 +12,8 @@ stopped; here the queue is bounded and the thread ends with its consumer.
 
 import queue
 import threading
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
+from collections.abc import Callable, Iterable, Iterator
 
 StreamFn = Callable[[Iterable[Any]], Iterator[Any]]
 
@@ -24,7 +25,7 @@ _JOIN_SECONDS = 5.0
 _ITEM, _END, _ERROR = 'item', 'end', 'error'
 
 
-def Prefetch(n_prefetch: int = 2) -> StreamFn:  # pylint: disable=invalid-name
+def Prefetch(n_prefetch: int = 2) -> StreamFn:
   """Returns a stream function that prefetches `n_prefetch` items; see `prefetch`."""
   _check_n_prefetch(n_prefetch)
   return lambda g: prefetch(g, n_prefetch)
@@ -60,7 +61,7 @@ def prefetch(generator: Iterable[Any], n_prefetch: int = 2) -> Iterator[Any]:
         if not put((_ITEM, item)):
           return
       put((_END, None))
-    except BaseException as e:  # pylint: disable=broad-except
+    except BaseException as e:
       put((_ERROR, e))  # Re-raised in the consumer, which owns error handling.
 
   thread = threading.Thread(target=produce, name='trax-data-prefetch', daemon=True)

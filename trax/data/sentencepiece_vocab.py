@@ -5,7 +5,8 @@ with the model's own ids (`EncodeAsIds`); the ids here are the same.
 """
 
 import os
-from typing import Any, Iterable, Sequence
+from typing import Any
+from collections.abc import Iterable, Sequence
 
 from trax import file_io
 from trax.data.text_encoder import to_text
@@ -22,7 +23,7 @@ class SentencePieceVocab:
   """
 
   def __init__(self, path: str):
-    import sentencepiece  # pylint: disable=g-import-not-at-top
+    import sentencepiece
     with file_io.open_file(path, 'rb') as f:
       proto = f.read()
     try:
@@ -46,7 +47,7 @@ class SentencePieceVocab:
 
 
 def build_sentencepiece_vocab(text_files_or_iterator: 'str | Sequence[str] | Iterable[str]',
-                              model_prefix: str, vocab_size: int,  # pylint: disable=redefined-outer-name
+                              model_prefix: str, vocab_size: int,
                               **trainer_options: Any) -> str:
   """Trains a SentencePiece model offline and writes `model_prefix.model` and `.vocab`.
 
@@ -66,7 +67,7 @@ def build_sentencepiece_vocab(text_files_or_iterator: 'str | Sequence[str] | Ite
   Returns:
     The path of the written model file.
   """
-  import sentencepiece  # pylint: disable=g-import-not-at-top
+  import sentencepiece
 
   options: dict[str, Any] = dict(
       model_type='unigram', character_coverage=1.0, normalization_rule_name='identity',

@@ -14,7 +14,8 @@ the masks equal Trax 1.4's (numpy's `RandomState` shuffle); numpy's global rando
 is never used.
 """
 
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -72,7 +73,7 @@ def _random_segment_lengths(n_items: int, n_segments: int,
   return np.bincount(segment_ids, minlength=n_segments)
 
 
-def generate_random_noise_mask(noise_density: float = 0.15,  # pylint: disable=invalid-name
+def generate_random_noise_mask(noise_density: float = 0.15,
                                mean_noise_span_length: float = 3.0,
                                seed1: 'int | None' = None,
                                seed2: 'int | None' = None) -> StreamFn:
@@ -128,7 +129,7 @@ def generate_sequential_chunks(max_length: int) -> StreamFn:
   return chunks
 
 
-def MLM(vocab_size: 'int | None' = None, max_length: 'int | None' = None,  # pylint: disable=invalid-name
+def MLM(vocab_size: 'int | None' = None, max_length: 'int | None' = None,
         noise_density: float = 0.15, mean_noise_span_length: float = 3.0) -> StreamFn:
   """Returns a pipeline turning token sequences into span-corruption `(inputs, targets)`.
 
@@ -149,7 +150,7 @@ def MLM(vocab_size: 'int | None' = None, max_length: 'int | None' = None,  # pyl
                 consume_noise_mask(vocab_size))
 
 
-def PrefixLM(input_length: int = 128, output_length: int = 512) -> StreamFn:  # pylint: disable=invalid-name
+def PrefixLM(input_length: int = 128, output_length: int = 512) -> StreamFn:
   """Returns a stream function cutting sequences into `(prefix, continuation)` pairs.
 
   A sequence is read from the start as `input_length` tokens of prefix followed by up to

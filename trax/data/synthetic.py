@@ -12,7 +12,8 @@ loss weights select the part to predict), so a `TransformerLM` learns them direc
 """
 
 import math
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 

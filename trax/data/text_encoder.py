@@ -18,7 +18,8 @@ with the reserved tokens `<pad>` (id 0) and `<EOS>` (id 1), as Tensor2Tensor's d
 import collections
 import logging
 import re
-from typing import Any, Iterable, Sequence
+from typing import Any
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 

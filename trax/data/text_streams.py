@@ -7,7 +7,8 @@ masked-language-model examples.
 """
 
 import os
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -16,7 +17,7 @@ from trax.data import tokenizers
 StreamFn = Callable[[Iterable[Any]], Iterator[Any]]
 
 
-def ConvertToUnicode(keys: 'Iterable[Any] | None' = None) -> StreamFn:  # pylint: disable=invalid-name
+def ConvertToUnicode(keys: 'Iterable[Any] | None' = None) -> StreamFn:
   """Returns a stream function decoding UTF-8 bytes to str (invalid bytes dropped).
 
   Args:
@@ -58,13 +59,13 @@ def sentencepiece_tokenize(stream: Iterable[Any], spm_path: 'str | None' = None,
                                    vocab_file=name, vocab_dir=directory or None))
 
 
-def SentencePieceTokenize(spm_path: 'str | None' = None,  # pylint: disable=invalid-name
+def SentencePieceTokenize(spm_path: 'str | None' = None,
                           extra_ids: int = 0) -> StreamFn:
   """Returns a stream function tokenizing with SentencePiece; see `sentencepiece_tokenize`."""
   return lambda g: sentencepiece_tokenize(g, spm_path=spm_path, extra_ids=extra_ids)
 
 
-def CreateBertInputs(double_sentence: bool = True, labeled: bool = True,  # pylint: disable=invalid-name
+def CreateBertInputs(double_sentence: bool = True, labeled: bool = True,
                      cls_id: int = 101, sep_id: int = 102) -> StreamFn:
   """Returns a stream function making BERT inputs from tokenized sentences.
 

@@ -14,7 +14,8 @@ Trax 1.4.
 """
 
 import os
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -48,7 +49,7 @@ _INSTALL_HINT = ('Install it with `pip install tensorflow-datasets`, then prepar
                  'dataset once with `tfds build <name> --data_dir=<dir>`.')
 
 
-def TFDS(dataset_name: str, data_dir: 'str | None' = None,  # pylint: disable=invalid-name
+def TFDS(dataset_name: str, data_dir: 'str | None' = None,
          tfds_preprocess_fn: 'Callable[[Any], Any] | None' = None,
          keys: 'Sequence[str] | None' = None, train: bool = True,
          shuffle_train: bool = True, host_id: 'int | None' = None,
@@ -253,7 +254,7 @@ def _select_keys(dataset: Any, keys: 'Sequence[str] | None') -> Any:
 
 
 def _prepared_builder(tfds: Any, dataset_name: str, data_dir: 'str | None') -> Any:
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf
   builder = tfds.builder(dataset_name, data_dir=data_dir)
   if not tf.io.gfile.exists(os.path.join(builder.data_dir, 'dataset_info.json')):
     raise FileNotFoundError(
@@ -269,7 +270,7 @@ def _uint8_to_int32(x: Any) -> Any:
 
 def _import_tfds() -> Any:
   try:
-    import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+    import tensorflow_datasets as tfds
   except ImportError as e:
     raise ImportError('trax.data.TFDS reads datasets with tensorflow_datasets, which is '
                       f'not installed. {_INSTALL_HINT}') from e

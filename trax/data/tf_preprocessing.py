@@ -6,11 +6,12 @@ Gin configs pass them to `data_streams` (`preprocess_fn`, `bare_preprocess_fn`) 
 ones), as in Trax 1.4. TensorFlow is imported only when one runs.
 """
 
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 
 def _tf() -> Any:
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf
   return tf
 
 

@@ -15,7 +15,7 @@ tokenizer, exactly as Tensor2Tensor and Trax 1.4 do:
 import collections
 import functools
 import unicodedata
-from typing import Iterable
+from collections.abc import Iterable
 
 
 @functools.lru_cache(maxsize=65536)

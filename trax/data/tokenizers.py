@@ -20,7 +20,8 @@ else as given and then among the files shipped in `trax/data/testdata` (`en_tiny
 
 import functools
 import os
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -34,7 +35,7 @@ StreamFn = Callable[[Iterable[Any]], Iterator[Any]]
 TESTDATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'testdata')
 VOCAB_TYPES = ('subword', 'sentencepiece', 'char', 'bert', 'bert-lowercase')
 
-def Tokenize(keys: 'Sequence[Any] | None' = None, vocab_type: str = 'subword',  # pylint: disable=invalid-name
+def Tokenize(keys: 'Sequence[Any] | None' = None, vocab_type: str = 'subword',
              vocab_file: 'str | None' = None, vocab_dir: 'str | None' = None,
              n_reserved_ids: int = 0) -> StreamFn:
   """Returns a stream function mapping text to integer arrays; see `tokenize`."""

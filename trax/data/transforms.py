@@ -7,7 +7,8 @@ docstring.
 """
 
 import logging
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -18,7 +19,7 @@ StreamFn = Callable[[Iterable[Any]], Iterator[Any]]
 _log = logging.getLogger(__name__)
 
 
-def FilterByLength(max_length: 'int | None', min_length: 'int | None' = 0,  # pylint: disable=invalid-name
+def FilterByLength(max_length: 'int | None', min_length: 'int | None' = 0,
                    length_keys: 'Sequence[int] | None' = None,
                    length_axis: int = 0) -> StreamFn:
   """Returns a stream function keeping examples with `min_length <= length <= max_length`.
@@ -45,7 +46,7 @@ def FilterByLength(max_length: 'int | None', min_length: 'int | None' = 0,  # py
   return filtered
 
 
-def FilterEmptyExamples(axes: 'Sequence[int] | None' = None,  # pylint: disable=invalid-name
+def FilterEmptyExamples(axes: 'Sequence[int] | None' = None,
                         debug: bool = False) -> StreamFn:
   """Returns a stream function dropping examples that hold an empty 1-D array.
 
@@ -64,7 +65,7 @@ def FilterEmptyExamples(axes: 'Sequence[int] | None' = None,  # pylint: disable=
   return filtered
 
 
-def TruncateToLength(len_map: 'Mapping[int, Any] | None' = None) -> StreamFn:  # pylint: disable=invalid-name
+def TruncateToLength(len_map: 'Mapping[int, Any] | None' = None) -> StreamFn:
   """Returns a stream function cutting arrays down to the maximum shapes in `len_map`.
 
   Args:
@@ -85,7 +86,7 @@ def TruncateToLength(len_map: 'Mapping[int, Any] | None' = None) -> StreamFn:  #
   return truncate
 
 
-def Dup() -> StreamFn:  # pylint: disable=invalid-name
+def Dup() -> StreamFn:
   """Returns a stream function copying the first array: `(x, *rest)` -> `(x, x, *rest)`.
 
   A single array `x` becomes `(x, x)`, as a language model's inputs and targets.
@@ -99,7 +100,7 @@ def Dup() -> StreamFn:  # pylint: disable=invalid-name
   return dup
 
 
-def AppendValue(val: 'Mapping[int, Any] | None' = None) -> StreamFn:  # pylint: disable=invalid-name
+def AppendValue(val: 'Mapping[int, Any] | None' = None) -> StreamFn:
   """Returns a stream function appending values to arrays along their last axis.
 
   Args:
@@ -118,7 +119,7 @@ def AppendValue(val: 'Mapping[int, Any] | None' = None) -> StreamFn:  # pylint: 
   return append
 
 
-def PadToLength(len_map: 'Mapping[int, int] | None' = None,  # pylint: disable=invalid-name
+def PadToLength(len_map: 'Mapping[int, int] | None' = None,
                 pad_value: 'Any' = 0, multiple: bool = False) -> StreamFn:
   """Returns a stream function padding the first axis of arrays to lengths in `len_map`.
 
@@ -148,7 +149,7 @@ def PadToLength(len_map: 'Mapping[int, int] | None' = None,  # pylint: disable=i
   return pad
 
 
-def ConcatenateToLMInput(pad_to_length: 'int | None' = None) -> StreamFn:  # pylint: disable=invalid-name
+def ConcatenateToLMInput(pad_to_length: 'int | None' = None) -> StreamFn:
   """Returns a stream function turning `(inputs, targets)` into a language-model example.
 
   A pair becomes `(x, x, weights)` with `x = inputs ++ targets` (zero-padded to
@@ -182,7 +183,7 @@ def ConcatenateToLMInput(pad_to_length: 'int | None' = None) -> StreamFn:  # pyl
   return concatenate
 
 
-def AddLossWeights(id_to_mask: 'int | None' = None) -> StreamFn:  # pylint: disable=invalid-name
+def AddLossWeights(id_to_mask: 'int | None' = None) -> StreamFn:
   """Returns a stream function adding loss weights; see `add_loss_weights`."""
   return lambda g: add_loss_weights(g, id_to_mask=id_to_mask)
 
@@ -219,7 +220,7 @@ def add_loss_weights(generator: Iterable[Any],
     yield (example[0], targets, weights)
 
 
-def CastTo(dtype: Any = np.int32, indices: Sequence[int] = (0, 1),  # pylint: disable=invalid-name
+def CastTo(dtype: Any = np.int32, indices: Sequence[int] = (0, 1),
            debug: bool = False) -> StreamFn:
   """Returns a stream function casting the arrays at `indices` to `dtype`.
 

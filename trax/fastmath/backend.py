@@ -17,7 +17,7 @@ import contextlib
 import enum
 import importlib
 import types
-from typing import Iterator
+from collections.abc import Iterator
 
 
 class Backend(enum.Enum):

@@ -175,7 +175,7 @@ def abstract_eval(f):
   return eval_on_signatures
 
 
-map = lax.map  # pylint: disable=redefined-builtin
+map = lax.map
 
 
 def is_traced(tree):

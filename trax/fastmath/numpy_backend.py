@@ -7,7 +7,8 @@ Transforms (jit, grad, vjp, vmap, custom_vjp, remat), convolutions, pooling and
 """
 
 import math
-from typing import Any, Callable, Sequence
+from typing import Any
+from collections.abc import Callable, Sequence
 
 import numpy
 
@@ -150,7 +151,7 @@ def index_max(x: Any, idx: Any, y: Any) -> numpy.ndarray:
   return x
 
 
-def map(f: Callable, xs: Any) -> Any:  # pylint: disable=redefined-builtin
+def map(f: Callable, xs: Any) -> Any:
   """`f` on each slice of `xs` along axis 0, stacked."""
   return scan(lambda carry, x: (carry, f(x)), (), xs)[1]
 

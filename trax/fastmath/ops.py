@@ -5,7 +5,8 @@ tensorflow-numpy backend reproduces it with TensorFlow ops, and the numpy backen
 plain numpy can.
 """
 
-from typing import Any, Callable, Sequence
+from typing import Any
+from collections.abc import Callable, Sequence
 
 from trax.fastmath.backend import Backend
 from trax.fastmath.backend import BackendError
@@ -227,7 +228,7 @@ def _jax_only(name: str):
   if backend_name() != 'jax':
     raise BackendError(f'fastmath.{name} is not available on the {backend_name()!r} '
                        'backend; run it under the \'jax\' backend (fastmath.use_backend).')
-  import jax  # pylint: disable=g-import-not-at-top
+  import jax
   return jax
 
 

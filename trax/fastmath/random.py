@@ -3,7 +3,8 @@
 Keys are explicit values (uint32[2] under jax); the same key always gives the same numbers.
 """
 
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 from trax.fastmath.backend import lookup
 

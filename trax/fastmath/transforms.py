@@ -4,7 +4,8 @@ Every function here has the meaning of its jax namesake (see the jax backend): j
 transforms under jax, `tf.function` and `tf.GradientTape` under tensorflow-numpy.
 """
 
-from typing import Any, Callable, Sequence
+from typing import Any
+from collections.abc import Callable, Sequence
 
 from trax.fastmath.backend import lookup
 
@@ -32,7 +33,7 @@ def disable_jit() -> None:
   """
   global _jit_disabled
   _jit_disabled = True
-  import jax  # pylint: disable=g-import-not-at-top
+  import jax
   jax.config.update('jax_disable_jit', True)
 
 
@@ -117,7 +118,7 @@ def cond(pred: Any, true_fn: Callable, false_fn: Callable, *operands: Any) -> An
   return lookup('cond')(pred, true_fn, false_fn, *operands)
 
 
-def map(f: Callable, xs: Any) -> Any:  # pylint: disable=redefined-builtin
+def map(f: Callable, xs: Any) -> Any:
   """`f` applied to each slice of `xs` (a tree) along axis 0, results stacked (lax.map)."""
   return lookup('map')(f, xs)
 

@@ -6,7 +6,8 @@ why these are plain Python rather than `jax.tree_util` (which also descends into
 pytree classes).
 """
 
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 

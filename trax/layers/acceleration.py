@@ -101,7 +101,7 @@ class Accelerate(base.Layer):
       raise
 
   def __call__(self, x: Any, weights: Any = None, state: Any = None, rng: Any = None) -> Any:
-    if self.sublayer._initialized:  # pylint: disable=protected-access
+    if self.sublayer._initialized:
       self._initialized = True  # A wrapped, initialized layer brings its own weights.
     return super().__call__(x, weights, state, rng)
 

@@ -118,7 +118,7 @@ def Sigmoid() -> base.Layer:
 @assert_shape('...->...')
 def Tanh() -> base.Layer:
   r"""Hyperbolic tangent."""
-  return base.Fn('Tanh', lambda x: jnp.tanh(x))  # pylint: disable=unnecessary-lambda
+  return base.Fn('Tanh', lambda x: jnp.tanh(x))
 
 
 @register
@@ -151,14 +151,14 @@ def Softplus() -> base.Layer:
 @assert_shape('...->...')
 def Exp() -> base.Layer:
   r""":math:`f(x) = e^x`."""
-  return base.Fn('Exp', lambda x: jnp.exp(x))  # pylint: disable=unnecessary-lambda
+  return base.Fn('Exp', lambda x: jnp.exp(x))
 
 
 @register
 @assert_shape('...->...')
 def Log() -> base.Layer:
   r"""Natural logarithm (NaN for negative inputs, -inf at 0)."""
-  return base.Fn('Log', lambda x: jnp.log(x))  # pylint: disable=unnecessary-lambda
+  return base.Fn('Log', lambda x: jnp.log(x))
 
 
 @register

@@ -29,7 +29,8 @@ import functools
 import inspect
 import string
 import types
-from typing import Any, Callable, NamedTuple, Sequence
+from typing import Any, NamedTuple
+from collections.abc import Callable, Sequence
 
 import numpy as np
 

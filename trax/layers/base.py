@@ -350,14 +350,14 @@ class Layer:
   def save_to_file(self, file_name: str, weights_only: bool = False,
                    input_signature: Any = None) -> None:
     """Saves weights (and state unless `weights_only`) to a trax checkpoint file."""
-    from trax.supervised import checkpoints  # pylint: disable=g-import-not-at-top
+    from trax.supervised import checkpoints
     checkpoints.save_layer(self, file_name, weights_only=weights_only,
                            input_signature=input_signature)
 
   def init_from_file(self, file_name: str, weights_only: bool = False,
                      input_signature: Any = None) -> None:
     """Loads weights (and state unless `weights_only`) from a trax or Trax 1.x checkpoint."""
-    from trax.supervised import checkpoints  # pylint: disable=g-import-not-at-top
+    from trax.supervised import checkpoints
     checkpoints.load_layer(self, file_name, weights_only=weights_only,
                            input_signature=input_signature)
 

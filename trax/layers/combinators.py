@@ -18,7 +18,8 @@ combinator's. Loops and branches over a layer (`Scan`, `Cond`, `Cache`) are in
 `control_flow.py`; wrappers that reshape the inputs around a layer in `wrappers.py`.
 """
 
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 from trax import fastmath
 from trax.fastmath import numpy as jnp
@@ -333,7 +334,7 @@ def call_rng(layer: base.Layer) -> Any:
   passes hand their sublayers `None` rather than keys split from the default: that keeps
   random ops out of exported graphs (Trax 1.x passed `None` down the same way).
   """
-  return layer._rng  # pylint: disable=protected-access
+  return layer._rng
 
 
 def _serial_n_in_n_out(layers: Sequence[base.Layer]) -> tuple[int, int]:

@@ -9,7 +9,8 @@ they are folded into one batch axis for the convolution and restored afterwards.
 """
 
 import itertools
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 from trax import fastmath
 from trax.fastmath import numpy as jnp

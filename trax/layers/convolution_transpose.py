@@ -1,6 +1,7 @@
 """Transposed convolution (`ConvTranspose`): the gradient of `Conv` with respect to its input."""
 
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 from trax import fastmath
 from trax.fastmath import numpy as jnp

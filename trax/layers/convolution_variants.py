@@ -12,7 +12,8 @@ Output channel `g * (filters / groups) + j` comes from group `g`, the order of
 `c * depth_multiplier + m` for input channel `c`.
 """
 
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 from trax import fastmath
 from trax.layers import base

@@ -8,7 +8,8 @@ state.
 
 import functools
 import operator
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 

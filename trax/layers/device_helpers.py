@@ -9,7 +9,8 @@ them; where a pmap-only notion has no meaning here, the error says what to use.
 Like `acceleration.py`, this module imports jax: placing arrays is jax's business.
 """
 
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import jax
 from jax import sharding

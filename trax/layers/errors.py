@@ -11,7 +11,8 @@ import functools
 import os
 import sys
 import traceback
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, TypeVar
+from collections.abc import Callable, Iterator
 
 from trax import shapes
 
@@ -49,7 +50,7 @@ def reraised_as_layer_error(layer_name: str, caller: str, method: str,
   except LayerError as e:
     e.path.insert(0, layer_name)
     raise
-  except Exception as e:  # pylint: disable=broad-except
+  except Exception as e:
     message = ''.join(traceback.format_exception_only(type(e), e)).strip() + _hint(e, inputs)
     raise LayerError(layer_name, method, caller, _signature_or_repr(inputs), message) from e
 
@@ -79,7 +80,7 @@ def creation_site() -> str:
   site = _CREATED_AT.get()
   if site is not None:
     return site
-  frame = sys._getframe(1)  # pylint: disable=protected-access
+  frame = sys._getframe(1)
   while frame is not None:
     file_name = frame.f_code.co_filename
     if not os.path.abspath(file_name).startswith(_LAYERS_DIR) and 'functools' not in file_name:
@@ -121,12 +122,12 @@ def builds_layers_for_caller(fn: _F) -> _F:
 def caller_site(depth: int = 1) -> str:
   """`file:line` of the call `depth` levels above the function that calls this (1: the
   line that called that function), like `warnings.warn`'s stacklevel."""
-  frame = sys._getframe(depth + 1)  # pylint: disable=protected-access
+  frame = sys._getframe(depth + 1)
   return f'{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}'
 
 
 def _signature_or_repr(x: Any) -> Any:
   try:
     return shapes.signature(x)
-  except Exception:  # pylint: disable=broad-except
+  except Exception:
     return repr(x)[:200]

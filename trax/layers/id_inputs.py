@@ -42,11 +42,11 @@ def _follow(layer: base.Layer, stack: list, found: dict) -> list:
   n_in, n_out = layer.n_in, layer.n_out
   top, rest = stack[:n_in], stack[n_in:]
   top += [None] * (n_in - len(top))
-  if type(layer) is cb.Serial:  # pylint: disable=unidiomatic-typecheck  # Not subclasses.
+  if type(layer) is cb.Serial:  # Not subclasses.
     for sublayer in layer.sublayers:
       top = _follow(sublayer, top, found)
     return top + rest
-  if type(layer) is cb.Parallel:  # pylint: disable=unidiomatic-typecheck
+  if type(layer) is cb.Parallel:
     outputs, start = [], 0
     for sublayer in layer.sublayers:
       outputs += _follow(sublayer, top[start:start + sublayer.n_in], found)

@@ -18,7 +18,8 @@ Differences from Trax 1.4, all bug fixes:
 """
 
 import math
-from typing import Any, Callable, Sequence
+from typing import Any
+from collections.abc import Callable, Sequence
 
 import numpy as np
 

@@ -120,19 +120,19 @@ def BinaryCrossEntropySum() -> base.Layer:
                    name='BinaryCrossEntropySum', sublayers_to_print=[])
 
 
-def _Equal() -> base.Layer:  # pylint: disable=invalid-name
+def _Equal() -> base.Layer:
   return base.Fn('_Accuracy', lambda predictions, targets: jnp.astype(
       jnp.equal(predictions, targets), jnp.float32))
 
 
-def _NegativeLogProb() -> base.Layer:  # pylint: disable=invalid-name
+def _NegativeLogProb() -> base.Layer:
   def f(log_probs, targets):
     check_targets(log_probs, targets)
     return -target_entries(log_probs, targets)
   return base.Fn('_CrossEntropy', f)
 
 
-def _BinaryCrossEntropyOfProbabilities() -> base.Layer:  # pylint: disable=invalid-name
+def _BinaryCrossEntropyOfProbabilities() -> base.Layer:
   """`-(t log p + (1 - t) log(1 - p))` summed over all items, over the batch size."""
   def f(probabilities, targets):
     shapes.assert_same_shape(probabilities, targets)
@@ -143,11 +143,11 @@ def _BinaryCrossEntropyOfProbabilities() -> base.Layer:  # pylint: disable=inval
   return base.Fn('_BinaryCrossEntropy', f)
 
 
-def _WeightedMean() -> base.Layer:  # pylint: disable=invalid-name
+def _WeightedMean() -> base.Layer:
   return base.Fn('_WeightedMean', weighted_mean)
 
 
-def _WeightedSequenceMean() -> base.Layer:  # pylint: disable=invalid-name
+def _WeightedSequenceMean() -> base.Layer:
   def f(correct, weights):
     # A sequence is right when no position of non-zero weight is wrong.
     wrong = (1. - correct) * jnp.astype(weights, correct.dtype)

@@ -4,7 +4,7 @@
 Elementwise merges broadcast their inputs against each other, as numpy does.
 """
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from trax import fastmath
 from trax.fastmath import numpy as jnp
@@ -22,13 +22,13 @@ __all__ = [
 @register
 def Maximum() -> base.Layer:
   """`x0, x1 -> maximum(x0, x1)`, elementwise."""
-  return base.Fn('Maximum', lambda x0, x1: jnp.maximum(x0, x1))  # pylint: disable=unnecessary-lambda
+  return base.Fn('Maximum', lambda x0, x1: jnp.maximum(x0, x1))
 
 
 @register
 def Minimum() -> base.Layer:
   """`x0, x1 -> minimum(x0, x1)`, elementwise."""
-  return base.Fn('Minimum', lambda x0, x1: jnp.minimum(x0, x1))  # pylint: disable=unnecessary-lambda
+  return base.Fn('Minimum', lambda x0, x1: jnp.minimum(x0, x1))
 
 
 class Average(base.Layer):

@@ -8,7 +8,8 @@ hard sigmoid of MobileNetV3, :math:`\mathrm{relu6}(x + 3) / 6`; trax's own `Hard
 Each factory returns an `Fn` layer without weights that keeps the input shape.
 """
 
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 from trax import fastmath
 from trax.fastmath import numpy as jnp

@@ -28,7 +28,8 @@ such a query attends to nothing (Keras' masked softmax, which its MultiHeadAtten
 when it has attention dropout).
 """
 
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 from trax import fastmath
 from trax.fastmath import numpy as jnp

@@ -5,7 +5,8 @@ Weight and state layouts are those of Trax 1.x, so its checkpoints load: BatchNo
 bias)`; FilterResponseNorm `(gamma, beta, learnt_epsilon)`.
 """
 
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 
 from trax import fastmath

@@ -9,7 +9,8 @@ LayerScale.
 - `LayerScale` multiplies each channel by a learned factor (Touvron et al., 2021).
 """
 
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -7,7 +7,8 @@ numpy function instead, and gives the constant arguments in the config, so any s
 expression is a layer that `config()` describes and the tensorflow-numpy backend runs.
 """
 
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 from trax.fastmath import numpy as jnp
 from trax.layers import base

@@ -5,7 +5,8 @@ length of the layer's per-axis argument (`padding`, `cropping`, `size`), so the 
 layers serve sequences (1 axis), images (2) and volumes (3).
 """
 
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 

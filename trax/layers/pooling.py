@@ -9,7 +9,8 @@ spatial axis, so windows overlap; Keras' pooling layers default to `strides = po
 Pass `strides=pool_size` for non-overlapping windows.
 """
 
-from typing import Any, Callable, Sequence
+from typing import Any
+from collections.abc import Callable, Sequence
 
 from trax import fastmath
 from trax.fastmath import numpy as jnp

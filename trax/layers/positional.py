@@ -5,7 +5,8 @@ the next position as state and `ShiftRight` is the identity: the decoder feeds t
 inputs that are already shifted (a start token, then each token it emitted), as Trax does.
 """
 
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 

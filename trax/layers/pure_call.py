@@ -7,7 +7,8 @@
 
 import contextlib
 import contextvars
-from typing import Any, Callable, ContextManager, Iterator
+from typing import Any
+from collections.abc import Callable, Iterator
 
 from trax import fastmath
 from trax import shapes
@@ -16,7 +17,7 @@ _OBSERVER: contextvars.ContextVar = contextvars.ContextVar('trax_call_observer',
 
 
 @contextlib.contextmanager
-def observing_calls(observer: Callable[[Any], ContextManager]) -> Iterator[None]:
+def observing_calls(observer: Callable[[Any], contextlib.AbstractContextManager]) -> Iterator[None]:
   """Inside, every `pure_fn` call of any layer runs within `observer(layer)`.
 
   For tools that attribute work to layers, such as which layer made which TensorFlow op
@@ -30,7 +31,7 @@ def observing_calls(observer: Callable[[Any], ContextManager]) -> Iterator[None]
     _OBSERVER.reset(token)
 
 
-def observed(layer: Any) -> ContextManager:
+def observed(layer: Any) -> contextlib.AbstractContextManager:
   """The context `layer.pure_fn` runs in: the observer's, if one is set."""
   observer = _OBSERVER.get()
   return observer(layer) if observer is not None else contextlib.nullcontext()
@@ -38,16 +39,16 @@ def observed(layer: Any) -> ContextManager:
 
 def snapshot(layer: Any) -> list:
   """The weights, state, rng and init flags of `layer` and all layers below it."""
-  return [(current, current._weights, current._state, current._rng,  # pylint: disable=protected-access
-           current._initialized, current._init_cached)  # pylint: disable=protected-access
+  return [(current, current._weights, current._state, current._rng,
+           current._initialized, current._init_cached)
           for _, current in layer.walk()]
 
 
 def restore(saved: list) -> None:
   """Puts back what `snapshot` saw."""
   for layer, weights, state, rng, initialized, init_cached in saved:
-    layer._weights, layer._state, layer._rng = weights, state, rng  # pylint: disable=protected-access
-    layer._initialized, layer._init_cached = initialized, init_cached  # pylint: disable=protected-access
+    layer._weights, layer._state, layer._rng = weights, state, rng
+    layer._initialized, layer._init_cached = initialized, init_cached
 
 
 def signature_or_marker(tree: Any) -> Any:
@@ -62,7 +63,7 @@ def signature_or_marker(tree: Any) -> Any:
 def init_eagerly(layer: Any, input_signature: Any) -> None:
   """`layer.init`, computing concrete weights even inside a jax trace (`Layer.__call__`
   under `jax.jit` must not keep traced weights on the layer)."""
-  import jax  # pylint: disable=g-import-not-at-top  # Initialization is jax-only.
+  import jax  # Initialization is jax-only.
   with jax.ensure_compile_time_eval():
     layer.init(input_signature)
 
@@ -73,15 +74,15 @@ def forward_with_backward(layer: Any, inputs: Any) -> Any:
   The weights and inputs are differentiated; the state and rng are constants of the pass.
   `backward` returns `(gradient of inputs, gradient of weights)`, as in Trax 1.x.
   """
-  state, rng = layer.state, layer._rng  # pylint: disable=protected-access
+  state, rng = layer.state, layer._rng
 
   def run(x, weights):
-    saved = layer.weights, layer.state, layer._rng  # pylint: disable=protected-access
-    layer.weights, layer.state, layer._rng = weights, state, rng  # pylint: disable=protected-access
+    saved = layer.weights, layer.state, layer._rng
+    layer.weights, layer.state, layer._rng = weights, state, rng
     try:
       return layer.forward(x), layer.state
     finally:
-      layer.weights, layer.state, layer._rng = saved  # pylint: disable=protected-access
+      layer.weights, layer.state, layer._rng = saved
 
   def run_keeping_residuals(x, weights):
     output, new_state = run(x, weights)

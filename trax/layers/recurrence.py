@@ -161,7 +161,7 @@ def RNN(cell: base.Layer, n_units: int, state_depth: 'int | None' = None,
   return cb.Serial(layers, name='RNN')
 
 
-def _Zeros(depth: int) -> base.Layer:  # pylint: disable=invalid-name
+def _Zeros(depth: int) -> base.Layer:
   """Zeros `(batch, depth)` for inputs `(batch, length, d)`, in the input's float type."""
   def zeros(x):
     x = jnp.asarray(x)  # The backend's type: float64 numpy inputs are float32 under jax.
@@ -170,7 +170,7 @@ def _Zeros(depth: int) -> base.Layer:  # pylint: disable=invalid-name
   return base.Fn('Zeros', zeros)
 
 
-def _MaskedStep(cell: base.Layer, zero_output: bool) -> base.Layer:  # pylint: disable=invalid-name
+def _MaskedStep(cell: base.Layer, zero_output: bool) -> base.Layer:
   """`(x_t, mask_t, y_prev, state) -> (y_out, y_kept, state_kept)` around `cell`."""
   def keep(y, new_state, mask, y_prev, state):
     mask = jnp.expand_dims(mask, -1)

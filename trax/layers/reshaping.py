@@ -5,7 +5,8 @@ model need; `Transpose` and `GetItem` index the whole array, batch axis included
 does. `GetItem` takes its index in a JSON-able form so that `config()` can describe it.
 """
 
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 from trax import fastmath
 from trax.fastmath import numpy as jnp

@@ -162,7 +162,7 @@ def MakeZeroState(depth_multiplier: int = 1) -> base.Layer:
   return base.Fn('MakeZeroState', lambda x: _zero_state(x, depth_multiplier * x.shape[-1]))
 
 
-def _ZeroState(depth: int) -> base.Layer:  # pylint: disable=invalid-name
+def _ZeroState(depth: int) -> base.Layer:
   """Zeros of shape `(batch, depth)` for inputs `(batch, length, d_in)`."""
   return base.Fn('MakeZeroState', lambda x: _zero_state(x, depth))
 

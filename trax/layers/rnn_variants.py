@@ -2,7 +2,8 @@
 (`GeneralGRUCell`, and `ConvGRUCell` with a convolution).
 """
 
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from trax.layers import activation_fns
 from trax.layers import base

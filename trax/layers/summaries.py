@@ -5,7 +5,8 @@ with `summary_`; `Loop.run_evals` reports the scalar ones after each eval, as Tr
 `Loop` did (`summary_<name>` in the history and the eval summaries).
 """
 
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 

@@ -6,7 +6,8 @@ to [0, 1], stacks each frame with the `n_frames - 1` frames before it along the 
 vector: outputs `(batch, time, output_size)`.
 """
 
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 import trax.layers as tl
 from trax.fastmath import numpy as jnp

@@ -1,6 +1,6 @@
 """A multilayer perceptron: dense layers with a nonlinearity between them."""
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import trax.layers as tl
 

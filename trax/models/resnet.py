@@ -6,7 +6,7 @@ https://arxiv.org/abs/1605.07146. Images are NHWC. Layer structures (and so the 
 of weights and state) are Trax 1.4's, so its checkpoints load.
 """
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import trax.layers as tl
 

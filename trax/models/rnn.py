@@ -6,7 +6,7 @@ recurrent state carries over from call to call, so a sequence can be fed one pos
 at a time; the models then do not shift their targets (feed a start token, 0, first).
 """
 
-from typing import Callable
+from collections.abc import Callable
 
 import trax.layers as tl
 

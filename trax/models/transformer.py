@@ -9,7 +9,7 @@ Comments beside the layers track the data stack, top first (`vec mask`), and the
 where it changes: B batch, T sequence length, D `d_model`, V vocabulary size.
 """
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import trax.layers as tl
 

@@ -16,7 +16,8 @@ training step). Only numpy arrays are checked: a batch already on a device is no
 back to the host.
 """
 
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 

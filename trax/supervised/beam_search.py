@@ -26,7 +26,8 @@ the result. The approximation this makes: a live beam whose normalized score fal
 `K` finished ones is dropped, though with `alpha > 0` growing longer could have raised it.
 """
 
-from typing import Any, Callable, NamedTuple
+from typing import Any, NamedTuple
+from collections.abc import Callable
 import weakref
 
 import jax

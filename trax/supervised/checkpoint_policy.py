@@ -9,7 +9,7 @@
   so far (ties included), overwritten each time.
 """
 
-from typing import Callable
+from collections.abc import Callable
 
 
 def at_step_1_and_every_nth_step(period: 'int | None') -> Callable[[int], bool]:

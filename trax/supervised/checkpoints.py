@@ -188,7 +188,7 @@ def _read_local(path: str, name: str, arrays: bool) -> Checkpoint:
   if magic == b'PK':
     return read(path, arrays)
   if magic == b'\x1f\x8b':
-    from trax.supervised import trax1_checkpoints  # pylint: disable=g-import-not-at-top
+    from trax.supervised import trax1_checkpoints
     return trax1_checkpoints.read(path, arrays)
   raise CheckpointError(f'{name} is neither a trax checkpoint (a zip/.npz file) nor a '
                         f'Trax 1.x checkpoint (a gzipped pickle); its first bytes are '
@@ -269,7 +269,7 @@ def match_arrays(found: list, expected: list, what: str, file_name: str) -> list
   Raises:
     ValueError: counts or shapes differ; the message names the file and the entries.
   """
-  import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
+  import jax.numpy as jnp
   if len(found) != len(expected):
     raise ValueError(
         f'{file_name} holds {len(found)} {what} arrays but the layer has {len(expected)}. '

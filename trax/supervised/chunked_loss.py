@@ -34,7 +34,8 @@ for entries near zero) for the gradients in the tests, which check both.
 
 import functools
 import math
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp

@@ -34,7 +34,8 @@ Decoding runs on the jax backend and imports jax directly, as `tl.Accelerate` do
 
 import functools
 import itertools
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 import jax
 from jax import lax

@@ -120,7 +120,7 @@ class Placement:
     """
     if jax.process_count() == 1:
       return jax.device_get(tree)
-    from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
+    from jax.experimental import multihost_utils
 
     def get(x):
       if not isinstance(x, jax.Array) or x.is_fully_replicated:
@@ -131,7 +131,7 @@ class Placement:
   def wait_for_all(self, name: str) -> None:
     """Returns once every process has called it with `name` (a barrier)."""
     if jax.process_count() > 1:
-      from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
+      from jax.experimental import multihost_utils
       multihost_utils.sync_global_devices(name)
 
   def _place(self, x: Any, target: NamedSharding) -> jax.Array:
@@ -156,5 +156,5 @@ def same_seed_on_all_hosts(seed: int) -> int:
   """Process 0's `seed`, on every process (so all hosts initialize the same weights)."""
   if jax.process_count() == 1:
     return seed
-  from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
+  from jax.experimental import multihost_utils
   return int(multihost_utils.broadcast_one_to_all(np.int64(seed)))

@@ -9,7 +9,8 @@ costs seconds of compiling initializers, whose values the trained weights replac
 """
 
 import logging
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 import jax
 import numpy as np
@@ -135,7 +136,7 @@ class Evaluator:
 
 def eval_mode_copy(model: base.Layer) -> base.Layer:
   """`model` rebuilt in eval mode from its config; `model` itself if it has no config."""
-  from trax import layers as tl  # pylint: disable=g-import-not-at-top
+  from trax import layers as tl
   try:
     return tl.from_config(model.config(), mode='eval', safe_mode=False)  # Built here.
   except tl.ConfigError as e:

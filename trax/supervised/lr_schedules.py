@@ -14,7 +14,8 @@ update, so step 0 (a rate of 0 under the warm-up schedules) is never trained wit
 [0.025, 0.05, 0.075, 0.1, 0.05]
 """
 
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from trax.fastmath import numpy as jnp
 
@@ -75,7 +76,7 @@ def warmup_and_rsqrt_decay(n_warmup_steps: int, max_value: float) -> Schedule:
 
 
 def multifactor(factors: str = 'constant * linear_warmup * rsqrt_decay',
-                constant: float = 0.1,  # pylint: disable=redefined-outer-name
+                constant: float = 0.1,
                 warmup_steps: int = 400,
                 decay_factor: float = 0.5,
                 steps_per_decay: int = 20000,

@@ -144,7 +144,7 @@ def _manager(ocp: Any, path: str, create: bool) -> Any:
 
 def _import_orbax() -> Any:
   try:
-    import orbax.checkpoint as ocp  # pylint: disable=g-import-not-at-top
+    import orbax.checkpoint as ocp
   except ImportError as e:
     raise ImportError('Checkpoints of weights split over a mesh\'s model axis are written '
                       'with orbax-checkpoint, which is not installed: pip install '

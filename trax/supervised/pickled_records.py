@@ -14,7 +14,8 @@ import collections
 import math
 import pickle
 import sys
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 

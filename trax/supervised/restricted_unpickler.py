@@ -22,7 +22,8 @@ be described at all. Names are admitted as Trax 1.x wrote them at any pickle pro
 
 import collections
 import pickle
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import ml_dtypes
 import numpy as np

@@ -12,7 +12,8 @@ any layout: arrays are placed as the reading loop lays them out.
 """
 
 import os
-from typing import Any, Callable, Sequence
+from typing import Any
+from collections.abc import Callable, Sequence
 
 import jax
 

@@ -6,7 +6,8 @@ the batches they hand out, so a `Loop` resuming from a checkpoint can skip as ma
 of a fresh stream as the checkpointed run had used (see `Loop`).
 """
 
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 

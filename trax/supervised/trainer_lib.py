@@ -14,7 +14,8 @@ import itertools
 import logging
 import os
 import sys
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from trax import atomic_files
 from trax import data

@@ -19,7 +19,8 @@ NaN or infinite loss stops training (`NonFiniteLossError`) instead of being save
 
 import collections
 import os
-from typing import Any, Callable, Sequence
+from typing import Any
+from collections.abc import Callable, Sequence
 
 import jax
 import numpy as np
@@ -175,7 +176,7 @@ class Loop(loop_weights.TrainedWeights):
                                                   f'Train task {i}', loss_chunk_size)
                           for i, task in enumerate(self._tasks)]
       else:
-        from trax.supervised import tf_trainer  # pylint: disable=g-import-not-at-top
+        from trax.supervised import tf_trainer
         self._trainers = [tf_trainer.TfTaskTrainer(model, task, f'Train task {i}')
                           for i, task in enumerate(self._tasks)]
       self._evaluation = evaluation.Evaluation(model, eval_model, self._eval_tasks,

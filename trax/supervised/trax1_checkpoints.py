@@ -58,7 +58,7 @@ def load_pickle(path: str, arrays: bool = True) -> Any:
     raise type(e)(f'{path}: {e}') from None
   except FileNotFoundError:
     raise
-  except Exception as e:  # pylint: disable=broad-except  # Nothing from the file ran.
+  except Exception as e:  # Nothing from the file ran.
     raise checkpoint_reading.CheckpointError(
         f'{path} is not a readable Trax 1.x checkpoint: {type(e).__name__}: '
         f'{str(e)[:300]}') from None

@@ -16,10 +16,9 @@ What TF cannot do raises `BackendError` naming the op. Importing this module imp
 TensorFlow, so `trax` imports it only when the backend is first selected.
 """
 
-# pylint: disable=g-importing-member,unused-import
 import builtins
 import contextlib
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as _np
 import tensorflow as tf
@@ -194,7 +193,7 @@ def widen_floats(tree, like):
   return tf.nest.map_structure(widen, tree)
 
 
-def map(f, xs):  # pylint: disable=redefined-builtin
+def map(f, xs):
   """`f` applied to each slice of `xs` along axis 0, stacked (as `jax.lax.map`)."""
   return scan(lambda carry, x: (carry, f(x)), (), xs)[1]
 

@@ -5,7 +5,8 @@ Carries and scanned values are trees (tuples, lists, dicts) of arrays. Loops are
 with a leading axis unknown until run time.
 """
 
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import tensorflow as tf
 

@@ -5,7 +5,8 @@ positions, then scatter into the flattened `x`. Dynamic slices clamp their start
 slice stays in bounds, as jax does; negative starts count from the end.
 """
 
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 import tensorflow as tf

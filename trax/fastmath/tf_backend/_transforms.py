@@ -6,7 +6,8 @@ values fails as it does under jax (use `fastmath.cond`, `fori_loop`, `scan`).
 """
 
 import functools
-from typing import Any, Callable, Sequence
+from typing import Any
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -169,7 +170,7 @@ def vmap(f: Callable, in_axes: Any = 0, out_axes: Any = 0) -> Callable:
   return batched
 
 
-class custom_vjp:  # pylint: disable=invalid-name
+class custom_vjp:
   """A function with a hand-written backward pass, as `jax.custom_vjp`.
 
   `f.defvjp(fwd, bwd)`: `fwd(*args) -> (out, residuals)`, `bwd(*nondiff_args, residuals,

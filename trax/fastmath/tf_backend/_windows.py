@@ -5,7 +5,8 @@ TF's kernels want channels last (`NHWC` inputs, `HWIO` kernels); other layouts n
 followed by a 'VALID' window.
 """
 
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 import tensorflow as tf

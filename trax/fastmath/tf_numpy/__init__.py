@@ -24,7 +24,6 @@ fail, and tnp defaults to float64. Python operators on the returned tensors are 
 Names not defined here raise `BackendError` through `fastmath.numpy`.
 """
 
-# pylint: disable=wildcard-import,redefined-builtin
 from trax.fastmath.tf_numpy._creation import *
 from trax.fastmath.tf_numpy._dtypes import *
 from trax.fastmath.tf_numpy._elementwise import *

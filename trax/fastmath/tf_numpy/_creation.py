@@ -18,18 +18,18 @@ __all__ = [
 ]
 
 
-def zeros(shape, dtype=None) -> tf.Tensor:  # pylint: disable=redefined-outer-name
+def zeros(shape, dtype=None) -> tf.Tensor:
   return tf.zeros(shape_arg(shape), tf_dtype(float32 if dtype is None else dtype))
 
 
-def ones(shape, dtype=None) -> tf.Tensor:  # pylint: disable=redefined-outer-name
+def ones(shape, dtype=None) -> tf.Tensor:
   return tf.ones(shape_arg(shape), tf_dtype(float32 if dtype is None else dtype))
 
 
 empty = zeros
 
 
-def full(shape, fill_value, dtype=None) -> tf.Tensor:  # pylint: disable=redefined-outer-name
+def full(shape, fill_value, dtype=None) -> tf.Tensor:
   return tf.broadcast_to(asarray(fill_value, dtype), shape_arg(shape))
 
 
@@ -39,11 +39,11 @@ def full_like(a, fill_value, dtype=None, shape=None) -> tf.Tensor:
   return tf.broadcast_to(asarray(fill_value, a.dtype if dtype is None else dtype), target)
 
 
-def zeros_like(a, dtype=None, shape=None) -> tf.Tensor:  # pylint: disable=redefined-outer-name
+def zeros_like(a, dtype=None, shape=None) -> tf.Tensor:
   return full_like(a, 0, dtype, shape)
 
 
-def ones_like(a, dtype=None, shape=None) -> tf.Tensor:  # pylint: disable=redefined-outer-name
+def ones_like(a, dtype=None, shape=None) -> tf.Tensor:
   return full_like(a, 1, dtype, shape)
 
 
@@ -75,7 +75,7 @@ def _band(n_rows, n_cols, k, keep) -> tf.Tensor:
   return keep(offsets)
 
 
-def eye(N, M=None, k=0, dtype=float32) -> tf.Tensor:  # pylint: disable=invalid-name
+def eye(N, M=None, k=0, dtype=float32) -> tf.Tensor:
   return astype(_band(N, N if M is None else M, k, lambda d: tf.equal(d, 0)), dtype)
 
 
@@ -83,7 +83,7 @@ def identity(n, dtype=float32) -> tf.Tensor:
   return eye(n, dtype=dtype)
 
 
-def tri(N, M=None, k=0, dtype=float32) -> tf.Tensor:  # pylint: disable=invalid-name
+def tri(N, M=None, k=0, dtype=float32) -> tf.Tensor:
   return astype(_band(N, N if M is None else M, k, lambda d: d <= 0), dtype)
 
 

@@ -149,7 +149,7 @@ def shape_arg(shape_like):
   return [int(d) for d in dims]
 
 
-def asarray(a, dtype=None, copy=None) -> tf.Tensor:  # pylint: disable=redefined-outer-name
+def asarray(a, dtype=None, copy=None) -> tf.Tensor:
   """`a` as a tensor; lists may mix tensors and scalars (`[batch, length, -1]`)."""
   if is_tensor(a):
     t = tf.convert_to_tensor(a)
@@ -171,7 +171,7 @@ def array(object, dtype=None, copy=True, ndmin=0) -> tf.Tensor:
   return tf.reshape(t, shape_arg((1,) * missing + shape(t))) if missing > 0 else t
 
 
-def astype(x, dtype, copy=False) -> tf.Tensor:  # pylint: disable=redefined-outer-name
+def astype(x, dtype, copy=False) -> tf.Tensor:
   x, target = asarray(x), tf_dtype(dtype)
   return x if x.dtype == target else tf.cast(x, target)
 

@@ -4,7 +4,7 @@ Functions that need a float (`exp`, `divide`, `arctan2`) turn integers into floa
 others keep the (promoted) input dtype. Binary functions broadcast like numpy.
 """
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import tensorflow as tf
@@ -101,7 +101,7 @@ arctanh = _unary('arctanh', tf.math.atanh, inexact=True)
 rint = _unary('rint', tf.math.round, inexact=True)  # Round half to even, like numpy.
 
 # Dtype-preserving functions.
-abs = absolute = _unary('abs', tf.math.abs)  # pylint: disable=redefined-builtin
+abs = absolute = _unary('abs', tf.math.abs)
 negative = _unary('negative', tf.math.negative)
 positive = _unary('positive', tf.identity)
 sign = _unary('sign', tf.math.sign)
@@ -151,7 +151,7 @@ def logaddexp(x1, x2) -> tf.Tensor:
   return tf.where(tf.math.is_nan(delta), x1 + x2, stable)  # Equal infinities.
 
 
-def round(a, decimals=0) -> tf.Tensor:  # pylint: disable=redefined-builtin
+def round(a, decimals=0) -> tf.Tensor:
   """Rounds half to even, like numpy."""
   a = asarray(a)
   if not a.dtype.is_floating:

@@ -63,7 +63,7 @@ def vdot(a, b) -> tf.Tensor:
   return tf.tensordot(tf.reshape(tf.math.conj(a), [-1]), tf.reshape(b, [-1]), 1)
 
 
-def _norm(x, ord=None, axis=None, keepdims=False) -> tf.Tensor:  # pylint: disable=redefined-builtin
+def _norm(x, ord=None, axis=None, keepdims=False) -> tf.Tensor:
   """Euclidean / Frobenius norm by default; other `ord`s as `tf.norm` supports them."""
   x = as_inexact(x)
   axes = list(axis) if isinstance(axis, (tuple, list)) else axis

@@ -37,7 +37,7 @@ def _normalize_axes(axes, rank: int) -> list:
   return [a % rank for a in (axes if isinstance(axes, (tuple, list)) else (axes,))]
 
 
-def reshape(a, shape, order='C') -> tf.Tensor:  # pylint: disable=redefined-outer-name
+def reshape(a, shape, order='C') -> tf.Tensor:
   if order != 'C':
     raise BackendError(f'fastmath.numpy.reshape: only order="C" is available on the '
                        f'tensorflow-numpy backend, got order={order!r}.')
@@ -83,7 +83,7 @@ def squeeze(a, axis=None) -> tf.Tensor:
   return tf.squeeze(asarray(a), axes)
 
 
-def broadcast_to(array, shape) -> tf.Tensor:  # pylint: disable=redefined-outer-name
+def broadcast_to(array, shape) -> tf.Tensor:
   return tf.broadcast_to(asarray(array), shape_arg(shape))
 
 
@@ -127,7 +127,7 @@ def split(ary, indices_or_sections, axis=0) -> list:
   return tf.split(ary, shape_arg(sizes), axis)
 
 
-def tile(A, reps) -> tf.Tensor:  # pylint: disable=invalid-name
+def tile(A, reps) -> tf.Tensor:
   a = asarray(A)
   reps = tuple(reps) if isinstance(reps, (tuple, list)) else (reps,)
   rank = _rank(a)

@@ -32,7 +32,7 @@ def _accumulator(x: tf.Tensor, dtype) -> tf.Tensor:
   return x
 
 
-def sum(a, axis=None, dtype=None, keepdims=False) -> tf.Tensor:  # pylint: disable=redefined-builtin
+def sum(a, axis=None, dtype=None, keepdims=False) -> tf.Tensor:
   return tf.reduce_sum(_accumulator(asarray(a), dtype), _axes(axis), keepdims)
 
 
@@ -77,13 +77,13 @@ def std(a, axis=None, dtype=None, ddof=0, keepdims=False) -> tf.Tensor:
   return tf.math.sqrt(var(a, axis, dtype, ddof, keepdims))
 
 
-def max(a, axis=None, keepdims=False) -> tf.Tensor:  # pylint: disable=redefined-builtin
+def max(a, axis=None, keepdims=False) -> tf.Tensor:
   a = asarray(a)
   reduce = tf.reduce_any if a.dtype == tf.bool else tf.reduce_max
   return reduce(a, _axes(axis), keepdims)
 
 
-def min(a, axis=None, keepdims=False) -> tf.Tensor:  # pylint: disable=redefined-builtin
+def min(a, axis=None, keepdims=False) -> tf.Tensor:
   a = asarray(a)
   reduce = tf.reduce_all if a.dtype == tf.bool else tf.reduce_min
   return reduce(a, _axes(axis), keepdims)
@@ -109,11 +109,11 @@ def argmin(a, axis=None, keepdims=False) -> tf.Tensor:
   return _arg_reduce(tf.math.argmin, a, axis, keepdims)
 
 
-def all(a, axis=None, keepdims=False) -> tf.Tensor:  # pylint: disable=redefined-builtin
+def all(a, axis=None, keepdims=False) -> tf.Tensor:
   return tf.reduce_all(as_bool(a), _axes(axis), keepdims)
 
 
-def any(a, axis=None, keepdims=False) -> tf.Tensor:  # pylint: disable=redefined-builtin
+def any(a, axis=None, keepdims=False) -> tf.Tensor:
   return tf.reduce_any(as_bool(a), _axes(axis), keepdims)
 
 
