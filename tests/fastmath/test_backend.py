@@ -12,7 +12,8 @@ from trax.fastmath import numpy_backend
 
 # Ops with no plain-numpy meaning; the numpy backend leaves them to the dispatcher's error.
 NOT_IN_NUMPY = {'jit', 'grad', 'value_and_grad', 'vjp', 'vmap', 'custom_vjp', 'remat', 'conv',
-                'max_pool', 'sum_pool', 'avg_pool', 'abstract_eval'}
+                'max_pool', 'sum_pool', 'avg_pool', 'abstract_eval',
+                'random_truncated_normal'}
 
 
 def _public_names(module) -> set:

@@ -150,3 +150,14 @@ def test_jax_truncated_normal_is_jax_random_truncated_normal():
   assert samples.dtype == np.float32 and -2. < samples.min() and samples.max() < 2.
   with fastmath.use_backend('numpy'), pytest.raises(fastmath.BackendError, match='jax'):
     fastmath.random.truncated_normal(key, -2., 2., (3,))
+
+
+@pytest.mark.parametrize('lower, upper', [(-2., 2.), (-1., 0.5)])
+def test_tf_truncated_normal_matches_jax_in_distribution(lower, upper):
+  key = fastmath.random.get_prng(3)
+  expected = _np(jax.random.truncated_normal(key, lower, upper, (N,)))
+  with fastmath.use_backend('tensorflow-numpy'):
+    got = _np(fastmath.random.truncated_normal(key, lower, upper, (N,)))
+  assert got.dtype == np.float32 and lower <= got.min() and got.max() <= upper
+  for stat in (np.mean, np.std, lambda x: np.mean(x < 0.)):
+    assert abs(stat(got) - stat(expected)) < 0.02

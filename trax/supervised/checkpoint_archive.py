@@ -89,7 +89,7 @@ def _check_members(archive: zipfile.ZipFile, path: str, arrays: bool) -> dict:
     raise checkpoint_reading.CheckpointError(
         f'{path} holds {declared:,} bytes of arrays, more than the limit of '
         f'{checkpoint_reading.max_bytes():,}: raise it with '
-        'trax.supervised.checkpoint_reading.read_limit(...) (--max-bytes on the command '
+        'trax.checkpoint_reading.read_limit(...) (--max-bytes on the command '
         'line).')
   return members
 

@@ -53,8 +53,7 @@ from trax.supervised.training_helpers import unpickle_from_file
 __all__ = ['Loop', 'TrainTask', 'EvalTask', 'NonFiniteLossError', 'init_host_and_devices',
            'pickle_to_file', 'unpickle_from_file']
 
-# Steps the host may dispatch ahead of the devices: the next batch is prepared while the
-# current step runs, and no more batches than this wait in device memory.
+# Steps dispatched ahead of the devices: batches waiting in device memory, at most.
 _MAX_STEPS_IN_FLIGHT = 2
 
 

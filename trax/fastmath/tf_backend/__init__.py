@@ -41,6 +41,7 @@ from trax.fastmath.tf_backend._random import random_bits
 from trax.fastmath.tf_backend._random import random_fold_in
 from trax.fastmath.tf_backend._random import random_get_prng
 from trax.fastmath.tf_backend._random import random_normal
+from trax.fastmath.tf_backend._random import random_truncated_normal
 from trax.fastmath.tf_backend._random import random_randint
 from trax.fastmath.tf_backend._random import random_split
 from trax.fastmath.tf_backend._random import random_uniform

@@ -9,6 +9,7 @@ TF Lite (2.21) has no builtins for the stateless random ops: models exported in 
 predict mode, where dropout is off, contain none.
 """
 
+import math
 from typing import Any
 from collections.abc import Sequence
 
@@ -70,6 +71,15 @@ def random_uniform(key: Any, shape: Any = (), dtype: Any = np.float32,
 def random_normal(key: Any, shape: Sequence = (), dtype: Any = np.float32) -> tf.Tensor:
   return tf.random.stateless_normal(_dtypes.shape_arg(shape), _key(key),
                                     dtype=_dtypes.tf_dtype(dtype))
+
+
+def random_truncated_normal(key: Any, lower: float, upper: float, shape: Sequence = (),
+                            dtype: Any = np.float32) -> tf.Tensor:
+  """By the inverse CDF: a uniform draw between the CDF at `lower` and at `upper`."""
+  cdf = lambda z: 0.5 * (1. + math.erf(z / math.sqrt(2.)))
+  u = tf.random.stateless_uniform(_dtypes.shape_arg(shape), _key(key), cdf(lower),
+                                  cdf(upper), tf.float64)
+  return tf.cast(tf.math.ndtri(u), _dtypes.tf_dtype(dtype))
 
 
 def random_randint(key: Any, shape: Sequence, minval: Any, maxval: Any,
