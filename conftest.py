@@ -16,15 +16,27 @@ def _docstring_namespace(request: pytest.FixtureRequest) -> None:
   import trax
   from trax import fastmath, shapes
   import trax.layers as tl
+
   namespace = request.getfixturevalue('doctest_namespace')
   if request.node.name.startswith('trax.layers.'):
     namespace.update(vars(tl))
-  namespace.update(np=np, jnp=fastmath.numpy, fastmath=fastmath, tl=tl, trax=trax,
-                   shapes=shapes, ShapeDtype=shapes.ShapeDtype)
+  namespace.update(
+    np=np,
+    jnp=fastmath.numpy,
+    fastmath=fastmath,
+    tl=tl,
+    trax=trax,
+    shapes=shapes,
+    ShapeDtype=shapes.ShapeDtype,
+  )
   if request.node.name.startswith(('trax_keras.', 'converters.')):
     import keras
+
     namespace['keras'] = keras
     if request.node.name.startswith('trax_keras.keras_layer') and (
-        keras.backend.backend() != 'jax'):
-      pytest.skip('KerasLayer needs Keras on JAX: tests/trax_keras/test_jax_backend.py '
-                  'runs this example there.')
+      keras.backend.backend() != 'jax'
+    ):
+      pytest.skip(
+        'KerasLayer needs Keras on JAX: tests/trax_keras/test_jax_backend.py '
+        'runs this example there.'
+      )

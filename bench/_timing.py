@@ -52,14 +52,20 @@ class WorkerPeer:
     self.name = name
     self.n_params = None
     self._process = subprocess.Popen(
-        list(command), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-        env={**os.environ, **(env or {})})
+      list(command),
+      stdin=subprocess.PIPE,
+      stdout=subprocess.PIPE,
+      text=True,
+      env={**os.environ, **(env or {})},
+    )
 
   def _receive(self) -> dict:
     line = self._process.stdout.readline()
     if not line:
-      raise RuntimeError(f'{self.name}: the worker process exited '
-                         f'(code {self._process.wait()}); see its stderr above.')
+      raise RuntimeError(
+        f'{self.name}: the worker process exited '
+        f'(code {self._process.wait()}); see its stderr above.'
+      )
     return json.loads(line)
 
   def wait_ready(self) -> int:
@@ -133,8 +139,13 @@ def timed(peer: Any, n_steps: int) -> tuple[float, float]:
   return time_run(peer.run, n_steps)
 
 
-def interleaved(peers: Sequence[Any], rounds: int, steps: int,
-                warmup_steps: int = 2, log: Callable[[str], None] = print) -> dict:
+def interleaved(
+  peers: Sequence[Any],
+  rounds: int,
+  steps: int,
+  warmup_steps: int = 2,
+  log: Callable[[str], None] = print,
+) -> dict:
   """Per-step times of every peer over `rounds` interleaved rounds of `steps` steps.
 
   Each peer first runs `warmup_steps` untimed steps (compilation). A peer that fails is
@@ -145,41 +156,53 @@ def interleaved(peers: Sequence[Any], rounds: int, steps: int,
     try:
       start = time.perf_counter()
       timed(peer, warmup_steps)
-      log(f'  {peer.name}: warm-up ({warmup_steps} steps, compilation) '
-          f'{time.perf_counter() - start:.1f} s')
+      log(
+        f'  {peer.name}: warm-up ({warmup_steps} steps, compilation) '
+        f'{time.perf_counter() - start:.1f} s'
+      )
     except Exception as e:
       log(f'  {peer.name}: dropped, warm-up failed: {e}')
       peers.remove(peer)
   results = {peer.name: [] for peer in peers}
   for r in range(rounds):
-    order = peers[r % len(peers):] + peers[:r % len(peers)]
+    order = peers[r % len(peers) :] + peers[: r % len(peers)]
     for peer in order:
       results[peer.name].append(timed(peer, steps))
-    log(f'  round {r + 1}/{rounds}: ' + ', '.join(
-        f'{name} {times[-1][0] * 1e3:.0f}' for name, times in results.items()) +
-        f' ms/step ({load_average()})')
+    log(
+      f'  round {r + 1}/{rounds}: '
+      + ', '.join(f'{name} {times[-1][0] * 1e3:.0f}' for name, times in results.items())
+      + f' ms/step ({load_average()})'
+    )
   return results
 
 
 def medians(results: dict) -> dict:
   """`{name: (median wall, median cpu)}` seconds per step."""
-  return {name: (statistics.median(w for w, _ in times), statistics.median(c for _, c in times))
-          for name, times in results.items() if times}
+  return {
+    name: (statistics.median(w for w, _ in times), statistics.median(c for _, c in times))
+    for name, times in results.items()
+    if times
+  }
 
 
-def print_report(results: dict, baseline: str, extra: 'dict | None' = None,
-                 log: Callable[[str], None] = print) -> None:
+def print_report(
+  results: dict, baseline: str, extra: 'dict | None' = None, log: Callable[[str], None] = print
+) -> None:
   """A table of median ms/step (wall and CPU) and ratios to `baseline`.
 
   `extra` maps a peer name to a column string (e.g. its parameter count).
   """
   table = medians(results)
   base_wall, base_cpu = table.get(baseline, (None, None))
-  log(f'{"peer":<16}{"wall ms/step":>14}{"/ " + baseline:>10}{"cpu ms/step":>14}'
-      f'{"/ " + baseline:>10}  {"min..max wall":>15}  {"":<}')
+  log(
+    f'{"peer":<16}{"wall ms/step":>14}{"/ " + baseline:>10}{"cpu ms/step":>14}'
+    f'{"/ " + baseline:>10}  {"min..max wall":>15}  {"":<}'
+  )
   for name, (wall, cpu) in sorted(table.items(), key=lambda item: item[1][0]):
     walls = [w for w, _ in results[name]]
     ratio = lambda x, b: f'{x / b:.3f}' if b else '-'
-    log(f'{name:<16}{wall * 1e3:>14.1f}{ratio(wall, base_wall):>10}{cpu * 1e3:>14.1f}'
-        f'{ratio(cpu, base_cpu):>10}  {min(walls) * 1e3:>6.0f}..{max(walls) * 1e3:<6.0f}  '
-        f'{(extra or {}).get(name, "")}')
+    log(
+      f'{name:<16}{wall * 1e3:>14.1f}{ratio(wall, base_wall):>10}{cpu * 1e3:>14.1f}'
+      f'{ratio(cpu, base_cpu):>10}  {min(walls) * 1e3:>6.0f}..{max(walls) * 1e3:<6.0f}  '
+      f'{(extra or {}).get(name, "")}'
+    )

@@ -71,7 +71,7 @@ def step_times(make_stream, n_tokens: int, runs: int) -> np.ndarray:
 def per_token_cost(times: np.ndarray, position: int) -> float:
   """Median time of the `WINDOW` tokens ending at `position` (1-based), leaving out the
   first token, whose step also takes the prompt."""
-  return float(np.median(times[max(position - WINDOW, 1):position]))
+  return float(np.median(times[max(position - WINDOW, 1) : position]))
 
 
 def main() -> None:
@@ -82,45 +82,73 @@ def main() -> None:
   args = parser.parse_args()
   longest = max(args.lengths)
   start_id = np.zeros((args.batch, 1), np.int32)
-  sample = dict(batch_size=args.batch, temperature=1.0, eos_id=-1,
-                rng=fastmath.random.get_prng(1))
+  sample = dict(batch_size=args.batch, temperature=1.0, eos_id=-1, rng=fastmath.random.get_prng(1))
 
   predict_model = build('predict', args.batch)
   eval_model = build('eval', args.batch, predict_model.weights)
-  n_params = sum(np.size(w) for w in tl.flatten_weights_and_state(predict_model.weights,
-                                                                  ())[0])
-  print(f'TransformerLM {MODEL}, {n_params / 1e6:.2f} M parameters, batch {args.batch}, '
-        f'{fastmath.device_count()} device(s)\n')
+  n_params = sum(np.size(w) for w in tl.flatten_weights_and_state(predict_model.weights, ())[0])
+  print(
+    f'TransformerLM {MODEL}, {n_params / 1e6:.2f} M parameters, batch {args.batch}, '
+    f'{fastmath.device_count()} device(s)\n'
+  )
 
-  print(f'{"tokens":>7} {"loop tok/s":>11} {"stream tok/s":>13} {"eval tok/s":>11} '
-        f'{"loop/eval":>10} {"stream/loop":>12}')
+  print(
+    f'{"tokens":>7} {"loop tok/s":>11} {"stream tok/s":>13} {"eval tok/s":>11} '
+    f'{"loop/eval":>10} {"stream/loop":>12}'
+  )
   for length in args.lengths:
     # Short runs are repeated more: the least time of many is the one least disturbed.
     repeats = max(args.repeats, 2048 // length)
-    loop = best_time(lambda n=length: decoding.autoregressive_sample(
-        predict_model, max_length=n, **sample), repeats)
-    stream = best_time(lambda n=length: list(itertools.islice(
-        decoding.autoregressive_sample_stream(predict_model, start_id=start_id,
-                                              **_no_eos(sample)), n)), repeats)
-    evaluate = best_time(lambda n=length: decoding.autoregressive_sample(
-        eval_model, max_length=n, eval_mode=True, eval_min_length=EVAL_MIN_LENGTH,
-        **sample), max(1, 128 // length))
+    loop = best_time(
+      lambda n=length: decoding.autoregressive_sample(predict_model, max_length=n, **sample),
+      repeats,
+    )
+    stream = best_time(
+      lambda n=length: list(
+        itertools.islice(
+          decoding.autoregressive_sample_stream(
+            predict_model, start_id=start_id, **_no_eos(sample)
+          ),
+          n,
+        )
+      ),
+      repeats,
+    )
+    evaluate = best_time(
+      lambda n=length: decoding.autoregressive_sample(
+        eval_model, max_length=n, eval_mode=True, eval_min_length=EVAL_MIN_LENGTH, **sample
+      ),
+      max(1, 128 // length),
+    )
     tokens = length * args.batch
-    print(f'{length:7d} {tokens / loop:11.1f} {tokens / stream:13.1f} {tokens / evaluate:11.1f} '
-          f'{evaluate / loop:9.1f}x {stream / loop:11.2f}x')
+    print(
+      f'{length:7d} {tokens / loop:11.1f} {tokens / stream:13.1f} {tokens / evaluate:11.1f} '
+      f'{evaluate / loop:9.1f}x {stream / loop:11.2f}x'
+    )
 
   early, late = min(args.lengths), longest
-  predict_steps = step_times(lambda: decoding.autoregressive_sample_stream(
-      predict_model, **_no_eos(sample)), longest, runs=args.repeats)
-  eval_steps = step_times(lambda: decoding.autoregressive_sample_stream(
-      eval_model, eval_mode=True, eval_min_length=EVAL_MIN_LENGTH, **_no_eos(sample)),
-                          longest, runs=1)  # Every padded shape compiled above.
-  print(f'\nper-token cost (stream; median of {WINDOW} tokens, each the least of its '
-        f'runs; host transfer included)')
+  predict_steps = step_times(
+    lambda: decoding.autoregressive_sample_stream(predict_model, **_no_eos(sample)),
+    longest,
+    runs=args.repeats,
+  )
+  eval_steps = step_times(
+    lambda: decoding.autoregressive_sample_stream(
+      eval_model, eval_mode=True, eval_min_length=EVAL_MIN_LENGTH, **_no_eos(sample)
+    ),
+    longest,
+    runs=1,
+  )  # Every padded shape compiled above.
+  print(
+    f'\nper-token cost (stream; median of {WINDOW} tokens, each the least of its '
+    f'runs; host transfer included)'
+  )
   for name, times in (('predict', predict_steps), ('eval', eval_steps)):
     at_early, at_late = per_token_cost(times, early), per_token_cost(times, late)
-    print(f'  {name:8s} token {early}: {at_early * 1e3:8.3f} ms   token {late}: '
-          f'{at_late * 1e3:8.3f} ms   ratio {at_late / at_early:6.2f}')
+    print(
+      f'  {name:8s} token {early}: {at_early * 1e3:8.3f} ms   token {late}: '
+      f'{at_late * 1e3:8.3f} ms   ratio {at_late / at_early:6.2f}'
+    )
 
 
 def _no_eos(kwargs: dict) -> dict:

@@ -39,15 +39,15 @@ from trax import shapes
 L = keras.layers
 
 
-def keras_lm(vocab: int = 1000, d_model: int = 128, d_ff: int = 512, n_heads: int = 4,
-             n_layers: int = 2) -> keras.Model:
+def keras_lm(
+  vocab: int = 1000, d_model: int = 128, d_ff: int = 512, n_heads: int = 4, n_layers: int = 2
+) -> keras.Model:
   """A pre-norm causal Transformer LM (no positional encoding: Keras has no such layer)."""
   tokens = keras.Input((None,), dtype='int32', name='tokens')
   x = L.Embedding(vocab, d_model)(tokens)
   for _ in range(n_layers):
     h = L.LayerNormalization(epsilon=1e-6)(x)
-    x = L.Add()([x, L.MultiHeadAttention(n_heads, d_model // n_heads)(
-        h, h, use_causal_mask=True)])
+    x = L.Add()([x, L.MultiHeadAttention(n_heads, d_model // n_heads)(h, h, use_causal_mask=True)])
     h = L.LayerNormalization(epsilon=1e-6)(x)
     x = L.Add()([x, L.Dense(d_model)(L.Dense(d_ff, activation='relu')(h))])
   logits = L.Dense(vocab)(L.LayerNormalization(epsilon=1e-6)(x))
@@ -55,11 +55,23 @@ def keras_lm(vocab: int = 1000, d_model: int = 128, d_ff: int = 512, n_heads: in
 
 
 def keras_cnn() -> keras.Model:
-  return keras.Sequential([
+  return keras.Sequential(
+    [
       keras.Input((32, 32, 3), name='inputs'),
-      L.Conv2D(32, 3, padding='same'), L.BatchNormalization(), L.ReLU(), L.MaxPooling2D(),
-      L.Conv2D(64, 3, padding='same'), L.BatchNormalization(), L.ReLU(), L.MaxPooling2D(),
-      L.Flatten(), L.Dense(128, activation='relu'), L.Dense(10)], name='cnn')
+      L.Conv2D(32, 3, padding='same'),
+      L.BatchNormalization(),
+      L.ReLU(),
+      L.MaxPooling2D(),
+      L.Conv2D(64, 3, padding='same'),
+      L.BatchNormalization(),
+      L.ReLU(),
+      L.MaxPooling2D(),
+      L.Flatten(),
+      L.Dense(128, activation='relu'),
+      L.Dense(10),
+    ],
+    name='cnn',
+  )
 
 
 class SavedModelPeer:
@@ -82,6 +94,7 @@ class TFLitePeer:
 
   def __init__(self, name: str, path: str, x: np.ndarray, n_params: int):
     from ai_edge_litert.interpreter import Interpreter
+
     self.name, self.n_params = name, n_params
     self._runner = Interpreter(model_path=path).get_signature_runner('serving_default')
     self._inputs = {next(iter(self._runner.get_input_details())): x}
@@ -93,23 +106,26 @@ class TFLitePeer:
       self._runner(**self._inputs)
 
 
-def keras_tflite(keras_model: keras.Model, work_dir: str, path: str,
-                 fixed_shape: 'tuple | None') -> None:
+def keras_tflite(
+  keras_model: keras.Model, work_dir: str, path: str, fixed_shape: 'tuple | None'
+) -> None:
   """Keras' own export converted to TF Lite (builtins), dynamic or with a fixed input shape."""
   saved_model_dir = os.path.join(work_dir, f'{keras_model.name}_keras_{fixed_shape}')
   input_signature = None
   if fixed_shape is not None:
     input_signature = [tf.TensorSpec(fixed_shape, keras_model.inputs[0].dtype)]
-  keras_model.export(saved_model_dir, format='tf_saved_model', verbose=False,
-                     input_signature=input_signature)
+  keras_model.export(
+    saved_model_dir, format='tf_saved_model', verbose=False, input_signature=input_signature
+  )
   converter = tf.lite.TFLiteConverter.from_saved_model(saved_model_dir)
   converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
   with open(path, 'wb') as f:
     f.write(converter.convert())
 
 
-def build_peers(name: str, keras_model: keras.Model, x: np.ndarray, work_dir: str,
-                log=print) -> list:
+def build_peers(
+  name: str, keras_model: keras.Model, x: np.ndarray, work_dir: str, log=print
+) -> list:
   """Every export of one architecture, as timed peers (outputs checked against Keras)."""
   trax_model, _ = converters.from_keras(keras_model)
   dynamic = [shapes.ShapeDtype((None, *t.shape[1:]), t.dtype) for t in keras_model.inputs]
@@ -119,35 +135,39 @@ def build_peers(name: str, keras_model: keras.Model, x: np.ndarray, work_dir: st
   path = lambda kind: os.path.join(work_dir, f'{name}_{kind}')
   log(f'{name}: exporting ({n_params:,} parameters, input {x.shape} {x.dtype})')
   native = converters.to_saved_model(trax_model, path('native'), signature, verify=False)
-  xla = converters.to_saved_model(trax_model, path('xla'), signature, path='xla',
-                                  platforms=['cpu'], verify=False)
+  xla = converters.to_saved_model(
+    trax_model, path('xla'), signature, path='xla', platforms=['cpu'], verify=False
+  )
   keras_model.export(path('keras'), format='tf_saved_model', verbose=False)
   peers = [
-      SavedModelPeer('trax_native_sm', native.path, x, n_params),
-      SavedModelPeer('trax_xla_sm', xla.path, x, n_params),
-      SavedModelPeer('keras_sm', path('keras'), x, n_params),
+    SavedModelPeer('trax_native_sm', native.path, x, n_params),
+    SavedModelPeer('trax_xla_sm', xla.path, x, n_params),
+    SavedModelPeer('keras_sm', path('keras'), x, n_params),
   ]
   conversions = {
-      'trax_tfl_dyn': lambda p: converters.to_tflite(trax_model, p, signature),
-      'trax_tfl_fixed': lambda p: converters.to_tflite(trax_model, p, fixed,
-                                                       dynamic_shapes=False),
-      'keras_tfl_dyn': lambda p: keras_tflite(keras_model, work_dir, p, None),
-      'keras_tfl_fixed': lambda p: keras_tflite(keras_model, work_dir, p, x.shape),
+    'trax_tfl_dyn': lambda p: converters.to_tflite(trax_model, p, signature),
+    'trax_tfl_fixed': lambda p: converters.to_tflite(trax_model, p, fixed, dynamic_shapes=False),
+    'keras_tfl_dyn': lambda p: keras_tflite(keras_model, work_dir, p, None),
+    'keras_tfl_fixed': lambda p: keras_tflite(keras_model, work_dir, p, x.shape),
   }
   for peer_name, convert in conversions.items():
     try:
       convert(path(peer_name + '.tflite'))
     except Exception as e:  # A finding, not a crash.
       ops = tflite_ops.unsupported_ops(str(e))
-      reason = (f'needs non-builtin ops {", ".join(ops)}' if ops
-                else str(e).strip().splitlines()[0][:200])
+      reason = (
+        f'needs non-builtin ops {", ".join(ops)}' if ops else str(e).strip().splitlines()[0][:200]
+      )
       log(f'  {peer_name}: TF Lite conversion failed ({type(e).__name__}: {reason})')
       continue
     peers.append(TFLitePeer(peer_name, path(peer_name + '.tflite'), x, n_params))
   expected = keras_model(x, training=False).numpy()
   for peer in peers:  # The same function everywhere, or the timing compares nothing.
-    outputs = (peer._function(**peer._inputs) if isinstance(peer, SavedModelPeer)
-               else peer._runner(**peer._inputs))
+    outputs = (
+      peer._function(**peer._inputs)
+      if isinstance(peer, SavedModelPeer)
+      else peer._runner(**peer._inputs)
+    )
     error = float(np.max(np.abs(np.asarray(next(iter(outputs.values()))) - expected)))
     log(f'  {peer.name}: max abs error vs Keras {error:.2g}')
   return peers
@@ -163,9 +183,12 @@ def report(name: str, results: dict, peers: list, log=print) -> None:
       ops = sum(peer.op_counts.values()) if isinstance(peer, TFLitePeer) else ''
       log(f'{peer.name:<18}{wall * 1e6:>10.0f}{cpu * 1e6:>10.0f}{ops:>13}')
   log('ratios (trax / keras, < 1 is faster; wall, cpu):')
-  for trax_name, keras_name in (('trax_native_sm', 'keras_sm'), ('trax_xla_sm', 'keras_sm'),
-                                ('trax_tfl_dyn', 'keras_tfl_dyn'),
-                                ('trax_tfl_fixed', 'keras_tfl_fixed')):
+  for trax_name, keras_name in (
+    ('trax_native_sm', 'keras_sm'),
+    ('trax_xla_sm', 'keras_sm'),
+    ('trax_tfl_dyn', 'keras_tfl_dyn'),
+    ('trax_tfl_fixed', 'keras_tfl_fixed'),
+  ):
     if trax_name in table and keras_name in table:
       (tw, tc), (kw, kc) = table[trax_name], table[keras_name]
       log(f'  {trax_name} / {keras_name}: {tw / kw:.2f}, {tc / kc:.2f}')
@@ -185,16 +208,15 @@ def main() -> None:
   args = parser.parse_args()
   rng = np.random.default_rng(0)
   inputs = {
-      'lm': (keras_lm, rng.integers(0, 1000, (args.batch, args.length)).astype(np.int32)),
-      'cnn': (keras_cnn, rng.normal(size=(args.batch, 32, 32, 3)).astype(np.float32)),
+    'lm': (keras_lm, rng.integers(0, 1000, (args.batch, args.length)).astype(np.int32)),
+    'cnn': (keras_cnn, rng.normal(size=(args.batch, 32, 32, 3)).astype(np.float32)),
   }
   with tempfile.TemporaryDirectory(prefix='bench-export-') as work_dir:
     for name in args.models:
       build, x = inputs[name]
       keras.utils.set_random_seed(0)
       peers = build_peers(name, build(), x, work_dir)
-      results = _timing.interleaved(peers, rounds=args.rounds, steps=args.calls,
-                                    warmup_steps=5)
+      results = _timing.interleaved(peers, rounds=args.rounds, steps=args.calls, warmup_steps=5)
       report(name, results, peers)
 
 

@@ -39,11 +39,17 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 from bench import _timing
 from bench.peers import common
 
-IN_PROCESS = ('trax', 'trax_unchunked', 'trax_unchecked', 'jax', 'flax_nnx', 'torch_eager',
-              'torch_compile')
+IN_PROCESS = (
+  'trax',
+  'trax_unchunked',
+  'trax_unchecked',
+  'jax',
+  'flax_nnx',
+  'torch_eager',
+  'torch_compile',
+)
 TRAX = ('trax', 'trax_unchunked', 'trax_unchecked')
-KERAS = {'keras_tf_xla': ('tensorflow', 1), 'keras_tf': ('tensorflow', 0),
-         'keras_jax': ('jax', 1)}
+KERAS = {'keras_tf_xla': ('tensorflow', 1), 'keras_tf': ('tensorflow', 0), 'keras_jax': ('jax', 1)}
 ALL_PEERS = IN_PROCESS[:5] + tuple(KERAS) + IN_PROCESS[5:]
 
 
@@ -51,16 +57,23 @@ def build_in_process(name: str, config: common.Config, batches: list, dropout: b
   """The peer called `name`, or `None` with a message when it cannot be built."""
   if name in TRAX:
     from bench.peers import trax_loop
-    peer = trax_loop.Peer(config, batches, dropout,
-                          0 if name == 'trax_unchunked' else None,
-                          check_batches=name != 'trax_unchecked')
+
+    peer = trax_loop.Peer(
+      config,
+      batches,
+      dropout,
+      0 if name == 'trax_unchunked' else None,
+      check_batches=name != 'trax_unchecked',
+    )
     peer.name = name
     return peer
   if name == 'jax':
     from bench.peers import jax_reference
+
     return jax_reference.Peer(config, batches, dropout)
   if name == 'flax_nnx':
     from bench.peers import flax_nnx
+
     return flax_nnx.Peer(config, batches, dropout)
   try:
     from bench.peers import torch_peer
@@ -84,10 +97,23 @@ def main() -> None:
   print(f'Start: {_timing.load_average()}')
 
   peers, n_params = [], {}
-  workers = [_timing.WorkerPeer(name, [sys.executable, '-m', 'bench.peers.keras_peer',
-                                       '--backend', backend, '--jit-compile', str(jit)]
-                                + (['--no-dropout'] if not dropout else []))
-             for name, (backend, jit) in KERAS.items() if name in args.peers]
+  workers = [
+    _timing.WorkerPeer(
+      name,
+      [
+        sys.executable,
+        '-m',
+        'bench.peers.keras_peer',
+        '--backend',
+        backend,
+        '--jit-compile',
+        str(jit),
+      ]
+      + (['--no-dropout'] if not dropout else []),
+    )
+    for name, (backend, jit) in KERAS.items()
+    if name in args.peers
+  ]
   for name in args.peers:
     if name in IN_PROCESS:
       peer = build_in_process(name, config, common.make_batches(config), dropout)
@@ -105,19 +131,28 @@ def main() -> None:
   finally:
     for worker in workers:
       worker.close()
-  print(f'\nMedians over {args.rounds} rounds of {args.steps} steps '
-        f'(end: {_timing.load_average()}):')
+  print(
+    f'\nMedians over {args.rounds} rounds of {args.steps} steps (end: {_timing.load_average()}):'
+  )
   _timing.print_report(results, baseline='trax', extra=n_params)
   table = _timing.medians(results)
   others = [name for name in table if name not in TRAX + ('jax',)]
   for trax_name in (name for name in TRAX if name in table):
     trax_wall = table[trax_name][0]
     beaten = [name for name in others if table[name][0] > trax_wall]
-    print(f'\n{trax_name}: faster than {len(beaten)} of {len(others)} peers other than jax'
-          + (f' (not: {", ".join(sorted(set(others) - set(beaten)))})'
-             if len(beaten) < len(others) else '')
-          + (f'; / jax reference: {trax_wall / table["jax"][0]:.3f} (target <= 1.05)'
-             if 'jax' in table else ''))
+    print(
+      f'\n{trax_name}: faster than {len(beaten)} of {len(others)} peers other than jax'
+      + (
+        f' (not: {", ".join(sorted(set(others) - set(beaten)))})'
+        if len(beaten) < len(others)
+        else ''
+      )
+      + (
+        f'; / jax reference: {trax_wall / table["jax"][0]:.3f} (target <= 1.05)'
+        if 'jax' in table
+        else ''
+      )
+    )
 
 
 if __name__ == '__main__':

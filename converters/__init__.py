@@ -27,18 +27,18 @@ from converters.from_keras import from_keras
 from converters.to_keras import to_keras
 
 _PUBLIC = {
-    'ExportError': 'converters.errors',
-    'ExportVerificationError': 'converters.errors',
-    'UnsupportedLayerError': 'converters.errors',
-    'UnsupportedOpsError': 'converters.errors',
-    'SavedModelExport': 'converters.saved_model',
-    'SavedModelOptions': 'converters.export_options',
-    'TFLiteOptions': 'converters.export_options',
-    'to_saved_model': 'converters.saved_model',
-    'TFLiteExport': 'converters.tflite',
-    'to_tflite': 'converters.tflite',
-    'VerificationReport': 'converters.verify',
-    'verify_export': 'converters.check_export',
+  'ExportError': 'converters.errors',
+  'ExportVerificationError': 'converters.errors',
+  'UnsupportedLayerError': 'converters.errors',
+  'UnsupportedOpsError': 'converters.errors',
+  'SavedModelExport': 'converters.saved_model',
+  'SavedModelOptions': 'converters.export_options',
+  'TFLiteOptions': 'converters.export_options',
+  'to_saved_model': 'converters.saved_model',
+  'TFLiteExport': 'converters.tflite',
+  'to_tflite': 'converters.tflite',
+  'VerificationReport': 'converters.verify',
+  'verify_export': 'converters.check_export',
 }
 
 __all__ = sorted([*_PUBLIC, 'conversion_report', 'from_keras', 'to_keras', 'trax1'])
@@ -53,8 +53,10 @@ def __getattr__(name: str):
     except ModuleNotFoundError as e:
       if e.name and e.name.split('.')[0] in ('tensorflow', 'keras', 'ai_edge_litert'):
         raise ModuleNotFoundError(
-            f'converters.{name} needs {e.name.split(".")[0]}, which is not installed: '
-            'pip install "trax[export]".', name=e.name) from e
+          f'converters.{name} needs {e.name.split(".")[0]}, which is not installed: '
+          'pip install "trax[export]".',
+          name=e.name,
+        ) from e
       raise
     return getattr(module, name)
   raise AttributeError(f'module converters has no attribute {name!r}')

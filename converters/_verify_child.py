@@ -42,8 +42,9 @@ def _die_with_parent(parent: int) -> None:
 
   def watch():
     while os.getppid() == parent:
-      time.sleep(1.)
+      time.sleep(1.0)
     os._exit(1)
+
   if os.getppid() != parent:  # The parent died before the signal was set up.
     os._exit(1)
   threading.Thread(target=watch, daemon=True).start()
@@ -57,6 +58,7 @@ def main(argv):
     del sys.modules[name]
   try:
     import jax  # noqa: F401 (importing is the check)
+
     jax_importable = True
   except ImportError:
     jax_importable = False
@@ -76,10 +78,14 @@ def main(argv):
     function = loaded.signatures[name]
     _, input_specs = function.structured_input_signature
     signatures[name] = {
-        'inputs': {k: [list(s.shape.as_list()) if s.shape.rank is not None else None,
-                       s.dtype.name] for k, s in input_specs.items()},
-        'outputs': {k: [t.shape.as_list() if t.shape.rank is not None else None, t.dtype.name]
-                    for k, t in function.structured_outputs.items()},
+      'inputs': {
+        k: [list(s.shape.as_list()) if s.shape.rank is not None else None, s.dtype.name]
+        for k, s in input_specs.items()
+      },
+      'outputs': {
+        k: [t.shape.as_list() if t.shape.rank is not None else None, t.dtype.name]
+        for k, t in function.structured_outputs.items()
+      },
     }
     for case, inputs in sorted(cases.items()):
       results = function(**{k: tf.constant(v) for k, v in inputs.items()})
@@ -87,8 +93,11 @@ def main(argv):
         outputs[f'{case}/{name}/{output_name}'] = value.numpy()
   np.savez(outputs_path, **outputs)
   leaked = sorted({m.split('.')[0] for m in sys.modules} & set(_BLOCKED))
-  print(json.dumps({'jax_importable': jax_importable, 'leaked_modules': leaked,
-                    'signatures': signatures}))
+  print(
+    json.dumps(
+      {'jax_importable': jax_importable, 'leaked_modules': leaked, 'signatures': signatures}
+    )
+  )
 
 
 if __name__ == '__main__':

@@ -29,6 +29,7 @@ class _ModelOptions:
     allow_random_weights: export a trax layer that was never initialized, with random
       weights (demos only); by default it is refused.
   """
+
   signature_name: str = 'serving_default'
   input_names: 'Sequence[str] | None' = None
   output_names: 'Sequence[str] | None' = None
@@ -43,13 +44,16 @@ class _ModelOptions:
     or an `options` of another class is a `TypeError` naming `function`, as Python's own
     for a wrong keyword argument."""
     if options is not None and not isinstance(options, cls):
-      raise TypeError(f'{function}: options must be a {cls.__name__}, got '
-                        f'{type(options).__name__}.')
+      raise TypeError(
+        f'{function}: options must be a {cls.__name__}, got {type(options).__name__}.'
+      )
     fields = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(keywords) - fields)
     if unknown:
-      raise TypeError(f'{function}: unknown keyword argument(s) {unknown}; expected '
-                        f'fields of {cls.__name__}: {sorted(fields)}.')
+      raise TypeError(
+        f'{function}: unknown keyword argument(s) {unknown}; expected '
+        f'fields of {cls.__name__}: {sorted(fields)}.'
+      )
     return dataclasses.replace(options or cls(), **keywords)
 
 
@@ -71,6 +75,7 @@ class SavedModelOptions(_ModelOptions):
     postprocess: TF function applied to the model's outputs inside the graph.
     platforms: for path 'xla', the platforms to compile for; default ('cpu', 'cuda').
   """
+
   version: 'int | None' = None
   path: str = 'native'
   extra_signatures: 'dict | None' = None
@@ -93,6 +98,7 @@ class TFLiteOptions(_ModelOptions):
       must be known (a `None` batch becomes 1).
     min_top1_agreement: quantized only: lowest acceptable top-1 agreement.
   """
+
   quantize: 'str | None' = None
   representative_data: 'Iterable | Callable | None' = None
   dynamic_shapes: bool = True

@@ -37,15 +37,17 @@ log = logging.getLogger('converters')
 @dataclasses.dataclass(frozen=True)
 class NodeStatus:
   """How one node of a Keras graph converts: 'exact', 'wrapped' or 'unsupported'."""
+
   name: str
-  kind: str     # the Keras layer or op class name
+  kind: str  # the Keras layer or op class name
   status: str
   reason: str = ''
 
 
 @tl.builds_layers_for_caller
-def from_keras(keras_model: Any, allow_wrapping: bool = False, mode: str = 'eval'
-               ) -> tuple[tl.Layer, Any]:
+def from_keras(
+  keras_model: Any, allow_wrapping: bool = False, mode: str = 'eval'
+) -> tuple[tl.Layer, Any]:
   """Converts a Keras model to a trax layer computing the same function.
 
   >>> keras_model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
@@ -86,20 +88,27 @@ def from_keras(keras_model: Any, allow_wrapping: bool = False, mode: str = 'eval
   if unsupported:
     listing = '; '.join(f'{s.name} ({s.kind}): {s.reason}' for s in unsupported)
     raise UnsupportedLayerError(
-        f'Keras model {keras_model.name!r} has layers without an exact trax counterpart: '
-        f'{listing}. Pass allow_wrapping=True to run them through trax_keras.KerasLayer '
-        '(Keras on the JAX backend).', [(s.name, s.kind) for s in unsupported])
+      f'Keras model {keras_model.name!r} has layers without an exact trax counterpart: '
+      f'{listing}. Pass allow_wrapping=True to run them through trax_keras.KerasLayer '
+      '(Keras on the JAX backend).',
+      [(s.name, s.kind) for s in unsupported],
+    )
   wrapped = [s for s in converter.statuses if s.status == 'wrapped']
   if wrapped:
-    log.warning('from_keras(%r): %d node(s) run wrapped in KerasLayer: %s', keras_model.name,
-                len(wrapped), '; '.join(f'{s.name} ({s.kind}): {s.reason}' for s in wrapped))
+    log.warning(
+      'from_keras(%r): %d node(s) run wrapped in KerasLayer: %s',
+      keras_model.name,
+      len(wrapped),
+      '; '.join(f'{s.name} ({s.kind}): {s.reason}' for s in wrapped),
+    )
   signature = input_signature(keras_model)
-  probe = signatures.structure(shapes.concrete(signature, *signatures.PROBE_SIZE),
-                               layer.n_in)
+  probe = signatures.structure(shapes.concrete(signature, *signatures.PROBE_SIZE), layer.n_in)
   weights_tree, state_tree = _initialize(layer, probe)
   weights, state = tl.unflatten_weights_and_state(
-      _cast(flat_weights, weights_tree, 'weights', keras_model.name),
-      _cast(flat_state, state_tree, 'state', keras_model.name), (weights_tree, state_tree))
+    _cast(flat_weights, weights_tree, 'weights', keras_model.name),
+    _cast(flat_state, state_tree, 'state', keras_model.name),
+    (weights_tree, state_tree),
+  )
   layer.weights, layer.state = weights, state
   return layer, weights
 
@@ -126,23 +135,28 @@ def _inputs(keras_model: Any) -> list:
   except (AttributeError, ValueError):
     inputs = None
   if not inputs:
-    raise ValueError(f'Keras model {keras_model.name!r} has no known inputs: build it with '
-                     'keras.Input (or call it once) before converting. Subclassed models '
-                     'have no layer graph to convert.')
+    raise ValueError(
+      f'Keras model {keras_model.name!r} has no known inputs: build it with '
+      'keras.Input (or call it once) before converting. Subclassed models '
+      'have no layer graph to convert.'
+    )
   return list(inputs)
 
 
 def _check_backend_for_wrapping(keras_model: Any, statuses: list) -> None:
   import keras
+
   wrapped = [s for s in statuses if s.status == 'wrapped']
   if wrapped and keras.backend.backend() != 'jax':
     listing = '; '.join(f'{s.name} ({s.kind}): {s.reason}' for s in wrapped)
     raise UnsupportedLayerError(
-        f'Keras model {keras_model.name!r} has layers without an exact trax counterpart: '
-        f'{listing}. Wrapping them (allow_wrapping=True) runs Keras inside trax, which '
-        f'needs Keras on the JAX backend; Keras runs on {keras.backend.backend()!r}. Set '
-        'KERAS_BACKEND=jax before keras is first imported (a saved .keras file loads '
-        'there too).', [(s.name, s.kind) for s in wrapped])
+      f'Keras model {keras_model.name!r} has layers without an exact trax counterpart: '
+      f'{listing}. Wrapping them (allow_wrapping=True) runs Keras inside trax, which '
+      f'needs Keras on the JAX backend; Keras runs on {keras.backend.backend()!r}. Set '
+      'KERAS_BACKEND=jax before keras is first imported (a saved .keras file loads '
+      'there too).',
+      [(s.name, s.kind) for s in wrapped],
+    )
 
 
 class _Converter:
@@ -168,16 +182,18 @@ class _Converter:
     self.statuses = self._statuses(self._steps(keras_model))
 
   def _steps(self, keras_model: Any) -> list:
-    return keras_graph.topological_steps(_inputs(keras_model), list(keras_model.outputs),
-                                         self._map_node)
+    return keras_graph.topological_steps(
+      _inputs(keras_model), list(keras_model.outputs), self._map_node
+    )
 
   def _statuses(self, steps: list) -> list[NodeStatus]:
     return [s for step in steps for s in self._statuses_of.pop(id(step.mapped), [])]
 
   def _model(self, keras_model: Any) -> tuple[tl.Layer, list, list, list]:
     steps = self._steps(keras_model)
-    layer = keras_graph.compile_steps(steps, _inputs(keras_model),
-                                      list(keras_model.outputs), keras_model.name)
+    layer = keras_graph.compile_steps(
+      steps, _inputs(keras_model), list(keras_model.outputs), keras_model.name
+    )
     flat_weights = [w for step in steps for w in step.mapped.weights]
     flat_state = [s for step in steps for s in step.mapped.state]
     return layer, flat_weights, flat_state, self._statuses(steps)
@@ -188,12 +204,12 @@ class _Converter:
 
   def _map_node(self, node: Any) -> Mapped:
     import keras
+
     operation = node.operation
     args, kwargs = tuple(node.arguments.args), dict(node.arguments.kwargs)
     if isinstance(operation, keras.layers.Layer):
       kwargs = keras_mappings.with_masks(operation, args, kwargs)
-    tensors = [t for t in keras.tree.flatten((args, kwargs))
-               if isinstance(t, keras.KerasTensor)]
+    tensors = [t for t in keras.tree.flatten((args, kwargs)) if isinstance(t, keras.KerasTensor)]
     call = Call(args, kwargs, tensors, list(node.output_tensors), self.mode, self._convert)
     return self._map(operation, call, node.arguments)
 
@@ -201,17 +217,16 @@ class _Converter:
     """Maps a layer inside a wrapper (TimeDistributed): exactly or not at all."""
     mapping = keras_mappings.lookup(operation, self.layers, self.operations)
     if mapping is None:
-      raise Unsupported(f'inner layer {operation.name} ({type(operation).__name__}) has no '
-                        'mapping')
+      raise Unsupported(f'inner layer {operation.name} ({type(operation).__name__}) has no mapping')
     return _with_default_inputs(mapping(operation, call), call)
 
   def _map(self, operation: Any, call: Call, arguments: Any) -> Mapped:
     import keras
+
     name, kind = operation.name, type(operation).__name__
     if isinstance(operation, keras.Model):
       if not self.build_wrappers:
-        return self._record(Mapped([], inputs=call.data),
-                            *self._statuses(self._steps(operation)))
+        return self._record(Mapped([], inputs=call.data), *self._statuses(self._steps(operation)))
       first = self._first_use.get(id(operation))
       if first is not None:  # A model called again shares its weights.
         return Mapped(first[1].layers, inputs=call.data)
@@ -227,18 +242,23 @@ class _Converter:
       ignored = [m for m in call.masks if all(m is not t for t in mapped.stack_inputs())]
       if ignored and not mapped.masks_irrelevant:
         raise Unsupported('a Keras mask reaches it, which this mapping does not take')
-      return self._record(self._shared(operation, call, mapped),
-                          NodeStatus(name, kind, 'exact'))
+      return self._record(self._shared(operation, call, mapped), NodeStatus(name, kind, 'exact'))
     except Unsupported as e:
       if not self.allow_wrapping:  # Walks on, to report all such nodes.
-        return self._record(Mapped([], inputs=call.data),
-                            NodeStatus(name, kind, 'unsupported', str(e)))
+        return self._record(
+          Mapped([], inputs=call.data), NodeStatus(name, kind, 'unsupported', str(e))
+        )
       if not self.build_wrappers:
-        return self._record(Mapped([], inputs=list(call.tensors)),
-                            NodeStatus(name, kind, 'wrapped', str(e)))
+        return self._record(
+          Mapped([], inputs=list(call.tensors)), NodeStatus(name, kind, 'wrapped', str(e))
+        )
       mapped, copied = self._wrapped(operation, call, arguments)
-      reason = str(e) + ('; a copy of its weights at another call (the calls differ in '
-                         'argument structure or masks), trained separately' if copied else '')
+      reason = str(e) + (
+        '; a copy of its weights at another call (the calls differ in '
+        'argument structure or masks), trained separately'
+        if copied
+        else ''
+      )
       return self._record(mapped, NodeStatus(name, kind, 'wrapped', reason))
 
   def _shared(self, operation: Any, call: Call, mapped: Mapped) -> Mapped:
@@ -250,13 +270,16 @@ class _Converter:
     if first[1] is mapped:
       return mapped
     if first[0] != signature:
-      raise Unsupported('a layer called at several nodes that map to different trax '
-                        'layers (its weights could not stay shared)')
+      raise Unsupported(
+        'a layer called at several nodes that map to different trax '
+        'layers (its weights could not stay shared)'
+      )
     return Mapped(first[1].layers, inputs=mapped.inputs)
 
   def _wrapped(self, operation: Any, call: Call, arguments: Any) -> tuple[Mapped, bool]:
     """The wrapped node, and whether its weights copy those of an earlier call."""
     from converters import keras_wrapping
+
     key = ('wrapped', id(operation))
     earlier = self._first_use.get(key)
     signature, mapped = keras_wrapping.wrap(operation, arguments, call, earlier)
@@ -272,6 +295,7 @@ def _initialize(layer: tl.Layer, probe: Any) -> tuple[Any, Any]:
   Returns the signature trees of the weights and state.
   """
   import jax
+
   trees = jax.eval_shape(lambda rng: layer.init(probe, rng), jax.random.PRNGKey(0))
   # The trace left its keys on the layers; give them concrete ones.
   todo, seen = [layer], set()
@@ -286,6 +310,7 @@ def _initialize(layer: tl.Layer, probe: Any) -> tuple[Any, Any]:
 
 def _no_mapping(operation: Any) -> str:
   import keras
+
   if not isinstance(operation, keras.layers.Layer):
     return 'an op with no exact trax mapping'
   if type(operation).__module__.startswith('keras.'):
@@ -303,13 +328,17 @@ def _cast(flat: list, tree: Any, what: str, model_name: str) -> list:
   """Keras arrays with the shapes and dtypes the trax layer expects (checked)."""
   expected = fastmath.tree_flatten(tree)
   if len(flat) != len(expected):
-    raise ValueError(f'Internal mismatch converting {model_name!r}: {len(flat)} Keras '
-                     f'{what} arrays for {len(expected)} trax ones.')
+    raise ValueError(
+      f'Internal mismatch converting {model_name!r}: {len(flat)} Keras '
+      f'{what} arrays for {len(expected)} trax ones.'
+    )
   cast = []
   for i, (array, target) in enumerate(zip(flat, expected)):
     array = np.asarray(array)
     if array.shape != tuple(target.shape):
-      raise ValueError(f'Internal mismatch converting {model_name!r}: {what} {i} has shape '
-                       f'{array.shape}, the trax layer expects {tuple(target.shape)}.')
+      raise ValueError(
+        f'Internal mismatch converting {model_name!r}: {what} {i} has shape '
+        f'{array.shape}, the trax layer expects {tuple(target.shape)}.'
+      )
     cast.append(array.astype(target.dtype))
   return cast

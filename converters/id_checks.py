@@ -23,8 +23,9 @@ def vocab_sizes(layer: 'tl.Layer | None', n_flat_inputs: int) -> dict[int, int]:
   return tl.id_input_vocab_sizes(layer)
 
 
-def checked(inputs: Sequence[tf.Tensor], sizes: dict[int, int],
-            names: 'Sequence[str | None] | None' = None) -> list[tf.Tensor]:
+def checked(
+  inputs: Sequence[tf.Tensor], sizes: dict[int, int], names: 'Sequence[str | None] | None' = None
+) -> list[tf.Tensor]:
   """`inputs`, those in `sizes` behind assertions that they lie in `[0, size)`."""
   inputs = list(inputs)
   for i, size in sorted(sizes.items()):
@@ -33,8 +34,11 @@ def checked(inputs: Sequence[tf.Tensor], sizes: dict[int, int],
       continue
     name = repr(names[i]) if names and i < len(names) and names[i] else f'model input {i}'
     message = f'input {name}: token ids must lie in [0, {size})'
-    with tf.control_dependencies([
+    with tf.control_dependencies(
+      [
         tf.debugging.assert_non_negative(x, message=message),
-        tf.debugging.assert_less(x, tf.constant(size, x.dtype), message=message)]):
+        tf.debugging.assert_less(x, tf.constant(size, x.dtype), message=message),
+      ]
+    ):
       inputs[i] = tf.identity(x)
   return inputs

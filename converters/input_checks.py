@@ -24,13 +24,20 @@ from converters.signatures import ShapeDtype
 def expected_shape(spec: ShapeDtype, limits: 'Sequence | None' = None) -> str:
   """`spec`'s shape as users read it: `(None, <=64, 4)`, `None` for any size."""
   limits = limits or [None] * len(spec.shape)
-  dims = [str(d) if d is not None else (f'<={limit}' if limit else 'None')
-          for d, limit in zip(spec.shape, limits)]
+  dims = [
+    str(d) if d is not None else (f'<={limit}' if limit else 'None')
+    for d, limit in zip(spec.shape, limits)
+  ]
   return '(' + ', '.join(dims) + (',)' if len(dims) == 1 else ')')
 
 
-def checked(tensors: list, specs: Sequence[ShapeDtype], names: Sequence[str],
-            limits: 'Sequence | None', where: str) -> list:
+def checked(
+  tensors: list,
+  specs: Sequence[ShapeDtype],
+  names: Sequence[str],
+  limits: 'Sequence | None',
+  where: str,
+) -> list:
   """`tensors`, each running only after its shape passed the check (TF graph ops).
 
   Args:
@@ -45,6 +52,7 @@ def checked(tensors: list, specs: Sequence[ShapeDtype], names: Sequence[str],
     the shape that arrived.
   """
   import tensorflow as tf
+
   limits = limits or [None] * len(specs)
   result = []
   for x, spec, name, limit in zip(tensors, specs, names, limits):
@@ -52,27 +60,36 @@ def checked(tensors: list, specs: Sequence[ShapeDtype], names: Sequence[str],
     shape = tf.shape(x, out_type=tf.int32)
     # One entry past the rank reads -1 exactly when the rank is right; comparing the
     # static rank instead would be folded away, as the graph assumes the signature's.
-    padded = tf.concat([shape, tf.fill([len(low)], -1)], 0)[:len(low)]
+    padded = tf.concat([shape, tf.fill([len(low)], -1)], 0)[: len(low)]
     ok = tf.reduce_all(tf.logical_and(padded >= low, padded <= high))
-    message = (f'{where} input {name!r}: expected shape {expected_shape(spec, limit)} '
-               '(None: any size), got shape')
+    message = (
+      f'{where} input {name!r}: expected shape {expected_shape(spec, limit)} '
+      '(None: any size), got shape'
+    )
     with tf.control_dependencies([tf.debugging.Assert(ok, [message, shape])]):
       result.append(tf.identity(x))
   return result
 
 
-def check_arrays(arrays: list, specs: Sequence[ShapeDtype], names: Sequence[str],
-                 limits: 'Sequence | None', where: str) -> None:
+def check_arrays(
+  arrays: list,
+  specs: Sequence[ShapeDtype],
+  names: Sequence[str],
+  limits: 'Sequence | None',
+  where: str,
+) -> None:
   """The check of `checked`, on numpy arrays; raises ValueError naming the input."""
   limits = limits or [None] * len(specs)
   for array, spec, name, limit in zip(arrays, specs, names, limits):
     low, high = _bounds(spec, limit)
     shape = np.shape(array)
-    padded = np.array([*shape, *[-1] * len(low)][:len(low)])
+    padded = np.array([*shape, *[-1] * len(low)][: len(low)])
     if not (np.all(padded >= low) and np.all(padded <= high)):
-      raise ValueError(f'{where} input {name!r}: expected shape '
-                       f'{expected_shape(spec, limit)} (None: any size), got shape '
-                       f'{tuple(shape)}.')
+      raise ValueError(
+        f'{where} input {name!r}: expected shape '
+        f'{expected_shape(spec, limit)} (None: any size), got shape '
+        f'{tuple(shape)}.'
+      )
 
 
 def _bounds(spec: ShapeDtype, limit: 'Sequence | None') -> tuple[np.ndarray, np.ndarray]:

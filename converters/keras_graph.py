@@ -26,6 +26,7 @@ from converters.keras_mappings import Mapped
 @dataclasses.dataclass
 class Step:
   """One node of the graph, mapped."""
+
   mapped: Mapped
   outputs: list  # the node's output Keras tensors
 
@@ -34,14 +35,15 @@ def node_of(tensor: Any) -> Any:
   """The graph node that computed a symbolic Keras tensor."""
   history = getattr(tensor, '_keras_history', None)
   if history is None:
-    raise ValueError(f'Keras tensor {tensor.name!r} was not computed in this model\'s graph '
-                     '(a constant or a tensor from outside the model).')
+    raise ValueError(
+      f'Keras tensor {tensor.name!r} was not computed in this model\'s graph '
+      '(a constant or a tensor from outside the model).'
+    )
   operation, node_index, _ = history
   return operation._inbound_nodes[node_index]
 
 
-def topological_steps(inputs: list, outputs: list, map_node: Callable[[Any], Mapped]
-                      ) -> list[Step]:
+def topological_steps(inputs: list, outputs: list, map_node: Callable[[Any], Mapped]) -> list[Step]:
   """The mapped nodes computing `outputs` from `inputs`, each after those it needs."""
   available = {id(t) for t in inputs}
   mapped_nodes: dict[int, Mapped] = {}
@@ -55,8 +57,9 @@ def topological_steps(inputs: list, outputs: list, map_node: Callable[[Any], Map
         continue
       node = node_of(tensor)
       if node.is_input:
-        raise ValueError(f'The model uses Keras tensor {tensor.name!r}, an input that is '
-                         'not among its inputs.')
+        raise ValueError(
+          f'The model uses Keras tensor {tensor.name!r}, an input that is not among its inputs.'
+        )
       if id(node) not in mapped_nodes:
         mapped_nodes[id(node)] = map_node(node)
       mapped = mapped_nodes[id(node)]
@@ -80,7 +83,7 @@ def compile_steps(steps: list[Step], inputs: list, outputs: list, name: str) -> 
     wanted = [id(t) for t in step.mapped.stack_inputs()]
     uses.subtract(wanted)
     layers += _bring_to_top(stack, wanted, uses)
-    stack = [id(t) for t in step.outputs] + stack[len(wanted):]
+    stack = [id(t) for t in step.outputs] + stack[len(wanted) :]
     layers += step.mapped.layers
     layers += _drop_unused(stack, uses)
   result = [id(t) for t in outputs]
@@ -91,10 +94,9 @@ def compile_steps(steps: list[Step], inputs: list, outputs: list, name: str) -> 
 
 def _bring_to_top(stack: list, wanted: list, uses: collections.Counter) -> list:
   """Stack moves putting `wanted` on top, in order; updates `stack` in place."""
-  if stack[:len(wanted)] == wanted and all(uses[key] == 0 for key in wanted):
+  if stack[: len(wanted)] == wanted and all(uses[key] == 0 for key in wanted):
     return []  # Already on top and not needed again: consumed as they are.
-  moved = tl.Select([stack.index(key) for key in wanted] + list(range(len(stack))),
-                    n_in=len(stack))
+  moved = tl.Select([stack.index(key) for key in wanted] + list(range(len(stack))), n_in=len(stack))
   stack[:0] = wanted
   return [moved]
 

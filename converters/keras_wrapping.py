@@ -19,8 +19,9 @@ from converters.keras_mappings import numpy
 from converters.keras_mappings.base import keras_mask
 
 
-def wrap(operation: Any, arguments: Any, call: Call,
-         earlier: 'tuple[Any, Mapped] | None' = None) -> tuple[Any, Mapped]:
+def wrap(
+  operation: Any, arguments: Any, call: Call, earlier: 'tuple[Any, Mapped] | None' = None
+) -> tuple[Any, Mapped]:
   """The node `operation(*call.args, **call.kwargs)` as a `KerasLayer`.
 
   Args:
@@ -36,22 +37,31 @@ def wrap(operation: Any, arguments: Any, call: Call,
   """
   import keras
   from trax_keras import KerasLayer
-  masked = [(t, keras_mask(t)) for t in arguments.keras_tensors
-            if _has_history(keras_mask(t))]
+
+  masked = [(t, keras_mask(t)) for t in arguments.keras_tensors if _has_history(keras_mask(t))]
   inputs = list(call.tensors)
   inputs += [m for _, m in masked if all(m is not u for u in inputs)]
   position = lambda tensor: next(i for i, u in enumerate(inputs) if u is tensor)
-  signature = (repr(keras.tree.map_structure(
-      lambda x: '<tensor>' if isinstance(x, keras.KerasTensor) else x,
-      (arguments.args, arguments.kwargs))), len(inputs),
-               [(position(t), position(m)) for t, m in masked])
+  signature = (
+    repr(
+      keras.tree.map_structure(
+        lambda x: '<tensor>' if isinstance(x, keras.KerasTensor) else x,
+        (arguments.args, arguments.kwargs),
+      )
+    ),
+    len(inputs),
+    [(position(t), position(m)) for t, m in masked],
+  )
   if earlier is not None and earlier[0] == signature:
     return signature, Mapped(earlier[1].layers, inputs=inputs)
   node_call = _node_call_class()(operation, arguments, inputs, masked)
   wrapped = KerasLayer(node_call, n_in=len(inputs), n_out=len(call.outputs), mode=call.mode)
-  return signature, Mapped([wrapped], [numpy(v) for v in node_call.trainable_variables],
-                           [numpy(v) for v in node_call.non_trainable_variables],
-                           inputs=inputs)
+  return signature, Mapped(
+    [wrapped],
+    [numpy(v) for v in node_call.trainable_variables],
+    [numpy(v) for v in node_call.non_trainable_variables],
+    inputs=inputs,
+  )
 
 
 def _has_history(tensor: Any) -> bool:
@@ -68,6 +78,7 @@ def _node_call_class() -> type:
   if _NODE_CALL is not None:
     return _NODE_CALL
   import keras
+
   # Keras 3 has no public setter for the mask a tensor carries.
   from keras.src.backend import set_keras_mask
 

@@ -33,6 +33,7 @@ from trax.layers import base
 def _relu(x: Any) -> Any:
   if fastmath.backend_name() == 'tensorflow-numpy':
     import tensorflow as tf
+
     return tf.nn.relu(x)
   return jnp.maximum(x, jnp.zeros_like(x))
 
@@ -56,14 +57,21 @@ class ServingBatchNorm(tl.BatchNorm):
     beta, gamma = self.weights
     if _fuses_on_tensorflow(x, var):
       import tensorflow as tf
+
       per_channel = lambda v: tf.reshape(tf.convert_to_tensor(v), [-1])
       scale = per_channel(gamma) if self._scale else tf.ones_like(per_channel(var))
       offset = per_channel(beta) if self._center else tf.zeros_like(per_channel(var))
       y, _, _ = tf.compat.v1.nn.fused_batch_norm(
-          x, scale, offset, per_channel(mean), per_channel(var), epsilon=self._epsilon,
-          is_training=False)
+        x,
+        scale,
+        offset,
+        per_channel(mean),
+        per_channel(var),
+        epsilon=self._epsilon,
+        is_training=False,
+      )
       return y
-    scale = 1. / jnp.sqrt(var + self._epsilon)  # On the statistics' shape: cheap.
+    scale = 1.0 / jnp.sqrt(var + self._epsilon)  # On the statistics' shape: cheap.
     if self._scale:
       scale = scale * jnp.reshape(gamma, var.shape)
     y = (x - jnp.astype(mean, x.dtype)) * jnp.astype(scale, x.dtype)
@@ -75,9 +83,12 @@ class ServingBatchNorm(tl.BatchNorm):
 def _fuses_on_tensorflow(x: Any, statistics: Any) -> bool:
   """Whether `x` normalized per last-axis channel is one FusedBatchNormV3 op on TF."""
   channels = x.shape[-1]
-  return (fastmath.backend_name() == 'tensorflow-numpy' and len(x.shape) == 4
-          and tuple(statistics.shape) in ((channels,), (1, 1, 1, channels))
-          and x.dtype == statistics.dtype == 'float32')
+  return (
+    fastmath.backend_name() == 'tensorflow-numpy'
+    and len(x.shape) == 4
+    and tuple(statistics.shape) in ((channels,), (1, 1, 1, channels))
+    and x.dtype == statistics.dtype == 'float32'
+  )
 
 
 def serving_state(layer: tl.Layer, state: Any) -> Any:
@@ -94,8 +105,8 @@ def serving_state(layer: tl.Layer, state: Any) -> Any:
 
 
 _SWAPS = {
-    'Relu': 'converters.serving_layers.ServingRelu',
-    'BatchNorm': 'converters.serving_layers.ServingBatchNorm',
+  'Relu': 'converters.serving_layers.ServingRelu',
+  'BatchNorm': 'converters.serving_layers.ServingBatchNorm',
 }
 
 
@@ -106,6 +117,5 @@ def for_serving(config: Any) -> Any:
   if not isinstance(config, dict):
     return config
   if config.get('factory') in _SWAPS:
-    return {**{k: for_serving(v) for k, v in config.items()},
-            'factory': _SWAPS[config['factory']]}
+    return {**{k: for_serving(v) for k, v in config.items()}, 'factory': _SWAPS[config['factory']]}
   return {key: for_serving(value) for key, value in config.items()}

@@ -37,8 +37,9 @@ def leaves(signature: Any) -> list[ShapeDtype]:
   if isinstance(signature, (tuple, list)):
     return [leaf for item in signature for leaf in leaves(item)]
   if not isinstance(signature, ShapeDtype):
-    raise TypeError(f'Expected a ShapeDtype or a tuple of them as input signature; got '
-                    f'{signature!r:.200}.')
+    raise TypeError(
+      f'Expected a ShapeDtype or a tuple of them as input signature; got {signature!r:.200}.'
+    )
   return [signature]
 
 
@@ -58,19 +59,20 @@ def with_dynamic_batch(signature: list[ShapeDtype]) -> list[ShapeDtype]:
   """`shapes.with_dynamic_batch`, refusing scalars: exported inputs need a batch axis."""
   for s in signature:
     if not s.shape:
-      raise ValueError(f'Input signature {s} is a scalar; exported inputs need a leading '
-                       'batch dimension.')
+      raise ValueError(
+        f'Input signature {s} is a scalar; exported inputs need a leading batch dimension.'
+      )
   return shapes.with_dynamic_batch(list(signature))
 
 
-def random_inputs(signature: list[ShapeDtype], seed: int, int_high: int = 8
-                  ) -> list[np.ndarray]:
+def random_inputs(signature: list[ShapeDtype], seed: int, int_high: int = 8) -> list[np.ndarray]:
   """`shapes.random_inputs` for verifying an export (the error says how to skip it)."""
   try:
     return shapes.random_inputs(list(signature), seed, int_high)
   except ValueError as e:
-    raise ValueError(f'{e} The export is verified on random inputs; pass verify=False '
-                     'and check it yourself.') from None
+    raise ValueError(
+      f'{e} The export is verified on random inputs; pass verify=False and check it yourself.'
+    ) from None
 
 
 def has_dynamic_length(signature: list[ShapeDtype]) -> bool:
@@ -99,13 +101,16 @@ def _checked_names(names: Sequence[str], n: int, argument: str, what: str) -> li
     raise ValueError(f'{argument}={names} must name each of the {n} {what} once.')
   for name in names:
     if not name.replace('_', 'a').isalnum() or name[0].isdigit():
-      raise ValueError(f'{argument}: {name!r} is not a valid signature name (letters, '
-                       'digits and underscores, not starting with a digit).')
+      raise ValueError(
+        f'{argument}: {name!r} is not a valid signature name (letters, '
+        'digits and underscores, not starting with a digit).'
+      )
   return names
 
 
-def accepted_dynamic_sizes(layer: tl.Layer, signature: list[ShapeDtype],
-                           max_len: 'int | None') -> list[ShapeDtype]:
+def accepted_dynamic_sizes(
+  layer: tl.Layer, signature: list[ShapeDtype], max_len: 'int | None'
+) -> list[ShapeDtype]:
   """`signature` with `None` for each fixed non-batch size the model accepts changed.
 
   Each size `d` is tried at a few other sizes (`d - 1`, `d + 1`, `d // 2`, `2 d`, no more
@@ -113,8 +118,12 @@ def accepted_dynamic_sizes(layer: tl.Layer, signature: list[ShapeDtype],
   change together (a source and its mask) are tried together when one alone fails.
   """
   signature = list(signature)
-  fixed = {(i, axis): d for i, s in enumerate(signature) for axis, d in enumerate(s.shape)
-           if axis > 0 and d is not None}
+  fixed = {
+    (i, axis): d
+    for i, s in enumerate(signature)
+    for axis, d in enumerate(s.shape)
+    if axis > 0 and d is not None
+  }
   groups = [[dim] for dim in fixed]
   for size in sorted(set(fixed.values())):
     group = [dim for dim, d in fixed.items() if d == size]
@@ -125,16 +134,17 @@ def accepted_dynamic_sizes(layer: tl.Layer, signature: list[ShapeDtype],
     if not group:
       continue
     size = fixed[group[0]]  # Still fixed, so still its recorded size.
-    others = [n for n in dict.fromkeys((size - 1, size + 1, size // 2, 2 * size))
-              if n >= 1 and n != size and (max_len is None or n <= max_len)][:2]
-    if others and all(_accepts(layer, _resized(signature, group, n), max_len)
-                      for n in others):
+    others = [
+      n
+      for n in dict.fromkeys((size - 1, size + 1, size // 2, 2 * size))
+      if n >= 1 and n != size and (max_len is None or n <= max_len)
+    ][:2]
+    if others and all(_accepts(layer, _resized(signature, group, n), max_len) for n in others):
       signature = _resized(signature, group, None)
   return signature
 
 
-def size_limits(layer: tl.Layer, signature: list[ShapeDtype], max_len: 'int | None'
-                ) -> list[tuple]:
+def size_limits(layer: tl.Layer, signature: list[ShapeDtype], max_len: 'int | None') -> list[tuple]:
   """Per input, per axis: the largest size a dynamic (non-batch) dimension takes, or None.
 
   The model's positional table (`max_len`) is the only bound known; a dimension is
@@ -147,7 +157,8 @@ def size_limits(layer: tl.Layer, signature: list[ShapeDtype], max_len: 'int | No
     for axis, d in enumerate(s.shape):
       if axis > 0 and d is None:
         takes = lambda n, i=i, axis=axis: _accepts(
-            layer, _resized(signature, [(i, axis)], n), max_len)
+          layer, _resized(signature, [(i, axis)], n), max_len
+        )
         if takes(max_len) and not takes(max_len + 1):
           limits[i][axis] = max_len
   return [tuple(l) for l in limits]
@@ -156,8 +167,7 @@ def size_limits(layer: tl.Layer, signature: list[ShapeDtype], max_len: 'int | No
 def _accepts(layer: tl.Layer, signature: list[ShapeDtype], max_len: 'int | None') -> bool:
   """Whether the model computes on inputs of `signature` (evaluated abstractly)."""
   batch, length = PROBE_SIZE
-  probe = shapes.concrete(signature, batch,
-                         length if max_len is None else min(length, max_len))
+  probe = shapes.concrete(signature, batch, length if max_len is None else min(length, max_len))
   try:
     layer.output_signature(structure(probe, layer.n_in))
   except (tl.LayerError, TypeError, ValueError):
@@ -165,16 +175,20 @@ def _accepts(layer: tl.Layer, signature: list[ShapeDtype], max_len: 'int | None'
   return True
 
 
-def _resized(signature: list[ShapeDtype], dims: list[tuple], size: 'int | None'
-             ) -> list[ShapeDtype]:
+def _resized(
+  signature: list[ShapeDtype], dims: list[tuple], size: 'int | None'
+) -> list[ShapeDtype]:
   """`signature` with dimension `axis` of input `i` set to `size`, for each `(i, axis)`."""
+
   def shape(i, s):
     return tuple(size if (i, axis) in dims else d for axis, d in enumerate(s.shape))
+
   return [ShapeDtype(shape(i, s), s.dtype) for i, s in enumerate(signature)]
 
 
-def verification_shapes(signature: list[ShapeDtype], max_len: 'int | None'
-                        ) -> list[list[ShapeDtype]]:
+def verification_shapes(
+  signature: list[ShapeDtype], max_len: 'int | None'
+) -> list[list[ShapeDtype]]:
   """Concrete signatures to verify an export on: several batch sizes and lengths."""
   cases = []
   for batch, length in VERIFY_SIZES:
@@ -205,5 +219,3 @@ def model_sizes(layer: tl.Layer) -> tuple['int | None', 'int | None']:
 def all_layers(layer: tl.Layer) -> list[tl.Layer]:
   """`layer` and every layer below it, each once, depth first (`Layer.walk`)."""
   return [current for _, current in layer.walk()]
-
-

@@ -53,6 +53,7 @@ class Model:
     keras_source: the Keras model or `TraxLayer` a trax layer was unwrapped from: its
       own call is the reference.
   """
+
   layer: 'tl.Layer | None'
   weights: Any = ()
   state: Any = ()
@@ -73,8 +74,9 @@ class Model:
   def trax_layer(self) -> tl.Layer:
     """`layer`, for code that runs the trax layer (a plain Keras model has none)."""
     if self.layer is None:
-      raise ExportError(f'{self.origin} is exported through its own Keras call: it has no '
-                        'trax layer.')
+      raise ExportError(
+        f'{self.origin} is exported through its own Keras call: it has no trax layer.'
+      )
     return self.layer
 
   @property
@@ -104,6 +106,7 @@ class Model:
       def forward(x, weights, state):
         with fastmath.use_backend('jax'):
           return self.trax_layer.pure_fn(x, weights, state, EVAL_RNG)[0]
+
       # One compilation per input shape; op by op, jax would compile every primitive.
       self._jitted = jax.jit(forward)
     x = signatures.structure(flat_inputs, self.trax_layer.n_in)
@@ -112,8 +115,12 @@ class Model:
 
 
 @tl.builds_layers_for_caller
-def resolve(model: Any, input_signature: Any = None, model_config: 'dict | None' = None,
-            allow_random_weights: bool = False) -> Model:
+def resolve(
+  model: Any,
+  input_signature: Any = None,
+  model_config: 'dict | None' = None,
+  allow_random_weights: bool = False,
+) -> Model:
   """Brings `model` (see the module docstring) to a `Model`.
 
   Args:
@@ -135,32 +142,44 @@ def resolve(model: Any, input_signature: Any = None, model_config: 'dict | None'
     return _from_keras(model, flat_signature, allow_random_weights)
   if isinstance(model, (str, os.PathLike)):
     return _from_checkpoint(os.fspath(model), flat_signature, model_config)
-  raise ExportError(f'Cannot export a {type(model).__name__}: expected a trax layer, a '
-                    'Keras model or TraxLayer, or a checkpoint directory or file.')
+  raise ExportError(
+    f'Cannot export a {type(model).__name__}: expected a trax layer, a '
+    'Keras model or TraxLayer, or a checkpoint directory or file.'
+  )
 
 
 @tl.builds_layers_for_caller
-def from_layer(layer: tl.Layer, signature: 'list | None', origin: str = 'trax layer',
-               allow_random_weights: bool = False) -> Model:
+def from_layer(
+  layer: tl.Layer,
+  signature: 'list | None',
+  origin: str = 'trax layer',
+  allow_random_weights: bool = False,
+) -> Model:
   if signature is None:
-    raise ExportError(f'Exporting the trax layer {layer.name} needs input_signature= (a '
-                      'ShapeDtype, or a tuple of them, one per input; None for dynamic '
-                      'dimensions).')
+    raise ExportError(
+      f'Exporting the trax layer {layer.name} needs input_signature= (a '
+      'ShapeDtype, or a tuple of them, one per input; None for dynamic '
+      'dimensions).'
+    )
   probe = _structure(shapes.concrete(signature, *signatures.PROBE_SIZE), layer.n_in)
   if not (layer.has_weights or fastmath.tree_flatten(layer.state)):
     needs_weights = fastmath.tree_flatten(layer.weights_and_state_signature(probe)[0])
     if needs_weights and not allow_random_weights:
       raise ExportError(
-          f'{origin}: {layer.name} has no weights: it was never trained, loaded or '
-          'initialized, so its export would compute with random weights. Train it (e.g. '
-          'training.Loop), load weights (layer.init_from_file) or initialize it '
-          '(layer.init) first; pass allow_random_weights=True only for a demo.')
+        f'{origin}: {layer.name} has no weights: it was never trained, loaded or '
+        'initialized, so its export would compute with random weights. Train it (e.g. '
+        'training.Loop), load weights (layer.init_from_file) or initialize it '
+        '(layer.init) first; pass allow_random_weights=True only for a demo.'
+      )
     layer.init(probe)
   weights, state = layer.weights, layer.state
   config = checkpoints.describe_layer(layer)
   if config is None:
-    log.warning('%s cannot describe itself with config(), so it is exported as built '
-                '(in whatever mode it was built).', layer.name)
+    log.warning(
+      '%s cannot describe itself with config(), so it is exported as built '
+      '(in whatever mode it was built).',
+      layer.name,
+    )
     eval_layer = layer
   else:
     eval_layer = rebuild(config, safe_mode=False)  # The caller's own layer.
@@ -172,11 +191,11 @@ def from_layer(layer: tl.Layer, signature: 'list | None', origin: str = 'trax la
   return Model(eval_layer, weights, state, signature, config, origin)
 
 
-def _from_keras(keras_model: Any, signature: 'list | None', allow_random_weights: bool
-                ) -> Model:
+def _from_keras(keras_model: Any, signature: 'list | None', allow_random_weights: bool) -> Model:
   """Unwraps a `TraxLayer` (alone or as a whole model); else uses the Keras model's call."""
   import keras
   from trax_keras import TraxLayer
+
   if isinstance(keras_model, keras.Model):
     body = [l for l in keras_model.layers if not isinstance(l, keras.layers.InputLayer)]
     origin = f'Keras model {keras_model.name} (TraxLayer)'
@@ -194,21 +213,27 @@ def _from_keras(keras_model: Any, signature: 'list | None', allow_random_weights
     resolved.keras_source = keras_model
     return resolved
   if not isinstance(keras_model, keras.Model):
-    raise ExportError(f'Cannot export the Keras layer {keras_model.name} '
-                      f'({type(keras_model).__name__}): export a keras.Model, or a TraxLayer.')
+    raise ExportError(
+      f'Cannot export the Keras layer {keras_model.name} '
+      f'({type(keras_model).__name__}): export a keras.Model, or a TraxLayer.'
+    )
   if keras.backend.backend() != 'tensorflow':
     raise ExportError(
-        f'Keras model {keras_model.name} mixes Keras layers with other layers; exporting it '
-        f'runs its call as TensorFlow ops, which needs Keras on the TensorFlow backend, but '
-        f'Keras runs on {keras.backend.backend()!r}. Set KERAS_BACKEND=tensorflow.')
+      f'Keras model {keras_model.name} mixes Keras layers with other layers; exporting it '
+      f'runs its call as TensorFlow ops, which needs Keras on the TensorFlow backend, but '
+      f'Keras runs on {keras.backend.backend()!r}. Set KERAS_BACKEND=tensorflow.'
+    )
   if signature is None:
     signature = [signatures.ShapeDtype(tuple(t.shape), t.dtype) for t in keras_model.inputs]
-  return Model(None, input_signature=signature, origin=f'Keras model {keras_model.name}',
-               keras_model=keras_model)
+  return Model(
+    None,
+    input_signature=signature,
+    origin=f'Keras model {keras_model.name}',
+    keras_model=keras_model,
+  )
 
 
-def _from_checkpoint(path: str, signature: 'list | None', model_config: 'dict | None'
-                     ) -> Model:
+def _from_checkpoint(path: str, signature: 'list | None', model_config: 'dict | None') -> Model:
   checkpoint_path = find_checkpoint(path)
   try:
     checkpoint = checkpoints.read_any(checkpoint_path)
@@ -216,36 +241,44 @@ def _from_checkpoint(path: str, signature: 'list | None', model_config: 'dict | 
     raise ExportError(f'Cannot read checkpoint {checkpoint_path}: {e}') from None
   config = model_config or checkpoint.model_config
   if config is None:
-    raise ExportError(f'{checkpoint_path} does not record the model config; pass the '
-                      "model's config() as model_config= (--config on the command line).")
+    raise ExportError(
+      f'{checkpoint_path} does not record the model config; pass the '
+      "model's config() as model_config= (--config on the command line)."
+    )
   try:
     layer = rebuild(config)
   except (tl.ConfigError, TypeError) as e:
-    raise ExportError(f'Cannot rebuild the model of {checkpoint_path} from its config: '
-                      f'{e}') from None
+    raise ExportError(
+      f'Cannot rebuild the model of {checkpoint_path} from its config: {e}'
+    ) from None
   if signature is None:
     if checkpoint.input_signature is None:
-      raise ExportError(f'{checkpoint_path} does not record the input signature; pass '
-                        'input_signature=.')
+      raise ExportError(
+        f'{checkpoint_path} does not record the input signature; pass input_signature=.'
+      )
     # Trax 1.x trainers recorded the whole batch (inputs, targets, weights): the model's
     # inputs come first.
-    recorded = signatures.leaves(checkpoint.input_signature)[:layer.n_in]
+    recorded = signatures.leaves(checkpoint.input_signature)[: layer.n_in]
     signature = signatures.with_dynamic_batch(recorded)
   probe = _structure(shapes.concrete(signature, *signatures.PROBE_SIZE), layer.n_in)
   weights_tree, state_tree = layer.weights_and_state_signature(probe)
   if checkpoint.flat_state is None:
-    raise ExportError(f'{checkpoint_path} holds weights only, without the model state '
-                      '(e.g. BatchNorm statistics) an export needs.')
+    raise ExportError(
+      f'{checkpoint_path} holds weights only, without the model state '
+      '(e.g. BatchNorm statistics) an export needs.'
+    )
   try:
     flat_weights = checkpoints.match_arrays(
-        checkpoint.flat_weights, fastmath.tree_flatten(weights_tree), 'weights',
-        checkpoint_path)
+      checkpoint.flat_weights, fastmath.tree_flatten(weights_tree), 'weights', checkpoint_path
+    )
     flat_state = checkpoints.match_arrays(
-        checkpoint.flat_state, fastmath.tree_flatten(state_tree), 'state', checkpoint_path)
+      checkpoint.flat_state, fastmath.tree_flatten(state_tree), 'state', checkpoint_path
+    )
   except ValueError as e:
     raise ExportError(str(e)) from None
-  weights, state = tl.unflatten_weights_and_state(flat_weights, flat_state,
-                                                  (weights_tree, state_tree))
+  weights, state = tl.unflatten_weights_and_state(
+    flat_weights, flat_state, (weights_tree, state_tree)
+  )
   state = serving_layers.serving_state(layer, state)
   layer.weights, layer.state = weights, state
   origin = f'checkpoint {checkpoint_path} (step {checkpoint.step})'
@@ -270,8 +303,10 @@ def find_checkpoint(path: str) -> str:
       raise ExportError(f'{path} is a SavedModel, not a checkpoint or Loop directory.')
     found = resume.find(path, None)
     if found is None:
-      raise ExportError(f'{path} holds no checkpoint: expected model.npz (or Trax 1.x '
-                        'model.pkl.gz) written by trax.supervised.training.Loop.')
+      raise ExportError(
+        f'{path} holds no checkpoint: expected model.npz (or Trax 1.x '
+        'model.pkl.gz) written by trax.supervised.training.Loop.'
+      )
     return found
   if not os.path.exists(path):
     raise ExportError(f'No such checkpoint file or directory: {path}')
@@ -290,5 +325,6 @@ def _check_fits(name: str, given: Any, expected: Any, probe: Any) -> None:
   expected_shapes = [tuple(x.shape) for x in fastmath.tree_flatten(expected)]
   if given_shapes != expected_shapes:
     raise ExportError(
-        f'The weights and state of {name} have shapes {given_shapes}, but inputs {probe} '
-        f'need {expected_shapes}. Pass the input_signature the model was initialized for.')
+      f'The weights and state of {name} have shapes {given_shapes}, but inputs {probe} '
+      f'need {expected_shapes}. Pass the input_signature the model was initialized for.'
+    )

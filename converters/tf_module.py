@@ -39,17 +39,23 @@ PLATFORMS = ('cpu', 'cuda', 'rocm', 'tpu')
 class Stage(tf.Module):
   """One trax layer with its weights and state as variables, callable on TF tensors."""
 
-  def __init__(self, layer: tl.Layer, weights: Any, state: Any, path: str,
-               platforms: Sequence[str] = ('cpu',)):
+  def __init__(
+    self, layer: tl.Layer, weights: Any, state: Any, path: str, platforms: Sequence[str] = ('cpu',)
+  ):
     super().__init__()
     from trax_keras import paths
+
     weight_names, state_names = paths.weight_paths(layer, weights, state)
     flat_weights, flat_state = tl.flatten_weights_and_state(weights, state)
     # TF's stubs take only tensors as initial_value; TF itself converts numpy arrays.
-    self.weights = [tf.Variable(np.asarray(w), name=n, trainable=True)  # pyright: ignore[reportArgumentType]
-                    for n, w in zip(weight_names, flat_weights)]
-    self.state = [tf.Variable(np.asarray(s), name=n, trainable=False)  # pyright: ignore[reportArgumentType]
-                  for n, s in zip(state_names, flat_state)]
+    self.weights = [
+      tf.Variable(np.asarray(w), name=n, trainable=True)  # pyright: ignore[reportArgumentType]
+      for n, w in zip(weight_names, flat_weights)
+    ]
+    self.state = [
+      tf.Variable(np.asarray(s), name=n, trainable=False)  # pyright: ignore[reportArgumentType]
+      for n, s in zip(state_names, flat_state)
+    ]
     self.weight_names, self.state_names = weight_names, state_names
     # Plain Python values in a plain object: tf.Module would try to track tuples and dicts.
     self._static = _StageStatic(layer, (weights, state), path, tuple(platforms))
@@ -86,8 +92,10 @@ class Stage(tf.Module):
         continue
       static.xla_calls[key] = converted
       return outputs
-    raise ExportError(f'jax2tf could not convert {static.layer.name} with symbolic '
-                      'dimensions:\n  ' + '\n  '.join(errors))
+    raise ExportError(
+      f'jax2tf could not convert {static.layer.name} with symbolic '
+      'dimensions:\n  ' + '\n  '.join(errors)
+    )
 
 
 class _StageStatic:
@@ -112,41 +120,60 @@ class _ExportStatic:
 class ExportModule(tf.Module):
   """The root object of the SavedModel: the model's stage and any extra stages."""
 
-  def __init__(self, model: sources.Model, path: str,
-               extra_layers: 'dict[str, tl.Layer] | None' = None,
-               platforms: Sequence[str] = ('cpu',)):
+  def __init__(
+    self,
+    model: sources.Model,
+    path: str,
+    extra_layers: 'dict[str, tl.Layer] | None' = None,
+    platforms: Sequence[str] = ('cpu',),
+  ):
     super().__init__()
     self.keras_model = model.keras_model
     if model.keras_model is not None:
       # Keras does not expose every variable to TF's tracking (seed generator states of
       # random layers are not): track them all, as Keras' own export does.
       self.keras_variables = [getattr(v, 'value', v) for v in model.keras_model.variables]
-    self.model = (None if model.keras_model is not None
-                  else Stage(model.trax_layer, model.weights, model.state, path, platforms))
-    self.extras = {name: Stage(layer, layer.weights, layer.state, path, platforms)
-                   for name, layer in (extra_layers or {}).items()}
+    self.model = (
+      None
+      if model.keras_model is not None
+      else Stage(model.trax_layer, model.weights, model.state, path, platforms)
+    )
+    self.extras = {
+      name: Stage(layer, layer.weights, layer.state, path, platforms)
+      for name, layer in (extra_layers or {}).items()
+    }
     n_flat = len(signatures.leaves(model.input_signature or ()))
     self._static = _ExportStatic(model.n_in, id_checks.vocab_sizes(model.layer, n_flat))
 
-  def call(self, flat_inputs: list, extra: 'str | None' = None,
-           input_names: 'Sequence[str | None] | None' = None) -> list:
+  def call(
+    self,
+    flat_inputs: list,
+    extra: 'str | None' = None,
+    input_names: 'Sequence[str | None] | None' = None,
+  ) -> list:
     flat_inputs = id_checks.checked(flat_inputs, self._static.id_vocab_sizes, input_names)
     x = signatures.structure(flat_inputs, self._static.n_in)
     if self.model is not None:
       outputs = self.model(x)
     else:  # Exported through the Keras model's own call.
-      outputs = signatures.outputs_as_list(self.keras_model(
-          x if not isinstance(x, tuple) else list(x), training=False))
+      outputs = signatures.outputs_as_list(
+        self.keras_model(x if not isinstance(x, tuple) else list(x), training=False)
+      )
     if extra is not None:
       outputs = self.extras[extra](outputs[0] if len(outputs) == 1 else tuple(outputs))
     return outputs
 
 
-def serving_function(module: ExportModule, specs: Sequence[tf.TensorSpec],
-                     output_names: Sequence[str], extra: 'str | None' = None,
-                     preprocess: 'Callable | None' = None,
-                     postprocess: 'Callable | None' = None) -> Any:
+def serving_function(
+  module: ExportModule,
+  specs: Sequence[tf.TensorSpec],
+  output_names: Sequence[str],
+  extra: 'str | None' = None,
+  preprocess: 'Callable | None' = None,
+  postprocess: 'Callable | None' = None,
+) -> Any:
   """A `tf.function` over `specs` returning `{output name: tensor}`."""
+
   def serve(*inputs):
     inputs = list(inputs)
     if preprocess is not None:
@@ -156,16 +183,18 @@ def serving_function(module: ExportModule, specs: Sequence[tf.TensorSpec],
     if postprocess is not None:
       outputs = signatures.outputs_as_list(postprocess(*outputs))
     if len(outputs) != len(output_names):
-      raise ExportError(f'The signature computes {len(outputs)} outputs but names '
-                        f'{len(output_names)}: {list(output_names)}; pass output_names= '
-                        'with one name per output.')
+      raise ExportError(
+        f'The signature computes {len(outputs)} outputs but names '
+        f'{len(output_names)}: {list(output_names)}; pass output_names= '
+        'with one name per output.'
+      )
     return dict(zip(output_names, outputs))
+
   return tf.function(serve, input_signature=list(specs), autograph=False)
 
 
 def tensor_specs(signature: list, names: Sequence[str]) -> list[tf.TensorSpec]:
-  return [tf.TensorSpec(s.shape, tf.as_dtype(s.dtype), name=n)
-          for s, n in zip(signature, names)]
+  return [tf.TensorSpec(s.shape, tf.as_dtype(s.dtype), name=n) for s, n in zip(signature, names)]
 
 
 def check_xla_support(platforms: Sequence[str]) -> None:
@@ -173,25 +202,31 @@ def check_xla_support(platforms: Sequence[str]) -> None:
   import jax
   from jax import export
   from tensorflow.compiler.tf2xla.python import xla as tfxla
+
   unknown = [p for p in platforms if p not in PLATFORMS]
   if not platforms or unknown:
-    raise ExportError(f'platforms={tuple(platforms)}: expected a non-empty subset of '
-                      f'{PLATFORMS}.')
+    raise ExportError(f'platforms={tuple(platforms)}: expected a non-empty subset of {PLATFORMS}.')
   jax_version = jax.config.jax_export_calling_convention_version  # pyright: ignore[reportAttributeAccessIssue] (a flag jax sets dynamically)
   tf_max = tfxla.call_module_maximum_supported_version()
   if jax_version > tf_max:
     lowest = export.minimum_supported_calling_convention_version
-    fix = (f"jax.config.update('jax_export_calling_convention_version', {tf_max})"
-           if tf_max >= lowest else 'a TensorFlow release matching this jax')
+    fix = (
+      f"jax.config.update('jax_export_calling_convention_version', {tf_max})"
+      if tf_max >= lowest
+      else 'a TensorFlow release matching this jax'
+    )
     raise ExportError(
-        f'The xla path serializes with jax calling convention {jax_version}, but the '
-        f'installed TensorFlow {tf.__version__} runs XlaCallModule up to version {tf_max}. '
-        f'Use {fix}, or path="native".')
+      f'The xla path serializes with jax calling convention {jax_version}, but the '
+      f'installed TensorFlow {tf.__version__} runs XlaCallModule up to version {tf_max}. '
+      f'Use {fix}, or path="native".'
+    )
 
 
-def _jax2tf_function(layer: tl.Layer, trees: tuple, x: Any, shared: bool,
-                     platforms: Sequence[str]) -> Callable:
+def _jax2tf_function(
+  layer: tl.Layer, trees: tuple, x: Any, shared: bool, platforms: Sequence[str]
+) -> Callable:
   from jax.experimental import jax2tf
+
   _, max_len = signatures.model_sizes(layer)
 
   def jax_fn(x, flat_weights, flat_state):
@@ -199,10 +234,15 @@ def _jax2tf_function(layer: tl.Layer, trees: tuple, x: Any, shared: bool,
     with fastmath.use_backend('jax'):
       y, _ = layer.pure_fn(x, weights, state, sources.EVAL_RNG)
     return tuple(signatures.outputs_as_list(y))
+
   poly, constraints = _polymorphic_shapes(x, shared, max_len)
-  return jax2tf.convert(jax_fn, polymorphic_shapes=[poly, None, None],
-                        polymorphic_constraints=constraints, with_gradient=False,
-                        native_serialization_platforms=tuple(platforms))
+  return jax2tf.convert(
+    jax_fn,
+    polymorphic_shapes=[poly, None, None],
+    polymorphic_constraints=constraints,
+    with_gradient=False,
+    native_serialization_platforms=tuple(platforms),
+  )
 
 
 def _polymorphic_shapes(x: Any, shared: bool, max_len: 'int | None') -> tuple[Any, list]:
@@ -220,6 +260,7 @@ def _polymorphic_shapes(x: Any, shared: bool, max_len: 'int | None') -> tuple[An
         symbols.add(name)
         dims.append(name)
     return '(' + ', '.join(dims) + ')' if dims else '()'
+
   if isinstance(x, tuple):
     poly = tuple(spec(t, i) for i, t in enumerate(x))
   else:

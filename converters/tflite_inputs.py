@@ -24,6 +24,7 @@ def with_limits(flat_buffer: bytes, limits: dict) -> bytes:
   """`flat_buffer` with `{signature: {input name: per-axis limits}}` in its metadata."""
   from tensorflow.lite.python import schema_py_generated as schema
   from tensorflow.lite.tools import flatbuffer_utils
+
   model = flatbuffer_utils.read_model_from_bytearray(bytearray(flat_buffer))
   buffer = schema.BufferT()
   # The schema's annotation says List[int]; its Pack writes numpy arrays as they are.
@@ -39,6 +40,7 @@ def with_limits(flat_buffer: bytes, limits: dict) -> bytes:
 def read_limits(flat_buffer: bytes) -> dict:
   """The `trax_input_limits` metadata of a TF Lite model (`{}` if it has none)."""
   from tensorflow.lite.python import schema_py_generated as schema
+
   model = schema.Model.GetRootAs(flat_buffer, 0)
   for i in range(model.MetadataLength()):
     entry = model.Metadata(i)
@@ -47,8 +49,10 @@ def read_limits(flat_buffer: bytes) -> dict:
     buffer = model.Buffers(entry.Buffer())
     data = buffer.DataAsNumpy() if buffer is not None else 0
     if isinstance(data, int):  # The flat buffer API's 0 for a missing or empty buffer.
-      raise ValueError(f'The TF Lite model\'s {METADATA_NAME} metadata points to an empty '
-                       f'buffer ({entry.Buffer()}): the file is damaged.')
+      raise ValueError(
+        f'The TF Lite model\'s {METADATA_NAME} metadata points to an empty '
+        f'buffer ({entry.Buffer()}): the file is damaged.'
+      )
     return json.loads(data.tobytes())
   return {}
 
@@ -64,12 +68,18 @@ class Runner:
 
   def __init__(self, flat_buffer: bytes, signature_name: str = 'serving_default'):
     from ai_edge_litert import interpreter as litert
+
     self._runner = litert.Interpreter(model_content=flat_buffer).get_signature_runner(
-        signature_name)
+      signature_name
+    )
     details = self._runner.get_input_details()
     self.input_names = list(details)
-    self.specs = [ShapeDtype([None if d < 0 else int(d) for d in details[n]['shape_signature']],
-                             details[n]['dtype']) for n in self.input_names]
+    self.specs = [
+      ShapeDtype(
+        [None if d < 0 else int(d) for d in details[n]['shape_signature']], details[n]['dtype']
+      )
+      for n in self.input_names
+    ]
     limits = read_limits(flat_buffer).get(signature_name, {})
     self.limits = [limits.get(n) for n in self.input_names]
     self._where = f'TF Lite signature {signature_name!r}'
@@ -78,11 +88,11 @@ class Runner:
     missing = sorted(set(self.input_names) - set(inputs))
     unknown = sorted(set(inputs) - set(self.input_names))
     if missing or unknown:
-      raise ValueError(f'{self._where} takes inputs {self.input_names}; missing {missing}, '
-                       f'unknown {unknown}.')
+      raise ValueError(
+        f'{self._where} takes inputs {self.input_names}; missing {missing}, unknown {unknown}.'
+      )
     arrays = [np.asarray(inputs[n]) for n in self.input_names]
-    input_checks.check_arrays(arrays, self.specs, self.input_names, self.limits,
-                              self._where)
+    input_checks.check_arrays(arrays, self.specs, self.input_names, self.limits, self._where)
     return self._runner(**dict(zip(self.input_names, arrays)))
 
 

@@ -39,6 +39,7 @@ def unsupported_ops(converter_message: str) -> list[str]:
 def layer_paths(layer: tl.Layer) -> dict[int, str]:
   """`{id(layer): 'transformer_lm/4/serial/0/dense'}` for every layer in the tree."""
   from trax_keras import paths
+
   by_index: dict[tuple[int, ...], str] = {}
   found = {}
   for index, current in layer.walk():  # A parent comes before its sublayers.
@@ -52,11 +53,13 @@ def ops_by_layer(model: sources.Model, signature: list) -> dict[str, list[str]]:
   """`{TF op type: [layer paths]}` of the model traced on TensorFlow over `signature`."""
   owners: dict[tuple, tuple[str, str]] = {}
   with _recording_ops(model.trax_layer, owners):
+
     def forward(*inputs):
       x = signatures.structure(list(inputs), model.trax_layer.n_in)
       with fastmath.use_backend('tensorflow-numpy'):
         y, _ = model.trax_layer.pure_fn(x, model.weights, model.state, sources.EVAL_RNG)
       return y
+
     specs = [tf.TensorSpec(s.shape, tf.as_dtype(s.dtype)) for s in signature]
     tf.function(forward, input_signature=specs, autograph=False).get_concrete_function()
   by_type: dict[str, list[str]] = {}
@@ -81,4 +84,5 @@ def _recording_ops(root: tl.Layer, owners: dict) -> contextlib.AbstractContextMa
       if id(layer) in paths:
         for op in graph.get_operations()[start:]:
           owners.setdefault((id(graph), op.name), (op.type, paths[id(layer)]))
+
   return tl.observing_calls(recording)

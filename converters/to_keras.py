@@ -31,8 +31,9 @@ from converters.to_keras_mappings import Unmapped
 log = logging.getLogger('converters')
 
 
-def to_keras(layer: tl.Layer, input_signature: Any, *, allow_wrapping: bool = True,
-             name: 'str | None' = None) -> Any:
+def to_keras(
+  layer: tl.Layer, input_signature: Any, *, allow_wrapping: bool = True, name: 'str | None' = None
+) -> Any:
   """A Keras model computing `layer` (in eval mode) with its weights.
 
   >>> trained_mlp = tl.Serial(tl.Dense(8), tl.Relu(), tl.Dense(2))
@@ -58,18 +59,22 @@ def to_keras(layer: tl.Layer, input_signature: Any, *, allow_wrapping: bool = Tr
     UnsupportedLayerError: with `allow_wrapping=False`, naming the layers that do not map.
   """
   import keras
+
   flat_signature = signatures.with_dynamic_batch(signatures.leaves(input_signature))
   if not layer.has_weights and not layer.state:
-    layer.init(signatures.structure(
-        shapes.concrete(flat_signature, *signatures.PROBE_SIZE), layer.n_in))
+    layer.init(
+      signatures.structure(shapes.concrete(flat_signature, *signatures.PROBE_SIZE), layer.n_in)
+    )
   names = signatures.input_names(flat_signature, None)
-  inputs = [keras.Input(shape=s.shape[1:], dtype=np.dtype(s.dtype).name, name=n)
-            for s, n in zip(flat_signature, names)]
+  inputs = [
+    keras.Input(shape=s.shape[1:], dtype=np.dtype(s.dtype).name, name=n)
+    for s, n in zip(flat_signature, names)
+  ]
   builder = _Builder()
   stack = builder.apply(layer, list(inputs))
   model_name = name or _model_name(layer)
   if not builder.unmapped:
-    outputs = stack[0] if layer.n_out == 1 else stack[:layer.n_out]
+    outputs = stack[0] if layer.n_out == 1 else stack[: layer.n_out]
     model = keras.Model(inputs[0] if len(inputs) == 1 else inputs, outputs, name=model_name)
     for keras_layer, values in builder.weights:
       keras_layer.set_weights(values)
@@ -77,18 +82,22 @@ def to_keras(layer: tl.Layer, input_signature: Any, *, allow_wrapping: bool = Tr
   listing = '; '.join(f'{path} ({why})' for path, why in builder.unmapped)
   if not allow_wrapping:
     raise UnsupportedLayerError(
-        f'{layer.name} has layers without a native Keras counterpart: {listing}. Pass '
-        'allow_wrapping=True for a model wrapping trax_keras.TraxLayer.',
-        [(path, why) for path, why in builder.unmapped])
-  log.info('to_keras: wrapping %s in a TraxLayer; no native Keras layer for: %s',
-           layer.name, listing)
+      f'{layer.name} has layers without a native Keras counterpart: {listing}. Pass '
+      'allow_wrapping=True for a model wrapping trax_keras.TraxLayer.',
+      [(path, why) for path, why in builder.unmapped],
+    )
+  log.info(
+    'to_keras: wrapping %s in a TraxLayer; no native Keras layer for: %s', layer.name, listing
+  )
   from trax_keras import to_keras_model
+
   signature = flat_signature[0] if len(flat_signature) == 1 else tuple(flat_signature)
   return to_keras_model(layer, signature, name=model_name)
 
 
 def _model_name(layer: tl.Layer) -> str:
   from trax_keras import paths
+
   return paths.layer_name(layer)
 
 
@@ -111,11 +120,11 @@ class _Builder:
     if mapping is None and isinstance(layer, tl.Parallel):
       outputs, start = [], 0
       for i, sublayer in enumerate(layer.sublayers):
-        part = stack[start:start + sublayer.n_in]
-        outputs += self.apply(sublayer, part, f'{path}/{i}')[:sublayer.n_out]
+        part = stack[start : start + sublayer.n_in]
+        outputs += self.apply(sublayer, part, f'{path}/{i}')[: sublayer.n_out]
         start += sublayer.n_in
       return outputs + stack[start:]
-    inputs, rest = stack[:layer.n_in], stack[layer.n_in:]
+    inputs, rest = stack[: layer.n_in], stack[layer.n_in :]
     try:
       if mapping is None:
         raise Unmapped(f'no Keras counterpart for {factory or type(layer).__name__}')

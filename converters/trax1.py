@@ -31,13 +31,19 @@ def describe(path: str) -> dict:
   info = trax1_checkpoints.describe(path)
   sizes = [int(np.prod(shape)) for shape, _ in info['weights']]
   info['n_parameters'] = sum(sizes)
-  info['n_bytes'] = sum(size * np.dtype(_dtype(dtype)).itemsize
-                        for size, (_, dtype) in zip(sizes, info['weights']))
+  info['n_bytes'] = sum(
+    size * np.dtype(_dtype(dtype)).itemsize for size, (_, dtype) in zip(sizes, info['weights'])
+  )
   return info
 
 
-def convert(trax1_path: str, output_path: str, *, model_config: 'dict | None' = None,
-            input_signature: Any = None) -> checkpoints.Checkpoint:
+def convert(
+  trax1_path: str,
+  output_path: str,
+  *,
+  model_config: 'dict | None' = None,
+  input_signature: Any = None,
+) -> checkpoints.Checkpoint:
   """Writes a Trax 1.x checkpoint in our format (atomically); returns what was written.
 
   Args:
@@ -66,11 +72,13 @@ def convert(trax1_path: str, output_path: str, *, model_config: 'dict | None' = 
 
 def summary(info: dict) -> list[str]:
   """Readable lines of a `describe` result."""
-  lines = [f'format: {info["format"]}', f'step: {info["step"]}',
-           f'weights: {len(info["weights"])} arrays, {info["n_parameters"]:,} parameters, '
-           f'{info["n_bytes"]:,} bytes']
-  lines += [f'  {i}: {tuple(shape)} {dtype}' for i, (shape, dtype) in
-            enumerate(info['weights'])]
+  lines = [
+    f'format: {info["format"]}',
+    f'step: {info["step"]}',
+    f'weights: {len(info["weights"])} arrays, {info["n_parameters"]:,} parameters, '
+    f'{info["n_bytes"]:,} bytes',
+  ]
+  lines += [f'  {i}: {tuple(shape)} {dtype}' for i, (shape, dtype) in enumerate(info['weights'])]
   state = info['state']
   lines.append('state: none' if state is None else f'state: {len(state)} arrays')
   lines += [f'  {i}: {tuple(shape)} {dtype}' for i, (shape, dtype) in enumerate(state or [])]
@@ -79,34 +87,38 @@ def summary(info: dict) -> list[str]:
     lines.append(f'history ({mode}): {", ".join(metrics)}')
   lines.append(f'input signature: {info["input_signature"]}')
   config = info['model_config']
-  lines.append('model config: ' + (config.get('factory', '?') if isinstance(config, dict)
-                                   else 'not recorded'))
+  lines.append(
+    'model config: ' + (config.get('factory', '?') if isinstance(config, dict) else 'not recorded')
+  )
   return lines
 
 
 def _check_fits(checkpoint: checkpoints.Checkpoint, model_config: dict, path: str) -> None:
   if checkpoint.input_signature is None:
-    raise ExportError(f'{path} records no input signature; pass input_signature= to check '
-                      'it against the model config.')
+    raise ExportError(
+      f'{path} records no input signature; pass input_signature= to check '
+      'it against the model config.'
+    )
   try:
     layer = sources.rebuild(model_config)
   except (tl.ConfigError, TypeError) as e:
     raise ExportError(f'Cannot build the model from the given config: {e}') from None
-  flat = signatures_lib.leaves(checkpoint.input_signature)[:layer.n_in]  # Not targets.
+  flat = signatures_lib.leaves(checkpoint.input_signature)[: layer.n_in]  # Not targets.
   probe = signatures_lib.structure(
-      shapes.concrete(signatures_lib.with_dynamic_batch(flat),
-                      *signatures_lib.PROBE_SIZE), layer.n_in)
+    shapes.concrete(signatures_lib.with_dynamic_batch(flat), *signatures_lib.PROBE_SIZE), layer.n_in
+  )
   weights, state = layer.weights_and_state_signature(probe)
   try:
-    checkpoints.match_arrays(checkpoint.flat_weights, fastmath.tree_flatten(weights),
-                             'weights', path)
+    checkpoints.match_arrays(
+      checkpoint.flat_weights, fastmath.tree_flatten(weights), 'weights', path
+    )
     if checkpoint.flat_state is not None:
-      checkpoints.match_arrays(checkpoint.flat_state, fastmath.tree_flatten(state),
-                               'state', path)
+      checkpoints.match_arrays(checkpoint.flat_state, fastmath.tree_flatten(state), 'state', path)
   except ValueError as e:
     raise ExportError(str(e)) from None
 
 
 def _dtype(name: str) -> Any:
   import ml_dtypes
+
   return getattr(ml_dtypes, name, None) or np.dtype(name)

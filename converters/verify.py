@@ -35,6 +35,7 @@ class Check:
     output_names: names of its outputs, in the order `reference` returns them.
     reference: flat input arrays -> flat reference output arrays.
   """
+
   signature: str
   input_names: Sequence[str]
   output_names: Sequence[str]
@@ -53,6 +54,7 @@ class VerificationReport:
     jax_importable: whether jax could be imported where the export ran (it must not).
     signatures: the signatures as the serving process saw them (names, shapes, dtypes).
   """
+
   max_abs_error: dict
   scale: dict
   cases: list
@@ -62,19 +64,30 @@ class VerificationReport:
 
   @property
   def worst(self) -> float:
-    return max(self.max_abs_error.values(), default=0.)
+    return max(self.max_abs_error.values(), default=0.0)
 
   def failures(self) -> list[str]:
-    return [key for key, error in self.max_abs_error.items()
-            if not error <= self.tolerance * max(1., self.scale[key])]
+    return [
+      key
+      for key, error in self.max_abs_error.items()
+      if not error <= self.tolerance * max(1.0, self.scale[key])
+    ]
 
   def to_json(self) -> dict:
-    return {'max_abs_error': self.max_abs_error, 'cases': self.cases,
-            'tolerance': self.tolerance, 'jax_importable': self.jax_importable}
+    return {
+      'max_abs_error': self.max_abs_error,
+      'cases': self.cases,
+      'tolerance': self.tolerance,
+      'jax_importable': self.jax_importable,
+    }
 
 
-def verify_saved_model(export_dir: str, checks: Sequence[Check], cases: Sequence[list],
-                       tolerance: float = DEFAULT_TOLERANCE) -> VerificationReport:
+def verify_saved_model(
+  export_dir: str,
+  checks: Sequence[Check],
+  cases: Sequence[list],
+  tolerance: float = DEFAULT_TOLERANCE,
+) -> VerificationReport:
   """Runs `checks` on the SavedModel in `export_dir` in a jax-free process.
 
   Args:
@@ -93,11 +106,18 @@ def verify_saved_model(export_dir: str, checks: Sequence[Check], cases: Sequence
   with atomic_files.scratch_directory('verify') as work_dir:
     cases_path = os.path.join(work_dir, 'cases.npz')
     outputs_path = os.path.join(work_dir, 'outputs.npz')
-    np.savez(cases_path, **{f'case{i}/{name}': array for i, case in enumerate(cases)
-                            for name, array in zip(input_names, case)})
+    np.savez(
+      cases_path,
+      **{
+        f'case{i}/{name}': array
+        for i, case in enumerate(cases)
+        for name, array in zip(input_names, case)
+      },
+    )
     # The serving process imports TensorFlow (seconds) while the references compute.
-    child = _start_child(export_dir, cases_path, outputs_path, [c.signature for c in checks],
-                         work_dir)
+    child = _start_child(
+      export_dir, cases_path, outputs_path, [c.signature for c in checks], work_dir
+    )
     try:
       references = {c.signature: [c.reference(case) for case in cases] for c in checks}
     except BaseException:
@@ -115,43 +135,71 @@ def verify_saved_model(export_dir: str, checks: Sequence[Check], cases: Sequence
         got = served.get(f'case{i}/{key}')
         if got is None or got.shape != np.shape(reference):
           raise ExportVerificationError(
-              f'Signature {check.signature!r} output {name!r} on inputs '
-              f'{_shapes(input_names, case)}: expected shape {np.shape(reference)}, the '
-              f'export gave {None if got is None else got.shape}.')
+            f'Signature {check.signature!r} output {name!r} on inputs '
+            f'{_shapes(input_names, case)}: expected shape {np.shape(reference)}, the '
+            f'export gave {None if got is None else got.shape}.'
+          )
         error = _max_abs_difference(got, reference)
-        errors[key] = max(errors.get(key, 0.), error)
-        scale[key] = max(scale.get(key, 0.), float(np.max(np.abs(reference), initial=0.)))
-  report = VerificationReport(errors, scale, [_shapes(input_names, c) for c in cases],
-                              tolerance, summary['jax_importable'], summary['signatures'])
+        errors[key] = max(errors.get(key, 0.0), error)
+        scale[key] = max(scale.get(key, 0.0), float(np.max(np.abs(reference), initial=0.0)))
+  report = VerificationReport(
+    errors,
+    scale,
+    [_shapes(input_names, c) for c in cases],
+    tolerance,
+    summary['jax_importable'],
+    summary['signatures'],
+  )
   if report.jax_importable or summary['leaked_modules']:
     raise ExportVerificationError(
-        'The verification process could import jax or trax '
-        f'({summary["leaked_modules"]}), so it proves nothing about serving without them.',
-        report)
+      'The verification process could import jax or trax '
+      f'({summary["leaked_modules"]}), so it proves nothing about serving without them.',
+      report,
+    )
   return report
 
 
-def raise_on_failure(report: VerificationReport, what: str,
-                     reference: str = 'the JAX model') -> None:
+def raise_on_failure(
+  report: VerificationReport, what: str, reference: str = 'the JAX model'
+) -> None:
   """Raises ExportVerificationError naming the outputs of `report` over tolerance."""
   failures = report.failures()
   if failures:
-    details = ', '.join(f'{key}: max abs error {report.max_abs_error[key]:.3g} '
-                        f'(outputs up to {report.scale[key]:.3g})' for key in failures)
+    details = ', '.join(
+      f'{key}: max abs error {report.max_abs_error[key]:.3g} '
+      f'(outputs up to {report.scale[key]:.3g})'
+      for key in failures
+    )
     raise ExportVerificationError(
-        f'{what} differs from {reference} beyond tolerance {report.tolerance:g} '
-        f'(relative to max(1, |output|)): {details}. Cases checked: {report.cases}.', report)
+      f'{what} differs from {reference} beyond tolerance {report.tolerance:g} '
+      f'(relative to max(1, |output|)): {details}. Cases checked: {report.cases}.',
+      report,
+    )
 
 
-def _start_child(export_dir: str, cases_path: str, outputs_path: str, names: list[str],
-                 work_dir: str) -> subprocess.Popen:
+def _start_child(
+  export_dir: str, cases_path: str, outputs_path: str, names: list[str], work_dir: str
+) -> subprocess.Popen:
   with open(_CHILD, encoding='utf-8') as f:
     code = f.read()
   env = {**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '2', 'CUDA_VISIBLE_DEVICES': ''}
   return subprocess.Popen(
-      [sys.executable, '-c', code, os.path.abspath(export_dir), cases_path, outputs_path,
-       ','.join(names), str(os.getpid())], cwd=work_dir, env=env, stdout=subprocess.PIPE,
-      stderr=subprocess.PIPE, text=True)
+    [
+      sys.executable,
+      '-c',
+      code,
+      os.path.abspath(export_dir),
+      cases_path,
+      outputs_path,
+      ','.join(names),
+      str(os.getpid()),
+    ],
+    cwd=work_dir,
+    env=env,
+    stdout=subprocess.PIPE,
+    stderr=subprocess.PIPE,
+    text=True,
+  )
 
 
 def _finish_child(child: subprocess.Popen) -> dict:
@@ -163,20 +211,21 @@ def _finish_child(child: subprocess.Popen) -> dict:
     raise
   if child.returncode != 0:
     raise ExportVerificationError(
-        f'Loading and running the SavedModel in a jax-free process failed (exit status '
-        f'{child.returncode}):\n{stderr[-3000:]}')
+      f'Loading and running the SavedModel in a jax-free process failed (exit status '
+      f'{child.returncode}):\n{stderr[-3000:]}'
+    )
   return json.loads(stdout.strip().splitlines()[-1])
 
 
 def _max_abs_difference(got: np.ndarray, expected: np.ndarray) -> float:
   got, expected = np.asarray(got), np.asarray(expected)
   if got.size == 0:
-    return 0.
+    return 0.0
   if got.dtype == np.bool_ or expected.dtype == np.bool_:
     return float(np.max(got != expected))
   got, expected = got.astype(np.float64), expected.astype(np.float64)
   both_nan = np.isnan(got) & np.isnan(expected)
-  difference = np.where(both_nan, 0., np.abs(got - expected))  # One NaN: NaN, an error.
+  difference = np.where(both_nan, 0.0, np.abs(got - expected))  # One NaN: NaN, an error.
   return float(np.max(np.where(np.isnan(difference), np.inf, difference)))
 
 

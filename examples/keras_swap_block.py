@@ -43,10 +43,15 @@ def original_model() -> keras.Model:
 
 def with_trax_block(model: keras.Model) -> keras.Model:
   """`model` with layers block_1..block_2 replaced by a TraxLayer; other layers shared."""
-  trax_block = TraxLayer(tl.Serial(
+  trax_block = TraxLayer(
+    tl.Serial(
       tl.Residual(tl.LayerNorm(), tl.Dense(2 * WIDTH), tl.Gelu(), tl.Dense(WIDTH)),
       tl.Dropout(0.1),
-      tl.Relu()), seed=0, name='trax_block')
+      tl.Relu(),
+    ),
+    seed=0,
+    name='trax_block',
+  )
   x = model.get_layer('stem').output
   x = trax_block(x)
   outputs = model.get_layer('head')(x)
@@ -54,9 +59,11 @@ def with_trax_block(model: keras.Model) -> keras.Model:
 
 
 def compile_for_training(model: keras.Model) -> None:
-  model.compile(keras.optimizers.Adam(3e-3),
-                keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                metrics=['accuracy'])
+  model.compile(
+    keras.optimizers.Adam(3e-3),
+    keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    metrics=['accuracy'],
+  )
 
 
 def main() -> None:
@@ -78,8 +85,10 @@ def main() -> None:
   compile_for_training(swapped)
   history = swapped.fit(x_train, y_train, epochs=4, batch_size=64, verbose=0)
   losses = history.history['loss']
-  print(f'swapped model: loss {losses[0]:.3f} -> {losses[-1]:.3f}, test accuracy '
-        f'{swapped.evaluate(x_test, y_test, verbose=0)[1]:.3f}')
+  print(
+    f'swapped model: loss {losses[0]:.3f} -> {losses[-1]:.3f}, test accuracy '
+    f'{swapped.evaluate(x_test, y_test, verbose=0)[1]:.3f}'
+  )
 
   path = os.path.join(args.output_dir, 'swapped.keras')
   swapped.save(path)
@@ -91,9 +100,11 @@ def main() -> None:
   if worst > 1e-5:
     raise SystemExit(f'reloaded model disagrees with the saved one (max |diff| {worst})')
   trax_weights = reloaded.get_layer('trax_block').trax_weights()
-  print(f'the trained trax block, back as a trax weights tree: '
-        f'{sum(w.size for w in tl.flatten_weights_and_state(trax_weights, ())[0]):,} '
-        'weights')
+  print(
+    f'the trained trax block, back as a trax weights tree: '
+    f'{sum(w.size for w in tl.flatten_weights_and_state(trax_weights, ())[0]):,} '
+    'weights'
+  )
 
 
 if __name__ == '__main__':

@@ -33,27 +33,43 @@ def copy_task():
   # Trax's length arguments bound `0 w` (one more than the symbols): train on 1 to 8
   # symbols, evaluate on 4 to 8.
   return trax.data.sequence_copy_inputs(
-      vocab_size=VOCAB_SIZE, batch_size=32, train_length=MAX_COPY_LENGTH + 1,
-      eval_min_length=MAX_COPY_LENGTH // 2, eval_max_length=MAX_COPY_LENGTH + 1, seed=0)
+    vocab_size=VOCAB_SIZE,
+    batch_size=32,
+    train_length=MAX_COPY_LENGTH + 1,
+    eval_min_length=MAX_COPY_LENGTH // 2,
+    eval_max_length=MAX_COPY_LENGTH + 1,
+    seed=0,
+  )
 
 
 def small_lm(mode: str) -> tl.Layer:
-  return trax.models.TransformerLM(VOCAB_SIZE, d_model=64, d_ff=128, n_layers=2, n_heads=2,
-                                   max_len=64, dropout=0.0, mode=mode)
+  return trax.models.TransformerLM(
+    VOCAB_SIZE, d_model=64, d_ff=128, n_layers=2, n_heads=2, max_len=64, dropout=0.0, mode=mode
+  )
 
 
 def train(output_dir: str, n_steps: int) -> training.Loop:
   """Trains the LM with trax's Loop (one compiled JAX step), printing progress."""
   inputs = copy_task()
   train_task = training.TrainTask(
-      inputs.train_stream(1), tl.WeightedCategoryCrossEntropy(), trax.optimizers.Adam(),
-      lr_schedule=lr_schedules.warmup_and_rsqrt_decay(200, 0.01),
-      n_steps_per_checkpoint=250)
+    inputs.train_stream(1),
+    tl.WeightedCategoryCrossEntropy(),
+    trax.optimizers.Adam(),
+    lr_schedule=lr_schedules.warmup_and_rsqrt_decay(200, 0.01),
+    n_steps_per_checkpoint=250,
+  )
   eval_task = training.EvalTask(
-      inputs.eval_stream(1), [tl.WeightedCategoryCrossEntropy(), tl.WeightedCategoryAccuracy()],
-      n_eval_batches=4)
-  loop = training.Loop(small_lm('train'), train_task, eval_tasks=[eval_task],
-                       output_dir=os.path.join(output_dir, 'train'), random_seed=0)
+    inputs.eval_stream(1),
+    [tl.WeightedCategoryCrossEntropy(), tl.WeightedCategoryAccuracy()],
+    n_eval_batches=4,
+  )
+  loop = training.Loop(
+    small_lm('train'),
+    train_task,
+    eval_tasks=[eval_task],
+    output_dir=os.path.join(output_dir, 'train'),
+    random_seed=0,
+  )
   loop.run(n_steps)
   return loop
 
@@ -65,8 +81,9 @@ def decode_copy(weights, state, sequence: list[int]) -> list[int]:
   model.weights = weights
   prompt = np.array([[0, *sequence, 0]], np.int32)
   del state  # The LM has no state that carries over from training (dropout rates only).
-  return decoding.autoregressive_sample(model, inputs=prompt, max_length=len(sequence),
-                                        temperature=0.0)[0].tolist()
+  return decoding.autoregressive_sample(
+    model, inputs=prompt, max_length=len(sequence), temperature=0.0
+  )[0].tolist()
 
 
 def evaluate_in_keras(eval_model: tl.Layer, output_dir: str) -> None:
@@ -74,22 +91,25 @@ def evaluate_in_keras(eval_model: tl.Layer, output_dir: str) -> None:
   import keras
   import trax_keras
 
-  keras_model = trax_keras.to_keras_model(eval_model,
-                                          shapes.ShapeDtype((None, None), np.int32))
+  keras_model = trax_keras.to_keras_model(eval_model, shapes.ShapeDtype((None, None), np.int32))
   path = os.path.join(output_dir, 'keras', 'copy_lm.keras')
   os.makedirs(os.path.dirname(path), exist_ok=True)
   keras_model.save(path)
   reloaded = keras.saving.load_model(path)
-  reloaded.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                   weighted_metrics=['accuracy'])
+  reloaded.compile(
+    loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), weighted_metrics=['accuracy']
+  )
   inputs, targets, weights = next(copy_task().eval_stream(1))
   loss, accuracy = reloaded.evaluate(inputs, targets, sample_weight=weights, verbose=0)
-  difference = np.max(np.abs(reloaded.predict(inputs, verbose=0)
-                             - keras_model.predict(inputs, verbose=0)))
+  difference = np.max(
+    np.abs(reloaded.predict(inputs, verbose=0) - keras_model.predict(inputs, verbose=0))
+  )
   del loss  # Keras averages over all positions, not over the weighted ones.
-  print(f'Keras ({keras.backend.backend()} backend) model saved to {path} and reloaded '
-        f'(predictions differ by {difference:.1e}); evaluate: accuracy on copied tokens '
-        f'{accuracy:.4f}')
+  print(
+    f'Keras ({keras.backend.backend()} backend) model saved to {path} and reloaded '
+    f'(predictions differ by {difference:.1e}); evaluate: accuracy on copied tokens '
+    f'{accuracy:.4f}'
+  )
 
 
 def export(eval_model: tl.Layer, output_dir: str) -> str:
@@ -97,15 +117,18 @@ def export(eval_model: tl.Layer, output_dir: str) -> str:
   import converters
 
   signature = shapes.ShapeDtype((None, None), np.int32)  # Dynamic batch and length.
-  saved = converters.to_saved_model(eval_model, os.path.join(output_dir, 'serving'),
-                                    signature)
-  print(f'SavedModel {saved.path} ({saved.path_kind} TF ops), reloaded without JAX on '
-        f'{len(saved.verification.cases)} input shapes: max |error| vs JAX '
-        f'{saved.verification.worst:.2e}')
+  saved = converters.to_saved_model(eval_model, os.path.join(output_dir, 'serving'), signature)
+  print(
+    f'SavedModel {saved.path} ({saved.path_kind} TF ops), reloaded without JAX on '
+    f'{len(saved.verification.cases)} input shapes: max |error| vs JAX '
+    f'{saved.verification.worst:.2e}'
+  )
   lite = converters.to_tflite(eval_model, os.path.join(output_dir, 'lm.tflite'), signature)
-  print(f'TF Lite {lite.path}: {sum(lite.op_counts.values())} ops, {lite.size_bytes} bytes, '
-        f'max |error| vs JAX {max(lite.max_abs_error.values()):.2e} on {len(lite.cases)} '
-        'input shapes')
+  print(
+    f'TF Lite {lite.path}: {sum(lite.op_counts.values())} ops, {lite.size_bytes} bytes, '
+    f'max |error| vs JAX {max(lite.max_abs_error.values()):.2e} on {len(lite.cases)} '
+    'input shapes'
+  )
   return lite.path
 
 
@@ -121,15 +144,19 @@ def decode_with_tflite(tflite_path: str, sequence: list[int]) -> list[int]:
     # The LM predicts token t+1 at position t; ShiftRight inside the model handles it.
     logits = next(iter(runner(**{input_name: np.array([tokens + [0]], np.int32)}).values()))
     tokens.append(int(np.argmax(logits[0, len(tokens)])))
-  return tokens[len(sequence) + 2:]
+  return tokens[len(sequence) + 2 :]
 
 
 def main() -> None:
   parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-  parser.add_argument('--output_dir', default='quickstart_out',
-                      help='where everything is written (default: %(default)s)')
-  parser.add_argument('--steps', type=int, default=2500,
-                      help='training steps (evals run every 250 steps)')
+  parser.add_argument(
+    '--output_dir',
+    default='quickstart_out',
+    help='where everything is written (default: %(default)s)',
+  )
+  parser.add_argument(
+    '--steps', type=int, default=2500, help='training steps (evals run every 250 steps)'
+  )
   args = parser.parse_args()
   output_dir = os.path.abspath(args.output_dir)
   start = time.time()
@@ -137,8 +164,10 @@ def main() -> None:
 
   loop = train(output_dir, args.steps)
   accuracy = loop.history.get('eval', 'metrics/WeightedCategoryAccuracy')[-1][1]
-  print(f'Trained {loop.step} steps in {time.time() - start:.0f}s: eval accuracy on copied '
-        f'tokens {accuracy:.4f}')
+  print(
+    f'Trained {loop.step} steps in {time.time() - start:.0f}s: eval accuracy on copied '
+    f'tokens {accuracy:.4f}'
+  )
 
   sequence = [3, 7, 5, 2, 4, 9, 12, 6]  # No 1: decoding stops at eos_id=1.
   copied = decode_copy(loop.model.weights, loop.model.state, sequence)

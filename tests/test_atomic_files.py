@@ -38,8 +38,7 @@ def test_a_link_planted_at_the_temporary_name_is_not_followed(tmp_path, predicta
   layer.init(shapes.ShapeDtype((1, 3)))
   layer.save_to_file(str(target))
   assert victim.read_text() == 'precious' and os.path.islink(planted)
-  np.testing.assert_array_equal(checkpoints.read(str(target)).flat_weights[0],
-                                layer.weights[0][0])
+  np.testing.assert_array_equal(checkpoints.read(str(target)).flat_weights[0], layer.weights[0][0])
 
 
 def test_a_link_at_the_target_is_replaced_not_followed(tmp_path):
@@ -65,8 +64,10 @@ def test_directories_are_made_fresh_and_renamed(tmp_path, predictable_names):
   with pytest.raises(ZeroDivisionError):
     with atomic_files.atomic_directory(str(tmp_path / 'serving' / '2')):
       raise ZeroDivisionError
-  assert sorted(os.listdir(final.parent)) == ['1', os.path.basename(
-      predictable_names(str(final), '0000000a'))]
+  assert sorted(os.listdir(final.parent)) == [
+    '1',
+    os.path.basename(predictable_names(str(final), '0000000a')),
+  ]
 
 
 def test_failed_writes_leave_the_old_file(tmp_path):
@@ -83,13 +84,14 @@ def test_remove_stale_takes_only_dead_writers_of_this_host(tmp_path):
   dead, alive = _dead_pid(), os.getppid()
   host = atomic_files._HOST
   names = {
-      f'model.npz.tmp-{host}-{dead}-0123abcd': True,
-      f'model.npz.tmp-{dead}': True,  # The name older trax versions used.
-      f'3.tmp-{host}-{dead}-89abcdef': True,  # An export's version directory.
-      f'model.npz.tmp-{host}-{alive}-0123abcd': False,
-      f'model.npz.tmp-{host}-{os.getpid()}-0123abcd': False,
-      f'model.npz.tmp-otherhost-{dead}-0123abcd': False,
-      'model.npz': False, 'notes.tmp-12': False,
+    f'model.npz.tmp-{host}-{dead}-0123abcd': True,
+    f'model.npz.tmp-{dead}': True,  # The name older trax versions used.
+    f'3.tmp-{host}-{dead}-89abcdef': True,  # An export's version directory.
+    f'model.npz.tmp-{host}-{alive}-0123abcd': False,
+    f'model.npz.tmp-{host}-{os.getpid()}-0123abcd': False,
+    f'model.npz.tmp-otherhost-{dead}-0123abcd': False,
+    'model.npz': False,
+    'notes.tmp-12': False,
   }
   for name in names:
     if name.startswith('3.'):
@@ -99,15 +101,16 @@ def test_remove_stale_takes_only_dead_writers_of_this_host(tmp_path):
       (tmp_path / name).write_bytes(b'x')
   removed = atomic_files.remove_stale(str(tmp_path))
   assert sorted(os.path.basename(p) for p in removed) == sorted(
-      name for name, stale in names.items() if stale)
-  assert sorted(os.listdir(tmp_path)) == sorted(
-      name for name, stale in names.items() if not stale)
+    name for name, stale in names.items() if stale
+  )
+  assert sorted(os.listdir(tmp_path)) == sorted(name for name, stale in names.items() if not stale)
 
 
 def test_scratch_directories_of_dead_processes_are_removed():
   dead = _dead_pid()
   host = atomic_files._HOST
   import tempfile
+
   stale = os.path.join(tempfile.gettempdir(), f'trax-verify-{host}-{dead}-abc')
   os.makedirs(stale)
   with atomic_files.scratch_directory('verify') as mine:

@@ -24,15 +24,15 @@ import pathlib
 REPO = pathlib.Path(__file__).parent.parent
 PACKAGES = ('trax', 'trax_keras', 'converters')
 LAYERS = (
-    (0, ('trax.shapes', 'trax.file_io', 'trax.atomic_files', 'trax.checkpoint_reading')),
-    (1, ('trax.fastmath', 'trax.sharding')),
-    (2, ('trax.layers',)),
-    (3, ('trax.optimizers', 'trax.data')),
-    (4, ('trax.models',)),
-    (5, ('trax.supervised',)),
-    (6, ('trax', 'trax.gin_config', 'trax.launch', 'trax.trainer')),
-    (7, ('trax_keras',)),
-    (8, ('converters',)),
+  (0, ('trax.shapes', 'trax.file_io', 'trax.atomic_files', 'trax.checkpoint_reading')),
+  (1, ('trax.fastmath', 'trax.sharding')),
+  (2, ('trax.layers',)),
+  (3, ('trax.optimizers', 'trax.data')),
+  (4, ('trax.models',)),
+  (5, ('trax.supervised',)),
+  (6, ('trax', 'trax.gin_config', 'trax.launch', 'trax.trainer')),
+  (7, ('trax_keras',)),
+  (8, ('converters',)),
 )
 # Known exceptions, each with its reason; the list may only shrink. The checkpoint file
 # format (ours and Trax 1.x's, with its restricted unpickler) lives in trax.supervised,
@@ -41,12 +41,16 @@ LAYERS = (
 # the defensive readers, already at layer 0). Moving the format below
 # trax.layers (apart from the layer-aware save/load) removes these edges and the cycle.
 KNOWN_UPWARD = {
-    ('trax.layers.base', 'trax.supervised.checkpoints'),
-    ('trax.data.counters', 'trax.supervised.trax1_checkpoints'),
+  ('trax.layers.base', 'trax.supervised.checkpoints'),
+  ('trax.data.counters', 'trax.supervised.trax1_checkpoints'),
 }
 KNOWN_CYCLES = [
-    {'trax.layers.base', 'trax.layers.flatten', 'trax.supervised.checkpoints',
-     'trax.supervised.trax1_checkpoints'},
+  {
+    'trax.layers.base',
+    'trax.layers.flatten',
+    'trax.supervised.checkpoints',
+    'trax.supervised.trax1_checkpoints',
+  },
 ]
 
 
@@ -61,6 +65,7 @@ def _modules() -> dict[str, pathlib.Path]:
 
 def _edges(modules: dict[str, pathlib.Path]) -> dict[str, set[str]]:
   """`{module: modules it imports}` within the three packages."""
+
   def resolve(name: str) -> 'str | None':
     while name and name not in modules:
       name = name.rpartition('.')[0]
@@ -75,10 +80,9 @@ def _edges(modules: dict[str, pathlib.Path]) -> dict[str, set[str]]:
       elif isinstance(node, ast.ImportFrom):
         base = node.module or ''
         if node.level:
-          parent = package.split('.')[:len(package.split('.')) - node.level + 1]
+          parent = package.split('.')[: len(package.split('.')) - node.level + 1]
           base = '.'.join([*parent, base] if base else parent)
-        names = [f'{base}.{a.name}' if f'{base}.{a.name}' in modules else base
-                 for a in node.names]
+        names = [f'{base}.{a.name}' if f'{base}.{a.name}' in modules else base for a in node.names]
       else:
         continue
       for name in names:
@@ -89,8 +93,12 @@ def _edges(modules: dict[str, pathlib.Path]) -> dict[str, set[str]]:
 
 
 def _layer(module: str) -> int:
-  matches = [(len(prefix), level) for level, prefixes in LAYERS for prefix in prefixes
-             if module == prefix or module.startswith(prefix + '.')]
+  matches = [
+    (len(prefix), level)
+    for level, prefixes in LAYERS
+    for prefix in prefixes
+    if module == prefix or module.startswith(prefix + '.')
+  ]
   assert matches, f'{module} is in no layer of this test: add it to LAYERS'
   return max(matches)[1]
 
@@ -134,8 +142,7 @@ def _cycles(edges: dict[str, set[str]]) -> list[set[str]]:
 
 def test_no_module_imports_a_higher_layer():
   edges = _edges(_modules())
-  upward = {(a, b) for a, targets in edges.items() for b in targets
-            if _layer(b) > _layer(a)}
+  upward = {(a, b) for a, targets in edges.items() for b in targets if _layer(b) > _layer(a)}
   assert upward <= KNOWN_UPWARD, f'imports of a higher layer: {sorted(upward - KNOWN_UPWARD)}'
   assert upward == KNOWN_UPWARD, f'fixed, remove from KNOWN_UPWARD: {KNOWN_UPWARD - upward}'
 
@@ -157,8 +164,8 @@ def test_the_graph_reader_sees_lazy_and_relative_imports():
 # Layers reach jax through `trax.fastmath` (math) and `trax.sharding` (devices), so they run
 # on every backend. Known exceptions, each with its reason; the list may only shrink.
 LAYERS_IMPORTING_JAX = {
-    'trax.layers.device_helpers': "Trax 1.x's pmap-era helpers, jax-only by nature",
-    'trax.layers.pure_call': 'init_eagerly enters jax.ensure_compile_time_eval',
+  'trax.layers.device_helpers': "Trax 1.x's pmap-era helpers, jax-only by nature",
+  'trax.layers.pure_call': 'init_eagerly enters jax.ensure_compile_time_eval',
 }
 
 
@@ -168,9 +175,13 @@ def test_layers_reach_jax_through_fastmath_and_sharding():
     if not module.startswith('trax.layers'):
       continue
     for node in ast.walk(ast.parse(path.read_text(encoding='utf-8'))):
-      names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
-               [node.module or ''] if isinstance(node, ast.ImportFrom) and not node.level
-               else [])
+      names = (
+        [a.name for a in node.names]
+        if isinstance(node, ast.Import)
+        else [node.module or '']
+        if isinstance(node, ast.ImportFrom) and not node.level
+        else []
+      )
       if any(name == 'jax' or name.startswith('jax.') for name in names):
         importing_jax.add(module)
   assert importing_jax == set(LAYERS_IMPORTING_JAX)

@@ -5,8 +5,16 @@ import sys
 import textwrap
 
 # What `pip install trax` (without extras) does not install.
-EXTRAS = ('tensorflow', 'keras', 'tensorboard', 'tensorflow_datasets', 'sentencepiece',
-          'ai_edge_litert', 'gin', 'orbax')
+EXTRAS = (
+  'tensorflow',
+  'keras',
+  'tensorboard',
+  'tensorflow_datasets',
+  'sentencepiece',
+  'ai_edge_litert',
+  'gin',
+  'orbax',
+)
 
 _JAX_ONLY = textwrap.dedent('''
     import sys, tempfile
@@ -36,10 +44,10 @@ _JAX_ONLY = textwrap.dedent('''
 
 def test_trax_trains_and_checkpoints_with_only_jax_and_numpy_installed():
   code = _JAX_ONLY.format(extras=EXTRAS)
-  result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
-                          timeout=300)
+  result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=300)
   assert result.returncode == 0 and result.stdout.strip().endswith('ok'), (
-      result.stdout[-2000:] + result.stderr[-3000:])
+    result.stdout[-2000:] + result.stderr[-3000:]
+  )
 
 
 _WITHOUT_EXTRAS = textwrap.dedent('''
@@ -54,9 +62,12 @@ _WITHOUT_EXTRAS = textwrap.dedent('''
 
 
 def test_the_packages_that_need_an_extra_name_it():
-  for statement, extra in (('import trax_keras', 'trax[keras]'),
-                           ('from converters import to_saved_model', 'trax[export]')):
+  for statement, extra in (
+    ('import trax_keras', 'trax[keras]'),
+    ('from converters import to_saved_model', 'trax[export]'),
+  ):
     code = _WITHOUT_EXTRAS.format(extras=EXTRAS, statement=statement)
-    output = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
-                            timeout=300, check=True).stdout
+    output = subprocess.run(
+      [sys.executable, '-c', code], capture_output=True, text=True, timeout=300, check=True
+    ).stdout
     assert f'pip install "{extra}"' in output, output

@@ -14,7 +14,8 @@ from trax import launch
 
 def test_local_processes_get_forced_cpu_devices():
   environment = launch.process_environment(
-      4, {'XLA_FLAGS': '--xla_force_host_platform_device_count=8 --xla_foo=1', 'A': 'b'})
+    4, {'XLA_FLAGS': '--xla_force_host_platform_device_count=8 --xla_foo=1', 'A': 'b'}
+  )
   assert environment['XLA_FLAGS'] == '--xla_foo=1 --xla_force_host_platform_device_count=4'
   assert environment['JAX_PLATFORMS'] == 'cpu' and environment['A'] == 'b'
   assert launch.process_environment(None, {'A': 'b'}) == {'A': 'b'}  # A real cluster.
@@ -34,12 +35,16 @@ def test_bad_arguments_are_refused(capsys):
 @pytest.mark.slow  # Two jax processes: ~5 s of CPU.
 def test_a_failing_process_stops_the_others(tmp_path):
   script = tmp_path / 'fail.py'
-  script.write_text('import sys, time, jax\n'
-                    'if jax.process_index() == 1:\n'
-                    '  sys.exit(3)\n'
-                    'time.sleep(600)\n')
+  script.write_text(
+    'import sys, time, jax\nif jax.process_index() == 1:\n  sys.exit(3)\ntime.sleep(600)\n'
+  )
   root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
   start = time.monotonic()
-  code = launch.launch_local([str(script)], 2, local_devices=1, timeout=300,
-                             env={'PYTHONPATH': root + os.pathsep + ':'.join(sys.path)})
+  code = launch.launch_local(
+    [str(script)],
+    2,
+    local_devices=1,
+    timeout=300,
+    env={'PYTHONPATH': root + os.pathsep + ':'.join(sys.path)},
+  )
   assert code == 3 and time.monotonic() - start < 120

@@ -33,11 +33,13 @@ def ram_dir():
 
 
 def _loop(output_dir):
-  task = training.TrainTask(helpers.regression_stream(0), tl.L2Loss(), optimizers.Adam(0.01),
-                            n_steps_per_checkpoint=5)
+  task = training.TrainTask(
+    helpers.regression_stream(0), tl.L2Loss(), optimizers.Adam(0.01), n_steps_per_checkpoint=5
+  )
   eval_task = training.EvalTask(helpers.regression_stream(1), [tl.L2Loss()])
-  return training.Loop(helpers.mlp(), task, eval_tasks=eval_task, output_dir=output_dir,
-                       random_seed=0)
+  return training.Loop(
+    helpers.mlp(), task, eval_tasks=eval_task, output_dir=output_dir, random_seed=0
+  )
 
 
 def test_file_io_tells_local_from_remote(tmp_path):
@@ -62,8 +64,7 @@ def test_loop_checkpoints_summaries_and_resume_on_ram(ram_dir):
     np.testing.assert_array_equal(w, v)
   model = helpers.mlp()
   model.init_from_file(f'{run}/model.npz', weights_only=True)
-  np.testing.assert_array_equal(helpers.flat_weights(model)[0],
-                                helpers.flat_weights(loop.model)[0])
+  np.testing.assert_array_equal(helpers.flat_weights(model)[0], helpers.flat_weights(loop.model)[0])
   model.save_to_file(f'{ram_dir}/saved/layer.npz')
   assert checkpoints.read_any(f'{ram_dir}/saved/layer.npz').flat_weights[0].shape == (3, 16)
 
@@ -88,8 +89,9 @@ def test_vocabularies_and_data_counters_on_ram(ram_dir):
     tf.io.gfile.copy(os.path.join(tokenizers.TESTDATA_DIR, name), f'{ram_dir}/{name}')
   text = 'The quick brown fox.'
   for vocab_type, name in (('subword', 'en_tiny.subwords'), ('sentencepiece', 'en_tiny.model')):
-    remote = next(data.tokenize(iter([text]), vocab_type=vocab_type, vocab_file=name,
-                                vocab_dir=ram_dir))
+    remote = next(
+      data.tokenize(iter([text]), vocab_type=vocab_type, vocab_file=name, vocab_dir=ram_dir)
+    )
     local = next(data.tokenize(iter([text]), vocab_type=vocab_type, vocab_file=name))
     np.testing.assert_array_equal(remote, local)
     assert data.detokenize(remote, vocab_type, name, vocab_dir=ram_dir) == text
@@ -112,17 +114,19 @@ def test_exports_to_ram(ram_dir):
   converters = pytest.importorskip('converters')
   model = tl.Serial(tl.Dense(3))
   model.init(shapes.ShapeDtype((1, 4), np.float32))
-  export = converters.to_saved_model(model, f'{ram_dir}/serving',
-                                     shapes.ShapeDtype((None, 4), np.float32))
+  export = converters.to_saved_model(
+    model, f'{ram_dir}/serving', shapes.ShapeDtype((None, 4), np.float32)
+  )
   assert export.path == f'{ram_dir}/serving/1'
   assert tf.io.gfile.exists(f'{ram_dir}/serving/1/saved_model.pb')
   loaded = tf.saved_model.load(f'{ram_dir}/serving/1')
   x = np.ones((2, 4), np.float32)
   outputs = loaded.signatures['serving_default'](tf.constant(x))
-  np.testing.assert_allclose(list(outputs.values())[0].numpy(), np.asarray(model(x)),
-                             rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(
+    list(outputs.values())[0].numpy(), np.asarray(model(x)), rtol=1e-5, atol=1e-6
+  )
   assert converters.saved_model.next_version(f'{ram_dir}/serving') == 2
-  tflite = converters.to_tflite(model, f'{ram_dir}/model.tflite',
-                                shapes.ShapeDtype((1, 4), np.float32))
+  tflite = converters.to_tflite(
+    model, f'{ram_dir}/model.tflite', shapes.ShapeDtype((1, 4), np.float32)
+  )
   assert tf.io.gfile.stat(f'{ram_dir}/model.tflite').length == tflite.size_bytes
-

@@ -14,7 +14,7 @@ import re
 import pytest
 
 TRAX14 = {
-    'trax.layers': """
+  'trax.layers': """
 Accelerate Accuracy Add ArgMax AssertFunction AssertShape AtariConvInit Attention
 AttentionQKV AvgPool BatchLeadingAxes BatchNorm Bidirectional BinaryCrossEntropy
 BinaryCrossEntropyLoss BinaryCrossEntropySum Branch Cache CategoryAccuracy
@@ -43,7 +43,7 @@ multigaussian_loss np_from_file np_to_file on_accelerator on_cpu one_hot
 outputs_onto_stack reshape_by_device shard to_list unflatten_weights_and_state unshard
 unshard_in_pmap
 """,
-    'trax.fastmath': """
+  'trax.fastmath': """
 Backend NumpyBackend RandomBackend abstract_eval avg_pool backend backend_name cond conv
 custom_grad custom_vjp dataset_as_numpy default_backend disable_jit dynamic_slice
 dynamic_slice_in_dim dynamic_update_slice dynamic_update_slice_in_dim erf expit
@@ -53,25 +53,25 @@ nested_stack nested_zip numpy override_backend pmap psum random remat scan set_b
 sigmoid sort_key_val stop_gradient sum_pool top_k tree_flatten tree_leaves
 tree_unflatten use_backend value_and_grad vjp vmap
 """,
-    'trax.shapes': 'ShapeDtype assert_same_shape assert_shape_equals signature splice_signatures',
-    'trax.optimizers': """
+  'trax.shapes': 'ShapeDtype assert_same_shape assert_shape_equals signature splice_signatures',
+  'trax.optimizers': """
 Adafactor Adam Momentum RMSProp SGD SM3 Trainer ReversibleSerialTrainer adafactor adam base
 momentum rms_prop sm3 trainer
 """,
-    'trax.models': """
+  'trax.models': """
 AtariCnn AtariCnnBody FrameStackMLP MLP NeuralGPU Resnet50 WideResnet Policy PolicyAndValue
 Value Quality RNNLM GRULM LSTMSeq2SeqAttn Transformer TransformerDecoder TransformerEncoder
 TransformerLM atari_cnn mlp neural_gpu resnet rl rnn transformer
 """,
-    'trax.supervised': """
+  'trax.supervised': """
 callbacks decoding lr_schedules trainer_lib training train Trainer EvalTask TrainTask
 """,
-    'trax.supervised.training': """
+  'trax.supervised.training': """
 EvalTask Loop TrainTask init_host_and_devices pickle_to_file unpickle_from_file
 """,
-    'trax.supervised.decoding': 'autoregressive_sample autoregressive_sample_stream beam_search',
-    'trax.supervised.lr_schedules': 'constant multifactor warmup warmup_and_rsqrt_decay',
-    'trax.supervised.trainer_lib': """
+  'trax.supervised.decoding': 'autoregressive_sample autoregressive_sample_stream beam_search',
+  'trax.supervised.lr_schedules': 'constant multifactor warmup warmup_and_rsqrt_decay',
+  'trax.supervised.trainer_lib': """
 NamedStream OptState Trainer TrainerState epochs load_trainer_state log
 make_trainer_state_dict named_stream num_devices train trainer_state_from_dict
 """,

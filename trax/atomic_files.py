@@ -34,8 +34,14 @@ _TEMPORARY = re.compile(r'\.tmp-(?P<host>[A-Za-z0-9]*)-(?P<pid>\d+)-[0-9a-f]{8}$
 _LEGACY_TEMPORARY = re.compile(r'\.(npz|tflite|pkl)\.tmp-(?P<pid>\d+)$')  # Older names.
 _SCRATCH = re.compile(r'^trax-[a-z]+-(?P<host>[A-Za-z0-9]*)-(?P<pid>\d+)-')
 _T = TypeVar('_T')
-_FLAGS = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, 'O_NOFOLLOW', 0)
-          | getattr(os, 'O_CLOEXEC', 0) | getattr(os, 'O_BINARY', 0))
+_FLAGS = (
+  os.O_WRONLY
+  | os.O_CREAT
+  | os.O_EXCL
+  | getattr(os, 'O_NOFOLLOW', 0)
+  | getattr(os, 'O_CLOEXEC', 0)
+  | getattr(os, 'O_BINARY', 0)
+)
 _ATTEMPTS = 100
 
 
@@ -159,8 +165,9 @@ def _create(path: str, make: Callable[[str], _T]) -> tuple[str, _T]:
       return name, make(name)
     except FileExistsError:  # Taken, possibly by a planted link: try another name.
       continue
-  raise FileExistsError(f'Could not create a temporary file next to {path}: '
-                        f'{_ATTEMPTS} fresh names were all taken.')
+  raise FileExistsError(
+    f'Could not create a temporary file next to {path}: {_ATTEMPTS} fresh names were all taken.'
+  )
 
 
 def _dead(pid: int) -> bool:

@@ -76,10 +76,11 @@ class BoundedReader:
   def _take(self, n: int) -> None:
     if self.n_read + n > self._limit:
       raise CheckpointError(
-          f'{self._path} holds more than {self._limit:,} bytes uncompressed (a '
-          'decompression bomb, or a larger checkpoint than the limit): if you trust the '
-          'file, raise the limit with trax.checkpoint_reading.read_limit(...) '
-          '(--max-bytes on the command line).')
+        f'{self._path} holds more than {self._limit:,} bytes uncompressed (a '
+        'decompression bomb, or a larger checkpoint than the limit): if you trust the '
+        'file, raise the limit with trax.checkpoint_reading.read_limit(...) '
+        '(--max-bytes on the command line).'
+      )
 
   def read(self, n: int = -1) -> bytes:
     if n is None or n < 0:  # Everything: up to one byte past the limit, to notice it.
@@ -120,16 +121,18 @@ def open_gzip(path: str) -> Iterator[BoundedReader]:
   declared = _declared_gzip_size(path)
   if declared is not None and declared > limit:
     raise CheckpointError(
-        f'{path} declares {declared:,} bytes uncompressed, more than the limit of '
-        f'{limit:,}: if you trust the file, raise the limit with '
-        'trax.checkpoint_reading.read_limit(...) (--max-bytes on the command '
-        'line).')
+      f'{path} declares {declared:,} bytes uncompressed, more than the limit of '
+      f'{limit:,}: if you trust the file, raise the limit with '
+      'trax.checkpoint_reading.read_limit(...) (--max-bytes on the command '
+      'line).'
+    )
   with gzip.open(path, 'rb') as f:
     yield BoundedReader(f, limit, path)
 
 
-def read_npy(stream: Any, path: str, what: str, size: 'int | None' = None,
-             arrays: bool = True) -> 'np.ndarray | shapes.ShapeDtype':
+def read_npy(
+  stream: Any, path: str, what: str, size: 'int | None' = None, arrays: bool = True
+) -> 'np.ndarray | shapes.ShapeDtype':
   """Reads one `.npy` record from `stream` (plain numeric arrays only).
 
   Args:
@@ -147,26 +150,33 @@ def read_npy(stream: Any, path: str, what: str, size: 'int | None' = None,
     version = np.lib.format.read_magic(stream)
     if version not in ((1, 0), (2, 0), (3, 0)):
       raise ValueError(f'unknown .npy version {version}')
-    header_reader = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                     else np.lib.format.read_array_header_2_0)
+    header_reader = (
+      np.lib.format.read_array_header_1_0
+      if version == (1, 0)
+      else np.lib.format.read_array_header_2_0
+    )
     shape, fortran_order, dtype = header_reader(stream)
   except (ValueError, EOFError, SyntaxError, struct.error, TypeError) as e:
     raise CheckpointError(f'{path}: {what} is not a valid .npy record: {e}') from None
   if dtype.kind not in NUMERIC_KINDS or dtype.hasobject or dtype.fields:
-    raise CheckpointError(f'{path}: {what} has dtype {dtype}, but checkpoints hold plain '
-                          'numeric arrays only.')
+    raise CheckpointError(
+      f'{path}: {what} has dtype {dtype}, but checkpoints hold plain numeric arrays only.'
+    )
   n_bytes = math.prod(shape) * dtype.itemsize
   if size is not None and n_bytes != size - stream.tell():
-    raise CheckpointError(f'{path}: {what} declares shape {shape} ({n_bytes:,} bytes of '
-                          f'{dtype}), but its record holds {size - stream.tell():,} bytes '
-                          'of data.')
+    raise CheckpointError(
+      f'{path}: {what} declares shape {shape} ({n_bytes:,} bytes of '
+      f'{dtype}), but its record holds {size - stream.tell():,} bytes '
+      'of data.'
+    )
   if not arrays:
     _skip(stream, n_bytes, path, what)
     return shapes.ShapeDtype(shape, dtype)
   data = stream.read(n_bytes)
   if len(data) != n_bytes:
-    raise CheckpointError(f'{path}: {what} is truncated: {len(data):,} of {n_bytes:,} '
-                          'bytes of array data.')
+    raise CheckpointError(
+      f'{path}: {what} is truncated: {len(data):,} of {n_bytes:,} bytes of array data.'
+    )
   array = np.frombuffer(data, dtype=dtype).reshape(shape, order='F' if fortran_order else 'C')
   return array.astype(dtype.newbyteorder('='), order='C')  # A native, writable copy.
 
@@ -185,16 +195,16 @@ def read_npy_records(path: str, arrays: bool = True) -> list:
     with open_gzip(path) as f:
       # Read forward only: seeking back in a gzip stream decompresses it again.
       while f.peek(1):
-        records.append(read_npy(f, path, f'record {len(records)}',
-                                                   arrays=arrays))
+        records.append(read_npy(f, path, f'record {len(records)}', arrays=arrays))
   except CheckpointError:
     raise
   except FileNotFoundError:
     raise
   except Exception as e:  # gzip/zlib errors, EOF.
     raise CheckpointError(
-        f'{path} is not a readable Trax 1.x side file (after {len(records)} records): '
-        f'{type(e).__name__}: {str(e)[:300]}') from None
+      f'{path} is not a readable Trax 1.x side file (after {len(records)} records): '
+      f'{type(e).__name__}: {str(e)[:300]}'
+    ) from None
   return records
 
 
@@ -203,8 +213,9 @@ def _skip(stream: Any, n_bytes: int, path: str, what: str) -> None:
   while left:
     chunk = stream.read(min(left, _SKIP_CHUNK))
     if not chunk:
-      raise CheckpointError(f'{path}: {what} is truncated ({n_bytes - left:,} of '
-                            f'{n_bytes:,} bytes of array data).')
+      raise CheckpointError(
+        f'{path}: {what} is truncated ({n_bytes - left:,} of {n_bytes:,} bytes of array data).'
+      )
     left -= len(chunk)
 
 

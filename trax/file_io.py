@@ -26,8 +26,10 @@ def _gfile() -> Any:
   try:
     import tensorflow as tf
   except ImportError as e:
-    raise ImportError('Paths such as gs://... are read and written with TensorFlow\'s '
-                      'tf.io.gfile; install tensorflow to use them.') from e
+    raise ImportError(
+      'Paths such as gs://... are read and written with TensorFlow\'s '
+      'tf.io.gfile; install tensorflow to use them.'
+    ) from e
   return tf.io.gfile
 
 

@@ -52,23 +52,33 @@ def register() -> None:
 
   dataset_functions = {name for name, _ in _public(tf_preprocessing, inspect.isfunction)}
   groups = [
-      ('trax.layers', _public(layers, _is_layer_constructor)),
-      ('trax.models', _public(models, _is_layer_constructor)),
-      ('trax.optimizers', _public(optimizers, _is_optimizer_class)),
-      ('trax.data', _public(data, lambda x: inspect.isfunction(x) or inspect.isclass(x))),
-      ('trax.supervised.lr_schedules', _public(lr_schedules, inspect.isfunction)),
-      ('trax.supervised.trainer_lib', [(n, getattr(trainer_lib, n)) for n in
-                                       ('train', 'num_devices', 'named_stream')]),
-      ('trax.supervised.training', [('TrainTask', training.TrainTask),
-                                    ('EvalTask', training.EvalTask)]),
+    ('trax.layers', _public(layers, _is_layer_constructor)),
+    ('trax.models', _public(models, _is_layer_constructor)),
+    ('trax.optimizers', _public(optimizers, _is_optimizer_class)),
+    ('trax.data', _public(data, lambda x: inspect.isfunction(x) or inspect.isclass(x))),
+    ('trax.supervised.lr_schedules', _public(lr_schedules, inspect.isfunction)),
+    (
+      'trax.supervised.trainer_lib',
+      [(n, getattr(trainer_lib, n)) for n in ('train', 'num_devices', 'named_stream')],
+    ),
+    (
+      'trax.supervised.training',
+      [('TrainTask', training.TrainTask), ('EvalTask', training.EvalTask)],
+    ),
   ]
   for module, members in groups:
     for name, obj in members:
-      denylist = (_DATASET_FUNCTION_DENYLIST if module == 'trax.data' and
-                  name in dataset_functions else _DENYLISTS.get(name))
+      denylist = (
+        _DATASET_FUNCTION_DENYLIST
+        if module == 'trax.data' and name in dataset_functions
+        else _DENYLISTS.get(name)
+      )
       wrapper = gin.external_configurable(
-          _as_function(obj) if inspect.isclass(obj) else obj, name=name, module=module,
-          denylist=denylist)
+        _as_function(obj) if inspect.isclass(obj) else obj,
+        name=name,
+        module=module,
+        denylist=denylist,
+      )
       registered = config_lib.registered_name(obj)
       if registered:
         # A layer built with `rnn_cell=@trax.layers.GRUCell` describes it as GRUCell.
@@ -86,19 +96,25 @@ def _as_function(cls: type) -> Any:
   Given a class, gin would make a subclass of it, which `tl.Layer` registers (under the
   class's own name) for `from_config`; a function leaves the layer registry alone.
   """
+
   @functools.wraps(cls, updated=())
   def construct(*args: Any, **kwargs: Any) -> Any:
     return cls(*args, **kwargs)
+
   return construct
 
 
 def _public(namespace: Any, keep: Any) -> Iterable[tuple]:
-  return [(name, obj) for name, obj in sorted(vars(namespace).items())
-          if not name.startswith('_') and keep(obj)]
+  return [
+    (name, obj)
+    for name, obj in sorted(vars(namespace).items())
+    if not name.startswith('_') and keep(obj)
+  ]
 
 
 def _is_layer_constructor(obj: Any) -> bool:
   from trax.layers import base
+
   if inspect.isclass(obj):
     return issubclass(obj, base.Layer)
   return inspect.isfunction(obj) and obj.__name__[:1].isupper()
@@ -106,4 +122,5 @@ def _is_layer_constructor(obj: Any) -> bool:
 
 def _is_optimizer_class(obj: Any) -> bool:
   from trax.optimizers import base
+
   return inspect.isclass(obj) and issubclass(obj, base.Optimizer)

@@ -48,11 +48,13 @@ def initialize(coordinator: str, n_processes: int, process_id: int) -> None:
   if not 0 <= process_id < n_processes:
     raise ValueError(f'process_id must be in [0, {n_processes}); got {process_id}.')
   import jax
+
   # CPU devices of several processes exchange data through gloo (TCP); without it, XLA
   # on CPU has no cross-process collectives.
   jax.config.update('jax_cpu_collectives_implementation', 'gloo')
-  jax.distributed.initialize(coordinator_address=coordinator, num_processes=n_processes,
-                             process_id=process_id)
+  jax.distributed.initialize(
+    coordinator_address=coordinator, num_processes=n_processes, process_id=process_id
+  )
 
 
 def free_port() -> int:
@@ -66,17 +68,26 @@ def process_environment(local_devices: 'int | None', base: 'dict | None' = None)
   """Environment of a launched process: `local_devices` forced CPU devices, if given."""
   environment = dict(os.environ if base is None else base)
   if local_devices is not None:
-    flags = [f for f in environment.get('XLA_FLAGS', '').split()
-             if not f.startswith('--xla_force_host_platform_device_count')]
+    flags = [
+      f
+      for f in environment.get('XLA_FLAGS', '').split()
+      if not f.startswith('--xla_force_host_platform_device_count')
+    ]
     environment['XLA_FLAGS'] = ' '.join(
-        flags + [f'--xla_force_host_platform_device_count={local_devices}'])
+      flags + [f'--xla_force_host_platform_device_count={local_devices}']
+    )
     environment['JAX_PLATFORMS'] = 'cpu'
   return environment
 
 
-def launch_local(script_and_args: Sequence[str], n_processes: int,
-                 local_devices: 'int | None' = None, port: 'int | None' = None,
-                 timeout: 'float | None' = None, env: 'dict | None' = None) -> int:
+def launch_local(
+  script_and_args: Sequence[str],
+  n_processes: int,
+  local_devices: 'int | None' = None,
+  port: 'int | None' = None,
+  timeout: 'float | None' = None,
+  env: 'dict | None' = None,
+) -> int:
   """Runs `n_processes` processes of a script on this machine; returns their exit code.
 
   The code is 0 if all succeed, else the first failing process's (a process killed by a
@@ -86,13 +97,24 @@ def launch_local(script_and_args: Sequence[str], n_processes: int,
   environment variables of the processes.
   """
   coordinator = f'127.0.0.1:{port or free_port()}'
-  commands = [[sys.executable, '-m', 'trax.launch', '--processes', str(n_processes),
-               '--process-id', str(i), '--coordinator', coordinator, *script_and_args]
-              for i in range(n_processes)]
+  commands = [
+    [
+      sys.executable,
+      '-m',
+      'trax.launch',
+      '--processes',
+      str(n_processes),
+      '--process-id',
+      str(i),
+      '--coordinator',
+      coordinator,
+      *script_and_args,
+    ]
+    for i in range(n_processes)
+  ]
   environment = process_environment(local_devices, {**os.environ, **(env or {})})
   deadline = None if timeout is None else time.monotonic() + timeout
-  previous_handler = signal.signal(signal.SIGTERM,
-                                   lambda *_: sys.exit(128 + signal.SIGTERM))
+  previous_handler = signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
   processes = []
   try:
     processes = [subprocess.Popen(command, env=environment) for command in commands]
@@ -115,29 +137,40 @@ def launch_local(script_and_args: Sequence[str], n_processes: int,
 
 def main(argv: 'Sequence[str] | None' = None) -> int:
   parser = argparse.ArgumentParser(
-      prog='python -m trax.launch', description=(__doc__ or '').split('\n\n')[0],
-      formatter_class=argparse.RawDescriptionHelpFormatter)
-  parser.add_argument('--processes', type=int, required=True,
-                      help='how many processes take part')
-  parser.add_argument('--process-id', type=int,
-                      help='run as this one process (on a cluster); without it, all '
-                           'processes start on this machine')
-  parser.add_argument('--coordinator',
-                      help='host:port of the coordinator (process 0); local runs pick '
-                           '127.0.0.1 and a free port')
-  parser.add_argument('--local-devices', type=int,
-                      help='force this many CPU devices in each local process (testing)')
+    prog='python -m trax.launch',
+    description=(__doc__ or '').split('\n\n')[0],
+    formatter_class=argparse.RawDescriptionHelpFormatter,
+  )
+  parser.add_argument('--processes', type=int, required=True, help='how many processes take part')
+  parser.add_argument(
+    '--process-id',
+    type=int,
+    help='run as this one process (on a cluster); without it, all processes start on this machine',
+  )
+  parser.add_argument(
+    '--coordinator',
+    help='host:port of the coordinator (process 0); local runs pick 127.0.0.1 and a free port',
+  )
+  parser.add_argument(
+    '--local-devices', type=int, help='force this many CPU devices in each local process (testing)'
+  )
   parser.add_argument('--port', type=int, help='coordinator port of a local run')
-  parser.add_argument('--timeout', type=float,
-                      help='seconds after which a local run stops its processes')
+  parser.add_argument(
+    '--timeout', type=float, help='seconds after which a local run stops its processes'
+  )
   parser.add_argument('script', help='the Python script every process runs')
   parser.add_argument('args', nargs=argparse.REMAINDER, help="the script's arguments")
   options = parser.parse_args(argv)
   if options.processes < 1:
     parser.error(f'--processes must be at least 1; got {options.processes}.')
   if options.process_id is None:
-    return launch_local([options.script, *options.args], options.processes,
-                        options.local_devices, options.port, options.timeout)
+    return launch_local(
+      [options.script, *options.args],
+      options.processes,
+      options.local_devices,
+      options.port,
+      options.timeout,
+    )
   if options.coordinator is None:
     parser.error('--process-id needs --coordinator host:port (the host of process 0).')
   if options.local_devices is not None:  # Before jax starts: it reads these once.

@@ -27,8 +27,7 @@ class ShapeDtype:
     self.dtype = as_numpy_dtype(dtype)
 
   def __eq__(self, other: Any) -> bool:
-    return (isinstance(other, ShapeDtype) and self.shape == other.shape
-            and self.dtype == other.dtype)
+    return isinstance(other, ShapeDtype) and self.shape == other.shape and self.dtype == other.dtype
 
   def __hash__(self) -> int:
     return hash((self.shape, self.dtype))
@@ -37,8 +36,10 @@ class ShapeDtype:
     return f'ShapeDtype{{shape:{self.shape}, dtype:{self.dtype}}}'
 
   def __len__(self):
-    raise TypeError(f'len() of unsized object {self}: a ShapeDtype is not a sequence '
-                    '(did you mean a tuple of ShapeDtypes?)')
+    raise TypeError(
+      f'len() of unsized object {self}: a ShapeDtype is not a sequence '
+      '(did you mean a tuple of ShapeDtypes?)'
+    )
 
   @property
   def ndim(self) -> int:
@@ -92,8 +93,7 @@ def assert_shape_equals(array: Any, shape: Sequence['int | None']) -> Any:
 def assert_same_shape(array1: Any, array2: Any) -> tuple[Any, Any]:
   """Raises ValueError unless both arrays have the same shape; returns them."""
   if tuple(array1.shape) != tuple(array2.shape):
-    raise ValueError(f'Expected equal shapes, got {tuple(array1.shape)} and '
-                     f'{tuple(array2.shape)}.')
+    raise ValueError(f'Expected equal shapes, got {tuple(array1.shape)} and {tuple(array2.shape)}.')
   return array1, array2
 
 
@@ -118,9 +118,14 @@ def concrete(tree: Any, batch: int, length: 'int | None' = None) -> Any:
   """The signature with `None` sizes made concrete: `batch` on axis 0, `length` (default
   `batch`) on the others."""
   length = batch if length is None else length
-  return map_signature(lambda s: s.replace(shape=tuple(
-      d if d is not None else (batch if i == 0 else length) for i, d in enumerate(s.shape))),
-      tree)
+  return map_signature(
+    lambda s: s.replace(
+      shape=tuple(
+        d if d is not None else (batch if i == 0 else length) for i, d in enumerate(s.shape)
+      )
+    ),
+    tree,
+  )
 
 
 def random_inputs(tree: Any, seed: int = 0, int_high: int = 8) -> Any:
@@ -134,8 +139,9 @@ def random_inputs(tree: Any, seed: int = 0, int_high: int = 8) -> Any:
   def sample(s: ShapeDtype) -> np.ndarray:
     shape = tuple(d for d in s.shape if d is not None)
     if len(shape) != len(s.shape):
-      raise ValueError(f'Random inputs need every size known; {s} has dynamic ones (see '
-                       'shapes.concrete).')
+      raise ValueError(
+        f'Random inputs need every size known; {s} has dynamic ones (see shapes.concrete).'
+      )
     dtype = np.dtype(s.dtype)
     if np.issubdtype(dtype, np.integer):
       return rng.integers(0, int_high, shape).astype(dtype)
@@ -144,6 +150,7 @@ def random_inputs(tree: Any, seed: int = 0, int_high: int = 8) -> Any:
     if np.issubdtype(dtype, np.inexact) or dtype.kind == 'V':  # 'V': ml_dtypes' floats.
       return rng.normal(size=shape).astype(dtype)
     raise ValueError(f'Cannot make random inputs of dtype {dtype} (signature {s}).')
+
   return map_signature(sample, tree)
 
 
@@ -173,8 +180,10 @@ def signature_to_json(tree: Any) -> Any:
   if tree is None:
     return None
   if isinstance(tree, ShapeDtype):
-    return {'shape': [d if d is None else int(d) for d in tree.shape],
-            'dtype': np.dtype(tree.dtype).name}
+    return {
+      'shape': [d if d is None else int(d) for d in tree.shape],
+      'dtype': np.dtype(tree.dtype).name,
+    }
   if isinstance(tree, tuple):
     return {'tuple': [signature_to_json(x) for x in tree]}
   if isinstance(tree, list):
@@ -197,8 +206,10 @@ def signature_from_json(data: Any) -> Any:
   if isinstance(data, (tuple, list)):
     return type(data)(signature_from_json(x) for x in data)
   if not isinstance(data, dict):
-    raise ValueError(f'Expected a signature (ShapeDtype, tuple, list or dict of them, or its '
-                     f'JSON form); got {data!r:.200}.')
+    raise ValueError(
+      f'Expected a signature (ShapeDtype, tuple, list or dict of them, or its '
+      f'JSON form); got {data!r:.200}.'
+    )
   if 'tuple' in data:
     return tuple(signature_from_json(x) for x in data['tuple'])
   if 'dict' in data:

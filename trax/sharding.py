@@ -31,8 +31,16 @@ import numpy as np
 
 from trax import fastmath
 
-__all__ = ['DATA_AXIS', 'MODEL_AXIS', 'make_mesh', 'check_mesh', 'weight_spec',
-           'bytes_per_device', 'split_batch', 'replicate']
+__all__ = [
+  'DATA_AXIS',
+  'MODEL_AXIS',
+  'make_mesh',
+  'check_mesh',
+  'weight_spec',
+  'bytes_per_device',
+  'split_batch',
+  'replicate',
+]
 
 DATA_AXIS = 'data'
 MODEL_AXIS = 'model'
@@ -58,8 +66,11 @@ def make_mesh(data: 'int | None' = None, model: int = 1, local_only: bool = Fals
   """
   n_processes = 1 if local_only else jax.process_count()
   n_local = jax.local_device_count()
-  where = (f'{n_local} local device(s)' if n_processes == 1 else
-           f'{n_processes} processes x {n_local} local devices')
+  where = (
+    f'{n_local} local device(s)'
+    if n_processes == 1
+    else f'{n_processes} processes x {n_local} local devices'
+  )
   if model < 1 or (data is not None and data < 1):
     raise ValueError(f'Mesh axis sizes must be positive; got data={data}, model={model}.')
   if data is None:
@@ -68,22 +79,28 @@ def make_mesh(data: 'int | None' = None, model: int = 1, local_only: bool = Fals
     data = n_processes * n_local // model
   size = data * model
   if size > n_processes * n_local:
-    raise ValueError(f'A mesh of data={data} x model={model} = {size} devices is larger '
-                     f'than the {n_processes * n_local} devices there are ({where}). Use '
-                     'smaller axes, or force more CPU devices with XLA_FLAGS='
-                     '--xla_force_host_platform_device_count=N.')
+    raise ValueError(
+      f'A mesh of data={data} x model={model} = {size} devices is larger '
+      f'than the {n_processes * n_local} devices there are ({where}). Use '
+      'smaller axes, or force more CPU devices with XLA_FLAGS='
+      '--xla_force_host_platform_device_count=N.'
+    )
   per_process = size // n_processes
   if size % n_processes or per_process % model:
     raise ValueError(
-        f'A mesh of data={data} x model={model} cannot be split evenly over {n_processes} '
-        f'processes: each must hold whole rows of the model axis (data must be a multiple '
-        f'of {n_processes}, and model must divide the {per_process} devices each process '
-        'would give).')
+      f'A mesh of data={data} x model={model} cannot be split evenly over {n_processes} '
+      f'processes: each must hold whole rows of the model axis (data must be a multiple '
+      f'of {n_processes}, and model must divide the {per_process} devices each process '
+      'would give).'
+    )
   if local_only:
     devices = jax.local_devices()[:size]
   else:
-    devices = [d for p in range(n_processes)
-               for d in [d for d in jax.devices() if d.process_index == p][:per_process]]
+    devices = [
+      d
+      for p in range(n_processes)
+      for d in [d for d in jax.devices() if d.process_index == p][:per_process]
+    ]
   return Mesh(np.array(devices).reshape(data, model), (DATA_AXIS, MODEL_AXIS))
 
 
@@ -91,9 +108,11 @@ def check_mesh(mesh: Any) -> Mesh:
   """`mesh` if it is a `jax.sharding.Mesh` with trax's axes, else a clear ValueError."""
   if not isinstance(mesh, Mesh) or tuple(mesh.axis_names) != (DATA_AXIS, MODEL_AXIS):
     names = getattr(mesh, 'axis_names', None)
-    raise ValueError(f'Expected a jax.sharding.Mesh with axes {(DATA_AXIS, MODEL_AXIS)} '
-                     f'(trax.sharding.make_mesh(data, model)); got {type(mesh).__name__} '
-                     f'with axes {names}.')
+    raise ValueError(
+      f'Expected a jax.sharding.Mesh with axes {(DATA_AXIS, MODEL_AXIS)} '
+      f'(trax.sharding.make_mesh(data, model)); got {type(mesh).__name__} '
+      f'with axes {names}.'
+    )
   return mesh
 
 
@@ -123,11 +142,13 @@ def weight_sharding(mesh: Mesh, shape: tuple) -> NamedSharding:
 def split_batch(tree: Any, mesh: Mesh) -> Any:
   """`tree`'s arrays placed on `mesh`, each split along its leading (batch) axis over the
   data axis when that axis' size divides it, else replicated (scalars too)."""
+
   def place(x):
     x = x if isinstance(x, jax.Array) else np.asarray(x)
     split = x.ndim and x.shape[0] % mesh.shape[DATA_AXIS] == 0
     spec = PartitionSpec(DATA_AXIS) if split else PartitionSpec()  # Scalars take only P().
     return jax.device_put(x, NamedSharding(mesh, spec))
+
   return jax.tree.map(place, tree)
 
 

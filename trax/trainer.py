@@ -20,12 +20,20 @@ from collections.abc import Sequence
 
 
 def _parse_args(argv: Sequence[str]) -> argparse.Namespace:
-  parser = argparse.ArgumentParser(prog='python -m trax.trainer', description=__doc__,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
-  parser.add_argument('--config_file', action='append', default=[],
-                      help='a gin config file; may be repeated')
-  parser.add_argument('--config', action='append', default=[],
-                      help='a gin binding such as "train.steps=100"; may be repeated')
+  parser = argparse.ArgumentParser(
+    prog='python -m trax.trainer',
+    description=__doc__,
+    formatter_class=argparse.RawDescriptionHelpFormatter,
+  )
+  parser.add_argument(
+    '--config_file', action='append', default=[], help='a gin config file; may be repeated'
+  )
+  parser.add_argument(
+    '--config',
+    action='append',
+    default=[],
+    help='a gin binding such as "train.steps=100"; may be repeated',
+  )
   parser.add_argument('--output_dir', default=None, help='checkpoints and summaries')
   parser.add_argument('--dataset', default=None, help='sets data_streams.dataset_name')
   parser.add_argument('--model', default=None, help='sets train.model')
@@ -47,11 +55,14 @@ def main(argv: 'Sequence[str] | None' = None) -> int:
   try:
     import gin
   except ImportError:
-    print('trax.trainer reads gin configs; install gin-config (pip install gin-config).',
-          file=sys.stderr)
+    print(
+      'trax.trainer reads gin configs; install gin-config (pip install gin-config).',
+      file=sys.stderr,
+    )
     return 2
   from trax import gin_config
   from trax.supervised import trainer_lib
+
   gin_config.register()
   bindings = list(args.config)
   if args.dataset:

@@ -9,9 +9,11 @@
 try:
   import keras  # TraxLayer is a Keras 3 layer: nothing here works without it.
 except ModuleNotFoundError as e:
-  raise ModuleNotFoundError('trax_keras needs Keras 3 and TensorFlow (or JAX) as its backend, '
-                            'which are not installed: pip install "trax[keras]".',
-                            name=e.name) from e
+  raise ModuleNotFoundError(
+    'trax_keras needs Keras 3 and TensorFlow (or JAX) as its backend, '
+    'which are not installed: pip install "trax[keras]".',
+    name=e.name,
+  ) from e
 
 from trax_keras.as_keras import AsKeras
 from trax_keras.keras_layer import KerasLayer

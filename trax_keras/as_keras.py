@@ -10,9 +10,14 @@ import trax.layers as tl
 from trax_keras.traxlayer import TraxLayer
 
 
-def AsKeras(trax_layer: tl.Layer, batch_size: 'int | None' = None,
-            initializer_rng: Any = None, rng: Any = None, name: 'str | None' = None,
-            dtype: Any = None) -> TraxLayer:
+def AsKeras(
+  trax_layer: tl.Layer,
+  batch_size: 'int | None' = None,
+  initializer_rng: Any = None,
+  rng: Any = None,
+  name: 'str | None' = None,
+  dtype: Any = None,
+) -> TraxLayer:
   """A Keras layer computing `trax_layer` with its current weights, as Trax 1.4's `AsKeras`.
 
   >>> model = tl.Serial(tl.Dense(2), tl.LogSoftmax())
@@ -36,9 +41,12 @@ def AsKeras(trax_layer: tl.Layer, batch_size: 'int | None' = None,
   del batch_size  # Every TraxLayer takes any batch size.
   for arg_name, value in (('initializer_rng', initializer_rng), ('rng', rng)):
     if value is not None:
-      raise ValueError(f'AsKeras({arg_name}=...) is not supported: initialize the trax layer '
-                       'with layer.init(signature, rng=...) first, and give TraxLayer a '
-                       'seed= for its random numbers.')
-  kwargs: dict[str, Any] = {key: value for key, value in (('name', name), ('dtype', dtype))
-                            if value}
+      raise ValueError(
+        f'AsKeras({arg_name}=...) is not supported: initialize the trax layer '
+        'with layer.init(signature, rng=...) first, and give TraxLayer a '
+        'seed= for its random numbers.'
+      )
+  kwargs: dict[str, Any] = {
+    key: value for key, value in (('name', name), ('dtype', dtype)) if value
+  }
   return TraxLayer(trax_layer, **kwargs)

@@ -33,9 +33,10 @@ def check_backend(keras_backend: str) -> None:
   """Raises ValueError unless trax layers can run on the Keras backend `keras_backend`."""
   if keras_backend not in SUPPORTED_BACKENDS:
     raise ValueError(
-        f'TraxLayer runs trax layers on the JAX and TensorFlow Keras backends, but Keras is '
-        f'running on {keras_backend!r}. Set the environment variable KERAS_BACKEND=jax (or '
-        'tensorflow) before keras is first imported.')
+      f'TraxLayer runs trax layers on the JAX and TensorFlow Keras backends, but Keras is '
+      f'running on {keras_backend!r}. Set the environment variable KERAS_BACKEND=jax (or '
+      'tensorflow) before keras is first imported.'
+    )
 
 
 def runner(keras_backend: str, xla: bool = False) -> Runner:
@@ -51,19 +52,20 @@ def read(variable: Any) -> Any:
   if keras.backend.backend() != 'tensorflow':
     return variable.value
   import tensorflow as tf
+
   # `value` is a tf.Variable (a distributed one under tf.distribute): read it, so the
   # layer's TF ops see a plain tensor.
   return tf.convert_to_tensor(variable.value)
 
 
-def run_on_jax(layer: tl.Layer, x: Any, weights: Any, state: Any, rng: Any
-               ) -> tuple[Any, Any]:
+def run_on_jax(layer: tl.Layer, x: Any, weights: Any, state: Any, rng: Any) -> tuple[Any, Any]:
   with fastmath.use_backend('jax'):
     return layer.pure_fn(x, weights, state, rng)
 
 
-def run_on_tensorflow(layer: tl.Layer, x: Any, weights: Any, state: Any, rng: Any
-                      ) -> tuple[Any, Any]:
+def run_on_tensorflow(
+  layer: tl.Layer, x: Any, weights: Any, state: Any, rng: Any
+) -> tuple[Any, Any]:
   with fastmath.use_backend('tensorflow-numpy'):
     return layer.pure_fn(x, weights, state, rng)
 
@@ -78,16 +80,21 @@ class Jax2TfRunner:
   def __init__(self):
     self._converted: dict[tuple, Callable] = {}
 
-  def __call__(self, layer: tl.Layer, x: Any, weights: Any, state: Any, rng: Any
-               ) -> tuple[Any, Any]:
+  def __call__(
+    self, layer: tl.Layer, x: Any, weights: Any, state: Any, rng: Any
+  ) -> tuple[Any, Any]:
     import tensorflow as tf
+
     poly = polymorphic_shapes(x)
     key = (id(layer), repr(poly))
     if key not in self._converted:
       from jax.experimental import jax2tf
+
       self._converted[key] = jax2tf.convert(
-          functools.partial(run_on_jax, layer), with_gradient=True,
-          polymorphic_shapes=[poly, None, None, None])
+        functools.partial(run_on_jax, layer),
+        with_gradient=True,
+        polymorphic_shapes=[poly, None, None, None],
+      )
     # jax keys are uint32[2]; Keras' TF seeds are int64 with the same small values.
     return self._converted[key](x, weights, state, tf.cast(rng, tf.uint32))
 
@@ -98,12 +105,14 @@ def polymorphic_shapes(x: Any) -> Any:
   Axis 0 is `b` for every input; another axis `i` unknown at trace time is `d{i}`, the same
   symbol for every input (so equal-length sequences stay equal).
   """
+
   def spec(tensor):
     dims = list(tensor.shape)
     if not dims:
       return '()'
     names = ['b'] + [f'd{i}' if d is None else str(d) for i, d in enumerate(dims[1:], 1)]
     return '(' + ', '.join(names) + ')'
+
   if isinstance(x, (tuple, list)):
     return type(x)(polymorphic_shapes(item) for item in x)
   if isinstance(x, dict):

@@ -43,18 +43,26 @@ class KerasLayer(tl.Layer):
     ValueError: Keras runs on a backend other than JAX.
   """
 
-  def __init__(self, keras_layer: 'keras.layers.Layer | dict', n_in: int = 1,
-               n_out: int = 1, mode: str = 'train'):
+  def __init__(
+    self,
+    keras_layer: 'keras.layers.Layer | dict',
+    n_in: int = 1,
+    n_out: int = 1,
+    mode: str = 'train',
+  ):
     if keras.backend.backend() != 'jax':
       raise ValueError(
-          'KerasLayer runs Keras layers inside trax (jax) computations, which needs Keras '
-          f'on the JAX backend; Keras is running on {keras.backend.backend()!r}. Set the '
-          'environment variable KERAS_BACKEND=jax before keras is first imported.')
+        'KerasLayer runs Keras layers inside trax (jax) computations, which needs Keras '
+        f'on the JAX backend; Keras is running on {keras.backend.backend()!r}. Set the '
+        'environment variable KERAS_BACKEND=jax before keras is first imported.'
+      )
     if isinstance(keras_layer, dict):
       keras_layer = keras.saving.deserialize_keras_object(keras_layer)
     if not isinstance(keras_layer, keras.layers.Layer):
-      raise TypeError(f'KerasLayer takes a Keras layer or model (or its serialized form); '
-                      f'got {type(keras_layer).__name__}.')
+      raise TypeError(
+        f'KerasLayer takes a Keras layer or model (or its serialized form); '
+        f'got {type(keras_layer).__name__}.'
+      )
     super().__init__(n_in=n_in, n_out=n_out, name=f'KerasLayer_{keras_layer.name}')
     self._keras_layer = keras_layer
     self._training = mode == 'train'
@@ -73,29 +81,34 @@ class KerasLayer(tl.Layer):
   def forward(self, inputs: Any) -> Any:
     if fastmath.backend_name() != 'jax':
       raise fastmath.BackendError(
-          f'{self.name} runs a Keras layer on JAX; it cannot run on the '
-          f'{fastmath.backend_name()!r} fastmath backend.')
+        f'{self.name} runs a Keras layer on JAX; it cannot run on the '
+        f'{fastmath.backend_name()!r} fastmath backend.'
+      )
     # A copy rebuilt from config() in another mode runs with weights it did not create.
     self._build_keras_layer(signatures.as_signature(inputs))
     # Like Keras' own __call__, pass `training` only to layers whose call takes it.
     kwargs = {'training': self._training} if _takes_training(self._keras_layer) else {}
     # Keras' stateless_call returns a third item (losses) only with return_losses=True.
     outputs, state = self._keras_layer.stateless_call(  # pyright: ignore[reportAssignmentType]
-        list(self.weights), list(self.state), self._keras_inputs(inputs), **kwargs)
+      list(self.weights), list(self.state), self._keras_inputs(inputs), **kwargs
+    )
     self.state = tuple(state)
     if self.n_out == 1:
       return outputs
     if not isinstance(outputs, (tuple, list)) or len(outputs) != self.n_out:
-      raise ValueError(f'{self._keras_layer.name} should return {self.n_out} outputs (n_out) '
-                       f'but returned {type(outputs).__name__} '
-                       f'{signatures.as_signature(outputs)}.')
+      raise ValueError(
+        f'{self._keras_layer.name} should return {self.n_out} outputs (n_out) '
+        f'but returned {type(outputs).__name__} '
+        f'{signatures.as_signature(outputs)}.'
+      )
     return tuple(outputs)
 
   def _build_keras_layer(self, input_signature: Any) -> None:
     if self._keras_layer.built:
       return
     specs = shapes.map_signature(
-        lambda s: keras.KerasTensor(s.shape, dtype=s.dtype.name), input_signature)
+      lambda s: keras.KerasTensor(s.shape, dtype=s.dtype.name), input_signature
+    )
     # The Keras layer creates its variables here, with concrete values even when trax
     # initializes abstractly (inside a jax trace).
     with jax.ensure_compile_time_eval():

@@ -10,9 +10,14 @@ from trax_keras import signatures
 from trax_keras.traxlayer import TraxLayer
 
 
-def to_keras_model(layer: 'tl.Layer | dict', input_signature: Any, *,
-                   name: 'str | None' = None, seed: 'int | None' = None,
-                   xla: bool = False) -> keras.Model:
+def to_keras_model(
+  layer: 'tl.Layer | dict',
+  input_signature: Any,
+  *,
+  name: 'str | None' = None,
+  seed: 'int | None' = None,
+  xla: bool = False,
+) -> keras.Model:
   """Wraps a trax layer or model in a functional Keras model, ready to compile and fit.
 
   The model has one `keras.Input` per trax input (named by its key for dict signatures,
@@ -37,7 +42,8 @@ def to_keras_model(layer: 'tl.Layer | dict', input_signature: Any, *,
     A `keras.Model` whose layer `model.layers[-1]` is the `TraxLayer`.
   """
   signature = shapes.with_dynamic_batch(
-      signatures.as_tuples(shapes.signature_from_json(input_signature)))
+    signatures.as_tuples(shapes.signature_from_json(input_signature))
+  )
   inputs = _inputs(signature)
   trax_layer = TraxLayer(layer, input_signature=signature, seed=seed, xla=xla)
   return keras.Model(inputs, trax_layer(inputs), name=name)
@@ -46,9 +52,12 @@ def to_keras_model(layer: 'tl.Layer | dict', input_signature: Any, *,
 def _inputs(signature: Any) -> Any:
   def new_input(s, input_name):
     if not s.shape:
-      raise ValueError(f'to_keras_model: input {input_name!r} has signature {s}; Keras '
-                       'inputs need a leading batch dimension.')
+      raise ValueError(
+        f'to_keras_model: input {input_name!r} has signature {s}; Keras '
+        'inputs need a leading batch dimension.'
+      )
     return keras.Input(shape=s.shape[1:], dtype=s.dtype.name, name=input_name)
+
   if isinstance(signature, dict):
     return {key: new_input(s, key) for key, s in signature.items()}
   if isinstance(signature, tuple):

@@ -47,8 +47,7 @@ def layer_name(layer: tl.Layer) -> str:
   return re.sub(r'[^a-z0-9_.-]+', '_', name).strip('_') or 'layer'
 
 
-def _walk(layer: tl.Layer, tree: Any, prefix: list[str], names: str, lone_name: str
-          ) -> list[str]:
+def _walk(layer: tl.Layer, tree: Any, prefix: list[str], names: str, lone_name: str) -> list[str]:
   """Paths of `tree`'s leaves; `names`: the attribute with a leaf layer's entry names.
 
   Not `Layer.walk`: this follows the weights tree alongside the layers, which a combinator
@@ -59,8 +58,7 @@ def _walk(layer: tl.Layer, tree: Any, prefix: list[str], names: str, lone_name: 
   if sublayers and isinstance(tree, (tuple, list)) and len(tree) == len(sublayers):
     paths = []
     for i, (sublayer, subtree) in enumerate(zip(sublayers, tree)):
-      paths += _walk(sublayer, subtree, [*prefix, str(i), layer_name(sublayer)], names,
-                     lone_name)
+      paths += _walk(sublayer, subtree, [*prefix, str(i), layer_name(sublayer)], names, lone_name)
     return paths
   if not isinstance(tree, (tuple, list, dict)):
     return ['/'.join([*prefix, lone_name])]

@@ -29,6 +29,7 @@ def is_signature(x: Any) -> bool:
 
 def as_signature(tree: Any) -> Any:
   """`ShapeDtype` tree of arrays, Keras tensors or `ShapeDtype`s (lists become tuples)."""
+
   def to_signature(x):
     if is_signature(x):
       return x
@@ -37,6 +38,7 @@ def as_signature(tree: Any) -> Any:
     # Symbolic sizes (Keras tracing a jax function) are unknown sizes.
     shape = tuple(int(d) if isinstance(d, (int, np.integer)) else None for d in x.shape)
     return ShapeDtype(shape, _numpy_dtype(x.dtype))
+
   return as_tuples(shapes.map_signature(to_signature, tree))
 
 
@@ -68,6 +70,7 @@ def ids_as_declared(tree: Any, signature: Any, cast: Callable) -> Any:
     if np.issubdtype(s.dtype, np.integer) and np.issubdtype(x_dtype, np.floating):
       return cast(x, s.dtype.name)
     return x
+
   return keras.tree.pack_sequence_as(tree, [to_declared(x, s) for x, s in zip(flat, declared)])
 
 
@@ -77,12 +80,13 @@ def output_signature(fn: Callable, input_signature: Any, *args: Any) -> Any:
   `fn` maps jax arrays to a tree of jax arrays; it is only evaluated abstractly. `args` are
   `ShapeDtype` trees of further arguments (weights, say), all dimensions known.
   """
-  probes = [_abstract_eval(fn, shapes.concrete(input_signature, size), *args)
-            for size in PROBE_SIZES]
+  probes = [
+    _abstract_eval(fn, shapes.concrete(input_signature, size), *args) for size in PROBE_SIZES
+  ]
 
   def merge(a, b):
-    return ShapeDtype(tuple(x if x == y else None for x, y in zip(a.shape, b.shape)),
-                      a.dtype)
+    return ShapeDtype(tuple(x if x == y else None for x, y in zip(a.shape, b.shape)), a.dtype)
+
   return fastmath.nested_map_multiarg(merge, probes[0], probes[1])
 
 

@@ -29,8 +29,8 @@ class Config:
   length: int = 128
   dropout: float = 0.1
   learning_rate: float = 1e-4
-  weight_decay: float = 1e-5   # Decoupled, per step (trax's Adam default).
-  eps: float = 1e-5            # Adam epsilon (trax's default).
+  weight_decay: float = 1e-5  # Decoupled, per step (trax's Adam default).
+  eps: float = 1e-5  # Adam epsilon (trax's default).
   layer_norm_epsilon: float = 1e-6
 
   @property
@@ -64,13 +64,13 @@ def sinusoids(length: int, d: int) -> np.ndarray:
   frequencies = np.exp(np.arange(0, d, 2) * -(np.log(10000.0) / d))
   table = np.zeros((length, d), np.float32)
   table[:, 0::2] = np.sin(positions * frequencies)
-  table[:, 1::2] = np.cos(positions * frequencies[:d // 2])
+  table[:, 1::2] = np.cos(positions * frequencies[: d // 2])
   return table
 
 
 def glorot_limit(fan_in: int, fan_out: int) -> float:
-  return float(np.sqrt(6. / (fan_in + fan_out)))
+  return float(np.sqrt(6.0 / (fan_in + fan_out)))
 
 
 def embedding_limit(d_model: int) -> float:
-  return float(np.sqrt(3. / d_model))
+  return float(np.sqrt(3.0 / d_model))

@@ -19,8 +19,13 @@ from bench.peers import jax_reference
 
 
 def _dense(d_in: int, d_out: int, rngs: nnx.Rngs) -> nnx.Linear:
-  return nnx.Linear(d_in, d_out, kernel_init=nnx.initializers.glorot_uniform(),
-                    bias_init=nnx.initializers.normal(1e-6), rngs=rngs)
+  return nnx.Linear(
+    d_in,
+    d_out,
+    kernel_init=nnx.initializers.glorot_uniform(),
+    bias_init=nnx.initializers.normal(1e-6),
+    rngs=rngs,
+  )
 
 
 class Block(nnx.Module):
@@ -34,7 +39,8 @@ class Block(nnx.Module):
     self.ln2 = nnx.LayerNorm(d, epsilon=c.layer_norm_epsilon, rngs=rngs)
     self.ff1, self.ff2 = _dense(d, c.d_ff, rngs), _dense(c.d_ff, d, rngs)
     self.drop_weights, self.drop_attention, self.drop_relu, self.drop_ff = (
-        nnx.Dropout(rate, rngs=rngs) for _ in range(4))
+      nnx.Dropout(rate, rngs=rngs) for _ in range(4)
+    )
 
   def __call__(self, x):
     batch, length, d = x.shape
@@ -51,11 +57,11 @@ class Block(nnx.Module):
 
 
 class TransformerLM(nnx.Module):
-
   def __init__(self, c: common.Config, rate: float, rngs: nnx.Rngs):
     lim = common.embedding_limit(c.d_model)
-    self.embed = nnx.Embed(c.vocab_size, c.d_model, rngs=rngs,
-                           embedding_init=nnx.initializers.uniform(2 * lim))
+    self.embed = nnx.Embed(
+      c.vocab_size, c.d_model, rngs=rngs, embedding_init=nnx.initializers.uniform(2 * lim)
+    )
     self.embed.embedding.value = self.embed.embedding.value - lim  # U(-lim, lim).
     self.positions = nnx.Param(jnp.asarray(common.sinusoids(c.length, c.d_model)))
     self.drop = nnx.Dropout(rate, rngs=rngs)
@@ -65,7 +71,7 @@ class TransformerLM(nnx.Module):
 
   def __call__(self, tokens):
     x = jnp.pad(tokens, ((0, 0), (1, 0)))[:, :-1]
-    x = self.drop(self.embed(x)) + self.positions[...][:tokens.shape[1]]
+    x = self.drop(self.embed(x)) + self.positions[...][: tokens.shape[1]]
     for block in self.blocks:
       x = block(x)
     return self.out(self.ln(x))
@@ -76,6 +82,7 @@ def train_step(model, optimizer, tokens, targets, weights):
   def loss_fn(model):
     losses = optax.softmax_cross_entropy_with_integer_labels(model(tokens), targets)
     return jnp.sum(losses * weights) / jnp.sum(weights)
+
   loss, grads = nnx.value_and_grad(loss_fn)(model)
   optimizer.update(model, grads)
   return loss
@@ -85,7 +92,7 @@ class Peer:
   name = 'flax_nnx'
 
   def __init__(self, config: common.Config, batches: list, dropout: bool = True):
-    rate = config.dropout if dropout else 0.
+    rate = config.dropout if dropout else 0.0
     self.model = TransformerLM(config, rate, nnx.Rngs(params=0, dropout=1))
     self.optimizer = nnx.Optimizer(self.model, jax_reference.adam(config), wrt=nnx.Param)
     self.n_params = sum(x.size for x in jax.tree.leaves(nnx.state(self.model, nnx.Param)))

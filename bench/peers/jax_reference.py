@@ -23,21 +23,33 @@ def init_params(config: common.Config, seed: int = 0) -> dict:
 
   def dense(d_in, d_out):
     lim = common.glorot_limit(d_in, d_out)
-    return {'w': jax.random.uniform(next(keys), (d_in, d_out), jnp.float32, -lim, lim),
-            'b': 1e-6 * jax.random.normal(next(keys), (d_out,), jnp.float32)}
+    return {
+      'w': jax.random.uniform(next(keys), (d_in, d_out), jnp.float32, -lim, lim),
+      'b': 1e-6 * jax.random.normal(next(keys), (d_out,), jnp.float32),
+    }
 
   def layer_norm():
     return {'scale': jnp.ones((d,), jnp.float32), 'bias': jnp.zeros((d,), jnp.float32)}
 
   lim = common.embedding_limit(d)
   params = {
-      'embedding': jax.random.uniform(next(keys), (v, d), jnp.float32, -lim, lim),
-      'positions': jnp.asarray(common.sinusoids(config.length, d)),
-      'blocks': [{'ln1': layer_norm(), 'q': dense(d, d), 'k': dense(d, d), 'v': dense(d, d),
-                  'o': dense(d, d), 'ln2': layer_norm(), 'ff1': dense(d, f),
-                  'ff2': dense(f, d)} for _ in range(config.n_layers)],
-      'ln': layer_norm(),
-      'out': dense(d, v),
+    'embedding': jax.random.uniform(next(keys), (v, d), jnp.float32, -lim, lim),
+    'positions': jnp.asarray(common.sinusoids(config.length, d)),
+    'blocks': [
+      {
+        'ln1': layer_norm(),
+        'q': dense(d, d),
+        'k': dense(d, d),
+        'v': dense(d, d),
+        'o': dense(d, d),
+        'ln2': layer_norm(),
+        'ff1': dense(d, f),
+        'ff2': dense(f, d),
+      }
+      for _ in range(config.n_layers)
+    ],
+    'ln': layer_norm(),
+    'out': dense(d, v),
   }
   return params
 
@@ -47,10 +59,10 @@ def forward(params: dict, tokens, rng, config: common.Config, dropout: float):
   rngs = iter(jax.random.split(rng, 1 + 4 * config.n_layers))
 
   def drop(x):
-    if dropout == 0.:
+    if dropout == 0.0:
       return x
-    keep = jax.random.bernoulli(next(rngs), 1. - dropout, x.shape)
-    return jnp.where(keep, x / (1. - dropout), 0.)
+    keep = jax.random.bernoulli(next(rngs), 1.0 - dropout, x.shape)
+    return jnp.where(keep, x / (1.0 - dropout), 0.0)
 
   def layer_norm(x, p):
     mean = jnp.mean(x, -1, keepdims=True)
@@ -63,7 +75,7 @@ def forward(params: dict, tokens, rng, config: common.Config, dropout: float):
   batch, length = tokens.shape
   h, dh = config.n_heads, config.d_head
   causal = jnp.tril(jnp.ones((length, length), bool))
-  x = jnp.pad(tokens, ((0, 0), (1, 0)))[:, :-1]                 # Shift right.
+  x = jnp.pad(tokens, ((0, 0), (1, 0)))[:, :-1]  # Shift right.
   x = drop(params['embedding'][x]) + params['positions'][:length]
   for p in params['blocks']:
     y = layer_norm(x, p['ln1'])
@@ -80,8 +92,11 @@ def forward(params: dict, tokens, rng, config: common.Config, dropout: float):
 
 def adam(config: common.Config) -> optax.GradientTransformation:
   """trax's Adam: `w <- (1 - wd) w - lr mhat / (sqrt(vhat) + eps)`."""
-  return optax.chain(optax.scale_by_adam(eps=config.eps), optax.scale(-config.learning_rate),
-                     optax.add_decayed_weights(-config.weight_decay))
+  return optax.chain(
+    optax.scale_by_adam(eps=config.eps),
+    optax.scale(-config.learning_rate),
+    optax.add_decayed_weights(-config.weight_decay),
+  )
 
 
 class Peer:
@@ -90,7 +105,7 @@ class Peer:
   name = 'jax'
 
   def __init__(self, config: common.Config, batches: list, dropout: bool = True):
-    rate = config.dropout if dropout else 0.
+    rate = config.dropout if dropout else 0.0
     optimizer = adam(config)
     self.params = init_params(config)
     self.opt_state = optimizer.init(self.params)
@@ -120,5 +135,6 @@ class Peer:
     for _ in range(n_steps):
       self._step += 1
       self.params, self.opt_state, self.loss = self.train_step(
-          self.params, self.opt_state, np.int32(self._step), next(self._batches), self._key)
+        self.params, self.opt_state, np.int32(self._step), next(self._batches), self._key
+      )
     jax.block_until_ready(self.loss)

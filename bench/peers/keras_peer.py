@@ -19,26 +19,30 @@ def build(config, batches, dropout: bool, jit_compile: bool):
   import keras
   from bench.peers import common
 
-  rate = config.dropout if dropout else 0.
+  rate = config.dropout if dropout else 0.0
   d = config.d_model
-  dense_args = dict(kernel_initializer='glorot_uniform',
-                    bias_initializer=keras.initializers.RandomNormal(stddev=1e-6))
+  dense_args = dict(
+    kernel_initializer='glorot_uniform',
+    bias_initializer=keras.initializers.RandomNormal(stddev=1e-6),
+  )
 
   class Positions(keras.layers.Layer):
     def build(self, input_shape):
       self.table = self.add_weight(
-          shape=(config.length, d),
-          initializer=keras.initializers.Constant(common.sinusoids(config.length, d)))
+        shape=(config.length, d),
+        initializer=keras.initializers.Constant(common.sinusoids(config.length, d)),
+      )
 
     def call(self, x):
-      return x + self.table[:keras.ops.shape(x)[1]]
+      return x + self.table[: keras.ops.shape(x)[1]]
 
   class Block(keras.layers.Layer):
     def __init__(self):
       super().__init__()
       self.ln1 = keras.layers.LayerNormalization(epsilon=config.layer_norm_epsilon)
       self.attention = keras.layers.MultiHeadAttention(
-          config.n_heads, config.d_head, dropout=rate, **dense_args)
+        config.n_heads, config.d_head, dropout=rate, **dense_args
+      )
       self.ln2 = keras.layers.LayerNormalization(epsilon=config.layer_norm_epsilon)
       self.ff1 = keras.layers.Dense(config.d_ff, activation='relu', **dense_args)
       self.ff2 = keras.layers.Dense(d, **dense_args)
@@ -54,20 +58,23 @@ def build(config, batches, dropout: bool, jit_compile: bool):
   lim = common.embedding_limit(d)
   tokens = keras.Input((config.length,), dtype='int32')
   x = keras.layers.Lambda(lambda t: keras.ops.pad(t, [[0, 0], [1, 0]])[:, :-1])(tokens)
-  x = keras.layers.Embedding(config.vocab_size, d,
-                             embeddings_initializer=keras.initializers.RandomUniform(
-                                 -lim, lim))(x)
+  x = keras.layers.Embedding(
+    config.vocab_size, d, embeddings_initializer=keras.initializers.RandomUniform(-lim, lim)
+  )(x)
   x = Positions()(keras.layers.Dropout(rate)(x))
   for _ in range(config.n_layers):
     x = Block()(x)
   x = keras.layers.LayerNormalization(epsilon=config.layer_norm_epsilon)(x)
   model = keras.Model(tokens, keras.layers.Dense(config.vocab_size, **dense_args)(x))
   model.compile(
-      optimizer=keras.optimizers.AdamW(
-          learning_rate=config.learning_rate, epsilon=config.eps,
-          weight_decay=config.weight_decay / config.learning_rate),
-      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-      jit_compile=jit_compile)
+    optimizer=keras.optimizers.AdamW(
+      learning_rate=config.learning_rate,
+      epsilon=config.eps,
+      weight_decay=config.weight_decay / config.learning_rate,
+    ),
+    loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    jit_compile=jit_compile,
+  )
   stream = itertools.cycle(batches)
 
   def run(n_steps: int) -> None:
@@ -86,13 +93,14 @@ def main() -> None:
   args = parser.parse_args()
   os.environ['KERAS_BACKEND'] = args.backend
   os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
-  sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(
-      os.path.abspath(__file__)))))
+  sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
   from bench import _timing
   from bench.peers import common
+
   config = common.Config()
-  _timing.serve(lambda: build(config, common.make_batches(config), not args.no_dropout,
-                              bool(args.jit_compile)))
+  _timing.serve(
+    lambda: build(config, common.make_batches(config), not args.no_dropout, bool(args.jit_compile))
+  )
 
 
 if __name__ == '__main__':

@@ -23,7 +23,6 @@ def _dense(d_in: int, d_out: int) -> nn.Linear:
 
 
 class Block(nn.Module):
-
   def __init__(self, c: common.Config, rate: float):
     super().__init__()
     d = c.d_model
@@ -35,10 +34,11 @@ class Block(nn.Module):
 
   def forward(self, x):
     batch, length, d = x.shape
-    h, rate = self.n_heads, self.rate if self.training else 0.
+    h, rate = self.n_heads, self.rate if self.training else 0.0
     y = self.ln1(x)
-    q, k, v = (f(y).view(batch, length, h, d // h).transpose(1, 2)
-               for f in (self.q, self.k, self.v))
+    q, k, v = (
+      f(y).view(batch, length, h, d // h).transpose(1, 2) for f in (self.q, self.k, self.v)
+    )
     attended = F.scaled_dot_product_attention(q, k, v, dropout_p=rate, is_causal=True)
     attended = attended.transpose(1, 2).reshape(batch, length, d)
     x = x + F.dropout(self.o(attended), rate, self.training)
@@ -47,7 +47,6 @@ class Block(nn.Module):
 
 
 class TransformerLM(nn.Module):
-
   def __init__(self, c: common.Config, rate: float):
     super().__init__()
     self.rate = rate
@@ -61,7 +60,7 @@ class TransformerLM(nn.Module):
 
   def forward(self, tokens):
     x = F.pad(tokens, (1, 0))[:, :-1]
-    x = F.dropout(self.embed(x), self.rate, self.training) + self.positions[:tokens.shape[1]]
+    x = F.dropout(self.embed(x), self.rate, self.training) + self.positions[: tokens.shape[1]]
     for block in self.blocks:
       x = block(x)
     return self.out(self.ln(x))
@@ -70,21 +69,30 @@ class TransformerLM(nn.Module):
 class Peer:
   """`compile=True` wraps the model in `torch.compile` (inductor, C++ on CPU)."""
 
-  def __init__(self, config: common.Config, batches: list, dropout: bool = True,
-               compile: bool = False):
+  def __init__(
+    self, config: common.Config, batches: list, dropout: bool = True, compile: bool = False
+  ):
     torch.manual_seed(0)
     self.name = 'torch_compile' if compile else 'torch_eager'
-    self.model = TransformerLM(config, config.dropout if dropout else 0.)
+    self.model = TransformerLM(config, config.dropout if dropout else 0.0)
     self.model.train()
     self.n_params = sum(p.numel() for p in self.model.parameters())
     self.optimizer = torch.optim.AdamW(
-        self.model.parameters(), lr=config.learning_rate, eps=config.eps,
-        weight_decay=config.weight_decay / config.learning_rate)
+      self.model.parameters(),
+      lr=config.learning_rate,
+      eps=config.eps,
+      weight_decay=config.weight_decay / config.learning_rate,
+    )
     self._forward = torch.compile(self.model) if compile else self.model
-    self._batches = itertools.cycle([tuple(torch.from_numpy(np.asarray(x, dtype))
-                                           for x, dtype in zip(b, (np.int64, np.int64,
-                                                                   np.float32)))
-                                     for b in batches])
+    self._batches = itertools.cycle(
+      [
+        tuple(
+          torch.from_numpy(np.asarray(x, dtype))
+          for x, dtype in zip(b, (np.int64, np.int64, np.float32))
+        )
+        for b in batches
+      ]
+    )
     self.loss = None
 
   def _step(self, tokens, targets, weights):

@@ -31,20 +31,43 @@ def never(step: int) -> bool:
 class Peer:
   name = 'trax'
 
-  def __init__(self, config: common.Config, batches: list, dropout: bool = True,
-               loss_chunk_size: 'int | None' = None, check_batches: bool = True, mesh=None):
+  def __init__(
+    self,
+    config: common.Config,
+    batches: list,
+    dropout: bool = True,
+    loss_chunk_size: 'int | None' = None,
+    check_batches: bool = True,
+    mesh=None,
+  ):
     self.model = trax.models.TransformerLM(
-        vocab_size=config.vocab_size, d_model=config.d_model, d_ff=config.d_ff,
-        n_layers=config.n_layers, n_heads=config.n_heads, max_len=config.length,
-        dropout=config.dropout if dropout else 0., mode='train')
+      vocab_size=config.vocab_size,
+      d_model=config.d_model,
+      d_ff=config.d_ff,
+      n_layers=config.n_layers,
+      n_heads=config.n_heads,
+      max_len=config.length,
+      dropout=config.dropout if dropout else 0.0,
+      mode='train',
+    )
     task = training.TrainTask(
-        itertools.cycle(batches), tl.WeightedCategoryCrossEntropy(),
-        trax.optimizers.Adam(config.learning_rate, weight_decay_rate=config.weight_decay,
-                             eps=config.eps),
-        sample_batch=batches[0])
-    self.loop = training.Loop(self.model, task, random_seed=0, checkpoint_at=never,
-                              eval_at=never, permanent_checkpoint_at=never,
-                              loss_chunk_size=loss_chunk_size, mesh=mesh)
+      itertools.cycle(batches),
+      tl.WeightedCategoryCrossEntropy(),
+      trax.optimizers.Adam(
+        config.learning_rate, weight_decay_rate=config.weight_decay, eps=config.eps
+      ),
+      sample_batch=batches[0],
+    )
+    self.loop = training.Loop(
+      self.model,
+      task,
+      random_seed=0,
+      checkpoint_at=never,
+      eval_at=never,
+      permanent_checkpoint_at=never,
+      loss_chunk_size=loss_chunk_size,
+      mesh=mesh,
+    )
     self.n_params = sum(np.size(w) for w in trax.fastmath.tree_flatten(self.model.weights))
     if not check_batches:  # The host-side id and label checks off (`batch_checks`).
       for trainer in self.loop._trainers:

@@ -40,8 +40,19 @@ from converters.keras_mappings.base import numpy
 from converters.keras_mappings.base import Unsupported
 from converters.keras_mappings.base import with_masks
 
-_MODULES = (core, activations, convolutions, pooling, reshaping, merges, normalization,
-            recurrent, wrappers, attention, applications)
+_MODULES = (
+  core,
+  activations,
+  convolutions,
+  pooling,
+  reshaping,
+  merges,
+  normalization,
+  recurrent,
+  wrappers,
+  attention,
+  applications,
+)
 
 
 def table() -> dict:
@@ -60,6 +71,7 @@ def op_table() -> dict:
 def lookup(operation: Any, layers: dict, operations: dict) -> 'Mapping | None':
   """The mapping of a Keras layer or op (from `table()` and `op_table()`), or None."""
   import keras
+
   if isinstance(operation, keras.layers.Layer):
     return layers.get(type(operation))
   if type(operation).__module__.startswith('keras.src.ops.'):
@@ -67,5 +79,14 @@ def lookup(operation: Any, layers: dict, operations: dict) -> 'Mapping | None':
   return None
 
 
-__all__ = ['Call', 'Mapped', 'Mapping', 'Unsupported', 'lookup', 'numpy', 'op_table',
-           'table', 'with_masks']
+__all__ = [
+  'Call',
+  'Mapped',
+  'Mapping',
+  'Unsupported',
+  'lookup',
+  'numpy',
+  'op_table',
+  'table',
+  'with_masks',
+]

@@ -18,27 +18,42 @@ from converters.keras_mappings.base import numpy
 from converters.keras_mappings.base import Unsupported
 
 ACTIVATIONS: dict[str, Callable[[], list]] = {
-    'linear': list, 'relu': lambda: [tl.Relu()], 'relu6': lambda: [tl.Relu6()],
-    'sigmoid': lambda: [tl.Sigmoid()], 'tanh': lambda: [tl.Tanh()],
-    'softmax': lambda: [tl.Softmax()], 'log_softmax': lambda: [tl.LogSoftmax()],
-    'elu': lambda: [tl.Elu()], 'selu': lambda: [tl.Selu()],
-    'softplus': lambda: [tl.Softplus()], 'softsign': lambda: [tl.Softsign()],
-    'swish': lambda: [tl.Swish()], 'silu': lambda: [tl.Swish()],
-    'gelu': lambda: [tl.Gelu()], 'exponential': lambda: [tl.Exp()],
-    'leaky_relu': lambda: [tl.LeakyRelu(0.2)], 'hard_tanh': lambda: [tl.HardTanh()],
-    'glu': lambda: [tl.Glu()], 'hard_sigmoid': lambda: [tl.HSigmoid()],
-    'hard_silu': lambda: [tl.HardSwish()], 'hard_swish': lambda: [tl.HardSwish()],
-    'mish': lambda: [tl.Mish()], 'celu': lambda: [tl.Celu()],
-    'log_sigmoid': lambda: [tl.LogSigmoid()], 'hard_shrink': lambda: [tl.HardShrink()],
-    'soft_shrink': lambda: [tl.SoftShrink()], 'tanh_shrink': lambda: [tl.TanhShrink()],
-    'sparse_plus': lambda: [tl.SparsePlus()], 'sparse_sigmoid': lambda: [tl.SparseSigmoid()],
-    'squareplus': lambda: [tl.Squareplus()],
+  'linear': list,
+  'relu': lambda: [tl.Relu()],
+  'relu6': lambda: [tl.Relu6()],
+  'sigmoid': lambda: [tl.Sigmoid()],
+  'tanh': lambda: [tl.Tanh()],
+  'softmax': lambda: [tl.Softmax()],
+  'log_softmax': lambda: [tl.LogSoftmax()],
+  'elu': lambda: [tl.Elu()],
+  'selu': lambda: [tl.Selu()],
+  'softplus': lambda: [tl.Softplus()],
+  'softsign': lambda: [tl.Softsign()],
+  'swish': lambda: [tl.Swish()],
+  'silu': lambda: [tl.Swish()],
+  'gelu': lambda: [tl.Gelu()],
+  'exponential': lambda: [tl.Exp()],
+  'leaky_relu': lambda: [tl.LeakyRelu(0.2)],
+  'hard_tanh': lambda: [tl.HardTanh()],
+  'glu': lambda: [tl.Glu()],
+  'hard_sigmoid': lambda: [tl.HSigmoid()],
+  'hard_silu': lambda: [tl.HardSwish()],
+  'hard_swish': lambda: [tl.HardSwish()],
+  'mish': lambda: [tl.Mish()],
+  'celu': lambda: [tl.Celu()],
+  'log_sigmoid': lambda: [tl.LogSigmoid()],
+  'hard_shrink': lambda: [tl.HardShrink()],
+  'soft_shrink': lambda: [tl.SoftShrink()],
+  'tanh_shrink': lambda: [tl.TanhShrink()],
+  'sparse_plus': lambda: [tl.SparsePlus()],
+  'sparse_sigmoid': lambda: [tl.SparseSigmoid()],
+  'squareplus': lambda: [tl.Squareplus()],
 }
 
 REFUSED_ACTIVATIONS = {
-    'sparsemax': "Keras 3.15's sparsemax is not the projection onto the simplex (its "
-                 'outputs need not sum to 1); trax computes the real one',
-    'threshold': 'takes required arguments',
+  'sparsemax': "Keras 3.15's sparsemax is not the projection onto the simplex (its "
+  'outputs need not sum to 1); trax computes the real one',
+  'threshold': 'takes required arguments',
 }
 
 
@@ -59,14 +74,19 @@ def activation_layer(layer, call: Call) -> Mapped:
 def relu(layer, call: Call) -> Mapped:
   """Any max_value, negative_slope and threshold."""
   config = layer.get_config()
-  max_value, slope = config.get('max_value'), config.get('negative_slope', 0.)
-  threshold = config.get('threshold', 0.)
-  if threshold == 0. and not slope and max_value in (None, 6.):
+  max_value, slope = config.get('max_value'), config.get('negative_slope', 0.0)
+  threshold = config.get('threshold', 0.0)
+  if threshold == 0.0 and not slope and max_value in (None, 6.0):
     return Mapped([tl.Relu() if max_value is None else tl.Relu6()])
-  if threshold == 0. and max_value is None:
+  if threshold == 0.0 and max_value is None:
     return Mapped([tl.LeakyRelu(slope)])
-  return Mapped([tl.GeneralRelu(None if max_value is None else float(max_value),
-                                float(slope), float(threshold))])
+  return Mapped(
+    [
+      tl.GeneralRelu(
+        None if max_value is None else float(max_value), float(slope), float(threshold)
+      )
+    ]
+  )
 
 
 def leaky_relu(layer, call: Call) -> Mapped:
@@ -93,11 +113,16 @@ def softmax(layer, call: Call) -> Mapped:
     return Mapped(layers, inputs=call.data[:1])
   # Keras: softmax(where(mask, x, -1e9)), then zeros where masked (also on fully masked
   # rows, which would otherwise be uniform). The mask broadcasts against x.
-  return Mapped([tl.Select([0, 1, 0], n_in=2),                        # mask x mask
-                 tl.NumpyFn('where', n_in=2, constants=[(2, -1e9)]),   # masked mask
-                 *layers, tl.Swap(),                                   # mask p
-                 tl.NumpyFn('where', n_in=2, constants=[(2, 0.)])],
-                inputs=[_bool(mask), call.data[0]])
+  return Mapped(
+    [
+      tl.Select([0, 1, 0], n_in=2),  # mask x mask
+      tl.NumpyFn('where', n_in=2, constants=[(2, -1e9)]),  # masked mask
+      *layers,
+      tl.Swap(),  # mask p
+      tl.NumpyFn('where', n_in=2, constants=[(2, 0.0)]),
+    ],
+    inputs=[_bool(mask), call.data[0]],
+  )
 
 
 def _bool(mask: Any) -> Any:
@@ -115,7 +140,13 @@ def prelu(layer, call: Call) -> Mapped:
 
 def table() -> dict:
   import keras
+
   layers = keras.layers
-  return {layers.Activation: activation_layer, layers.ReLU: relu,
-          layers.LeakyReLU: leaky_relu, layers.ELU: elu, layers.Softmax: softmax,
-          layers.PReLU: prelu}
+  return {
+    layers.Activation: activation_layer,
+    layers.ReLU: relu,
+    layers.LeakyReLU: leaky_relu,
+    layers.ELU: elu,
+    layers.Softmax: softmax,
+    layers.PReLU: prelu,
+  }

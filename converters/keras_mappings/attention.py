@@ -41,8 +41,12 @@ def multi_head_attention(layer, call: Call) -> Mapped:
     sequences.append(value)
   if key is not None and key is not value:
     sequences.append(key)
-  masks = {'query': keras_mask(query), 'value': call.kwargs.get('value_mask'),
-           'key': call.kwargs.get('key_mask'), 'attention': call.kwargs.get('attention_mask')}
+  masks = {
+    'query': keras_mask(query),
+    'value': call.kwargs.get('value_mask'),
+    'key': call.kwargs.get('key_mask'),
+    'attention': call.kwargs.get('attention_mask'),
+  }
   masks = {name: mask for name, mask in masks.items() if mask is not None}
   heads, key_dim = config['num_heads'], config['key_dim']
   value_dim = config['value_dim'] or key_dim
@@ -54,8 +58,11 @@ def multi_head_attention(layer, call: Call) -> Mapped:
   d_out = output_shape or query.shape[-1]
   use_bias = config['use_bias']
   weights = []
-  for projection, width in ((layer.query_dense, key_dim), (layer.key_dense, key_dim),
-                            (layer.value_dense, value_dim)):
+  for projection, width in (
+    (layer.query_dense, key_dim),
+    (layer.key_dense, key_dim),
+    (layer.value_dense, value_dim),
+  ):
     kernel = numpy(projection.kernel)
     weights.append(kernel.reshape(kernel.shape[0], heads * width))
     if use_bias:
@@ -64,17 +71,34 @@ def multi_head_attention(layer, call: Call) -> Mapped:
   if use_bias:
     weights.append(numpy(layer.output_dense.bias))
   causal = bool(call.kwargs.get('use_causal_mask'))
-  if (causal and len(sequences) == 1 and not masks and value_dim == key_dim
-      and d_out == heads * key_dim):
+  if (
+    causal
+    and len(sequences) == 1
+    and not masks
+    and value_dim == key_dim
+    and d_out == heads * key_dim
+  ):
     # trax's own causal self-attention also decodes incrementally (predict mode).
     if not use_bias:
       weights = _with_zero_biases(weights)
-    return Mapped([tl.CausalAttention(d_out, n_heads=heads, dropout=config['dropout'],
-                                      mode=call.mode)], weights, inputs=sequences)
+    return Mapped(
+      [tl.CausalAttention(d_out, n_heads=heads, dropout=config['dropout'], mode=call.mode)],
+      weights,
+      inputs=sequences,
+    )
   trax_layer = tl.MultiHeadAttention(
-      heads, key_dim, value_dim, d_out, n_sequences=len(sequences), masks=tuple(masks),
-      causal=causal, use_bias=use_bias,
-      dropout=config['dropout'], zero_masked=config['dropout'] > 0, mode=call.mode)
+    heads,
+    key_dim,
+    value_dim,
+    d_out,
+    n_sequences=len(sequences),
+    masks=tuple(masks),
+    causal=causal,
+    use_bias=use_bias,
+    dropout=config['dropout'],
+    zero_masked=config['dropout'] > 0,
+    mode=call.mode,
+  )
   return Mapped([trax_layer], weights, inputs=sequences + list(masks.values()))
 
 
@@ -85,4 +109,5 @@ def _with_zero_biases(kernels: list) -> list:
 
 def table() -> dict:
   import keras
+
   return {keras.layers.MultiHeadAttention: multi_head_attention}

@@ -23,11 +23,12 @@ class Unsupported(Exception):
 @dataclasses.dataclass
 class Call:
   """How a Keras layer or op was called: one node of the graph."""
+
   args: tuple
   kwargs: dict
   tensors: list  # every input Keras tensor, flattened in argument order (masks included)
   outputs: list  # the node's output Keras tensors, flattened
-  mode: str      # the trax mode to build ('train' or 'eval')
+  mode: str  # the trax mode to build ('train' or 'eval')
   # Maps an inner layer called as a `Call` (as the converter would); for wrappers.
   convert: 'Callable[[Any, Call], Mapped] | None' = None
 
@@ -44,8 +45,12 @@ class Call:
   @property
   def masks(self) -> list:
     """The Keras mask tensors passed to the call (by Keras itself or the user)."""
-    return [t for key, value in self.kwargs.items() if key == 'mask' or key.endswith('_mask')
-            for t in _keras_tensors(value)]
+    return [
+      t
+      for key, value in self.kwargs.items()
+      if key == 'mask' or key.endswith('_mask')
+      for t in _keras_tensors(value)
+    ]
 
   def argument(self, index: int, name: str, default: Any = None) -> Any:
     """The call's argument at position `index` or keyword `name`."""
@@ -57,6 +62,7 @@ class Call:
 @dataclasses.dataclass
 class Mapped:
   """Trax layers standing for one Keras node, with its weights rearranged."""
+
   layers: list
   weights: list = dataclasses.field(default_factory=list)
   state: list = dataclasses.field(default_factory=list)
@@ -67,8 +73,10 @@ class Mapped:
   def stack_inputs(self) -> list:
     """`inputs`, once the converter has filled in the default (`Call.data`)."""
     if self.inputs is None:
-      raise ValueError(f'Mapped{self.layers} has no inputs: the converter fills in the '
-                       "default (the call's data) before it places the node.")
+      raise ValueError(
+        f'Mapped{self.layers} has no inputs: the converter fills in the '
+        "default (the call's data) before it places the node."
+      )
     return self.inputs
 
 
@@ -85,6 +93,7 @@ def with_masks(layer: Any, args: tuple, kwargs: dict) -> dict:
   node's recorded arguments hold them only sometimes, so they are filled in here.
   """
   import keras
+
   parameters = inspect.signature(layer.call).parameters
   try:
     given = inspect.signature(layer.call).bind(*args, **kwargs).arguments
@@ -111,6 +120,7 @@ def takes_mask(layer: Any) -> bool:
 
 def numpy(variable: Any) -> np.ndarray:
   import keras
+
   return np.asarray(keras.ops.convert_to_numpy(variable))
 
 
@@ -126,4 +136,5 @@ def axes(axis: Any, rank: int) -> list[int]:
 
 def _keras_tensors(value: Any) -> list:
   import keras
+
   return [t for t in keras.tree.flatten(value) if isinstance(t, keras.KerasTensor)]

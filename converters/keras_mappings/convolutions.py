@@ -25,7 +25,7 @@ from converters.keras_mappings.base import Unsupported
 
 
 def _layouts(n: int) -> tuple[str, str, str]:
-  spatial = 'DHW'[3 - n:]
+  spatial = 'DHW'[3 - n :]
   return f'N{spatial}C', f'{spatial}IO', f'N{spatial}C'
 
 
@@ -60,13 +60,31 @@ def conv(layer, call: Call) -> Mapped:
   layers, padding = _causal_padding(kernel, dilation, padding)
   filters, groups, use_bias = config['filters'], config.get('groups', 1), config['use_bias']
   if groups == 1 and set(dilation) == {1}:
-    layers.append(tl.Conv(filters, kernel, strides=strides, padding=padding,
-                          dimension_numbers=_layouts(len(kernel)), use_bias=use_bias))
+    layers.append(
+      tl.Conv(
+        filters,
+        kernel,
+        strides=strides,
+        padding=padding,
+        dimension_numbers=_layouts(len(kernel)),
+        use_bias=use_bias,
+      )
+    )
   else:
-    layers.append(tl.GroupedConv(filters, kernel, groups=groups, strides=strides,
-                                 padding=padding, dilation=dilation, use_bias=use_bias))
-  return Mapped(layers + activation(config['activation']),
-                _weights(layer, numpy(layer.kernel), use_bias))
+    layers.append(
+      tl.GroupedConv(
+        filters,
+        kernel,
+        groups=groups,
+        strides=strides,
+        padding=padding,
+        dilation=dilation,
+        use_bias=use_bias,
+      )
+    )
+  return Mapped(
+    layers + activation(config['activation']), _weights(layer, numpy(layer.kernel), use_bias)
+  )
 
 
 def depthwise_conv(layer, call: Call) -> Mapped:
@@ -75,10 +93,20 @@ def depthwise_conv(layer, call: Call) -> Mapped:
   kernel, strides, dilation, padding = _common(config)
   layers, padding = _causal_padding(kernel, dilation, padding)
   use_bias = config['use_bias']
-  layers.append(tl.DepthwiseConv(kernel, config['depth_multiplier'], strides=strides,
-                                 padding=padding, dilation=dilation, use_bias=use_bias))
-  return Mapped(layers + activation(config['activation']),
-                _weights(layer, _depthwise_kernel(layer.kernel), use_bias))
+  layers.append(
+    tl.DepthwiseConv(
+      kernel,
+      config['depth_multiplier'],
+      strides=strides,
+      padding=padding,
+      dilation=dilation,
+      use_bias=use_bias,
+    )
+  )
+  return Mapped(
+    layers + activation(config['activation']),
+    _weights(layer, _depthwise_kernel(layer.kernel), use_bias),
+  )
 
 
 def _depthwise_kernel(variable) -> np.ndarray:
@@ -94,11 +122,21 @@ def separable_conv(layer, call: Call) -> Mapped:
     raise Unsupported('causal padding')
   use_bias = config['use_bias']
   weights = [_depthwise_kernel(layer.depthwise_kernel), numpy(layer.pointwise_kernel)]
-  return Mapped([tl.SeparableConv(config['filters'], kernel, config['depth_multiplier'],
-                                  strides=strides, padding=padding.upper(),
-                                  dilation=dilation, use_bias=use_bias),
-                 *activation(config['activation'])],
-                weights + ([numpy(layer.bias)] if use_bias else []))
+  return Mapped(
+    [
+      tl.SeparableConv(
+        config['filters'],
+        kernel,
+        config['depth_multiplier'],
+        strides=strides,
+        padding=padding.upper(),
+        dilation=dilation,
+        use_bias=use_bias,
+      ),
+      *activation(config['activation']),
+    ],
+    weights + ([numpy(layer.bias)] if use_bias else []),
+  )
 
 
 def conv_transpose(layer, call: Call) -> Mapped:
@@ -114,20 +152,35 @@ def conv_transpose(layer, call: Call) -> Mapped:
   w = np.swapaxes(np.flip(keras_kernel, axis=tuple(range(n))), -1, -2)
   # trax's ConvTranspose always has a bias: zero stands for none.
   bias = numpy(layer.bias) if config['use_bias'] else np.zeros(config['filters'], w.dtype)
-  return Mapped([tl.ConvTranspose(config['filters'], kernel, strides=strides,
-                                  padding=padding.upper(), rhs_dilation=dilation,
-                                  dimension_numbers=_layouts(n)),
-                 *activation(config['activation'])],
-                [np.ascontiguousarray(w), bias])
+  return Mapped(
+    [
+      tl.ConvTranspose(
+        config['filters'],
+        kernel,
+        strides=strides,
+        padding=padding.upper(),
+        rhs_dilation=dilation,
+        dimension_numbers=_layouts(n),
+      ),
+      *activation(config['activation']),
+    ],
+    [np.ascontiguousarray(w), bias],
+  )
 
 
 def table() -> dict:
   import keras
+
   layers = keras.layers
   return {
-      layers.Conv1D: conv, layers.Conv2D: conv, layers.Conv3D: conv,
-      layers.DepthwiseConv1D: depthwise_conv, layers.DepthwiseConv2D: depthwise_conv,
-      layers.SeparableConv1D: separable_conv, layers.SeparableConv2D: separable_conv,
-      layers.Conv1DTranspose: conv_transpose, layers.Conv2DTranspose: conv_transpose,
-      layers.Conv3DTranspose: conv_transpose,
+    layers.Conv1D: conv,
+    layers.Conv2D: conv,
+    layers.Conv3D: conv,
+    layers.DepthwiseConv1D: depthwise_conv,
+    layers.DepthwiseConv2D: depthwise_conv,
+    layers.SeparableConv1D: separable_conv,
+    layers.SeparableConv2D: separable_conv,
+    layers.Conv1DTranspose: conv_transpose,
+    layers.Conv2DTranspose: conv_transpose,
+    layers.Conv3DTranspose: conv_transpose,
   }

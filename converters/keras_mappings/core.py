@@ -24,14 +24,39 @@ from converters.keras_mappings.base import Unsupported
 
 # Preprocessing and noise layers that are the identity when `training=False`.
 INFERENCE_IDENTITIES = (
-    'Dropout', 'SpatialDropout1D', 'SpatialDropout2D', 'SpatialDropout3D',
-    'GaussianDropout', 'GaussianNoise', 'AlphaDropout', 'ActivityRegularization',
-    'Identity', 'RandomFlip', 'RandomRotation', 'RandomTranslation', 'RandomZoom',
-    'RandomContrast', 'RandomBrightness', 'RandomHue', 'RandomSaturation',
-    'RandomSharpness', 'RandomShear', 'RandomGrayscale', 'RandomColorJitter',
-    'RandomColorDegeneration', 'RandomPosterization', 'RandomInvert', 'RandomErasing',
-    'RandomGaussianBlur', 'RandomPerspective', 'RandomElasticTransform', 'AugMix',
-    'CutMix', 'MixUp', 'RandAugment', 'Solarization',
+  'Dropout',
+  'SpatialDropout1D',
+  'SpatialDropout2D',
+  'SpatialDropout3D',
+  'GaussianDropout',
+  'GaussianNoise',
+  'AlphaDropout',
+  'ActivityRegularization',
+  'Identity',
+  'RandomFlip',
+  'RandomRotation',
+  'RandomTranslation',
+  'RandomZoom',
+  'RandomContrast',
+  'RandomBrightness',
+  'RandomHue',
+  'RandomSaturation',
+  'RandomSharpness',
+  'RandomShear',
+  'RandomGrayscale',
+  'RandomColorJitter',
+  'RandomColorDegeneration',
+  'RandomPosterization',
+  'RandomInvert',
+  'RandomErasing',
+  'RandomGaussianBlur',
+  'RandomPerspective',
+  'RandomElasticTransform',
+  'AugMix',
+  'CutMix',
+  'MixUp',
+  'RandAugment',
+  'Solarization',
 )
 
 
@@ -41,8 +66,10 @@ def dense(layer, call: Call) -> Mapped:
   if getattr(layer, 'lora_rank', None) or getattr(layer, 'quantization_mode', None):
     raise Unsupported('LoRA or quantized weights')
   weights = [numpy(layer.kernel)] + ([numpy(layer.bias)] if config['use_bias'] else [])
-  return Mapped([tl.Dense(config['units'], use_bias=config['use_bias']),
-                 *activation(config['activation'])], weights)
+  return Mapped(
+    [tl.Dense(config['units'], use_bias=config['use_bias']), *activation(config['activation'])],
+    weights,
+  )
 
 
 def embedding(layer, call: Call) -> Mapped:
@@ -50,8 +77,9 @@ def embedding(layer, call: Call) -> Mapped:
   config = layer.get_config()
   if getattr(layer, 'lora_rank', None) or getattr(layer, 'quantization_mode', None):
     raise Unsupported('LoRA or quantized embeddings')
-  return Mapped([tl.Embedding(config['input_dim'], config['output_dim'])],
-                [numpy(layer.embeddings)])
+  return Mapped(
+    [tl.Embedding(config['input_dim'], config['output_dim'])], [numpy(layer.embeddings)]
+  )
 
 
 def inference_identity(layer, call: Call) -> Mapped:
@@ -71,8 +99,10 @@ def inference_identity(layer, call: Call) -> Mapped:
   else:
     raise Unsupported(f'{name} in train mode')
   # Trax keeps a dropout's rate as its state.
-  return Mapped([tl.Dropout(config['rate'], shared_axes=shared or None, mode='train')],
-                state=[np.asarray(config['rate'], np.float32)])
+  return Mapped(
+    [tl.Dropout(config['rate'], shared_axes=shared or None, mode='train')],
+    state=[np.asarray(config['rate'], np.float32)],
+  )
 
 
 def _shared_axes(noise_shape, input_shape: tuple) -> tuple:
@@ -93,11 +123,19 @@ def _shared_axes(noise_shape, input_shape: tuple) -> tuple:
 def masking(layer, call: Call) -> Mapped:
   """Zeroes the steps whose features all equal mask_value."""
   value = float(layer.get_config()['mask_value'])
-  return Mapped([
-      tl.Branch([tl.NumpyFn('not_equal', constants=[(1, value)]),
-                 tl.NumpyFn('any', axis=-1, keepdims=True)], None),   # keep x
-      tl.NumpyFn('where', n_in=2, constants=[(2, 0.)]),               # where(keep, x, 0)
-  ], inputs=[call.data[0]])
+  return Mapped(
+    [
+      tl.Branch(
+        [
+          tl.NumpyFn('not_equal', constants=[(1, value)]),
+          tl.NumpyFn('any', axis=-1, keepdims=True),
+        ],
+        None,
+      ),  # keep x
+      tl.NumpyFn('where', n_in=2, constants=[(2, 0.0)]),  # where(keep, x, 0)
+    ],
+    inputs=[call.data[0]],
+  )
 
 
 def rescaling(layer, call: Call) -> Mapped:
@@ -114,9 +152,14 @@ def _constant(value):
 
 def table() -> dict:
   import keras
+
   layers = keras.layers
-  mappings = {layers.Dense: dense, layers.Embedding: embedding, layers.Masking: masking,
-              layers.Rescaling: rescaling}
+  mappings = {
+    layers.Dense: dense,
+    layers.Embedding: embedding,
+    layers.Masking: masking,
+    layers.Rescaling: rescaling,
+  }
   for name in INFERENCE_IDENTITIES:
     if hasattr(layers, name):
       mappings[getattr(layers, name)] = inference_identity

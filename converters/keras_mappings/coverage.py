@@ -20,47 +20,46 @@ from converters import keras_mappings
 
 # Layers that neither map nor run wrapped, and why.
 REFUSED = {
-    'Layer': 'the base class of all layers, not a layer to convert',
-    'Wrapper': 'an abstract base class',
-    'TFSMLayer': 'runs a TensorFlow SavedModel, which only the TensorFlow backend can call',
-    'TorchModuleWrapper': 'runs a PyTorch module',
-    'StringLookup': 'looks up strings, which JAX arrays cannot hold; apply it in the input '
-                    'pipeline',
-    'TextVectorization': 'splits and looks up strings, which JAX arrays cannot hold; apply '
-                         'it in the input pipeline',
-    'IntegerLookup': 'builds its lookup table with tf.lookup; apply it in the input pipeline',
-    'Hashing': 'hashes with TensorFlow ops (strings or ints); apply it in the input pipeline',
-    'HashedCrossing': 'hashes with TensorFlow ops; apply it in the input pipeline',
-    'Pipeline': 'a preprocessing pipeline for tf.data, not a model layer',
+  'Layer': 'the base class of all layers, not a layer to convert',
+  'Wrapper': 'an abstract base class',
+  'TFSMLayer': 'runs a TensorFlow SavedModel, which only the TensorFlow backend can call',
+  'TorchModuleWrapper': 'runs a PyTorch module',
+  'StringLookup': 'looks up strings, which JAX arrays cannot hold; apply it in the input pipeline',
+  'TextVectorization': 'splits and looks up strings, which JAX arrays cannot hold; apply '
+  'it in the input pipeline',
+  'IntegerLookup': 'builds its lookup table with tf.lookup; apply it in the input pipeline',
+  'Hashing': 'hashes with TensorFlow ops (strings or ints); apply it in the input pipeline',
+  'HashedCrossing': 'hashes with TensorFlow ops; apply it in the input pipeline',
+  'Pipeline': 'a preprocessing pipeline for tf.data, not a model layer',
 }
 
 # Why some built-in layers run wrapped rather than exactly.
 WRAPPED = {
-    'Lambda': 'runs arbitrary Python code',
-    'EinsumDense': 'no trax counterpart yet (an einsum with a learned kernel)',
-    'Attention': 'no trax counterpart yet (Luong dot-product attention)',
-    'AdditiveAttention': 'no trax counterpart yet (Bahdanau attention)',
-    'GroupQueryAttention': 'no trax counterpart yet',
-    'ConvLSTM1D': 'no trax counterpart yet', 'ConvLSTM2D': 'no trax counterpart yet',
-    'ConvLSTM3D': 'no trax counterpart yet',
-    'StackedRNNCells': 'no trax counterpart yet',
-    'LSTMCell': 'a cell: converts inside keras.layers.RNN',
-    'GRUCell': 'a cell: converts inside keras.layers.RNN',
-    'SimpleRNNCell': 'a cell: converts inside keras.layers.RNN',
-    'SpectralNormalization': 'power iteration on a wrapped layer\'s kernel: no trax '
-                             'counterpart yet',
-    'ReversibleEmbedding': 'no trax counterpart yet',
-    'RandomCrop': 'crops and resizes at inference: no trax counterpart yet',
-    'Resizing': 'image resizing with antialiasing: no trax counterpart yet',
-    'CenterCrop': 'crops and resizes: no trax counterpart yet',
-    'JaxLayer': 'runs a JAX function as given',
-    'FlaxLayer': 'runs a Flax module as given',
+  'Lambda': 'runs arbitrary Python code',
+  'EinsumDense': 'no trax counterpart yet (an einsum with a learned kernel)',
+  'Attention': 'no trax counterpart yet (Luong dot-product attention)',
+  'AdditiveAttention': 'no trax counterpart yet (Bahdanau attention)',
+  'GroupQueryAttention': 'no trax counterpart yet',
+  'ConvLSTM1D': 'no trax counterpart yet',
+  'ConvLSTM2D': 'no trax counterpart yet',
+  'ConvLSTM3D': 'no trax counterpart yet',
+  'StackedRNNCells': 'no trax counterpart yet',
+  'LSTMCell': 'a cell: converts inside keras.layers.RNN',
+  'GRUCell': 'a cell: converts inside keras.layers.RNN',
+  'SimpleRNNCell': 'a cell: converts inside keras.layers.RNN',
+  'SpectralNormalization': 'power iteration on a wrapped layer\'s kernel: no trax counterpart yet',
+  'ReversibleEmbedding': 'no trax counterpart yet',
+  'RandomCrop': 'crops and resizes at inference: no trax counterpart yet',
+  'Resizing': 'image resizing with antialiasing: no trax counterpart yet',
+  'CenterCrop': 'crops and resizes: no trax counterpart yet',
+  'JaxLayer': 'runs a JAX function as given',
+  'FlaxLayer': 'runs a Flax module as given',
 }
 
 
 @dataclasses.dataclass(frozen=True)
 class LayerCoverage:
-  name: str    # the name keras.layers exports
+  name: str  # the name keras.layers exports
   status: str  # 'exact', 'wrapped' or 'refused'
   note: str
 
@@ -68,8 +67,12 @@ class LayerCoverage:
 def layer_classes() -> dict:
   """`{name: class}` of every layer class `keras.layers` exports."""
   import keras
-  return {name: cls for name, cls in sorted(vars(keras.layers).items())
-          if inspect.isclass(cls) and issubclass(cls, keras.layers.Layer)}
+
+  return {
+    name: cls
+    for name, cls in sorted(vars(keras.layers).items())
+    if inspect.isclass(cls) and issubclass(cls, keras.layers.Layer)
+  }
 
 
 def coverage() -> list[LayerCoverage]:
@@ -84,8 +87,7 @@ def coverage() -> list[LayerCoverage]:
     elif name in REFUSED:
       rows.append(LayerCoverage(name, 'refused', REFUSED[name]))
     else:
-      rows.append(LayerCoverage(name, 'wrapped', WRAPPED.get(name, 'no exact trax mapping '
-                                                                   'yet')))
+      rows.append(LayerCoverage(name, 'wrapped', WRAPPED.get(name, 'no exact trax mapping yet')))
   return rows
 
 
@@ -94,21 +96,30 @@ def markdown(rows: 'list[LayerCoverage] | None' = None) -> str:
   rows = coverage() if rows is None else rows
   counts = {s: sum(r.status == s for r in rows) for s in ('exact', 'wrapped', 'refused')}
   import keras
+
   lines = [
-      '# Keras layers in `converters.from_keras`', '',
-      f'For Keras {keras.__version__}.', '',
-      'Generated by `python -m converters layers --markdown` from the mapping tables in',
-      '`converters/keras_mappings/`; a test checks that it matches them.', '',
-      f'Of {len(rows)} classes that `keras.layers` exports: {counts["exact"]} exact, '
-      f'{counts["wrapped"]} wrapped, {counts["refused"]} refused.', '',
-      '- **exact**: converts to trax layers computing the same outputs (under the settings '
-      'noted; other settings fall back to wrapping).',
-      '- **wrapped**: runs through `trax_keras.KerasLayer` with '
-      '`from_keras(allow_wrapping=True)` (Keras on the JAX backend).',
-      '- **refused**: cannot run inside a trax model.', '',
-      'Op nodes of functional graphs (`keras.ops` and operators applied to KerasTensors) map '
-      'as listed in `converters/keras_mappings/ops.py`, or run wrapped.', '',
-      '| Layer | Status | Notes |', '|---|---|---|']
+    '# Keras layers in `converters.from_keras`',
+    '',
+    f'For Keras {keras.__version__}.',
+    '',
+    'Generated by `python -m converters layers --markdown` from the mapping tables in',
+    '`converters/keras_mappings/`; a test checks that it matches them.',
+    '',
+    f'Of {len(rows)} classes that `keras.layers` exports: {counts["exact"]} exact, '
+    f'{counts["wrapped"]} wrapped, {counts["refused"]} refused.',
+    '',
+    '- **exact**: converts to trax layers computing the same outputs (under the settings '
+    'noted; other settings fall back to wrapping).',
+    '- **wrapped**: runs through `trax_keras.KerasLayer` with '
+    '`from_keras(allow_wrapping=True)` (Keras on the JAX backend).',
+    '- **refused**: cannot run inside a trax model.',
+    '',
+    'Op nodes of functional graphs (`keras.ops` and operators applied to KerasTensors) map '
+    'as listed in `converters/keras_mappings/ops.py`, or run wrapped.',
+    '',
+    '| Layer | Status | Notes |',
+    '|---|---|---|',
+  ]
   lines += [f'| `{r.name}` | {r.status} | {r.note} |' for r in rows]
   return '\n'.join(lines) + '\n'
 

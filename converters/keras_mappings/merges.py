@@ -22,10 +22,12 @@ def _same_rank(call: Call) -> None:
 
 def fold(kind: Callable) -> Callable:
   """Add, Multiply, Maximum, Minimum of n inputs."""
+
   def mapping(layer, call: Call) -> Mapped:
     """Any number of inputs of one rank."""
     _same_rank(call)
     return Mapped([kind() for _ in range(len(call.data) - 1)])
+
   return mapping
 
 
@@ -60,8 +62,15 @@ def dot(layer, call: Call) -> Mapped:
 
 def table() -> dict:
   import keras
+
   layers = keras.layers
-  return {layers.Add: fold(tl.Add), layers.Multiply: fold(tl.Multiply),
-          layers.Maximum: fold(tl.Maximum), layers.Minimum: fold(tl.Minimum),
-          layers.Subtract: subtract, layers.Average: average,
-          layers.Concatenate: concatenate, layers.Dot: dot}
+  return {
+    layers.Add: fold(tl.Add),
+    layers.Multiply: fold(tl.Multiply),
+    layers.Maximum: fold(tl.Maximum),
+    layers.Minimum: fold(tl.Minimum),
+    layers.Subtract: subtract,
+    layers.Average: average,
+    layers.Concatenate: concatenate,
+    layers.Dot: dot,
+  }

@@ -21,47 +21,93 @@ from converters.keras_mappings.base import Call
 from converters.keras_mappings.base import Mapped
 from converters.keras_mappings.base import Unsupported
 
-UNARY = ('abs absolute negative exp expm1 log log1p log2 log10 sqrt square cbrt sin cos '
-          'tan tanh sinh cosh arcsin arccos arctan arcsinh arccosh arctanh floor ceil sign '
-          'reciprocal logical_not isnan isinf isfinite trunc ravel').split()
-BINARY = ('add subtract multiply divide true_divide floor_divide power maximum minimum mod '
-           'equal not_equal greater greater_equal less less_equal logical_and logical_or '
-           'logical_xor matmul arctan2 logaddexp dot outer where').split()
+UNARY = (
+  'abs absolute negative exp expm1 log log1p log2 log10 sqrt square cbrt sin cos '
+  'tan tanh sinh cosh arcsin arccos arctan arcsinh arccosh arctanh floor ceil sign '
+  'reciprocal logical_not isnan isinf isfinite trunc ravel'
+).split()
+BINARY = (
+  'add subtract multiply divide true_divide floor_divide power maximum minimum mod '
+  'equal not_equal greater greater_equal less less_equal logical_and logical_or '
+  'logical_xor matmul arctan2 logaddexp dot outer where'
+).split()
 # Op class -> numpy function, for ops whose parameters are numpy keyword arguments.
 _KEYWORDS = {
-    'Sum': 'sum', 'Mean': 'mean', 'Prod': 'prod', 'Any': 'any', 'All': 'all',
-    'Argmax': 'argmax', 'Argmin': 'argmin', 'Std': 'std', 'Var': 'var', 'Amax': 'max',
-    'Amin': 'min', 'Max': 'max', 'Min': 'min', 'ExpandDims': 'expand_dims',
-    'Squeeze': 'squeeze', 'Flip': 'flip', 'Roll': 'roll', 'Repeat': 'repeat',
-    'Cumsum': 'cumsum', 'Cumprod': 'cumprod', 'Take': 'take', 'TakeAlongAxis':
-    'take_along_axis', 'Tril': 'tril', 'Triu': 'triu', 'OnesLike': 'ones_like',
-    'ZerosLike': 'zeros_like', 'FullLike': 'full_like', 'Cast': 'astype',
-    'Swapaxes': 'swapaxes', 'Moveaxis': 'moveaxis', 'Round': 'round', 'Sort': 'sort',
-    'Argsort': 'argsort', 'Tensordot': 'tensordot',
+  'Sum': 'sum',
+  'Mean': 'mean',
+  'Prod': 'prod',
+  'Any': 'any',
+  'All': 'all',
+  'Argmax': 'argmax',
+  'Argmin': 'argmin',
+  'Std': 'std',
+  'Var': 'var',
+  'Amax': 'max',
+  'Amin': 'min',
+  'Max': 'max',
+  'Min': 'min',
+  'ExpandDims': 'expand_dims',
+  'Squeeze': 'squeeze',
+  'Flip': 'flip',
+  'Roll': 'roll',
+  'Repeat': 'repeat',
+  'Cumsum': 'cumsum',
+  'Cumprod': 'cumprod',
+  'Take': 'take',
+  'TakeAlongAxis': 'take_along_axis',
+  'Tril': 'tril',
+  'Triu': 'triu',
+  'OnesLike': 'ones_like',
+  'ZerosLike': 'zeros_like',
+  'FullLike': 'full_like',
+  'Cast': 'astype',
+  'Swapaxes': 'swapaxes',
+  'Moveaxis': 'moveaxis',
+  'Round': 'round',
+  'Sort': 'sort',
+  'Argsort': 'argsort',
+  'Tensordot': 'tensordot',
 }
 # Op class -> (numpy function, parameters passed positionally after the tensor).
-_POSITIONAL = {'Reshape': ('reshape', ('newshape',)), 'Transpose': ('transpose', ('axes',)),
-               'Tile': ('tile', ('repeats',)), 'Clip': ('clip', ('x_min', 'x_max')),
-               'BroadcastTo': ('broadcast_to', ('shape',)),
-               'Split': ('split', ('indices_or_sections',)), 'Pad': ('pad', ('pad_width',)),
-               'Einsum': ('einsum', ())}
+_POSITIONAL = {
+  'Reshape': ('reshape', ('newshape',)),
+  'Transpose': ('transpose', ('axes',)),
+  'Tile': ('tile', ('repeats',)),
+  'Clip': ('clip', ('x_min', 'x_max')),
+  'BroadcastTo': ('broadcast_to', ('shape',)),
+  'Split': ('split', ('indices_or_sections',)),
+  'Pad': ('pad', ('pad_width',)),
+  'Einsum': ('einsum', ()),
+}
 # keras.ops.nn activations -> the activation names of `activations.ACTIVATIONS`.
-_NN = {'Relu': 'relu', 'Relu6': 'relu6', 'Sigmoid': 'sigmoid', 'Softplus': 'softplus',
-       'Softsign': 'softsign', 'Silu': 'silu', 'HardSigmoid': 'hard_sigmoid',
-       'HardSilu': 'hard_silu', 'Selu': 'selu', 'TanhShrink': 'tanh_shrink',
-       'HardTanh': 'hard_tanh', 'SparsePlus': 'sparse_plus', 'SparseSigmoid':
-       'sparse_sigmoid', 'LogSigmoid': 'log_sigmoid'}
+_NN = {
+  'Relu': 'relu',
+  'Relu6': 'relu6',
+  'Sigmoid': 'sigmoid',
+  'Softplus': 'softplus',
+  'Softsign': 'softsign',
+  'Silu': 'silu',
+  'HardSigmoid': 'hard_sigmoid',
+  'HardSilu': 'hard_silu',
+  'Selu': 'selu',
+  'TanhShrink': 'tanh_shrink',
+  'HardTanh': 'hard_tanh',
+  'SparsePlus': 'sparse_plus',
+  'SparseSigmoid': 'sparse_sigmoid',
+  'LogSigmoid': 'log_sigmoid',
+}
 _NN_WITH_ARGUMENTS = {
-    'LeakyRelu': lambda c: tl.LeakyRelu(c['negative_slope']),
-    'Elu': lambda c: tl.Elu(c['alpha']), 'Celu': lambda c: tl.Celu(c['alpha']),
-    'Gelu': lambda c: tl.FastGelu() if c['approximate'] else tl.Gelu(),
-    'HardShrink': lambda c: tl.HardShrink(c['threshold']),
-    'SoftShrink': lambda c: tl.SoftShrink(c['threshold']),
-    'Squareplus': lambda c: tl.Squareplus(c['b']),
-    'Threshold': lambda c: tl.ThresholdReplace(c['threshold'], c['default_value']),
-    'Softmax': lambda c: tl.Softmax(_single_axis(c['axis'])),
-    'LogSoftmax': lambda c: tl.LogSoftmax(_single_axis(c['axis'])),
-    'StopGradient': lambda c: tl.StopGradient(),
+  'LeakyRelu': lambda c: tl.LeakyRelu(c['negative_slope']),
+  'Elu': lambda c: tl.Elu(c['alpha']),
+  'Celu': lambda c: tl.Celu(c['alpha']),
+  'Gelu': lambda c: tl.FastGelu() if c['approximate'] else tl.Gelu(),
+  'HardShrink': lambda c: tl.HardShrink(c['threshold']),
+  'SoftShrink': lambda c: tl.SoftShrink(c['threshold']),
+  'Squareplus': lambda c: tl.Squareplus(c['b']),
+  'Threshold': lambda c: tl.ThresholdReplace(c['threshold'], c['default_value']),
+  'Softmax': lambda c: tl.Softmax(_single_axis(c['axis'])),
+  'LogSoftmax': lambda c: tl.LogSoftmax(_single_axis(c['axis'])),
+  'StopGradient': lambda c: tl.StopGradient(),
 }
 
 
@@ -75,12 +121,14 @@ def _single_axis(axis: Any) -> int:
 
 def _is_tensor(x: Any) -> bool:
   import keras
+
   return isinstance(x, keras.KerasTensor)
 
 
 def _constant(value: Any) -> Any:
   """A JSON-able constant argument, or Unsupported for computed tensors inside it."""
   import keras
+
   if any(_is_tensor(v) for v in keras.tree.flatten(value)):
     raise Unsupported('a computed tensor where trax takes a constant (e.g. a shape)')
   if isinstance(value, np.ndarray) or hasattr(value, 'dtype'):
@@ -115,9 +163,19 @@ def numpy_fn(function: str, positional: tuple = (), keywords: bool = True) -> Ca
     kwargs = parameters if keywords else {}
     if function == 'astype':  # numpy's astype takes its dtype positionally only.
       constants.append((len(args), str(kwargs.pop('dtype'))))
-    return Mapped([tl.NumpyFn(function, n_in=len(tensor_positions), constants=constants,
-                              n_out=len(call.outputs), **kwargs)],
-                  inputs=[args[i] for i in tensor_positions])
+    return Mapped(
+      [
+        tl.NumpyFn(
+          function,
+          n_in=len(tensor_positions),
+          constants=constants,
+          n_out=len(call.outputs),
+          **kwargs,
+        )
+      ],
+      inputs=[args[i] for i in tensor_positions],
+    )
+
   return mapping
 
 
@@ -136,8 +194,7 @@ def get_item(op, call: Call) -> Mapped:
 def concatenate(op, call: Call) -> Mapped:
   """Any axis."""
   (xs,) = call.args
-  return Mapped([tl.Concatenate(n_items=len(xs), axis=_parameters(op)['axis'])],
-                inputs=list(xs))
+  return Mapped([tl.Concatenate(n_items=len(xs), axis=_parameters(op)['axis'])], inputs=list(xs))
 
 
 def stack(op, call: Call) -> Mapped:
@@ -145,8 +202,7 @@ def stack(op, call: Call) -> Mapped:
   (xs,) = call.args
   axis = _parameters(op)['axis']
   expand = [tl.NumpyFn('expand_dims', axis=axis) for _ in xs]
-  return Mapped([tl.Parallel(*expand), tl.Concatenate(n_items=len(xs), axis=axis)],
-                inputs=list(xs))
+  return Mapped([tl.Parallel(*expand), tl.Concatenate(n_items=len(xs), axis=axis)], inputs=list(xs))
 
 
 def nn_activation(op, call: Call) -> Mapped:
@@ -162,12 +218,19 @@ def nn_activation(op, call: Call) -> Mapped:
 def normalize(op, call: Call) -> Mapped:
   """order=2."""
   import keras
+
   parameters = _parameters(op)
   if parameters['order'] != 2:
     raise Unsupported(f'order={parameters["order"]}')
   epsilon = parameters['epsilon']
-  return Mapped([tl.L2Normalize(parameters['axis'], epsilon=keras.backend.epsilon()
-                                if epsilon is None else epsilon)], inputs=call.data[:1])
+  return Mapped(
+    [
+      tl.L2Normalize(
+        parameters['axis'], epsilon=keras.backend.epsilon() if epsilon is None else epsilon
+      )
+    ],
+    inputs=call.data[:1],
+  )
 
 
 def identity(op, call: Call) -> Mapped:
@@ -190,6 +253,13 @@ def table() -> dict:
     mappings[name] = numpy_fn(function, positional)
   for name in (*_NN, *_NN_WITH_ARGUMENTS):
     mappings[name] = nn_activation
-  mappings.update({'GetItem': get_item, 'Concatenate': concatenate, 'Stack': stack,
-                   'Normalize': normalize, 'ConvertToTensor': identity})
+  mappings.update(
+    {
+      'GetItem': get_item,
+      'Concatenate': concatenate,
+      'Stack': stack,
+      'Normalize': normalize,
+      'ConvertToTensor': identity,
+    }
+  )
   return mappings

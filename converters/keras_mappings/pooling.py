@@ -21,6 +21,7 @@ def pooling(kind: Callable) -> Callable:
     pool_size = tuple(config['pool_size'])
     strides = tuple(config['strides'] or pool_size)
     return Mapped([kind(pool_size, strides=strides, padding=config['padding'].upper())])
+
   return mapping
 
 
@@ -31,16 +32,18 @@ def global_pooling(kind: Callable) -> Callable:
     channels_last(config)
     mask = call.kwargs.get('mask')
     if mask is not None:
-      return Mapped([tl.MaskedMean(keepdims=config['keepdims'])],
-                    inputs=[call.data[0], mask])
+      return Mapped([tl.MaskedMean(keepdims=config['keepdims'])], inputs=[call.data[0], mask])
     rank = len(call.input_shapes[0])
-    return Mapped([kind(axis=tuple(range(1, rank - 1)), keepdims=config['keepdims'])],
-                  inputs=call.data[:1])
+    return Mapped(
+      [kind(axis=tuple(range(1, rank - 1)), keepdims=config['keepdims'])], inputs=call.data[:1]
+    )
+
   return mapping
 
 
 def table() -> dict:
   import keras
+
   layers = keras.layers
   mappings = {}
   for n in (1, 2, 3):

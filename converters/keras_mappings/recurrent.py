@@ -40,8 +40,9 @@ def cell(layer: Any, mode: str) -> tuple[tl.Layer, int, list, bool]:
   keras_cell = layer.cell
   kind = _CELLS.get(type(keras_cell).__name__)
   if kind is None or not type(keras_cell).__module__.startswith('keras.'):
-    raise Unsupported(f'cell {type(keras_cell).__name__} (built-in LSTM, GRU and SimpleRNN '
-                      'cells map)')
+    raise Unsupported(
+      f'cell {type(keras_cell).__name__} (built-in LSTM, GRU and SimpleRNN cells map)'
+    )
   config = keras_cell.get_config()
   if mode == 'train' and (config.get('dropout') or config.get('recurrent_dropout')):
     raise Unsupported('dropout or recurrent_dropout in train mode')
@@ -65,7 +66,7 @@ def cell(layer: Any, mode: str) -> tuple[tl.Layer, int, list, bool]:
     if reset_after:
       return tl.ResetAfterGRUCell(n), n, [kernel, bias[0], recurrent, bias[1]], False
     w = np.concatenate([kernel, recurrent], axis=0)
-    return tl.GRUCell(n), n, [w[:, :2 * n], bias[:2 * n], w[:, 2 * n:], bias[2 * n:]], False
+    return tl.GRUCell(n), n, [w[:, : 2 * n], bias[: 2 * n], w[:, 2 * n :], bias[2 * n :]], False
   if kind == 'SimpleRNN':
     bias = numpy(keras_cell.bias) if config['use_bias'] else np.zeros(n, kernel.dtype)
     simple = tl.SimpleRNNCell(n, tl.Serial(activation(config['activation'])))
@@ -73,8 +74,9 @@ def cell(layer: Any, mode: str) -> tuple[tl.Layer, int, list, bool]:
   raise AssertionError(kind)
 
 
-def rnn_layers(layer: Any, call: Call, go_backwards: bool, zero_output_for_mask: bool,
-               initial_state: list) -> tuple[list, list, list]:
+def rnn_layers(
+  layer: Any, call: Call, go_backwards: bool, zero_output_for_mask: bool, initial_state: list
+) -> tuple[list, list, list]:
   """`(trax layers, weights, stack inputs)` for one Keras RNN layer called as `call`.
 
   Stack in: sequences, [mask], [initial state tensors, Keras' order]. Stack out: the
@@ -89,11 +91,20 @@ def rnn_layers(layer: Any, call: Call, go_backwards: bool, zero_output_for_mask:
   layers = []
   if initial_state and lstm_state:  # Keras' h, c -> trax's [c, h].
     layers.append(tl.Parallel(*[None] * n_before, [tl.Swap(), tl.Concatenate()]))
-  layers.append(tl.RNN(trax_cell, units, depth,
-                       return_sequences=config['return_sequences'],
-                       return_state=config['return_state'], go_backwards=go_backwards,
-                       masked=mask is not None, zero_output_for_mask=zero_output_for_mask,
-                       initial_state=bool(initial_state), mode=call.mode))
+  layers.append(
+    tl.RNN(
+      trax_cell,
+      units,
+      depth,
+      return_sequences=config['return_sequences'],
+      return_state=config['return_state'],
+      go_backwards=go_backwards,
+      masked=mask is not None,
+      zero_output_for_mask=zero_output_for_mask,
+      initial_state=bool(initial_state),
+      mode=call.mode,
+    )
+  )
   if config['return_state'] and lstm_state:  # trax's [c, h] -> Keras' h, c.
     layers += [tl.Parallel(None, tl.Split(2)), tl.Parallel(None, tl.Swap())]
   inputs = [call.data[0]] + ([mask] if mask is not None else []) + list(initial_state)
@@ -105,8 +116,9 @@ def recurrent(layer, call: Call) -> Mapped:
   with the standard activations; built-in cells; not stateful."""
   initial_state = initial_state_of(call)
   config = layer.get_config()
-  layers, weights, inputs = rnn_layers(layer, call, config['go_backwards'],
-                                       layer.zero_output_for_mask, initial_state)
+  layers, weights, inputs = rnn_layers(
+    layer, call, config['go_backwards'], layer.zero_output_for_mask, initial_state
+  )
   return Mapped(layers, weights, inputs=inputs)
 
 
@@ -120,6 +132,11 @@ def initial_state_of(call: Call) -> list:
 
 def table() -> dict:
   import keras
+
   layers = keras.layers
-  return {layers.LSTM: recurrent, layers.GRU: recurrent, layers.SimpleRNN: recurrent,
-          layers.RNN: recurrent}
+  return {
+    layers.LSTM: recurrent,
+    layers.GRU: recurrent,
+    layers.SimpleRNN: recurrent,
+    layers.RNN: recurrent,
+  }

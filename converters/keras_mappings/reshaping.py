@@ -76,9 +76,14 @@ def flatten(layer, call: Call) -> Mapped:
 
 def table() -> dict:
   import keras
+
   layers = keras.layers
-  mappings = {layers.Reshape: reshape, layers.Permute: permute,
-              layers.RepeatVector: repeat_vector, layers.Flatten: flatten}
+  mappings = {
+    layers.Reshape: reshape,
+    layers.Permute: permute,
+    layers.RepeatVector: repeat_vector,
+    layers.Flatten: flatten,
+  }
   for n in (1, 2, 3):
     mappings[getattr(layers, f'ZeroPadding{n}D')] = zero_padding
     mappings[getattr(layers, f'Cropping{n}D')] = cropping

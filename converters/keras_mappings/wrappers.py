@@ -16,8 +16,12 @@ from converters.keras_mappings.base import Mapped
 from converters.keras_mappings.base import takes_mask
 from converters.keras_mappings.base import Unsupported
 
-_MERGES = {'concat': lambda: tl.Concatenate(axis=-1), 'sum': tl.Add, 'mul': tl.Multiply,
-           'ave': lambda: tl.Average(2)}
+_MERGES = {
+  'concat': lambda: tl.Concatenate(axis=-1),
+  'sum': tl.Add,
+  'mul': tl.Multiply,
+  'ave': lambda: tl.Average(2),
+}
 
 
 def bidirectional(layer, call: Call) -> Mapped:
@@ -27,9 +31,11 @@ def bidirectional(layer, call: Call) -> Mapped:
   forward, backward = layer.forward_layer, layer.backward_layer
   sequences = forward.get_config()['return_sequences']
   f_layers, f_weights, inputs = recurrent.rnn_layers(
-      forward, call, forward.get_config()['go_backwards'], sequences, [])
+    forward, call, forward.get_config()['go_backwards'], sequences, []
+  )
   b_layers, b_weights, _ = recurrent.rnn_layers(
-      backward, call, backward.get_config()['go_backwards'], sequences, [])
+    backward, call, backward.get_config()['go_backwards'], sequences, []
+  )
   n_states = len(call.outputs) - (2 if layer.merge_mode is None else 1)
   n_each = n_states // 2
   if sequences:
@@ -49,19 +55,23 @@ def bidirectional(layer, call: Call) -> Mapped:
 def time_distributed(layer, call: Call) -> Mapped:
   """Over any layer that maps exactly on one input without a mask."""
   import keras
+
   if call.kwargs.get('mask') is not None and takes_mask(layer.layer):
     raise Unsupported('a mask for the inner layer')
   (x,) = call.data
   if len(x.shape) < 3:
     raise Unsupported(f'input of rank {len(x.shape)} (needs batch, time and features)')
   if call.convert is None:
-    raise ValueError(f'{layer.name}: mapping TimeDistributed needs Call.convert to map its '
-                     'inner layer.')
+    raise ValueError(
+      f'{layer.name}: mapping TimeDistributed needs Call.convert to map its inner layer.'
+    )
   step = keras.KerasTensor((x.shape[0], *x.shape[2:]), dtype=x.dtype)
-  step_output = keras.KerasTensor((x.shape[0], *call.outputs[0].shape[2:]),
-                                  dtype=call.outputs[0].dtype)
-  inner = call.convert(layer.layer, Call((step,), {}, [step], [step_output], call.mode,
-                                         call.convert))
+  step_output = keras.KerasTensor(
+    (x.shape[0], *call.outputs[0].shape[2:]), dtype=call.outputs[0].dtype
+  )
+  inner = call.convert(
+    layer.layer, Call((step,), {}, [step], [step_output], call.mode, call.convert)
+  )
   if inner.inputs is not None and [id(t) for t in inner.inputs] != [id(step)]:
     raise Unsupported(f'inner layer {layer.layer.name} takes other inputs than the steps')
   folded = tl.BatchLeadingAxes(tl.Serial(inner.layers), n_last_axes_to_keep=len(x.shape) - 2)
@@ -70,5 +80,6 @@ def time_distributed(layer, call: Call) -> Mapped:
 
 def table() -> dict:
   import keras
+
   layers = keras.layers
   return {layers.Bidirectional: bidirectional, layers.TimeDistributed: time_distributed}

@@ -39,19 +39,24 @@ def _log_softmax(builder, layer, arguments, inputs):
 
 
 def _general_relu(arguments):
-  return keras().layers.ReLU(max_value=arguments['max_value'],
-                             negative_slope=arguments['negative_slope'],
-                             threshold=arguments['threshold'])
+  return keras().layers.ReLU(
+    max_value=arguments['max_value'],
+    negative_slope=arguments['negative_slope'],
+    threshold=arguments['threshold'],
+  )
 
 
 def table() -> dict:
   with_arguments = {
-      'GeneralRelu': simple(_general_relu),
-      'LeakyRelu': simple(lambda a: keras().layers.LeakyReLU(negative_slope=a['a'])),
-      'Elu': simple(lambda a: keras().layers.ELU(alpha=a['a'])),
-      'Softmax': simple(lambda a: keras().layers.Softmax(axis=a['axis'])),
-      'LogSoftmax': _log_softmax,
+    'GeneralRelu': simple(_general_relu),
+    'LeakyRelu': simple(lambda a: keras().layers.LeakyReLU(negative_slope=a['a'])),
+    'Elu': simple(lambda a: keras().layers.ELU(alpha=a['a'])),
+    'Softmax': simple(lambda a: keras().layers.Softmax(axis=a['axis'])),
+    'LogSoftmax': _log_softmax,
   }
-  plain = {factory: _activation(name) for factory, name in _keras_names().items()
-           if factory not in with_arguments}
+  plain = {
+    factory: _activation(name)
+    for factory, name in _keras_names().items()
+    if factory not in with_arguments
+  }
   return {**plain, **with_arguments}

@@ -44,13 +44,16 @@ def built_by(layer: Any) -> tuple['str | None', dict]:
 
 def keras():
   import keras as keras_module
+
   return keras_module
 
 
 def simple(make: Callable[[dict], Any]) -> InverseMapping:
   """A weightless one-input Keras layer made from the trax layer's arguments."""
+
   def mapping(builder, layer, arguments, inputs):
     return [builder.keras_layer(layer, lambda: make(arguments), [])(inputs[0])]
+
   return mapping
 
 

@@ -19,26 +19,36 @@ def dense(builder, layer, arguments, inputs):
   if arguments['use_bfloat16']:
     raise Unmapped('bfloat16 weights')
   values = flat_weights(layer)
-  made = builder.keras_layer(layer, lambda: keras().layers.Dense(
-      arguments['n_units'], use_bias=arguments['use_bias']), values)
+  made = builder.keras_layer(
+    layer,
+    lambda: keras().layers.Dense(arguments['n_units'], use_bias=arguments['use_bias']),
+    values,
+  )
   return [made(inputs[0])]
 
 
 def embedding(builder, layer, arguments, inputs):
   if arguments['use_bfloat16']:
     raise Unmapped('bfloat16 weights')
-  made = builder.keras_layer(layer, lambda: keras().layers.Embedding(
-      arguments['vocab_size'], arguments['d_feature']), flat_weights(layer))
+  made = builder.keras_layer(
+    layer,
+    lambda: keras().layers.Embedding(arguments['vocab_size'], arguments['d_feature']),
+    flat_weights(layer),
+  )
   return [made(inputs[0])]
 
 
 def dropout(builder, layer, arguments, inputs):
   shared = set(arguments['shared_axes'] or ())
   rank = len(inputs[0].shape)
-  noise = None if not shared else tuple(
-      1 if (i in shared or i - rank in shared) else None for i in range(rank))
-  made = builder.keras_layer(layer, lambda: keras().layers.Dropout(
-      arguments['rate'], noise_shape=noise), [])
+  noise = (
+    None
+    if not shared
+    else tuple(1 if (i in shared or i - rank in shared) else None for i in range(rank))
+  )
+  made = builder.keras_layer(
+    layer, lambda: keras().layers.Dropout(arguments['rate'], noise_shape=noise), []
+  )
   return [made(inputs[0])]
 
 
@@ -52,12 +62,12 @@ def merge(class_name: str, reverse: bool = False):
   def mapping(builder, layer, arguments, inputs):
     made = builder.keras_layer(layer, lambda: getattr(keras().layers, class_name)(), [])
     return [made(inputs[::-1] if reverse else inputs)]
+
   return mapping
 
 
 def concatenate(builder, layer, arguments, inputs):
-  made = builder.keras_layer(layer, lambda: keras().layers.Concatenate(
-      axis=arguments['axis']), [])
+  made = builder.keras_layer(layer, lambda: keras().layers.Concatenate(axis=arguments['axis']), [])
   return [made(list(inputs))]
 
 
@@ -65,8 +75,11 @@ def numpy_fn(builder, layer, arguments, inputs):
   """The functions of `keras.ops` that are numpy's, without keyword arguments."""
   function = arguments['function']
   if function not in UNARY + BINARY or arguments['kwargs']:
-    raise Unmapped(f'numpy.{function} with keyword arguments {arguments["kwargs"]}'
-                   if arguments['kwargs'] else f'numpy.{function} (not mapped to keras.ops)')
+    raise Unmapped(
+      f'numpy.{function} with keyword arguments {arguments["kwargs"]}'
+      if arguments['kwargs']
+      else f'numpy.{function} (not mapped to keras.ops)'
+    )
   args = list(inputs)
   for position, value in sorted(arguments['constants']):
     args.insert(position, value)
@@ -83,12 +96,19 @@ def _reshape(arguments):
 
 def table() -> dict:
   return {
-      'Dense': dense, 'Embedding': embedding, 'Dropout': dropout, 'Flatten': flatten,
-      'Reshape': simple(_reshape), 'Rescale': simple(_rescaling),
-      'Add': merge('Add'), 'Multiply': merge('Multiply'),
-      'SubtractTop': merge('Subtract', reverse=True), 'Concatenate': concatenate,
-      'Select': lambda b, l, a, x: [x[i] for i in a['indices']],
-      'Dup': lambda b, l, a, x: [x[0], x[0]], 'Drop': lambda b, l, a, x: [],
-      'Swap': lambda b, l, a, x: [x[1], x[0]], 'NumpyFn': numpy_fn,
+    'Dense': dense,
+    'Embedding': embedding,
+    'Dropout': dropout,
+    'Flatten': flatten,
+    'Reshape': simple(_reshape),
+    'Rescale': simple(_rescaling),
+    'Add': merge('Add'),
+    'Multiply': merge('Multiply'),
+    'SubtractTop': merge('Subtract', reverse=True),
+    'Concatenate': concatenate,
+    'Select': lambda b, l, a, x: [x[i] for i in a['indices']],
+    'Dup': lambda b, l, a, x: [x[0], x[0]],
+    'Drop': lambda b, l, a, x: [],
+    'Swap': lambda b, l, a, x: [x[1], x[0]],
+    'NumpyFn': numpy_fn,
   }
-

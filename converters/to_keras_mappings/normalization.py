@@ -39,34 +39,51 @@ def batch_norm(builder, layer, arguments, inputs):
   beta, gamma = layer.weights
   running_mean, running_var, n_batches = (np.asarray(s) for s in layer.state)
   momentum = np.float32(arguments['momentum'])
-  start = np.power(momentum, n_batches) if n_batches > 0 else np.float32(0.)
-  mean = running_mean / (1. - start)  # As trax's eval mode debiases them.
-  var = np.maximum((running_var - start) / (1. - start), 0.)
+  start = np.power(momentum, n_batches) if n_batches > 0 else np.float32(0.0)
+  mean = running_mean / (1.0 - start)  # As trax's eval mode debiases them.
+  var = np.maximum((running_var - start) / (1.0 - start), 0.0)
   params_shape = tuple(inputs[0].shape[i] for i in kept)
-  values = ([np.asarray(gamma)] if arguments['scale'] else []) + (
-      [np.asarray(beta)] if arguments['center'] else []) + [
-          mean.reshape(params_shape), var.reshape(params_shape)]
-  made = builder.keras_layer(layer, lambda: keras().layers.BatchNormalization(
-      axis=kept[0], momentum=float(momentum),
-      epsilon=arguments['epsilon'], center=arguments['center'],
-      scale=arguments['scale']), values)
+  values = (
+    ([np.asarray(gamma)] if arguments['scale'] else [])
+    + ([np.asarray(beta)] if arguments['center'] else [])
+    + [mean.reshape(params_shape), var.reshape(params_shape)]
+  )
+  made = builder.keras_layer(
+    layer,
+    lambda: keras().layers.BatchNormalization(
+      axis=kept[0],
+      momentum=float(momentum),
+      epsilon=arguments['epsilon'],
+      center=arguments['center'],
+      scale=arguments['scale'],
+    ),
+    values,
+  )
   return [made(inputs[0])]
 
 
 def standardize(builder, layer, arguments, inputs):
   epsilon = keras().backend.epsilon()
-  if not np.isclose(arguments['epsilon'], epsilon, rtol=1e-6, atol=0.):
-    raise Unmapped(f'epsilon={arguments["epsilon"]} (Keras Normalization divides by at '
-                   f'least keras.backend.epsilon() = {epsilon})')
+  if not np.isclose(arguments['epsilon'], epsilon, rtol=1e-6, atol=0.0):
+    raise Unmapped(
+      f'epsilon={arguments["epsilon"]} (Keras Normalization divides by at '
+      f'least keras.backend.epsilon() = {epsilon})'
+    )
   rank = len(inputs[0].shape)
   axis = axes_of(arguments['axis'], rank)
   mean, variance = (np.asarray(s) for s in layer.state)
   kept_shape = [mean.shape[i] for i in axis] if axis is not None else []
-  made = builder.keras_layer(layer, lambda: keras().layers.Normalization(
+  made = builder.keras_layer(
+    layer,
+    lambda: keras().layers.Normalization(
       # Keras' own signature has no types: pyright infers int from the default, -1.
       axis=None if axis is None else axis[0] if len(axis) == 1 else axis,  # pyright: ignore[reportArgumentType]
-      mean=mean.reshape(kept_shape), variance=variance.reshape(kept_shape),
-      invert=arguments['invert']), [])
+      mean=mean.reshape(kept_shape),
+      variance=variance.reshape(kept_shape),
+      invert=arguments['invert'],
+    ),
+    [],
+  )
   return [made(inputs[0])]
 
 
@@ -76,11 +93,16 @@ def layer_scale(builder, layer, arguments, inputs):
   except (ImportError, AttributeError):
     raise Unmapped('this Keras has no keras.applications ConvNeXt LayerScale') from None
   gamma = np.asarray(layer.weights)
-  made = builder.keras_layer(layer, lambda: keras_class(
-      float(arguments['init_value']), gamma.shape[-1]), [gamma])
+  made = builder.keras_layer(
+    layer, lambda: keras_class(float(arguments['init_value']), gamma.shape[-1]), [gamma]
+  )
   return [made(inputs[0])]
 
 
 def table() -> dict:
-  return {'LayerNorm': layer_norm, 'BatchNorm': batch_norm, 'Standardize': standardize,
-          'LayerScale': layer_scale}
+  return {
+    'LayerNorm': layer_norm,
+    'BatchNorm': batch_norm,
+    'Standardize': standardize,
+    'LayerScale': layer_scale,
+  }

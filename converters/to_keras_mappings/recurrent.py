@@ -19,8 +19,9 @@ def lstm(builder, layer, arguments, inputs):
   n, d_in = arguments['n_units'], inputs[0].shape[-1]
   order = np.concatenate([np.arange(n) + block * n for block in (0, 2, 1, 3)])
   w, b = w[:, order], b[order]
-  made = builder.keras_layer(layer, lambda: keras().layers.LSTM(
-      n, return_sequences=True), [w[:d_in], w[d_in:], b])
+  made = builder.keras_layer(
+    layer, lambda: keras().layers.LSTM(n, return_sequences=True), [w[:d_in], w[d_in:], b]
+  )
   return [made(inputs[0])]
 
 
@@ -29,9 +30,11 @@ def gru(builder, layer, arguments, inputs):
   n, d_in = arguments['n_units'], inputs[0].shape[-1]
   kernel = np.concatenate([w1[:d_in], w2[:d_in]], axis=1)
   recurrent = np.concatenate([w1[d_in:], w2[d_in:]], axis=1)
-  made = builder.keras_layer(layer, lambda: keras().layers.GRU(
-      n, reset_after=False, return_sequences=True), [kernel, recurrent,
-                                                     np.concatenate([b1, b2])])
+  made = builder.keras_layer(
+    layer,
+    lambda: keras().layers.GRU(n, reset_after=False, return_sequences=True),
+    [kernel, recurrent, np.concatenate([b1, b2])],
+  )
   return [made(inputs[0])]
 
 

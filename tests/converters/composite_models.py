@@ -64,7 +64,7 @@ class TwoOutputs(L.Layer):
   """Takes a dict, returns two tensors."""
 
   def call(self, inputs):
-    return inputs['a'] * 2., inputs['b'] - 1.
+    return inputs['a'] * 2.0, inputs['b'] - 1.0
 
 
 def transformer_with_custom_layers() -> tuple[keras.Model, dict]:
@@ -73,12 +73,12 @@ def transformer_with_custom_layers() -> tuple[keras.Model, dict]:
   x = TokenAndPositionEmbedding(20, 6, 8)(tokens)
   padding = ops.logical_and(ops.ones((1, 6, 4), 'bool'), tokens[:, None, :4] > 0)
   x = EncoderBlock(8, 2)(x, context, padding_mask=padding)
-  gated = x[:, :, :4] * ops.sigmoid(x[:, :, 4:])       # Slicing and ops on KerasTensors.
+  gated = x[:, :, :4] * ops.sigmoid(x[:, :, 4:])  # Slicing and ops on KerasTensors.
   a, b = TwoOutputs()({'a': gated, 'b': gated[:, ::-1]})
   scale = Scale()
-  a, b = scale(a), scale(b)                            # One layer twice: shared weights.
+  a, b = scale(a), scale(b)  # One layer twice: shared weights.
   inner_input = keras.Input((6, 4))
-  nested = keras.Model(inner_input, L.Lambda(lambda t: t * 3.)(L.Dense(4)(inner_input)))
+  nested = keras.Model(inner_input, L.Lambda(lambda t: t * 3.0)(L.Dense(4)(inner_input)))
   summary = L.GlobalAveragePooling1D()(nested(a) + ops.erf(b))
   model = keras.Model({'tokens': tokens, 'context': context}, [summary, a])
   rng = np.random.default_rng(0)
@@ -90,14 +90,19 @@ def transformer_with_custom_layers() -> tuple[keras.Model, dict]:
 def keras_hub_models() -> list:
   """Small keras_hub models built from their configuration (nothing downloaded)."""
   import keras_hub
-  bert = keras_hub.models.BertBackbone(vocabulary_size=50, num_layers=2, num_heads=2,
-                                       hidden_dim=8, intermediate_dim=16,
-                                       max_sequence_length=12)
+
+  bert = keras_hub.models.BertBackbone(
+    vocabulary_size=50,
+    num_layers=2,
+    num_heads=2,
+    hidden_dim=8,
+    intermediate_dim=16,
+    max_sequence_length=12,
+  )
   ids = np.random.default_rng(1).integers(1, 50, (2, 12)).astype(np.int32)
   padding = np.ones((2, 12), bool)
   padding[1, 8:] = False
-  bert_inputs = {'token_ids': ids, 'segment_ids': np.zeros_like(ids),
-                 'padding_mask': padding}
+  bert_inputs = {'token_ids': ids, 'segment_ids': np.zeros_like(ids), 'padding_mask': padding}
   tokens = keras.Input((10,), dtype='int32')
   x = keras_hub.layers.TokenAndPositionEmbedding(30, 10, 8, mask_zero=True)(tokens)
   x = keras_hub.layers.TransformerEncoder(16, 2)(x)
@@ -118,17 +123,21 @@ def check_wrapping(model: keras.Model, inputs) -> dict:
   def run(weights):
     outputs, _ = layer.pure_fn(flat, weights, layer.state, jax.random.PRNGKey(0))
     return outputs if isinstance(outputs, tuple) else (outputs,)
+
   got = jax.jit(run)(layer.weights)
-  error = max(float(np.max(np.abs(np.asarray(g) - np.asarray(e)))) for g, e in
-              zip(got, expected))
+  error = max(float(np.max(np.abs(np.asarray(g) - np.asarray(e)))) for g, e in zip(got, expected))
   # trax differentiates through the wrapped nodes.
   loss = lambda weights: sum(jax.numpy.sum(o) for o in run(weights))
   gradients = jax.tree.leaves(jax.jit(jax.grad(loss))(layer.weights))
-  wrapped = sorted({s.kind for s in converters.conversion_report(model)
-                    if s.status == 'wrapped'})
-  return {'error': error, 'wrapped': wrapped, 'n_outputs': len(got),
-          'gradients_finite': all(bool(np.all(np.isfinite(g))) for g in gradients),
-          'n_gradients': len(gradients), 'n_keras_weights': len(model.trainable_weights)}
+  wrapped = sorted({s.kind for s in converters.conversion_report(model) if s.status == 'wrapped'})
+  return {
+    'error': error,
+    'wrapped': wrapped,
+    'n_outputs': len(got),
+    'gradients_finite': all(bool(np.all(np.isfinite(g))) for g in gradients),
+    'n_gradients': len(gradients),
+    'n_keras_weights': len(model.trainable_weights),
+  }
 
 
 def main(keras_hub: bool = True) -> None:

@@ -28,13 +28,20 @@ def mlp() -> tl.Layer:
 
 
 def conv_net(mode: str = 'train') -> tl.Layer:
-  return tl.Serial(tl.Conv(4, (3, 3), padding='SAME'), tl.BatchNorm(mode=mode), tl.Relu(),
-                   tl.MaxPool((2, 2), strides=(2, 2)), tl.Flatten(), tl.Dense(5))
+  return tl.Serial(
+    tl.Conv(4, (3, 3), padding='SAME'),
+    tl.BatchNorm(mode=mode),
+    tl.Relu(),
+    tl.MaxPool((2, 2), strides=(2, 2)),
+    tl.Flatten(),
+    tl.Dense(5),
+  )
 
 
 def lm(mode: str = 'train') -> tl.Layer:
-  return models.TransformerLM(vocab_size=32, d_model=16, d_ff=32, n_layers=1, n_heads=2,
-                              max_len=64, mode=mode)
+  return models.TransformerLM(
+    vocab_size=32, d_model=16, d_ff=32, n_layers=1, n_heads=2, max_len=64, mode=mode
+  )
 
 
 def trained_conv_net(input_signature: shapes.ShapeDtype) -> tl.Layer:
@@ -43,7 +50,7 @@ def trained_conv_net(input_signature: shapes.ShapeDtype) -> tl.Layer:
   model.init(input_signature, rng=RNG)
   rng = np.random.default_rng(1)
   for _ in range(2):
-    model(rng.normal(2., 3., size=input_signature.shape).astype(np.float32))
+    model(rng.normal(2.0, 3.0, size=input_signature.shape).astype(np.float32))
   return model
 
 
@@ -55,22 +62,24 @@ def jax_outputs(model: tl.Layer, x) -> np.ndarray:
   return jax.tree.map(np.asarray, y)
 
 
-def serve_in_process(saved_model_dir: str, signature: str = 'serving_default',
-                     **inputs) -> dict:
+def serve_in_process(saved_model_dir: str, signature: str = 'serving_default', **inputs) -> dict:
   """Runs a signature of a SavedModel in this process; returns numpy outputs."""
   function = tf.saved_model.load(saved_model_dir).signatures[signature]
-  return {k: v.numpy() for k, v in function(
-      **{k: tf.constant(v) for k, v in inputs.items()}).items()}
+  return {
+    k: v.numpy() for k, v in function(**{k: tf.constant(v) for k, v in inputs.items()}).items()
+  }
 
 
 def graph_op_counts(saved_model_dir: str) -> collections.Counter:
   """`{op type: number of nodes}` over the SavedModel's graph and all its functions."""
   from tensorflow.core.protobuf import saved_model_pb2
+
   proto = saved_model_pb2.SavedModel()
   proto.ParseFromString((pathlib.Path(saved_model_dir) / 'saved_model.pb').read_bytes())
   graph = proto.meta_graphs[0].graph_def
-  return collections.Counter([n.op for n in graph.node] + [
-      n.op for f in graph.library.function for n in f.node_def])
+  return collections.Counter(
+    [n.op for n in graph.node] + [n.op for f in graph.library.function for n in f.node_def]
+  )
 
 
 def graph_ops(saved_model_dir: str) -> set:
@@ -78,16 +87,27 @@ def graph_ops(saved_model_dir: str) -> set:
 
 
 def record(saved_model_dir: str) -> dict:
-  return json.loads((pathlib.Path(saved_model_dir) / 'assets.extra' /
-                     'trax_export.json').read_text())
+  return json.loads(
+    (pathlib.Path(saved_model_dir) / 'assets.extra' / 'trax_export.json').read_text()
+  )
 
 
 def run_cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
   """`python -m converters ARGS` in a fresh process."""
-  env = {**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '2',
-         'PYTHONPATH': os.pathsep.join([str(REPO), os.environ.get('PYTHONPATH', '')])}
-  return subprocess.run([sys.executable, '-m', 'converters', *args], cwd=REPO, env=env,
-                        capture_output=True, text=True, timeout=timeout, check=False)
+  env = {
+    **os.environ,
+    'TF_CPP_MIN_LOG_LEVEL': '2',
+    'PYTHONPATH': os.pathsep.join([str(REPO), os.environ.get('PYTHONPATH', '')]),
+  }
+  return subprocess.run(
+    [sys.executable, '-m', 'converters', *args],
+    cwd=REPO,
+    env=env,
+    capture_output=True,
+    text=True,
+    timeout=timeout,
+    check=False,
+  )
 
 
 def random_tokens(shape, vocab: int = 32, seed: int = 0) -> np.ndarray:

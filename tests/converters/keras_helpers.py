@@ -74,5 +74,5 @@ def padded_tokens(shape, vocab=11, seed=2):
   """Ids in [1, vocab) with trailing zeros (padding) of different lengths per row."""
   tokens = np.random.default_rng(seed).integers(1, vocab, size=shape).astype(np.int32)
   for row in range(shape[0]):
-    tokens[row, shape[1] - 2 * (row + 1):] = 0
+    tokens[row, shape[1] - 2 * (row + 1) :] = 0
   return tokens

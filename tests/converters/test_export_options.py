@@ -36,13 +36,16 @@ def test_unknown_keywords_and_wrong_options_are_type_errors_naming_the_exporter(
 def test_exporters_read_the_options_object_and_keywords_override_it(tmp_path):
   signature = ShapeDtype((None, 3))
   with pytest.raises(converters.ExportError, match="quantize='int4'"):
-    converters.to_tflite(_dense(), tmp_path / 'm.tflite', signature,
-                         options=converters.TFLiteOptions(quantize='int4'))
+    converters.to_tflite(
+      _dense(), tmp_path / 'm.tflite', signature, options=converters.TFLiteOptions(quantize='int4')
+    )
   with pytest.raises(converters.ExportError, match="path='gpu'"):
-    converters.to_saved_model(_dense(), tmp_path, signature,
-                              options=converters.SavedModelOptions(path='gpu'))
+    converters.to_saved_model(
+      _dense(), tmp_path, signature, options=converters.SavedModelOptions(path='gpu')
+    )
   with pytest.raises(converters.ExportError, match="path='gpu'"):
-    converters.to_saved_model(_dense(), tmp_path, signature,
-                              options=converters.SavedModelOptions(path='native'), path='gpu')
+    converters.to_saved_model(
+      _dense(), tmp_path, signature, options=converters.SavedModelOptions(path='native'), path='gpu'
+    )
   with pytest.raises(TypeError, match='to_saved_model: unknown keyword'):
     converters.to_saved_model(_dense(), tmp_path, signature, pth='xla')

@@ -20,8 +20,9 @@ MAX_LEN = 64  # helpers.lm()'s positional table.
 def _serving_function(saved_model_dir: str):
   """The `serving_default` signature of a SavedModel, loaded once, on numpy inputs."""
   function = tf.saved_model.load(saved_model_dir).signatures['serving_default']
-  return lambda **inputs: {k: v.numpy() for k, v in function(
-      **{k: tf.constant(v) for k, v in inputs.items()}).items()}
+  return lambda **inputs: {
+    k: v.numpy() for k, v in function(**{k: tf.constant(v) for k, v in inputs.items()}).items()
+  }
 
 
 def _error(serve, **inputs) -> str:
@@ -42,11 +43,14 @@ def test_loop_checkpoint_of_an_lm_serves_any_length_up_to_max_len(lm_run_dir, tm
   serve = _serving_function(saved)
   for length in (5, 16, MAX_LEN):
     tokens = helpers.random_tokens((2, length), seed=length)
-    np.testing.assert_allclose(serve(tokens=tokens)['logits'],
-                               model.jax_outputs([tokens])[0], atol=1e-4)
+    np.testing.assert_allclose(
+      serve(tokens=tokens)['logits'], model.jax_outputs([tokens])[0], atol=1e-4
+    )
   message = _error(serve, tokens=helpers.random_tokens((1, MAX_LEN + 1)))
-  assert ("signature 'serving_default' input 'tokens': expected shape (None, <=64) (None: "
-          'any size), got shape] [1 65]') in message
+  assert (
+    "signature 'serving_default' input 'tokens': expected shape (None, <=64) (None: "
+    'any size), got shape] [1 65]'
+  ) in message
 
 
 def test_wrong_shapes_fail_at_the_signature_naming_the_input(tmp_path):
@@ -55,12 +59,13 @@ def test_wrong_shapes_fail_at_the_signature_naming_the_input(tmp_path):
   result = converters.to_saved_model(model, tmp_path, ShapeDtype((None, 5)), verify=False)
   serve = _serving_function(result.path)
   x = helpers.random_floats((3, 5))
-  np.testing.assert_allclose(serve(inputs=x)['logits'], helpers.jax_outputs(model, x),
-                             atol=1e-5)
+  np.testing.assert_allclose(serve(inputs=x)['logits'], helpers.jax_outputs(model, x), atol=1e-5)
   for shape in ((3, 6), (5,), (2, 3, 5)):
     message = _error(serve, inputs=helpers.random_floats(shape))
-    expected = ("signature 'serving_default' input 'inputs': expected shape (None, 5) "
-                f'(None: any size), got shape] [{" ".join(map(str, shape))}]')
+    expected = (
+      "signature 'serving_default' input 'inputs': expected shape (None, 5) "
+      f'(None: any size), got shape] [{" ".join(map(str, shape))}]'
+    )
     assert expected in message, message
 
 
@@ -75,7 +80,8 @@ def test_dynamic_sizes_are_those_the_model_accepts():
   mlp = helpers.mlp()
   mlp.init(ShapeDtype((1, 5)))
   assert signatures.accepted_dynamic_sizes(mlp, [ShapeDtype((None, 5))], None) == [
-      ShapeDtype((None, 5))]
+    ShapeDtype((None, 5))
+  ]
   # Sizes that must match change together: two added inputs.
   add = tl.Add()
   pair = [ShapeDtype((None, 4)), ShapeDtype((None, 4))]
@@ -88,14 +94,17 @@ def test_tflite_runner_checks_shapes_and_the_length_limit_in_the_file(lm_run_dir
   result = converters.to_tflite(lm_run_dir, path, verify=False)  # Checked below.
   assert result.input_signature['tokens'].shape == (None, None)
   flat_buffer = path.read_bytes()
-  assert tflite_inputs.read_limits(flat_buffer) == {
-      'serving_default': {'tokens': [None, MAX_LEN]}}
+  assert tflite_inputs.read_limits(flat_buffer) == {'serving_default': {'tokens': [None, MAX_LEN]}}
   runner = tflite_inputs.Runner(flat_buffer)
   tokens = helpers.random_tokens((2, 40))
-  np.testing.assert_allclose(runner(tokens=tokens)['logits'],
-                             sources.resolve(lm_run_dir).jax_outputs([tokens])[0], atol=1e-4)
-  with pytest.raises(ValueError, match=r"'tokens': expected shape \(None, <=64\) \(None: any "
-                     r'size\), got shape \(1, 65\)'):
+  np.testing.assert_allclose(
+    runner(tokens=tokens)['logits'], sources.resolve(lm_run_dir).jax_outputs([tokens])[0], atol=1e-4
+  )
+  with pytest.raises(
+    ValueError,
+    match=r"'tokens': expected shape \(None, <=64\) \(None: any "
+    r'size\), got shape \(1, 65\)',
+  ):
     tflite_inputs.run(str(path), tokens=helpers.random_tokens((1, MAX_LEN + 1)))
   with pytest.raises(ValueError, match=r'got shape \(65,\)'):
     runner(tokens=helpers.random_tokens((MAX_LEN + 1,)))
@@ -105,9 +114,11 @@ def test_tflite_runner_checks_shapes_and_the_length_limit_in_the_file(lm_run_dir
 
 def test_limits_metadata_pointing_to_an_empty_buffer_is_a_clear_error():
   from tensorflow.lite.tools import flatbuffer_utils
-  double = tf.function(lambda x: 2. * x, input_signature=[tf.TensorSpec((None, 3))])
+
+  double = tf.function(lambda x: 2.0 * x, input_signature=[tf.TensorSpec((None, 3))])
   flat_buffer = tf.lite.TFLiteConverter.from_concrete_functions(
-      [double.get_concrete_function()], double).convert()
+    [double.get_concrete_function()], double
+  ).convert()
   limits = {'serving_default': {'x': [None, 8]}}
   with_limits = tflite_inputs.with_limits(flat_buffer, limits)
   assert tflite_inputs.read_limits(with_limits) == limits

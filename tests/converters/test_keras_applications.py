@@ -15,13 +15,20 @@ A = keras.applications
 
 # The smallest member of each family, at a small input size it accepts.
 FAMILIES = {
-    'MobileNet': (A.MobileNet, 32), 'MobileNetV2': (A.MobileNetV2, 32),
-    'MobileNetV3Small': (A.MobileNetV3Small, 32), 'ResNet50': (A.ResNet50, 32),
-    'ResNet50V2': (A.ResNet50V2, 32), 'DenseNet121': (A.DenseNet121, 32),
-    'EfficientNetB0': (A.EfficientNetB0, 32), 'EfficientNetV2B0': (A.EfficientNetV2B0, 32),
-    'Xception': (A.Xception, 71), 'NASNetMobile': (A.NASNetMobile, 32),
-    'ConvNeXtTiny': (A.ConvNeXtTiny, 32), 'VGG16': (A.VGG16, 32),
-    'InceptionV3': (A.InceptionV3, 75), 'InceptionResNetV2': (A.InceptionResNetV2, 75),
+  'MobileNet': (A.MobileNet, 32),
+  'MobileNetV2': (A.MobileNetV2, 32),
+  'MobileNetV3Small': (A.MobileNetV3Small, 32),
+  'ResNet50': (A.ResNet50, 32),
+  'ResNet50V2': (A.ResNet50V2, 32),
+  'DenseNet121': (A.DenseNet121, 32),
+  'EfficientNetB0': (A.EfficientNetB0, 32),
+  'EfficientNetV2B0': (A.EfficientNetV2B0, 32),
+  'Xception': (A.Xception, 71),
+  'NASNetMobile': (A.NASNetMobile, 32),
+  'ConvNeXtTiny': (A.ConvNeXtTiny, 32),
+  'VGG16': (A.VGG16, 32),
+  'InceptionV3': (A.InceptionV3, 75),
+  'InceptionResNetV2': (A.InceptionResNetV2, 75),
 }
 DEFAULT_RUN = ('MobileNet', 'ResNet50V2')
 
@@ -33,7 +40,7 @@ def _check(family: str) -> None:
   report = converters.conversion_report(model)
   assert all(s.status == 'exact' for s in report), [s for s in report if s.status != 'exact']
   layer, _ = converters.from_keras(model)
-  x = np.random.default_rng(1).uniform(0., 255., (2, size, size, 3)).astype(np.float32)
+  x = np.random.default_rng(1).uniform(0.0, 255.0, (2, size, size, 3)).astype(np.float32)
   (expected,), (got,) = as_list(model(x, training=False)), trax_outputs(layer, x, jit=True)
   relative = relative_error(got, expected)
   assert relative <= 1e-4, f'{family}: relative error {relative:.2e}'

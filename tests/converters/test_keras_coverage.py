@@ -17,8 +17,11 @@ TESTS = pathlib.Path(__file__).resolve().parent
 
 def test_every_keras_layer_class_has_a_status_and_a_note():
   rows = coverage.coverage()
-  names = {name for name, cls in vars(keras.layers).items()
-           if isinstance(cls, type) and issubclass(cls, keras.layers.Layer)}
+  names = {
+    name
+    for name, cls in vars(keras.layers).items()
+    if isinstance(cls, type) and issubclass(cls, keras.layers.Layer)
+  }
   assert {r.name for r in rows} == names
   assert all(r.status in ('exact', 'wrapped', 'refused') and r.note for r in rows)
   assert sum(r.status == 'exact' for r in rows) >= 100
@@ -27,22 +30,28 @@ def test_every_keras_layer_class_has_a_status_and_a_note():
 def test_the_docs_table_is_the_generated_one():
   text = DOC.read_text(encoding='utf-8')
   if f'For Keras {keras.__version__}.' not in text:
-    pytest.skip(f'docs/keras_layers.md was generated for another Keras than '
-                f'{keras.__version__}')
+    pytest.skip(f'docs/keras_layers.md was generated for another Keras than {keras.__version__}')
   assert text == coverage.markdown(), (
-      'docs/keras_layers.md is stale: python -m converters layers --markdown > '
-      'docs/keras_layers.md')
+    'docs/keras_layers.md is stale: python -m converters layers --markdown > docs/keras_layers.md'
+  )
 
 
 def test_every_exact_mapping_is_tested_against_keras():
-  sources = ''.join(path.read_text(encoding='utf-8') for path in TESTS.glob('test_*.py')
-                    if path.name != 'test_keras_coverage.py')
+  sources = ''.join(
+    path.read_text(encoding='utf-8')
+    for path in TESTS.glob('test_*.py')
+    if path.name != 'test_keras_coverage.py'
+  )
   classes = coverage.layer_classes()
-  tested = {classes[name] for name in re.findall(r'\b(?:L|layers)\.(\w+)\(', sources)
-            if name in classes}
+  tested = {
+    classes[name] for name in re.findall(r'\b(?:L|layers)\.(\w+)\(', sources) if name in classes
+  }
   tested |= {classes[name] for name in core.INFERENCE_IDENTITIES}  # parametrized
-  untested = sorted(r.name for r in coverage.coverage() if r.status == 'exact'
-                    and r.name != 'InputLayer' and classes[r.name] not in tested)
+  untested = sorted(
+    r.name
+    for r in coverage.coverage()
+    if r.status == 'exact' and r.name != 'InputLayer' and classes[r.name] not in tested
+  )
   assert not untested, f'exact mappings without a test against Keras: {untested}'
 
 
@@ -63,5 +72,4 @@ def test_the_command_line_reports_a_saved_model_node_by_node(tmp_path, capsys):
   assert cli.main(['layers', str(path)]) == 0
   out = capsys.readouterr().out
   assert re.search(r'^dense \(Dense\) +exact', out, re.MULTILINE)
-  assert re.search(r'^erf\S* \(Erf\) +wrapped +an op with no exact trax mapping', out,
-                   re.MULTILINE)
+  assert re.search(r'^erf\S* \(Erf\) +wrapped +an op with no exact trax mapping', out, re.MULTILINE)

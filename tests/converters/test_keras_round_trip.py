@@ -39,12 +39,17 @@ def _keras_model(family: str) -> keras.Model:
   build, size = FAMILIES[family]
   options = {'alpha': 0.25} if family == 'MobileNet' else {}
   keras.utils.set_random_seed(0)
-  model = build(weights=None, input_shape=(size, size, 3), classes=CLASSES,
-                classifier_activation=None, **options)
+  model = build(
+    weights=None,
+    input_shape=(size, size, 3),
+    classes=CLASSES,
+    classifier_activation=None,
+    **options,
+  )
   randomize_batch_norm(model)
   for layer in model.layers:
     if isinstance(layer, keras.layers.Dropout):
-      layer.rate = 0.
+      layer.rate = 0.0
   return model
 
 
@@ -60,21 +65,25 @@ def _batch_norms(layer: tl.Layer) -> list:
   return [norm for sublayer in layer.sublayers for norm in _batch_norms(sublayer)]
 
 
-def _assert_steps_agree(start: tl.Layer, trax_trained: tl.Layer,
-                        keras_trained: tl.Layer) -> None:
+def _assert_steps_agree(start: tl.Layer, trax_trained: tl.Layer, keras_trained: tl.Layer) -> None:
   """The weights' updates agree in direction and length; each BatchNorm statistic moved
   as Keras', within 1% of its move."""
-  updates = [np.concatenate([(a - b).ravel() for a, b in zip(_floats(trained.weights),
-                                                               _floats(start.weights))])
-             for trained in (trax_trained, keras_trained)]
+  updates = [
+    np.concatenate(
+      [(a - b).ravel() for a, b in zip(_floats(trained.weights), _floats(start.weights))]
+    )
+    for trained in (trax_trained, keras_trained)
+  ]
   norms = [np.linalg.norm(u) for u in updates]
   assert updates[0] @ updates[1] / (norms[0] * norms[1]) >= 0.99
   assert 0.9 <= norms[0] / norms[1] <= 1.1
-  for i, (s, t, k) in enumerate(zip(*(_floats(layer.state) for layer in (
-      start, trax_trained, keras_trained)))):
+  for i, (s, t, k) in enumerate(
+    zip(*(_floats(layer.state) for layer in (start, trax_trained, keras_trained)))
+  ):
     error, moved = np.max(np.abs(t - k)), np.max(np.abs(k - s))
     assert error <= 1e-2 * moved + 1e-6 * np.max(np.abs(s)), (
-        f'state array {i} of shape {s.shape}: moved {moved:.3g}, differs by {error:.3g}')
+      f'state array {i} of shape {s.shape}: moved {moved:.3g}, differs by {error:.3g}'
+    )
 
 
 def _eval_copy(layer: tl.Layer) -> tl.Layer:
@@ -89,7 +98,7 @@ def _round_trip(family: str, tmp_path, verify_without_jax: bool) -> None:
   # Pixels for the models that preprocess their inputs themselves, else what Keras'
   # preprocess_input gives: with [-1, 1] pixels, Rescaling(1/255) makes nearly flat images.
   preprocesses = any(isinstance(l, keras.layers.Rescaling) for l in keras_model.layers)
-  low, high = (0., 255.) if preprocesses else (-1., 1.)
+  low, high = (0.0, 255.0) if preprocesses else (-1.0, 1.0)
   x = np.random.default_rng(1).uniform(low, high, (BATCH, size, size, 3)).astype(np.float32)
   y = (np.arange(BATCH) % CLASSES).astype(np.int32)
 
@@ -101,18 +110,26 @@ def _round_trip(family: str, tmp_path, verify_without_jax: bool) -> None:
   # Trained by trax: the first step is Keras' step (BatchNorm statistics included).
   trained, _ = converters.from_keras(keras_model, mode='train')
   start, _ = converters.from_keras(keras_model, mode='train')
-  task = training.TrainTask(iter(lambda: (x, y), None), tl.CategoryCrossEntropy(),
-                            optimizers.SGD(LEARNING_RATE), n_steps_per_checkpoint=1)
+  task = training.TrainTask(
+    iter(lambda: (x, y), None),
+    tl.CategoryCrossEntropy(),
+    optimizers.SGD(LEARNING_RATE),
+    n_steps_per_checkpoint=1,
+  )
   loop = training.Loop(trained, task, random_seed=0)
   loop.run(1)
-  keras_model.compile(keras.optimizers.SGD(LEARNING_RATE),
-                      keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+  keras_model.compile(
+    keras.optimizers.SGD(LEARNING_RATE),
+    keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+  )
   keras_model.train_on_batch(x, y)
   keras_trained, _ = converters.from_keras(keras_model, mode='train')
   _assert_steps_agree(start, loop.model, keras_trained)
-  moved = [not np.array_equal(before, after)
-           for norm, norm_before in zip(_batch_norms(loop.model), _batch_norms(start))
-           for before, after in zip(_floats(norm_before.state), _floats(norm.state))]
+  moved = [
+    not np.array_equal(before, after)
+    for norm, norm_before in zip(_batch_norms(loop.model), _batch_norms(start))
+    for before, after in zip(_floats(norm_before.state), _floats(norm.state))
+  ]
   n_norms = sum(isinstance(l, keras.layers.BatchNormalization) for l in keras_model.layers)
   assert len(moved) == 2 * n_norms and all(moved)  # So the comparison above means much.
   loop.run(2)
@@ -125,13 +142,15 @@ def _round_trip(family: str, tmp_path, verify_without_jax: bool) -> None:
   signature = shapes.ShapeDtype((None, size, size, 3))
   back = converters.to_keras(eval_model, signature, allow_wrapping=False)
   assert relative_error(back(x, training=False), expected) <= 1e-4
-  export = converters.to_saved_model(eval_model, str(tmp_path / 'serving'), signature,
-                                     tolerance=1e-4, verify=verify_without_jax)
+  export = converters.to_saved_model(
+    eval_model, str(tmp_path / 'serving'), signature, tolerance=1e-4, verify=verify_without_jax
+  )
   if verify_without_jax:  # In a process where jax cannot be imported.
     report = export.verification
     assert not report.jax_importable and len(report.cases) >= 2
     assert report.max_abs_error['serving_default/logits'] <= 1e-4 * max(
-        1., report.scale['serving_default/logits'])
+      1.0, report.scale['serving_default/logits']
+    )
   served = helpers.serve_in_process(export.path, inputs=x)['logits']
   assert relative_error(served, expected) <= 1e-4
 

@@ -28,7 +28,7 @@ def _keras_cnn() -> keras.Model:
   L = keras.layers
   inputs = keras.Input((8, 8, 3))
   x = L.Conv2D(8, 3, padding='same', use_bias=False)(inputs)
-  x = L.ReLU(6.)(L.BatchNormalization(momentum=0.9)(x))
+  x = L.ReLU(6.0)(L.BatchNormalization(momentum=0.9)(x))
   x = L.DepthwiseConv2D(3, strides=2, padding='same', use_bias=False)(x)
   x = L.ReLU()(L.BatchNormalization(momentum=0.9)(x))
   outputs = L.Dense(4)(L.GlobalAveragePooling2D()(x))
@@ -37,8 +37,10 @@ def _keras_cnn() -> keras.Model:
 
 def _batches() -> list:
   rng = np.random.default_rng(0)
-  return [(rng.normal(size=(8, 8, 8, 3)).astype(np.float32),
-           rng.integers(0, 4, 8).astype(np.int32)) for _ in range(N_STEPS)]
+  return [
+    (rng.normal(size=(8, 8, 8, 3)).astype(np.float32), rng.integers(0, 4, 8).astype(np.int32))
+    for _ in range(N_STEPS)
+  ]
 
 
 def _arrays(layer: tl.Layer) -> list:
@@ -48,8 +50,10 @@ def _arrays(layer: tl.Layer) -> list:
 
 
 def _keras_fit(model: keras.Model) -> None:
-  model.compile(keras.optimizers.SGD(LEARNING_RATE, momentum=MASS),
-                keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+  model.compile(
+    keras.optimizers.SGD(LEARNING_RATE, momentum=MASS),
+    keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+  )
   for x, y in _batches():
     model.train_on_batch(x, y)
 
@@ -63,8 +67,12 @@ def _keras_trained() -> list:
 def _loop_trained(backend: str) -> list:
   layer, _ = converters.from_keras(_keras_cnn(), mode='train')
   batches = _batches()
-  task = training.TrainTask(iter(batches), tl.CategoryCrossEntropy(), optimizers.Momentum(
-      LEARNING_RATE, MASS, weight_decay_rate=0., nesterov=False), sample_batch=batches[0])
+  task = training.TrainTask(
+    iter(batches),
+    tl.CategoryCrossEntropy(),
+    optimizers.Momentum(LEARNING_RATE, MASS, weight_decay_rate=0.0, nesterov=False),
+    sample_batch=batches[0],
+  )
   training.Loop(layer, task, random_seed=0, backend=backend).run(N_STEPS)
   return _arrays(layer)
 

@@ -14,10 +14,13 @@ L = keras.layers
 
 def _run_composite_models(keras_hub: bool) -> dict:
   output = keras_helpers.run_python(
-      'from tests.converters import composite_models\n'
-      f'composite_models.main(keras_hub={keras_hub})', 'jax')
-  return {r['model']: r for r in map(json.loads, (line for line in output.splitlines()
-                                                  if line.startswith('{')))}
+    f'from tests.converters import composite_models\ncomposite_models.main(keras_hub={keras_hub})',
+    'jax',
+  )
+  return {
+    r['model']: r
+    for r in map(json.loads, (line for line in output.splitlines() if line.startswith('{')))
+  }
 
 
 def _check_shared_and_differentiable(result: dict) -> None:
@@ -28,8 +31,14 @@ def _check_shared_and_differentiable(result: dict) -> None:
 def test_a_model_of_composite_custom_layers_converts_with_wrapping():
   custom = _run_composite_models(keras_hub=False)['custom']
   assert custom['error'] < 1e-5 and custom['n_outputs'] == 2
-  assert custom['wrapped'] == ['EncoderBlock', 'Erf', 'Lambda', 'Scale',
-                               'TokenAndPositionEmbedding', 'TwoOutputs']
+  assert custom['wrapped'] == [
+    'EncoderBlock',
+    'Erf',
+    'Lambda',
+    'Scale',
+    'TokenAndPositionEmbedding',
+    'TwoOutputs',
+  ]
   _check_shared_and_differentiable(custom)
 
 

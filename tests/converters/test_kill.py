@@ -50,10 +50,14 @@ def _alive(pid: int) -> bool:
 def _killed_midway(kind: str, target: str) -> tuple[int, int]:
   """Runs the export in a process, kills it with SIGKILL; returns its and its child's pid."""
   environment = dict(os.environ, JAX_PLATFORMS='cpu')
-  environment['PYTHONPATH'] = str(helpers.REPO) + os.pathsep + environment.get('PYTHONPATH',
-                                                                               '')
-  run = subprocess.Popen([sys.executable, '-c', _EXPORT, kind, target], env=environment,
-                         cwd=str(helpers.REPO), stdout=subprocess.PIPE, text=True)
+  environment['PYTHONPATH'] = str(helpers.REPO) + os.pathsep + environment.get('PYTHONPATH', '')
+  run = subprocess.Popen(
+    [sys.executable, '-c', _EXPORT, kind, target],
+    env=environment,
+    cwd=str(helpers.REPO),
+    stdout=subprocess.PIPE,
+    text=True,
+  )
   for line in run.stdout:
     if line.startswith('waiting'):
       break
@@ -67,8 +71,7 @@ def _killed_midway(kind: str, target: str) -> tuple[int, int]:
 
 
 def _scratch(pid: int) -> list:
-  return [n for n in os.listdir(tempfile.gettempdir())
-          if n.startswith('trax-') and f'-{pid}-' in n]
+  return [n for n in os.listdir(tempfile.gettempdir()) if n.startswith('trax-') and f'-{pid}-' in n]
 
 
 @pytest.mark.slow  # Two exporting processes, killed, and two exports after them.

@@ -12,22 +12,30 @@ import trax.layers as tl
 from tests.converters import helpers
 
 
-@pytest.mark.parametrize('n_batches, shape, center, scale', [
-    (0, (3, 4, 4, 5), True, True),        # 4-D: one FusedBatchNormV3 op on TensorFlow.
+@pytest.mark.parametrize(
+  'n_batches, shape, center, scale',
+  [
+    (0, (3, 4, 4, 5), True, True),  # 4-D: one FusedBatchNormV3 op on TensorFlow.
     (2, (3, 4, 4, 5), False, True),
     (10_000, (3, 4, 4, 5), True, False),
-    (2, (6, 5), True, True),              # 2-D: scale and offset ops.
-])
+    (2, (6, 5), True, True),  # 2-D: scale and offset ops.
+  ],
+)
 def test_serving_batch_norm_equals_batch_norm_in_eval(n_batches, shape, center, scale):
   signature = shapes.ShapeDtype(shape)
-  norm = tl.BatchNorm(axis=tuple(range(len(shape) - 1)), mode='eval', momentum=0.9,
-                      center=center, scale=scale)
+  norm = tl.BatchNorm(
+    axis=tuple(range(len(shape) - 1)), mode='eval', momentum=0.9, center=center, scale=scale
+  )
   weights, state = norm.init(signature, rng=helpers.RNG)
   rng = np.random.default_rng(n_batches)
-  weights = tuple(rng.normal(size=w.shape).astype(np.float32) if hasattr(w, 'shape') else w
-                  for w in weights)
-  state = (rng.normal(size=state[0].shape).astype(np.float32),
-           rng.random(state[1].shape).astype(np.float32) + 0.5, np.int32(n_batches))
+  weights = tuple(
+    rng.normal(size=w.shape).astype(np.float32) if hasattr(w, 'shape') else w for w in weights
+  )
+  state = (
+    rng.normal(size=state[0].shape).astype(np.float32),
+    rng.random(state[1].shape).astype(np.float32) + 0.5,
+    np.int32(n_batches),
+  )
   x = helpers.random_floats(signature.shape)
   expected, _ = norm.pure_fn(x, weights, state, helpers.RNG)
 
@@ -39,14 +47,17 @@ def test_serving_batch_norm_equals_batch_norm_in_eval(n_batches, shape, center, 
       got, _ = serving.pure_fn(x, weights, serving_state, helpers.RNG)
     np.testing.assert_allclose(np.asarray(got), np.asarray(expected), rtol=1e-5, atol=1e-5)
   with fastmath.use_backend('tensorflow-numpy'):
-    graph = tf.function(lambda x: serving.pure_fn(x, weights, serving_state, helpers.RNG)[0]
-                        ).get_concrete_function(tf.TensorSpec(shape, tf.float32)).graph
+    graph = (
+      tf.function(lambda x: serving.pure_fn(x, weights, serving_state, helpers.RNG)[0])
+      .get_concrete_function(tf.TensorSpec(shape, tf.float32))
+      .graph
+    )
   fused = 'FusedBatchNormV3' in {op.type for op in graph.get_operations()}
   assert fused == (len(shape) == 4)
 
 
 def test_serving_relu_equals_relu_on_both_backends():
-  x = np.array([[-2., -0., 0., 0.5, np.inf, -np.inf]], np.float32)
+  x = np.array([[-2.0, -0.0, 0.0, 0.5, np.inf, -np.inf]], np.float32)
   relu = sources.rebuild(tl.Relu().config())
   assert relu.config()['factory'] == 'converters.serving_layers.ServingRelu'
   for backend in ('jax', 'tensorflow-numpy'):
@@ -56,8 +67,9 @@ def test_serving_relu_equals_relu_on_both_backends():
 
 
 def test_for_serving_swaps_nested_layers_and_leaves_the_rest():
-  config = tl.Serial(tl.Dense(3), tl.Relu(), tl.Residual(tl.BatchNorm(axis=0)),
-                     tl.LeakyRelu()).config()
+  config = tl.Serial(
+    tl.Dense(3), tl.Relu(), tl.Residual(tl.BatchNorm(axis=0)), tl.LeakyRelu()
+  ).config()
   swapped = str(serving_layers.for_serving(config))
   assert swapped.count('ServingRelu') == 1 and swapped.count('ServingBatchNorm') == 1
   assert "'LeakyRelu'" in swapped and "'axis': 0" in swapped  # Arguments kept.

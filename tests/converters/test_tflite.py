@@ -38,18 +38,21 @@ def test_lm_float32_keeps_batch_and_length_dynamic(tmp_path):
   assert result.input_signature['tokens'] == ShapeDtype((None, None), np.int32)
   # An independent run at a shape the verification did not use.
   tokens = helpers.random_tokens((5, 9), seed=7)
-  np.testing.assert_allclose(_run(path, tokens=tokens)['logits'],
-                             helpers.jax_outputs(model, tokens), atol=1e-4)
+  np.testing.assert_allclose(
+    _run(path, tokens=tokens)['logits'], helpers.jax_outputs(model, tokens), atol=1e-4
+  )
   assert os.listdir(tmp_path) == ['lm.tflite']  # No temporary files left.
 
 
 def test_dynamic_shapes_add_few_ops_to_the_lm(tmp_path):
   model = helpers.lm()  # One layer.
   model.init(ShapeDtype((2, 8), np.int32), rng=helpers.RNG)
-  dynamic = converters.to_tflite(model, tmp_path / 'd.tflite',
-                                 ShapeDtype((None, None), np.int32), verify=False)
-  fixed = converters.to_tflite(model, tmp_path / 'f.tflite', ShapeDtype((1, 8), np.int32),
-                               dynamic_shapes=False, verify=False)
+  dynamic = converters.to_tflite(
+    model, tmp_path / 'd.tflite', ShapeDtype((None, None), np.int32), verify=False
+  )
+  fixed = converters.to_tflite(
+    model, tmp_path / 'f.tflite', ShapeDtype((1, 8), np.int32), dynamic_shapes=False, verify=False
+  )
   # Measured: 68 ops against 53 (the causal mask and the heads' shapes from the length);
   # 127 against 57 when every Dense folded its leading axes with shape ops.
   assert dynamic.n_ops - fixed.n_ops <= 20, (dynamic.op_counts, fixed.op_counts)
@@ -59,20 +62,27 @@ def test_dynamic_shapes_add_few_ops_to_the_lm(tmp_path):
 def test_dynamic_range_quantization_is_measured_against_jax(tmp_path):
   model = _classifier()
   float_result = converters.to_tflite(model, tmp_path / 'f32.tflite', ShapeDtype((None, 32)))
-  result = converters.to_tflite(model, tmp_path / 'q.tflite', ShapeDtype((None, 32)),
-                                quantize='dynamic_range')
+  result = converters.to_tflite(
+    model, tmp_path / 'q.tflite', ShapeDtype((None, 32)), quantize='dynamic_range'
+  )
   assert result.size_bytes < 0.5 * float_result.size_bytes  # int8 weights.
   assert result.top1_agreement['logits'] >= 0.9
-  assert 0. < result.max_abs_error['logits'] < 0.1  # Changed a little, and reported.
+  assert 0.0 < result.max_abs_error['logits'] < 0.1  # Changed a little, and reported.
   x = helpers.random_floats((4, 32), seed=3)
-  np.testing.assert_allclose(_run(tmp_path / 'q.tflite', inputs=x)['logits'],
-                             helpers.jax_outputs(model, x), atol=0.1)
+  np.testing.assert_allclose(
+    _run(tmp_path / 'q.tflite', inputs=x)['logits'], helpers.jax_outputs(model, x), atol=0.1
+  )
 
 
 def test_poor_agreement_is_an_error_and_writes_nothing(tmp_path):
   with pytest.raises(converters.ExportVerificationError, match='top-1') as e:
-    converters.to_tflite(_classifier(), tmp_path / 'q.tflite', ShapeDtype((None, 32)),
-                         quantize='dynamic_range', min_top1_agreement=1.01)
+    converters.to_tflite(
+      _classifier(),
+      tmp_path / 'q.tflite',
+      ShapeDtype((None, 32)),
+      quantize='dynamic_range',
+      min_top1_agreement=1.01,
+    )
   assert 'logits' in e.value.report.top1_agreement
   assert os.listdir(tmp_path) == []
 
@@ -85,8 +95,9 @@ def _cumulative_product(x):
 def test_unsupported_op_is_reported_with_the_layer_that_makes_it(tmp_path):
   model = tl.Serial(tl.Dense(4), tl.Fn('CumProd', _cumulative_product), tl.Dense(2))
   model.init(ShapeDtype((1, 3)), rng=helpers.RNG)
-  with pytest.raises(converters.UnsupportedOpsError, match=r'Cumprod \(from serial/1/cum_prod'
-                     ) as e:
+  with pytest.raises(
+    converters.UnsupportedOpsError, match=r'Cumprod \(from serial/1/cum_prod'
+  ) as e:
     converters.to_tflite(model, tmp_path / 'm.tflite', ShapeDtype((None, 3)))
   assert e.value.ops == {'Cumprod': ['serial/1/cum_prod']}
   assert os.listdir(tmp_path) == []
@@ -95,40 +106,57 @@ def test_unsupported_op_is_reported_with_the_layer_that_makes_it(tmp_path):
 
 def test_bad_arguments(tmp_path):
   with pytest.raises(converters.ExportError, match="quantize='int4'"):
-    converters.to_tflite(_classifier(), tmp_path / 'm.tflite', ShapeDtype((None, 32)),
-                         quantize='int4')
+    converters.to_tflite(
+      _classifier(), tmp_path / 'm.tflite', ShapeDtype((None, 32)), quantize='int4'
+    )
   with pytest.raises(converters.ExportError, match='every dimension but the batch'):
-    converters.to_tflite(helpers.lm(), tmp_path / 'm.tflite',
-                         ShapeDtype((None, None), np.int32), dynamic_shapes=False,
-                         allow_random_weights=True)
+    converters.to_tflite(
+      helpers.lm(),
+      tmp_path / 'm.tflite',
+      ShapeDtype((None, None), np.int32),
+      dynamic_shapes=False,
+      allow_random_weights=True,
+    )
 
 
 @pytest.mark.slow
 def test_int8_full_integer_agreement_is_measured_and_reported(tmp_path):
   model = _classifier()
   calibration = [[helpers.random_floats((1, 32), seed=i)] for i in range(32)]
-  result = converters.to_tflite(model, tmp_path / 'int8.tflite', ShapeDtype((None, 32)),
-                                quantize='int8', representative_data=calibration,
-                                min_top1_agreement=0.)
+  result = converters.to_tflite(
+    model,
+    tmp_path / 'int8.tflite',
+    ShapeDtype((None, 32)),
+    quantize='int8',
+    representative_data=calibration,
+    min_top1_agreement=0.0,
+  )
   agreement = result.top1_agreement['logits']
-  print(f'int8 top-1 agreement {agreement:.3f}, max abs error '
-        f'{result.max_abs_error["logits"]:.3g}')
-  assert 0. <= agreement <= 1. and result.max_abs_error['logits'] > 0.
+  print(f'int8 top-1 agreement {agreement:.3f}, max abs error {result.max_abs_error["logits"]:.3g}')
+  assert 0.0 <= agreement <= 1.0 and result.max_abs_error['logits'] > 0.0
   assert any(op == 'FULLY_CONNECTED' for op in result.op_counts)
   # A transformer calibrated on random tokens: measured and reported, whatever it is.
   lm = helpers.lm()
   lm.init(ShapeDtype((2, 8), np.int32), rng=helpers.RNG)
-  result = converters.to_tflite(lm, tmp_path / 'lm8.tflite', ShapeDtype((None, None), np.int32),
-                                quantize='int8', min_top1_agreement=0.)
-  print(f'TransformerLM int8 top-1 agreement {result.top1_agreement["logits"]:.3f}, max '
-        f'abs error {result.max_abs_error["logits"]:.3g}')
+  result = converters.to_tflite(
+    lm,
+    tmp_path / 'lm8.tflite',
+    ShapeDtype((None, None), np.int32),
+    quantize='int8',
+    min_top1_agreement=0.0,
+  )
+  print(
+    f'TransformerLM int8 top-1 agreement {result.top1_agreement["logits"]:.3f}, max '
+    f'abs error {result.max_abs_error["logits"]:.3g}'
+  )
   assert len(result.cases) == 3
 
 
 @pytest.mark.slow
 def test_float16_weights(tmp_path):
-  result = converters.to_tflite(_classifier(), tmp_path / 'f16.tflite',
-                                ShapeDtype((None, 32)), quantize='float16')
+  result = converters.to_tflite(
+    _classifier(), tmp_path / 'f16.tflite', ShapeDtype((None, 32)), quantize='float16'
+  )
   assert result.top1_agreement['logits'] >= 0.9
   assert result.max_abs_error['logits'] < 0.05
 
@@ -137,10 +165,10 @@ def test_float16_weights(tmp_path):
 def test_fixed_shapes_need_fewer_ops(tmp_path):
   model = helpers.lm()
   model.init(ShapeDtype((2, 8), np.int32), rng=helpers.RNG)
-  dynamic = converters.to_tflite(model, tmp_path / 'd.tflite',
-                                 ShapeDtype((None, None), np.int32))
-  fixed = converters.to_tflite(model, tmp_path / 'f.tflite', ShapeDtype((1, 16), np.int32),
-                               dynamic_shapes=False)
+  dynamic = converters.to_tflite(model, tmp_path / 'd.tflite', ShapeDtype((None, None), np.int32))
+  fixed = converters.to_tflite(
+    model, tmp_path / 'f.tflite', ShapeDtype((1, 16), np.int32), dynamic_shapes=False
+  )
   assert fixed.cases == [{'tokens': [1, 16]}] * 2
   assert fixed.n_ops < dynamic.n_ops
   assert fixed.max_abs_error['logits'] < 1e-4
@@ -155,5 +183,6 @@ def test_from_a_saved_model_serving_directory(tmp_path):
   result = converters.to_tflite(str(serving), tmp_path / 'conv.tflite')  # Version 2.
   assert result.max_abs_error['logits'] < 1e-4
   x = helpers.random_floats((2, 8, 8, 3))
-  np.testing.assert_allclose(_run(tmp_path / 'conv.tflite', inputs=x)['logits'],
-                             helpers.jax_outputs(model, x), atol=1e-4)
+  np.testing.assert_allclose(
+    _run(tmp_path / 'conv.tflite', inputs=x)['logits'], helpers.jax_outputs(model, x), atol=1e-4
+  )

@@ -15,8 +15,9 @@ from trax.supervised import checkpoints
 from trax.supervised import trax1_checkpoints
 from tests.converters import helpers
 
-needs_checkpoint = pytest.mark.skipif(not helpers.TRAX1_CHECKPOINT.exists(),
-                                      reason='no Trax 1.x test checkpoint')
+needs_checkpoint = pytest.mark.skipif(
+  not helpers.TRAX1_CHECKPOINT.exists(), reason='no Trax 1.x test checkpoint'
+)
 
 
 def _trax1_file(path, payload):
@@ -44,8 +45,9 @@ def test_convert_checks_against_the_config_and_the_result_exports(tmp_path):
   assert converted.model_config == config and converted.step == 5100
   assert checkpoints.read(output).model_config == config
   # The file now holds all an export needs: it still copies (Trax's copy task).
-  result = converters.to_saved_model(output, tmp_path / 'serving', shapes.ShapeDtype(
-      (None, None), np.int32), verify=False)
+  result = converters.to_saved_model(
+    output, tmp_path / 'serving', shapes.ShapeDtype((None, None), np.int32), verify=False
+  )
   words = np.random.default_rng(0).integers(1, 12, (4, 5))
   zeros = np.zeros((4, 1), np.int64)
   tokens = np.concatenate([zeros, words, zeros, words], axis=1).astype(np.int32)
@@ -66,6 +68,7 @@ def test_a_crafted_pickle_runs_nothing_and_writes_nothing(tmp_path):
   class Exploit:
     def __reduce__(self):
       return (os.system, (f'touch {tmp_path}/pwned',))
+
   path = _trax1_file(tmp_path / 'evil.pkl.gz', {'flat_weights': [Exploit()]})
   with pytest.raises(trax1_checkpoints.UnsafeCheckpointError, match='system'):
     trax1.convert(path, str(tmp_path / 'out.npz'))
@@ -74,9 +77,15 @@ def test_a_crafted_pickle_runs_nothing_and_writes_nothing(tmp_path):
 
 def test_a_small_2020_checkpoint_round_trips(tmp_path):
   weights = [np.arange(6, dtype=np.float32).reshape(2, 3), np.ones(3, np.float32)]
-  path = _trax1_file(tmp_path / 'model.pkl.gz', {
-      'flat_weights': weights, 'flat_state': [], 'step': 7,
-      'input_signature': shapes.ShapeDtype((4, 2), np.float32)})
+  path = _trax1_file(
+    tmp_path / 'model.pkl.gz',
+    {
+      'flat_weights': weights,
+      'flat_state': [],
+      'step': 7,
+      'input_signature': shapes.ShapeDtype((4, 2), np.float32),
+    },
+  )
   trax1.convert(path, str(tmp_path / 'model.npz'))
   info = trax1.describe(str(tmp_path / 'model.npz'))
   assert info['format'] == 'trax-checkpoint' and info['step'] == 7

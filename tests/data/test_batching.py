@@ -11,8 +11,7 @@ def _seq(n, value=1, dtype=np.int32):
 
 
 def test_batch_pads_each_position_to_its_longest_and_drops_the_remainder():
-  examples = [(_seq(2, 1), _seq(1, 7)), (_seq(3, 2), _seq(4, 8)),
-              (_seq(1, 3), _seq(1, 9))]
+  examples = [(_seq(2, 1), _seq(1, 7)), (_seq(3, 2), _seq(4, 8)), (_seq(1, 3), _seq(1, 9))]
   batches = list(data.Batch(2)(iter(examples)))
   assert len(batches) == 1  # The third example does not fill a batch.
   inputs, targets = batches[0]
@@ -92,15 +91,14 @@ def test_bucket_by_length_routes_by_inclusive_boundaries():
 
 def test_bucket_by_length_pads_small_buckets_to_a_power_of_two():
   bucket = data.BucketByLength(boundaries=[16], batch_sizes=[2, 1])
-  (inputs, _), = list(bucket(iter([(_seq(3), _seq(3)), (_seq(2), _seq(2))])))
+  ((inputs, _),) = list(bucket(iter([(_seq(3), _seq(3)), (_seq(2), _seq(2))])))
   assert inputs.shape == (2, 4)  # 2 * 3 < 16, so 4 rather than 16.
-  (inputs, _), = list(bucket(iter([(_seq(9), _seq(9)), (_seq(12), _seq(12))])))
+  ((inputs, _),) = list(bucket(iter([(_seq(9), _seq(9)), (_seq(12), _seq(12))])))
   assert inputs.shape == (2, 16)
 
 
 def test_bucket_by_length_strict_pad_and_length_keys():
-  bucket = data.BucketByLength([8, 16], [2, 2, 2], length_keys=[1],
-                               strict_pad_on_len=True)
+  bucket = data.BucketByLength([8, 16], [2, 2, 2], length_keys=[1], strict_pad_on_len=True)
   examples = [(_seq(20), _seq(3)), (_seq(2), _seq(5))]
   inputs, targets = next(bucket(iter(examples)))
   # Bucketed by targets (length <= 8); inputs padded to a multiple of 8.

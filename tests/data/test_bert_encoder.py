@@ -5,8 +5,24 @@ import pytest
 
 from trax import data
 
-VOCAB = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', 'the', 'cat', '##s', 'un', '##aff', '##able',
-         ',', '.', 'cafe', 'The', '日', '本']
+VOCAB = [
+  '[PAD]',
+  '[UNK]',
+  '[CLS]',
+  '[SEP]',
+  'the',
+  'cat',
+  '##s',
+  'un',
+  '##aff',
+  '##able',
+  ',',
+  '.',
+  'cafe',
+  'The',
+  '日',
+  '本',
+]
 
 
 @pytest.fixture
@@ -17,8 +33,11 @@ def vocab_txt(tmp_path):
 
 
 def test_lowercase_strips_accents_and_cuts_greedily(vocab_txt):
-  ids = next(data.tokenize(iter(['The cats, unaffable café.']),
-                           vocab_type='bert-lowercase', vocab_file=vocab_txt))
+  ids = next(
+    data.tokenize(
+      iter(['The cats, unaffable café.']), vocab_type='bert-lowercase', vocab_file=vocab_txt
+    )
+  )
   assert ids.dtype == np.int64
   # the | cat ##s | , | un ##aff ##able | cafe | .
   np.testing.assert_array_equal(ids, [4, 5, 6, 10, 7, 8, 9, 12, 11])
@@ -26,8 +45,9 @@ def test_lowercase_strips_accents_and_cuts_greedily(vocab_txt):
 
 
 def test_cased_keeps_case_and_accents(vocab_txt):
-  ids = next(data.tokenize(iter(['The cats, unaffable café.']), vocab_type='bert',
-                           vocab_file=vocab_txt))
+  ids = next(
+    data.tokenize(iter(['The cats, unaffable café.']), vocab_type='bert', vocab_file=vocab_txt)
+  )
   # 'café' cannot be cut (no 'caf...' piece): the whole word is [UNK].
   np.testing.assert_array_equal(ids, [13, 5, 6, 10, 7, 8, 9, 1, 11])
 

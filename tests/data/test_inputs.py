@@ -30,8 +30,7 @@ def test_serial_rejects_non_callable_stages():
 
 
 def test_parallel_follows_counters_round_by_round():
-  mixed = data.Parallel([_count_from(0), _count_from(100), _count_from(200)],
-                        counters=(2, 1, 3))()
+  mixed = data.Parallel([_count_from(0), _count_from(100), _count_from(200)], counters=(2, 1, 3))()
   got = list(itertools.islice(mixed, 12))
   assert got == [0, 100, 200, 1, 201, 202, 2, 101, 203, 3, 204, 205]
 
@@ -44,8 +43,11 @@ def test_parallel_mixing_counts_match_the_counters():
 
 
 def test_parallel_reweight_by_minimum_and_zero_counters():
-  mixed = data.Parallel(fns=[_count_from(0), _count_from(100), _count_from(200)],
-                        counters=(10, 0, 30), reweight_by_minimum=True)()
+  mixed = data.Parallel(
+    fns=[_count_from(0), _count_from(100), _count_from(200)],
+    counters=(10, 0, 30),
+    reweight_by_minimum=True,
+  )()
   assert list(itertools.islice(mixed, 8)) == [0, 200, 201, 202, 1, 203, 204, 205]
 
 
@@ -76,15 +78,13 @@ def test_shuffle_is_deterministic_given_a_seed():
 
 
 def test_shuffle_moves_items_only_within_reach_of_the_queue():
-  shuffled = list(data.shuffle(iter(range(1000)), queue_size=5,
-                               rng=np.random.default_rng(0)))
+  shuffled = list(data.shuffle(iter(range(1000)), queue_size=5, rng=np.random.default_rng(0)))
   # An item can only come out once it has been read: at most queue_size - 1 early.
   assert all(x <= i + 4 for i, x in enumerate(shuffled))
 
 
 def test_shuffle_with_a_queue_larger_than_the_stream():
-  shuffled = list(data.shuffle(iter(range(5)), queue_size=100,
-                               rng=np.random.default_rng(1)))
+  shuffled = list(data.shuffle(iter(range(5)), queue_size=100, rng=np.random.default_rng(1)))
   assert sorted(shuffled) == list(range(5))
 
 
@@ -113,6 +113,15 @@ def test_log_passes_examples_through_and_prints_shapes(capsys):
 
 def test_trax_14_names_are_in_trax_data_inputs():
   from trax.data import inputs
-  for name in ('Serial', 'Batch', 'BucketByLength', 'sequence_copy_inputs',
-               'addition_inputs', 'AddLossWeights', 'Prefetch', 'Inputs'):
+
+  for name in (
+    'Serial',
+    'Batch',
+    'BucketByLength',
+    'sequence_copy_inputs',
+    'addition_inputs',
+    'AddLossWeights',
+    'Prefetch',
+    'Inputs',
+  ):
     assert getattr(inputs, name) is getattr(data, name)

@@ -29,24 +29,29 @@ def test_uniform_and_weighted_counting_order():
 
 
 def test_reweight_by_minimum_and_zero_counters():
-  mixed = data.Parallel([_range(0, 10), _range(10, 110)], counters=(10, 100),
-                        reweight_by_minimum=True)()
+  mixed = data.Parallel(
+    [_range(0, 10), _range(10, 110)], counters=(10, 100), reweight_by_minimum=True
+  )()
   assert _take(mixed, 23) == [0] + list(range(10, 20)) + [1] + list(range(20, 30)) + [2]
   skipped = data.Parallel([_range(0, 10), _range(10, 20), _range(20, 30)], counters=[1, 0, 1])()
   assert _take(skipped, 6) == [0, 20, 1, 21, 2, 22]
 
 
 def test_gradual_reweighting_nests_sources_by_counter():
-  mixed = data.Parallel([_cycle(10, 30), _cycle(0, 1), _cycle(30, 70)], counters=(20, 1, 40),
-                        gradually_reweight=True)()
+  mixed = data.Parallel(
+    [_cycle(10, 30), _cycle(0, 1), _cycle(30, 70)], counters=(20, 1, 40), gradually_reweight=True
+  )()
   round_ = [0] + [x for i in range(20) for x in (10 + i, 30 + 2 * i, 31 + 2 * i)]
   assert _take(mixed, 3 * len(round_)) == 3 * round_
 
 
 def test_gradual_reweighting_with_remainders():
-  mixed = data.Parallel([_cycle(10, 30), _cycle(0, 1), _cycle(100, 220), _cycle(30, 80)],
-                        counters=(20, 1, 120, 50), gradually_reweight=True,
-                        use_remainders=True)()
+  mixed = data.Parallel(
+    [_cycle(10, 30), _cycle(0, 1), _cycle(100, 220), _cycle(30, 80)],
+    counters=(20, 1, 120, 50),
+    gradually_reweight=True,
+    use_remainders=True,
+  )()
   round_ = [0]
   for i in range(20):
     round_.append(10 + i)

@@ -42,7 +42,8 @@ def test_from_tf_dataset_gives_each_process_its_elements(monkeypatch):
     as_process(monkeypatch, index, 3)
     parts.append([int(x) for x in data.from_tf_dataset(dataset)])
     assert [int(x) for x in data.from_tf_dataset(dataset, shard_for_process=False)] == list(
-        range(10))
+      range(10)
+    )
   assert parts == [[0, 3, 6, 9], [1, 4, 7], [2, 5, 8]]
 
 
@@ -51,27 +52,34 @@ def test_tfds_shards_the_eval_split_by_host(monkeypatch, tmp_path):
 
   class Builder:
     data_dir = str(tmp_path)
-    info = types.SimpleNamespace(splits={'train': types.SimpleNamespace(num_examples=8),
-                                         'test': types.SimpleNamespace(num_examples=6)})
+    info = types.SimpleNamespace(
+      splits={
+        'train': types.SimpleNamespace(num_examples=8),
+        'test': types.SimpleNamespace(num_examples=6),
+      }
+    )
 
     def as_dataset(self, split, shuffle_files):
       del shuffle_files
       return tf.data.Dataset.from_tensor_slices({'i': list(range(6)), 'split': [split] * 6})
 
-  monkeypatch.setitem(sys.modules, 'tensorflow_datasets',
-                      types.SimpleNamespace(builder=lambda name, data_dir: Builder()))
+  monkeypatch.setitem(
+    sys.modules,
+    'tensorflow_datasets',
+    types.SimpleNamespace(builder=lambda name, data_dir: Builder()),
+  )
   (tmp_path / 'dataset_info.json').write_text('{}')
   parts = []
   for host in range(2):
     stream = data.TFDS('fake', keys=('i', 'split'), train=False, host_id=host, n_hosts=2)()
     parts.append([(int(i), split.decode()) for i, split in itertools.islice(stream, 3)])
-  assert parts == [[(0, 'test'), (2, 'test'), (4, 'test')],
-                   [(1, 'test'), (3, 'test'), (5, 'test')]]
+  assert parts == [[(0, 'test'), (2, 'test'), (4, 'test')], [(1, 'test'), (3, 'test'), (5, 'test')]]
 
 
 def test_synthetic_streams_differ_between_processes(monkeypatch):
   def first_batch():
     return next(data.random_inputs((2, 3), output_shape=(2,), seed=0).train_stream(1))[0]
+
   alone = first_batch()
   as_process(monkeypatch, 0, 2)
   process0 = first_batch()

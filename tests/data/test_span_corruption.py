@@ -51,7 +51,7 @@ def test_seeded_masks_equal_trax_which_seeded_numpy_globally():
 def test_consume_noise_mask_by_hand():
   tokens = np.array([10, 11, 12, 13, 14, 15])
   mask = np.array([0, 1, 1, 0, 1, 0], bool)
-  (inputs, targets), = list(data.consume_noise_mask(vocab_size=100)(iter([(tokens, mask)])))
+  ((inputs, targets),) = list(data.consume_noise_mask(vocab_size=100)(iter([(tokens, mask)])))
   assert inputs.tolist() == [10, 99, 13, 98, 15]
   assert targets.tolist() == [99, 11, 12, 98, 14, 97]
 
@@ -81,16 +81,18 @@ def test_sequential_chunks_and_prefix_lm():
 def test_trax_span_corruption_pipeline_runs_end_to_end():
   stream = (np.arange(1, 60) for _ in range(4))
   pipeline = data.Serial(
-      lambda _: stream,
-      data.generate_sequential_chunks(max_length=30),
-      data.generate_random_noise_mask(noise_density=0.15, mean_noise_span_length=3.0,
-                                      seed1=0, seed2=1),
-      data.consume_noise_mask(vocab_size=32000),
-      data.FilterEmptyExamples(),
-      data.AppendValue(val={0: [1], 1: [1]}),
-      data.PadToLength(len_map={0: 40, 1: 20}, pad_value={0: 0, 1: 0}),
-      data.AddLossWeights(id_to_mask=0),
-      data.Batch(batch_size=2))
+    lambda _: stream,
+    data.generate_sequential_chunks(max_length=30),
+    data.generate_random_noise_mask(
+      noise_density=0.15, mean_noise_span_length=3.0, seed1=0, seed2=1
+    ),
+    data.consume_noise_mask(vocab_size=32000),
+    data.FilterEmptyExamples(),
+    data.AppendValue(val={0: [1], 1: [1]}),
+    data.PadToLength(len_map={0: 40, 1: 20}, pad_value={0: 0, 1: 0}),
+    data.AddLossWeights(id_to_mask=0),
+    data.Batch(batch_size=2),
+  )
   inputs, targets, weights = next(pipeline())
   # Chunk 1..30: round(30 * 0.15) = 4 noise tokens in one span, which comes last (spans
   # alternate kept, noise). Chunk 31..59: 4 noise tokens after 25 kept ones. EOS 1 appended.

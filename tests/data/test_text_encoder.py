@@ -17,8 +17,24 @@ DIGIT = {str(d): 16 + d for d in range(10)}  # Ids of '0'..'9' in the vocabulary
 @pytest.fixture
 def tiny_vocab(tmp_path):
   """A hand-written T2T vocabulary; ids are line numbers (quotes optional, as T2T)."""
-  lines = ["'<pad>_'", "'<EOS>_'", "'the_'", '"cat_"', 'ca', 't', 'h', 'e', 'c', 'a', '_',
-           "' '", '!', '\\', 'u', ';'] + [str(d) for d in range(10)]
+  lines = [
+    "'<pad>_'",
+    "'<EOS>_'",
+    "'the_'",
+    '"cat_"',
+    'ca',
+    't',
+    'h',
+    'e',
+    'c',
+    'a',
+    '_',
+    "' '",
+    '!',
+    '\\',
+    'u',
+    ';',
+  ] + [str(d) for d in range(10)]
   path = tmp_path / 'tiny.subwords'
   path.write_text('\n'.join(lines) + '\n', encoding='utf-8')
   return str(path)
@@ -26,7 +42,15 @@ def tiny_vocab(tmp_path):
 
 def test_tokenizer_cuts_where_letters_meet_other_characters():
   assert tokenizer.encode("Dude - that's so cool.") == [
-      'Dude', ' - ', 'that', "'", 's', 'so', 'cool', '.']
+    'Dude',
+    ' - ',
+    'that',
+    "'",
+    's',
+    'so',
+    'cool',
+    '.',
+  ]
   assert tokenizer.encode(' lead space') == [' ', 'lead', 'space']
   for text in ("Dude - that's so cool.", ' lead  two  spaces ', 'Zürich 42\n', ''):
     assert tokenizer.decode(tokenizer.encode(text)) == text
@@ -68,9 +92,17 @@ def test_the_trax_api_with_a_subword_file(tiny_vocab):
   np.testing.assert_array_equal(shifted, [3])
 
 
-@pytest.mark.parametrize('text', ['The quick brown fox jumps over the lazy dog.',
-                                  '  two  spaces\tand a tab\n', 'Zürich – naïve café',
-                                  'snake_case \\ back\\slash 12;34', '日本語', ''])
+@pytest.mark.parametrize(
+  'text',
+  [
+    'The quick brown fox jumps over the lazy dog.',
+    '  two  spaces\tand a tab\n',
+    'Zürich – naïve café',
+    'snake_case \\ back\\slash 12;34',
+    '日本語',
+    '',
+  ],
+)
 def test_shipped_vocabulary_round_trips_any_text(text):
   ids = next(data.tokenize(iter([text]), vocab_file='en_tiny.subwords'))
   assert ids.min(initial=2) >= 2  # Never the reserved <pad> or <EOS>.
@@ -79,8 +111,10 @@ def test_shipped_vocabulary_round_trips_any_text(text):
 
 def test_building_matches_the_shipped_vocabulary(tmp_path):
   built = text_encoder.build_subword_vocab(CORPUS, str(tmp_path / 'v.subwords'), 300)
-  with open(built, encoding='utf-8') as f, open(
-      os.path.join(tokenizers.TESTDATA_DIR, 'en_tiny.subwords'), encoding='utf-8') as g:
+  with (
+    open(built, encoding='utf-8') as f,
+    open(os.path.join(tokenizers.TESTDATA_DIR, 'en_tiny.subwords'), encoding='utf-8') as g,
+  ):
     assert f.read() == g.read()
   encoder = text_encoder.SubwordTextEncoder(built)
   assert encoder.vocab_size == 292  # Within T2T's search of the size nearest 300.
@@ -91,7 +125,8 @@ def test_building_matches_the_shipped_vocabulary(tmp_path):
 def test_build_from_generator_and_reserved_tokens():
   lines = ['red green blue'] * 20 + ['green tea'] * 5
   encoder = text_encoder.SubwordTextEncoder.build_from_generator(
-      lines, 30, reserved_tokens=['<pad>', '<EOS>', '<mask>'])
+    lines, 30, reserved_tokens=['<pad>', '<EOS>', '<mask>']
+  )
   assert encoder.all_subtoken_strings[:3] == ('<pad>_', '<EOS>_', '<mask>_')
   assert encoder.decode(encoder.encode('green tea blue')) == 'green tea blue'
   with pytest.raises(ValueError, match='must start with'):

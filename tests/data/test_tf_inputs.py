@@ -13,7 +13,8 @@ tf = pytest.importorskip('tensorflow')
 
 def test_from_tf_dataset_yields_numpy_tuples():
   dataset = tf.data.Dataset.from_tensor_slices(
-      (tf.constant([[1, 2], [3, 4], [5, 6]], tf.int32), tf.constant([0.5, 1.5, 2.5])))
+    (tf.constant([[1, 2], [3, 4], [5, 6]], tf.int32), tf.constant([0.5, 1.5, 2.5]))
+  )
   examples = list(data.from_tf_dataset(dataset))
   assert len(examples) == 3
   x, y = examples[1]
@@ -24,9 +25,9 @@ def test_from_tf_dataset_yields_numpy_tuples():
 
 def test_from_tf_dataset_selects_keys_of_dict_elements():
   dataset = tf.data.Dataset.from_tensor_slices(
-      {'text': ['a b', 'c'], 'label': [1, 0], 'image': tf.zeros((2, 4, 4))})
-  assert list(data.from_tf_dataset(dataset, keys=('text', 'label'))) == [
-      (b'a b', 1), (b'c', 0)]
+    {'text': ['a b', 'c'], 'label': [1, 0], 'image': tf.zeros((2, 4, 4))}
+  )
+  assert list(data.from_tf_dataset(dataset, keys=('text', 'label'))) == [(b'a b', 1), (b'c', 0)]
   whole = next(iter(data.from_tf_dataset(dataset)))
   assert sorted(whole) == ['image', 'label', 'text']
   with pytest.raises(KeyError, match='features'):
@@ -37,12 +38,13 @@ def test_from_tf_dataset_selects_keys_of_dict_elements():
 
 def test_a_tf_dataset_feeds_a_trax_pipeline():
   dataset = tf.data.Dataset.from_tensor_slices(
-      {'text': ['hi', 'hello', 'hey', 'yo'], 'label': [1, 2, 3, 4]})
+    {'text': ['hi', 'hello', 'hey', 'yo'], 'label': [1, 2, 3, 4]}
+  )
   pipeline = data.Serial(
-      lambda _: data.from_tf_dataset(dataset.repeat(), keys=('text', 'label')),
-      data.Tokenize(keys=[0], vocab_type='char', n_reserved_ids=1),
-      data.Batch(2),
-      data.AddLossWeights(),
+    lambda _: data.from_tf_dataset(dataset.repeat(), keys=('text', 'label')),
+    data.Tokenize(keys=[0], vocab_type='char', n_reserved_ids=1),
+    data.Batch(2),
+    data.AddLossWeights(),
   )
   inputs, labels, weights = next(pipeline())
   np.testing.assert_array_equal(inputs, [[105, 106, 0, 0, 0], [105, 102, 109, 109, 112]])
@@ -53,7 +55,7 @@ def test_a_tf_dataset_feeds_a_trax_pipeline():
 def test_dataset_to_stream_reads_features_targets_and_mask():
   features = {'inputs': tf.constant([[1, 2]], tf.uint8), 'mask': tf.constant([[1.0, 0.0]])}
   dataset = tf.data.Dataset.from_tensor_slices((features, tf.constant([[7, 8]], tf.uint8)))
-  (inputs, targets, mask), = list(data.tf_inputs.dataset_to_stream(dataset, 'inputs'))
+  ((inputs, targets, mask),) = list(data.tf_inputs.dataset_to_stream(dataset, 'inputs'))
   assert inputs.dtype == np.int32 and targets.dtype == np.int32
   np.testing.assert_array_equal(mask, [1.0, 0.0])
   with pytest.raises(KeyError, match='image'):
@@ -72,18 +74,19 @@ class _FakeBuilder:
   def __init__(self, data_dir, splits):
     self.data_dir = str(data_dir)
     self.info = types.SimpleNamespace(
-        splits={k: types.SimpleNamespace(num_examples=n) for k, n in splits.items()})
+      splits={k: types.SimpleNamespace(num_examples=n) for k, n in splits.items()}
+    )
 
   def as_dataset(self, split, shuffle_files):
-    return tf.data.Dataset.from_tensor_slices(
-        {'split': [split], 'shuffled': [shuffle_files]})
+    return tf.data.Dataset.from_tensor_slices({'split': [split], 'shuffled': [shuffle_files]})
 
 
 @pytest.fixture
 def fake_tfds(monkeypatch, tmp_path):
   splits = {'train': 20, 'test': 5}
   module = types.SimpleNamespace(
-      builder=lambda name, data_dir: _FakeBuilder(tmp_path / name, splits))
+    builder=lambda name, data_dir: _FakeBuilder(tmp_path / name, splits)
+  )
   monkeypatch.setitem(sys.modules, 'tensorflow_datasets', module)
   (tmp_path / 'ready').mkdir()
   (tmp_path / 'ready' / 'dataset_info.json').write_text('{}')
@@ -91,8 +94,9 @@ def fake_tfds(monkeypatch, tmp_path):
 
 
 def _requested(**kwargs):
-  split, shuffled = next(data.TFDS('ready', keys=('split', 'shuffled'), host_id=0,
-                                   n_hosts=1, **kwargs)())
+  split, shuffled = next(
+    data.TFDS('ready', keys=('split', 'shuffled'), host_id=0, n_hosts=1, **kwargs)()
+  )
   return split.decode(), bool(shuffled)
 
 
@@ -107,8 +111,9 @@ def test_tfds_split_choice(fake_tfds):
 def test_tfds_eval_holdout_and_host_slices(fake_tfds):
   assert _requested(eval_holdout_size=0.25) == ('train[0:15]', True)
   assert _requested(eval_holdout_size=0.25, train=False) == ('train[-5:]', False)
-  slices = [next(data.TFDS('ready', keys=('split',), host_id=h, n_hosts=3)())[0].decode()
-            for h in range(3)]
+  slices = [
+    next(data.TFDS('ready', keys=('split',), host_id=h, n_hosts=3)())[0].decode() for h in range(3)
+  ]
   assert slices == ['train[0:6]', 'train[6:13]', 'train[13:20]']
 
 
@@ -135,14 +140,12 @@ def test_tfds_reads_a_real_prepared_dataset(tmp_path):
     VERSION = tfds.core.Version('1.0.0')
 
     def _info(self):
-      features = tfds.features.FeaturesDict({'text': tfds.features.Text(),
-                                             'label': np.int64})
+      features = tfds.features.FeaturesDict({'text': tfds.features.Text(), 'label': np.int64})
       return tfds.core.DatasetInfo(builder=self, features=features)
 
     def _split_generators(self, dl_manager):
       del dl_manager
-      return {'train': self._generate_examples(0, 20),
-              'test': self._generate_examples(100, 5)}
+      return {'train': self._generate_examples(0, 20), 'test': self._generate_examples(100, 5)}
 
     def _generate_examples(self, start, n):
       for i in range(start, start + n):
@@ -151,10 +154,12 @@ def test_tfds_reads_a_real_prepared_dataset(tmp_path):
   with pytest.raises(FileNotFoundError, match='not prepared'):
     data.TFDS('tiny_text', data_dir=str(tmp_path))
   TinyText(data_dir=str(tmp_path)).download_and_prepare()
-  held_out = data.TFDS('tiny_text', data_dir=str(tmp_path), keys=('label',), train=False,
-                       eval_holdout_size=0.25)()
-  kept = data.TFDS('tiny_text', data_dir=str(tmp_path), keys=('text', 'label'),
-                   eval_holdout_size=0.25)()
+  held_out = data.TFDS(
+    'tiny_text', data_dir=str(tmp_path), keys=('label',), train=False, eval_holdout_size=0.25
+  )()
+  kept = data.TFDS(
+    'tiny_text', data_dir=str(tmp_path), keys=('text', 'label'), eval_holdout_size=0.25
+  )()
   eval_labels = {int(next(held_out)[0]) for _ in range(10)}
   train = [next(kept) for _ in range(30)]
   assert len(eval_labels) == 5 and len({int(y) for _, y in train}) == 15

@@ -48,8 +48,9 @@ def test_tokenize_tuples_dicts_and_bytes_at_keys():
   out = next(data.Tokenize(keys=[0], vocab_type='char')(iter([(b'ab', label)])))
   np.testing.assert_array_equal(out[0], [97, 98])
   assert out[1] is label
-  out = next(data.tokenize(iter([{'text': np.array('hi'), 'id': 7}]), keys=['text'],
-                           vocab_type='char'))
+  out = next(
+    data.tokenize(iter([{'text': np.array('hi'), 'id': 7}]), keys=['text'], vocab_type='char')
+  )
   np.testing.assert_array_equal(out['text'], [104, 105])
   assert out['id'] == 7
   with pytest.raises(TypeError, match='keys='):
@@ -59,8 +60,7 @@ def test_tokenize_tuples_dicts_and_bytes_at_keys():
 def test_sentencepiece_model_trained_in_tmp_path(spm_model):
   assert os.path.isfile(spm_model)
   assert data.vocab_size('sentencepiece', spm_model) == 300
-  ids = next(data.tokenize(iter([TEXTS[0]]), vocab_type='sentencepiece',
-                           vocab_file=spm_model))
+  ids = next(data.tokenize(iter([TEXTS[0]]), vocab_type='sentencepiece', vocab_file=spm_model))
   assert 0 < len(ids) < len(TEXTS[0])  # Pieces are longer than characters.
   assert ids.min() > sentencepiece_vocab.UNK_ID  # All known: no pad, EOS or unknown ids.
   assert data.detokenize(ids, 'sentencepiece', spm_model) == TEXTS[0]
@@ -69,16 +69,16 @@ def test_sentencepiece_model_trained_in_tmp_path(spm_model):
 def test_sentencepiece_round_trips_every_corpus_line(spm_model):
   with open(CORPUS, encoding='utf-8') as f:
     lines = [line.rstrip('\n') for line in f]
-  tokenized = data.Tokenize(vocab_type='sentencepiece', vocab_file=spm_model,
-                            n_reserved_ids=2)(iter(lines))
+  tokenized = data.Tokenize(vocab_type='sentencepiece', vocab_file=spm_model, n_reserved_ids=2)(
+    iter(lines)
+  )
   for line, ids in zip(lines, tokenized):
     assert ids.min() >= 2
     assert data.detokenize(ids, 'sentencepiece', spm_model, n_reserved_ids=2) == line
 
 
 def test_sentencepiece_reserves_padding_and_eos(spm_model):
-  ids = next(data.tokenize(iter(['the boat']), vocab_type='sentencepiece',
-                           vocab_file=spm_model))
+  ids = next(data.tokenize(iter(['the boat']), vocab_type='sentencepiece', vocab_file=spm_model))
   padded = np.concatenate([ids, [sentencepiece_vocab.EOS_ID, sentencepiece_vocab.PAD_ID]])
   assert data.detokenize(padded, 'sentencepiece', spm_model) == 'the boat'
 
@@ -88,19 +88,18 @@ def test_vocab_dir_and_the_shipped_model(spm_model):
   assert data.vocab_size('sentencepiece', name, vocab_dir=directory) == 300
   # The shipped model falls back to bytes, so even text it never saw round-trips.
   for text in TEXTS + ['日本語']:
-    ids = next(data.tokenize(iter([text]), vocab_type='sentencepiece',
-                             vocab_file='en_tiny.model'))
+    ids = next(data.tokenize(iter([text]), vocab_type='sentencepiece', vocab_file='en_tiny.model'))
     assert data.detokenize(ids, 'sentencepiece', 'en_tiny.model') == text
   assert data.vocab_size('sentencepiece', 'en_tiny.model') == 512
 
 
 def test_build_sentencepiece_vocab_from_an_iterator(tmp_path):
-  sentences = (f'{word} number {i} goes here' for i in range(200)
-               for word in ('red', 'green', 'blue'))
+  sentences = (
+    f'{word} number {i} goes here' for i in range(200) for word in ('red', 'green', 'blue')
+  )
   model = data.build_sentencepiece_vocab(sentences, str(tmp_path / 'sub' / 'it'), 40)
   assert model == str(tmp_path / 'sub' / 'it.model')
-  ids = next(data.tokenize(iter(['green number 7']), vocab_type='sentencepiece',
-                           vocab_file=model))
+  ids = next(data.tokenize(iter(['green number 7']), vocab_type='sentencepiece', vocab_file=model))
   assert data.detokenize(ids, 'sentencepiece', model) == 'green number 7'
 
 

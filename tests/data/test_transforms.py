@@ -22,8 +22,7 @@ def test_filter_by_length_uses_the_longest_keyed_array_and_inclusive_bounds():
 
 def test_filter_by_length_on_chosen_keys_and_axis():
   examples = [(np.zeros((2, 7)), np.zeros(9)), (np.zeros((2, 3)), np.zeros(1))]
-  kept = data.FilterByLength(max_length=4, length_keys=[0], length_axis=1)(
-      iter(examples))
+  kept = data.FilterByLength(max_length=4, length_keys=[0], length_axis=1)(iter(examples))
   assert [x[0].shape for x in kept] == [(2, 3)]
   with pytest.raises(ValueError, match='both are None'):
     data.FilterByLength(None, None)
@@ -37,17 +36,17 @@ def test_filter_empty_examples():
 
 def test_truncate_to_length_cuts_as_trax_where_trax_cuts_cleanly():
   x = np.arange(20).reshape(5, 4)
-  (a, b), = data.TruncateToLength({0: (3, 4), 1: 2})(iter([(x, np.arange(6))]))
+  ((a, b),) = data.TruncateToLength({0: (3, 4), 1: 2})(iter([(x, np.arange(6))]))
   np.testing.assert_array_equal(a, x[:3])  # np.resize(x, (3, 4)) is the same.
   np.testing.assert_array_equal(a, np.resize(x, (3, 4)))
   np.testing.assert_array_equal(b, [0, 1])
   row = np.arange(5).reshape(1, 5)  # Trax 1.4's test: (1, 5) -> (1, 3).
-  (out,), = data.TruncateToLength({0: (1, 3)})(iter([(row,)]))
+  ((out,),) = data.TruncateToLength({0: (1, 3)})(iter([(row,)]))
   np.testing.assert_array_equal(out, [[0, 1, 2]])
   # Shapes are compared as tuples, as in Trax: (5, 4) is not larger than (8, 8) nor
   # than (6, 2), so the array stays whole.
   for bound in ((8, 8), (6, 2)):
-    (c, _), = data.TruncateToLength({0: bound})(iter([(x, np.arange(6))]))
+    ((c, _),) = data.TruncateToLength({0: bound})(iter([(x, np.arange(6))]))
     np.testing.assert_array_equal(c, x)
 
 
@@ -61,24 +60,24 @@ def test_truncate_to_length_refuses_cuts_that_trax_would_scramble():
 
 
 def test_truncate_keeps_single_arrays_single_and_without_len_map_passes_through():
-  out, = data.TruncateToLength({0: (2,)})(iter([np.arange(5)]))
+  (out,) = data.TruncateToLength({0: (2,)})(iter([np.arange(5)]))
   np.testing.assert_array_equal(out, [0, 1])
   example = _ex(3, 4)
   assert next(data.TruncateToLength()(iter([example]))) == example
 
 
 def test_pad_to_length_pads_axis_zero_with_the_pad_value():
-  (a, b), = data.PadToLength({0: 5, 1: 3}, pad_value={0: -1, 1: 9})(iter([_ex(2, 4)]))
+  ((a, b),) = data.PadToLength({0: 5, 1: 3}, pad_value={0: -1, 1: 9})(iter([_ex(2, 4)]))
   np.testing.assert_array_equal(a, [1, 2, -1, -1, -1])
   np.testing.assert_array_equal(b, [1, 2, 3, 4])  # Longer than 3: kept.
-  (m,), = data.PadToLength({0: 4})(iter([(np.ones((2, 3)),)]))
+  ((m,),) = data.PadToLength({0: 4})(iter([(np.ones((2, 3)),)]))
   assert m.shape == (4, 3) and m[2:].sum() == 0
 
 
 def test_pad_to_length_multiple_pads_up_to_the_next_multiple():
   pad = data.PadToLength({0: 4}, multiple=True)
   assert [len(x[0]) for x in pad(iter([_ex(1), _ex(4), _ex(5), _ex(7)]))] == [4, 4, 8, 8]
-  single, = data.PadToLength({0: 4}, multiple=True)(iter([np.arange(5)]))
+  (single,) = data.PadToLength({0: 4}, multiple=True)(iter([np.arange(5)]))
   assert single.shape == (8,)
 
 
@@ -90,8 +89,9 @@ def test_pad_to_length_errors():
 
 
 def test_concatenate_to_lm_input():
-  (x, y, w), = data.ConcatenateToLMInput(pad_to_length=7)(
-      iter([(np.array([5, 6]), np.array([7, 8, 9]))]))
+  ((x, y, w),) = data.ConcatenateToLMInput(pad_to_length=7)(
+    iter([(np.array([5, 6]), np.array([7, 8, 9]))])
+  )
   np.testing.assert_array_equal(x, [5, 6, 7, 8, 9, 0, 0])
   np.testing.assert_array_equal(y, x)
   np.testing.assert_array_equal(w, [0, 0, 1, 1, 1, 0, 0])
@@ -101,16 +101,16 @@ def test_concatenate_to_lm_input():
 
 def test_add_loss_weights_to_pairs_and_masking_by_id():
   pair = (np.array([1, 2]), np.array([3, 0, 4, 0]))
-  (_, _, w), = data.AddLossWeights()(iter([pair]))
+  ((_, _, w),) = data.AddLossWeights()(iter([pair]))
   np.testing.assert_array_equal(w, [1, 1, 1, 1])
   assert w.dtype == np.float32
-  (_, _, w), = data.AddLossWeights(id_to_mask=0)(iter([pair]))
+  ((_, _, w),) = data.AddLossWeights(id_to_mask=0)(iter([pair]))
   np.testing.assert_array_equal(w, [1, 0, 1, 0])
 
 
 def test_add_loss_weights_keeps_and_masks_given_weights():
   triple = (np.array([1]), np.array([3, 0, 4]), np.array([0.5, 1.0, 0.0]))
-  (_, _, w), = data.add_loss_weights(iter([triple]), id_to_mask=0)
+  ((_, _, w),) = data.add_loss_weights(iter([triple]), id_to_mask=0)
   np.testing.assert_array_equal(w, [0.5, 0.0, 0.0])
 
 

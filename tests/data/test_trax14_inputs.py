@@ -23,8 +23,7 @@ def test_append_value_as_trax_test():
   a, b = next(data.AppendValue({0: [[5]], 1: [[4]]})(iter([example])))
   np.testing.assert_array_equal(a, [[0, 0, 0, 0, 0, 5]])
   np.testing.assert_array_equal(b, [[1, 1, 1, 1, 1, 4]])
-  np.testing.assert_array_equal(next(data.AppendValue({0: [1]})(iter([np.arange(2)]))),
-                                [0, 1, 1])
+  np.testing.assert_array_equal(next(data.AppendValue({0: [1]})(iter([np.arange(2)]))), [0, 1, 1])
 
 
 def test_batcher_buckets_as_trax_heuristic():
@@ -41,8 +40,10 @@ def test_batcher_makes_inputs_with_loss_weights():
   def examples():
     for n in [3, 5, 3, 6, 2, 4] * 10:
       yield np.arange(1, n + 1), np.arange(1, n + 1)
-  inputs = data.batcher((examples, examples), batch_size=2, eval_batch_size=2,
-                        buckets=([4, 8], [2, 2, 2]), id_to_mask=0)
+
+  inputs = data.batcher(
+    (examples, examples), batch_size=2, eval_batch_size=2, buckets=([4, 8], [2, 2, 2]), id_to_mask=0
+  )
   x, y, w = next(inputs.train_stream(1))
   np.testing.assert_array_equal(x, [[1, 2, 3, 0], [1, 2, 3, 0]])
   np.testing.assert_array_equal(w, [[1, 1, 1, 0], [1, 1, 1, 0]])
@@ -68,17 +69,19 @@ def test_sine_inputs_shapes_and_values():
 
 
 def test_addition_input_stream_sums_lower_endian_numbers():
-  x, y, weights = next(data.inputs.addition_input_stream(
-      vocab_size=13, batch_size=4, min_length=3, max_length=9, pad_to_multiple=4, seed=0))
+  x, y, weights = next(
+    data.inputs.addition_input_stream(
+      vocab_size=13, batch_size=4, min_length=3, max_length=9, pad_to_multiple=4, seed=0
+    )
+  )
   base, plus, separator = 10, 11, 12
   for row, row_weights in zip(x, weights):
     tokens = [int(t) for t in row if t]
     assert tokens[0] == separator
     second = tokens.index(separator, 1)
-    question, answer = tokens[1:second], tokens[second + 1:]
-    a, b = question[:question.index(plus)], question[question.index(plus) + 1:]
-    to_number = lambda digits: data.inputs.lower_endian_to_number([d - 1 for d in digits],
-                                                                   base)
+    question, answer = tokens[1:second], tokens[second + 1 :]
+    a, b = question[: question.index(plus)], question[question.index(plus) + 1 :]
+    to_number = lambda digits: data.inputs.lower_endian_to_number([d - 1 for d in digits], base)
     assert to_number(a) + to_number(b) == to_number(answer)
     assert row_weights.sum() == len(answer)
   np.testing.assert_array_equal(x, y)
@@ -89,11 +92,13 @@ def test_addition_input_stream_sums_lower_endian_numbers():
 def test_debug_pipeline_logs_powers_of_two(caplog):
   def numbers(_=None):
     yield from range(10)
+
   assert data.debug_pipeline(numbers) is numbers
   logged = data.debug_pipeline(numbers, debug=True, log_prefix='n')
   with caplog.at_level(logging.INFO):
     assert list(logged()) == list(range(10))
   assert [r.getMessage() for r in caplog.records] == [
-      f'n example[{i}] = {i - 1}' for i in (1, 2, 4, 8)]
+    f'n example[{i}] = {i - 1}' for i in (1, 2, 4, 8)
+  ]
   with pytest.raises(ValueError, match='pow'):
     data.debug_pipeline(numbers, debug=True, method='sometimes')

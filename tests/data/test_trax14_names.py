@@ -64,6 +64,9 @@ def test_trax_data_has_trax_14_names_except_listed_omissions():
 
 def test_trax_data_inputs_and_tf_inputs_namespaces():
   assert not [n for n in TRAX14_INPUTS if not hasattr(data.inputs, n)]
-  tf_names = [n for n in TRAX14_DATA if n not in omitted('trax.data')
-              and n not in TRAX14_INPUTS and n != 'debug_pipeline'] + TRAX14_TF_INPUTS
+  tf_names = [
+    n
+    for n in TRAX14_DATA
+    if n not in omitted('trax.data') and n not in TRAX14_INPUTS and n != 'debug_pipeline'
+  ] + TRAX14_TF_INPUTS
   assert not [n for n in tf_names if not hasattr(data.tf_inputs, n)]

@@ -15,15 +15,22 @@ def build_tiny_digits(data_dir: str, n_train: int = 64, n_test: int = 16) -> str
 
     def _info(self):
       return tfds.core.DatasetInfo(
-          builder=self, supervised_keys=('image', 'label'),
-          features=tfds.features.FeaturesDict({
-              'image': tfds.features.Image(shape=(8, 8, 1)),
-              'label': tfds.features.ClassLabel(num_classes=4)}))
+        builder=self,
+        supervised_keys=('image', 'label'),
+        features=tfds.features.FeaturesDict(
+          {
+            'image': tfds.features.Image(shape=(8, 8, 1)),
+            'label': tfds.features.ClassLabel(num_classes=4),
+          }
+        ),
+      )
 
     def _split_generators(self, dl_manager):
       del dl_manager
-      return {'train': self._generate_examples(0, n_train),
-              'test': self._generate_examples(1000, n_test)}
+      return {
+        'train': self._generate_examples(0, n_train),
+        'test': self._generate_examples(1000, n_test),
+      }
 
     def _generate_examples(self, seed, n):
       rng = np.random.default_rng(seed)
@@ -50,14 +57,19 @@ def build_tiny_lm(data_dir: str, n_train: int = 64, n_test: int = 16) -> str:
 
     def _info(self):
       return tfds.core.DatasetInfo(
-          builder=self, supervised_keys=('targets', 'targets'),
-          features=tfds.features.FeaturesDict({
-              'targets': tfds.features.Tensor(shape=(None,), dtype=np.int64)}))
+        builder=self,
+        supervised_keys=('targets', 'targets'),
+        features=tfds.features.FeaturesDict(
+          {'targets': tfds.features.Tensor(shape=(None,), dtype=np.int64)}
+        ),
+      )
 
     def _split_generators(self, dl_manager):
       del dl_manager
-      return {'train': self._generate_examples(0, n_train),
-              'test': self._generate_examples(1000, n_test)}
+      return {
+        'train': self._generate_examples(0, n_train),
+        'test': self._generate_examples(1000, n_test),
+      }
 
     def _generate_examples(self, seed, n):
       rng = np.random.default_rng(seed)

@@ -11,15 +11,30 @@ from trax.fastmath import jax_backend
 from trax.fastmath import numpy_backend
 
 # Ops with no plain-numpy meaning; the numpy backend leaves them to the dispatcher's error.
-NOT_IN_NUMPY = {'jit', 'grad', 'value_and_grad', 'vjp', 'vmap', 'custom_vjp', 'remat', 'conv',
-                'max_pool', 'sum_pool', 'avg_pool', 'abstract_eval',
-                'random_truncated_normal'}
+NOT_IN_NUMPY = {
+  'jit',
+  'grad',
+  'value_and_grad',
+  'vjp',
+  'vmap',
+  'custom_vjp',
+  'remat',
+  'conv',
+  'max_pool',
+  'sum_pool',
+  'avg_pool',
+  'abstract_eval',
+  'random_truncated_normal',
+}
 
 
 def _public_names(module) -> set:
   """The backend API of `module`: its public names, without the modules it imports."""
-  return {n for n, v in vars(module).items()
-          if not n.startswith('_') and (n == 'numpy' or not isinstance(v, types.ModuleType))}
+  return {
+    n
+    for n, v in vars(module).items()
+    if not n.startswith('_') and (n == 'numpy' or not isinstance(v, types.ModuleType))
+  }
 
 
 @pytest.fixture(autouse=True)
@@ -88,6 +103,7 @@ def test_numpy_backend_provides_the_ops_numpy_can_do():
 
 def test_fastmath_numpy_dispatches_per_backend():
   import numpy as np
+
   with fastmath.use_backend('numpy'):
     assert fastmath.numpy.float32 is np.float32 and fastmath.numpy.sum is np.sum
   with fastmath.use_backend('tensorflow-numpy'):
@@ -98,6 +114,7 @@ def test_fastmath_numpy_dispatches_per_backend():
 def test_concrete_value_is_none_exactly_while_tracing():
   import jax
   import numpy as np
+
   x = np.arange(3)
   seen = []
   for backend in ('jax', 'tensorflow-numpy', 'numpy'):

@@ -40,18 +40,18 @@ def test_same_key_same_numbers_other_key_other_numbers(backend):
 def test_distributions(backend):
   with fastmath.use_backend(backend):
     keys = fastmath.random.split(fastmath.random.get_prng(0), 5)
-    uniform = _np(fastmath.random.uniform(keys[0], (N,), fnp.float32, -2., 4.))
+    uniform = _np(fastmath.random.uniform(keys[0], (N,), fnp.float32, -2.0, 4.0))
     normal = _np(fastmath.random.normal(keys[1], (N,)))
     ints = _np(fastmath.random.randint(keys[2], (N,), 3, 7))
     coins = _np(fastmath.random.bernoulli(keys[3], 0.3, (N,)))
     unit = _np(fastmath.random.uniform(keys[4], (N,)))
   assert uniform.dtype == normal.dtype == unit.dtype == np.float32
   assert ints.dtype == np.int32 and coins.dtype == np.bool_
-  assert -2. <= uniform.min() and uniform.max() < 4.
-  assert abs(uniform.mean() - 1.) < 0.05 and abs(uniform.std() - 6 / np.sqrt(12)) < 0.03
-  assert 0. <= unit.min() and unit.max() < 1. and abs(unit.mean() - 0.5) < 0.01
-  assert abs(normal.mean()) < 0.03 and abs(normal.std() - 1.) < 0.03
-  assert abs(np.mean(np.abs(normal) < 1.) - 0.6827) < 0.015  # Normal, not just unit std.
+  assert -2.0 <= uniform.min() and uniform.max() < 4.0
+  assert abs(uniform.mean() - 1.0) < 0.05 and abs(uniform.std() - 6 / np.sqrt(12)) < 0.03
+  assert 0.0 <= unit.min() and unit.max() < 1.0 and abs(unit.mean() - 0.5) < 0.01
+  assert abs(normal.mean()) < 0.03 and abs(normal.std() - 1.0) < 0.03
+  assert abs(np.mean(np.abs(normal) < 1.0) - 0.6827) < 0.015  # Normal, not just unit std.
   assert set(np.unique(ints)) == {3, 4, 5, 6}
   assert np.abs(np.bincount(ints - 3) / N - 0.25).max() < 0.02
   assert abs(coins.mean() - 0.3) < 0.015
@@ -63,8 +63,9 @@ def test_jax_bits_are_jax_random_bits_bit_for_bit(seed, n):
   key = jax.random.PRNGKey(seed)
   words = np.asarray(jax.random.bits(key, (n,), np.uint32))
   np.testing.assert_array_equal(np.asarray(fastmath.random.bits(key, (n,))), words)
-  np.testing.assert_array_equal(np.asarray(jax.jit(fastmath.random.bits, static_argnums=1)(
-      key, (n,))), words)
+  np.testing.assert_array_equal(
+    np.asarray(jax.jit(fastmath.random.bits, static_argnums=1)(key, (n,))), words
+  )
   # Narrow numbers are cut from the words of half (a quarter) as many 32-bit draws.
   for dtype, per_word in ((np.uint16, 2), (np.uint8, 4)):
     expected = np.asarray(jax.random.bits(key, (-(-n // per_word),), np.uint32))
@@ -88,22 +89,26 @@ def test_every_bit_of_bits_is_a_fair_coin(backend, dtype):
 def test_split_keys_unpack_inside_tf_function():
   # The Trax idiom `rng_a, rng_b = split(rng)` inside a traced TF graph.
   with fastmath.use_backend('tensorflow-numpy'):
+
     @tf.function(autograph=False, input_signature=[tf.TensorSpec((2,), tf.uint32)])
     def draw(key):
       key_a, key_b = fastmath.random.split(key)
       return fastmath.random.uniform(key_a, (3,)), fastmath.random.uniform(key_b, (3,))
 
     a, b = draw(tf.constant([0, 7], tf.uint32))
-    eager_a = fastmath.random.uniform(fastmath.random.split(np.array([0, 7], np.uint32))[0],
-                                      (3,))
+    eager_a = fastmath.random.uniform(fastmath.random.split(np.array([0, 7], np.uint32))[0], (3,))
   assert not np.array_equal(_np(a), _np(b))
   np.testing.assert_array_equal(_np(a), _np(eager_a))
 
 
 def test_tf_accepts_jax_numpy_and_tf_keys_alike():
   jax_key = jax.random.PRNGKey(3)
-  same_bits = [jax_key, np.asarray(jax_key), tf.constant(np.asarray(jax_key)),
-               tf.bitcast(tf.constant(np.asarray(jax_key)), tf.int32)]
+  same_bits = [
+    jax_key,
+    np.asarray(jax_key),
+    tf.constant(np.asarray(jax_key)),
+    tf.bitcast(tf.constant(np.asarray(jax_key)), tf.int32),
+  ]
   with fastmath.use_backend('tensorflow-numpy'):
     draws = [_np(fastmath.random.normal(k, (8,))) for k in same_bits]
     for draw in draws[1:]:
@@ -119,25 +124,26 @@ def test_tf_accepts_jax_numpy_and_tf_keys_alike():
 def test_get_prng_lays_out_a_seed_as_jax_does(seed):
   expected = np.asarray(jax.random.PRNGKey(seed))
   with fastmath.use_backend('tensorflow-numpy'):
-    np.testing.assert_array_equal(_np(fastmath.random.get_prng(seed)).view(np.uint32),
-                                  expected)
+    np.testing.assert_array_equal(_np(fastmath.random.get_prng(seed)).view(np.uint32), expected)
   with fastmath.use_backend('numpy'):
     np.testing.assert_array_equal(fastmath.random.get_prng(seed), expected)
 
 
 def test_tf_random_inside_tf_function_with_dynamic_shape_and_low_precision():
-  @tf.function(input_signature=[tf.TensorSpec([None, 3]), tf.TensorSpec([2], tf.int32)],
-               autograph=False)
+  @tf.function(
+    input_signature=[tf.TensorSpec([None, 3]), tf.TensorSpec([2], tf.int32)], autograph=False
+  )
   def dropout_mask(x, key):
     keep = fastmath.random.bernoulli(key, 0.75, fastmath.shape(x))
     noise = fastmath.random.uniform(key, fastmath.shape(x), fnp.bfloat16)
     return fnp.where(keep, x / 0.75, fnp.zeros_like(x)), noise
+
   with fastmath.use_backend('tensorflow-numpy'):
     key = fastmath.random.get_prng(1)
     masked, noise = dropout_mask(tf.ones((1000, 3)), key)
     again, _ = dropout_mask(tf.ones((1000, 3)), key)
   np.testing.assert_array_equal(masked.numpy(), again.numpy())
-  assert set(np.unique(masked.numpy())) == {0., np.float32(1 / 0.75)}
+  assert set(np.unique(masked.numpy())) == {0.0, np.float32(1 / 0.75)}
   assert abs(np.mean(masked.numpy() > 0) - 0.75) < 0.03
   assert noise.dtype == tf.bfloat16 and _np(noise).dtype == ml_dtypes.bfloat16
 
@@ -145,19 +151,19 @@ def test_tf_random_inside_tf_function_with_dynamic_shape_and_low_precision():
 def test_jax_truncated_normal_is_jax_random_truncated_normal():
   key = fastmath.random.get_prng(3)
   with fastmath.use_backend('jax'):
-    samples = fastmath.random.truncated_normal(key, -2., 2., (1000,), np.float32)
-  np.testing.assert_array_equal(samples, jax.random.truncated_normal(key, -2., 2., (1000,)))
-  assert samples.dtype == np.float32 and -2. < samples.min() and samples.max() < 2.
+    samples = fastmath.random.truncated_normal(key, -2.0, 2.0, (1000,), np.float32)
+  np.testing.assert_array_equal(samples, jax.random.truncated_normal(key, -2.0, 2.0, (1000,)))
+  assert samples.dtype == np.float32 and -2.0 < samples.min() and samples.max() < 2.0
   with fastmath.use_backend('numpy'), pytest.raises(fastmath.BackendError, match='jax'):
-    fastmath.random.truncated_normal(key, -2., 2., (3,))
+    fastmath.random.truncated_normal(key, -2.0, 2.0, (3,))
 
 
-@pytest.mark.parametrize('lower, upper', [(-2., 2.), (-1., 0.5)])
+@pytest.mark.parametrize('lower, upper', [(-2.0, 2.0), (-1.0, 0.5)])
 def test_tf_truncated_normal_matches_jax_in_distribution(lower, upper):
   key = fastmath.random.get_prng(3)
   expected = _np(jax.random.truncated_normal(key, lower, upper, (N,)))
   with fastmath.use_backend('tensorflow-numpy'):
     got = _np(fastmath.random.truncated_normal(key, lower, upper, (N,)))
   assert got.dtype == np.float32 and lower <= got.min() and got.max() <= upper
-  for stat in (np.mean, np.std, lambda x: np.mean(x < 0.)):
+  for stat in (np.mean, np.std, lambda x: np.mean(x < 0.0)):
     assert abs(stat(got) - stat(expected)) < 0.02

@@ -11,10 +11,17 @@ from trax.fastmath import numpy as fnp
 
 D_MODEL, N_HEADS, D_FF = 16, 4, 32
 RNG = np.random.default_rng(3)
-WEIGHTS = {name: (RNG.normal(size=shape) / np.sqrt(shape[0])).astype(np.float32)
-           for name, shape in [('q', (D_MODEL, D_MODEL)), ('k', (D_MODEL, D_MODEL)),
-                               ('v', (D_MODEL, D_MODEL)), ('o', (D_MODEL, D_MODEL)),
-                               ('ff1', (D_MODEL, D_FF)), ('ff2', (D_FF, D_MODEL))]}
+WEIGHTS = {
+  name: (RNG.normal(size=shape) / np.sqrt(shape[0])).astype(np.float32)
+  for name, shape in [
+    ('q', (D_MODEL, D_MODEL)),
+    ('k', (D_MODEL, D_MODEL)),
+    ('v', (D_MODEL, D_MODEL)),
+    ('o', (D_MODEL, D_MODEL)),
+    ('ff1', (D_MODEL, D_FF)),
+    ('ff2', (D_FF, D_MODEL)),
+  ]
+}
 
 
 def _layer_norm(x):
@@ -34,15 +41,16 @@ def decoder_block(x):
   mixed = fnp.reshape(fnp.swapaxes(fnp.matmul(attention, v), 1, 2), (batch, length, -1))
   x = x + fnp.dot(mixed, WEIGHTS['o'])
   h = fnp.dot(_layer_norm(x), WEIGHTS['ff1'])
-  h = 0.5 * h * (1. + fastmath.erf(h / np.sqrt(2.)))
+  h = 0.5 * h * (1.0 + fastmath.erf(h / np.sqrt(2.0)))
   return x + fnp.dot(h, WEIGHTS['ff2'])
 
 
 @pytest.fixture(scope='module')
 def traced_block():
   with fastmath.use_backend('tensorflow-numpy'):
-    block = tf.function(decoder_block, autograph=False,
-                        input_signature=[tf.TensorSpec([None, None, D_MODEL])])
+    block = tf.function(
+      decoder_block, autograph=False, input_signature=[tf.TensorSpec([None, None, D_MODEL])]
+    )
     return block, block.get_concrete_function()
 
 
@@ -59,12 +67,14 @@ def test_graph_has_only_ordinary_ops(traced_block):
   _, concrete = traced_block
   op_types = {op.type for op in concrete.graph.get_operations()}
   assert not op_types & {'XlaCallModule', 'XlaDotV2', 'XlaGather', 'XlaScatter'}
-  assert not any(t.dtype == tf.float64 for op in concrete.graph.get_operations()
-                 for t in op.outputs)
+  assert not any(
+    t.dtype == tf.float64 for op in concrete.graph.get_operations() for t in op.outputs
+  )
 
 
 def test_converts_to_tflite_builtins_with_dynamic_shapes(traced_block):
   from ai_edge_litert import interpreter as litert
+
   block, concrete = traced_block
   converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete], block)
   converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
@@ -74,5 +84,9 @@ def test_converts_to_tflite_builtins_with_dynamic_shapes(traced_block):
   runner.allocate_tensors()
   runner.set_tensor(runner.get_input_details()[0]['index'], x)
   runner.invoke()
-  np.testing.assert_allclose(runner.get_tensor(runner.get_output_details()[0]['index']),
-                             block(x).numpy(), rtol=1e-4, atol=1e-4)
+  np.testing.assert_allclose(
+    runner.get_tensor(runner.get_output_details()[0]['index']),
+    block(x).numpy(),
+    rtol=1e-4,
+    atol=1e-4,
+  )

@@ -14,8 +14,7 @@ S = shapes.ShapeDtype
 RNG = harness.RNG
 
 PARITY_CASES = [
-    harness.Case('Accelerate', lambda: tl.Accelerate(tl.Serial(tl.Dense(4), tl.Relu())),
-                 S((2, 3))),
+  harness.Case('Accelerate', lambda: tl.Accelerate(tl.Serial(tl.Dense(4), tl.Relu())), S((2, 3))),
 ]
 
 
@@ -24,11 +23,11 @@ def test_weights_and_state_pass_through_to_the_wrapped_layer():
   fast = tl.Accelerate(layer)
   weights, state = fast.init(S((2, 3)), rng=RNG)
   plain_weights, plain_state = tl.Serial(tl.Dense(4), tl.Dropout(0.5)).init(S((2, 3)), rng=RNG)
-  harness.assert_trees_close((weights, state), (plain_weights, plain_state), 0., 0.)
+  harness.assert_trees_close((weights, state), (plain_weights, plain_state), 0.0, 0.0)
   assert jax.tree.structure(fast.weights) == jax.tree.structure(layer.weights)
-  new_weights = jax.tree.map(lambda w: w + 1., weights)
+  new_weights = jax.tree.map(lambda w: w + 1.0, weights)
   fast.weights = new_weights
-  harness.assert_trees_close(layer.weights, new_weights, 0., 0.)
+  harness.assert_trees_close(layer.weights, new_weights, 0.0, 0.0)
 
 
 def test_an_initialized_layer_needs_no_init():

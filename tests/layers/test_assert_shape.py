@@ -17,11 +17,14 @@ from tests.layers import harness
 assert_shape_module = importlib.import_module('trax.layers.assert_shape')
 
 PARITY_CASES = [
-    harness.Case('AssertShape', lambda: tl.AssertShape('...ab,b'),
-                 (ShapeDtype((2, 4, 3)), ShapeDtype((3,)))),
-    harness.Case('AssertShape', lambda: tl.AssertShape('b2', message='pairs',
-                                                       visible_layer=True),
-                 ShapeDtype((3, 2))),
+  harness.Case(
+    'AssertShape', lambda: tl.AssertShape('...ab,b'), (ShapeDtype((2, 4, 3)), ShapeDtype((3,)))
+  ),
+  harness.Case(
+    'AssertShape',
+    lambda: tl.AssertShape('b2', message='pairs', visible_layer=True),
+    ShapeDtype((3, 2)),
+  ),
 ]
 
 
@@ -51,24 +54,32 @@ def _ones(*shape):
 
 
 class TestDecoratedClass:
-
   def test_matching_shapes_pass(self):
     y = MatrixTimesVector()((_ones(5, 2, 3), _ones(3)))
     np.testing.assert_allclose(y, 3 * _ones(5, 2))
 
   def test_named_dimension_mismatch_across_inputs(self):
-    with pytest.raises(tl.LayerError, match=r"(?s)MatrixTimesVector.*'\.\.\.ab,b->\.\.\.a'.*"
-                       r"dimension 'b' is 3 in input 0 \(shape \(5, 2, 3\)\) but 4 in input 1"):
+    with pytest.raises(
+      tl.LayerError,
+      match=r"(?s)MatrixTimesVector.*'\.\.\.ab,b->\.\.\.a'.*"
+      r"dimension 'b' is 3 in input 0 \(shape \(5, 2, 3\)\) but 4 in input 1",
+    ):
       MatrixTimesVector()((_ones(5, 2, 3), _ones(4)))
 
   def test_ellipsis_mismatch_between_input_and_output(self):
-    with pytest.raises(tl.LayerError, match=r"'\.\.\.' stands for \(5, 4\) in input 0 .* but "
-                       r'for \(4, 5\) in output 0'):
+    with pytest.raises(
+      tl.LayerError,
+      match=r"'\.\.\.' stands for \(5, 4\) in input 0 .* but "
+      r'for \(4, 5\) in output 0',
+    ):
       MatrixTimesVector(transpose_output=True)((_ones(5, 4, 2, 3), _ones(3)))
 
   def test_rank_mismatch(self):
-    with pytest.raises(tl.LayerError, match=r"input 1 \(shape \(3, 1\)\) has rank 2, but "
-                       r"pattern 'b' needs rank 1"):
+    with pytest.raises(
+      tl.LayerError,
+      match=r"input 1 \(shape \(3, 1\)\) has rank 2, but "
+      r"pattern 'b' needs rank 1",
+    ):
       MatrixTimesVector()((_ones(2, 3), _ones(3, 1)))
 
   def test_the_layer_is_otherwise_unchanged(self):
@@ -82,18 +93,22 @@ class TestDecoratedClass:
 
 
 class TestDecoratedFactory:
-
   def test_returns_the_layer_itself_with_checks(self):
     layer = SumLast()
     assert type(layer) is tl.Fn and layer.name == 'SumLast' and layer.weights == ()
-    np.testing.assert_allclose(layer(_ones(2, 3)), [3., 3.])
-    with pytest.raises(tl.LayerError, match=r"'\.\.\.' stands for \(2,\) in input 0 .* but for "
-                       r'\(2, 1\) in output 0'):
+    np.testing.assert_allclose(layer(_ones(2, 3)), [3.0, 3.0])
+    with pytest.raises(
+      tl.LayerError,
+      match=r"'\.\.\.' stands for \(2,\) in input 0 .* but for "
+      r'\(2, 1\) in output 0',
+    ):
       SumLast(keepdims=True)(_ones(2, 3))
 
   def test_checks_survive_config_round_trips_and_copies(self):
-    for layer in (tl.from_config(SumLast(keepdims=True).config()),
-                  copy.deepcopy(SumLast(keepdims=True))):
+    for layer in (
+      tl.from_config(SumLast(keepdims=True).config()),
+      copy.deepcopy(SumLast(keepdims=True)),
+    ):
       with pytest.raises(tl.LayerError, match='shapes do not match'):
         layer(_ones(2, 3))
 
@@ -101,6 +116,7 @@ class TestDecoratedFactory:
     @assert_shape('ab->a')
     def Outer():
       return SumLast()
+
     Outer()(_ones(2, 3))
     with pytest.raises(tl.LayerError, match="'ab->a'.*rank 3"):
       Outer()(_ones(2, 3, 4))
@@ -111,13 +127,15 @@ class TestDecoratedFactory:
 
 
 class TestSpecifications:
-
-  @pytest.mark.parametrize('spec, message', [
+  @pytest.mark.parametrize(
+    'spec, message',
+    [
       ('ab', "exactly one '->'"),
       ('a->b->c', "exactly one '->'"),
       ('......a->a', "more than one '...'"),
       ('a_b->a', r"contains \['_'\]"),
-  ])
+    ],
+  )
   def test_malformed_specifications_are_rejected_when_decorating(self, spec, message):
     with pytest.raises(ValueError, match=message):
       assert_shape(spec)
@@ -144,18 +162,20 @@ class TestSpecifications:
       layer.forward((ShapeDtype((None, 2, 4)), ShapeDtype((3,))))
 
   def test_symbolic_sizes_under_shape_polymorphism_are_unknown(self):
-    batch, = jax.export.symbolic_shape('b')
+    (batch,) = jax.export.symbolic_shape('b')
     layer = tl.Dense(4)
     weights, state = layer.init(ShapeDtype((2, 3)))
-    y = jax.eval_shape(lambda x: layer.pure_fn(x, weights, state, harness.RNG)[0],
-                       jax.ShapeDtypeStruct((batch, 3), np.float32))
+    y = jax.eval_shape(
+      lambda x: layer.pure_fn(x, weights, state, harness.RNG)[0],
+      jax.ShapeDtypeStruct((batch, 3), np.float32),
+    )
     assert y.shape == (batch, 4)
-    tl.AssertShape('a3,a')((jax.ShapeDtypeStruct((batch, 3), np.float32),
-                            jax.ShapeDtypeStruct((2,), np.float32)))
+    tl.AssertShape('a3,a')(
+      (jax.ShapeDtypeStruct((batch, 3), np.float32), jax.ShapeDtypeStruct((2,), np.float32))
+    )
 
 
 class TestAssertShapeLayer:
-
   def test_passes_inputs_through(self):
     x, v = _ones(2, 3), _ones(3)
     outputs = tl.AssertShape('ab,b')((x, v))

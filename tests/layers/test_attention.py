@@ -1,6 +1,5 @@
 """Multi-head attention, heads and masks, against a loop-per-head numpy implementation."""
 
-
 import jax
 import numpy as np
 import pytest
@@ -11,29 +10,50 @@ from tests.layers import harness
 
 ShapeDtype = shapes.ShapeDtype
 RNG = jax.random.PRNGKey(0)
-_QKV_MASK = (ShapeDtype((2, 4, 6)), ShapeDtype((2, 5, 7)), ShapeDtype((2, 5, 7)),
-             ShapeDtype((2, 1, 1, 5), bool))
+_QKV_MASK = (
+  ShapeDtype((2, 4, 6)),
+  ShapeDtype((2, 5, 7)),
+  ShapeDtype((2, 5, 7)),
+  ShapeDtype((2, 1, 1, 5), bool),
+)
 
 PARITY_CASES = [
-    harness.Case('Attention', lambda: tl.Attention(8, n_heads=2),
-                 (ShapeDtype((2, 5, 8)), ShapeDtype((2, 1, 1, 5), bool))),
-    harness.Case('AttentionQKV', lambda: tl.AttentionQKV(8, n_heads=2), _QKV_MASK),
-    harness.Case('AttentionQKV',
-                 lambda: tl.AttentionQKV(8, n_heads=2, cache_KV_in_predict=True), _QKV_MASK),
-    harness.Case('PureAttention', lambda: tl.PureAttention(n_heads=2),
-                 (ShapeDtype((2, 4, 6)), ShapeDtype((2, 5, 6)), ShapeDtype((2, 5, 6)),
-                  ShapeDtype((2, 1, 4, 5), bool))),
-    harness.Case('SplitIntoHeads', lambda: tl.SplitIntoHeads(3), ShapeDtype((2, 5, 6))),
-    harness.Case('MergeHeads', lambda: tl.MergeHeads(3), ShapeDtype((6, 5, 2))),
-    harness.Case('ConfigurableAttention',
-                 lambda: tl.ConfigurableAttention(tl.Dense(6), tl.Dense(6), tl.Dense(6),
-                                                  tl.Dense(4), tl.DotProductCausalAttention(),
-                                                  n_heads=3),
-                 ShapeDtype((2, 5, 7))),
-    harness.Case('PaddingMask', lambda: tl.PaddingMask(pad=1), ShapeDtype((2, 5), np.int32),
-                 {'int_high': 3}),
-    harness.Case('EncoderDecoderMask', tl.EncoderDecoderMask,
-                 (ShapeDtype((2, 4, 6)), ShapeDtype((2, 1, 1, 5), bool))),
+  harness.Case(
+    'Attention',
+    lambda: tl.Attention(8, n_heads=2),
+    (ShapeDtype((2, 5, 8)), ShapeDtype((2, 1, 1, 5), bool)),
+  ),
+  harness.Case('AttentionQKV', lambda: tl.AttentionQKV(8, n_heads=2), _QKV_MASK),
+  harness.Case(
+    'AttentionQKV', lambda: tl.AttentionQKV(8, n_heads=2, cache_KV_in_predict=True), _QKV_MASK
+  ),
+  harness.Case(
+    'PureAttention',
+    lambda: tl.PureAttention(n_heads=2),
+    (
+      ShapeDtype((2, 4, 6)),
+      ShapeDtype((2, 5, 6)),
+      ShapeDtype((2, 5, 6)),
+      ShapeDtype((2, 1, 4, 5), bool),
+    ),
+  ),
+  harness.Case('SplitIntoHeads', lambda: tl.SplitIntoHeads(3), ShapeDtype((2, 5, 6))),
+  harness.Case('MergeHeads', lambda: tl.MergeHeads(3), ShapeDtype((6, 5, 2))),
+  harness.Case(
+    'ConfigurableAttention',
+    lambda: tl.ConfigurableAttention(
+      tl.Dense(6), tl.Dense(6), tl.Dense(6), tl.Dense(4), tl.DotProductCausalAttention(), n_heads=3
+    ),
+    ShapeDtype((2, 5, 7)),
+  ),
+  harness.Case(
+    'PaddingMask', lambda: tl.PaddingMask(pad=1), ShapeDtype((2, 5), np.int32), {'int_high': 3}
+  ),
+  harness.Case(
+    'EncoderDecoderMask',
+    tl.EncoderDecoderMask,
+    (ShapeDtype((2, 4, 6)), ShapeDtype((2, 1, 1, 5), bool)),
+  ),
 ]
 
 
@@ -67,16 +87,16 @@ def test_attention_matches_numpy_with_padding():
   mask = tl.PaddingMask()(tokens)
   layer = tl.Attention(8, n_heads=2)
   y, mask_out = layer((x, mask))
-  expected = numpy_attention(x, x, x, np.broadcast_to(tokens[:, None, :] != 0, (2, 5, 5)),
-                             _flat_weights(layer), n_heads=2)
+  expected = numpy_attention(
+    x, x, x, np.broadcast_to(tokens[:, None, :] != 0, (2, 5, 5)), _flat_weights(layer), n_heads=2
+  )
   np.testing.assert_allclose(y, expected, atol=1e-5, rtol=1e-5)
   np.testing.assert_array_equal(mask_out, mask)
 
 
 def test_attention_qkv_different_lengths_matches_numpy():
   rng = np.random.default_rng(1)
-  x_q, x_k, x_v = (rng.normal(size=s).astype(np.float32) for s in
-                   [(2, 4, 6), (2, 5, 7), (2, 5, 7)])
+  x_q, x_k, x_v = (rng.normal(size=s).astype(np.float32) for s in [(2, 4, 6), (2, 5, 7), (2, 5, 7)])
   mask = rng.random((2, 1, 4, 5)) < 0.7
   mask[..., 0] = True  # Every query sees at least one key.
   layer = tl.AttentionQKV(8, n_heads=4)
@@ -100,7 +120,7 @@ def test_masked_keys_do_not_matter():
   layer = tl.PureAttention(n_heads=3)
   y, _ = layer((q, k, v, mask))
   k2, v2 = k.copy(), v.copy()
-  k2[0, 3:], v2[0, 3:], k2[1, 4], v2[1, 4] = 100., -100., 50., 50.
+  k2[0, 3:], v2[0, 3:], k2[1, 4], v2[1, 4] = 100.0, -100.0, 50.0, 50.0
   y2, _ = layer((q, k2, v2, mask))
   np.testing.assert_allclose(y2, y, atol=1e-6)
 
@@ -109,7 +129,7 @@ def test_dot_product_attention_weights_and_dropout():
   rng = np.random.default_rng(3)
   q, k, v = (rng.normal(size=(3, 4, 2)).astype(np.float32) for _ in range(3))
   out, weights = tl.DotProductAttention(q, k, v, None, 0.5, 'eval', RNG)
-  expected_weights = softmax(q @ np.swapaxes(k, 1, 2) / np.sqrt(2.))
+  expected_weights = softmax(q @ np.swapaxes(k, 1, 2) / np.sqrt(2.0))
   np.testing.assert_allclose(weights, expected_weights, atol=1e-6)
   np.testing.assert_allclose(out, expected_weights @ v, atol=1e-6)
 
@@ -118,8 +138,7 @@ def test_dot_product_attention_weights_and_dropout():
   _, dropped = tl.DotProductAttention(q, k, v, None, 0.25, 'train', RNG)
   kept = np.asarray(dropped) != 0
   assert 0.70 < kept.mean() < 0.80
-  np.testing.assert_allclose(np.asarray(dropped)[kept], np.asarray(clean)[kept] / 0.75,
-                             rtol=1e-5)
+  np.testing.assert_allclose(np.asarray(dropped)[kept], np.asarray(clean)[kept] / 0.75, rtol=1e-5)
 
 
 def test_split_and_merge_heads_layout():
@@ -161,7 +180,8 @@ def test_cache_kv_in_predict_reuses_first_keys_and_values():
   predict_tree, state = predict_layer.init(signature, rng=RNG)
   # The cached projections nest one level deeper; the flat (checkpoint) order is the same.
   weights, _ = tl.unflatten_weights_and_state(
-      tl.flatten_weights_and_state(weights, ())[0], [], (predict_tree, ()), weights_only=True)
+    tl.flatten_weights_and_state(weights, ())[0], [], (predict_tree, ()), weights_only=True
+  )
   step = jax.jit(lambda x, s: predict_layer.pure_fn(x, weights, s, RNG))
   y1, state = step((q1, k, v, mask), state)
   y2, state = step((q2, other, other, mask), state)  # New keys and values are ignored.
@@ -215,7 +235,8 @@ def test_viz_mode_keeps_the_attention_weights_in_state_as_trax():
   expected = _softmax(np.where(mask, scores, -1e9))
   np.testing.assert_allclose(layer.state, expected, rtol=1e-5, atol=1e-6)
   np.testing.assert_allclose(
-      activations, (expected @ heads(v)).transpose(0, 2, 1, 3).reshape(2, 3, 4), rtol=1e-5)
+    activations, (expected @ heads(v)).transpose(0, 2, 1, 3).reshape(2, 3, 4), rtol=1e-5
+  )
 
   causal = tl.CausalAttention(4, n_heads=2, mode='viz')
   causal.init(shapes.signature(q))

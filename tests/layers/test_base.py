@@ -1,6 +1,5 @@
 """Tests of the Layer contract: init, pure_fn, __call__, rng, sharing, errors, flattening."""
 
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -24,7 +23,7 @@ def test_init_is_deterministic_per_rng():
   first, _ = model().init(X, rng=jax.random.PRNGKey(7))
   again, _ = model().init(X, rng=jax.random.PRNGKey(7))
   other, _ = model().init(X, rng=jax.random.PRNGKey(8))
-  harness.assert_trees_close(first, again, 0., 0.)
+  harness.assert_trees_close(first, again, 0.0, 0.0)
   for a, b in zip(jax.tree.leaves(first)[::2], jax.tree.leaves(other)[::2]):
     assert not np.allclose(a, b)
   # Sibling layers draw from different keys: same shapes, different values.
@@ -37,7 +36,7 @@ def test_fresh_layer_rng_is_prng_key_zero():
   np.testing.assert_array_equal(layer.rng, jax.random.PRNGKey(0))
   default, _ = layer.init(X)
   explicit, _ = tl.Dense(3).init(X, rng=jax.random.PRNGKey(0))
-  harness.assert_trees_close(default, explicit, 0., 0.)
+  harness.assert_trees_close(default, explicit, 0.0, 0.0)
 
 
 def test_call_initializes_and_keeps_state():
@@ -45,7 +44,7 @@ def test_call_initializes_and_keeps_state():
   y = layer(np.ones((2, 3), np.float32))
   assert y.shape == (2, 4)
   (w, b), () = layer.weights
-  np.testing.assert_allclose(y, np.maximum(np.ones((2, 3)) @ w + b, 0.), rtol=1e-6)
+  np.testing.assert_allclose(y, np.maximum(np.ones((2, 3)) @ w + b, 0.0), rtol=1e-6)
 
 
 def test_repeated_calls_advance_the_rng_and_a_fixed_rng_reproduces():
@@ -68,7 +67,7 @@ def test_shared_layer_has_one_copy_and_summed_gradients():
   x = harness.random_inputs(X)
 
   def by_hand(w, b):  # the same model written directly in jax
-    return jnp.sum((jnp.maximum(x @ w + b, 0.) @ w + b) ** 2)
+    return jnp.sum((jnp.maximum(x @ w + b, 0.0) @ w + b) ** 2)
 
   def by_layer(weights):
     return jnp.sum(model.pure_fn(x, weights, state, RNG)[0] ** 2)
@@ -88,7 +87,7 @@ def test_pure_fn_under_jit_and_grad_leaves_no_tracers():
   jax.grad(lambda w: model.pure_fn(x, w, state, RNG)[0].sum())(weights)
   for leaf in jax.tree.leaves((model.weights, model.state, model.rng)):
     assert not _is_tracer(leaf)
-  harness.assert_trees_close(model.weights, weights, 0., 0.)
+  harness.assert_trees_close(model.weights, weights, 0.0, 0.0)
 
 
 def test_layer_error_names_the_path_and_where_the_layer_was_made():
@@ -104,8 +103,9 @@ def test_layer_error_names_the_path_and_where_the_layer_was_made():
 
 
 def test_layer_error_for_a_wrong_number_of_inputs():
-  with pytest.raises(tl.LayerError,
-                     match=r'(?s)Serial \(created at test_base\.py:\d+\).*Serial expects 2 inputs'):
+  with pytest.raises(
+    tl.LayerError, match=r'(?s)Serial \(created at test_base\.py:\d+\).*Serial expects 2 inputs'
+  ):
     tl.Serial(tl.Add())(np.ones((2,), np.float32))
 
 
@@ -127,17 +127,20 @@ def test_flatten_and_unflatten_weights_and_state():
   # Trax 1.x order: depth first, Dense as (w, b), the shared second use skipped.
   assert [w.shape for w in flat_weights] == [(4, 4), (4,), (4, 4), (4,)]
   assert [s.shape for s in flat_state] == [()]
-  rebuilt = tl.unflatten_weights_and_state(flat_weights, flat_state,
-                                           model.weights_and_state_signature(S((2, 4))))
-  harness.assert_trees_close(rebuilt, (weights, state), 0., 0.)
+  rebuilt = tl.unflatten_weights_and_state(
+    flat_weights, flat_state, model.weights_and_state_signature(S((2, 4)))
+  )
+  harness.assert_trees_close(rebuilt, (weights, state), 0.0, 0.0)
   with pytest.raises(ValueError, match='left over'):
     tl.unflatten_weights_and_state(flat_weights + flat_weights, flat_state, (weights, state))
 
 
 def test_repr_shows_the_tree():
-  model = tl.Serial(tl.Dense(4), tl.Branch(tl.Relu(), None), tl.Select([1, 0]),
-                    tl.Residual(tl.Dense(4)))
-  assert repr(model) == '\n'.join([
+  model = tl.Serial(
+    tl.Dense(4), tl.Branch(tl.Relu(), None), tl.Select([1, 0]), tl.Residual(tl.Dense(4))
+  )
+  assert repr(model) == '\n'.join(
+    [
       'Serial_out2[',
       '  Dense_4',
       '  Branch_out2[',
@@ -148,7 +151,9 @@ def test_repr_shows_the_tree():
       '  Residual[',
       '    Dense_4',
       '  ]',
-      ']'])
+      ']',
+    ]
+  )
   assert repr(tl.Accuracy()) == 'Accuracy_in3'  # sublayers_to_print=[] hides the inside
 
 
@@ -176,6 +181,7 @@ def test_weights_setter_checks_the_tree():
 
 def test_observing_calls_sees_every_layer_innermost_first():
   import contextlib
+
   dense, relu = tl.Dense(2), tl.Relu()
   model = tl.Serial(dense, relu)
   model.init(shapes.ShapeDtype((1, 3)))
@@ -189,8 +195,14 @@ def test_observing_calls_sees_every_layer_innermost_first():
 
   with tl.observing_calls(observer):
     model(np.ones((1, 3), np.float32))
-  assert events == [('enter', 'Serial'), ('enter', 'Dense_2'), ('exit', 'Dense_2'),
-                    ('enter', 'Relu'), ('exit', 'Relu'), ('exit', 'Serial')]
+  assert events == [
+    ('enter', 'Serial'),
+    ('enter', 'Dense_2'),
+    ('exit', 'Dense_2'),
+    ('enter', 'Relu'),
+    ('exit', 'Relu'),
+    ('exit', 'Serial'),
+  ]
   model(np.ones((1, 3), np.float32))  # Outside: not observed.
   assert len(events) == 6
 

@@ -1,6 +1,5 @@
 """Causal attention: numbers against numpy, causality, and incremental decoding == eval."""
 
-
 import jax
 import numpy as np
 import pytest
@@ -14,14 +13,18 @@ ShapeDtype = shapes.ShapeDtype
 RNG = jax.random.PRNGKey(0)
 
 PARITY_CASES = [
-    harness.Case('CausalAttention', lambda: tl.CausalAttention(8, n_heads=2),
-                 ShapeDtype((2, 5, 8))),
-    harness.Case('CausalAttention', lambda: tl.CausalAttention(6, n_heads=3, use_dconv=True),
-                 ShapeDtype((2, 5, 4))),
-    harness.Case('DotProductCausalAttention', tl.DotProductCausalAttention,
-                 (ShapeDtype((4, 5, 3)),) * 3),
-    harness.Case('CausalAttentionCore', lambda: tl.CausalAttentionCore(n_heads=2),
-                 (ShapeDtype((2, 5, 6)),) * 3),
+  harness.Case('CausalAttention', lambda: tl.CausalAttention(8, n_heads=2), ShapeDtype((2, 5, 8))),
+  harness.Case(
+    'CausalAttention',
+    lambda: tl.CausalAttention(6, n_heads=3, use_dconv=True),
+    ShapeDtype((2, 5, 4)),
+  ),
+  harness.Case(
+    'DotProductCausalAttention', tl.DotProductCausalAttention, (ShapeDtype((4, 5, 3)),) * 3
+  ),
+  harness.Case(
+    'CausalAttentionCore', lambda: tl.CausalAttentionCore(n_heads=2), (ShapeDtype((2, 5, 6)),) * 3
+  ),
 ]
 
 
@@ -49,7 +52,7 @@ def test_positions_do_not_see_the_future():
   y = np.asarray(layer(x))
   for t in range(7):
     changed = x.copy()
-    changed[:, t] += 10.
+    changed[:, t] += 10.0
     y_changed = np.asarray(layer(changed))
     np.testing.assert_allclose(y_changed[:, :t], y[:, :t], atol=1e-6)
     assert np.abs(y_changed[:, t] - y[:, t]).max() > 1e-3
@@ -57,12 +60,12 @@ def test_positions_do_not_see_the_future():
 
 def _language_model(mode, use_dconv=False, max_len=16):
   return tl.Serial(
-      tl.Embedding(11, 8),
-      tl.PositionalEncoding(max_len=32, mode=mode),
-      tl.CausalAttention(8, n_heads=2, max_inference_length=max_len, use_dconv=use_dconv,
-                         mode=mode),
-      tl.CausalAttention(8, n_heads=4, max_inference_length=max_len, mode=mode),
-      tl.Dense(5))
+    tl.Embedding(11, 8),
+    tl.PositionalEncoding(max_len=32, mode=mode),
+    tl.CausalAttention(8, n_heads=2, max_inference_length=max_len, use_dconv=use_dconv, mode=mode),
+    tl.CausalAttention(8, n_heads=4, max_inference_length=max_len, mode=mode),
+    tl.Dense(5),
+  )
 
 
 @pytest.mark.parametrize('use_dconv', [False, True])
@@ -78,7 +81,7 @@ def test_incremental_decoding_equals_one_eval_pass(chunks, use_dconv):
   step = jax.jit(lambda x, s: predict_model.pure_fn(x, weights, s, RNG))
   outputs, start = [], 0
   for size in chunks:
-    y, new_state = step(tokens[:, start:start + size], state)
+    y, new_state = step(tokens[:, start : start + size], state)
     assert jax.tree.structure(new_state) == jax.tree.structure(state)
     outputs.append(y)
     state, start = new_state, start + size
@@ -125,7 +128,8 @@ def test_train_mode_compiles_without_large_constants():
   layer = tl.CausalAttention(8, n_heads=2, dropout=0.1)
   weights, state = layer.init(ShapeDtype((2, 64, 8)), rng=RNG)
   jaxpr = jax.make_jaxpr(lambda x, w: layer.pure_fn(x, w, state, RNG)[0])(
-      np.ones((2, 64, 8), np.float32), weights)
+    np.ones((2, 64, 8), np.float32), weights
+  )
   assert all(np.size(c) < 64 for c in jaxpr.consts)  # The causal mask comes from iota.
 
 
@@ -133,13 +137,20 @@ def test_errors_name_the_layer():
   with pytest.raises(ValueError, match='CausalAttention: d_feature=10 .* n_heads=3'):
     tl.CausalAttention(10, n_heads=3)
   layer = tl.CausalAttention(4, n_heads=2, max_inference_length=3, mode='predict')
-  with pytest.raises(tl.LayerError, match=r'CausalAttentionCore(.|\n)*'
-                                          r'max_inference_length=3'):
+  with pytest.raises(
+    tl.LayerError,
+    match=r'CausalAttentionCore(.|\n)*'
+    r'max_inference_length=3',
+  ):
     layer(np.ones((1, 5, 4), np.float32))
-  with pytest.raises(tl.LayerError, match=r'DotProductCausalAttention(.|\n)*'
-                                          r'max_inference_length=3'):
+  with pytest.raises(
+    tl.LayerError,
+    match=r'DotProductCausalAttention(.|\n)*'
+    r'max_inference_length=3',
+  ):
     tl.DotProductCausalAttention(max_inference_length=3, mode='predict')(
-        (np.ones((2, 5, 2), np.float32),) * 3)
+      (np.ones((2, 5, 2), np.float32),) * 3
+    )
   with pytest.raises(ValueError, match='DotProductCausalAttention: mode'):
     tl.DotProductCausalAttention(mode='decode')
 
@@ -148,6 +159,7 @@ def test_errors_name_the_layer():
 def test_tensorflow_backend_with_dynamic_batch_and_length():
   import tensorflow as tf
   from trax import fastmath
+
   model = tl.Serial(tl.ShiftRight(), _language_model('eval'))
   tokens = np.random.default_rng(4).integers(0, 11, (2, 9)).astype(np.int32)
   weights, state = model.init(shapes.signature(tokens), rng=RNG)
@@ -155,8 +167,10 @@ def test_tensorflow_backend_with_dynamic_batch_and_length():
   to_tf = lambda tree: tf.nest.map_structure(lambda a: tf.constant(np.asarray(a)), tree)
   tf_weights, tf_state, tf_rng = to_tf(weights), to_tf(state), to_tf(RNG)
   with fastmath.use_backend('tensorflow-numpy'):
-    traced = tf.function(lambda x: model.pure_fn(x, tf_weights, tf_state, tf_rng)[0],
-                         input_signature=[tf.TensorSpec([None, None], tf.int32)])
+    traced = tf.function(
+      lambda x: model.pure_fn(x, tf_weights, tf_state, tf_rng)[0],
+      input_signature=[tf.TensorSpec([None, None], tf.int32)],
+    )
     for length in (9, 4):
       np.testing.assert_allclose(traced(tokens[:, :length]), expected[:, :length], atol=1e-5)
 
@@ -164,5 +178,6 @@ def test_tensorflow_backend_with_dynamic_batch_and_length():
 def test_max_positions_is_the_predict_cache_or_the_positional_table():
   for mode, expected in (('train', None), ('eval', None), ('predict', 9)):
     assert tl.DotProductCausalAttention(mode=mode, max_inference_length=9).max_positions == (
-        expected)
+      expected
+    )
   assert tl.PositionalEncoding(max_len=7).max_positions == 7

@@ -17,13 +17,17 @@ from tests.layers import test_wrappers
 
 S = shapes.ShapeDtype
 RNG = harness.RNG
-COMBINATOR_CASES = (test_combinators.PARITY_CASES + test_control_flow.PARITY_CASES
-                    + test_wrappers.PARITY_CASES + test_acceleration.PARITY_CASES)
+COMBINATOR_CASES = (
+  test_combinators.PARITY_CASES
+  + test_control_flow.PARITY_CASES
+  + test_wrappers.PARITY_CASES
+  + test_acceleration.PARITY_CASES
+)
 
 
 @tl.register
 def _double(x):
-  return 2. * x
+  return 2.0 * x
 
 
 def _through_json(layer, mode=None):
@@ -38,29 +42,38 @@ def test_every_combinator_round_trips_through_json(case):
   assert repr(rebuilt) == repr(layer)
   weights, state = layer.init(case.input_signature, rng=RNG)
   rebuilt_weights, rebuilt_state = rebuilt.init(case.input_signature, rng=RNG)
-  harness.assert_trees_close(rebuilt_weights, weights, 0., 0.)
-  inputs = harness.random_inputs(case.input_signature, **{
-      k: v for k, v in case.options.items() if k == 'int_high'})
-  harness.assert_trees_close(rebuilt.pure_fn(inputs, rebuilt_weights, rebuilt_state, RNG)[0],
-                             layer.pure_fn(inputs, weights, state, RNG)[0])
+  harness.assert_trees_close(rebuilt_weights, weights, 0.0, 0.0)
+  inputs = harness.random_inputs(
+    case.input_signature, **{k: v for k, v in case.options.items() if k == 'int_high'}
+  )
+  harness.assert_trees_close(
+    rebuilt.pure_fn(inputs, rebuilt_weights, rebuilt_state, RNG)[0],
+    layer.pure_fn(inputs, weights, state, RNG)[0],
+  )
 
 
 def test_config_is_plain_json_naming_factories_and_arguments():
   layer = tl.Serial(tl.Dense(3, use_bias=False), tl.Select([1, 0], n_in=2))
   assert layer.config() == {
-      'factory': 'Serial',
-      'args': [{'factory': 'Dense', 'args': [3], 'kwargs': {'use_bias': False}},
-               {'factory': 'Select', 'args': [[1, 0]], 'kwargs': {'n_in': 2}}]}
+    'factory': 'Serial',
+    'args': [
+      {'factory': 'Dense', 'args': [3], 'kwargs': {'use_bias': False}},
+      {'factory': 'Select', 'args': [[1, 0]], 'kwargs': {'n_in': 2}},
+    ],
+  }
 
 
 def test_initializers_tuples_and_dtypes_round_trip():
-  layer = tl.Serial(tl.Dense(3, kernel_initializer=tl.RandomNormalInitializer(0.5)),
-                    tl.Dropout(0.1, shared_axes=(0,)), tl.Fn('Double', _double))
+  layer = tl.Serial(
+    tl.Dense(3, kernel_initializer=tl.RandomNormalInitializer(0.5)),
+    tl.Dropout(0.1, shared_axes=(0,)),
+    tl.Fn('Double', _double),
+  )
   rebuilt = _through_json(layer)
   assert rebuilt.config() == layer.config()
   assert rebuilt.sublayers[1]._shared_axes == (0,)
   weights, _ = layer.init(S((2, 4)), rng=RNG)
-  harness.assert_trees_close(rebuilt.init(S((2, 4)), rng=RNG)[0], weights, 0., 0.)
+  harness.assert_trees_close(rebuilt.init(S((2, 4)), rng=RNG)[0], weights, 0.0, 0.0)
 
 
 def test_shared_layers_come_back_shared():
@@ -82,15 +95,18 @@ def _walk(layer):
 
 
 def test_from_config_switches_the_mode():
-  model = tl.Serial(tl.Dense(8), tl.Residual(tl.Dropout(0.9)), tl.Scan(
-      tl.Fn('Step', test_control_flow._running_sum, n_out=2)))
+  model = tl.Serial(
+    tl.Dense(8),
+    tl.Residual(tl.Dropout(0.9)),
+    tl.Scan(tl.Fn('Step', test_control_flow._running_sum, n_out=2)),
+  )
   eval_model = tl.from_config(model.config(), mode='eval')
   modes = lambda m: [l._mode for l in _walk(m) if hasattr(l, '_mode')]
   assert modes(model) == ['train', 'train'] and modes(eval_model) == ['eval', 'eval']
   x = np.ones((4, 8), np.float32)
   residual = tl.Serial(eval_model.sublayers[:2])
   residual.init(S((4, 8)))
-  np.testing.assert_allclose(residual(x), 2. * eval_model.sublayers[0](x), rtol=1e-6)
+  np.testing.assert_allclose(residual(x), 2.0 * eval_model.sublayers[0](x), rtol=1e-6)
 
 
 def test_a_lambda_cannot_be_described_and_the_error_says_how_to_fix_it():
@@ -107,7 +123,7 @@ def test_a_registered_function_round_trips():
   config = layer.config()
   assert config['args'][1] == {'fn': 'tests.layers.test_config._double'}
   rebuilt = _through_json(layer)
-  np.testing.assert_allclose(rebuilt(np.ones(3, np.float32)), 2.)
+  np.testing.assert_allclose(rebuilt(np.ones(3, np.float32)), 2.0)
 
 
 def test_unregistered_names_are_refused_with_a_clear_error():
@@ -117,14 +133,17 @@ def test_unregistered_names_are_refused_with_a_clear_error():
     tl.from_config({'factory': 'Serial', 'args': [{'pickle': 'x'}]})
 
 
-@pytest.mark.parametrize('node', [
+@pytest.mark.parametrize(
+  'node',
+  [
     {'factory': 'os.system', 'args': ['touch {target}']},
     {'factory': 'posix.system', 'args': ['touch {target}']},
     {'factory': 'builtins.eval', 'args': ['open("{target}", "w")']},
     {'factory': 'subprocess.call', 'args': [['touch', '{target}']]},
     {'factory': 'Fn', 'args': ['Evil', {'fn': 'os.system'}]},
     {'factory': 'Serial', 'args': [{'fn': 'builtins.exec'}]},
-])
+  ],
+)
 def test_a_crafted_config_cannot_run_arbitrary_functions(node, tmp_path):
   target = str(tmp_path / 'pwned')
   config = json.loads(json.dumps(node).replace('{target}', target))
@@ -148,18 +167,27 @@ def test_safe_mode_is_the_default_and_refuses_file_readers_and_huge_sizes(tmp_pa
   path = str(tmp_path / 'w.npy')
   np.save(path, np.ones((3, 2), np.float32))
   reads_file = tl.Dense(2, kernel_initializer=tl.InitializerFromFile(path)).config()
-  with pytest.raises(tl.ConfigError, match=r'Safe mode: refusing InitializerFromFile, which '
-                     r'reads local files.*safe_mode=False'):
+  with pytest.raises(
+    tl.ConfigError,
+    match=r'Safe mode: refusing InitializerFromFile, which '
+    r'reads local files.*safe_mode=False',
+  ):
     tl.from_config(reads_file)
   trusted = tl.from_config(reads_file, safe_mode=False)
   np.testing.assert_array_equal(trusted.init(shapes.ShapeDtype((1, 3)))[0][0], np.ones((3, 2)))
-  for bad, where in (({'factory': 'Dense', 'args': [10**12]}, 'argument 0=10'),
-                        ({'factory': 'Embedding', 'kwargs': {'vocab_size': 2**25,
-                                                             'd_feature': 4}}, 'vocab_size='),
-                        ({'factory': 'Serial', 'args': [{'factory': 'Select', 'args': [
-                            [0, 2**30]]}]}, r'Select\(argument 0=')):
-    with pytest.raises(tl.ConfigError, match=rf'Safe mode: refusing .*{where}.* sizes above '
-                       '16,777,216'):
+  for bad, where in (
+    ({'factory': 'Dense', 'args': [10**12]}, 'argument 0=10'),
+    ({'factory': 'Embedding', 'kwargs': {'vocab_size': 2**25, 'd_feature': 4}}, 'vocab_size='),
+    (
+      {'factory': 'Serial', 'args': [{'factory': 'Select', 'args': [[0, 2**30]]}]},
+      r'Select\(argument 0=',
+    ),
+  ):
+    with pytest.raises(
+      tl.ConfigError,
+      match=rf'Safe mode: refusing .*{where}.* sizes above '
+      '16,777,216',
+    ):
       tl.from_config(bad)
   assert tl.from_config({'factory': 'Dense', 'args': [10**12]}, safe_mode=False).n_out == 1
 

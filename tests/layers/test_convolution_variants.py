@@ -11,12 +11,19 @@ import trax.layers as tl
 from tests.layers import harness
 
 PARITY_CASES = [
-    harness.Case('GroupedConv', lambda: tl.GroupedConv(4, (3, 2), groups=2, padding='SAME'),
-                 ShapeDtype((2, 5, 5, 4))),
-    harness.Case('DepthwiseConv', lambda: tl.DepthwiseConv((3, 3), 2, strides=(2, 2)),
-                 ShapeDtype((2, 6, 6, 3))),
-    harness.Case('SeparableConv', lambda: tl.SeparableConv(5, (3, 3), 2, padding='SAME'),
-                 ShapeDtype((2, 5, 5, 3))),
+  harness.Case(
+    'GroupedConv',
+    lambda: tl.GroupedConv(4, (3, 2), groups=2, padding='SAME'),
+    ShapeDtype((2, 5, 5, 4)),
+  ),
+  harness.Case(
+    'DepthwiseConv', lambda: tl.DepthwiseConv((3, 3), 2, strides=(2, 2)), ShapeDtype((2, 6, 6, 3))
+  ),
+  harness.Case(
+    'SeparableConv',
+    lambda: tl.SeparableConv(5, (3, 3), 2, padding='SAME'),
+    ShapeDtype((2, 5, 5, 3)),
+  ),
 ]
 
 
@@ -30,19 +37,21 @@ def _naive_conv(x, w, b, strides, dilation, groups):
   for position in itertools.product(*map(range, out_sizes)):
     for offsets in itertools.product(*map(range, kernel)):
       index = tuple(p * s + o * d for p, s, o, d in zip(position, strides, offsets, dilation))
-      patch = x[(slice(None), *index)]                  # (batch, channels)
+      patch = x[(slice(None), *index)]  # (batch, channels)
       for f in range(filters):
         g = f // per_group
-        y[(slice(None), *position, f)] += patch[:, g * c_in:(g + 1) * c_in] @ w[offsets][:, f]
-  return y + (0. if b is None else b)
+        y[(slice(None), *position, f)] += patch[:, g * c_in : (g + 1) * c_in] @ w[offsets][:, f]
+  return y + (0.0 if b is None else b)
 
 
 @pytest.mark.parametrize('backend', ['jax', 'tensorflow-numpy'])
-@pytest.mark.parametrize('make, shape', [
-    (lambda: tl.GroupedConv(6, (3, 2), groups=3, strides=(2, 1), dilation=(1, 2)),
-     (2, 7, 6, 6)),
+@pytest.mark.parametrize(
+  'make, shape',
+  [
+    (lambda: tl.GroupedConv(6, (3, 2), groups=3, strides=(2, 1), dilation=(1, 2)), (2, 7, 6, 6)),
     (lambda: tl.DepthwiseConv((2, 3), depth_multiplier=2, dilation=(2, 1)), (2, 6, 5, 3)),
-])
+  ],
+)
 def test_against_a_naive_convolution(make, shape, backend):
   layer = make()
   x = np.random.default_rng(0).normal(size=shape).astype(np.float32)

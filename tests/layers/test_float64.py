@@ -23,22 +23,36 @@ RNG = jax.random.PRNGKey(0)
 # Run by default: the layers the Trax 1.4 notebooks lean on, and each way float64 can meet
 # float32 (operators on weights, state updated in place, weights inside a TF while loop).
 # (The first case of each of these names.)
-FAST = {'Dense', 'Gelu', 'LayerNorm', 'BatchNorm', 'CausalAttention', 'Chunk', 'Standardize',
-        'CrossEntropyLoss', 'L2Loss'}
+FAST = {
+  'Dense',
+  'Gelu',
+  'LayerNorm',
+  'BatchNorm',
+  'CausalAttention',
+  'Chunk',
+  'Standardize',
+  'CrossEntropyLoss',
+  'L2Loss',
+}
 
 
 def _as_float64(tree):
   return jax.tree.map(
-      lambda s: shapes.ShapeDtype(s.shape, np.float64) if np.dtype(s.dtype) == np.float32
-      else s, tree, is_leaf=lambda s: isinstance(s, shapes.ShapeDtype))
+    lambda s: shapes.ShapeDtype(s.shape, np.float64) if np.dtype(s.dtype) == np.float32 else s,
+    tree,
+    is_leaf=lambda s: isinstance(s, shapes.ShapeDtype),
+  )
 
 
 def _float_cases():
   fast = set(FAST)
   for case in harness.parity_cases():
     options = case.options
-    if (_as_float64(case.input_signature) == case.input_signature
-        or not options.get('deterministic', True) or not options.get('check_tf', True)):
+    if (
+      _as_float64(case.input_signature) == case.input_signature
+      or not options.get('deterministic', True)
+      or not options.get('check_tf', True)
+    ):
       continue
     marks = () if case.name in fast else (pytest.mark.slow,)
     fast.discard(case.name)
@@ -53,13 +67,13 @@ def _inputs_and_expected(case):
   layer = case.make()
   inputs = case.options.get('inputs')
   if inputs is None:
-    inputs = harness.random_inputs(case.input_signature,
-                                   int_high=case.options.get('int_high', 8))
-  inputs = jax.tree.map(lambda a: a.astype(np.float64) if a.dtype == np.float32 else a,
-                        inputs)
+    inputs = harness.random_inputs(case.input_signature, int_high=case.options.get('int_high', 8))
+  inputs = jax.tree.map(lambda a: a.astype(np.float64) if a.dtype == np.float32 else a, inputs)
   weights, state = layer.init(case.input_signature)
-  widened = jax.tree.map(lambda a: np.asarray(a, np.float64)
-                         if np.asarray(a).dtype == np.float32 else a, (weights, state))
+  widened = jax.tree.map(
+    lambda a: np.asarray(a, np.float64) if np.asarray(a).dtype == np.float32 else a,
+    (weights, state),
+  )
   with jax.enable_x64(True):
     expected, _ = jax.jit(lambda x, ws: layer.pure_fn(x, *ws, RNG))(inputs, widened)
     expected = jax.tree.map(np.asarray, expected)
@@ -89,14 +103,15 @@ def test_pure_fn_on_tensors_keeps_float64(case):
   layer, inputs, weights, state, expected = _inputs_and_expected(case)
   to_tf = lambda tree: tf.nest.map_structure(lambda a: tf.constant(np.asarray(a)), tree)
   with fastmath.use_backend('tensorflow-numpy'):
-    outputs, _ = layer.pure_fn(to_tf(inputs), to_tf(weights), to_tf(state),
-                               tf.constant(np.asarray(RNG)))
+    outputs, _ = layer.pure_fn(
+      to_tf(inputs), to_tf(weights), to_tf(state), tf.constant(np.asarray(RNG))
+    )
   _assert_same(outputs, expected, case.name)
 
 
 def test_jax_backend_computes_float64_inputs_in_float32():
   layer = tl.Serial(tl.Dense(3), tl.LayerNorm())
-  x = np.linspace(-1., 1., 8).reshape(2, 4)
+  x = np.linspace(-1.0, 1.0, 8).reshape(2, 4)
   layer.init(shapes.signature(x))
   assert layer(x).dtype == np.float32
   with fastmath.use_backend('tensorflow-numpy'):
@@ -109,7 +124,7 @@ def test_numpy_scalars_and_int64_narrow_as_on_jax():
   with fastmath.use_backend('tensorflow-numpy'):
     jnp = fastmath.numpy
     x32 = jnp.ones(3)
-    assert jnp.multiply(x32, np.float64(2.)).dtype == tf.float32  # A layer's constant.
+    assert jnp.multiply(x32, np.float64(2.0)).dtype == tf.float32  # A layer's constant.
     assert jnp.add(x32, np.ones(3)).dtype == tf.float64  # An array.
     assert jnp.asarray(np.arange(3)).dtype == tf.int32
     assert jnp.astype(x32, np.float64).dtype == tf.float64

@@ -1,6 +1,5 @@
 """trax/layers/multi_head_attention.py against numpy attention with every mask."""
 
-
 import numpy as np
 import pytest
 
@@ -10,12 +9,27 @@ import trax.layers as tl
 from tests.layers import harness
 
 PARITY_CASES = [
-    harness.Case('MultiHeadAttention',
-                 lambda: tl.MultiHeadAttention(2, 3, d_value=2, d_out=5, n_sequences=3,
-                                               masks=('query', 'attention'), causal=True,
-                                               use_bias=False, mode='eval'),
-                 (ShapeDtype((2, 5, 4)), ShapeDtype((2, 6, 3)), ShapeDtype((2, 6, 2)),
-                  ShapeDtype((2, 5), np.bool_), ShapeDtype((2, 5, 6), np.bool_))),
+  harness.Case(
+    'MultiHeadAttention',
+    lambda: tl.MultiHeadAttention(
+      2,
+      3,
+      d_value=2,
+      d_out=5,
+      n_sequences=3,
+      masks=('query', 'attention'),
+      causal=True,
+      use_bias=False,
+      mode='eval',
+    ),
+    (
+      ShapeDtype((2, 5, 4)),
+      ShapeDtype((2, 6, 3)),
+      ShapeDtype((2, 6, 2)),
+      ShapeDtype((2, 5), np.bool_),
+      ShapeDtype((2, 5, 6), np.bool_),
+    ),
+  ),
 ]
 RNG = np.random.default_rng(0)
 
@@ -38,13 +52,21 @@ def test_masked_cross_attention_against_numpy(backend):
   query_mask = np.array([[1, 1, 1, 0], [1, 0, 1, 1]], bool)
   value_mask = np.array([[1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1]], bool)
   attention_mask = RNG.random((2, 4, 6)) < 0.8
-  layer = tl.MultiHeadAttention(2, 3, d_value=4, d_out=5, n_sequences=3,
-                                masks=('query', 'value', 'attention'), causal=True,
-                                mode='eval')
+  layer = tl.MultiHeadAttention(
+    2,
+    3,
+    d_value=4,
+    d_out=5,
+    n_sequences=3,
+    masks=('query', 'value', 'attention'),
+    causal=True,
+    mode='eval',
+  )
   inputs = (q, v, k, query_mask, value_mask, attention_mask)
   layer.init(tuple(ShapeDtype(x.shape, x.dtype) for x in inputs))
-  weights = [np.asarray(w) + 0.1 * RNG.normal(size=w.shape).astype(np.float32)
-             for w in layer.weights]
+  weights = [
+    np.asarray(w) + 0.1 * RNG.normal(size=w.shape).astype(np.float32) for w in layer.weights
+  ]
   with fastmath.use_backend(backend):
     y = np.asarray(layer(inputs, weights=tuple(weights)))
   causal = np.tril(np.ones((4, 6), bool))
@@ -72,9 +94,12 @@ def test_self_attention_uses_the_query_as_value_and_key():
   layer = tl.MultiHeadAttention(2, 2, mode='eval')
   layer.init(ShapeDtype(x.shape))
   weights = [np.asarray(w) for w in layer.weights]
-  np.testing.assert_allclose(np.asarray(layer(x)),
-                             _reference(x, x, x, weights, 2, 2, 2, np.ones((2, 5, 5), bool)),
-                             rtol=1e-5, atol=1e-5)
+  np.testing.assert_allclose(
+    np.asarray(layer(x)),
+    _reference(x, x, x, weights, 2, 2, 2, np.ones((2, 5, 5), bool)),
+    rtol=1e-5,
+    atol=1e-5,
+  )
 
 
 def test_bad_arguments_are_refused_clearly():

@@ -1,6 +1,5 @@
 """trax/layers/padding.py: ZeroPad, Crop and UpSample against numpy."""
 
-
 import numpy as np
 import pytest
 
@@ -10,11 +9,9 @@ import trax.layers as tl
 from tests.layers import harness
 
 PARITY_CASES = [
-    harness.Case('ZeroPad', lambda: tl.ZeroPad(((1, 0), (2, 1))), ShapeDtype((2, 4, 5, 3))),
-    harness.Case('Crop', lambda: tl.Crop(((1, 1), (0, 2), (1, 0))),
-                 ShapeDtype((2, 4, 5, 4, 2))),
-    harness.Case('UpSample', lambda: tl.UpSample((2, 3), 'bilinear'),
-                 ShapeDtype((2, 3, 4, 2))),
+  harness.Case('ZeroPad', lambda: tl.ZeroPad(((1, 0), (2, 1))), ShapeDtype((2, 4, 5, 3))),
+  harness.Case('Crop', lambda: tl.Crop(((1, 1), (0, 2), (1, 0))), ShapeDtype((2, 4, 5, 4, 2))),
+  harness.Case('UpSample', lambda: tl.UpSample((2, 3), 'bilinear'), ShapeDtype((2, 3, 4, 2))),
 ]
 X = np.random.default_rng(0).normal(size=(2, 4, 5, 3)).astype(np.float32)
 
@@ -41,8 +38,12 @@ def _bilinear_reference(x, factor):
       i0, j0 = int(u), int(v)
       i1, j1 = min(i0 + 1, n - 1), min(j0 + 1, m - 1)
       a, b = u - i0, v - j0
-      y[:, i, j] = ((1 - a) * (1 - b) * x[:, i0, j0] + (1 - a) * b * x[:, i0, j1]
-                    + a * (1 - b) * x[:, i1, j0] + a * b * x[:, i1, j1])
+      y[:, i, j] = (
+        (1 - a) * (1 - b) * x[:, i0, j0]
+        + (1 - a) * b * x[:, i0, j1]
+        + a * (1 - b) * x[:, i1, j0]
+        + a * b * x[:, i1, j1]
+      )
   return y
 
 

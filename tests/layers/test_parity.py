@@ -16,7 +16,11 @@ from tests.layers import harness
 
 # Public names that are not layers one can build and check on their own.
 NOT_CHECKED = {
-    'Layer', 'PureLayer', 'Fn', 'LayerError', 'ConfigError',
+  'Layer',
+  'PureLayer',
+  'Fn',
+  'LayerError',
+  'ConfigError',
 }
 
 
@@ -36,8 +40,11 @@ def _public_layer_names() -> set[str]:
       continue
     if inspect.isclass(obj) and issubclass(obj, tl.Layer):
       names.add(name)
-    elif (inspect.isfunction(obj) and name in config_lib._REGISTRY
-          and getattr(initializers, name, None) is not obj):
+    elif (
+      inspect.isfunction(obj)
+      and name in config_lib._REGISTRY
+      and getattr(initializers, name, None) is not obj
+    ):
       names.add(name)
   return names
 

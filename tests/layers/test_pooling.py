@@ -10,15 +10,19 @@ from trax.shapes import ShapeDtype
 from tests.layers import harness
 
 PARITY_CASES = [
-    harness.Case('MaxPool', lambda: tl.MaxPool(), ShapeDtype((2, 5, 4, 3))),
-    harness.Case('MaxPool', lambda: tl.MaxPool((3,), strides=(2,), padding='SAME'),
-                 ShapeDtype((2, 7, 3))),
-    harness.Case('SumPool', lambda: tl.SumPool((2, 3), strides=(2, 2)),
-                 ShapeDtype((2, 5, 7, 3))),
-    harness.Case('AvgPool', lambda: tl.AvgPool((3, 2), strides=(2, 2), padding='SAME'),
-                 ShapeDtype((2, 5, 5, 3))),
-    harness.Case('MaskedMean', lambda: tl.MaskedMean(keepdims=True),
-                 (ShapeDtype((2, 5, 3)), ShapeDtype((2, 5), np.bool_))),
+  harness.Case('MaxPool', lambda: tl.MaxPool(), ShapeDtype((2, 5, 4, 3))),
+  harness.Case(
+    'MaxPool', lambda: tl.MaxPool((3,), strides=(2,), padding='SAME'), ShapeDtype((2, 7, 3))
+  ),
+  harness.Case('SumPool', lambda: tl.SumPool((2, 3), strides=(2, 2)), ShapeDtype((2, 5, 7, 3))),
+  harness.Case(
+    'AvgPool', lambda: tl.AvgPool((3, 2), strides=(2, 2), padding='SAME'), ShapeDtype((2, 5, 5, 3))
+  ),
+  harness.Case(
+    'MaskedMean',
+    lambda: tl.MaskedMean(keepdims=True),
+    (ShapeDtype((2, 5, 3)), ShapeDtype((2, 5), np.bool_)),
+  ),
 ]
 
 
@@ -35,8 +39,10 @@ def _pool_reference(x, reduce, pool_size, strides, padding):
     sizes.append(count)
   y = np.zeros((x.shape[0], *sizes, x.shape[-1]), np.float64)
   for position in itertools.product(*map(range, sizes)):
-    window = tuple(slice(max(axis_starts[i], 0), axis_starts[i] + k)
-                   for axis_starts, i, k in zip(starts, position, pool_size))
+    window = tuple(
+      slice(max(axis_starts[i], 0), axis_starts[i] + k)
+      for axis_starts, i, k in zip(starts, position, pool_size)
+    )
     patch = x[(slice(None), *window, slice(None))]
     flat = patch.reshape(x.shape[0], -1, x.shape[-1])
     y[(slice(None), *position, slice(None))] = reduce(flat, axis=1)
@@ -47,9 +53,15 @@ REDUCERS = {'MaxPool': np.max, 'SumPool': np.sum, 'AvgPool': np.mean}
 
 
 @pytest.mark.parametrize('kind', sorted(REDUCERS))
-@pytest.mark.parametrize('pool_size, strides, padding', [
-    ((2, 2), None, 'VALID'), ((3, 2), (2, 2), 'VALID'), ((3, 3), (2, 1), 'SAME'),
-    ((2, 3), (3, 2), 'SAME')])
+@pytest.mark.parametrize(
+  'pool_size, strides, padding',
+  [
+    ((2, 2), None, 'VALID'),
+    ((3, 2), (2, 2), 'VALID'),
+    ((3, 3), (2, 1), 'SAME'),
+    ((2, 3), (3, 2), 'SAME'),
+  ],
+)
 def test_pooling_matches_numpy_windows(kind, pool_size, strides, padding):
   x = np.random.default_rng(0).normal(size=(2, 7, 6, 3)).astype(np.float32)
   y = getattr(tl, kind)(pool_size, strides=strides, padding=padding)(x)
@@ -67,30 +79,37 @@ def test_strides_default_to_one_as_in_trax():
 def test_one_and_three_spatial_axes():
   x1 = np.random.default_rng(1).normal(size=(2, 9, 3)).astype(np.float32)
   y1 = tl.AvgPool((3,), strides=(2,))(x1)
-  np.testing.assert_allclose(np.asarray(y1),
-                             _pool_reference(x1, np.mean, (3,), (2,), 'VALID'), atol=1e-6)
+  np.testing.assert_allclose(
+    np.asarray(y1), _pool_reference(x1, np.mean, (3,), (2,), 'VALID'), atol=1e-6
+  )
   x3 = np.random.default_rng(2).normal(size=(1, 4, 5, 6, 2)).astype(np.float32)
   y3 = tl.MaxPool((2, 2, 3), strides=(2, 2, 3))(x3)
-  np.testing.assert_allclose(np.asarray(y3),
-                             _pool_reference(x3, np.max, (2, 2, 3), (2, 2, 3), 'VALID'))
+  np.testing.assert_allclose(
+    np.asarray(y3), _pool_reference(x3, np.max, (2, 2, 3), (2, 2, 3), 'VALID')
+  )
 
 
 @pytest.mark.parametrize('padding', ['VALID', 'SAME'])
 def test_pooling_matches_keras(padding):
   import keras
+
   x = np.random.default_rng(3).normal(size=(2, 7, 6, 3)).astype(np.float32)
   options = dict(pool_size=(3, 2), strides=(2, 2), padding=padding)
   keras_options = dict(pool_size=(3, 2), strides=(2, 2), padding=padding.lower())
   to_numpy = keras.ops.convert_to_numpy
-  np.testing.assert_allclose(np.asarray(tl.MaxPool(**options)(x)),
-                             to_numpy(keras.layers.MaxPooling2D(**keras_options)(x)))
-  np.testing.assert_allclose(np.asarray(tl.AvgPool(**options)(x)),
-                             to_numpy(keras.layers.AveragePooling2D(**keras_options)(x)),
-                             atol=1e-6)
+  np.testing.assert_allclose(
+    np.asarray(tl.MaxPool(**options)(x)), to_numpy(keras.layers.MaxPooling2D(**keras_options)(x))
+  )
+  np.testing.assert_allclose(
+    np.asarray(tl.AvgPool(**options)(x)),
+    to_numpy(keras.layers.AveragePooling2D(**keras_options)(x)),
+    atol=1e-6,
+  )
   x1 = x[:, :, 0, :]
   np.testing.assert_allclose(
-      np.asarray(tl.MaxPool((3,), strides=(1,), padding=padding)(x1)),
-      to_numpy(keras.layers.MaxPooling1D(3, strides=1, padding=padding.lower())(x1)))
+    np.asarray(tl.MaxPool((3,), strides=(1,), padding=padding)(x1)),
+    to_numpy(keras.layers.MaxPooling1D(3, strides=1, padding=padding.lower())(x1)),
+  )
 
 
 def test_names_and_arity():
@@ -107,10 +126,13 @@ def test_bad_input_rank_names_layer(kind):
   assert f'{kind}(2,2)' in str(error.value)
 
 
-@pytest.mark.parametrize('make, message', [
+@pytest.mark.parametrize(
+  'make, message',
+  [
     (lambda: tl.MaxPool((2, 2), strides=(2,)), 'one entry per axis'),
     (lambda: tl.AvgPool(padding='same'), "padding must be 'VALID' or 'SAME'"),
-])
+  ],
+)
 def test_bad_arguments(make, message):
   with pytest.raises(ValueError, match=message):
     make()
@@ -119,6 +141,7 @@ def test_bad_arguments(make, message):
 @pytest.mark.parametrize('backend', ['jax', 'tensorflow-numpy'])
 def test_masked_mean_averages_the_kept_steps(backend):
   from trax import fastmath
+
   x = np.random.default_rng(0).normal(size=(2, 5, 3)).astype(np.float32)
   mask = np.array([[1, 1, 0, 1, 0], [0, 1, 1, 1, 1]], bool)
   with fastmath.use_backend(backend):

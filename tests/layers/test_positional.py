@@ -14,12 +14,17 @@ ShapeDtype = shapes.ShapeDtype
 RNG = jax.random.PRNGKey(0)
 
 PARITY_CASES = [
-    harness.Case('PositionalEncoding', lambda: tl.PositionalEncoding(max_len=16),
-                 ShapeDtype((2, 5, 6))),
-    # 'predict' is the identity by design (the decoder feeds shifted inputs), so it differs
-    # from 'eval'; see test_shift_right_is_identity_in_predict.
-    harness.Case('ShiftRight', lambda: tl.ShiftRight(n_positions=2),
-                 ShapeDtype((2, 5, 3)), {'check_modes': False}),
+  harness.Case(
+    'PositionalEncoding', lambda: tl.PositionalEncoding(max_len=16), ShapeDtype((2, 5, 6))
+  ),
+  # 'predict' is the identity by design (the decoder feeds shifted inputs), so it differs
+  # from 'eval'; see test_shift_right_is_identity_in_predict.
+  harness.Case(
+    'ShiftRight',
+    lambda: tl.ShiftRight(n_positions=2),
+    ShapeDtype((2, 5, 3)),
+    {'check_modes': False},
+  ),
 ]
 
 
@@ -64,7 +69,7 @@ def test_predict_adds_consecutive_positions():
   step = jax.jit(lambda x, s: layer.pure_fn(x, layer.weights, s, RNG))
   outputs, start = [], 0
   for size in (3, 1, 1, 2):
-    y, state = step(x[:, start:start + size], state)
+    y, state = step(x[:, start : start + size], state)
     outputs.append(y)
     start += size
   assert int(state) == 7
@@ -76,28 +81,26 @@ def test_dropout_shares_draws_along_broadcast_dims():
   table = expected_table(6, 40)
   # The default (-2,) shares one draw over positions (and the batch): whole features drop.
   y = np.asarray(tl.PositionalEncoding(max_len=6, dropout=0.5)(x))
-  kept = ~np.isclose(y[0, 1], 0.)  # Row 1 of the table has no zeros.
+  kept = ~np.isclose(y[0, 1], 0.0)  # Row 1 of the table has no zeros.
   assert 0 < kept.sum() < 40
-  np.testing.assert_allclose(y, np.broadcast_to(2. * kept * table, x.shape), atol=1e-5)
+  np.testing.assert_allclose(y, np.broadcast_to(2.0 * kept * table, x.shape), atol=1e-5)
   y = np.asarray(tl.PositionalEncoding(max_len=6, dropout=0.5, dropout_broadcast_dims=(-1,))(x))
-  kept = ~np.isclose(y[0, :, 1], 0.)  # Column 1 (cos t) has no zeros: whole positions drop.
-  np.testing.assert_allclose(y, np.broadcast_to(2. * kept[:, None] * table, x.shape),
-                             atol=1e-5)
+  kept = ~np.isclose(y[0, :, 1], 0.0)  # Column 1 (cos t) has no zeros: whole positions drop.
+  np.testing.assert_allclose(y, np.broadcast_to(2.0 * kept[:, None] * table, x.shape), atol=1e-5)
   eval_layer = tl.PositionalEncoding(max_len=6, dropout=0.5, mode='eval')
   np.testing.assert_allclose(eval_layer(x), np.broadcast_to(table, x.shape), atol=1e-6)
 
 
-@pytest.mark.parametrize('max_offset, allowed', [(None, range(8)), (2, range(3)),
-                                                 (0, [0])])
+@pytest.mark.parametrize('max_offset, allowed', [(None, range(8)), (2, range(3)), (0, [0])])
 def test_random_start_offsets(max_offset, allowed):
   x = np.zeros((1, 5, 4), np.float32)
-  layer = tl.PositionalEncoding(max_len=12, start_from_zero_prob=0., max_offset=max_offset)
+  layer = tl.PositionalEncoding(max_len=12, start_from_zero_prob=0.0, max_offset=max_offset)
   layer.init(shapes.signature(x), rng=RNG)
   table = expected_table(12, 4)
   starts = set()
   for seed in range(12):
     y, _ = layer.pure_fn(x, layer.weights, (), jax.random.PRNGKey(seed))
-    matches = [s for s in range(8) if np.allclose(y[0], table[s:s + 5], atol=1e-6)]
+    matches = [s for s in range(8) if np.allclose(y[0], table[s : s + 5], atol=1e-6)]
     assert len(matches) == 1
     starts.add(matches[0])
   assert starts <= set(allowed) and (len(starts) > 1 or len(allowed) == 1)
@@ -110,8 +113,9 @@ def test_bfloat16_table():
 
 
 def test_shift_right():
-  np.testing.assert_array_equal(tl.ShiftRight()(np.array([[1, 2, 3], [4, 5, 6]])),
-                                [[0, 1, 2], [0, 4, 5]])
+  np.testing.assert_array_equal(
+    tl.ShiftRight()(np.array([[1, 2, 3], [4, 5, 6]])), [[0, 1, 2], [0, 4, 5]]
+  )
   x = np.arange(2 * 4 * 3, dtype=np.float32).reshape(2, 4, 3)
   y = tl.ShiftRight(n_positions=2, mode='eval')(x)
   np.testing.assert_array_equal(y[:, 2:], x[:, :2])
@@ -128,6 +132,6 @@ def test_errors_name_the_layer():
   with pytest.raises(tl.LayerError, match=r'PositionalEncoding(.|\n)*max_len=4'):
     layer(np.zeros((1, 5, 2), np.float32))
   with pytest.raises(ValueError, match='PositionalEncoding: dropout'):
-    tl.PositionalEncoding(dropout=1.)
+    tl.PositionalEncoding(dropout=1.0)
   with pytest.raises(ValueError, match='ShiftRight: n_positions'):
     tl.ShiftRight(-1)

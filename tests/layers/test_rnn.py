@@ -1,6 +1,5 @@
 """Tests for trax/layers/rnn.py against numpy step-by-step references and Keras RNNs."""
 
-
 import numpy as np
 import pytest
 
@@ -10,17 +9,20 @@ from tests.layers import harness
 from tests.layers.test_convolution import _conv_reference
 
 PARITY_CASES = [
-    harness.Case('LSTMCell', lambda: tl.LSTMCell(4), (ShapeDtype((2, 3)), ShapeDtype((2, 8)))),
-    harness.Case('LSTM', lambda: tl.LSTM(4), ShapeDtype((2, 5, 3))),
-    harness.Case('LSTM', lambda: tl.LSTM(3, return_state=True, initial_state=True),
-                 (ShapeDtype((2, 4, 3)), ShapeDtype((2, 6)))),
-    harness.Case('GRUCell', lambda: tl.GRUCell(4), (ShapeDtype((2, 3)), ShapeDtype((2, 4)))),
-    harness.Case('GRU', lambda: tl.GRU(4), ShapeDtype((2, 5, 3))),
-    harness.Case('MakeZeroState', lambda: tl.MakeZeroState(depth_multiplier=2),
-                 ShapeDtype((2, 5, 3))),
-    harness.Case('ConvGRUCell', lambda: tl.ConvGRUCell(3, mode='eval'),
-                 ShapeDtype((2, 4, 5, 3))),
-    harness.Case('SRU', lambda: tl.SRU(3), ShapeDtype((2, 5, 3))),
+  harness.Case('LSTMCell', lambda: tl.LSTMCell(4), (ShapeDtype((2, 3)), ShapeDtype((2, 8)))),
+  harness.Case('LSTM', lambda: tl.LSTM(4), ShapeDtype((2, 5, 3))),
+  harness.Case(
+    'LSTM',
+    lambda: tl.LSTM(3, return_state=True, initial_state=True),
+    (ShapeDtype((2, 4, 3)), ShapeDtype((2, 6))),
+  ),
+  harness.Case('GRUCell', lambda: tl.GRUCell(4), (ShapeDtype((2, 3)), ShapeDtype((2, 4)))),
+  harness.Case('GRU', lambda: tl.GRU(4), ShapeDtype((2, 5, 3))),
+  harness.Case(
+    'MakeZeroState', lambda: tl.MakeZeroState(depth_multiplier=2), ShapeDtype((2, 5, 3))
+  ),
+  harness.Case('ConvGRUCell', lambda: tl.ConvGRUCell(3, mode='eval'), ShapeDtype((2, 4, 5, 3))),
+  harness.Case('SRU', lambda: tl.SRU(3), ShapeDtype((2, 5, 3))),
 ]
 
 
@@ -29,7 +31,7 @@ def _random(shape, seed=0):
 
 
 def _sigmoid(x):
-  return 1. / (1. + np.exp(-x))
+  return 1.0 / (1.0 + np.exp(-x))
 
 
 def _init(layer, *shapes):
@@ -71,9 +73,9 @@ def test_lstm_cell_matches_numpy():
 
 
 def test_lstm_forget_bias_goes_to_the_forget_gate_only():
-  _, b = _init(tl.LSTMCell(3, forget_bias=2.), (1, 2), (1, 6))
+  _, b = _init(tl.LSTMCell(3, forget_bias=2.0), (1, 2), (1, 6))
   np.testing.assert_allclose(b, [0, 0, 0, 0, 0, 0, 2, 2, 2, 0, 0, 0], atol=1e-4)
-  _, b1, _, _ = _init(tl.GRUCell(3, forget_bias=2.), (1, 2), (1, 3))
+  _, b1, _, _ = _init(tl.GRUCell(3, forget_bias=2.0), (1, 2), (1, 3))
   np.testing.assert_allclose(b1, [2, 2, 2, 0, 0, 0], atol=1e-4)
 
 
@@ -83,8 +85,9 @@ def test_lstm_matches_numpy(d_in):
   layer = tl.LSTM(4)
   w, b = _init(layer, x.shape)
   zeros = np.zeros((2, 4))
-  np.testing.assert_allclose(np.asarray(layer(x)), _lstm_reference(x, w, b, zeros, zeros)[0],
-                             atol=1e-5)
+  np.testing.assert_allclose(
+    np.asarray(layer(x)), _lstm_reference(x, w, b, zeros, zeros)[0], atol=1e-5
+  )
 
 
 def test_lstm_state_options():
@@ -114,6 +117,7 @@ def _keras_lstm_weights(w, b, d_in):
 
 def test_lstm_matches_keras():
   import keras
+
   x, c0, h0 = _random((2, 5, 3)), _random((2, 4), 1), _random((2, 4), 2)
   layer = tl.LSTM(4, return_state=True, initial_state=True)
   w, b = _init(layer, x.shape, (2, 8))
@@ -124,9 +128,9 @@ def test_lstm_matches_keras():
   keras_y, keras_h, keras_c = keras_lstm(x, initial_state=[h0, c0])
   to_numpy = keras.ops.convert_to_numpy
   np.testing.assert_allclose(np.asarray(y), to_numpy(keras_y), atol=1e-5)
-  np.testing.assert_allclose(np.asarray(state),
-                             np.concatenate([to_numpy(keras_c), to_numpy(keras_h)], -1),
-                             atol=1e-5)
+  np.testing.assert_allclose(
+    np.asarray(state), np.concatenate([to_numpy(keras_c), to_numpy(keras_h)], -1), atol=1e-5
+  )
 
 
 def test_gru_cell_and_gru_match_numpy():
@@ -141,12 +145,14 @@ def test_gru_cell_and_gru_match_numpy():
   np.testing.assert_allclose(np.asarray(new_h), expected, atol=1e-6)
   layer = tl.GRU(4)
   weights = _init(layer, x.shape)
-  np.testing.assert_allclose(np.asarray(layer(x)),
-                             _gru_reference(x, *weights, np.zeros((2, 4))), atol=1e-6)
+  np.testing.assert_allclose(
+    np.asarray(layer(x)), _gru_reference(x, *weights, np.zeros((2, 4))), atol=1e-6
+  )
 
 
 def test_gru_matches_keras():
   import keras
+
   x = _random((2, 5, 3))
   layer = tl.GRU(4)
   # Larger weights than the default init, so that the gates matter.
@@ -158,15 +164,24 @@ def test_gru_matches_keras():
   # update gate u, and kernels for x and h kept apart: split Trax's rows at d_in.
   keras_gru = keras.layers.GRU(4, return_sequences=True, reset_after=False)
   keras_gru.build(x.shape)
-  keras_gru.set_weights([np.concatenate([w1[:3], w2[:3]], 1),
-                         np.concatenate([w1[3:], w2[3:]], 1), np.concatenate([b1, b2])])
-  np.testing.assert_allclose(np.asarray(y), keras.ops.convert_to_numpy(keras_gru(x)),
-                             atol=1e-5)
+  keras_gru.set_weights(
+    [
+      np.concatenate([w1[:3], w2[:3]], 1),
+      np.concatenate([w1[3:], w2[3:]], 1),
+      np.concatenate([b1, b2]),
+    ]
+  )
+  np.testing.assert_allclose(np.asarray(y), keras.ops.convert_to_numpy(keras_gru(x)), atol=1e-5)
 
 
-@pytest.mark.parametrize('make', [lambda mode: tl.LSTM(4, mode=mode),
-                                  lambda mode: tl.GRU(4, mode=mode),
-                                  lambda mode: tl.SRU(3, mode=mode)])
+@pytest.mark.parametrize(
+  'make',
+  [
+    lambda mode: tl.LSTM(4, mode=mode),
+    lambda mode: tl.GRU(4, mode=mode),
+    lambda mode: tl.SRU(3, mode=mode),
+  ],
+)
 def test_predict_mode_continues_the_sequence(make):
   x = _random((2, 5, 3))
   full = make('eval')
@@ -175,7 +190,7 @@ def test_predict_mode_continues_the_sequence(make):
   stepper = make('predict')
   _, state = stepper.init(ShapeDtype((2, 1, 3)))
   stepper.weights, stepper.state = weights, state
-  steps = [np.asarray(stepper(x[:, t:t + 1])) for t in range(5)]
+  steps = [np.asarray(stepper(x[:, t : t + 1])) for t in range(5)]
   np.testing.assert_allclose(np.concatenate(steps, 1), expected, atol=1e-5)
 
 
@@ -187,8 +202,7 @@ def test_make_zero_state():
     tl.MakeZeroState()(np.zeros((2, 3), np.float32))
 
 
-@pytest.mark.parametrize('make', [lambda: tl.LSTM(4), lambda: tl.GRU(4),
-                                  lambda: tl.SRU(4)])
+@pytest.mark.parametrize('make', [lambda: tl.LSTM(4), lambda: tl.GRU(4), lambda: tl.SRU(4)])
 def test_bad_input_rank_names_layer(make):
   layer = make()
   with pytest.raises(tl.LayerError, match='expects inputs of shape') as error:
@@ -221,8 +235,9 @@ def test_sru_matches_numpy():
   np.testing.assert_allclose(np.asarray(layer(x)), _sru_reference(x, w, b), atol=1e-5)
   cubed = tl.SRU(3, activation=tl.Fn('Cube', lambda c: c**3))
   w, b = _init(cubed, x.shape)
-  np.testing.assert_allclose(np.asarray(cubed(x)), _sru_reference(x, w, b, lambda c: c**3),
-                             atol=1e-5)
+  np.testing.assert_allclose(
+    np.asarray(cubed(x)), _sru_reference(x, w, b, lambda c: c**3), atol=1e-5
+  )
 
 
 def test_sru_needs_input_depth_n_units():

@@ -27,33 +27,37 @@ def Dense3() -> tl.Layer:
 
 
 PARITY_CASES = [
-    harness.Case('SummaryScalar', lambda: tl.SummaryScalar('mean'), S((2, 3))),
-    harness.Case('SummaryImage', lambda: tl.SummaryImage('im', 2, num_summaries=2),
-                 (S((3, 2, 2)), S((3, 2, 2)))),
-    harness.Case('AssertFunction', lambda: tl.AssertFunction('...a->...b', tl.Dense(4)),
-                 S((2, 3))),
-    harness.Case('GeneralGRUCell',
-                 lambda: tl.GeneralGRUCell(Dense3, dropout_rate_c=0.5), S((2, 3)),
-                 {'deterministic': False}),
-    harness.Case('InnerSRUCell', tl.InnerSRUCell, (S((2, 3)), S((2, 3)), S((2, 3)))),
-    harness.Case('ScanSRUCell', lambda: tl.ScanSRUCell('eval'),
-                 (S((2, 4, 3)), S((2, 4, 3)), S((2, 3)))),
+  harness.Case('SummaryScalar', lambda: tl.SummaryScalar('mean'), S((2, 3))),
+  harness.Case(
+    'SummaryImage', lambda: tl.SummaryImage('im', 2, num_summaries=2), (S((3, 2, 2)), S((3, 2, 2)))
+  ),
+  harness.Case('AssertFunction', lambda: tl.AssertFunction('...a->...b', tl.Dense(4)), S((2, 3))),
+  harness.Case(
+    'GeneralGRUCell',
+    lambda: tl.GeneralGRUCell(Dense3, dropout_rate_c=0.5),
+    S((2, 3)),
+    {'deterministic': False},
+  ),
+  harness.Case('InnerSRUCell', tl.InnerSRUCell, (S((2, 3)), S((2, 3)), S((2, 3)))),
+  harness.Case(
+    'ScanSRUCell', lambda: tl.ScanSRUCell('eval'), (S((2, 4, 3)), S((2, 4, 3)), S((2, 3)))
+  ),
 ]
 
 
 def test_summary_scalar_keeps_its_value_and_passes_the_input():
   layer = tl.SummaryScalar('mean_activation')
-  x = np.array([[1., 2.], [3., 6.]], np.float32)
+  x = np.array([[1.0, 2.0], [3.0, 6.0]], np.float32)
   np.testing.assert_array_equal(layer(x), x)
-  assert layer.state == {'summary_mean_activation': pytest.approx(3.)}
+  assert layer.state == {'summary_mean_activation': pytest.approx(3.0)}
   maximum = tl.SummaryScalar('max', aggregation_fun=fastmath.numpy.max)
   maximum(x)
-  assert float(maximum.state['summary_max']) == 6.
+  assert float(maximum.state['summary_max']) == 6.0
 
 
 def test_summary_image_keeps_concatenated_items():
   layer = tl.SummaryImage('pair', 2, num_summaries=5)
-  a, b = np.arange(12.).reshape(3, 2, 2), -np.arange(12.).reshape(3, 2, 2)
+  a, b = np.arange(12.0).reshape(3, 2, 2), -np.arange(12.0).reshape(3, 2, 2)
   outputs = layer((a, b))
   np.testing.assert_array_equal(outputs[0], a)
   assert sorted(layer.state) == ['summary_pair0', 'summary_pair1', 'summary_pair2']
@@ -65,14 +69,18 @@ def test_gaussian_log_densities_equal_scipy():
   x, mu = rng.normal(size=(4, 3)), rng.normal(size=(4, 3))
   a = rng.normal(size=(3, 3))
   sigma = a @ a.T + np.eye(3)
-  variances = rng.uniform(0.2, 2., size=3)
+  variances = rng.uniform(0.2, 2.0, size=3)
   expected_full = [stats.multivariate_normal.logpdf(x[i], mu[i], sigma) for i in range(4)]
-  expected_diag = [stats.multivariate_normal.logpdf(x[i], mu[i], np.diag(variances))
-                   for i in range(4)]
+  expected_diag = [
+    stats.multivariate_normal.logpdf(x[i], mu[i], np.diag(variances)) for i in range(4)
+  ]
   for backend in ('jax', 'tensorflow-numpy'):
     with fastmath.use_backend(backend):
-      full = tl.log_gaussian_pdf(x.astype(np.float32), mu.astype(np.float32),
-                                 np.broadcast_to(sigma, (4, 3, 3)).astype(np.float32))
+      full = tl.log_gaussian_pdf(
+        x.astype(np.float32),
+        mu.astype(np.float32),
+        np.broadcast_to(sigma, (4, 3, 3)).astype(np.float32),
+      )
       diag = tl.log_gaussian_diag_pdf(x, mu, variances)
     np.testing.assert_allclose(np.asarray(full), expected_full, rtol=1e-4)
     np.testing.assert_allclose(np.asarray(diag), expected_diag, rtol=1e-4)
@@ -86,21 +94,28 @@ def test_multigaussian_loss_is_the_mixture_log_likelihood():
   got = tl.multigaussian_loss(preds, targets, ngauss=n_gauss)
   logits = preds[:, :n_gauss].astype(np.float64)
   mixture = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
-  mus = preds[:, n_gauss:n_gauss * (d + 1)].reshape(5, n_gauss, d)
-  variances = (preds[:, n_gauss * (d + 1):] ** 2 + 1e-6).reshape(5, n_gauss, d)
-  expected = [np.log(sum(mixture[b, k] * stats.multivariate_normal.pdf(
-      targets[b], mus[b, k], np.diag(variances[b, k])) for k in range(n_gauss)))
-              for b in range(5)]
+  mus = preds[:, n_gauss : n_gauss * (d + 1)].reshape(5, n_gauss, d)
+  variances = (preds[:, n_gauss * (d + 1) :] ** 2 + 1e-6).reshape(5, n_gauss, d)
+  expected = [
+    np.log(
+      sum(
+        mixture[b, k]
+        * stats.multivariate_normal.pdf(targets[b], mus[b, k], np.diag(variances[b, k]))
+        for k in range(n_gauss)
+      )
+    )
+    for b in range(5)
+  ]
   np.testing.assert_allclose(got, expected, rtol=1e-4)
 
 
 def test_general_gru_cell_computes_the_gru_update():
-  cell = tl.GeneralGRUCell(lambda: tl.Dense(3), dropout_rate_c=0.)
+  cell = tl.GeneralGRUCell(lambda: tl.Dense(3), dropout_rate_c=0.0)
   s = np.random.default_rng(2).normal(size=(2, 3)).astype(np.float32)
   weights, _ = cell.init(S((2, 3)), rng=RNG)
   flat, _ = tl.flatten_weights_and_state(weights, ())
   (w_u, b_u), (w_r, b_r), (w_c, b_c) = flat[0:2], flat[2:4], flat[4:6]
-  sigmoid = lambda z: 1. / (1. + np.exp(-z))
+  sigmoid = lambda z: 1.0 / (1.0 + np.exp(-z))
   u = sigmoid(s @ w_u + b_u + 0.5)
   r = sigmoid(s @ w_r + b_r + 0.5)
   c = np.tanh((r * s) @ w_c + b_c)
@@ -135,7 +150,7 @@ def test_assert_function_checks_inputs_and_outputs_and_leaves_the_layer_unchange
 
 
 def test_to_list_and_array_files(tmp_path):
-  assert tl.to_list((np.array([1, 2]), np.array([[3.]]))) == [[1, 2], [[3.]]]
+  assert tl.to_list((np.array([1, 2]), np.array([[3.0]]))) == [[1, 2], [[3.0]]]
   assert tl.to_list(np.array([1])) == [1]
   path = os.path.join(tmp_path, 'arrays.npy.gz')
   arrays = [np.arange(3), np.ones((2, 2), np.float32)]
@@ -148,7 +163,7 @@ def test_to_list_and_array_files(tmp_path):
 
 
 def test_pmap_era_helpers():
-  x = np.arange(24.).reshape(6, 4)
+  x = np.arange(24.0).reshape(6, 4)
   np.testing.assert_array_equal(tl.reshape_by_device(x, 3), x.reshape(3, 2, 4))
   with pytest.raises(ValueError, match='does not evenly divide'):
     tl.reshape_by_device(x, 4)
@@ -156,8 +171,8 @@ def test_pmap_era_helpers():
   np.testing.assert_array_equal(tl.for_n_devices(np.ones(2), 1), np.ones(2))
   np.testing.assert_allclose(tl.mean_or_pmean(1, x, axis=0), x.mean(0))
   forward = tl.jit_forward(lambda x, w, s, r: (x * w, s), 1)
-  np.testing.assert_allclose(forward(x, 2., (), RNG)[0], 2. * x)
-  weights = np.arange(8.).reshape(4, 2)  # rank 2: shards along axis 0
+  np.testing.assert_allclose(forward(x, 2.0, (), RNG)[0], 2.0 * x)
+  weights = np.arange(8.0).reshape(4, 2)  # rank 2: shards along axis 0
   sharded = tl.shard(weights, 1)
   assert sharded.shape == (jax.local_device_count(), 4, 2)
   np.testing.assert_array_equal(tl.unshard(sharded[:1], 1), weights)
@@ -179,7 +194,7 @@ def test_chunk_weights_and_outputs_follow_trax_keys():
   scan_key = jax.random.split(key, 3)[1]
   dense = tl.Dense(4)
   expected, _ = dense.init(S((2, 3)), rng=jax.random.split(scan_key, 1)[0])
-  harness.assert_trees_close(weights[1][0], expected, 0., 0.)
+  harness.assert_trees_close(weights[1][0], expected, 0.0, 0.0)
   x = np.random.default_rng(4).normal(size=(6, 3)).astype(np.float32)
   np.testing.assert_allclose(chunked(x), dense(x), rtol=1e-6)
   # Not divisible: one chunk (pass_unchunkable), or an error.
@@ -192,4 +207,4 @@ def test_serial_of_one_layer_splits_its_key_as_trax():
   key = jax.random.PRNGKey(2)
   weights, _ = tl.Serial(tl.Dense(3)).init(S((1, 2)), rng=key)
   expected, _ = tl.Dense(3).init(S((1, 2)), rng=jax.random.split(key, 1)[0])
-  harness.assert_trees_close(weights[0], expected, 0., 0.)
+  harness.assert_trees_close(weights[0], expected, 0.0, 0.0)

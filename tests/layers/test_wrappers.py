@@ -1,6 +1,5 @@
 """Tests of Chunk, BatchLeadingAxes and Bidirectional against numpy reshapes and flips."""
 
-
 import jax
 import numpy as np
 import pytest
@@ -30,11 +29,17 @@ def MinusBatchMean():
 
 
 PARITY_CASES = [
-    harness.Case('Chunk', lambda: tl.Chunk(tl.Serial(tl.Dense(3), tl.Dup()), 2), S((4, 3))),
-    harness.Case('BatchLeadingAxes', lambda: tl.BatchLeadingAxes(
-        tl.Serial(tl.Dense(3), MinusBatchMean())), S((2, 3, 4))),
-    harness.Case('Bidirectional', lambda: tl.Bidirectional(tl.Serial(
-        tl.Dense(3), tl.Fn('CumSum', _cumsum_over_time))), S((2, 5, 4))),
+  harness.Case('Chunk', lambda: tl.Chunk(tl.Serial(tl.Dense(3), tl.Dup()), 2), S((4, 3))),
+  harness.Case(
+    'BatchLeadingAxes',
+    lambda: tl.BatchLeadingAxes(tl.Serial(tl.Dense(3), MinusBatchMean())),
+    S((2, 3, 4)),
+  ),
+  harness.Case(
+    'Bidirectional',
+    lambda: tl.Bidirectional(tl.Serial(tl.Dense(3), tl.Fn('CumSum', _cumsum_over_time))),
+    S((2, 5, 4)),
+  ),
 ]
 
 
@@ -80,7 +85,7 @@ def test_batch_leading_axes_with_weights_and_two_inputs():
   assert (layer.n_in, layer.n_out) == (2, 1)
   a, b = harness.random_inputs((S((2, 3, 4)), S((2, 3, 4))))
   y = layer((a, b))
-  ((), (w, bias)), = layer.weights
+  (((), (w, bias)),) = layer.weights
   np.testing.assert_allclose(y, (a + b) @ w + bias, atol=1e-5)
   with pytest.raises(ValueError, match='n_out=1'):
     tl.BatchLeadingAxes(tl.Dup())
@@ -91,8 +96,7 @@ def test_bidirectional_runs_a_copy_on_the_reversed_sequence():
   x = harness.random_inputs(S((2, 5, 3)))
   y = tl.Bidirectional(cumsum)(x)
   reversed_cumsum = np.flip(np.cumsum(np.flip(x, 1), 1), 1)
-  np.testing.assert_allclose(y, np.concatenate([np.cumsum(x, 1), reversed_cumsum], -1),
-                             atol=1e-5)
+  np.testing.assert_allclose(y, np.concatenate([np.cumsum(x, 1), reversed_cumsum], -1), atol=1e-5)
 
 
 def test_bidirectional_backward_copy_has_its_own_weights():

@@ -10,7 +10,7 @@ from tests.models import helpers
 
 
 def _relu(x):
-  return np.maximum(x, 0.)
+  return np.maximum(x, 0.0)
 
 
 @pytest.mark.parametrize('out_activation', [False, True])
@@ -18,8 +18,10 @@ def test_mlp_matches_numpy(out_activation):
   model = models.MLP(layer_widths=(6, 5, 3), out_activation=out_activation)
   x = np.random.default_rng(0).normal(size=(2, 3, 4)).astype(np.float32)
   weights, state = helpers.init(model, shapes.signature(x))
-  (w1, b1), (w2, b2), (w3, b3) = [(np.asarray(w), np.asarray(b)) for w, b in
-                                  zip(*[iter(tl.flatten_weights_and_state(weights, ())[0])] * 2)]
+  (w1, b1), (w2, b2), (w3, b3) = [
+    (np.asarray(w), np.asarray(b))
+    for w, b in zip(*[iter(tl.flatten_weights_and_state(weights, ())[0])] * 2)
+  ]
   h = x.reshape(2, 12)
   expected = _relu(_relu(h @ w1 + b1) @ w2 + b2) @ w3 + b3
   if out_activation:
@@ -33,7 +35,7 @@ def test_mlp_without_flatten_acts_on_the_last_axis():
   model = models.MLP(layer_widths=(4,), flatten=False, activation_fn=tl.Tanh)
   x = np.random.default_rng(1).normal(size=(2, 3, 5)).astype(np.float32)
   weights, state = helpers.init(model, shapes.signature(x))
-  (w, b),  = weights
+  ((w, b),) = weights
   y, _ = model.pure_fn(x, weights, state, helpers.RNG)
   np.testing.assert_allclose(y, x @ np.asarray(w) + np.asarray(b), rtol=1e-5, atol=1e-6)
 

@@ -31,12 +31,26 @@ def test_resnet50_has_trax1_flat_weights_and_state():
 
 def test_conv_block_and_identity_block_shapes_and_shortcuts():
   conv_block = models.ConvBlock(3, [2, 3, 8], (2, 2), mode='eval')
-  weight_shapes, _ = helpers.flat_weight_and_state_shapes(conv_block,
-                                                          _float_signature(2, 8, 8, 4))
+  weight_shapes, _ = helpers.flat_weight_and_state_shapes(conv_block, _float_signature(2, 8, 8, 4))
   # Shortcut (one conv and norm), then the main path (three of them), as in Trax 1.x.
   assert weight_shapes == [
-      (1, 1, 4, 8), (8,), (8,), (8,), (1, 1, 4, 2), (2,), (2,), (2,),
-      (3, 3, 2, 3), (3,), (3,), (3,), (1, 1, 3, 8), (8,), (8,), (8,)]
+    (1, 1, 4, 8),
+    (8,),
+    (8,),
+    (8,),
+    (1, 1, 4, 2),
+    (2,),
+    (2,),
+    (2,),
+    (3, 3, 2, 3),
+    (3,),
+    (3,),
+    (3,),
+    (1, 1, 3, 8),
+    (8,),
+    (8,),
+    (8,),
+  ]
   assert conv_block(_images(2, 8, 8, 4)).shape == (2, 4, 4, 8)
 
   identity_block = models.IdentityBlock(3, [2, 3, 8], mode='eval')
@@ -72,7 +86,7 @@ def test_wide_resnet_group_of_one_block_has_no_second_residual():
 
 def test_batch_norm_statistics_update_in_train_mode_only():
   signature = _float_signature(4, 4, 4, 3)
-  x = _images(4, 4, 4, 3, seed=2) * 3. + 1.
+  x = _images(4, 4, 4, 3, seed=2) * 3.0 + 1.0
   train = models.WideResnetBlock(3, bn_momentum=0.5, mode='train')
   weights, state = helpers.init(train, signature)
   _, new_state = train.pure_fn(x, weights, state, helpers.RNG)
@@ -84,6 +98,7 @@ def test_batch_norm_statistics_update_in_train_mode_only():
   evaluation = tl.from_config(train.config(), mode='eval')
   eval_weights, eval_state = helpers.init(evaluation, signature)
   _, unchanged = evaluation.pure_fn(x, eval_weights, eval_state, helpers.RNG)
-  for before, after in zip(tl.flatten_weights_and_state((), eval_state)[1],
-                           tl.flatten_weights_and_state((), unchanged)[1]):
+  for before, after in zip(
+    tl.flatten_weights_and_state((), eval_state)[1], tl.flatten_weights_and_state((), unchanged)[1]
+  ):
     np.testing.assert_array_equal(before, after)

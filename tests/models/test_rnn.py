@@ -20,8 +20,14 @@ def test_rnnlm_has_trax1_flat_weights():
 
 @pytest.mark.parametrize('n_layers', [1, 3])
 def test_rnnlm_stacks_any_number_of_cells(n_layers):
-  model = models.RNNLM(vocab_size=10, d_model=4, n_layers=n_layers, rnn_cell=tl.GRUCell,
-                       rnn_cell_d_state_multiplier=1, mode='eval')
+  model = models.RNNLM(
+    vocab_size=10,
+    d_model=4,
+    n_layers=n_layers,
+    rnn_cell=tl.GRUCell,
+    rnn_cell_d_state_multiplier=1,
+    mode='eval',
+  )
   signature = helpers.int_signature(2, 5)
   weight_shapes, _ = helpers.flat_weight_and_state_shapes(model, signature)
   gru_weights = [(8, 8), (8,), (8, 4), (4,)]
@@ -34,16 +40,21 @@ def test_rnnlm_rejects_zero_layers():
     models.RNNLM(vocab_size=10, n_layers=0)
 
 
-@pytest.mark.parametrize('factory, config', [
+@pytest.mark.parametrize(
+  'factory, config',
+  [
     (models.RNNLM, dict(vocab_size=12, d_model=6)),
     (models.GRULM, dict(vocab_size=12, d_model=6, n_layers=2)),
-])
+  ],
+)
 def test_language_models_predict_one_token_at_a_time_equals_eval(factory, config):
   tokens = np.random.default_rng(0).integers(0, 12, (2, 6)).astype(np.int32)
   eval_model, predict_model = helpers.eval_and_predict(
-      factory, config, helpers.int_signature(2, 6), helpers.int_signature(2, 1))
-  np.testing.assert_allclose(helpers.decode_one_at_a_time(predict_model, tokens),
-                             eval_model(tokens), atol=1e-5)
+    factory, config, helpers.int_signature(2, 6), helpers.int_signature(2, 1)
+  )
+  np.testing.assert_allclose(
+    helpers.decode_one_at_a_time(predict_model, tokens), eval_model(tokens), atol=1e-5
+  )
 
 
 def test_grulm_has_trax1_flat_weights():
@@ -55,8 +66,14 @@ def test_grulm_has_trax1_flat_weights():
   assert helpers.output_shape(model, signature) == (3, 7, 20)
 
 
-SEQ2SEQ = dict(input_vocab_size=12, target_vocab_size=10, d_model=8, n_encoder_layers=2,
-               n_decoder_layers=1, n_attention_heads=2)
+SEQ2SEQ = dict(
+  input_vocab_size=12,
+  target_vocab_size=10,
+  d_model=8,
+  n_encoder_layers=2,
+  n_decoder_layers=1,
+  n_attention_heads=2,
+)
 
 
 def test_lstm_seq2seq_attn_has_trax1_flat_weights_and_outputs():
@@ -65,10 +82,14 @@ def test_lstm_seq2seq_attn_has_trax1_flat_weights_and_outputs():
   weight_shapes, _ = helpers.flat_weight_and_state_shapes(model, signature)
   lstm = [(16, 32), (32,)]
   assert weight_shapes == (
-      [(12, 8)] + 2 * lstm                  # encoder
-      + [(10, 8)] + lstm                    # pre-attention decoder
-      + 4 * [(8, 8), (8,)]                  # attention: q, k, v, output
-      + lstm + [(8, 10), (10,)])            # decoder
+    [(12, 8)]
+    + 2 * lstm  # encoder
+    + [(10, 8)]
+    + lstm  # pre-attention decoder
+    + 4 * [(8, 8), (8,)]  # attention: q, k, v, output
+    + lstm
+    + [(8, 10), (10,)]
+  )  # decoder
   assert (model.n_in, model.n_out) == (2, 2)
   assert helpers.output_shape(model, signature) == ((2, 3, 10), (2, 3))
 
@@ -79,14 +100,17 @@ def test_lstm_seq2seq_attn_predict_one_target_at_a_time_equals_eval():
   source[0, 3:] = 0  # padding
   targets = rng.integers(1, 10, (2, 4)).astype(np.int32)
   eval_model, predict_model = helpers.eval_and_predict(
-      models.LSTMSeq2SeqAttn, SEQ2SEQ,
-      (helpers.int_signature(2, 5), helpers.int_signature(2, 4)),
-      (helpers.int_signature(2, 5), helpers.int_signature(2, 1)))
+    models.LSTMSeq2SeqAttn,
+    SEQ2SEQ,
+    (helpers.int_signature(2, 5), helpers.int_signature(2, 4)),
+    (helpers.int_signature(2, 5), helpers.int_signature(2, 1)),
+  )
   log_probs, passed_targets = eval_model((source, targets))
-  np.testing.assert_allclose(np.exp(log_probs).sum(-1), 1., atol=1e-5)
+  np.testing.assert_allclose(np.exp(log_probs).sum(-1), 1.0, atol=1e-5)
   np.testing.assert_array_equal(passed_targets, targets)
-  np.testing.assert_allclose(helpers.decode_one_at_a_time(predict_model, targets, source),
-                             log_probs, atol=1e-5)
+  np.testing.assert_allclose(
+    helpers.decode_one_at_a_time(predict_model, targets, source), log_probs, atol=1e-5
+  )
 
 
 def test_lstm_seq2seq_attn_ignores_source_padding_in_attention():

@@ -22,9 +22,13 @@ def test_atari_models_shapes_and_backends():
   frames = np.random.default_rng(0).integers(0, 256, (1, 3, 20, 20, 3)).astype(np.uint8)
   assert models.AtariCnn()(frames).shape == (1, 3, 128)
   assert models.AtariCnnBody(hidden_sizes=(4, 4, 4), output_size=8)(
-      np.zeros((2, 2, 36, 36, 1), np.uint8)).shape == (2, 2, 8)
-  harness.check_layer(models.FrameStackMLP(n_frames=2, hidden_sizes=(8,), output_size=4),
-                      shapes.ShapeDtype((2, 5, 3)), check_modes=False)
+    np.zeros((2, 2, 36, 36, 1), np.uint8)
+  ).shape == (2, 2, 8)
+  harness.check_layer(
+    models.FrameStackMLP(n_frames=2, hidden_sizes=(8,), output_size=4),
+    shapes.ShapeDtype((2, 5, 3)),
+    check_modes=False,
+  )
 
 
 def test_atari_cnn_scales_bytes_and_ends_in_relu():
@@ -34,8 +38,11 @@ def test_atari_cnn_scales_bytes_and_ends_in_relu():
   assert (np.asarray(out) >= 0).all()
   # The same weights on frames already in [0, 1] after the byte scaling give the same.
   rest = tl.Serial(model.sublayers[1:])
-  np.testing.assert_allclose(rest(np.ones((1, 1, 8, 8, 1), np.float32), weights=model.weights[1:],
-                                  state=model.state[1:]), out, rtol=1e-6)
+  np.testing.assert_allclose(
+    rest(np.ones((1, 1, 8, 8, 1), np.float32), weights=model.weights[1:], state=model.state[1:]),
+    out,
+    rtol=1e-6,
+  )
 
 
 def test_diagonal_gate_shifts_thirds():

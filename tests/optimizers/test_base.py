@@ -37,11 +37,15 @@ def test_adam_slots_are_m_then_v():
   assert slot.m is m and slot.v is v
 
 
-@pytest.mark.parametrize('opt, check', [
+@pytest.mark.parametrize(
+  'opt, check',
+  [
     (optimizers.SGD(), lambda s: s is None),
     (optimizers.Momentum(), lambda s: s.shape == (2, 3) and not s.any()),
     (optimizers.RMSProp(), lambda s: s.shape == (2, 3) and (s == 1).all()),
-], ids=['sgd', 'momentum', 'rms_prop'])
+  ],
+  ids=['sgd', 'momentum', 'rms_prop'],
+)
 def test_slot_layouts(opt, check):
   (slot,), _ = opt.tree_init(np.zeros((2, 3), np.float32))
   assert check(slot)
@@ -83,6 +87,7 @@ def test_clipping_leaves_gradients_under_the_norm_alone(grads):
 
 def test_clip_grads_matches_optax():
   import optax
+
   grads = {'a': _f32(1.0, 2.0, 3.0), 'b': (_f32(-4.0),)}
   clipped = optimizers.clip_grads(grads, 2.0)
   expected, _ = optax.clip_by_global_norm(2.0).update(grads, None)
@@ -104,8 +109,8 @@ def test_low_precision_weights_update_in_float32(dtype):
     weights, slots, _ = update(step, grads, weights, slots, opt_params)
     # The reference: weights rounded to `dtype` after each step, everything else float32.
     ref_new, ref_slots, _ = reference.tree_update(
-        step, grads.astype(jnp.float32), ref_weights.astype(jnp.float32), ref_slots,
-        opt_params)
+      step, grads.astype(jnp.float32), ref_weights.astype(jnp.float32), ref_slots, opt_params
+    )
     ref_weights = ref_new.astype(dtype)
     assert weights.dtype == dtype and slots[0].v.dtype == jnp.float32
     np.testing.assert_array_equal(weights, ref_weights)
@@ -145,8 +150,7 @@ def test_tree_update_is_pure_unless_asked_to_store_slots():
   slots, opt_params = opt.tree_init(_f32(0.0))
   _, new_slots, _ = opt.tree_update(0, _f32(1.0), _f32(0.0), slots, opt_params)
   assert opt.slots is slots
-  _, new_slots, _ = opt.tree_update(0, _f32(1.0), _f32(0.0), slots, opt_params,
-                                    store_slots=True)
+  _, new_slots, _ = opt.tree_update(0, _f32(1.0), _f32(0.0), slots, opt_params, store_slots=True)
   assert opt.slots is new_slots
 
 

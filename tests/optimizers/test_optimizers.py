@@ -17,7 +17,6 @@ Trax's epsilon placement:
 - SM3: optax's `scale_by_sm3` with `eps=0`; Trax adds 1e-16 to the root instead.
 """
 
-
 import jax
 import numpy as np
 import optax
@@ -37,9 +36,12 @@ def _weights(seed=0):
 
 
 def _adafactor_oracle(lr=0.05, factored=True, param_scale=True, beta1=None, wd=1e-5):
-  chain = [optax.scale_by_factored_rms(factored=factored, decay_rate=0.8,
-                                       min_dim_size_to_factor=1, epsilon=1e-16),
-           optax.clip_by_block_rms(1.0)]
+  chain = [
+    optax.scale_by_factored_rms(
+      factored=factored, decay_rate=0.8, min_dim_size_to_factor=1, epsilon=1e-16
+    ),
+    optax.clip_by_block_rms(1.0),
+  ]
   if param_scale:
     chain.append(optax.scale_by_param_block_rms(1e-3))
   chain.append(optax.scale(-lr))
@@ -50,32 +52,63 @@ def _adafactor_oracle(lr=0.05, factored=True, param_scale=True, beta1=None, wd=1
 
 # (name, trax optimizer, optax oracle)
 CASES = [
-    ('sgd', optimizers.SGD(0.1), optax.sgd(0.1)),
-    ('momentum_nesterov', optimizers.Momentum(0.1, mass=0.8, weight_decay_rate=0.01),
-     optax.chain(optax.trace(0.8, nesterov=True), optax.scale(-0.1),
-                 optax.add_decayed_weights(-0.01))),
-    ('momentum_heavy_ball', optimizers.Momentum(0.1, weight_decay_rate=0.01, nesterov=False),
-     optax.chain(optax.trace(0.9), optax.scale(-0.1), optax.add_decayed_weights(-0.01))),
-    ('rms_prop', optimizers.RMSProp(0.01, gamma=0.8, eps=1e-3),
-     optax.chain(optax.scale_by_rms(0.8, eps=1e-3, initial_scale=1.0, eps_in_sqrt=False),
-                 optax.scale(-0.01))),
-    ('adam', optimizers.Adam(0.01, weight_decay_rate=0.01, b1=0.8, b2=0.9, eps=1e-3),
-     optax.chain(optax.scale_by_adam(0.8, 0.9, eps=1e-3), optax.scale(-0.01),
-                 optax.add_decayed_weights(-0.01))),
-    ('adam_defaults', optimizers.Adam(),
-     optax.chain(optax.scale_by_adam(0.9, 0.999, eps=1e-5), optax.scale(-1e-4),
-                 optax.add_decayed_weights(-1e-5))),
-    ('adafactor_defaults', optimizers.Adafactor(), _adafactor_oracle()),
-    ('adafactor_unfactored', optimizers.Adafactor(0.1, factored=False,
-                                                  multiply_by_parameter_scale=False),
-     _adafactor_oracle(0.1, factored=False, param_scale=False)),
-    ('adafactor_momentum', optimizers.Adafactor(do_momentum=True, beta1=0.9,
-                                                weight_decay_rate=0.01),
-     _adafactor_oracle(beta1=0.9, wd=0.01)),
-    ('sm3', optimizers.SM3(0.1), optax.chain(optax.scale_by_sm3(0.9, 1.0, eps=0.0),
-                                            optax.scale(-0.1))),
-    ('sm3_no_momentum', optimizers.SM3(0.1, momentum=0.0),
-     optax.chain(optax.scale_by_sm3(0.0, 1.0, eps=0.0), optax.scale(-0.1))),
+  ('sgd', optimizers.SGD(0.1), optax.sgd(0.1)),
+  (
+    'momentum_nesterov',
+    optimizers.Momentum(0.1, mass=0.8, weight_decay_rate=0.01),
+    optax.chain(
+      optax.trace(0.8, nesterov=True), optax.scale(-0.1), optax.add_decayed_weights(-0.01)
+    ),
+  ),
+  (
+    'momentum_heavy_ball',
+    optimizers.Momentum(0.1, weight_decay_rate=0.01, nesterov=False),
+    optax.chain(optax.trace(0.9), optax.scale(-0.1), optax.add_decayed_weights(-0.01)),
+  ),
+  (
+    'rms_prop',
+    optimizers.RMSProp(0.01, gamma=0.8, eps=1e-3),
+    optax.chain(
+      optax.scale_by_rms(0.8, eps=1e-3, initial_scale=1.0, eps_in_sqrt=False), optax.scale(-0.01)
+    ),
+  ),
+  (
+    'adam',
+    optimizers.Adam(0.01, weight_decay_rate=0.01, b1=0.8, b2=0.9, eps=1e-3),
+    optax.chain(
+      optax.scale_by_adam(0.8, 0.9, eps=1e-3), optax.scale(-0.01), optax.add_decayed_weights(-0.01)
+    ),
+  ),
+  (
+    'adam_defaults',
+    optimizers.Adam(),
+    optax.chain(
+      optax.scale_by_adam(0.9, 0.999, eps=1e-5),
+      optax.scale(-1e-4),
+      optax.add_decayed_weights(-1e-5),
+    ),
+  ),
+  ('adafactor_defaults', optimizers.Adafactor(), _adafactor_oracle()),
+  (
+    'adafactor_unfactored',
+    optimizers.Adafactor(0.1, factored=False, multiply_by_parameter_scale=False),
+    _adafactor_oracle(0.1, factored=False, param_scale=False),
+  ),
+  (
+    'adafactor_momentum',
+    optimizers.Adafactor(do_momentum=True, beta1=0.9, weight_decay_rate=0.01),
+    _adafactor_oracle(beta1=0.9, wd=0.01),
+  ),
+  (
+    'sm3',
+    optimizers.SM3(0.1),
+    optax.chain(optax.scale_by_sm3(0.9, 1.0, eps=0.0), optax.scale(-0.1)),
+  ),
+  (
+    'sm3_no_momentum',
+    optimizers.SM3(0.1, momentum=0.0),
+    optax.chain(optax.scale_by_sm3(0.0, 1.0, eps=0.0), optax.scale(-0.1)),
+  ),
 ]
 
 
@@ -92,8 +125,9 @@ def test_steps_match_optax(name, opt, oracle):
     weights, slots, _ = update(step, grads, weights, slots, opt_params)
     oracle_updates, oracle_state = oracle_update(grads, oracle_state, expected)
     expected = optax.apply_updates(expected, oracle_updates)
-    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6),
-                 weights, expected)
+    jax.tree.map(
+      lambda a, b: np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6), weights, expected
+    )
   assert jax.tree.structure(weights) == jax.tree.structure(_weights())
 
 
@@ -110,39 +144,87 @@ _U = np.sqrt([[0.6, 1.2], [1.08, 0.96]])
 _NU2 = np.array([[4.0, 4.0], [9.0, 16.0]]) + 1.0
 
 HAND_CASES = [
-    ('sgd', optimizers.SGD(0.1), 1.0, [2.0, 1.0], [0.8, 0.7]),
-    # v = 2, then 0.9 * 2 + 1 = 2.8; w = 0.99 w - 0.1 (0.9 v + g) (Nesterov).
-    ('momentum', optimizers.Momentum(0.1, weight_decay_rate=0.01), 1.0, [2.0, 1.0],
-     [0.99 - 0.1 * 3.8, 0.99 * 0.61 - 0.1 * (0.9 * 2.8 + 1.0)]),
-    ('momentum_heavy_ball', optimizers.Momentum(0.1, weight_decay_rate=0.01, nesterov=False),
-     1.0, [2.0, 1.0], [0.99 - 0.1 * 2.0, 0.99 * 0.79 - 0.1 * 2.8]),
-    # v = 0.9 * 1 + 0.1 * 4 = 1.3, then 0.9 * 1.3 + 0.1 * 1 = 1.27.
-    ('rms_prop', optimizers.RMSProp(0.1), 1.0, [2.0, 1.0],
-     [1.0 - 0.2 / (np.sqrt(1.3) + 1e-8), 1.0 - 0.2 / (np.sqrt(1.3) + 1e-8)
-      - 0.1 / (np.sqrt(1.27) + 1e-8)]),
-    # t = 1: mhat = g, vhat = g^2. t = 2: m = 0.28, v = 0.004996, corrected by
-    # 1 - 0.9^2 = 0.19 and 1 - 0.999^2 = 0.001999. A large eps shows where it is added.
-    ('adam', optimizers.Adam(0.1, weight_decay_rate=0.01, eps=0.5), 1.0, [2.0, 1.0],
-     [0.99 - 0.1 * 2.0 / (2.0 + 0.5),
-      0.99 * 0.91 - 0.1 * (0.28 / 0.19) / (np.sqrt(0.004996 / 0.001999) + 0.5)]),
-    ('adafactor', optimizers.Adafactor(0.1, weight_decay_rate=0.0), _X, [_G],
-     [_X - 0.1 * np.sqrt(7.5) * _U]),
-    ('adafactor_clipped', optimizers.Adafactor(0.1, weight_decay_rate=0.0,
-                                               clipping_threshold=0.5), _X, [_G],
-     [_X - 0.1 * np.sqrt(7.5) * _U / (np.sqrt(0.96) / 0.5)]),
-    ('adafactor_vector', optimizers.Adafactor(0.1, multiply_by_parameter_scale=False,
-                                              weight_decay_rate=0.0),
-     np.ones(2), [np.array([3.0, -0.5])], [np.array([0.9, 1.1])]),
-    ('sm3', optimizers.SM3(0.1, momentum=0.0), _X, [_G, np.ones((2, 2))],
-     [_X - 0.1, _X - 0.1 - 0.1 / np.sqrt(_NU2)]),
-    # EMA momentum: m = 0.1 * g / sqrt(g^2) = 0.1 at the first step.
-    ('sm3_momentum', optimizers.SM3(0.1), np.ones(3), [np.array([2.0, -1.0, 0.5])],
-     [np.array([0.99, 1.01, 0.99])]),
+  ('sgd', optimizers.SGD(0.1), 1.0, [2.0, 1.0], [0.8, 0.7]),
+  # v = 2, then 0.9 * 2 + 1 = 2.8; w = 0.99 w - 0.1 (0.9 v + g) (Nesterov).
+  (
+    'momentum',
+    optimizers.Momentum(0.1, weight_decay_rate=0.01),
+    1.0,
+    [2.0, 1.0],
+    [0.99 - 0.1 * 3.8, 0.99 * 0.61 - 0.1 * (0.9 * 2.8 + 1.0)],
+  ),
+  (
+    'momentum_heavy_ball',
+    optimizers.Momentum(0.1, weight_decay_rate=0.01, nesterov=False),
+    1.0,
+    [2.0, 1.0],
+    [0.99 - 0.1 * 2.0, 0.99 * 0.79 - 0.1 * 2.8],
+  ),
+  # v = 0.9 * 1 + 0.1 * 4 = 1.3, then 0.9 * 1.3 + 0.1 * 1 = 1.27.
+  (
+    'rms_prop',
+    optimizers.RMSProp(0.1),
+    1.0,
+    [2.0, 1.0],
+    [
+      1.0 - 0.2 / (np.sqrt(1.3) + 1e-8),
+      1.0 - 0.2 / (np.sqrt(1.3) + 1e-8) - 0.1 / (np.sqrt(1.27) + 1e-8),
+    ],
+  ),
+  # t = 1: mhat = g, vhat = g^2. t = 2: m = 0.28, v = 0.004996, corrected by
+  # 1 - 0.9^2 = 0.19 and 1 - 0.999^2 = 0.001999. A large eps shows where it is added.
+  (
+    'adam',
+    optimizers.Adam(0.1, weight_decay_rate=0.01, eps=0.5),
+    1.0,
+    [2.0, 1.0],
+    [
+      0.99 - 0.1 * 2.0 / (2.0 + 0.5),
+      0.99 * 0.91 - 0.1 * (0.28 / 0.19) / (np.sqrt(0.004996 / 0.001999) + 0.5),
+    ],
+  ),
+  (
+    'adafactor',
+    optimizers.Adafactor(0.1, weight_decay_rate=0.0),
+    _X,
+    [_G],
+    [_X - 0.1 * np.sqrt(7.5) * _U],
+  ),
+  (
+    'adafactor_clipped',
+    optimizers.Adafactor(0.1, weight_decay_rate=0.0, clipping_threshold=0.5),
+    _X,
+    [_G],
+    [_X - 0.1 * np.sqrt(7.5) * _U / (np.sqrt(0.96) / 0.5)],
+  ),
+  (
+    'adafactor_vector',
+    optimizers.Adafactor(0.1, multiply_by_parameter_scale=False, weight_decay_rate=0.0),
+    np.ones(2),
+    [np.array([3.0, -0.5])],
+    [np.array([0.9, 1.1])],
+  ),
+  (
+    'sm3',
+    optimizers.SM3(0.1, momentum=0.0),
+    _X,
+    [_G, np.ones((2, 2))],
+    [_X - 0.1, _X - 0.1 - 0.1 / np.sqrt(_NU2)],
+  ),
+  # EMA momentum: m = 0.1 * g / sqrt(g^2) = 0.1 at the first step.
+  (
+    'sm3_momentum',
+    optimizers.SM3(0.1),
+    np.ones(3),
+    [np.array([2.0, -1.0, 0.5])],
+    [np.array([0.99, 1.01, 0.99])],
+  ),
 ]
 
 
-@pytest.mark.parametrize('name, opt, w0, grads, expected', HAND_CASES,
-                         ids=[c[0] for c in HAND_CASES])
+@pytest.mark.parametrize(
+  'name, opt, w0, grads, expected', HAND_CASES, ids=[c[0] for c in HAND_CASES]
+)
 def test_hand_computed_steps(name, opt, w0, grads, expected):
   del name
   weights = np.asarray(w0, np.float32)
@@ -153,8 +235,15 @@ def test_hand_computed_steps(name, opt, w0, grads, expected):
     np.testing.assert_allclose(weights, want, rtol=1e-5, atol=1e-6)
 
 
-DOCUMENTED = [optimizers.SGD, optimizers.Momentum, optimizers.RMSProp, optimizers.Adam,
-              optimizers.Adafactor, optimizers.SM3, lr_schedules]
+DOCUMENTED = [
+  optimizers.SGD,
+  optimizers.Momentum,
+  optimizers.RMSProp,
+  optimizers.Adam,
+  optimizers.Adafactor,
+  optimizers.SM3,
+  lr_schedules,
+]
 
 
 @pytest.mark.parametrize('obj', DOCUMENTED, ids=lambda o: o.__name__)

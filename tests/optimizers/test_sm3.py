@@ -6,11 +6,14 @@ import pytest
 from trax import optimizers
 
 
-@pytest.mark.parametrize('shape, mu_shapes', [
+@pytest.mark.parametrize(
+  'shape, mu_shapes',
+  [
     ((2, 3, 4), [(2,), (3,), (4,)]),
     ((5,), [(5,)]),
     ((), [()]),  # Trax 1.4 failed on scalar weights.
-])
+  ],
+)
 def test_one_accumulator_per_axis(shape, mu_shapes):
   opt = optimizers.SM3()
   (slot,), _ = opt.tree_init(np.zeros(shape, np.float32))
@@ -36,12 +39,15 @@ def test_accumulators_keep_the_max_over_other_axes():
 _P2 = 2 / 8**0.5  # The second preconditioned gradient: g = 2 after g = 2, so nu = 8.
 
 
-@pytest.mark.parametrize('momentum_type, first, second', [
+@pytest.mark.parametrize(
+  'momentum_type, first, second',
+  [
     # The first preconditioned gradient is 2 / sqrt(4) = 1; beta1 = 0.5.
     (optimizers.MomentumType.EMA, 0.5 * 1.0, 0.5 * 0.5 + 0.5 * _P2),
     (optimizers.MomentumType.HEAVY_BALL, 1.0, 0.5 * 1.0 + _P2),
     (optimizers.MomentumType.NESTEROV, 0.5 * 1.0 + 1.0, 0.5 * (0.5 * 1.0 + _P2) + _P2),
-])
+  ],
+)
 def test_momentum_types(momentum_type, first, second):
   opt = optimizers.SM3(1.0, momentum=0.5, momentum_type=momentum_type)
   weights = np.zeros(1, np.float32)
@@ -75,7 +81,5 @@ def test_weight_decay_is_added_to_the_preconditioned_gradient():
   opt = optimizers.SM3(0.1, momentum=0.0, weight_decay=0.5)
   weights = np.full(2, 2.0, np.float32)
   slots, opt_params = opt.tree_init(weights)
-  new, _, _ = opt.tree_update(0, np.array([3.0, -3.0], np.float32), weights, slots,
-                              opt_params)
-  np.testing.assert_allclose(new, 2.0 - 0.1 * (np.array([1.0, -1.0]) + 0.5 * 2.0),
-                             rtol=1e-6)
+  new, _, _ = opt.tree_update(0, np.array([3.0, -3.0], np.float32), weights, slots, opt_params)
+  np.testing.assert_allclose(new, 2.0 - 0.1 * (np.array([1.0, -1.0]) + 0.5 * 2.0), rtol=1e-6)

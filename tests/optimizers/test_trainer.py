@@ -22,6 +22,7 @@ def test_one_step_is_an_sgd_step_on_the_loss():
 
   def loss(w, b):
     return jnp.mean((x @ w + b - y) ** 2)
+
   expected_loss = loss(w0, b0)
   grad_w, grad_b = jax.grad(loss, argnums=(0, 1))(w0, b0)
   got_loss, stats = trainer.one_step((x, y, w), jax.random.PRNGKey(0), step=0)
@@ -30,7 +31,7 @@ def test_one_step_is_an_sgd_step_on_the_loss():
   (w1, b1), _ = model_with_loss.weights
   np.testing.assert_allclose(w1, w0 - 0.1 * grad_w, rtol=1e-5)
   np.testing.assert_allclose(b1, b0 - 0.1 * grad_b, rtol=1e-5)
-  trainer.one_step((x, y, w), jax.random.PRNGKey(1), step=1, learning_rate=0.)
+  trainer.one_step((x, y, w), jax.random.PRNGKey(1), step=1, learning_rate=0.0)
   np.testing.assert_allclose(model_with_loss.weights[0][0], w1)  # No move at rate 0.
 
 

@@ -34,7 +34,7 @@ def local_part(stream):
   """This process's rows of every global batch (processes in order make the batch)."""
   index, count = jax.process_index(), jax.process_count()
   for batch in stream:
-    yield tuple(a[index * len(a) // count:(index + 1) * len(a) // count] for a in batch)
+    yield tuple(a[index * len(a) // count : (index + 1) * len(a) // count] for a in batch)
 
 
 def host_weights(loop):
@@ -48,33 +48,45 @@ def tf_data_part():
   """The elements of a 10-element tf.data.Dataset that `from_tf_dataset` gives here."""
   import tensorflow as tf
   from trax import data
+
   return [int(x) for x in data.from_tf_dataset(tf.data.Dataset.range(10))]
 
 
-def build_loop(output_dir, mesh=None, dropout=0.2, with_eval=True, kill_at=None,
-               n_devices=None, model=None):
+def build_loop(
+  output_dir, mesh=None, dropout=0.2, with_eval=True, kill_at=None, n_devices=None, model=None
+):
   """The loop every test trains: this process's part of the global batches, seed 0.
 
   Without eval, nothing writes summaries (and TensorFlow is never imported).
   """
 
   class KillProcess(callbacks.TrainingStepCallback):
-
     def call_at(self, step):
       return step == kill_at
 
     def on_step_end(self, step):
       os.kill(os.getpid(), signal.SIGKILL)  # No cleanup, as a crash.
 
-  task = training.TrainTask(local_part(helpers.regression_stream(0, BATCH)), tl.L2Loss(),
-                            optimizers.Adam(0.01), n_steps_per_checkpoint=3)
-  eval_task = training.EvalTask(local_part(helpers.regression_stream(1, EVAL_BATCH)),
-                                [tl.L2Loss()], n_eval_batches=1)
-  return training.Loop(model or helpers.mlp(dropout=dropout), task,
-                       eval_tasks=[eval_task] if with_eval else [],
-                       eval_at=None if with_eval else (lambda step: False),
-                       output_dir=output_dir, random_seed=0, mesh=mesh, n_devices=n_devices,
-                       callbacks=[KillProcess] if kill_at else [])
+  task = training.TrainTask(
+    local_part(helpers.regression_stream(0, BATCH)),
+    tl.L2Loss(),
+    optimizers.Adam(0.01),
+    n_steps_per_checkpoint=3,
+  )
+  eval_task = training.EvalTask(
+    local_part(helpers.regression_stream(1, EVAL_BATCH)), [tl.L2Loss()], n_eval_batches=1
+  )
+  return training.Loop(
+    model or helpers.mlp(dropout=dropout),
+    task,
+    eval_tasks=[eval_task] if with_eval else [],
+    eval_at=None if with_eval else (lambda step: False),
+    output_dir=output_dir,
+    random_seed=0,
+    mesh=mesh,
+    n_devices=n_devices,
+    callbacks=[KillProcess] if kill_at else [],
+  )
 
 
 def main():
@@ -92,16 +104,21 @@ def main():
   if options.own_dir:  # Each process its own directory: shows who writes what.
     output_dir = os.path.join(output_dir, f'process{jax.process_index()}')
   mesh = sharding.make_mesh(*options.mesh) if options.mesh else None
-  loop = build_loop(output_dir, mesh, with_eval=not options.no_eval,
-                    kill_at=options.kill_at)
+  loop = build_loop(output_dir, mesh, with_eval=not options.no_eval, kill_at=options.kill_at)
   loaded_step, loaded = loop.step, host_weights(loop)
   loop.run(options.n_steps - loop.step)
-  result = {'process': jax.process_index(), 'pid': os.getpid(),
-            'n_processes': jax.process_count(),
-            'n_devices': len(jax.devices()), 'is_chief': loop.is_chief,
-            'loaded_step': loaded_step, 'loaded': loaded, 'step': loop.step,
-            'weights': host_weights(loop),
-            'eval_losses': [v for _, v in loop.history.get('eval', 'metrics/L2Loss')]}
+  result = {
+    'process': jax.process_index(),
+    'pid': os.getpid(),
+    'n_processes': jax.process_count(),
+    'n_devices': len(jax.devices()),
+    'is_chief': loop.is_chief,
+    'loaded_step': loaded_step,
+    'loaded': loaded,
+    'step': loop.step,
+    'weights': host_weights(loop),
+    'eval_losses': [v for _, v in loop.history.get('eval', 'metrics/L2Loss')],
+  }
   if options.tf_data:
     result['tf_data'] = tf_data_part()
   with open(os.path.join(options.output_dir, f'result{jax.process_index()}.json'), 'w') as f:

@@ -45,24 +45,38 @@ def flat_weights(layer: tl.Layer) -> list:
 def run_on_eight_devices(script: str) -> None:
   """Runs `script` in a fresh Python with 8 forced CPU devices; it must print 'ok' last."""
   root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-  environment = dict(os.environ, JAX_PLATFORMS='cpu', XLA_FLAGS=' '.join(
-      [os.environ.get('XLA_FLAGS', ''), '--xla_force_host_platform_device_count=8']))
+  environment = dict(
+    os.environ,
+    JAX_PLATFORMS='cpu',
+    XLA_FLAGS=' '.join(
+      [os.environ.get('XLA_FLAGS', ''), '--xla_force_host_platform_device_count=8']
+    ),
+  )
   environment['PYTHONPATH'] = root + os.pathsep + environment.get('PYTHONPATH', '')
-  result = subprocess.run([sys.executable, '-c', script], env=environment,
-                          capture_output=True, text=True, timeout=600, cwd=root)
+  result = subprocess.run(
+    [sys.executable, '-c', script],
+    env=environment,
+    capture_output=True,
+    text=True,
+    timeout=600,
+    cwd=root,
+  )
   assert result.returncode == 0 and result.stdout.strip().endswith('ok'), (
-      result.stdout[-2000:] + result.stderr[-3000:])
+    result.stdout[-2000:] + result.stderr[-3000:]
+  )
 
 
-def run_processes(script: str, n_processes: int, local_devices: int, *args: str,
-                  timeout: float = 600) -> int:
+def run_processes(
+  script: str, n_processes: int, local_devices: int, *args: str, timeout: float = 600
+) -> int:
   """Runs the file `script` as `n_processes` jax.distributed processes; returns the code.
 
   Launched from this process (`trax.launch.launch_local`: no launcher interpreter to
   start); the processes' output goes to this process's stdout and stderr.
   """
   root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-  env = {'PYTHONPATH': root + os.pathsep + os.environ.get('PYTHONPATH', ''),
-         'TF_CPP_MIN_LOG_LEVEL': '3'}
-  return launch.launch_local([script, *args], n_processes, local_devices, timeout=timeout,
-                             env=env)
+  env = {
+    'PYTHONPATH': root + os.pathsep + os.environ.get('PYTHONPATH', ''),
+    'TF_CPP_MIN_LOG_LEVEL': '3',
+  }
+  return launch.launch_local([script, *args], n_processes, local_devices, timeout=timeout, env=env)

@@ -34,7 +34,11 @@ def test_hooks_run_in_order_at_chosen_steps_and_see_current_weights():
     loop.run(1)
     after_step.append(np.asarray(loop.model.weights[0][0]).copy())
   assert [(hook, step) for hook, step, _ in _Recorder.events] == [
-      ('begin', 2), ('end', 2), ('begin', 4), ('end', 4)]
+    ('begin', 2),
+    ('end', 2),
+    ('begin', 4),
+    ('end', 4),
+  ]
   # Before step 2 the weights are those after step 1; after it, those after step 2.
   np.testing.assert_array_equal(_Recorder.events[0][2], after_step[0])
   np.testing.assert_array_equal(_Recorder.events[1][2], after_step[1])

@@ -22,18 +22,25 @@ def _checkpoint(seed: int = 0) -> checkpoints.Checkpoint:
   history = history_lib.History()
   history.append('eval', 'metrics/loss', 10, 0.5)
   return checkpoints.Checkpoint(
-      flat_weights=[rng.normal(size=(3, 4)).astype(np.float32),
-                    rng.normal(size=(4,)).astype(ml_dtypes.bfloat16)],
-      flat_state=[np.array(0.1, np.float32)],
-      step=10, history=history,
-      input_signature=(shapes.ShapeDtype((8, 3), np.float32),
-                       shapes.ShapeDtype((8, None), np.int32)),
-      model_config={'factory': 'Dense', 'args': [4]},
-      tasks=[checkpoints.TaskCheckpoint(
-          flat_slots=[np.ones((3, 4), np.float32)],
-          opt_params={'learning_rate': np.array(0.01, np.float32)},
-          n_batches=11)],
-      eval_n_batches=[3], rng=np.array([1, 2], np.uint32))
+    flat_weights=[
+      rng.normal(size=(3, 4)).astype(np.float32),
+      rng.normal(size=(4,)).astype(ml_dtypes.bfloat16),
+    ],
+    flat_state=[np.array(0.1, np.float32)],
+    step=10,
+    history=history,
+    input_signature=(shapes.ShapeDtype((8, 3), np.float32), shapes.ShapeDtype((8, None), np.int32)),
+    model_config={'factory': 'Dense', 'args': [4]},
+    tasks=[
+      checkpoints.TaskCheckpoint(
+        flat_slots=[np.ones((3, 4), np.float32)],
+        opt_params={'learning_rate': np.array(0.01, np.float32)},
+        n_batches=11,
+      )
+    ],
+    eval_n_batches=[3],
+    rng=np.array([1, 2], np.uint32),
+  )
 
 
 def _assert_same(a: checkpoints.Checkpoint, b: checkpoints.Checkpoint) -> None:
@@ -42,7 +49,12 @@ def _assert_same(a: checkpoints.Checkpoint, b: checkpoints.Checkpoint) -> None:
     np.testing.assert_array_equal(np.asarray(x, np.float32), np.asarray(y, np.float32))
   assert len(a.flat_weights) == len(b.flat_weights)
   assert (a.step, a.history, a.input_signature, a.model_config, a.eval_n_batches) == (
-      b.step, b.history, b.input_signature, b.model_config, b.eval_n_batches)
+    b.step,
+    b.history,
+    b.input_signature,
+    b.model_config,
+    b.eval_n_batches,
+  )
   np.testing.assert_array_equal(a.tasks[0].flat_slots[0], b.tasks[0].flat_slots[0])
   assert a.tasks[0].opt_params == b.tasks[0].opt_params
   assert a.tasks[0].n_batches == b.tasks[0].n_batches
@@ -123,23 +135,35 @@ def test_weights_only_and_mismatch_errors(tmp_path):
   restored.init_from_file(path, weights_only=True, input_signature=signature)
   np.testing.assert_array_equal(restored.weights[1][0], model.weights[1][0])
 
-  with pytest.raises(ValueError, match=r'layer.npz: weights array 0 has shape \(3, 4\) but '
-                                       r'the layer expects \(3, 5\)'):
-    tl.Serial(tl.Dense(5), tl.Dense(2)).init_from_file(path, weights_only=True,
-                                                       input_signature=signature)
+  with pytest.raises(
+    ValueError,
+    match=r'layer.npz: weights array 0 has shape \(3, 4\) but '
+    r'the layer expects \(3, 5\)',
+  ):
+    tl.Serial(tl.Dense(5), tl.Dense(2)).init_from_file(
+      path, weights_only=True, input_signature=signature
+    )
   with pytest.raises(ValueError, match='holds 4 weights arrays but the layer has 2'):
-    tl.Serial(tl.Dense(2)).init_from_file(path, weights_only=True,
-                                          input_signature=signature)
+    tl.Serial(tl.Dense(2)).init_from_file(path, weights_only=True, input_signature=signature)
 
 
 def _loop(output_dir, random_seed=0, n_steps_per_permanent_checkpoint=None, **kwargs):
-  task = training.TrainTask(helpers.regression_stream(0), tl.L2Loss(),
-                            optimizers.Adam(0.01), n_steps_per_checkpoint=5,
-                            n_steps_per_permanent_checkpoint=n_steps_per_permanent_checkpoint)
-  eval_task = training.EvalTask(helpers.regression_stream(1), [tl.L2Loss()],
-                                n_eval_batches=2)
-  return training.Loop(helpers.mlp(dropout=0.2), task, eval_tasks=[eval_task],
-                       output_dir=str(output_dir), random_seed=random_seed, **kwargs)
+  task = training.TrainTask(
+    helpers.regression_stream(0),
+    tl.L2Loss(),
+    optimizers.Adam(0.01),
+    n_steps_per_checkpoint=5,
+    n_steps_per_permanent_checkpoint=n_steps_per_permanent_checkpoint,
+  )
+  eval_task = training.EvalTask(helpers.regression_stream(1), [tl.L2Loss()], n_eval_batches=2)
+  return training.Loop(
+    helpers.mlp(dropout=0.2),
+    task,
+    eval_tasks=[eval_task],
+    output_dir=str(output_dir),
+    random_seed=random_seed,
+    **kwargs,
+  )
 
 
 def _without_timing(history):
@@ -171,12 +195,23 @@ def test_twenty_steps_equal_ten_plus_restart_plus_ten(tmp_path):
 
 
 def test_permanent_and_best_metric_checkpoints(tmp_path):
-  loop = _loop(tmp_path, n_steps_per_permanent_checkpoint=10,
-               checkpoint_low_metric='L2Loss', checkpoint_high_metric='L2Loss')
+  loop = _loop(
+    tmp_path,
+    n_steps_per_permanent_checkpoint=10,
+    checkpoint_low_metric='L2Loss',
+    checkpoint_high_metric='L2Loss',
+  )
   loop.run(20)
   assert sorted(os.listdir(tmp_path)) == [
-      'eval', 'highest_L2Loss.npz', 'lowest_L2Loss.npz', 'model.npz', 'model_1.npz',
-      'model_10.npz', 'model_20.npz', 'train']  # Trax 1.4's names.
+    'eval',
+    'highest_L2Loss.npz',
+    'lowest_L2Loss.npz',
+    'model.npz',
+    'model_1.npz',
+    'model_10.npz',
+    'model_20.npz',
+    'train',
+  ]  # Trax 1.4's names.
   for step in (1, 10, 20):
     assert checkpoints.read(str(tmp_path / f'model_{step}.npz')).step == step
   evals = loop.history.get('eval', 'metrics/L2Loss')
@@ -194,8 +229,11 @@ def test_a_corrupt_checkpoint_in_a_run_directory_names_the_file(tmp_path):
   data[len(data) // 2] ^= 0x10  # Array data: the member's CRC no longer matches.
   path.write_bytes(bytes(data))
   task = training.TrainTask(helpers.regression_stream(), tl.L2Loss(), optimizers.Adam(0.01))
-  with pytest.raises(checkpoints.CheckpointError, match=f'{path} is not a readable trax '
-                     r'checkpoint: BadZipFile: Bad CRC-32'):
+  with pytest.raises(
+    checkpoints.CheckpointError,
+    match=f'{path} is not a readable trax '
+    r'checkpoint: BadZipFile: Bad CRC-32',
+  ):
     training.Loop(tl.Serial(tl.Dense(1)), task, output_dir=str(tmp_path))
 
 
@@ -208,19 +246,27 @@ def test_compressed_members_and_bad_special_dtypes_are_refused(tmp_path):
   with zipfile.ZipFile(compressed, 'w', zipfile.ZIP_DEFLATED) as archive:
     for name, data in members.items():
       archive.writestr(name, data)
-  with pytest.raises(checkpoints.CheckpointError, match='member .* is compressed, but trax '
-                     'stores checkpoint members uncompressed'):
+  with pytest.raises(
+    checkpoints.CheckpointError,
+    match='member .* is compressed, but trax stores checkpoint members uncompressed',
+  ):
     checkpoints.read(compressed)
   metadata = json.loads(members['metadata.json'])
-  for special, expected in (('object', "dtype 'object' is not a numeric dtype"),
-                            (['x'], 'special_dtypes=.*expected a dict'),
-                            ('float32', 'stored as uint16, which cannot hold it')):
+  for special, expected in (
+    ('object', "dtype 'object' is not a numeric dtype"),
+    (['x'], 'special_dtypes=.*expected a dict'),
+    ('float32', 'stored as uint16, which cannot hold it'),
+  ):
     bad = str(tmp_path / 'bad.npz')
     with zipfile.ZipFile(bad, 'w') as archive:
       for name, data in members.items():
         if name == 'metadata.json':
-          data = json.dumps(dict(metadata, special_dtypes=(
-              special if isinstance(special, list) else {'weights/1': special})))
+          data = json.dumps(
+            dict(
+              metadata,
+              special_dtypes=(special if isinstance(special, list) else {'weights/1': special}),
+            )
+          )
         archive.writestr(name, data)
     with pytest.raises(checkpoints.CheckpointError, match=f'{bad}: .*{expected}'):
       checkpoints.read(bad)
@@ -229,12 +275,14 @@ def test_compressed_members_and_bad_special_dtypes_are_refused(tmp_path):
 def test_describing_a_checkpoint_reads_headers_not_arrays(tmp_path):
   import tracemalloc
   from trax.supervised import trax1_checkpoints
+
   big = np.zeros((2048, 4096), np.float32)  # 32 MB, of zeros: a gzip side file of 32 KB.
   checkpoints.write(str(tmp_path / 'ours.npz'), checkpoints.Checkpoint(flat_weights=[big]))
   trax1_base = str(tmp_path / 'trax1')
   with open(trax1_base + '.pkl.gz', 'wb') as f:
     import gzip
     import pickle
+
     f.write(gzip.compress(pickle.dumps({'flat_weights': 1, 'step': 1})))
   with gzip.open(trax1_base + '.weights.npy.gz', 'wb') as f:
     np.save(f, big)

@@ -19,17 +19,18 @@ VOCAB, BATCH, LENGTH = 13, 4, 16
 
 
 def _lm() -> tl.Layer:
-  return trax.models.TransformerLM(VOCAB, d_model=16, d_ff=32, n_heads=2, n_layers=1,
-                                   max_len=LENGTH, dropout=0.)
+  return trax.models.TransformerLM(
+    VOCAB, d_model=16, d_ff=32, n_heads=2, n_layers=1, max_len=LENGTH, dropout=0.0
+  )
 
 
 def _lm_batch(seed: int = 0) -> tuple:
   rng = np.random.default_rng(seed)
   tokens = rng.integers(1, VOCAB, (BATCH, LENGTH), np.int32)
   weights = (rng.random((BATCH, LENGTH)) > 0.3).astype(np.float32)
-  weights[0] = 0.            # A row, and below a whole chunk, without weight: 0/0 in the
-  weights[1, :4] = 0.        # chunk's own mean, which must not reach loss or gradients.
-  weights[2:, :4] = 0.
+  weights[0] = 0.0  # A row, and below a whole chunk, without weight: 0/0 in the
+  weights[1, :4] = 0.0  # chunk's own mean, which must not reach loss or gradients.
+  weights[2:, :4] = 0.0
   return tokens, tokens, weights
 
 
@@ -39,11 +40,14 @@ def _value_and_grads(loss_fn, model, loss_layer, batch):
   return jax.jit(jax.value_and_grad(lambda w: loss_fn(batch, w, state, rng)[0]))(weights)
 
 
-@pytest.mark.parametrize('loss_layer, weighted', [
+@pytest.mark.parametrize(
+  'loss_layer, weighted',
+  [
     (tl.WeightedCategoryCrossEntropy(), True),
     (tl.WeightedCategoryCrossEntropy(label_smoothing=0.1), True),
     (tl.CategoryCrossEntropy(), False),
-])
+  ],
+)
 @pytest.mark.parametrize('chunk_size', [4, 8, LENGTH])
 def test_loss_and_gradients_equal_the_unchunked_model(loss_layer, weighted, chunk_size):
   batch = _lm_batch() if weighted else _lm_batch()[:2]
@@ -69,61 +73,74 @@ def test_a_default_loop_chooses_chunks_and_trains_as_one_without(monkeypatch, ca
   # SGD keeps the comparison exact: Adam would blow up rounding noise in the key biases,
   # whose gradient is zero up to rounding (softmax ignores a constant shift).
   def train(loss_chunk_size):
-    task = training.TrainTask(itertools.cycle([_lm_batch(0), _lm_batch(1)]),
-                              tl.WeightedCategoryCrossEntropy(), optimizers.SGD(0.5))
-    loop = training.Loop(_lm(), task, random_seed=0, loss_chunk_size=loss_chunk_size,
-                         checkpoint_at=lambda _: False)
+    task = training.TrainTask(
+      itertools.cycle([_lm_batch(0), _lm_batch(1)]),
+      tl.WeightedCategoryCrossEntropy(),
+      optimizers.SGD(0.5),
+    )
+    loop = training.Loop(
+      _lm(), task, random_seed=0, loss_chunk_size=loss_chunk_size, checkpoint_at=lambda _: False
+    )
     loop.run(4)
     return loop
+
   with caplog.at_level('INFO', logger='trax.supervised'):
     plain, chunked = train(0), train(None)
   assert (plain._trainers[0].loss_chunk_size, chunked._trainers[0].loss_chunk_size) == (0, 4)
   chosen = [r.message for r in caplog.records if 'loss_chunk_size=None' in r.message]
   assert len(chosen) == 1 and 'chunks of 4 positions' in chosen[0], chosen
   np.testing.assert_allclose(
-      chunked.history.get('train', 'metrics/WeightedCategoryCrossEntropy'),
-      plain.history.get('train', 'metrics/WeightedCategoryCrossEntropy'), rtol=1e-5)
+    chunked.history.get('train', 'metrics/WeightedCategoryCrossEntropy'),
+    plain.history.get('train', 'metrics/WeightedCategoryCrossEntropy'),
+    rtol=1e-5,
+  )
   for w, v in zip(helpers.flat_weights(plain.model), helpers.flat_weights(chunked.model)):
     np.testing.assert_allclose(v, w, rtol=1e-4, atol=1e-6)
   assert chunked._trainers[0].n_traces == 1
 
 
-@pytest.mark.parametrize('batch, positions, vocab, shards, platform, expected', [
-    (16, 128, 4096, 1, 'cpu', 16),   # The benchmark LM: 32 MiB of logits, 4 MiB chunks.
-    (16, 128, 4096, 2, 'cpu', 32),   # 16 MiB per device.
-    (64, 128, 1024, 1, 'cpu', 16),   # A smaller vocabulary, a larger batch: 32 MiB.
-    (4, 128, 4096, 1, 'cpu', 0),     # 8 MiB: measured slower in chunks.
-    (16, 128, 4096, 1, 'gpu', 0),    # Not measured off CPU.
-    (64, 127, 1024, 1, 'cpu', 0),    # 127 positions: only chunks of 1 (256 KiB) divide.
-])
-def test_chunks_are_chosen_where_they_pay(batch, positions, vocab, shards, platform,
-                                          expected):
+@pytest.mark.parametrize(
+  'batch, positions, vocab, shards, platform, expected',
+  [
+    (16, 128, 4096, 1, 'cpu', 16),  # The benchmark LM: 32 MiB of logits, 4 MiB chunks.
+    (16, 128, 4096, 2, 'cpu', 32),  # 16 MiB per device.
+    (64, 128, 1024, 1, 'cpu', 16),  # A smaller vocabulary, a larger batch: 32 MiB.
+    (4, 128, 4096, 1, 'cpu', 0),  # 8 MiB: measured slower in chunks.
+    (16, 128, 4096, 1, 'gpu', 0),  # Not measured off CPU.
+    (64, 127, 1024, 1, 'cpu', 0),  # 127 positions: only chunks of 1 (256 KiB) divide.
+  ],
+)
+def test_chunks_are_chosen_where_they_pay(batch, positions, vocab, shards, platform, expected):
   model = tl.Serial(tl.Relu(), tl.Dense(vocab))
-  signature = (shapes.ShapeDtype((batch, positions, 8)),
-               shapes.ShapeDtype((batch, positions), np.int32))
+  signature = (
+    shapes.ShapeDtype((batch, positions, 8)),
+    shapes.ShapeDtype((batch, positions), np.int32),
+  )
   model.init(signature[0])
-  chunk_size, why = chunked_loss.choose_chunk_size(model, tl.CategoryCrossEntropy(),
-                                                   signature, shards, platform)
+  chunk_size, why = chunked_loss.choose_chunk_size(
+    model, tl.CategoryCrossEntropy(), signature, shards, platform
+  )
   assert chunk_size == expected, why
   lm_ending_in_softmax = tl.Serial(tl.Dense(vocab), tl.LogSoftmax())
   lm_ending_in_softmax.init(signature[0])
   chunk_size, why = chunked_loss.choose_chunk_size(
-      lm_ending_in_softmax, tl.CategoryCrossEntropy(), signature, shards, 'cpu')
+    lm_ending_in_softmax, tl.CategoryCrossEntropy(), signature, shards, 'cpu'
+  )
   assert chunk_size == 0 and 'chunks need a model that is a Serial ending in Dense' in why
 
 
 def test_what_cannot_be_chunked_is_refused_with_the_reason():
   lm_batch = _lm_batch()
-  lm_task = lambda loss: training.TrainTask(itertools.repeat(lm_batch), loss,
-                                            optimizers.SGD(0.1))
+  lm_task = lambda loss: training.TrainTask(itertools.repeat(lm_batch), loss, optimizers.SGD(0.1))
   with pytest.raises(ValueError, match='must divide the positions.*16 positions'):
     training.Loop(_lm(), lm_task(tl.WeightedCategoryCrossEntropy()), loss_chunk_size=5)
   with pytest.raises(ValueError, match='needs a loss that is a mean.*got WeightedSum3'):
     weighted_sum = tl.Fn('WeightedSum3', lambda x, t, w: (x * w[..., None]).sum())
     training.Loop(_lm(), lm_task(weighted_sum), loss_chunk_size=4)
   with pytest.raises(ValueError, match='Serial ending in Dense.*ending in LogSoftmax'):
-    training.Loop(tl.Serial(_lm(), tl.LogSoftmax()), lm_task(tl.CrossEntropyLoss()),
-                  loss_chunk_size=4)
+    training.Loop(
+      tl.Serial(_lm(), tl.LogSoftmax()), lm_task(tl.CrossEntropyLoss()), loss_chunk_size=4
+    )
   # A regression MLP ends in Dense, but its output (batch, 1) has no positions to chunk.
   task = training.TrainTask(helpers.regression_stream(), tl.L2Loss(), optimizers.SGD(0.1))
   with pytest.raises(ValueError, match=r'shape \(16, 1\).*0 positions'):

@@ -26,8 +26,7 @@ def launch(n_processes, local_devices, output_dir, *args):
   for name in os.listdir(output_dir):
     if name.startswith('result'):
       os.remove(os.path.join(output_dir, name))
-  code = helpers.run_processes(WORKER, n_processes, local_devices, str(output_dir),
-                               *map(str, args))
+  code = helpers.run_processes(WORKER, n_processes, local_devices, str(output_dir), *map(str, args))
   results = {}
   for process in range(n_processes):
     path = os.path.join(output_dir, f'result{process}.json')

@@ -38,21 +38,28 @@ def test_tensorflow_reads_every_scalar_with_its_step(tmp_path):
   path = _write(tmp_path, VALUES)
   events = list(tf.compat.v1.train.summary_iterator(str(path)))
   assert events[0].file_version == 'brain.Event:2'
-  read = [(e.step, v.tag, float(tf.make_ndarray(v.tensor)), v.metadata.plugin_data.plugin_name)
-          for e in events[1:] for v in e.summary.value]
-  assert read == [(i, tag, pytest.approx(float(value)), 'scalars')
-                  for i, (tag, value) in enumerate(VALUES)]
+  read = [
+    (e.step, v.tag, float(tf.make_ndarray(v.tensor)), v.metadata.plugin_data.plugin_name)
+    for e in events[1:]
+    for v in e.summary.value
+  ]
+  assert read == [
+    (i, tag, pytest.approx(float(value)), 'scalars') for i, (tag, value) in enumerate(VALUES)
+  ]
 
 
 def test_tensorboard_shows_the_scalars(tmp_path):
-  accumulator_lib = pytest.importorskip(
-      'tensorboard.backend.event_processing.event_accumulator')
+  accumulator_lib = pytest.importorskip('tensorboard.backend.event_processing.event_accumulator')
   from tensorboard.util import tensor_util
+
   _write(tmp_path, VALUES)
   accumulator = accumulator_lib.EventAccumulator(
-      str(tmp_path), size_guidance={accumulator_lib.TENSORS: 0})
+    str(tmp_path), size_guidance={accumulator_lib.TENSORS: 0}
+  )
   accumulator.Reload()
   assert sorted(accumulator.Tags()['tensors']) == ['loss', 'metrics/accuracy']
-  losses = [(e.step, float(np.asarray(tensor_util.make_ndarray(e.tensor_proto))))
-            for e in accumulator.Tensors('loss')]
+  losses = [
+    (e.step, float(np.asarray(tensor_util.make_ndarray(e.tensor_proto))))
+    for e in accumulator.Tensors('loss')
+  ]
   assert losses == [(0, 2.5), (2, pytest.approx(-1e-3)), (3, 7.0)]

@@ -22,12 +22,18 @@ def results(tmp_path_factory):
   directory = tmp_path_factory.mktemp('corpus')
   environment = dict(os.environ, JAX_PLATFORMS='cpu')
   environment['PYTHONPATH'] = REPO + os.pathsep + environment.get('PYTHONPATH', '')
-  run = subprocess.run([sys.executable, '-m', 'tests.supervised.hostile_corpus',
-                        str(directory)], capture_output=True, text=True, timeout=600,
-                       cwd=REPO, env=environment)
+  run = subprocess.run(
+    [sys.executable, '-m', 'tests.supervised.hostile_corpus', str(directory)],
+    capture_output=True,
+    text=True,
+    timeout=600,
+    cwd=REPO,
+    env=environment,
+  )
   last_case = (run.stderr.strip().splitlines() or ['(none)'])[-1]
-  assert run.returncode == 0, (f'The corpus run died (status {run.returncode}) at '
-                               f'{last_case}:\n{run.stderr[-3000:]}')
+  assert run.returncode == 0, (
+    f'The corpus run died (status {run.returncode}) at {last_case}:\n{run.stderr[-3000:]}'
+  )
   return [json.loads(line) for line in run.stdout.splitlines()]
 
 
@@ -47,9 +53,21 @@ def test_crafted_payloads_are_refused_with_the_file_named(results):
     if result['must_load']:
       continue
     if result['case'] in hostile_corpus.PAYLOADS or result['case'].startswith(
-        ('bomb', 'side_', 'npz_metadata', 'npz_deflated', 'npz_header', 'npz_object',
-         'npz_missing', 'npz_not', 'gzip_declares', 'pickle_truncated', 'gzip_truncated',
-         'npz_truncated')):
+      (
+        'bomb',
+        'side_',
+        'npz_metadata',
+        'npz_deflated',
+        'npz_header',
+        'npz_object',
+        'npz_missing',
+        'npz_not',
+        'gzip_declares',
+        'pickle_truncated',
+        'gzip_truncated',
+        'npz_truncated',
+      )
+    ):
       assert result['outcome'] == 'error', result
       assert result['checkpoint_error'] and _names_its_file(result), result
 
@@ -88,8 +106,8 @@ def test_bombs_stop_at_the_limit_without_expanding(tmp_path):
   import gzip
   import struct
   import resource
-  payload = hostile_corpus.checkpoint_around(
-      b'\x8e' + struct.pack('<Q', 2**30) + bytes(2**24))
+
+  payload = hostile_corpus.checkpoint_around(b'\x8e' + struct.pack('<Q', 2**30) + bytes(2**24))
   path = tmp_path / 'bomb.pkl.gz'
   path.write_bytes(gzip.compress(payload)[:-4] + struct.pack('<I', 100))
   peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -105,6 +123,7 @@ def test_bombs_stop_at_the_limit_without_expanding(tmp_path):
 def test_bounded_reader_counts_every_way_of_reading(tmp_path):
   import gzip
   from trax import checkpoint_reading
+
   path, lying = tmp_path / 'data.gz', tmp_path / 'lying.gz'
   path.write_bytes(gzip.compress(b'line\n' * 40))  # 200 bytes.
   lying.write_bytes(path.read_bytes()[:-4] + b'\x0a\x00\x00\x00')  # Says 10 bytes.
@@ -112,9 +131,12 @@ def test_bounded_reader_counts_every_way_of_reading(tmp_path):
     with pytest.raises(checkpoint_reading.CheckpointError, match='declares 200 bytes'):
       with checkpoint_reading.open_gzip(str(path)):
         pass
-    for read in (lambda f: f.read(), lambda f: f.read(101), lambda f: [f.readline()
-                                                                        for _ in range(21)],
-                 lambda f: f.readinto(bytearray(150))):
+    for read in (
+      lambda f: f.read(),
+      lambda f: f.read(101),
+      lambda f: [f.readline() for _ in range(21)],
+      lambda f: f.readinto(bytearray(150)),
+    ):
       with checkpoint_reading.open_gzip(str(lying)) as f:
         with pytest.raises(checkpoint_reading.CheckpointError, match='more than 100 bytes'):
           read(f)

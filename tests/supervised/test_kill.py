@@ -43,8 +43,13 @@ loop.run(1000)
 def _start(output_dir: str) -> subprocess.Popen:
   environment = dict(os.environ, JAX_PLATFORMS='cpu')
   environment['PYTHONPATH'] = REPO + os.pathsep + environment.get('PYTHONPATH', '')
-  return subprocess.Popen([sys.executable, '-c', _RUN, output_dir], cwd=REPO,
-                          env=environment, stdout=subprocess.PIPE, text=True)
+  return subprocess.Popen(
+    [sys.executable, '-c', _RUN, output_dir],
+    cwd=REPO,
+    env=environment,
+    stdout=subprocess.PIPE,
+    text=True,
+  )
 
 
 def _started_at(run: subprocess.Popen) -> int:

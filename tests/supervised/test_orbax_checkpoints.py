@@ -23,13 +23,20 @@ def a_checkpoint(step, scale=1.0):
   history = history_lib.History()
   history.append('train', 'metrics/loss', step, 0.5)
   return checkpoints.Checkpoint(
-      flat_weights=[jnp.arange(6.).reshape(2, 3) * scale,
-                    jnp.ones(4, ml_dtypes.bfloat16)],
-      flat_state=[jnp.int32(7)], step=step, history=history,
-      tasks=[checkpoints.TaskCheckpoint(flat_slots=[jnp.zeros((2, 3))],
-                                        opt_params={'learning_rate': jnp.float32(0.1)},
-                                        n_batches=step)],
-      eval_n_batches=[2], rng=np.array([1, 2], np.uint32))
+    flat_weights=[jnp.arange(6.0).reshape(2, 3) * scale, jnp.ones(4, ml_dtypes.bfloat16)],
+    flat_state=[jnp.int32(7)],
+    step=step,
+    history=history,
+    tasks=[
+      checkpoints.TaskCheckpoint(
+        flat_slots=[jnp.zeros((2, 3))],
+        opt_params={'learning_rate': jnp.float32(0.1)},
+        n_batches=step,
+      )
+    ],
+    eval_n_batches=[2],
+    rng=np.array([1, 2], np.uint32),
+  )
 
 
 def test_arrays_and_metadata_round_trip_into_the_readers_layout(tmp_path):
@@ -58,17 +65,23 @@ def test_arrays_the_reader_has_in_another_shape_come_back_on_the_host(tmp_path):
   found = orbax_checkpoints.read(path, layout)
   assert isinstance(found.flat_weights[0], np.ndarray)
   assert found.flat_weights[0].shape == (2, 3)  # For the loop's shape check to report.
-  with pytest.raises(ValueError, match=r'model.orbax: weights array 0 has shape \(2, 3\) '
-                                       r'but the layer expects \(3, 2\)'):
-    checkpoints.match_arrays(found.flat_weights, [layout['weights/0'], layout['weights/1']],
-                             'weights', path)
+  with pytest.raises(
+    ValueError,
+    match=r'model.orbax: weights array 0 has shape \(2, 3\) '
+    r'but the layer expects \(3, 2\)',
+  ):
+    checkpoints.match_arrays(
+      found.flat_weights, [layout['weights/0'], layout['weights/1']], 'weights', path
+    )
 
 
 def test_an_orbax_directory_of_something_else_is_refused(tmp_path):
   import orbax.checkpoint as ocp
+
   path = str(tmp_path / 'other.orbax')
-  manager = ocp.CheckpointManager(path, options=ocp.CheckpointManagerOptions(
-      create=True, enable_async_checkpointing=False))
+  manager = ocp.CheckpointManager(
+    path, options=ocp.CheckpointManagerOptions(create=True, enable_async_checkpointing=False)
+  )
   manager.save(1, args=ocp.args.Composite(other=ocp.args.StandardSave({'a': np.ones(3)})))
   manager.close()
   with pytest.raises(ValueError, match='orbax checkpoint but not a trax one'):

@@ -16,8 +16,12 @@ class _Task:
 def test_losses_are_averaged_per_report_and_recorded(capsys):
   reporter = reporting.Reporter([_Task()], [], None)
   for step, loss in enumerate([1.0, 2.0, 6.0], start=1):
-    reporter.add(0, step, np.float32(loss),
-                 {'gradients_l2': np.float32(step), 'learning_rate': np.float32(0.1 * step)})
+    reporter.add(
+      0,
+      step,
+      np.float32(loss),
+      {'gradients_l2': np.float32(step), 'learning_rate': np.float32(0.1 * step)},
+    )
   reporter.look_at_losses()
   reporter.log_training(3, n_weights=10)
   history = reporter.history
@@ -32,9 +36,11 @@ def test_non_finite_loss_names_its_step_and_the_kept_checkpoint():
   reporter.last_checkpoint = (4, '/tmp/run/model.npz')
   for step, loss in ((5, 1.0), (6, np.inf), (7, np.nan)):
     reporter.add(0, step, np.float32(loss), {})
-  with pytest.raises(reporting.NonFiniteLossError,
-                     match=r'became inf at step 6; stopping \(the last checkpoint, of step 4, '
-                           r'is intact at /tmp/run/model.npz\)'):
+  with pytest.raises(
+    reporting.NonFiniteLossError,
+    match=r'became inf at step 6; stopping \(the last checkpoint, of step 4, '
+    r'is intact at /tmp/run/model.npz\)',
+  ):
     reporter.look_at_losses()
 
 
@@ -42,8 +48,9 @@ def test_non_finite_weights_are_found_in_bfloat16_too():
   reporter = reporting.Reporter([_Task()], [], None)
   reporter.check_finite([np.ones(2, np.float32), np.arange(3)], step=1)
   with pytest.raises(reporting.NonFiniteLossError, match=r'Weights \[1\].*by step 9'):
-    reporter.check_finite([np.ones(2, np.float32),
-                           np.array([1.0, np.nan], ml_dtypes.bfloat16)], step=9)
+    reporter.check_finite(
+      [np.ones(2, np.float32), np.array([1.0, np.nan], ml_dtypes.bfloat16)], step=9
+    )
 
 
 def test_at_extreme_compares_with_all_earlier_evals():

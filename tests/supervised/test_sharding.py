@@ -106,8 +106,7 @@ def test_a_sharded_loop_trains_like_one_device_in_a_quarter_of_the_memory_and_ch
 
 @pytest.mark.slow  # 9 loops on 8 devices: ~15 s of CPU.
 def test_more_layouts_and_a_one_device_npz_into_a_sharded_loop():
-  helpers.run_on_eight_devices(_SHARDED_LIKE_ONE_DEVICE + _MORE_LAYOUTS_AND_NPZ +
-                               '\nprint("ok")')
+  helpers.run_on_eight_devices(_SHARDED_LIKE_ONE_DEVICE + _MORE_LAYOUTS_AND_NPZ + '\nprint("ok")')
 
 
 def test_weights_split_along_their_largest_divisible_dimension():
@@ -122,8 +121,9 @@ def test_weights_split_along_their_largest_divisible_dimension():
 
 def test_meshes_and_placements_refuse_what_cannot_be():
   n = jax.device_count()
-  with pytest.raises(ValueError, match=f'data=2 x model={n} = {2 * n} devices is larger '
-                                       f'than the {n} devices'):
+  with pytest.raises(
+    ValueError, match=f'data=2 x model={n} = {2 * n} devices is larger than the {n} devices'
+  ):
     sharding.make_mesh(data=2, model=n)
   with pytest.raises(ValueError, match='must be positive'):
     sharding.make_mesh(model=0)
@@ -138,7 +138,7 @@ def test_meshes_and_placements_refuse_what_cannot_be():
 
 def test_split_batch_splits_leading_axes_the_data_axis_divides_and_replicate_copies():
   mesh = sharding.make_mesh(data=1, local_only=True)
-  batch = {'x': np.arange(6.).reshape(3, 2), 'scalar': np.float32(2.), 'ids': [np.arange(4)]}
+  batch = {'x': np.arange(6.0).reshape(3, 2), 'scalar': np.float32(2.0), 'ids': [np.arange(4)]}
   placed = sharding.split_batch(batch, mesh)
   assert placed['x'].sharding.spec == P(sharding.DATA_AXIS)
   assert placed['scalar'].sharding.spec == P()

@@ -26,8 +26,7 @@ def _weights_after(backend, make_model, make_task, n_steps, **loop_kwargs):
 
 
 def _regression_task():
-  return training.TrainTask(helpers.regression_stream(), tl.L2Loss(),
-                            trax.optimizers.Adam(0.01))
+  return training.TrainTask(helpers.regression_stream(), tl.L2Loss(), trax.optimizers.Adam(0.01))
 
 
 def test_regression_mlp_trains_as_under_jax():
@@ -36,13 +35,14 @@ def test_regression_mlp_trains_as_under_jax():
   assert len(got) == len(reference)
   for g, r in zip(got, reference):
     np.testing.assert_allclose(g, r, rtol=1e-5, atol=1e-6)
-  assert loop.history.get('train', 'metrics/L2Loss')[-1][1] < 20.  # It learns.
+  assert loop.history.get('train', 'metrics/L2Loss')[-1][1] < 20.0  # It learns.
 
 
 def test_language_model_trains_as_under_jax():
   def lm():
-    return trax.models.TransformerLM(12, d_model=16, d_ff=32, n_layers=1, n_heads=2,
-                                     max_len=16, dropout=0.)
+    return trax.models.TransformerLM(
+      12, d_model=16, d_ff=32, n_layers=1, n_heads=2, max_len=16, dropout=0.0
+    )
 
   def stream():
     rng = np.random.default_rng(1)
@@ -51,17 +51,22 @@ def test_language_model_trains_as_under_jax():
       yield tokens, tokens, np.ones((4, 8), np.float32)
 
   def task():
-    return training.TrainTask(stream(), tl.WeightedCategoryCrossEntropy(),
-                              trax.optimizers.Adam(0.01),
-                              lr_schedule=trax.supervised.lr_schedules.warmup(2, 0.01))
+    return training.TrainTask(
+      stream(),
+      tl.WeightedCategoryCrossEntropy(),
+      trax.optimizers.Adam(0.01),
+      lr_schedule=trax.supervised.lr_schedules.warmup(2, 0.01),
+    )
+
   jax_loop, reference = _weights_after('jax', lm, task, 5)
   tf_loop, got = _weights_after('tensorflow-numpy', lm, task, 5)
   # Adam divides by sqrt(v): weights whose gradients are ~0 (float noise) move by up to
   # the learning rate in either direction, so the tolerance is a fraction of the 0.01 step.
   for g, r in zip(got, reference):
     np.testing.assert_allclose(g, r, rtol=1e-4, atol=1e-4)
-  losses = lambda loop: [v for _, v in loop.history.get('train', 'metrics/'
-                                                         'WeightedCategoryCrossEntropy')]
+  losses = lambda loop: [
+    v for _, v in loop.history.get('train', 'metrics/WeightedCategoryCrossEntropy')
+  ]
   np.testing.assert_allclose(losses(tf_loop), losses(jax_loop), rtol=1e-5)
 
 
@@ -70,21 +75,28 @@ def test_selected_backend_trains_evaluates_and_checkpoints(tmp_path):
   fastmath.set_backend('tensorflow-numpy')
   try:
     eval_task = training.EvalTask(helpers.regression_stream(seed=1), [tl.L2Loss()])
-    loop = training.Loop(helpers.mlp(), _regression_task(), eval_tasks=[eval_task],
-                         output_dir=str(tmp_path), random_seed=0)
+    loop = training.Loop(
+      helpers.mlp(),
+      _regression_task(),
+      eval_tasks=[eval_task],
+      output_dir=str(tmp_path),
+      random_seed=0,
+    )
     loop.run(3)
   finally:
     fastmath.set_backend('jax')
   assert loop.backend == 'tensorflow-numpy'
   assert loop.history.get('eval', 'metrics/L2Loss')
-  resumed = training.Loop(helpers.mlp(), _regression_task(), output_dir=str(tmp_path),
-                          random_seed=0, backend='jax')
+  resumed = training.Loop(
+    helpers.mlp(), _regression_task(), output_dir=str(tmp_path), random_seed=0, backend='jax'
+  )
   assert resumed.step == 1  # The step-1 checkpoint, written by the tensorflow-numpy loop.
 
 
 def test_weights_and_slots_set_between_runs_are_the_ones_trained():
   """The step keeps weights and slots in TF variables: what is set from outside (model
   weights, checkpointed slots) must replace them, as in the jax step."""
+
   def run(backend):
     model = helpers.mlp()
     loop = training.Loop(model, _regression_task(), random_seed=0, backend=backend)
@@ -94,21 +106,21 @@ def test_weights_and_slots_set_between_runs_are_the_ones_trained():
     trainer.slots = jax.tree.map(lambda s: np.zeros_like(np.asarray(s)), trainer.slots)
     loop.run(2)
     return [np.asarray(w) for w in fastmath.tree_flatten(model.weights)]
+
   for got, expected in zip(run('tensorflow-numpy'), run('jax')):
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
 
 
 def test_jax_only_options_are_refused():
   with pytest.raises(ValueError, match='jax backend'):
-    training.Loop(helpers.mlp(), _regression_task(), backend='tensorflow-numpy',
-                  loss_chunk_size=4)
+    training.Loop(helpers.mlp(), _regression_task(), backend='tensorflow-numpy', loss_chunk_size=4)
   with pytest.raises(ValueError, match="'jax' or 'tensorflow-numpy'"):
     training.Loop(helpers.mlp(), _regression_task(), backend='numpy')
 
 
 def test_trax14_training_helpers(tmp_path):
   path = str(tmp_path / 'obj.pkl.gz')
-  obj = {'weights': [np.arange(3.)], 'step': 7}
+  obj = {'weights': [np.arange(3.0)], 'step': 7}
   training.pickle_to_file(obj, path, gzip=True)
   back = training.unpickle_from_file(path, gzip=True)
   assert back['step'] == 7

@@ -21,10 +21,10 @@ def test_2020_trainer_state_round_trip(tmp_path):
   model = tl.Serial(tl.Dense(2), tl.Relu())
   signature = shapes.ShapeDtype((1, 3))
   weights, state = model.init(signature)
-  opt_state = trainer_lib.OptState(weights=weights, slots=[np.zeros(2)],
-                                   opt_params={'learning_rate': np.float32(0.1)})
-  d = trainer_lib.make_trainer_state_dict(7, opt_state, history_lib.History(), state,
-                                          signature)
+  opt_state = trainer_lib.OptState(
+    weights=weights, slots=[np.zeros(2)], opt_params={'learning_rate': np.float32(0.1)}
+  )
+  d = trainer_lib.make_trainer_state_dict(7, opt_state, history_lib.History(), state, signature)
   assert d['version_timestamp'] == 'Jun-18-2020' and len(d['flat_weights']) == 2
   with gzip.open(tmp_path / 'model.pkl.gz', 'wb') as f:
     pickle.dump(d, f)

@@ -23,15 +23,22 @@ from tests import shared_data
 TRAX1_LM = str(shared_data.TRAX1_LM)
 
 
-def _write_trax1_loop_checkpoint(base: str, flat_weights: list, flat_state: list,
-                                 flat_slots: list, step: int) -> None:
+def _write_trax1_loop_checkpoint(
+  base: str, flat_weights: list, flat_state: list, flat_slots: list, step: int
+) -> None:
   """Writes the 2021 `Loop` layout as Trax 1.4's save_checkpoint did."""
   values = {'train': collections.defaultdict(list)}  # Trax 1.4's History.to_dict().
   values['train']['metrics/L2Loss'].append((step, np.float64(0.25)))
-  d = {'step': step, 'flat_weights': 2, 'flat_state': flat_state,
-       'flat_eval_state': flat_state, 'history': {'_values': values}, 'slots_per_task': 2,
-       'input_signature': (shapes.ShapeDtype((16, 3), np.float32),),
-       'version_timestamp': 'Mar-10-2021'}
+  d = {
+    'step': step,
+    'flat_weights': 2,
+    'flat_state': flat_state,
+    'flat_eval_state': flat_state,
+    'history': {'_values': values},
+    'slots_per_task': 2,
+    'input_signature': (shapes.ShapeDtype((16, 3), np.float32),),
+    'version_timestamp': 'Mar-10-2021',
+  }
   with gzip.open(base + '.pkl.gz', 'wb', compresslevel=2) as f:
     pickle.dump(d, f, protocol=pickle.HIGHEST_PROTOCOL)
   for arrays, suffix in ((flat_weights, '.weights.npy.gz'), (flat_slots, '.opt_slots0.npy.gz')):
@@ -66,8 +73,10 @@ def test_crafted_pickles_are_refused_without_running(tmp_path):
   marker = tmp_path / 'pwned'
   shell = tmp_path / 'shell.pkl.gz'
   _gzip_pickle(shell, {'flat_weights': [_RunsShellCommand(f'touch {marker}')]})
-  with pytest.raises(trax1_checkpoints.UnsafeCheckpointError,
-                     match=r'Refusing to load (posix|nt)\.system from .*shell.pkl.gz'):
+  with pytest.raises(
+    trax1_checkpoints.UnsafeCheckpointError,
+    match=r'Refusing to load (posix|nt)\.system from .*shell.pkl.gz',
+  ):
     trax1_checkpoints.read(str(shell))
   with pytest.raises(trax1_checkpoints.UnsafeCheckpointError, match='system'):
     tl.Serial(tl.Dense(2)).init_from_file(str(shell))
@@ -80,8 +89,13 @@ def test_crafted_pickles_are_refused_without_running(tmp_path):
 
 def test_jax_arrays_and_numpy_scalars_in_pickles_load_as_numpy(tmp_path):
   path = tmp_path / 'layer.pkl.gz'
-  _gzip_pickle(path, {'flat_weights': [jnp.arange(3.0), np.float32(2.0)],
-                      'flat_state': collections.OrderedDict(a=jnp.ones(2, jnp.bfloat16))})
+  _gzip_pickle(
+    path,
+    {
+      'flat_weights': [jnp.arange(3.0), np.float32(2.0)],
+      'flat_state': collections.OrderedDict(a=jnp.ones(2, jnp.bfloat16)),
+    },
+  )
   checkpoint = trax1_checkpoints.read(str(path))
   assert all(isinstance(w, np.ndarray) for w in checkpoint.flat_weights)
   np.testing.assert_array_equal(checkpoint.flat_weights[0], [0.0, 1.0, 2.0])
@@ -107,12 +121,17 @@ def test_2021_loop_layout_with_side_files(tmp_path):
 def test_loop_resumes_from_a_trax1_loop_checkpoint(tmp_path):
   weights = [np.full((3, 1), 0.5, np.float32), np.array([0.25], np.float32)]
   # Adam's slots, flat in Trax 1.x order: (m, v) of w, then of b.
-  slots = [np.full((3, 1), 0.1, np.float32), np.full((3, 1), 0.2, np.float32),
-           np.array([0.3], np.float32), np.array([0.4], np.float32)]
+  slots = [
+    np.full((3, 1), 0.1, np.float32),
+    np.full((3, 1), 0.2, np.float32),
+    np.array([0.3], np.float32),
+    np.array([0.4], np.float32),
+  ]
   _write_trax1_loop_checkpoint(str(tmp_path / 'model'), weights, [], slots, step=7)
   task = training.TrainTask(helpers.regression_stream(), tl.L2Loss(), optimizers.Adam(0.01))
-  loop = training.Loop(tl.Serial(tl.Dense(1)), task, output_dir=str(tmp_path),
-                       eval_at=lambda step: False)
+  loop = training.Loop(
+    tl.Serial(tl.Dense(1)), task, output_dir=str(tmp_path), eval_at=lambda step: False
+  )
   assert loop.step == 7 and task.n_batches_taken == 0  # Trax 1.x kept no batch counts.
   for w, expected in zip(helpers.flat_weights(loop.model), weights):
     np.testing.assert_array_equal(w, expected)
@@ -141,25 +160,38 @@ def test_reads_the_trax1_transformer_lm_checkpoint():
   assert description['format'] == 'trax1-trainer-2020' and description['step'] == 5100
   weights = description['weights']
   assert len(weights) == 38 and len(description['state']) == 7
-  assert weights[:4] == [((13, 64), 'float32'), ((1, 256, 64), 'float32'),
-                         ((64,), 'float32'), ((64,), 'float32')]
+  assert weights[:4] == [
+    ((13, 64), 'float32'),
+    ((1, 256, 64), 'float32'),
+    ((64,), 'float32'),
+    ((64,), 'float32'),
+  ]
   assert weights[-2:] == [((64, 13), 'float32'), ((13,), 'float32')]
   assert description['state'] == [((), 'float32')] * 7
   assert description['slots_per_task'] == [76]  # Adam's (m, v) per weight.
-  assert description['opt_params'] == [['b1', 'b2', 'eps', 'learning_rate',
-                                        'weight_decay_rate']]
+  assert description['opt_params'] == [['b1', 'b2', 'eps', 'learning_rate', 'weight_decay_rate']]
   assert 'metrics/accuracy' in description['history']['eval']
-  assert description['input_signature'] == (shapes.ShapeDtype((128, 12), np.int64),
-                                            shapes.ShapeDtype((128, 12), np.int64),
-                                            shapes.ShapeDtype((128, 12), np.float64))
+  assert description['input_signature'] == (
+    shapes.ShapeDtype((128, 12), np.int64),
+    shapes.ShapeDtype((128, 12), np.int64),
+    shapes.ShapeDtype((128, 12), np.float64),
+  )
 
 
 @pytest.mark.slow  # Initializing the predict-mode model compiles for about 10 s.
 @pytest.mark.skipif(not os.path.exists(TRAX1_LM), reason=f'{TRAX1_LM} is absent')
 def test_trax1_transformer_lm_decodes_the_copy_task():
   models = pytest.importorskip('trax.models')
-  model = models.TransformerLM(vocab_size=13, d_model=64, d_ff=128, n_heads=2, n_layers=2,
-                               max_len=256, dropout=0.05, mode='predict')
+  model = models.TransformerLM(
+    vocab_size=13,
+    d_model=64,
+    d_ff=128,
+    n_heads=2,
+    n_layers=2,
+    max_len=256,
+    dropout=0.05,
+    mode='predict',
+  )
   shape11 = shapes.ShapeDtype((1, 1), np.int32)
   # As in Trax 1.x's decoding test; the extra (targets) signature is ignored.
   model.init_from_file(TRAX1_LM, weights_only=True, input_signature=(shape11, shape11))
@@ -178,23 +210,34 @@ def test_trax1_transformer_lm_decodes_the_copy_task():
 @pytest.mark.parametrize('protocol', range(pickle.HIGHEST_PROTOCOL + 1))
 def test_arrays_pickled_at_every_protocol_load(tmp_path, protocol):
   # Protocols 0-2 carry numpy's bytes as latin-1 text through `_codecs.encode`.
-  weights = [np.arange(6, dtype=np.float32).reshape(2, 3),
-             np.asfortranarray(np.arange(6.).reshape(3, 2)), np.arange(3, dtype='>i4'),
-             np.arange(2).astype(ml_dtypes.bfloat16), np.float32(1.5)]
+  weights = [
+    np.arange(6, dtype=np.float32).reshape(2, 3),
+    np.asfortranarray(np.arange(6.0).reshape(3, 2)),
+    np.arange(3, dtype='>i4'),
+    np.arange(2).astype(ml_dtypes.bfloat16),
+    np.float32(1.5),
+  ]
   path = tmp_path / 'model.pkl.gz'
   with gzip.open(path, 'wb') as f:
-    pickle.dump({'flat_weights': weights, 'step': np.int64(4),
-                 'flat_state': collections.OrderedDict(a=np.ones(2))}, f, protocol=protocol)
+    pickle.dump(
+      {
+        'flat_weights': weights,
+        'step': np.int64(4),
+        'flat_state': collections.OrderedDict(a=np.ones(2)),
+      },
+      f,
+      protocol=protocol,
+    )
   checkpoint = trax1_checkpoints.read(str(path))
   assert checkpoint.step == 4
   for loaded, expected in zip(checkpoint.flat_weights, weights):
     assert loaded.dtype == np.asarray(expected).dtype.newbyteorder('=')
     np.testing.assert_array_equal(loaded, expected)
-  np.testing.assert_array_equal(checkpoint.flat_state[0], [1., 1.])
+  np.testing.assert_array_equal(checkpoint.flat_state[0], [1.0, 1.0])
 
 
 def test_init_from_file_takes_a_one_tuple_input_signature(tmp_path):
-  weights = [np.full((3, 2), 0.5, np.float32), np.array([0.25, -1.], np.float32)]
+  weights = [np.full((3, 2), 0.5, np.float32), np.array([0.25, -1.0], np.float32)]
   _write_trax1_loop_checkpoint(str(tmp_path / 'model'), weights, [], [], step=2)
   layer = tl.Serial(tl.Dense(2))  # Not initialized: the file's (ShapeDtype,) is used.
   layer.init_from_file(str(tmp_path / 'model.pkl.gz'))

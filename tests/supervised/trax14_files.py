@@ -18,8 +18,9 @@ import numpy as np
 from trax.supervised import checkpoints
 
 
-def write_loop_checkpoint(directory: str, basename: str,
-                          checkpoint: checkpoints.Checkpoint) -> None:
+def write_loop_checkpoint(
+  directory: str, basename: str, checkpoint: checkpoints.Checkpoint
+) -> None:
   """Writes `checkpoint` (read from one of our files) in Trax 1.4's Loop layout."""
   base = os.path.join(directory, basename)
   for i, task in enumerate(checkpoint.tasks):
@@ -28,17 +29,18 @@ def write_loop_checkpoint(directory: str, basename: str,
   values = {mode: collections.defaultdict(list) for mode in checkpoint.history.modes}
   for mode in checkpoint.history.modes:
     for metric in checkpoint.history.metrics_for_mode(mode):
-      values[mode][metric] = [(step, np.float64(value))
-                              for step, value in checkpoint.history.get(mode, metric)]
+      values[mode][metric] = [
+        (step, np.float64(value)) for step, value in checkpoint.history.get(mode, metric)
+      ]
   d = {
-      'step': checkpoint.step,
-      'flat_weights': 2,  # The gzip level of the side file.
-      'flat_state': [np.asarray(x) for x in checkpoint.flat_state],
-      'flat_eval_state': [np.asarray(x) for x in checkpoint.flat_state],
-      'history': {'_values': values},
-      'slots_per_task': 2,
-      'input_signature': checkpoint.input_signature,
-      'version_timestamp': 'Mar-10-2021',
+    'step': checkpoint.step,
+    'flat_weights': 2,  # The gzip level of the side file.
+    'flat_state': [np.asarray(x) for x in checkpoint.flat_state],
+    'flat_eval_state': [np.asarray(x) for x in checkpoint.flat_state],
+    'history': {'_values': values},
+    'slots_per_task': 2,
+    'input_signature': checkpoint.input_signature,
+    'version_timestamp': 'Mar-10-2021',
   }
   with gzip.open(base + '.pkl.gz', 'wb', compresslevel=2) as f:
     pickle.dump(d, f, protocol=pickle.HIGHEST_PROTOCOL)
@@ -53,5 +55,4 @@ def _write_npy_records(path: str, arrays: list) -> None:
   with gzip.open(path, 'wb', compresslevel=2) as f:
     for x in arrays:
       x = np.asarray(x)
-      np.save(f, x.view(np.uint16) if x.dtype == ml_dtypes.bfloat16 else x,
-              allow_pickle=False)
+      np.save(f, x.view(np.uint16) if x.dtype == ml_dtypes.bfloat16 else x, allow_pickle=False)

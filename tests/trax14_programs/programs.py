@@ -24,15 +24,39 @@ from trax import shapes
 from trax.data import tokenizers
 
 CORPUS = pathlib.Path(tokenizers.TESTDATA_DIR) / 'corpus.txt'
-COPY_CHECKPOINT = (pathlib.Path(__file__).resolve().parents[1] / 'supervised' / 'testdata'
-                   / 'transformer_copy.pkl.gz')
+COPY_CHECKPOINT = (
+  pathlib.Path(__file__).resolve().parents[1]
+  / 'supervised'
+  / 'testdata'
+  / 'transformer_copy.pkl.gz'
+)
 # The architecture of COPY_CHECKPOINT (ids 1..12 are copied; 1 doubles as EOS).
-COPY_MODEL = dict(input_vocab_size=13, d_model=64, d_ff=128, n_heads=2, n_encoder_layers=2,
-                  n_decoder_layers=2, max_len=256)
+COPY_MODEL = dict(
+  input_vocab_size=13,
+  d_model=64,
+  d_ff=128,
+  n_heads=2,
+  n_encoder_layers=2,
+  n_decoder_layers=2,
+  max_len=256,
+)
 # Words whose ids (their line numbers) are the copy model's tokens: `please` is id 1, the
 # end of sequence, so a sentence ending "... please" decodes to itself and stops.
-COPY_WORDS = ['<pad>', 'please', 'be', 'to', 'nice', 'learn', 'new', 'want', 'today',
-              'things', 'it', 'is', 'we']
+COPY_WORDS = [
+  '<pad>',
+  'please',
+  'be',
+  'to',
+  'nice',
+  'learn',
+  'new',
+  'want',
+  'today',
+  'things',
+  'it',
+  'is',
+  'we',
+]
 
 _SENTENCES = [line.strip() for line in CORPUS.read_text().splitlines() if line.strip()]
 
@@ -59,21 +83,23 @@ def _images(shape: tuple, n_classes: int, with_id: bool = False):
       image[int(label * rows_per_class)] = 255
       example = {'image': image, 'label': label}
       yield i, dict(example, id=f'{seed}_{i:05d}') if with_id else example
+
   return examples
 
 
 # name: (builder config, example generator); the splits are 'train' (48) and 'test' (32).
 _DATASETS = {
-    'imdb_reviews': ('plain_text', _reviews),
-    'fashion_mnist': (None, _images((28, 28, 1), 10)),
-    'mnist': (None, _images((28, 28, 1), 10)),
-    'cifar10': (None, _images((32, 32, 3), 10, with_id=True)),
+  'imdb_reviews': ('plain_text', _reviews),
+  'fashion_mnist': (None, _images((28, 28, 1), 10)),
+  'mnist': (None, _images((28, 28, 1), 10)),
+  'cifar10': (None, _images((32, 32, 3), 10, with_id=True)),
 }
 
 
 def prepare_tfds(data_dir: str, name: str) -> None:
   """Prepares the tiny `name` in `data_dir` (once), with TFDS's builder of `name`."""
   import tensorflow_datasets as tfds
+
   config, examples = _DATASETS[name]
 
   class Offline(tfds.builder_cls(name), skip_registration=True):

@@ -37,6 +37,7 @@ def resize(att_mat, max_length=None):
 
 def _get_attention(inp_text, out_text, enc_atts, dec_atts, encdec_atts):
   """The notebook's conversion for its d3 display (its `get_full_attention` left out)."""
+
   def per_head(atts, layer):
     att = np.transpose(atts[layer][0], (0, 2, 1))
     return [ha.T.tolist() for ha in att]
@@ -45,12 +46,9 @@ def _get_attention(inp_text, out_text, enc_atts, dec_atts, encdec_atts):
     return [per_head(atts, i) for i in range(len(enc_atts))]
 
   return {
-      'inp_inp': {'att': get_attentions(enc_atts), 'top_text': inp_text,
-                  'bot_text': inp_text},
-      'inp_out': {'att': get_attentions(encdec_atts), 'top_text': inp_text,
-                  'bot_text': out_text},
-      'out_out': {'att': get_attentions(dec_atts), 'top_text': out_text,
-                  'bot_text': out_text},
+    'inp_inp': {'att': get_attentions(enc_atts), 'top_text': inp_text, 'bot_text': inp_text},
+    'inp_out': {'att': get_attentions(encdec_atts), 'top_text': inp_text, 'bot_text': out_text},
+    'out_out': {'att': get_attentions(dec_atts), 'top_text': out_text, 'bot_text': out_text},
   }
 
 
@@ -62,29 +60,37 @@ def test_attention_weights_of_a_viz_model(tmp_path, capsys):
 
   # 1. Run a pre-trained Transformer.
   model = trax.models.Transformer(
-      input_vocab_size=13,
-      d_model=64, d_ff=128,
-      n_heads=2, n_encoder_layers=2, n_decoder_layers=2,
-      max_len=256, mode='predict')
+    input_vocab_size=13,
+    d_model=64,
+    d_ff=128,
+    n_heads=2,
+    n_encoder_layers=2,
+    n_decoder_layers=2,
+    max_len=256,
+    mode='predict',
+  )
   model.init_from_file(vocab_dir + 'ende_wmt32k.pkl.gz', weights_only=True)
   sentence = 'we want to learn new things please'
-  tokenized = list(trax.data.tokenize(iter([sentence]),  # Operates on streams.
-                                      vocab_dir=vocab_dir,
-                                      vocab_file='ende_32k.subword'))[0]
+  tokenized = list(
+    trax.data.tokenize(
+      iter([sentence]),  # Operates on streams.
+      vocab_dir=vocab_dir,
+      vocab_file='ende_32k.subword',
+    )
+  )[0]
   tokenized = tokenized[None, :]  # Add batch dimension.
   tokenized_translation = trax.supervised.decoding.autoregressive_sample(
-      model, tokenized, temperature=0.0)
+    model, tokenized, temperature=0.0
+  )
   tokenized_translation = tokenized_translation[0][:-1]  # Remove batch and EOS.
-  translation = trax.data.detokenize(tokenized_translation,
-                                     vocab_dir=vocab_dir,
-                                     vocab_file='ende_32k.subword')
+  translation = trax.data.detokenize(
+    tokenized_translation, vocab_dir=vocab_dir, vocab_file='ende_32k.subword'
+  )
   assert translation == 'we want to learn new things'
 
   # 2. Prepare the tokens for visualization.
   def decode(single_token):
-    return trax.data.detokenize(single_token,
-                                vocab_dir=vocab_dir,
-                                vocab_file='ende_32k.subword')
+    return trax.data.detokenize(single_token, vocab_dir=vocab_dir, vocab_file='ende_32k.subword')
 
   def get_tokens_str(integers):
     token_strs = []
@@ -92,8 +98,7 @@ def test_attention_weights_of_a_viz_model(tmp_path, capsys):
       token_strs.append(decode(integers[:, i]))
     return token_strs
 
-  tokenized_translation_with_start = np.array([0] + list(tokenized_translation),
-                                              dtype=np.int64)
+  tokenized_translation_with_start = np.array([0] + list(tokenized_translation), dtype=np.int64)
   tokenized_translation_with_start = tokenized_translation_with_start[np.newaxis, ...]
   tokenized_translation = np.array(tokenized_translation, dtype=np.int64)
   tokenized_translation = tokenized_translation[np.newaxis, ...]
@@ -104,17 +109,22 @@ def test_attention_weights_of_a_viz_model(tmp_path, capsys):
 
   max_len = max(tokenized.shape[1], tokenized_translation.shape[1])
   tokenized_translation_pad = np.zeros((1, max_len), dtype=np.int64)
-  tokenized_translation_pad[:, :tokenized_translation.shape[1]] = tokenized_translation
+  tokenized_translation_pad[:, : tokenized_translation.shape[1]] = tokenized_translation
   tokenized_pad = np.zeros((1, max_len), dtype=np.int64)
-  tokenized_pad[:, :tokenized.shape[1]] = tokenized
+  tokenized_pad[:, : tokenized.shape[1]] = tokenized
   assert (tokenized_translation_pad.shape, tokenized_pad.shape) == ((1, 7), (1, 7))
 
   # 3. Create the same pre-trained model in the "viz" mode.
   model_viz = trax.models.Transformer(
-      input_vocab_size=13,
-      d_model=64, d_ff=128,
-      n_heads=2, n_encoder_layers=2, n_decoder_layers=2,
-      max_len=256, mode='viz')
+    input_vocab_size=13,
+    d_model=64,
+    d_ff=128,
+    n_heads=2,
+    n_encoder_layers=2,
+    n_decoder_layers=2,
+    max_len=256,
+    mode='viz',
+  )
   model_viz.init_from_file(vocab_dir + 'ende_wmt32k.pkl.gz', weights_only=True)
   logits = model_viz((tokenized_pad, tokenized_translation_pad))[0]
 
@@ -131,8 +141,9 @@ def test_attention_weights_of_a_viz_model(tmp_path, capsys):
 
   attention_sublayers(model_viz)
   assert capsys.readouterr().out.split('\n')[:-1] == (
-      ['Found layer PureAttention'] * 2
-      + ['Found layer CausalAttentionCore', 'Found layer PureAttention'] * 2)
+    ['Found layer PureAttention'] * 2
+    + ['Found layer CausalAttentionCore', 'Found layer PureAttention'] * 2
+  )
   assert len(attention_weights) == 6
 
   enc_atts = attention_weights[:2]  # The notebook's 6 layers: [:6].
@@ -141,23 +152,34 @@ def test_attention_weights_of_a_viz_model(tmp_path, capsys):
   enc_atts_res = resize(enc_atts)
   dec_atts_res = resize(dec_atts)
   encdec_atts_res = resize(encdec_atts)
-  attention_dict = _get_attention(tokenized_str, tokenized_translation_str, enc_atts_res,
-                                  dec_atts_res, encdec_atts_res)
+  attention_dict = _get_attention(
+    tokenized_str, tokenized_translation_str, enc_atts_res, dec_atts_res, encdec_atts_res
+  )
   attention_json = json.dumps(attention_dict)
 
   # The weights are Trax's: (batch, heads, query, key) for PureAttention, (batch * heads,
   # query, key) for the causal layer; rows are distributions, causal ones lower triangular.
   assert [np.shape(w) for w in attention_weights] == [(1, 2, 7, 7)] * 2 + [
-      (2, 7, 7), (1, 2, 7, 7)] * 2
+    (2, 7, 7),
+    (1, 2, 7, 7),
+  ] * 2
   for w in attention_weights:
     np.testing.assert_allclose(np.sum(w, -1), 1.0, rtol=1e-5)
   assert np.all(np.triu(np.asarray(dec_atts[0][0]), 1) == 0)
   assert len(json.loads(attention_json)['inp_out']['att']) == 2
   # 'viz' computes as 'eval': the same logits; the copy model attends the copied token.
   model_eval = trax.models.Transformer(
-      input_vocab_size=13, d_model=64, d_ff=128, n_heads=2, n_encoder_layers=2,
-      n_decoder_layers=2, max_len=256, mode='eval')
+    input_vocab_size=13,
+    d_model=64,
+    d_ff=128,
+    n_heads=2,
+    n_encoder_layers=2,
+    n_decoder_layers=2,
+    max_len=256,
+    mode='eval',
+  )
   model_eval.init_from_file(vocab_dir + 'ende_wmt32k.pkl.gz', weights_only=True)
   np.testing.assert_allclose(
-      logits, model_eval((tokenized_pad, tokenized_translation_pad))[0], atol=1e-5)
+    logits, model_eval((tokenized_pad, tokenized_translation_pad))[0], atol=1e-5
+  )
   assert np.argmax(logits, -1)[0, :6].tolist() == tokenized[0, :6].tolist()

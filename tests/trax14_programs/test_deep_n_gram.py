@@ -29,8 +29,7 @@ def line_to_tensor(line, EOS_int=1):
   return tensor
 
 
-def data_generator(batch_size, max_length, data_lines, line_to_tensor=line_to_tensor,
-                   shuffle=True):
+def data_generator(batch_size, max_length, data_lines, line_to_tensor=line_to_tensor, shuffle=True):
   index = 0
   cur_batch = []
   num_lines = len(data_lines)
@@ -64,33 +63,33 @@ def data_generator(batch_size, max_length, data_lines, line_to_tensor=line_to_te
 
 def GRULM(vocab_size=256, d_model=512, n_layers=2, mode='train'):
   model = tl.Serial(
-      tl.ShiftRight(mode=mode),
-      tl.Embedding(vocab_size=vocab_size, d_feature=d_model),
-      [tl.GRU(n_units=d_model) for _ in range(n_layers)],
-      tl.Dense(n_units=vocab_size),
-      tl.LogSoftmax()
+    tl.ShiftRight(mode=mode),
+    tl.Embedding(vocab_size=vocab_size, d_feature=d_model),
+    [tl.GRU(n_units=d_model) for _ in range(n_layers)],
+    tl.Dense(n_units=vocab_size),
+    tl.LogSoftmax(),
   )
   return model
 
 
 def LSTMLM(vocab_size=256, d_model=512, n_layers=2, mode='train'):
   model = tl.Serial(
-      tl.ShiftRight(mode=mode),
-      tl.Embedding(vocab_size=vocab_size, d_feature=d_model),
-      [tl.LSTM(n_units=d_model) for _ in range(n_layers)],
-      tl.Dense(n_units=vocab_size),
-      tl.LogSoftmax()
+    tl.ShiftRight(mode=mode),
+    tl.Embedding(vocab_size=vocab_size, d_feature=d_model),
+    [tl.LSTM(n_units=d_model) for _ in range(n_layers)],
+    tl.Dense(n_units=vocab_size),
+    tl.LogSoftmax(),
   )
   return model
 
 
 def SRULM(vocab_size=256, d_model=512, n_layers=2, mode='train'):
   model = tl.Serial(
-      tl.ShiftRight(mode=mode),
-      tl.Embedding(vocab_size=vocab_size, d_feature=d_model),
-      [tl.SRU(n_units=d_model) for _ in range(n_layers)],
-      tl.Dense(n_units=vocab_size),
-      tl.LogSoftmax()
+    tl.ShiftRight(mode=mode),
+    tl.Embedding(vocab_size=vocab_size, d_feature=d_model),
+    [tl.SRU(n_units=d_model) for _ in range(n_layers)],
+    tl.Dense(n_units=vocab_size),
+    tl.LogSoftmax(),
   )
   return model
 
@@ -111,9 +110,18 @@ def _kaggle_lines(input_dir):
   return lines
 
 
-def train_model(model, data_generator, batch_size=32, max_length=64, lines=None,
-                eval_lines=None, n_steps=10, output_dir='model/'):
+def train_model(
+  model,
+  data_generator,
+  batch_size=32,
+  max_length=64,
+  lines=None,
+  eval_lines=None,
+  n_steps=10,
+  output_dir='model/',
+):
   from trax.supervised import training
+
   bare_train_generator = data_generator(batch_size, max_length, data_lines=lines)
   infinite_train_generator = itertools.cycle(bare_train_generator)
 
@@ -121,33 +129,33 @@ def train_model(model, data_generator, batch_size=32, max_length=64, lines=None,
   infinite_eval_generator = itertools.cycle(bare_eval_generator)
 
   train_task = training.TrainTask(
-      labeled_data=infinite_train_generator,
-      loss_layer=tl.CrossEntropyLoss(),
-      optimizer=trax.optimizers.Adam(0.0005),
-      n_steps_per_checkpoint=1
+    labeled_data=infinite_train_generator,
+    loss_layer=tl.CrossEntropyLoss(),
+    optimizer=trax.optimizers.Adam(0.0005),
+    n_steps_per_checkpoint=1,
   )
 
   eval_task = training.EvalTask(
-      labeled_data=infinite_eval_generator,
-      metrics=[tl.CrossEntropyLoss(), tl.Accuracy()],
-      n_eval_batches=1
+    labeled_data=infinite_eval_generator,
+    metrics=[tl.CrossEntropyLoss(), tl.Accuracy()],
+    n_eval_batches=1,
   )
 
-  training_loop = training.Loop(model,
-                                train_task,
-                                eval_tasks=[eval_task],
-                                output_dir=output_dir
-                                )
+  training_loop = training.Loop(model, train_task, eval_tasks=[eval_task], output_dir=output_dir)
 
   training_loop.run(n_steps=n_steps)
 
   return training_loop
 
 
-@pytest.mark.parametrize('make_model, name', [
+@pytest.mark.parametrize(
+  'make_model, name',
+  [
     (GRULM, 'GRU'),
     pytest.param(LSTMLM, 'LSTM', marks=pytest.mark.slow),  # About 4 s each.
-    pytest.param(SRULM, 'SRU', marks=pytest.mark.slow)])
+    pytest.param(SRULM, 'SRU', marks=pytest.mark.slow),
+  ],
+)
 def test_language_model_trains(make_model, name, workdir):
   shutil.copytree(os.path.dirname(programs.CORPUS), workdir / 'kaggle_input' / 'corpus')
   lines = _kaggle_lines(str(workdir / 'kaggle_input'))
@@ -155,17 +163,27 @@ def test_language_model_trains(make_model, name, workdir):
   lines = lines[:-8]  # Leave the rest for training
 
   model = make_model(d_model=32, n_layers=2)
-  assert str(model) == ('Serial[\n  ShiftRight(1)\n  Embedding_256_32\n'
-                        f'  {name}_32\n  {name}_32\n  Dense_256\n  LogSoftmax\n]')
+  assert str(model) == (
+    'Serial[\n  ShiftRight(1)\n  Embedding_256_32\n'
+    f'  {name}_32\n  {name}_32\n  Dense_256\n  LogSoftmax\n]'
+  )
 
   rnd.seed(0)
-  loop = train_model(model, data_generator, batch_size=8, max_length=100, lines=lines,
-                     eval_lines=eval_lines, n_steps=3, output_dir=f'model/{name}')
+  loop = train_model(
+    model,
+    data_generator,
+    batch_size=8,
+    max_length=100,
+    lines=lines,
+    eval_lines=eval_lines,
+    n_steps=3,
+    output_dir=f'model/{name}',
+  )
 
   train_losses = loop.history.get('train', 'metrics/CrossEntropyLoss')
   assert [step for step, _ in train_losses] == [1, 2, 3]
   # An untrained model is close to uniform over the 256 byte values.
   assert abs(train_losses[0][1] - math.log(256)) < 0.05
-  (_, accuracy), = loop.history.get('eval', 'metrics/Accuracy')[-1:]
-  assert 0. <= accuracy <= 1.
+  ((_, accuracy),) = loop.history.get('eval', 'metrics/Accuracy')[-1:]
+  assert 0.0 <= accuracy <= 1.0
   assert os.listdir(f'model/{name}')

@@ -35,8 +35,7 @@ def test_parallel_and_branch_stack_examples():
   a, b, c, d, e, x = (np.array([float(i)]) for i in range(1, 7))
   parallel = tl.Parallel(f, g, h)
   assert (parallel.n_in, parallel.n_out) == (6, 4)
-  np.testing.assert_array_equal(parallel((a, b, c, d, e, x)),
-                                [a + 1, b * c * d, e - x, e + x])
+  np.testing.assert_array_equal(parallel((a, b, c, d, e, x)), [a + 1, b * c * d, e - x, e + x])
   assert tl.Parallel(None, f)((a, b))[0] == a  # None passes its input unchanged.
 
   branch = tl.Branch(f, g, h)  # F(a), G(a, b, c), h1, h2 where h1, h2 = H(a, b)
@@ -62,6 +61,7 @@ def test_concatenate_select_residual_and_scan():
   def f(input, carry):
     res = input + carry
     return res, res  # output and carry are the same
+
   add = tl.Fn('add', f, n_out=2)
   ys, carry = tl.Scan(add)((np.array([1, 2, 3]), np.array(0)))  # [1, 3, 6], 6
   np.testing.assert_array_equal(ys, [1, 3, 6])
@@ -75,10 +75,10 @@ def test_data_module_pipelines(tfds_data, workdir):
     data.Tokenize(vocab_file='en_tiny.subwords', keys=[0]),
     data.Shuffle(),
     data.FilterByLength(max_length=2048, length_keys=[0]),
-    data.BucketByLength(boundaries=[  32, 128, 512, 2048],
-                        batch_sizes=[  8,   8,   4,    2, 1],
-                        length_keys=[0]),
-    data.AddLossWeights()
+    data.BucketByLength(
+      boundaries=[32, 128, 512, 2048], batch_sizes=[8, 8, 4, 2, 1], length_keys=[0]
+    ),
+    data.AddLossWeights(),
   )
   tokens, labels, weights = next(inputs())
   assert tokens.shape[0] == labels.shape[0] == weights.shape[0] == 8
@@ -93,9 +93,8 @@ def test_data_module_pipelines(tfds_data, workdir):
     lambda g: filter(lambda x: x.shape[0] < 513, g),  # At most 512 tokens.
     data.Shuffle(),
     lambda g: map(lambda x: (x, x), g),  # Language models have inputs = targets.
-    data.BucketByLength(boundaries=[  32, 64, 128, 256, 512],
-                        batch_sizes=[ 32, 16,  8,    4,   2, 1]),
-    data.AddLossWeights(id_to_mask=0)
+    data.BucketByLength(boundaries=[32, 64, 128, 256, 512], batch_sizes=[32, 16, 8, 4, 2, 1]),
+    data.AddLossWeights(id_to_mask=0),
   )
   x, y, mask = next(inputs())
   np.testing.assert_array_equal(x, y)
@@ -105,6 +104,7 @@ def test_data_module_pipelines(tfds_data, workdir):
 def test_data_parallel_mixes_by_counters():
   def dataset(name):
     return lambda: itertools.repeat(name)
+
   dataset1, dataset2, dataset3 = dataset('a'), dataset('b'), dataset('c')
   gen = data.Parallel([dataset1, dataset2, dataset3], counters=(2, 1, 3))
   counts = collections.Counter(itertools.islice(gen(), 600))

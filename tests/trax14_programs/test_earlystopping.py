@@ -16,10 +16,10 @@ from trax.fastmath import numpy as jnp
 from trax.supervised import training
 
 
-def callback_earlystopper(monitor=None, min_delta=0, patience=0, mode='auto',
-                          restore_best_checkpoint=True):
+def callback_earlystopper(
+  monitor=None, min_delta=0, patience=0, mode='auto', restore_best_checkpoint=True
+):
   class EarlyStopping:
-
     def __init__(self, loop):
       self._loop = loop
       self.monitor = monitor
@@ -47,9 +47,7 @@ def callback_earlystopper(monitor=None, min_delta=0, patience=0, mode='auto',
 
     def _is_metric_exist(self):
       metric_names = [
-          name
-          for eval_task in self._loop._eval_tasks
-          for name in eval_task.metric_names
+        name for eval_task in self._loop._eval_tasks for name in eval_task.metric_names
       ]
       return self.monitor in metric_names
 
@@ -79,30 +77,38 @@ def test_linear_regression_with_the_early_stopping_callback(workdir):
   x, y = next(data_linear)
   assert x.dtype == np.float64 and y == 2 * x - 1
 
-  data_pipeline = trax.data.Serial(trax.data.Batch(50), trax.data.AddLossWeights(),)
+  data_pipeline = trax.data.Serial(
+    trax.data.Batch(50),
+    trax.data.AddLossWeights(),
+  )
   data_stream = data_pipeline(data_linear)
 
   # Use the same data_stream for both training and evaluation
   train_task = training.TrainTask(
-      labeled_data=data_stream,
-      loss_layer=tl.L2Loss(),
-      optimizer=trax.optimizers.SGD(0.01),
-      n_steps_per_checkpoint=10,
+    labeled_data=data_stream,
+    loss_layer=tl.L2Loss(),
+    optimizer=trax.optimizers.SGD(0.01),
+    n_steps_per_checkpoint=10,
   )
   eval_task = training.EvalTask(
-      labeled_data=data_stream, metrics=[tl.L2Loss()], n_eval_batches=15,
+    labeled_data=data_stream,
+    metrics=[tl.L2Loss()],
+    n_eval_batches=15,
   )
   earlystopping = callback_earlystopper(monitor='L2Loss', min_delta=1e-4)
 
   model_linear = tl.Serial(tl.Dense(1))
   training_loop = training.Loop(
-      model=model_linear, tasks=train_task, eval_tasks=[eval_task],
-      output_dir='./linear_model', callbacks=[earlystopping],
-      random_seed=0,  # Not in the notebook: its unseeded init makes the end point vary.
+    model=model_linear,
+    tasks=train_task,
+    eval_tasks=[eval_task],
+    output_dir='./linear_model',
+    callbacks=[earlystopping],
+    random_seed=0,  # Not in the notebook: its unseeded init makes the end point vary.
   )
   training_loop.run(200)
 
-  callback, = training_loop._callbacks
+  (callback,) = training_loop._callbacks
   assert isinstance(callback, earlystopping) and callback.patience == 1
   assert callback.call_at(10) and not callback.call_at(11)
   losses = [loss for _, loss in training_loop.history.get('eval', 'metrics/L2Loss')]

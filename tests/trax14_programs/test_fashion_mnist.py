@@ -14,21 +14,18 @@ from trax.supervised import training
 
 def get_model(n_output_classes=10):
   model = tl.Serial(
-      tl.ToFloat(),
-
-      tl.Conv(32, (3, 3), (1, 1), 'SAME'),
-      tl.LayerNorm(),
-      tl.Relu(),
-      tl.MaxPool(),
-
-      tl.Conv(64, (3, 3), (1, 1), 'SAME'),
-      tl.LayerNorm(),
-      tl.Relu(),
-      tl.MaxPool(),
-
-      tl.Flatten(),
-      tl.Dense(n_output_classes),
-      tl.LogSoftmax(),
+    tl.ToFloat(),
+    tl.Conv(32, (3, 3), (1, 1), 'SAME'),
+    tl.LayerNorm(),
+    tl.Relu(),
+    tl.MaxPool(),
+    tl.Conv(64, (3, 3), (1, 1), 'SAME'),
+    tl.LayerNorm(),
+    tl.Relu(),
+    tl.MaxPool(),
+    tl.Flatten(),
+    tl.Dense(n_output_classes),
+    tl.LogSoftmax(),
   )
   return model
 
@@ -43,14 +40,14 @@ def test_cnn_trains_on_tensorflow_numpy(tfds_data, workdir, capsys):
   eval_stream = trax.data.TFDS('fashion_mnist', keys=('image', 'label'), train=False)()
 
   train_data_pipeline = trax.data.Serial(
-      trax.data.Shuffle(),
-      trax.data.Batch(8),
-      trax.data.AddLossWeights(),
+    trax.data.Shuffle(),
+    trax.data.Batch(8),
+    trax.data.AddLossWeights(),
   )
   train_batches_stream = train_data_pipeline(train_stream)
   eval_data_pipeline = trax.data.Serial(
-      trax.data.Batch(8),
-      trax.data.AddLossWeights(),
+    trax.data.Batch(8),
+    trax.data.AddLossWeights(),
   )
   eval_batches_stream = eval_data_pipeline(eval_stream)
 
@@ -58,23 +55,20 @@ def test_cnn_trains_on_tensorflow_numpy(tfds_data, workdir, capsys):
   assert [x.shape for x in example_batch] == [(8, 28, 28, 1), (8,), (8,)]
 
   train_task = training.TrainTask(
-      labeled_data=train_batches_stream,
-      loss_layer=tl.CrossEntropyLoss(),
-      optimizer=trax.optimizers.Adam(0.01),
-      n_steps_per_checkpoint=10,
+    labeled_data=train_batches_stream,
+    loss_layer=tl.CrossEntropyLoss(),
+    optimizer=trax.optimizers.Adam(0.01),
+    n_steps_per_checkpoint=10,
   )
   eval_task = training.EvalTask(
-      labeled_data=eval_batches_stream,
-      metrics=[tl.CrossEntropyLoss(), tl.Accuracy()],
-      n_eval_batches=2,
+    labeled_data=eval_batches_stream,
+    metrics=[tl.CrossEntropyLoss(), tl.Accuracy()],
+    n_eval_batches=2,
   )
 
   model = get_model()
   capsys.readouterr()
-  training_loop = training.Loop(model,
-                                train_task,
-                                eval_tasks=[eval_task],
-                                output_dir='./cnn_model')
+  training_loop = training.Loop(model, train_task, eval_tasks=[eval_task], output_dir='./cnn_model')
   training_loop.run(20)
 
   assert 'Total number of trainable weights: 451658' in capsys.readouterr().out
@@ -82,5 +76,5 @@ def test_cnn_trains_on_tensorflow_numpy(tfds_data, workdir, capsys):
   assert [step for step, _ in losses] == [1, 10, 20]
   # Step 1 is an untrained model (Trax printed 2.06; ln 10 = 2.3 for uniform guesses);
   # Adam(0.01) on raw pixels then jumps, in Trax's run too.
-  assert 1. < losses[0][1] < 2 * math.log(10)
+  assert 1.0 < losses[0][1] < 2 * math.log(10)
   assert all(math.isfinite(loss) for _, loss in losses)

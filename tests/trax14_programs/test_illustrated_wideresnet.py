@@ -16,14 +16,8 @@ from trax.supervised import training
 
 
 def test_models_have_trax_weight_counts():
-  thin_model = tl.Serial(
-      WideResnet(widen_factor=1),
-      tl.LogSoftmax()
-  )
-  wide_model = tl.Serial(
-      WideResnet(widen_factor=2),
-      tl.LogSoftmax()
-  )
+  thin_model = tl.Serial(WideResnet(widen_factor=1), tl.LogSoftmax())
+  wide_model = tl.Serial(WideResnet(widen_factor=2), tl.LogSoftmax())
   counts = []
   for model in (thin_model, wide_model):
     weights, _ = model.weights_and_state_signature(shapes.ShapeDtype((1, 32, 32, 3), np.uint8))
@@ -40,36 +34,32 @@ def test_thin_model_trains_on_tensorflow_numpy(tfds_data, workdir):
   eval_stream = trax.data.TFDS('cifar10', keys=('image', 'label'), train=False)()
 
   train_data_pipeline = trax.data.Serial(
-      trax.data.Shuffle(),
-      trax.data.Batch(8),
-      trax.data.AddLossWeights(),
+    trax.data.Shuffle(),
+    trax.data.Batch(8),
+    trax.data.AddLossWeights(),
   )
   train_batches_stream = train_data_pipeline(train_stream)
   eval_data_pipeline = trax.data.Serial(
-      trax.data.Batch(8),
-      trax.data.AddLossWeights(),
+    trax.data.Batch(8),
+    trax.data.AddLossWeights(),
   )
   eval_batches_stream = eval_data_pipeline(eval_stream)
 
-  thin_model = tl.Serial(
-      WideResnet(widen_factor=1),
-      tl.LogSoftmax()
-  )
+  thin_model = tl.Serial(WideResnet(widen_factor=1), tl.LogSoftmax())
   train_task = training.TrainTask(
-      labeled_data=train_batches_stream,
-      loss_layer=tl.CrossEntropyLoss(),
-      optimizer=trax.optimizers.Adam(0.01),
-      n_steps_per_checkpoint=2,
+    labeled_data=train_batches_stream,
+    loss_layer=tl.CrossEntropyLoss(),
+    optimizer=trax.optimizers.Adam(0.01),
+    n_steps_per_checkpoint=2,
   )
   eval_task = training.EvalTask(
-      labeled_data=eval_batches_stream,
-      metrics=[tl.CrossEntropyLoss(), tl.Accuracy()],
-      n_eval_batches=1,
+    labeled_data=eval_batches_stream,
+    metrics=[tl.CrossEntropyLoss(), tl.Accuracy()],
+    n_eval_batches=1,
   )
-  training_loop = training.Loop(thin_model,
-                                train_task,
-                                eval_tasks=[eval_task],
-                                output_dir='./thin_model')
+  training_loop = training.Loop(
+    thin_model, train_task, eval_tasks=[eval_task], output_dir='./thin_model'
+  )
   training_loop.run(4)
 
   losses = training_loop.history.get('train', 'metrics/CrossEntropyLoss')

@@ -23,17 +23,23 @@ gin = pytest.importorskip('gin')
 @gin.configurable
 def get_ds_tfrec(folds=None, max_len=None, min_len=None):
   """The stand-in: examples as `fastmath.dataset_as_numpy` gave them from the TFRecords."""
+
   def gen(generator=None):
     del generator
     rng = np.random.default_rng(folds[0])
     while True:
       n = int(rng.integers(min_len, max_len + 1))
       content = rng.integers(1, 50, n).astype(np.int32)
-      yield (content, rng.integers(1, 8, n).astype(np.int32),
-             rng.integers(0, 20, (n, 6)).astype(np.int32),
-             np.arange(1, n + 1, dtype=np.int32),
-             np.where(content % 2 == 0, 2, 1).astype(np.int32),
-             rng.integers(0, 300, n).astype(np.int32), rng.integers(0, 150, n).astype(np.int32))
+      yield (
+        content,
+        rng.integers(1, 8, n).astype(np.int32),
+        rng.integers(0, 20, (n, 6)).astype(np.int32),
+        np.arange(1, n + 1, dtype=np.int32),
+        np.where(content % 2 == 0, 2, 1).astype(np.int32),
+        rng.integers(0, 300, n).astype(np.int32),
+        rng.integers(0, 150, n).astype(np.int32),
+      )
+
   return gen
 
 
@@ -71,8 +77,10 @@ def PaddingFutureMask(pad=0, block_self=False, tid=True, pad_end=False):
       mask_future = x_new[:, :, tnp.newaxis] >= x_new[:, tnp.newaxis, :] + block_self
       mask_future = mask_future[:, tnp.newaxis, :, :]
     else:
-      mask_future = tnp.arange(x.shape[-1])[tnp.newaxis, tnp.newaxis, :, tnp.newaxis] \
-          >= tnp.arange(x.shape[-1])[tnp.newaxis, :]
+      mask_future = (
+        tnp.arange(x.shape[-1])[tnp.newaxis, tnp.newaxis, :, tnp.newaxis]
+        >= tnp.arange(x.shape[-1])[tnp.newaxis, :]
+      )
 
     return tnp.logical_and(mask_future, mask_pad)
 
@@ -83,9 +91,8 @@ def PaddingFutureMask(pad=0, block_self=False, tid=True, pad_end=False):
 @gin.configurable
 def KTAttention(d_feature, n_heads=1, dropout=0.0, mode='train'):
   return tl.Serial(
-      tl.Select([0, 0, 0]),
-      tl.AttentionQKV(
-          d_feature, n_heads=n_heads, dropout=dropout, mode=mode),
+    tl.Select([0, 0, 0]),
+    tl.AttentionQKV(d_feature, n_heads=n_heads, dropout=dropout, mode=mode),
   )
 
 
@@ -103,8 +110,15 @@ def KTAddLossWeights(id_to_mask=0):
 def trim_tags(generator):
   for example in generator:
     # content_id, part, tags, tid, ac, pqet, ts_delta
-    yield (example[0], example[1], example[2][:, :, :6], example[3], example[4], example[5],
-           example[6])
+    yield (
+      example[0],
+      example[1],
+      example[2][:, :, :6],
+      example[3],
+      example[4],
+      example[5],
+      example[6],
+    )
 
 
 @gin.configurable
@@ -121,8 +135,7 @@ def KTPositionalEncoder(max_position=10000.0, d_model=512, tid=False):
       position = tnp.arange(inputs.shape[1])
       position = position.astype(tnp.float32)[tnp.newaxis, :, tnp.newaxis]
     i = tnp.expand_dims(tnp.arange(d_model, dtype=tnp.float32), 0)
-    angles = 1 / tnp.power(max_position, (2 * (i // 2)) /
-                           tnp.array(d_model, dtype=tnp.float32))
+    angles = 1 / tnp.power(max_position, (2 * (i // 2)) / tnp.array(d_model, dtype=tnp.float32))
     angle_rads = position * angles
     sines = tnp.sin(angle_rads[:, :, 0::2])
     cosines = tnp.cos(angle_rads[:, :, 1::2])
@@ -132,16 +145,31 @@ def KTPositionalEncoder(max_position=10000.0, d_model=512, tid=False):
 
 
 @gin.configurable
-def KTTransformer(d_model, d_input, d_part, d_tags, d_out, d_pqet, d_ts_delta, d_tid,
-                  embed_concat=False, d_ff=2048, n_encoder_layers=6, n_decoder_layers=6,
-                  n_heads=8, max_len=2048, dropout=0.1, dropout_shared_axes=None,
-                  mode='train', ff_activation=tl.Relu):
+def KTTransformer(
+  d_model,
+  d_input,
+  d_part,
+  d_tags,
+  d_out,
+  d_pqet,
+  d_ts_delta,
+  d_tid,
+  embed_concat=False,
+  d_ff=2048,
+  n_encoder_layers=6,
+  n_decoder_layers=6,
+  n_heads=8,
+  max_len=2048,
+  dropout=0.1,
+  dropout_shared_axes=None,
+  mode='train',
+  ff_activation=tl.Relu,
+):
 
   def Embedder(vocab_size, d_embed):  # tokens --> vectors
     return [
-        tl.Embedding(vocab_size, d_embed),
-        tl.Dropout(
-            rate=dropout, shared_axes=dropout_shared_axes, mode=mode),
+      tl.Embedding(vocab_size, d_embed),
+      tl.Dropout(rate=dropout, shared_axes=dropout_shared_axes, mode=mode),
     ]
 
   in_embedder = Embedder(*d_input)
@@ -174,108 +202,92 @@ def KTTransformer(d_model, d_input, d_part, d_tags, d_out, d_pqet, d_ts_delta, d
     out_encoder += [tl.Add(), tl.Add(), tl.Add()]
 
   encoder_blocks = [
-      _KTEncoderBlock(d_model, d_ff, n_heads, dropout, dropout_shared_axes,
-                      mode, ff_activation)
-      for i in range(n_encoder_layers)]
+    _KTEncoderBlock(d_model, d_ff, n_heads, dropout, dropout_shared_axes, mode, ff_activation)
+    for i in range(n_encoder_layers)
+  ]
 
-  encoder = tl.Serial(
-      in_encoder,
-      encoder_blocks,
-      tl.LayerNorm()
-  )
+  encoder = tl.Serial(in_encoder, encoder_blocks, tl.LayerNorm())
 
   encoder_decoder_blocks = [
-      _KTEncoderDecoderBlock(d_model, d_ff, n_heads, dropout, dropout_shared_axes,
-                             mode, ff_activation)
-      for i in range(n_decoder_layers)]
+    _KTEncoderDecoderBlock(
+      d_model, d_ff, n_heads, dropout, dropout_shared_axes, mode, ff_activation
+    )
+    for i in range(n_decoder_layers)
+  ]
 
   return tl.Serial(
-      tl.Select([0, 1, 2, 3, 3, 3,
-                 4, 5, 6, 4]),
-      tl.Parallel(
-          tl.Select([0, 1, 2, 3]),
-          PaddingFutureMask(tid=True)
-      ),
-      encoder,
-      tl.Select([3, 4, 5, 2, 2, 0]),
-      tl.Parallel(
-          tl.ShiftRight(mode=mode),
-          tl.ShiftRight(mode=mode),
-          tl.ShiftRight(mode=mode),
-          tl.ShiftRight(mode=mode),
-          tl.Serial(tl.ShiftRight(),
-                    PaddingFutureMask(tid=False)),
-      ),
-      out_encoder,
-      encoder_decoder_blocks,
-      tl.LayerNorm(),
-      tl.Select([0], n_in=3),
-      tl.Dense(d_out[0]),
+    tl.Select([0, 1, 2, 3, 3, 3, 4, 5, 6, 4]),
+    tl.Parallel(tl.Select([0, 1, 2, 3]), PaddingFutureMask(tid=True)),
+    encoder,
+    tl.Select([3, 4, 5, 2, 2, 0]),
+    tl.Parallel(
+      tl.ShiftRight(mode=mode),
+      tl.ShiftRight(mode=mode),
+      tl.ShiftRight(mode=mode),
+      tl.ShiftRight(mode=mode),
+      tl.Serial(tl.ShiftRight(), PaddingFutureMask(tid=False)),
+    ),
+    out_encoder,
+    encoder_decoder_blocks,
+    tl.LayerNorm(),
+    tl.Select([0], n_in=3),
+    tl.Dense(d_out[0]),
   )
 
 
-def _KTEncoderBlock(d_model, d_ff, n_heads,
-                    dropout, dropout_shared_axes, mode, ff_activation):
-  attention = KTAttention(
-      d_model, n_heads=n_heads, dropout=dropout, mode=mode)
+def _KTEncoderBlock(d_model, d_ff, n_heads, dropout, dropout_shared_axes, mode, ff_activation):
+  attention = KTAttention(d_model, n_heads=n_heads, dropout=dropout, mode=mode)
   feed_forward = _KTFeedForwardBlock(
-      d_model, d_ff, dropout, dropout_shared_axes, mode, ff_activation)
-  dropout_ = tl.Dropout(
-      rate=dropout, shared_axes=dropout_shared_axes, mode=mode)
+    d_model, d_ff, dropout, dropout_shared_axes, mode, ff_activation
+  )
+  dropout_ = tl.Dropout(rate=dropout, shared_axes=dropout_shared_axes, mode=mode)
   return [
-      tl.Residual(
-          tl.LayerNorm(),
-          attention,
-          dropout_,
-      ),
-      tl.Residual(
-          feed_forward
-      ),
+    tl.Residual(
+      tl.LayerNorm(),
+      attention,
+      dropout_,
+    ),
+    tl.Residual(feed_forward),
   ]
 
 
-def _KTEncoderDecoderBlock(d_model, d_ff, n_heads,
-                           dropout, dropout_shared_axes, mode, ff_activation):
+def _KTEncoderDecoderBlock(
+  d_model, d_ff, n_heads, dropout, dropout_shared_axes, mode, ff_activation
+):
   def _Dropout():
     return tl.Dropout(rate=dropout, shared_axes=dropout_shared_axes, mode=mode)
 
-  attention = KTAttention(
-      d_model, n_heads=n_heads, dropout=dropout, mode=mode)
-  attention_qkv = tl.AttentionQKV(
-      d_model, n_heads=n_heads, dropout=dropout, mode=mode)
+  attention = KTAttention(d_model, n_heads=n_heads, dropout=dropout, mode=mode)
+  attention_qkv = tl.AttentionQKV(d_model, n_heads=n_heads, dropout=dropout, mode=mode)
   feed_forward = _KTFeedForwardBlock(
-      d_model, d_ff, dropout, dropout_shared_axes, mode, ff_activation)
+    d_model, d_ff, dropout, dropout_shared_axes, mode, ff_activation
+  )
   return [
-      tl.Residual(
-          tl.LayerNorm(),
-          attention,
-          _Dropout(),
-      ),
-      tl.Residual(
-          tl.LayerNorm(),
-          tl.Select([0, 2, 2, 1, 2]),
-          attention_qkv,
-          _Dropout(),
-      ),
-      tl.Residual(
-          feed_forward
-      ),
+    tl.Residual(
+      tl.LayerNorm(),
+      attention,
+      _Dropout(),
+    ),
+    tl.Residual(
+      tl.LayerNorm(),
+      tl.Select([0, 2, 2, 1, 2]),
+      attention_qkv,
+      _Dropout(),
+    ),
+    tl.Residual(feed_forward),
   ]
 
 
-def _KTFeedForwardBlock(d_model, d_ff, dropout, dropout_shared_axes,
-                        mode, activation):
-  dropout_middle = tl.Dropout(
-      rate=dropout, shared_axes=dropout_shared_axes, mode=mode)
-  dropout_final = tl.Dropout(
-      rate=dropout, shared_axes=dropout_shared_axes, mode=mode)
+def _KTFeedForwardBlock(d_model, d_ff, dropout, dropout_shared_axes, mode, activation):
+  dropout_middle = tl.Dropout(rate=dropout, shared_axes=dropout_shared_axes, mode=mode)
+  dropout_final = tl.Dropout(rate=dropout, shared_axes=dropout_shared_axes, mode=mode)
   return [
-      tl.LayerNorm(),
-      tl.Dense(d_ff),
-      activation(),
-      dropout_middle,
-      tl.Dense(d_model),
-      dropout_final,
+    tl.LayerNorm(),
+    tl.Dense(d_ff),
+    activation(),
+    dropout_middle,
+    tl.Dense(d_model),
+    dropout_final,
   ]
 
 
@@ -367,11 +379,11 @@ def clean_gin():
 @pytest.mark.slow  # About 10 s: compiles an encoder-decoder train step and its eval.
 def test_kt_transformer_trains_from_the_notebooks_gin_config(workdir, clean_gin):
   metrics = {
-      'loss': tl.WeightedCategoryCrossEntropy(),
-      'accuracy': tl.WeightedCategoryAccuracy(),
-      'sequence_accuracy': tl.MaskedSequenceAccuracy(),
-      'auc_all': RocAucScore(),
-      'weights_per_batch_per_core': tl.Serial(tl.Drop(), tl.Drop(), tl.Sum())
+    'loss': tl.WeightedCategoryCrossEntropy(),
+    'accuracy': tl.WeightedCategoryAccuracy(),
+    'sequence_accuracy': tl.MaskedSequenceAccuracy(),
+    'auc_all': RocAucScore(),
+    'weights_per_batch_per_core': tl.Serial(tl.Drop(), tl.Drop(), tl.Sum()),
   }
   gin.parse_config(CONFIG)
   output_dir = str(workdir / 'model_runs' / '00')
@@ -390,7 +402,7 @@ def test_kt_transformer_trains_from_the_notebooks_gin_config(workdir, clean_gin)
   losses = [v for _, v in history.get('eval', 'metrics/loss')]
   assert all(0.0 < x < 3.0 for x in losses), losses  # 3-way cross-entropy, 6 steps.
   # The notebook's ROC AUC on scores that rank the right answers first (1), last (0).
-  scores = np.log(np.array([[[.1, .1, .8], [.1, .8, .1], [.1, .3, .6], [.1, .6, .3]]]))
+  scores = np.log(np.array([[[0.1, 0.1, 0.8], [0.1, 0.8, 0.1], [0.1, 0.3, 0.6], [0.1, 0.6, 0.3]]]))
   truth, weight = np.array([[2, 1, 2, 1]]), np.ones((1, 4))
   assert float(RocAucScore()((scores, truth, weight))) == pytest.approx(1.0, abs=0.01)
   assert float(RocAucScore()((scores, 3 - truth, weight))) == pytest.approx(0.0, abs=0.01)

@@ -24,7 +24,7 @@ VOCAB_FILE = 'endefr_32k.subword'
 
 
 def append_eos(stream):
-  for (inputs, targets) in stream:
+  for inputs, targets in stream:
     inputs_with_eos = list(inputs) + [EOS]
     targets_with_eos = list(targets) + [EOS]
     yield np.array(inputs_with_eos), np.array(targets_with_eos)
@@ -32,8 +32,7 @@ def append_eos(stream):
 
 def tokenize(input_str, vocab_file=None, vocab_dir=None):
   EOS = 1
-  inputs = next(trax.data.tokenize(iter([input_str]),
-                                   vocab_file=vocab_file, vocab_dir=vocab_dir))
+  inputs = next(trax.data.tokenize(iter([input_str]), vocab_file=vocab_file, vocab_dir=vocab_dir))
   inputs = list(inputs) + [EOS]
   batch_inputs = np.reshape(np.array(inputs), [1, -1])
   return batch_inputs
@@ -43,7 +42,7 @@ def detokenize(integers, vocab_file=None, vocab_dir=None):
   integers = list(np.squeeze(integers))
   EOS = 1
   if EOS in integers:
-    integers = integers[:integers.index(EOS)]
+    integers = integers[: integers.index(EOS)]
   return trax.data.detokenize(integers, vocab_file=vocab_file, vocab_dir=vocab_dir)
 
 
@@ -58,8 +57,7 @@ def next_symbol(model, input_tokens, cur_output_tokens, temperature):
   return symbol, float(log_probs[symbol])
 
 
-def sampling_decode(input_sentence, model=None, temperature=0.0, vocab_file=None,
-                    vocab_dir=None):
+def sampling_decode(input_sentence, model=None, temperature=0.0, vocab_file=None, vocab_dir=None):
   input_tokens = tokenize(input_sentence, vocab_file=vocab_file, vocab_dir=vocab_dir)
   cur_output_tokens = []
   cur_output = 0
@@ -71,12 +69,14 @@ def sampling_decode(input_sentence, model=None, temperature=0.0, vocab_file=None
   return cur_output_tokens, log_prob, sentence
 
 
-def generate_samples(sentence, n_samples, model=None, temperature=0.6, vocab_file=None,
-                     vocab_dir=None):
+def generate_samples(
+  sentence, n_samples, model=None, temperature=0.6, vocab_file=None, vocab_dir=None
+):
   samples, log_probs = [], []
   for _ in range(n_samples):
-    sample, logp, _ = sampling_decode(sentence, model, temperature, vocab_file=vocab_file,
-                                      vocab_dir=vocab_dir)
+    sample, logp, _ = sampling_decode(
+      sentence, model, temperature, vocab_file=vocab_file, vocab_dir=vocab_dir
+    )
     samples.append(sample)
     log_probs.append(logp)
   return samples, log_probs
@@ -93,7 +93,7 @@ def rouge1_similarity(system, reference):
   precision = overlap / sum(sys_counter.values())
   recall = overlap / sum(ref_counter.values())
   if precision + recall != 0:
-    rouge1_score = 2 * ((precision * recall)/(precision + recall))
+    rouge1_score = 2 * ((precision * recall) / (precision + recall))
   else:
     rouge1_score = 0
   return rouge1_score
@@ -132,27 +132,27 @@ def _batch_streams(vocab_dir):
   eval_stream_fn = lambda: _sentence_pairs(1)
 
   train_batches_stream = trax.data.Serial(
-      lambda _: train_stream_fn(),
-      trax.data.Tokenize(vocab_file=VOCAB_FILE, vocab_dir=VOCAB_DIR),
-      lambda _: append_eos(_),
-      trax.data.Shuffle(),
-      trax.data.FilterByLength(max_length=512, length_keys=[0, 1]),
-      trax.data.BucketByLength(boundaries=[8, 16, 32, 64, 128, 256],
-                               batch_sizes=[8, 8, 8, 8, 8, 8, 8],
-                               length_keys=[0, 1]),
-      trax.data.AddLossWeights(id_to_mask=0)
-    )
+    lambda _: train_stream_fn(),
+    trax.data.Tokenize(vocab_file=VOCAB_FILE, vocab_dir=VOCAB_DIR),
+    lambda _: append_eos(_),
+    trax.data.Shuffle(),
+    trax.data.FilterByLength(max_length=512, length_keys=[0, 1]),
+    trax.data.BucketByLength(
+      boundaries=[8, 16, 32, 64, 128, 256], batch_sizes=[8, 8, 8, 8, 8, 8, 8], length_keys=[0, 1]
+    ),
+    trax.data.AddLossWeights(id_to_mask=0),
+  )
   eval_batches_stream = trax.data.Serial(
-      lambda _: eval_stream_fn(),
-      trax.data.Tokenize(vocab_file=VOCAB_FILE, vocab_dir=VOCAB_DIR),
-      lambda _: append_eos(_),
-      trax.data.Shuffle(),
-      trax.data.FilterByLength(max_length=1024, length_keys=[0, 1]),
-      trax.data.BucketByLength(boundaries=[8, 16, 32, 64, 128, 256],
-                               batch_sizes=[8, 8, 8, 8, 8, 8, 8],
-                               length_keys=[0, 1]),
-      trax.data.AddLossWeights(id_to_mask=0)
-    )
+    lambda _: eval_stream_fn(),
+    trax.data.Tokenize(vocab_file=VOCAB_FILE, vocab_dir=VOCAB_DIR),
+    lambda _: append_eos(_),
+    trax.data.Shuffle(),
+    trax.data.FilterByLength(max_length=1024, length_keys=[0, 1]),
+    trax.data.BucketByLength(
+      boundaries=[8, 16, 32, 64, 128, 256], batch_sizes=[8, 8, 8, 8, 8, 8, 8], length_keys=[0, 1]
+    ),
+    trax.data.AddLossWeights(id_to_mask=0),
+  )
   return train_batches_stream(), eval_batches_stream()
 
 
@@ -163,8 +163,7 @@ def test_data_pipeline(tmp_path):
   assert isinstance(input_batch, np.ndarray) and input_batch.shape == target_batch.shape
   assert input_batch.shape in ((8, 8), (8, 16))
   index = random.randrange(len(input_batch))
-  english = trax.data.detokenize(input_batch[index], vocab_file=VOCAB_FILE,
-                                 vocab_dir=VOCAB_DIR)
+  english = trax.data.detokenize(input_batch[index], vocab_file=VOCAB_FILE, vocab_dir=VOCAB_DIR)
   assert english.replace('<pad>', '').endswith('please')  # 'please' is the EOS.
   np.testing.assert_array_equal(mask_batch[index], input_batch[index] > 0)
   assert detokenize(input_batch[index], VOCAB_FILE, VOCAB_DIR) == english.split(' please')[0]
@@ -178,43 +177,46 @@ def test_train_then_translate(tmp_path):
   train_batch_stream, eval_batch_stream = _batch_streams(VOCAB_DIR)
 
   model = trax.models.Transformer(
-      input_vocab_size=13,
-      d_model=64, d_ff=128, dropout=0.1,
-      n_heads=2, n_encoder_layers=2, n_decoder_layers=2,
-      max_len=256, mode='train')
-  model.init_from_file(VOCAB_DIR + 'ende_wmt32k.pkl.gz',
-                       weights_only=True)
+    input_vocab_size=13,
+    d_model=64,
+    d_ff=128,
+    dropout=0.1,
+    n_heads=2,
+    n_encoder_layers=2,
+    n_decoder_layers=2,
+    max_len=256,
+    mode='train',
+  )
+  model.init_from_file(VOCAB_DIR + 'ende_wmt32k.pkl.gz', weights_only=True)
 
   train_task = training.TrainTask(
-      labeled_data=train_batch_stream,
-      loss_layer=tl.CrossEntropyLossWithLogSoftmax(),
-      optimizer=trax.optimizers.Adafactor(learning_rate=0.001, epsilon1=1e-30),
-      lr_schedule=trax.lr.multifactor(constant=1.0, warmup_steps=500),
-      n_steps_per_checkpoint=2,
-      n_steps_per_permanent_checkpoint=4
+    labeled_data=train_batch_stream,
+    loss_layer=tl.CrossEntropyLossWithLogSoftmax(),
+    optimizer=trax.optimizers.Adafactor(learning_rate=0.001, epsilon1=1e-30),
+    lr_schedule=trax.lr.multifactor(constant=1.0, warmup_steps=500),
+    n_steps_per_checkpoint=2,
+    n_steps_per_permanent_checkpoint=4,
   )
   eval_task = training.EvalTask(
-      labeled_data=eval_batch_stream,
-      metrics=[tl.CrossEntropyLossWithLogSoftmax(), tl.WeightedCategoryAccuracy()],
+    labeled_data=eval_batch_stream,
+    metrics=[tl.CrossEntropyLossWithLogSoftmax(), tl.WeightedCategoryAccuracy()],
   )
   output_dir = str(tmp_path / 'Transformer_FR_pretrained_336')
-  training_loop = training.Loop(model,
-                                train_task,
-                                eval_tasks=[eval_task],
-                                output_dir=output_dir)
+  training_loop = training.Loop(model, train_task, eval_tasks=[eval_task], output_dir=output_dir)
   training_loop.run(4)
-  (_, accuracy), = training_loop.history.get('eval', 'metrics/WeightedCategoryAccuracy')[-1:]
+  ((_, accuracy),) = training_loop.history.get('eval', 'metrics/WeightedCategoryAccuracy')[-1:]
   assert accuracy > 0.9  # The pretrained copy model copies from the start.
 
   # Each new output length costs a few seconds (layers called op by op, as in Trax):
   # short sentences keep the test short.
-  tokens, _, translated = sampling_decode('learn to', model,
-                                          temperature=0.0, vocab_file=VOCAB_FILE,
-                                          vocab_dir=VOCAB_DIR)
+  tokens, _, translated = sampling_decode(
+    'learn to', model, temperature=0.0, vocab_file=VOCAB_FILE, vocab_dir=VOCAB_DIR
+  )
   assert tokens == [5, 3, 1] and translated == 'learn to'
 
-  samples, log_probs = generate_samples('be nice', 3, model,
-                                        vocab_file=VOCAB_FILE, vocab_dir=VOCAB_DIR)
+  samples, log_probs = generate_samples(
+    'be nice', 3, model, vocab_file=VOCAB_FILE, vocab_dir=VOCAB_DIR
+  )
   scores = weighted_avg_overlap(rouge1_similarity, samples, log_probs)
   best = detokenize(samples[max(scores, key=scores.get)], VOCAB_FILE, VOCAB_DIR)
   assert best == 'be nice'

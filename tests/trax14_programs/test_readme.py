@@ -23,31 +23,40 @@ def test_run_a_pretrained_transformer(tmp_path):
 
   # Create a Transformer model.
   model = trax.models.Transformer(
-      input_vocab_size=13,
-      d_model=64, d_ff=128,
-      n_heads=2, n_encoder_layers=2, n_decoder_layers=2,
-      max_len=256, mode='predict')
+    input_vocab_size=13,
+    d_model=64,
+    d_ff=128,
+    n_heads=2,
+    n_encoder_layers=2,
+    n_decoder_layers=2,
+    max_len=256,
+    mode='predict',
+  )
 
   # Initialize using pre-trained weights.
-  model.init_from_file(vocab_dir + 'ende_wmt32k.pkl.gz',
-                       weights_only=True)
+  model.init_from_file(vocab_dir + 'ende_wmt32k.pkl.gz', weights_only=True)
 
   # Tokenize a sentence.
   sentence = 'to want learn to be nice please'
-  tokenized = list(trax.data.tokenize(iter([sentence]),  # Operates on streams.
-                                      vocab_dir=vocab_dir,
-                                      vocab_file='ende_32k.subword'))[0]
+  tokenized = list(
+    trax.data.tokenize(
+      iter([sentence]),  # Operates on streams.
+      vocab_dir=vocab_dir,
+      vocab_file='ende_32k.subword',
+    )
+  )[0]
 
   # Decode from the Transformer.
   tokenized = tokenized[None, :]  # Add batch dimension.
   tokenized_translation = trax.supervised.decoding.autoregressive_sample(
-      model, tokenized, temperature=0.0)  # Higher temperature: more diverse results.
+    model, tokenized, temperature=0.0
+  )  # Higher temperature: more diverse results.
 
   # De-tokenize,
   tokenized_translation = tokenized_translation[0][:-1]  # Remove batch and EOS.
-  translation = trax.data.detokenize(tokenized_translation,
-                                     vocab_dir=vocab_dir,
-                                     vocab_file='ende_32k.subword')
+  translation = trax.data.detokenize(
+    tokenized_translation, vocab_dir=vocab_dir, vocab_file='ende_32k.subword'
+  )
   # The copy model "translates" by copying up to the end of sequence ('please', id 1).
   assert tokenized.tolist() == [[3, 7, 5, 3, 2, 4, 1]]
   assert translation == 'to want learn to be nice'
@@ -55,6 +64,7 @@ def test_run_a_pretrained_transformer(tmp_path):
 
 def test_tensors_and_fast_math():
   from trax.fastmath import numpy as fastnp
+
   trax.fastmath.use_backend('jax')  # Can be 'jax' or 'tensorflow-numpy'.
 
   matrix = fastnp.array([[1, 2, 3], [4, 5, 6], [7, 8, 9]])
@@ -69,7 +79,7 @@ def test_tensors_and_fast_math():
 
   assert str(matrix) == '[[1 2 3]\n [4 5 6]\n [7 8 9]]'
   assert str(vector) == '[1. 1. 1.]' and str(product) == '[12. 15. 18.]'
-  np.testing.assert_allclose(tanh, np.tanh([12., 15., 18.]), rtol=1e-6)
+  np.testing.assert_allclose(tanh, np.tanh([12.0, 15.0, 18.0]), rtol=1e-6)
   assert grad_f(1.0) == 4.0
 
 
@@ -89,10 +99,10 @@ def test_layers_and_models():
   np.testing.assert_array_equal(y, np.asarray(embedding.weights)[:15])
 
   model = tl.Serial(
-      tl.Embedding(vocab_size=8192, d_feature=256),
-      tl.Mean(axis=1),  # Average on axis 1 (length of sentence).
-      tl.Dense(2),      # Classify 2 classes.
-      tl.LogSoftmax()   # Produce log-probabilities.
+    tl.Embedding(vocab_size=8192, d_feature=256),
+    tl.Mean(axis=1),  # Average on axis 1 (length of sentence).
+    tl.Dense(2),  # Classify 2 classes.
+    tl.LogSoftmax(),  # Produce log-probabilities.
   )
 
   # You can print model structure.
@@ -103,13 +113,14 @@ def test_layers_and_models():
 def test_data_training_and_inference(tfds_data, workdir):
   from trax import layers as tl
   from trax.supervised import training
+
   tfds_data('imdb_reviews')
 
   model = tl.Serial(
-      tl.Embedding(vocab_size=8192, d_feature=256),
-      tl.Mean(axis=1),  # Average on axis 1 (length of sentence).
-      tl.Dense(2),      # Classify 2 classes.
-      tl.LogSoftmax()   # Produce log-probabilities.
+    tl.Embedding(vocab_size=8192, d_feature=256),
+    tl.Mean(axis=1),  # Average on axis 1 (length of sentence).
+    tl.Dense(2),  # Classify 2 classes.
+    tl.LogSoftmax(),  # Produce log-probabilities.
   )
   train_stream = trax.data.TFDS('imdb_reviews', keys=('text', 'label'), train=True)()
   eval_stream = trax.data.TFDS('imdb_reviews', keys=('text', 'label'), train=False)()
@@ -117,42 +128,38 @@ def test_data_training_and_inference(tfds_data, workdir):
   assert isinstance(text, bytes) and label in (0, 1)
 
   data_pipeline = trax.data.Serial(
-      trax.data.Tokenize(vocab_file='en_tiny.subwords', keys=[0]),
-      trax.data.Shuffle(),
-      trax.data.FilterByLength(max_length=2048, length_keys=[0]),
-      trax.data.BucketByLength(boundaries=[32, 128, 512, 2048],
-                               batch_sizes=[16, 16, 4, 2, 1],
-                               length_keys=[0]),
-      trax.data.AddLossWeights()
-    )
+    trax.data.Tokenize(vocab_file='en_tiny.subwords', keys=[0]),
+    trax.data.Shuffle(),
+    trax.data.FilterByLength(max_length=2048, length_keys=[0]),
+    trax.data.BucketByLength(
+      boundaries=[32, 128, 512, 2048], batch_sizes=[16, 16, 4, 2, 1], length_keys=[0]
+    ),
+    trax.data.AddLossWeights(),
+  )
   train_batches_stream = data_pipeline(train_stream)
   eval_batches_stream = data_pipeline(eval_stream)
   example_batch = next(train_batches_stream)
   # Lengths padded to a power of 2 within the bucket (Trax's shapes: [(4, 1024), ...]).
-  assert [x.shape for x in example_batch] in ([(16, 32), (16,), (16,)],
-                                              [(16, 64), (16,), (16,)])
+  assert [x.shape for x in example_batch] in ([(16, 32), (16,), (16,)], [(16, 64), (16,), (16,)])
 
   # Training task.
   train_task = training.TrainTask(
-      labeled_data=train_batches_stream,
-      loss_layer=tl.WeightedCategoryCrossEntropy(),
-      optimizer=trax.optimizers.Adam(0.01),
-      n_steps_per_checkpoint=20,
+    labeled_data=train_batches_stream,
+    loss_layer=tl.WeightedCategoryCrossEntropy(),
+    optimizer=trax.optimizers.Adam(0.01),
+    n_steps_per_checkpoint=20,
   )
 
   # Evaluaton task.
   eval_task = training.EvalTask(
-      labeled_data=eval_batches_stream,
-      metrics=[tl.WeightedCategoryCrossEntropy(), tl.WeightedCategoryAccuracy()],
-      n_eval_batches=4  # For less variance in eval numbers.
+    labeled_data=eval_batches_stream,
+    metrics=[tl.WeightedCategoryCrossEntropy(), tl.WeightedCategoryAccuracy()],
+    n_eval_batches=4,  # For less variance in eval numbers.
   )
 
   # Training loop saves checkpoints to output_dir.
   output_dir = os.path.expanduser('output_dir/')
-  training_loop = training.Loop(model,
-                                train_task,
-                                eval_tasks=[eval_task],
-                                output_dir=output_dir)
+  training_loop = training.Loop(model, train_task, eval_tasks=[eval_task], output_dir=output_dir)
 
   # Run 2000 steps (batches).
   training_loop.run(40)
@@ -172,7 +179,7 @@ def test_data_training_and_inference(tfds_data, workdir):
   text = example_input_str.replace('<pad>', '')
   assert text.endswith(('It was wonderful.', 'It was terrible.')), example_input_str
   assert probabilities.shape == (1, 2)
-  np.testing.assert_allclose(probabilities.sum(), 1., rtol=1e-5)
+  np.testing.assert_allclose(probabilities.sum(), 1.0, rtol=1e-5)
   # The trained model tells the batch's reviews apart (not every one: 40 small steps).
   predictions = np.argmax(model(eval_batch[0]), axis=-1)
   assert np.mean(predictions == eval_batch[1]) >= 0.75

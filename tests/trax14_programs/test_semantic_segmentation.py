@@ -29,18 +29,23 @@ def load_dataset(seed):
 
 
 def CrossEntropy3d(criterion_2d):
-  """ returns 3D cross entropy loss function """
+  """returns 3D cross entropy loss function"""
+
   def _loss_fn(output, target):
     output = output.reshape(-1, 13)
-    target = target.reshape(-1,)
+    target = target.reshape(
+      -1,
+    )
     loss = criterion_2d((output, target))
     return loss
+
   return _loss_fn
 
 
 def conv(n):
-  return tl.Conv(n, (3, 3), (1, 1), padding='SAME',
-                 kernel_initializer=tl.KaimingNormalInitializer())
+  return tl.Conv(
+    n, (3, 3), (1, 1), padding='SAME', kernel_initializer=tl.KaimingNormalInitializer()
+  )
 
 
 @pytest.mark.slow  # About 5 s: compiling nine convolutions.
@@ -51,13 +56,13 @@ def test_segmentation_cnn_trains_and_predicts(workdir, capsys):
   val_dataset = load_dataset(1)
 
   train_transforms = trax.data.Serial(
-      trax.data.Shuffle(),
-      trax.data.Batch(batch_size),
-      lambda g: map(lambda p: (p[0].astype(np.float32), p[1]), g),
+    trax.data.Shuffle(),
+    trax.data.Batch(batch_size),
+    lambda g: map(lambda p: (p[0].astype(np.float32), p[1]), g),
   )
   val_transforms = trax.data.Serial(
-      trax.data.Batch(batch_size),
-      lambda g: map(lambda p: (p[0].astype(np.float32), p[1]), g),
+    trax.data.Batch(batch_size),
+    lambda g: map(lambda p: (p[0].astype(np.float32), p[1]), g),
   )
   train_dataset = train_transforms(train_dataset)
   val_dataset = val_transforms(val_dataset)
@@ -67,18 +72,14 @@ def test_segmentation_cnn_trains_and_predicts(workdir, capsys):
   print(x.dtype, y.dtype)
 
   lr = 1e-2
-  criterion = trax.layers.base.Fn("CrossEntropy3d",
-                                  CrossEntropy3d(tl.CategoryCrossEntropy()))
+  criterion = trax.layers.base.Fn("CrossEntropy3d", CrossEntropy3d(tl.CategoryCrossEntropy()))
   train_task = trax.supervised.training.TrainTask(
-      labeled_data=train_dataset,
-      loss_layer=criterion,
-      optimizer=trax.optimizers.Momentum(lr),
-      n_steps_per_checkpoint=3,  # The notebook: 50.
+    labeled_data=train_dataset,
+    loss_layer=criterion,
+    optimizer=trax.optimizers.Momentum(lr),
+    n_steps_per_checkpoint=3,  # The notebook: 50.
   )
-  eval_task = trax.supervised.training.EvalTask(
-      labeled_data=val_dataset,
-      metrics=[criterion]
-  )
+  eval_task = trax.supervised.training.EvalTask(labeled_data=val_dataset, metrics=[criterion])
 
   layers = []
   for n in (13, 32, 32, 64, 128, 64, 32, 32):
@@ -86,10 +87,7 @@ def test_segmentation_cnn_trains_and_predicts(workdir, capsys):
   model = tl.Serial(*layers, conv(13))
 
   training_loop = trax.supervised.training.Loop(
-      model,
-      train_task,
-      eval_tasks=[eval_task],
-      output_dir=None
+    model, train_task, eval_tasks=[eval_task], output_dir=None
   )
   training_loop.run(6)  # The notebook: 500.
 
@@ -115,7 +113,8 @@ def test_segmentation_cnn_trains_and_predicts(workdir, capsys):
   y_hat = np.reshape(y_hat, (SIZE, SIZE, 3))
   y_hat = np.round(y_hat).astype(np.int32)  # np.round_ is gone in numpy 2.
   assert y_hat.shape == (SIZE, SIZE, 3) and set(map(tuple, y_hat.reshape(-1, 3))) <= set(
-      map(tuple, COLORS))
+    map(tuple, COLORS)
+  )
   # Against a hand computation of the loss on the trained model: Fn + CategoryCrossEntropy
   # give the mean over the batch's pixels of logsumexp(logits) - logit[target].
   xb, yb = next(val_dataset)

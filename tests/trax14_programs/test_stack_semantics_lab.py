@@ -18,12 +18,10 @@ def Addition():
 
 
 def Multiplication():
-  layer_name = (
-      'Multiplication'
-  )
+  layer_name = 'Multiplication'
 
   def func(x, y):
-    return x*y
+    return x * y
 
   return tl.Fn(layer_name, func)
 
@@ -37,9 +35,7 @@ def test_fn_layers():
 
 
 def test_serial_select_and_residual():
-  serial = tl.Serial(
-      Addition(), Multiplication(), Addition()
-  )
+  serial = tl.Serial(Addition(), Multiplication(), Addition())
   x = (np.array([3]), np.array([4]), np.array([15]), np.array([3]))
   serial.init(shapes.signature(x))
   assert str(serial) == 'Serial_in4[\n  Addition_in2\n  Multiplication_in2\n  Addition_in2\n]'
@@ -52,29 +48,15 @@ def test_serial_select_and_residual():
   assert (serial.n_in, serial.n_out) == (2, 1)
   assert serial(x) == 25  # (3 + 4) * 3 + 4
 
-  serial = tl.Serial(
-      tl.Select([0, 1, 0, 1]),
-      Addition(),
-      tl.Select([0], n_in=2),
-      Multiplication()
-  )
+  serial = tl.Serial(tl.Select([0, 1, 0, 1]), Addition(), tl.Select([0], n_in=2), Multiplication())
   assert serial(x) == 28  # (3 + 4) * 4
 
   serial = tl.Serial(
-      tl.Select([0, 1, 0, 1]),
-      Addition(),
-      Multiplication(),
-      Addition(),
-      tl.Residual()
+    tl.Select([0, 1, 0, 1]), Addition(), Multiplication(), Addition(), tl.Residual()
   )
   serial.init(shapes.signature(x))
   assert serial(x) == 50  # 25 + 25
 
-  serial = tl.Serial(
-      tl.Select([0, 1, 0, 1]),
-      Addition(),
-      Multiplication(),
-      tl.Residual(Addition())
-  )
+  serial = tl.Serial(tl.Select([0, 1, 0, 1]), Addition(), Multiplication(), tl.Residual(Addition()))
   serial.init(shapes.signature(x))
   assert serial(x) == 46  # 21 + (21 + 4)

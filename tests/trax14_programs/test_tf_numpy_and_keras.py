@@ -27,14 +27,14 @@ def test_train_on_tf_numpy_then_keras_and_savedmodel(tfds_data, workdir):
   eval_stream = trax.data.TFDS('imdb_reviews', keys=('text', 'label'), train=False)()
 
   data_pipeline = trax.data.Serial(
-      trax.data.Tokenize(vocab_file='en_tiny.subwords', keys=[0]),
-      trax.data.Shuffle(),
-      trax.data.FilterByLength(max_length=2048, length_keys=[0]),
-      trax.data.BucketByLength(boundaries=[32, 128, 512, 2048],
-                               batch_sizes=[16, 16, 4, 2, 1],
-                               length_keys=[0]),
-      trax.data.AddLossWeights()
-    )
+    trax.data.Tokenize(vocab_file='en_tiny.subwords', keys=[0]),
+    trax.data.Shuffle(),
+    trax.data.FilterByLength(max_length=2048, length_keys=[0]),
+    trax.data.BucketByLength(
+      boundaries=[32, 128, 512, 2048], batch_sizes=[16, 16, 4, 2, 1], length_keys=[0]
+    ),
+    trax.data.AddLossWeights(),
+  )
   train_batches_stream = data_pipeline(train_stream)
   eval_batches_stream = data_pipeline(eval_stream)
   example_batch = next(train_batches_stream)
@@ -44,33 +44,30 @@ def test_train_on_tf_numpy_then_keras_and_savedmodel(tfds_data, workdir):
   from trax import layers as tl
 
   model = tl.Serial(
-      tl.Embedding(vocab_size=8192, d_feature=256),
-      tl.Mean(axis=1),  # Average on axis 1 (length of sentence).
-      tl.Dense(2),      # Classify 2 classes.
-      tl.LogSoftmax()   # Produce log-probabilities.
+    tl.Embedding(vocab_size=8192, d_feature=256),
+    tl.Mean(axis=1),  # Average on axis 1 (length of sentence).
+    tl.Dense(2),  # Classify 2 classes.
+    tl.LogSoftmax(),  # Produce log-probabilities.
   )
 
   # Train the model.
   from trax.supervised import training
 
   train_task = training.TrainTask(
-      labeled_data=train_batches_stream,
-      loss_layer=tl.CrossEntropyLoss(),
-      optimizer=trax.optimizers.Adam(0.01),
-      n_steps_per_checkpoint=20,
+    labeled_data=train_batches_stream,
+    loss_layer=tl.CrossEntropyLoss(),
+    optimizer=trax.optimizers.Adam(0.01),
+    n_steps_per_checkpoint=20,
   )
   eval_task = training.EvalTask(
-      labeled_data=eval_batches_stream,
-      metrics=[tl.CrossEntropyLoss(), tl.Accuracy()],
-      n_eval_batches=4  # For less variance in eval numbers.
+    labeled_data=eval_batches_stream,
+    metrics=[tl.CrossEntropyLoss(), tl.Accuracy()],
+    n_eval_batches=4,  # For less variance in eval numbers.
   )
   output_dir = os.path.expanduser('output_dir/')
-  training_loop = training.Loop(model,
-                                train_task,
-                                eval_tasks=[eval_task],
-                                output_dir=output_dir)
+  training_loop = training.Loop(model, train_task, eval_tasks=[eval_task], output_dir=output_dir)
   training_loop.run(40)
-  (_, accuracy), = training_loop.history.get('eval', 'metrics/Accuracy')[-1:]
+  ((_, accuracy),) = training_loop.history.get('eval', 'metrics/Accuracy')[-1:]
   assert accuracy >= 0.7
 
   # Run on an example.

@@ -62,6 +62,10 @@ print('ok')
 
 @pytest.mark.slow  # A Keras-on-JAX process with 8 devices fitting three models: ~10 s.
 def test_traxlayer_fits_under_data_and_model_parallel_like_one_device():
-  output = helpers.run_python(_FIT_DISTRIBUTED, 'jax', JAX_PLATFORMS='cpu',
-                              XLA_FLAGS='--xla_force_host_platform_device_count=8')
+  output = helpers.run_python(
+    _FIT_DISTRIBUTED,
+    'jax',
+    JAX_PLATFORMS='cpu',
+    XLA_FLAGS='--xla_force_host_platform_device_count=8',
+  )
   assert output.strip().endswith('ok'), output[-2000:]

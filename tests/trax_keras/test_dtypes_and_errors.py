@@ -23,8 +23,12 @@ def test_mixed_float16_computes_in_float16_with_float32_variables():
   assert mixed.compute_output_spec(keras.KerasTensor((None, 4))).dtype == 'float16'
   outputs = mixed(x)
   assert keras.backend.standardize_dtype(outputs.dtype) == 'float16'
-  np.testing.assert_allclose(keras.ops.convert_to_numpy(outputs).astype(np.float32),
-                             keras.ops.convert_to_numpy(full(x)), rtol=1e-2, atol=1e-2)
+  np.testing.assert_allclose(
+    keras.ops.convert_to_numpy(outputs).astype(np.float32),
+    keras.ops.convert_to_numpy(full(x)),
+    rtol=1e-2,
+    atol=1e-2,
+  )
   model.compile(keras.optimizers.Adam(0.01), 'mse')  # Keras adds loss scaling
   losses = model.fit(x, y, epochs=3, batch_size=32, verbose=0).history['loss']
   assert losses[-1] < losses[0]
@@ -55,8 +59,9 @@ def test_wrong_last_dimension_names_the_dense_sublayer():
   message = _message(error)
   assert 'layer path: Serial > Dense_32' in message and 'last dimension 5' in message
   # The layer TraxLayer rebuilt from the config says it was made where the TraxLayer was.
-  line = int(re.search(r'Dense_32 \(created at test_dtypes_and_errors\.py:(\d+)\)',
-                       message).group(1))
+  line = int(
+    re.search(r'Dense_32 \(created at test_dtypes_and_errors\.py:(\d+)\)', message).group(1)
+  )
   assert 'layer = TraxLayer(' in open(__file__).read().splitlines()[line - 1]
 
 

@@ -28,8 +28,7 @@ def _fit(model: keras.Model) -> np.ndarray:
 
 
 @pytest.mark.parametrize('input_signature', [None, shapes.ShapeDtype((None, 6), np.int32)])
-def test_sequential_without_input_trains_a_trax_embedding_as_keras_trains_its_own(
-    input_signature):
+def test_sequential_without_input_trains_a_trax_embedding_as_keras_trains_its_own(input_signature):
   native = _sequential(keras.layers.Embedding(20, 8))
   layer = TraxLayer(tl.Embedding(20, 8), input_signature=input_signature, seed=0)
   model = _sequential(layer)
@@ -50,7 +49,8 @@ def test_first_real_call_with_ids_keeps_them():
   weights = layer.trax_weights()
   with fastmath.use_backend('jax'):
     expected, _ = tl.Serial(tl.Embedding(20, 4), tl.Dense(2)).pure_fn(
-        ids[:2], weights, ((), ()), np.zeros(2, np.uint32))
+      ids[:2], weights, ((), ()), np.zeros(2, np.uint32)
+    )
   np.testing.assert_allclose(keras.ops.convert_to_numpy(outputs), expected, atol=1e-6)
 
 

@@ -29,18 +29,21 @@ def test_outputs_and_weights_are_the_keras_layers():
   outputs, _ = layer.pure_fn(x, weights, state, jax.random.PRNGKey(0))
   np.testing.assert_allclose(outputs, dense(x), rtol=1e-6)
   # Gradients reach the Keras weights: d sum(x @ w + b) / db = batch size.
-  grads = jax.grad(lambda w: jnp.sum(layer.pure_fn(x, w, state, jax.random.PRNGKey(0))[0]))(
-      weights)
-  np.testing.assert_allclose(grads[1], np.full(3, 5.), rtol=1e-6)
+  grads = jax.grad(lambda w: jnp.sum(layer.pure_fn(x, w, state, jax.random.PRNGKey(0))[0]))(weights)
+  np.testing.assert_allclose(grads[1], np.full(3, 5.0), rtol=1e-6)
   np.testing.assert_allclose(grads[0], np.tile(x.sum(0)[:, None], (1, 3)), rtol=1e-5)
 
 
 @helpers.jax_only
 def test_trains_inside_a_trax_serial_with_a_trax_optimizer():
   x, y = helpers.regression_data(128)
-  keras_block = keras.Sequential([keras.layers.Dense(32, activation='relu'),
-                                  keras.layers.BatchNormalization(),
-                                  keras.layers.Dropout(0.1)])
+  keras_block = keras.Sequential(
+    [
+      keras.layers.Dense(32, activation='relu'),
+      keras.layers.BatchNormalization(),
+      keras.layers.Dropout(0.1),
+    ]
+  )
   model = tl.Serial(KerasLayer(keras_block), tl.Dense(1))
   weights, state = model.init(shapes.signature(x), rng=jax.random.PRNGKey(0))
   optimizer = trax.optimizers.Adam(0.01)
@@ -51,6 +54,7 @@ def test_trains_inside_a_trax_serial_with_a_trax_optimizer():
     def loss(w):
       predictions, new_state = model.pure_fn(x, w, state, rng)
       return jnp.mean((predictions - y) ** 2), new_state
+
     (value, new_state), grads = jax.value_and_grad(loss, has_aux=True)(weights)
     weights, slots, _ = optimizer.tree_update(i, grads, weights, slots, opt_params)
     return weights, new_state, slots, value
@@ -95,17 +99,18 @@ def test_custom_layers_get_training_only_when_their_call_takes_it():
 
   class Mode(keras.layers.Layer):
     def call(self, x, training=None):
-      return x + (1. if training else 0.)
+      return x + (1.0 if training else 0.0)
 
-  x = np.full((2, 3), 3., np.float32)
-  np.testing.assert_allclose(tl.Serial(KerasLayer(Square()))(x), 9.)
-  np.testing.assert_allclose(KerasLayer(Mode(), mode='train')(x), 4.)
-  np.testing.assert_allclose(KerasLayer(Mode(), mode='eval')(x), 3.)
+  x = np.full((2, 3), 3.0, np.float32)
+  np.testing.assert_allclose(tl.Serial(KerasLayer(Square()))(x), 9.0)
+  np.testing.assert_allclose(KerasLayer(Mode(), mode='train')(x), 4.0)
+  np.testing.assert_allclose(KerasLayer(Mode(), mode='eval')(x), 3.0)
 
 
 @helpers.jax_only
 def test_keras_layer_inside_a_traxlayer_trains_with_fit():
   from trax_keras import TraxLayer
+
   dense = keras.saving.serialize_keras_object(keras.layers.Dense(16, activation='relu'))
   layer = TraxLayer(tl.Serial(KerasLayer(dense), tl.Dense(1)), seed=0)
   model = keras.Sequential([keras.Input((4,)), layer])

@@ -29,14 +29,15 @@ def test_one_keras_input_per_trax_input():
   assert [i.name for i in model.inputs] == ['input_0', 'input_1']
   a, b = np.ones((4, 3), np.float32), np.ones((4, 5), np.float32)
   trax_layer = model.layers[-1]
-  expected, _ = tl.Dense(2).pure_fn(np.ones((4, 8), np.float32),
-                                    trax_layer.trax_weights()[1], (), np.zeros(2, np.uint32))
+  expected, _ = tl.Dense(2).pure_fn(
+    np.ones((4, 8), np.float32), trax_layer.trax_weights()[1], (), np.zeros(2, np.uint32)
+  )
   np.testing.assert_allclose(model.predict([a, b], verbose=0), expected, rtol=1e-6)
 
 
 @tl.register
 def _scaled_difference(fields):
-  return (fields['x'] - fields['y']) * 2.
+  return (fields['x'] - fields['y']) * 2.0
 
 
 def test_dict_signature_gives_named_inputs():
@@ -54,10 +55,13 @@ def test_scalar_signature_is_refused():
 
 def test_export_serves_the_same_predictions(tmp_path):
   import tensorflow as tf
-  model = to_keras_model(tl.Serial(tl.Embedding(20, 8), tl.Dense(3)),
-                         shapes.ShapeDtype((None, None), np.int32), seed=0)
+
+  model = to_keras_model(
+    tl.Serial(tl.Embedding(20, 8), tl.Dense(3)), shapes.ShapeDtype((None, None), np.int32), seed=0
+  )
   ids = np.arange(12, dtype=np.int32).reshape(3, 4)
   model.export(str(tmp_path / 'served'), verbose=False)
   served = tf.saved_model.load(str(tmp_path / 'served'))
-  np.testing.assert_allclose(served.serve(ids).numpy(), model.predict(ids, verbose=0),
-                             rtol=1e-6, atol=1e-6)
+  np.testing.assert_allclose(
+    served.serve(ids).numpy(), model.predict(ids, verbose=0), rtol=1e-6, atol=1e-6
+  )

@@ -23,7 +23,10 @@ def test_batch_norm_statistics_change_in_fit_not_in_predict():
   model = keras.Sequential([keras.Input((4,)), layer])
   model.compile(keras.optimizers.SGD(0.01), 'mse')
   assert [v.path.split('/')[-1] for v in layer.non_trainable_weights] == [
-      'running_mean', 'running_var', 'n_batches']
+    'running_mean',
+    'running_var',
+    'n_batches',
+  ]
   before = _numpy(layer.non_trainable_weights)
   model.predict(x, verbose=0)
   model.evaluate(x, y, verbose=0)
@@ -35,12 +38,15 @@ def test_batch_norm_statistics_change_in_fit_not_in_predict():
   assert not np.allclose(mean, before[0]) and not np.allclose(var, before[1])
   # predict uses the running statistics (eval build): one example alone gives the same
   # output as within a batch, which batch statistics would not.
-  np.testing.assert_allclose(model.predict(x[:1], verbose=0), model.predict(x, verbose=0)[:1],
-                             rtol=1e-5, atol=1e-6)
-  eval_model = tl.Serial(tl.Dense(8), tl.BatchNorm(axis=(0,), momentum=0.9, mode='eval'),
-                         tl.Dense(1))
-  outputs, _ = eval_model.pure_fn(x, layer.trax_weights(), layer.trax_state(),
-                                  np.zeros(2, np.uint32))
+  np.testing.assert_allclose(
+    model.predict(x[:1], verbose=0), model.predict(x, verbose=0)[:1], rtol=1e-5, atol=1e-6
+  )
+  eval_model = tl.Serial(
+    tl.Dense(8), tl.BatchNorm(axis=(0,), momentum=0.9, mode='eval'), tl.Dense(1)
+  )
+  outputs, _ = eval_model.pure_fn(
+    x, layer.trax_weights(), layer.trax_state(), np.zeros(2, np.uint32)
+  )
   np.testing.assert_allclose(model.predict(x, verbose=0), outputs, rtol=1e-5, atol=1e-5)
 
 
@@ -50,7 +56,7 @@ def test_dropout_differs_between_training_calls_and_is_off_in_predict():
   model = keras.Sequential([keras.Input((64,)), layer])
   first = keras.ops.convert_to_numpy(layer(x, training=True))
   second = keras.ops.convert_to_numpy(layer(x, training=True))
-  assert set(np.unique(first)) == {0., 2.} and not np.array_equal(first, second)
+  assert set(np.unique(first)) == {0.0, 2.0} and not np.array_equal(first, second)
   np.testing.assert_array_equal(model.predict(x, verbose=0), x)
   np.testing.assert_array_equal(keras.ops.convert_to_numpy(layer(x)), x)
   # The same seed gives the same masks.
@@ -78,19 +84,29 @@ def test_training_flag_selects_train_and_eval_builds_sharing_weights():
   layer(x)
   # Both builds compute from the one set of Keras variables.
   expected, _ = tl.Dense(8).pure_fn(x, layer.trax_weights()[0], (), np.zeros(2, np.uint32))
-  np.testing.assert_allclose(keras.ops.convert_to_numpy(layer(x, training=False)), expected,
-                             rtol=1e-6)
+  np.testing.assert_allclose(
+    keras.ops.convert_to_numpy(layer(x, training=False)), expected, rtol=1e-6
+  )
   assert np.mean(keras.ops.convert_to_numpy(layer(x, training=True)) == 0) > 0.5
 
 
 @helpers.tf_only
 def test_inference_graph_has_no_state_writes():
   import tensorflow as tf
-  model = keras.Sequential([keras.Input((4,)), TraxLayer(
-      tl.Serial(tl.Dense(8), tl.BatchNorm(axis=(0,)), tl.Dropout(0.5), tl.Dense(1)))])
+
+  model = keras.Sequential(
+    [
+      keras.Input((4,)),
+      TraxLayer(tl.Serial(tl.Dense(8), tl.BatchNorm(axis=(0,)), tl.Dropout(0.5), tl.Dense(1))),
+    ]
+  )
   spec = tf.TensorSpec([None, 4], tf.float32)
-  ops = lambda training: {op.type for op in tf.function(
-      lambda x: model(x, training=training)).get_concrete_function(spec).graph.get_operations()}
+  ops = lambda training: {
+    op.type
+    for op in tf.function(lambda x: model(x, training=training))
+    .get_concrete_function(spec)
+    .graph.get_operations()
+  }
   assert 'AssignVariableOp' in ops(True)
   assert not {op for op in ops(False) if op.startswith('Assign')}
 

@@ -11,24 +11,34 @@ def _names(layer, signature):
 
 
 def test_serial_names_index_and_sublayer():
-  weights, state = _names(tl.Serial(tl.Dense(32), tl.Relu(), tl.Dense(1)),
-                          shapes.ShapeDtype((2, 4)))
-  assert weights == ['serial/0/dense/w', 'serial/0/dense/b', 'serial/2/dense/w',
-                     'serial/2/dense/b']
+  weights, state = _names(
+    tl.Serial(tl.Dense(32), tl.Relu(), tl.Dense(1)), shapes.ShapeDtype((2, 4))
+  )
+  assert weights == ['serial/0/dense/w', 'serial/0/dense/b', 'serial/2/dense/w', 'serial/2/dense/b']
   assert state == []
 
 
 def test_nested_combinators_norms_and_state():
-  model = tl.Serial(tl.Residual(tl.LayerNorm(), tl.Dense(4)), tl.BatchNorm(axis=(0,)),
-                    tl.Dropout(0.1))
+  model = tl.Serial(
+    tl.Residual(tl.LayerNorm(), tl.Dense(4)), tl.BatchNorm(axis=(0,)), tl.Dropout(0.1)
+  )
   weights, state = _names(model, shapes.ShapeDtype((2, 4)))
   # Residual is Serial(Branch(None, body), Add()), and Branch a Serial(Select, Parallel).
   body = 'serial/0/residual/0/branch/1/parallel/1/serial'
-  assert weights == [f'{body}/0/layer_norm/scale', f'{body}/0/layer_norm/bias',
-                     f'{body}/1/dense/w', f'{body}/1/dense/b',
-                     'serial/1/batch_norm/beta', 'serial/1/batch_norm/gamma']
-  assert state == ['serial/1/batch_norm/running_mean', 'serial/1/batch_norm/running_var',
-                   'serial/1/batch_norm/n_batches', 'serial/2/dropout/state']
+  assert weights == [
+    f'{body}/0/layer_norm/scale',
+    f'{body}/0/layer_norm/bias',
+    f'{body}/1/dense/w',
+    f'{body}/1/dense/b',
+    'serial/1/batch_norm/beta',
+    'serial/1/batch_norm/gamma',
+  ]
+  assert state == [
+    'serial/1/batch_norm/running_mean',
+    'serial/1/batch_norm/running_var',
+    'serial/1/batch_norm/n_batches',
+    'serial/2/dropout/state',
+  ]
 
 
 def test_shared_layer_is_named_once_and_names_are_unique():
@@ -52,5 +62,7 @@ def test_declared_entry_names_and_index_names_of_subclasses():
   conv = tl.Conv(2, (3,), dimension_numbers=('NWC', 'WIO', 'NWC'))
   assert _names(conv, sig)[0] == ['conv/w', 'conv/b']
   assert _names(tl.CausalConv(2, 3), sig)[0] == ['causal_conv/0', 'causal_conv/1']
-  assert _names(tl.LSTMCell(4), (shapes.ShapeDtype((2, 4)), shapes.ShapeDtype((2, 8))))[0] \
-      == ['lstm_cell/w', 'lstm_cell/b']
+  assert _names(tl.LSTMCell(4), (shapes.ShapeDtype((2, 4)), shapes.ShapeDtype((2, 8))))[0] == [
+    'lstm_cell/w',
+    'lstm_cell/b',
+  ]

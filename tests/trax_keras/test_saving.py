@@ -40,8 +40,9 @@ def test_save_weights_and_load_weights(tmp_path, trained_model):
   np.testing.assert_array_equal(other.predict(ids, verbose=0), model.predict(ids, verbose=0))
   trained = model.get_layer('trax_block')
   loaded = other.get_layer('trax_block')
-  for a, b in zip(keras.tree.flatten(loaded.trax_state()),
-                  keras.tree.flatten(trained.trax_state())):
+  for a, b in zip(
+    keras.tree.flatten(loaded.trax_state()), keras.tree.flatten(trained.trax_state())
+  ):
     np.testing.assert_array_equal(a, b)
 
 
@@ -78,8 +79,9 @@ def test_keras_files_load_across_backends(tmp_path, trained_model):
   np.save(tmp_path / 'from_tf.npy', model.predict(ids, verbose=0))
   assert helpers.run_python(_ON_JAX.format(directory=str(tmp_path)), 'jax').strip() == 'ok'
   from_jax = keras.saving.load_model(str(tmp_path / 'from_jax.keras'))
-  np.testing.assert_allclose(from_jax.predict(ids, verbose=0), np.load(tmp_path / 'from_jax.npy'),
-                             rtol=1e-5, atol=1e-5)
+  np.testing.assert_allclose(
+    from_jax.predict(ids, verbose=0), np.load(tmp_path / 'from_jax.npy'), rtol=1e-5, atol=1e-5
+  )
   from_jax.fit(ids, targets, epochs=1, batch_size=8, verbose=0)
 
 
@@ -92,6 +94,7 @@ def _keras_file_with(tmp_path, layer: tl.Layer, edit) -> str:
   """A `.keras` file of `Sequential([Input((4,)), TraxLayer(layer)])`, its config edited."""
   import json
   import zipfile
+
   model = keras.Sequential([keras.Input((4,)), TraxLayer(layer, seed=0, name='trax_block')])
   saved, edited = str(tmp_path / 'saved.keras'), str(tmp_path / 'edited.keras')
   model.save(saved)
@@ -112,6 +115,7 @@ def test_safe_mode_refuses_configs_that_read_files(tmp_path):
   """A config naming a FIFO hung the load forever, one naming /etc/passwd read it."""
   import os
   import signal
+
   weights = tmp_path / 'w.npy'
   np.save(weights, np.ones((4, 2), np.float32))
   fifo = str(tmp_path / 'fifo')
@@ -120,13 +124,15 @@ def test_safe_mode_refuses_configs_that_read_files(tmp_path):
   def point_at_fifo(config):
     _trax_config(config)['kwargs']['kernel_initializer']['args'] = [fifo]
     return config
+
   layer = tl.Dense(2, kernel_initializer=tl.InitializerFromFile(str(weights)))
   path = _keras_file_with(tmp_path, layer, point_at_fifo)
   signal.signal(signal.SIGALRM, lambda *_: pytest.fail('the load read the FIFO (hung)'))
   signal.alarm(120)
   try:
-    with pytest.raises(Exception, match='Safe mode: refusing InitializerFromFile, which '
-                       'reads local files'):
+    with pytest.raises(
+      Exception, match='Safe mode: refusing InitializerFromFile, which reads local files'
+    ):
       keras.saving.load_model(path)
   finally:
     signal.alarm(0)
@@ -137,9 +143,11 @@ def test_safe_mode_refuses_configs_that_read_files(tmp_path):
 
 def test_safe_mode_refuses_absurd_sizes(tmp_path):
   """Dense(n_units=10**12) in a .keras file aborted the process (SIGABRT)."""
+
   def huge_dense(config):
     _trax_config(config)['args'] = [10**12]
     return config
+
   path = _keras_file_with(tmp_path, tl.Dense(2), huge_dense)
   with pytest.raises(Exception, match=r'Safe mode: refusing Dense\(argument 0=1000000000000\)'):
     keras.saving.load_model(path)
@@ -148,5 +156,6 @@ def test_safe_mode_refuses_absurd_sizes(tmp_path):
     _trax_config(config)['args'] = [2**24]  # Within the size limit, but 2**34 weights.
     config['config']['layers'][-1]['config']['input_signature']['shape'] = [None, 2**10]
     return config
+
   with pytest.raises(Exception, match='Safe mode: TraxLayer .* would make .* bytes of weights'):
     keras.saving.load_model(_keras_file_with(tmp_path, tl.Dense(2), big_weights))

@@ -25,16 +25,20 @@ def test_variables_are_named_by_trax_path_counted_and_ordered():
   layer = TraxLayer(helpers.mlp(), seed=0, name='trax_layer')
   model = keras.Sequential([keras.Input((4,)), layer])
   assert [v.path.removeprefix(model.name + '/') for v in layer.trainable_variables] == [
-      'trax_layer/serial/0/dense/w', 'trax_layer/serial/0/dense/b',
-      'trax_layer/serial/2/dense/w', 'trax_layer/serial/2/dense/b']
+    'trax_layer/serial/0/dense/w',
+    'trax_layer/serial/0/dense/b',
+    'trax_layer/serial/2/dense/w',
+    'trax_layer/serial/2/dense/b',
+  ]
   assert [v.name for v in layer.trainable_variables] == ['w', 'b', 'w', 'b']
   assert layer.count_params() == model.count_params() == 4 * 32 + 32 + 32 + 1
   lines = []
   model.summary(print_fn=lines.append)
   assert '193' in ''.join(lines)
   # Flat Trax order: the trax weights flatten to the Keras variables, one to one.
-  expected = jax.tree.leaves(helpers.mlp().init(shapes.ShapeDtype((8, 4)),
-                                                rng=jax.random.PRNGKey(0))[0])
+  expected = jax.tree.leaves(
+    helpers.mlp().init(shapes.ShapeDtype((8, 4)), rng=jax.random.PRNGKey(0))[0]
+  )
   for variable, value in zip(layer.trainable_variables, expected):
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(variable), value)
 
@@ -45,8 +49,7 @@ def test_weights_taken_from_an_initialized_trax_layer():
   trax_model.init(shapes.signature(x), rng=jax.random.PRNGKey(42))
   expected = trax_model(x)
   layer = TraxLayer(trax_model)
-  np.testing.assert_allclose(keras.ops.convert_to_numpy(layer(x)), expected, rtol=1e-6,
-                             atol=1e-6)
+  np.testing.assert_allclose(keras.ops.convert_to_numpy(layer(x)), expected, rtol=1e-6, atol=1e-6)
 
 
 def test_trax_weights_give_the_trained_model_back_to_trax():
@@ -55,8 +58,9 @@ def test_trax_weights_give_the_trained_model_back_to_trax():
   model = keras.Sequential([layer])
   model.compile(keras.optimizers.SGD(0.05), 'mse')
   model.fit(x, y, epochs=2, batch_size=16, verbose=0)
-  outputs, _ = helpers.mlp().pure_fn(x, layer.trax_weights(), layer.trax_state(),
-                                     jax.random.PRNGKey(0))
+  outputs, _ = helpers.mlp().pure_fn(
+    x, layer.trax_weights(), layer.trax_state(), jax.random.PRNGKey(0)
+  )
   np.testing.assert_allclose(model.predict(x, verbose=0), outputs, rtol=1e-5, atol=1e-5)
 
 
@@ -67,8 +71,9 @@ def test_gradients_equal_jax_grad_of_the_trax_layer():
   projection = np.random.default_rng(1).normal(size=(5, 3)).astype(np.float32)
   layer(x)
   got = helpers.keras_gradients(layer, x, projection)
-  expected = helpers.jax_gradients(trax_model, layer.trax_weights(), layer.trax_state(), x,
-                                   projection, jax.random.PRNGKey(0))
+  expected = helpers.jax_gradients(
+    trax_model, layer.trax_weights(), layer.trax_state(), x, projection, jax.random.PRNGKey(0)
+  )
   assert len(got) == len(expected) == 6
   for g, e in zip(got, expected):
     # 1e-6 of the gradient's scale: TF's and XLA's float32 kernels round differently.
@@ -79,11 +84,13 @@ def test_matches_native_keras_layers_in_prediction_and_training():
   x, y = helpers.regression_data(64)
   layer = TraxLayer(tl.Serial(tl.Dense(8), tl.Relu(), tl.Dense(1)), seed=0)
   traxed = keras.Sequential([keras.Input((4,)), layer])
-  native = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation='relu'),
-                             keras.layers.Dense(1)])
+  native = keras.Sequential(
+    [keras.Input((4,)), keras.layers.Dense(8, activation='relu'), keras.layers.Dense(1)]
+  )
   native.set_weights(traxed.get_weights()[:4])  # Dense (w, b) is Keras' (kernel, bias).
-  np.testing.assert_allclose(traxed.predict(x, verbose=0), native.predict(x, verbose=0),
-                             rtol=1e-6, atol=1e-6)
+  np.testing.assert_allclose(
+    traxed.predict(x, verbose=0), native.predict(x, verbose=0), rtol=1e-6, atol=1e-6
+  )
   for model in (traxed, native):
     model.compile(keras.optimizers.SGD(0.1), 'mse')
     model.fit(x, y, epochs=2, batch_size=16, shuffle=False, verbose=0)
@@ -93,10 +100,13 @@ def test_matches_native_keras_layers_in_prediction_and_training():
 
 def test_mixed_with_native_layers_in_sequential_and_functional_models():
   x, y = helpers.regression_data(128)
-  sequential = keras.Sequential([
+  sequential = keras.Sequential(
+    [
       keras.layers.Dense(16, activation='relu'),
       TraxLayer(tl.Serial(tl.Dense(16), tl.Relu()), seed=0),
-      keras.layers.Dense(1)])
+      keras.layers.Dense(1),
+    ]
+  )
   sequential.compile(keras.optimizers.Adam(0.01), 'mse')
   losses = sequential.fit(x, y, epochs=4, batch_size=32, verbose=0).history['loss']
   assert losses[-1] < losses[0]
@@ -104,8 +114,7 @@ def test_mixed_with_native_layers_in_sequential_and_functional_models():
   # Two inputs in, two outputs out: Branch(Dense(2), Dense(3)) after adding the inputs.
   a, b = keras.Input((4,)), keras.Input((4,))
   features = keras.layers.Dense(4)(a)
-  two_outputs = TraxLayer(tl.Serial(tl.Add(), tl.Branch(tl.Dense(2), tl.Dense(3))))(
-      [features, b])
+  two_outputs = TraxLayer(tl.Serial(tl.Add(), tl.Branch(tl.Dense(2), tl.Dense(3))))([features, b])
   assert [t.shape for t in two_outputs] == [(None, 2), (None, 3)]
   functional = keras.Model([a, b], [keras.layers.Dense(1)(two_outputs[0]), two_outputs[1]])
   out = functional.predict([x, x], verbose=0)
@@ -161,13 +170,15 @@ def test_dynamic_batch_sizes_in_one_model():
   x, _ = helpers.regression_data(64)
   full = model.predict(x, verbose=0)
   for batch in (1, 3, 64):
-    np.testing.assert_allclose(model.predict(x[:batch], verbose=0), full[:batch],
-                               rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(
+      model.predict(x[:batch], verbose=0), full[:batch], rtol=1e-6, atol=1e-6
+    )
 
 
 @helpers.tf_only
 def test_one_tf_function_trace_serves_every_batch_size():
   import tensorflow as tf
+
   model = keras.Sequential([keras.Input((4,)), TraxLayer(helpers.mlp(), seed=0)])
   traces = []
 
@@ -175,10 +186,12 @@ def test_one_tf_function_trace_serves_every_batch_size():
   def serve(x):
     traces.append(x.shape)
     return model(x, training=False)
+
   x, _ = helpers.regression_data(64)
   for batch in (1, 3, 64):
-    np.testing.assert_allclose(serve(x[:batch]), model.predict(x[:batch], verbose=0),
-                               rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(
+      serve(x[:batch]), model.predict(x[:batch], verbose=0), rtol=1e-6, atol=1e-6
+    )
   assert len(traces) == 1
 
 
@@ -191,12 +204,18 @@ def test_keras_own_layer_test_harness_passes():
   # Keras' internal `run_layer_test` (what its built-in layers pass): symbolic and eager
   # calls, output shapes, weight counts, get_config/from_config, a fit, mixed precision.
   from keras.src.testing import test_case
+
   model = tl.Serial(tl.Dense(8), tl.BatchNorm(axis=(0,)), tl.Dropout(0.2), tl.Dense(3))
   test_case.TestCase().run_layer_test(
-      TraxLayer, init_kwargs={'layer': model.config(), 'seed': 1}, input_shape=(2, 5),
-      expected_output_shape=(2, 3), expected_num_trainable_weights=6,
-      expected_num_non_trainable_weights=4,  # BatchNorm statistics, Dropout's rate
-      expected_num_seed_generators=1, supports_masking=False)
+    TraxLayer,
+    init_kwargs={'layer': model.config(), 'seed': 1},
+    input_shape=(2, 5),
+    expected_output_shape=(2, 3),
+    expected_num_trainable_weights=6,
+    expected_num_non_trainable_weights=4,  # BatchNorm statistics, Dropout's rate
+    expected_num_seed_generators=1,
+    supports_masking=False,
+  )
 
 
 def test_shared_trax_layer_has_one_set_of_variables():
@@ -207,4 +226,6 @@ def test_shared_trax_layer_has_one_set_of_variables():
   layer = TraxLayer(trax_model)
   np.testing.assert_allclose(keras.ops.convert_to_numpy(layer(x)), trax_model(x), rtol=1e-6)
   assert [v.path for v in layer.trainable_variables] == [
-      f'{layer.name}/serial/0/dense/w', f'{layer.name}/serial/0/dense/b']
+    f'{layer.name}/serial/0/dense/w',
+    f'{layer.name}/serial/0/dense/b',
+  ]

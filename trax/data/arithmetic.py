@@ -18,9 +18,16 @@ from trax.data.synthetic import Batches
 from trax.data.synthetic import Inputs
 
 
-def addition_inputs(vocab_size: int, batch_size: int, train_length: int,
-                    eval_min_length: int, eval_max_length: int, pad_to_multiple: int = 32,
-                    encdec: bool = False, seed: 'int | None' = None) -> Inputs:
+def addition_inputs(
+  vocab_size: int,
+  batch_size: int,
+  train_length: int,
+  eval_min_length: int,
+  eval_max_length: int,
+  pad_to_multiple: int = 32,
+  encdec: bool = False,
+  seed: 'int | None' = None,
+) -> Inputs:
   """The addition task: `<S> x + y <S> (x + y)` with numbers in base `vocab_size - 3`.
 
   Numbers are digit sequences, least significant digit first. Digit `d` is token `d + 1`,
@@ -44,16 +51,32 @@ def addition_inputs(vocab_size: int, batch_size: int, train_length: int,
   """
   _check_vocab(vocab_size, 5, 'addition_inputs')
   return Inputs(
-      lambda _: addition_input_stream(vocab_size, batch_size, 3, train_length,
-                                      pad_to_multiple, encdec, seed=seed, which=_TRAIN),
-      lambda _: addition_input_stream(vocab_size, batch_size, eval_min_length,
-                                      eval_max_length, pad_to_multiple, encdec, seed=seed,
-                                      which=_EVAL))
+    lambda _: addition_input_stream(
+      vocab_size, batch_size, 3, train_length, pad_to_multiple, encdec, seed=seed, which=_TRAIN
+    ),
+    lambda _: addition_input_stream(
+      vocab_size,
+      batch_size,
+      eval_min_length,
+      eval_max_length,
+      pad_to_multiple,
+      encdec,
+      seed=seed,
+      which=_EVAL,
+    ),
+  )
 
 
-def addition_input_stream(vocab_size: int, batch_size: int, min_length: int,
-                          max_length: int, pad_to_multiple: int = 32, encdec: bool = False,
-                          seed: 'int | None' = None, which: int = _TRAIN) -> Batches:
+def addition_input_stream(
+  vocab_size: int,
+  batch_size: int,
+  min_length: int,
+  max_length: int,
+  pad_to_multiple: int = 32,
+  encdec: bool = False,
+  seed: 'int | None' = None,
+  which: int = _TRAIN,
+) -> Batches:
   """A generator of addition batches whose `x + y` has `min_length` to `max_length` tokens.
 
   See `addition_inputs` for the layout. `which` picks an independent random sequence for
@@ -83,19 +106,21 @@ def addition_input_stream(vocab_size: int, batch_size: int, min_length: int,
         return question, answer, [1] * len(answer)
 
   if min_length < 3 or max_length < 3:
-    raise ValueError(f'addition lengths must be at least 3; got min_length='
-                     f'{min_length}, max_length={max_length}.')
+    raise ValueError(
+      f'addition lengths must be at least 3; got min_length={min_length}, max_length={max_length}.'
+    )
   rng = _rng(seed, which)
   while True:
     rows = [example(rng) for _ in range(batch_size)]
     yield tuple(
-        pad_to_max_dims([np.asarray(r, dtype) for r in column], pad_to_multiple, True)
-        for column, dtype in zip(zip(*rows), (np.int32, np.int32, np.float32)))
+      pad_to_max_dims([np.asarray(r, dtype) for r in column], pad_to_multiple, True)
+      for column, dtype in zip(zip(*rows), (np.int32, np.int32, np.float32))
+    )
 
 
 def lower_endian_to_number(digits: Sequence[int], base: int) -> int:
   """The number whose digits in `base` are `digits`, least significant first."""
-  return sum(int(d) * base ** i for i, d in enumerate(digits))
+  return sum(int(d) * base**i for i, d in enumerate(digits))
 
 
 def number_to_lower_endian(n: int, base: int) -> list:
@@ -107,8 +132,9 @@ def number_to_lower_endian(n: int, base: int) -> list:
   return digits
 
 
-def random_number_lower_endian(length: int, base: int,
-                               rng: 'np.random.Generator | None' = None) -> list:
+def random_number_lower_endian(
+  length: int, base: int, rng: 'np.random.Generator | None' = None
+) -> list:
   """A random number of `length` digits, least significant first, no leading zero.
 
   Args:
@@ -120,5 +146,4 @@ def random_number_lower_endian(length: int, base: int,
   rng = np.random.default_rng() if rng is None else rng
   if length == 1:  # A lone digit may be 0.
     return [int(rng.integers(base))]
-  return [int(d) for d in rng.integers(base, size=length - 1)] + [
-      int(rng.integers(1, base))]
+  return [int(d) for d in rng.integers(base, size=length - 1)] + [int(rng.integers(1, base))]

@@ -45,6 +45,7 @@ def batch(generator: Iterable[Any], batch_size: int) -> Iterator[Any]:
 
 def UnBatch() -> StreamFn:
   """Returns a stream function that splits batches back into single examples."""
+
   def unbatch(generator: Iterable[Any]) -> Iterator[Any]:
     for batched in generator:
       if not isinstance(batched, (list, tuple)):
@@ -52,16 +53,21 @@ def UnBatch() -> StreamFn:
         continue
       sizes = {np.shape(x)[0] for x in batched}
       if len(sizes) != 1:
-        raise ValueError(f'UnBatch got arrays of shapes {[np.shape(x) for x in batched]}: '
-                         'all must have the same leading (batch) dimension.')
+        raise ValueError(
+          f'UnBatch got arrays of shapes {[np.shape(x) for x in batched]}: '
+          'all must have the same leading (batch) dimension.'
+        )
       for i in range(sizes.pop()):
         yield tuple(x[i] for x in batched)
+
   return unbatch
 
 
-def pad_to_max_dims(tensors: Sequence[np.ndarray],
-                    boundary: 'int | Sequence[int | None] | None' = None,
-                    strict_pad_on_len: bool = False) -> np.ndarray:
+def pad_to_max_dims(
+  tensors: Sequence[np.ndarray],
+  boundary: 'int | Sequence[int | None] | None' = None,
+  strict_pad_on_len: bool = False,
+) -> np.ndarray:
   """Pads arrays to a common shape and stacks them into one batch, as Trax 1.4 does.
 
   Without `boundary`, each axis is padded to the largest size among `tensors`: shapes
@@ -89,15 +95,18 @@ def pad_to_max_dims(tensors: Sequence[np.ndarray],
   tensors = [np.asarray(t) for t in tensors]
   ranks = {t.ndim for t in tensors}
   if len(ranks) != 1:
-    raise ValueError(f'Cannot batch arrays of different ranks; got shapes '
-                     f'{[t.shape for t in tensors]}.')
+    raise ValueError(
+      f'Cannot batch arrays of different ranks; got shapes {[t.shape for t in tensors]}.'
+    )
   ndim = ranks.pop()
   max_dims = [max(t.shape[i] for t in tensors) for i in range(ndim)]
   if isinstance(boundary, (list, tuple)) or (boundary is not None and strict_pad_on_len):
     multiples = list(boundary) if isinstance(boundary, (list, tuple)) else [boundary] * ndim
     if len(multiples) != ndim:
-      raise ValueError(f'pad_to_max_dims got {len(multiples)} boundaries {multiples} '
-                       f'for arrays of rank {ndim}; give one per axis.')
+      raise ValueError(
+        f'pad_to_max_dims got {len(multiples)} boundaries {multiples} '
+        f'for arrays of rank {ndim}; give one per axis.'
+      )
     target = [m * math.ceil(d / m) if m else d for d, m in zip(max_dims, multiples)]
   elif boundary is None:
     target = max_dims
@@ -110,14 +119,19 @@ def pad_to_max_dims(tensors: Sequence[np.ndarray],
         target.append(_next_power_of_2(d))
       else:
         target.append(max(d, boundary))
-  padded = [np.pad(t, [(0, n - s) for n, s in zip(target, t.shape)]) if ndim else t
-            for t in tensors]
+  padded = [
+    np.pad(t, [(0, n - s) for n, s in zip(target, t.shape)]) if ndim else t for t in tensors
+  ]
   return np.stack(padded)
 
 
-def BucketByLength(boundaries: Sequence[int], batch_sizes: Sequence[int],
-                   length_keys: 'Sequence[int] | None' = None, length_axis: int = 0,
-                   strict_pad_on_len: bool = False) -> StreamFn:
+def BucketByLength(
+  boundaries: Sequence[int],
+  batch_sizes: Sequence[int],
+  length_keys: 'Sequence[int] | None' = None,
+  length_axis: int = 0,
+  strict_pad_on_len: bool = False,
+) -> StreamFn:
   """Returns a stream function that batches examples of similar length together.
 
   Args:
@@ -133,13 +147,16 @@ def BucketByLength(boundaries: Sequence[int], batch_sizes: Sequence[int],
   length_keys = [0, 1] if length_keys is None else list(length_keys)
   length_fn = lambda x: example_length(x, length_axis, length_keys)
   _check_buckets(boundaries, batch_sizes)
-  return lambda g: bucket_by_length(g, length_fn, boundaries, batch_sizes,
-                                    strict_pad_on_len)
+  return lambda g: bucket_by_length(g, length_fn, boundaries, batch_sizes, strict_pad_on_len)
 
 
-def bucket_by_length(generator: Iterable[Any], length_fn: Callable[[Any], int],
-                     boundaries: Sequence[int], batch_sizes: Sequence[int],
-                     strict_pad_on_len: bool = False) -> Iterator[Any]:
+def bucket_by_length(
+  generator: Iterable[Any],
+  length_fn: Callable[[Any], int],
+  boundaries: Sequence[int],
+  batch_sizes: Sequence[int],
+  strict_pad_on_len: bool = False,
+) -> Iterator[Any]:
   """Puts examples into buckets by length and yields a bucket when it is full.
 
   An example of length `l` goes to the first bucket `i` with `l <= boundaries[i]`, or to
@@ -177,9 +194,10 @@ def example_length(example: Any, length_axis: int, length_keys: Sequence[int]) -
     return max(np.shape(example[k])[length_axis] for k in length_keys)
   except IndexError as e:
     raise ValueError(
-        f'Cannot measure the length of an example with shapes '
-        f'{[np.shape(x) for x in example]} at keys {list(length_keys)}, axis {length_axis}; '
-        'set length_keys/length_axis to arrays and axes the example has.') from e
+      f'Cannot measure the length of an example with shapes '
+      f'{[np.shape(x) for x in example]} at keys {list(length_keys)}, axis {length_axis}; '
+      'set length_keys/length_axis to arrays and axes the example has.'
+    ) from e
 
 
 def _stack_padded(examples: list, boundary: 'int | None', strict_pad_on_len: bool) -> Any:
@@ -188,8 +206,7 @@ def _stack_padded(examples: list, boundary: 'int | None', strict_pad_on_len: boo
     return pad_to_max_dims(examples, boundary, strict_pad_on_len)
   sizes = {len(x) for x in examples}
   if len(sizes) != 1:
-    raise ValueError(f'Cannot batch examples with different numbers of arrays: '
-                     f'{sorted(sizes)}.')
+    raise ValueError(f'Cannot batch examples with different numbers of arrays: {sorted(sizes)}.')
   batched = []
   for position, arrays in enumerate(zip(*examples)):
     try:
@@ -211,9 +228,10 @@ def _check_batch_size(batch_size: int, where: str) -> None:
 def _check_buckets(boundaries: Sequence[int], batch_sizes: Sequence[int]) -> None:
   if len(batch_sizes) != len(boundaries) + 1:
     raise ValueError(
-        f'Got {len(boundaries)} boundaries {list(boundaries)} and {len(batch_sizes)} '
-        f'batch_sizes {list(batch_sizes)}; there must be one more batch size than '
-        'boundaries (the last one is for examples longer than every boundary).')
+      f'Got {len(boundaries)} boundaries {list(boundaries)} and {len(batch_sizes)} '
+      f'batch_sizes {list(batch_sizes)}; there must be one more batch size than '
+      'boundaries (the last one is for examples longer than every boundary).'
+    )
   if any(b <= 0 for b in batch_sizes):
     raise ValueError(f'Bucket batch_sizes must be positive; got {list(batch_sizes)}.')
   if list(boundaries) != sorted(boundaries):

@@ -19,8 +19,16 @@ from collections.abc import Sequence
 from trax import file_io
 from trax.data.text_encoder import to_text
 
-_CJK_RANGES = ((0x4E00, 0x9FFF), (0x3400, 0x4DBF), (0x20000, 0x2A6DF), (0x2A700, 0x2B73F),
-               (0x2B740, 0x2B81F), (0x2B820, 0x2CEAF), (0xF900, 0xFAFF), (0x2F800, 0x2FA1F))
+_CJK_RANGES = (
+  (0x4E00, 0x9FFF),
+  (0x3400, 0x4DBF),
+  (0x20000, 0x2A6DF),
+  (0x2A700, 0x2B73F),
+  (0x2B740, 0x2B81F),
+  (0x2B820, 0x2CEAF),
+  (0xF900, 0xFAFF),
+  (0x2F800, 0x2FA1F),
+)
 
 
 class BertEncoder:
@@ -33,8 +41,13 @@ class BertEncoder:
     max_input_chars_per_word: longer words become `unk_token`.
   """
 
-  def __init__(self, vocab_file: str, do_lower_case: bool = True,
-               unk_token: str = '[UNK]', max_input_chars_per_word: int = 200):
+  def __init__(
+    self,
+    vocab_file: str,
+    do_lower_case: bool = True,
+    unk_token: str = '[UNK]',
+    max_input_chars_per_word: int = 200,
+  ):
     self._vocab = collections.OrderedDict()
     with file_io.open_file(vocab_file, 'rb') as f:
       for index, line in enumerate(f):
@@ -53,16 +66,20 @@ class BertEncoder:
     """The ids of the WordPiece tokens of `text`."""
     tokens = self.tokenize(text)
     if self._unk_token in tokens and self._unk_token not in self._vocab:
-      raise ValueError(f'{self._vocab_file} has no {self._unk_token} token for words it '
-                       f'cannot cut; the text has some: {text!r:.80}.')
+      raise ValueError(
+        f'{self._vocab_file} has no {self._unk_token} token for words it '
+        f'cannot cut; the text has some: {text!r:.80}.'
+      )
     return [self._vocab[t] for t in tokens]
 
   def decode(self, ids: Sequence[int]) -> str:
     """Text whose encoding gives `ids` (pieces joined, `##` pieces without a space)."""
     unknown = [int(i) for i in ids if int(i) not in self._inverse]
     if unknown:
-      raise ValueError(f'Ids {unknown[:5]} are outside the {self.vocab_size} tokens of '
-                       f'{self._vocab_file}. Is n_reserved_ids right?')
+      raise ValueError(
+        f'Ids {unknown[:5]} are outside the {self.vocab_size} tokens of '
+        f'{self._vocab_file}. Is n_reserved_ids right?'
+      )
     pieces = []
     for i, token in enumerate(self._inverse[int(i)] for i in ids):
       if token.startswith('##'):
@@ -73,8 +90,9 @@ class BertEncoder:
 
   def tokenize(self, text: Any) -> list:
     """The WordPiece tokens (strings) of `text`."""
-    return [piece for word in self._basic_tokenize(to_text(text))
-            for piece in self._wordpiece(word)]
+    return [
+      piece for word in self._basic_tokenize(to_text(text)) for piece in self._wordpiece(word)
+    ]
 
   def _basic_tokenize(self, text: str) -> list:
     cleaned = []
@@ -90,8 +108,9 @@ class BertEncoder:
     words = []
     for word in ''.join(cleaned).split():
       if self._do_lower_case:
-        word = ''.join(c for c in unicodedata.normalize('NFD', word.lower())
-                       if unicodedata.category(c) != 'Mn')
+        word = ''.join(
+          c for c in unicodedata.normalize('NFD', word.lower()) if unicodedata.category(c) != 'Mn'
+        )
       words.extend(_split_on_punctuation(word))
     return ' '.join(words).split()
 

@@ -72,22 +72,29 @@ def load_data_counters(output_dir: str, host_id: 'int | None' = None) -> None:
     _log.info('No data counters to load at %s.', path)
     return
   from trax.supervised import trax1_checkpoints
+
   try:
     with file_io.open_file(path, 'rb') as f:
       loaded = trax1_checkpoints.RestrictedUnpickler(f, source=path).load()
   except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError) as e:
     raise ValueError(f'{path} is not a readable data counters file: {e}') from None
-  if not (isinstance(loaded, dict) and
-          all(isinstance(v, int) and not isinstance(v, bool) for v in loaded.values())):
-    raise ValueError(f'{path} should hold a dict of stream names to example counts; got '
-                     f'{type(loaded).__name__}.')
+  if not (
+    isinstance(loaded, dict)
+    and all(isinstance(v, int) and not isinstance(v, bool) for v in loaded.values())
+  ):
+    raise ValueError(
+      f'{path} should hold a dict of stream names to example counts; got {type(loaded).__name__}.'
+    )
   data_counters.clear()
   data_counters.update(loaded)
 
 
-def UniformlySeek(name: 'str | None' = None, host_id: 'int | None' = None,
-                  n_hosts: 'int | None' = None,
-                  dataset_size: 'int | None' = None) -> StreamFn:
+def UniformlySeek(
+  name: 'str | None' = None,
+  host_id: 'int | None' = None,
+  n_hosts: 'int | None' = None,
+  dataset_size: 'int | None' = None,
+) -> StreamFn:
   """Returns a stream function starting host `host_id` at its share of the dataset.
 
   Host `i` of `n` skips the first `i * int(dataset_size / n)` examples.
@@ -102,10 +109,11 @@ def UniformlySeek(name: 'str | None' = None, host_id: 'int | None' = None,
   if not name:
     raise ValueError('UniformlySeek needs the name of the dataset it seeks in.')
   if not dataset_size:
-    dataset_size = 2 ** 18
+    dataset_size = 2**18
     _log.error('No dataset size given to UniformlySeek, assuming %d.', dataset_size)
   if host_id is None or n_hosts is None:
     import jax
+
     host_id = jax.process_index() if host_id is None else host_id
     n_hosts = n_hosts or jax.process_count()
   n_skip = host_id * int(dataset_size / n_hosts)
@@ -115,14 +123,21 @@ def UniformlySeek(name: 'str | None' = None, host_id: 'int | None' = None,
     start = time.time()
     for _ in range(n_skip):
       next(generator)
-    _log.info('Dataset %s host %d skipped %d examples in %.1f s.', name, host_id, n_skip,
-              time.time() - start)
+    _log.info(
+      'Dataset %s host %d skipped %d examples in %.1f s.',
+      name,
+      host_id,
+      n_skip,
+      time.time() - start,
+    )
     yield from generator
+
   return seek
 
 
 def _counters_path(output_dir: str, host_id: 'int | None') -> str:
   if host_id is None:
     import jax
+
     host_id = jax.process_index()
   return os.path.join(output_dir, f'data_counters{host_id}.pkl')

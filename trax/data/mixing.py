@@ -21,9 +21,13 @@ from collections.abc import Callable, Iterator, Sequence
 StreamFn = Callable[..., Iterator[Any]]
 
 
-def Parallel(fns: 'Sequence[Any] | None' = None,
-             counters: 'Sequence[int] | None' = None, reweight_by_minimum: bool = False,
-             gradually_reweight: bool = False, use_remainders: bool = False) -> StreamFn:
+def Parallel(
+  fns: 'Sequence[Any] | None' = None,
+  counters: 'Sequence[int] | None' = None,
+  reweight_by_minimum: bool = False,
+  gradually_reweight: bool = False,
+  use_remainders: bool = False,
+) -> StreamFn:
   """Mixes several data sources into one stream, in proportion to `counters`.
 
   Args:
@@ -51,11 +55,12 @@ def Parallel(fns: 'Sequence[Any] | None' = None,
   if counters:
     counters = [int(c) for c in counters]
     if len(counters) != len(fns):
-      raise ValueError(f'Parallel got {len(fns)} sources but {len(counters)} counters '
-                       f'{counters}; give one counter per source.')
+      raise ValueError(
+        f'Parallel got {len(fns)} sources but {len(counters)} counters '
+        f'{counters}; give one counter per source.'
+      )
     if any(c < 0 for c in counters) or not any(counters):
-      raise ValueError(f'Parallel counters must be non-negative and not all zero; '
-                       f'got {counters}.')
+      raise ValueError(f'Parallel counters must be non-negative and not all zero; got {counters}.')
     fns = [f for f, c in zip(fns, counters) if c]
     counters = [c for c in counters if c]
   else:
@@ -65,13 +70,13 @@ def Parallel(fns: 'Sequence[Any] | None' = None,
 
   def parallel_generator(gen: Any = None) -> Iterator[Any]:
     streams = [_open_source(f, gen) for f in fns]
-    schedule = (_gradual(counters, use_remainders) if gradually_reweight
-                else _counting(counters))
+    schedule = _gradual(counters, use_remainders) if gradually_reweight else _counting(counters)
     for i in schedule:
       try:
         yield next(streams[i])
       except StopIteration:
         return
+
   return parallel_generator
 
 

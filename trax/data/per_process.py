@@ -16,8 +16,9 @@ from typing import Any
 from collections.abc import Callable, Iterable, Iterator
 
 
-def process_index_and_count(index: 'int | None' = None,
-                            count: 'int | None' = None) -> tuple[int, int]:
+def process_index_and_count(
+  index: 'int | None' = None, count: 'int | None' = None
+) -> tuple[int, int]:
   """`(index, count)` of this process among all, the given values taking precedence.
 
   Raises:
@@ -25,6 +26,7 @@ def process_index_and_count(index: 'int | None' = None,
   """
   if index is None or count is None:
     import jax
+
     index = jax.process_index() if index is None else index
     count = jax.process_count() if count is None else count
   if not 0 <= index < count:
@@ -32,15 +34,17 @@ def process_index_and_count(index: 'int | None' = None,
   return index, count
 
 
-def shard_for_process(examples: Iterable[Any], index: 'int | None' = None,
-                      count: 'int | None' = None) -> Iterator[Any]:
+def shard_for_process(
+  examples: Iterable[Any], index: 'int | None' = None, count: 'int | None' = None
+) -> Iterator[Any]:
   """Every `count`-th of `examples`, starting at the `index`-th (this process's part)."""
   index, count = process_index_and_count(index, count)
   return itertools.islice(examples, index, None, count)
 
 
-def ShardForProcess(index: 'int | None' = None,
-                    count: 'int | None' = None) -> Callable[[Any], Iterator[Any]]:
+def ShardForProcess(
+  index: 'int | None' = None, count: 'int | None' = None
+) -> Callable[[Any], Iterator[Any]]:
   """A pipeline stage keeping this process's part of a stream (`shard_for_process`).
 
   >>> list(ShardForProcess(index=1, count=3)(iter(range(10))))
@@ -49,8 +53,7 @@ def ShardForProcess(index: 'int | None' = None,
   return lambda examples: shard_for_process(examples, index, count)
 
 
-def shard_tf_dataset(dataset: Any, index: 'int | None' = None,
-                     count: 'int | None' = None) -> Any:
+def shard_tf_dataset(dataset: Any, index: 'int | None' = None, count: 'int | None' = None) -> Any:
   """This process's part of a `tf.data.Dataset`: every `count`-th element from `index`."""
   index, count = process_index_and_count(index, count)
   return dataset if count == 1 else dataset.shard(count, index)

@@ -37,13 +37,16 @@ def Serial(*fns: Any) -> StreamFn:
   stages = _flatten(fns)
   for i, stage in enumerate(stages):
     if not callable(stage):
-      raise TypeError(f'Serial stage {i} is {stage!r} of type {type(stage).__name__}; '
-                      'expected a function from a generator to a generator.')
+      raise TypeError(
+        f'Serial stage {i} is {stage!r} of type {type(stage).__name__}; '
+        'expected a function from a generator to a generator.'
+      )
 
   def composed(generator: Any = None) -> Iterator[Any]:
     for stage in stages:
       generator = stage(generator)
     return generator
+
   return composed
 
 
@@ -61,8 +64,9 @@ def Shuffle(queue_size: int = 1024, seed: 'int | None' = None) -> StreamFn:
   return lambda g: shuffle(g, queue_size, rng=np.random.default_rng(seed))
 
 
-def shuffle(samples: Iterable[Any], queue_size: int,
-            rng: 'np.random.Generator | None' = None) -> Iterator[Any]:
+def shuffle(
+  samples: Iterable[Any], queue_size: int, rng: 'np.random.Generator | None' = None
+) -> Iterator[Any]:
   """Shuffles a stream with a queue: yield a random queued sample, refill its slot.
 
   The first sample out comes after `queue_size` samples have been read (or the stream
@@ -102,8 +106,7 @@ def Log(n_steps_per_example: int = 1, only_shapes: bool = True) -> StreamFn:
     only_shapes: if True print the shapes and dtypes of the arrays, else the arrays.
   """
   if n_steps_per_example < 1:
-    raise ValueError(f'Log n_steps_per_example must be at least 1; '
-                     f'got {n_steps_per_example}.')
+    raise ValueError(f'Log n_steps_per_example must be at least 1; got {n_steps_per_example}.')
 
   def log(stream: Iterable[Any]) -> Iterator[Any]:
     for i, example in enumerate(stream):
@@ -112,6 +115,7 @@ def Log(n_steps_per_example: int = 1, only_shapes: bool = True) -> StreamFn:
         _log.info('example %d: %s', i, shown)
         print(shown)
       yield example
+
   return log
 
 
@@ -123,8 +127,12 @@ def _flatten(fns: Any) -> list:
   return flat
 
 
-def debug_pipeline(f: Callable[..., Iterator[Any]], debug: bool = False,
-                   method: str = 'pow', log_prefix: 'str | None' = None) -> Callable:
+def debug_pipeline(
+  f: Callable[..., Iterator[Any]],
+  debug: bool = False,
+  method: str = 'pow',
+  log_prefix: 'str | None' = None,
+) -> Callable:
   """Wraps a generator function to log the examples it yields (for debugging pipelines).
 
   Args:
@@ -145,4 +153,5 @@ def debug_pipeline(f: Callable[..., Iterator[Any]], debug: bool = False,
       if method == 'every' or count & (count - 1) == 0:
         _log.info('%s example[%d] = %r', prefix, count, example)
       yield example
+
   return logged

@@ -24,14 +24,17 @@ class SentencePieceVocab:
 
   def __init__(self, path: str):
     import sentencepiece
+
     with file_io.open_file(path, 'rb') as f:
       proto = f.read()
     try:
       self._model = sentencepiece.SentencePieceProcessor(model_proto=proto)
     except (OSError, RuntimeError, TypeError) as e:
-      raise ValueError(f'{path} is not a SentencePiece model ({e}). vocab_type='
-                       "'sentencepiece' needs a *.model file, e.g. from "
-                       'trax.data.build_sentencepiece_vocab.') from e
+      raise ValueError(
+        f'{path} is not a SentencePiece model ({e}). vocab_type='
+        "'sentencepiece' needs a *.model file, e.g. from "
+        'trax.data.build_sentencepiece_vocab.'
+      ) from e
     self.vocab_size = self._model.get_piece_size()
     self._path = path
 
@@ -41,14 +44,19 @@ class SentencePieceVocab:
   def decode(self, ids: Sequence[int]) -> str:
     too_large = [i for i in ids if i >= self.vocab_size]
     if too_large:
-      raise ValueError(f'Ids {too_large[:5]} are outside the {self.vocab_size} pieces of '
-                       f'{self._path}. Is n_reserved_ids right?')
+      raise ValueError(
+        f'Ids {too_large[:5]} are outside the {self.vocab_size} pieces of '
+        f'{self._path}. Is n_reserved_ids right?'
+      )
     return self._model.decode([int(i) for i in ids])
 
 
-def build_sentencepiece_vocab(text_files_or_iterator: 'str | Sequence[str] | Iterable[str]',
-                              model_prefix: str, vocab_size: int,
-                              **trainer_options: Any) -> str:
+def build_sentencepiece_vocab(
+  text_files_or_iterator: 'str | Sequence[str] | Iterable[str]',
+  model_prefix: str,
+  vocab_size: int,
+  **trainer_options: Any,
+) -> str:
   """Trains a SentencePiece model offline and writes `model_prefix.model` and `.vocab`.
 
   Defaults (each can be overridden through `trainer_options`): a unigram model, every
@@ -70,9 +78,17 @@ def build_sentencepiece_vocab(text_files_or_iterator: 'str | Sequence[str] | Ite
   import sentencepiece
 
   options: dict[str, Any] = dict(
-      model_type='unigram', character_coverage=1.0, normalization_rule_name='identity',
-      remove_extra_whitespaces=False, pad_id=PAD_ID, eos_id=EOS_ID, unk_id=UNK_ID, bos_id=-1,
-      num_threads=1, minloglevel=2)
+    model_type='unigram',
+    character_coverage=1.0,
+    normalization_rule_name='identity',
+    remove_extra_whitespaces=False,
+    pad_id=PAD_ID,
+    eos_id=EOS_ID,
+    unk_id=UNK_ID,
+    bos_id=-1,
+    num_threads=1,
+    minloglevel=2,
+  )
   options.update(trainer_options)
   if isinstance(text_files_or_iterator, (str, os.PathLike)):
     options['input'] = os.fspath(text_files_or_iterator)
@@ -84,5 +100,6 @@ def build_sentencepiece_vocab(text_files_or_iterator: 'str | Sequence[str] | Ite
   if directory:
     os.makedirs(directory, exist_ok=True)
   sentencepiece.SentencePieceTrainer.train(
-      model_prefix=os.fspath(model_prefix), vocab_size=vocab_size, **options)
+    model_prefix=os.fspath(model_prefix), vocab_size=vocab_size, **options
+  )
   return os.fspath(model_prefix) + '.model'

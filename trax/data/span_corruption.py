@@ -24,10 +24,14 @@ from trax.data.pipeline import Serial
 StreamFn = Callable[[Iterable[Any]], Iterator[Any]]
 
 
-def random_spans_noise_mask(length: int, noise_density: float = 0.15,
-                            mean_noise_span_length: float = 3.0,
-                            seed1: 'int | None' = None, seed2: 'int | None' = None,
-                            example: Any = None) -> np.ndarray:
+def random_spans_noise_mask(
+  length: int,
+  noise_density: float = 0.15,
+  mean_noise_span_length: float = 3.0,
+  seed1: 'int | None' = None,
+  seed2: 'int | None' = None,
+  example: Any = None,
+) -> np.ndarray:
   """A boolean noise mask of `length` with random spans of noise (T5's span corruption).
 
   Args:
@@ -51,9 +55,11 @@ def random_spans_noise_mask(length: int, noise_density: float = 0.15,
   n_spans = max(int(round(n_noise / mean_noise_span_length)), 1)
   n_kept = padded_length - n_noise
   if n_kept < n_spans:
-    raise ValueError(f'random_spans_noise_mask: {n_spans} noise spans need at least as '
-                     f'many kept tokens between them, but length {length} with '
-                     f'noise_density {noise_density} keeps only {n_kept}.')
+    raise ValueError(
+      f'random_spans_noise_mask: {n_spans} noise spans need at least as '
+      f'many kept tokens between them, but length {length} with '
+      f'noise_density {noise_density} keeps only {n_kept}.'
+    )
   noise_lengths = _random_segment_lengths(n_noise, n_spans, seed1)
   kept_lengths = _random_segment_lengths(n_kept, n_spans, seed2)
   # Spans alternate kept, noise, kept, noise, ...
@@ -64,8 +70,7 @@ def random_spans_noise_mask(length: int, noise_density: float = 0.15,
   return is_noise[:length]
 
 
-def _random_segment_lengths(n_items: int, n_segments: int,
-                            seed: 'int | None') -> np.ndarray:
+def _random_segment_lengths(n_items: int, n_segments: int, seed: 'int | None') -> np.ndarray:
   """Lengths of `n_segments` non-empty pieces of `n_items`, cut at random places."""
   cuts = np.arange(n_items - 1) < n_segments - 1
   np.random.RandomState(seed).shuffle(cuts)  # Trax 1.4's draw for a given seed.
@@ -73,18 +78,24 @@ def _random_segment_lengths(n_items: int, n_segments: int,
   return np.bincount(segment_ids, minlength=n_segments)
 
 
-def generate_random_noise_mask(noise_density: float = 0.15,
-                               mean_noise_span_length: float = 3.0,
-                               seed1: 'int | None' = None,
-                               seed2: 'int | None' = None) -> StreamFn:
+def generate_random_noise_mask(
+  noise_density: float = 0.15,
+  mean_noise_span_length: float = 3.0,
+  seed1: 'int | None' = None,
+  seed2: 'int | None' = None,
+) -> StreamFn:
   """Returns a stream function mapping token sequences `x` to `(x, noise_mask)`.
 
   See `random_spans_noise_mask` for the arguments.
   """
+
   def add_mask(generator: Iterable[Any]) -> Iterator[Any]:
     for example in generator:
-      yield (example, random_spans_noise_mask(
-          len(example), noise_density, mean_noise_span_length, seed1, seed2))
+      yield (
+        example,
+        random_spans_noise_mask(len(example), noise_density, mean_noise_span_length, seed1, seed2),
+      )
+
   return add_mask
 
 
@@ -98,6 +109,7 @@ def consume_noise_mask(vocab_size: int = 32100) -> StreamFn:
     vocab_size: the vocabulary size; sentinels count down from `vocab_size - 1` (T5's
       extra ids sit at the top of its vocabulary).
   """
+
   def spans_to_sentinels(tokens: np.ndarray, noise_mask: np.ndarray) -> np.ndarray:
     previous_is_noise = np.pad(noise_mask[:-1], (1, 0))
     first_of_span = noise_mask & ~previous_is_noise
@@ -107,8 +119,8 @@ def consume_noise_mask(vocab_size: int = 32100) -> StreamFn:
   def consume(generator: Iterable[Any]) -> Iterator[Any]:
     for tokens, noise_mask in generator:
       tokens, noise_mask = np.asarray(tokens), np.asarray(noise_mask, bool)
-      yield (spans_to_sentinels(tokens, noise_mask),
-             spans_to_sentinels(tokens, ~noise_mask))
+      yield (spans_to_sentinels(tokens, noise_mask), spans_to_sentinels(tokens, ~noise_mask))
+
   return consume
 
 
@@ -119,18 +131,22 @@ def generate_sequential_chunks(max_length: int) -> StreamFn:
   than `max_length` a second time; here every token comes out once.
   """
   if max_length is None or max_length < 1:
-    raise ValueError(f'generate_sequential_chunks needs max_length >= 1; '
-                     f'got {max_length}.')
+    raise ValueError(f'generate_sequential_chunks needs max_length >= 1; got {max_length}.')
 
   def chunks(generator: Iterable[Any]) -> Iterator[Any]:
     for example in generator:
       for start in range(0, len(example), max_length):
-        yield example[start:start + max_length]
+        yield example[start : start + max_length]
+
   return chunks
 
 
-def MLM(vocab_size: 'int | None' = None, max_length: 'int | None' = None,
-        noise_density: float = 0.15, mean_noise_span_length: float = 3.0) -> StreamFn:
+def MLM(
+  vocab_size: 'int | None' = None,
+  max_length: 'int | None' = None,
+  noise_density: float = 0.15,
+  mean_noise_span_length: float = 3.0,
+) -> StreamFn:
   """Returns a pipeline turning token sequences into span-corruption `(inputs, targets)`.
 
   Chunks of `max_length` tokens, a random noise mask each, then `consume_noise_mask`.
@@ -145,9 +161,11 @@ def MLM(vocab_size: 'int | None' = None, max_length: 'int | None' = None,
     raise ValueError('MLM needs vocab_size: the sentinel ids count down from it.')
   if max_length is None:
     raise ValueError('MLM needs max_length: the length of the chunks it corrupts.')
-  return Serial(generate_sequential_chunks(max_length),
-                generate_random_noise_mask(noise_density, mean_noise_span_length),
-                consume_noise_mask(vocab_size))
+  return Serial(
+    generate_sequential_chunks(max_length),
+    generate_random_noise_mask(noise_density, mean_noise_span_length),
+    consume_noise_mask(vocab_size),
+  )
 
 
 def PrefixLM(input_length: int = 128, output_length: int = 512) -> StreamFn:
@@ -162,6 +180,7 @@ def PrefixLM(input_length: int = 128, output_length: int = 512) -> StreamFn:
     input_length: length of each prefix.
     output_length: longest continuation.
   """
+
   def prefix_lm(generator: Iterable[Any]) -> Iterator[Any]:
     for example in generator:
       start = 0
@@ -170,5 +189,5 @@ def PrefixLM(input_length: int = 128, output_length: int = 512) -> StreamFn:
         end = min(middle + output_length, len(example))
         yield example[start:middle], example[middle:end]
         start = end
-  return prefix_lm
 
+  return prefix_lm

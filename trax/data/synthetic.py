@@ -36,9 +36,12 @@ class Inputs:
     example_shape_dtype: the shapes and dtypes of every array in a batch.
   """
 
-  def __init__(self, train_stream: Callable[[int], Batches],
-               eval_stream: 'Callable[[int], Batches] | None' = None,
-               train_eval_stream: 'Callable[[int], Batches] | None' = None):
+  def __init__(
+    self,
+    train_stream: Callable[[int], Batches],
+    eval_stream: 'Callable[[int], Batches] | None' = None,
+    train_eval_stream: 'Callable[[int], Batches] | None' = None,
+  ):
     """Makes the bundle and reads one training batch to learn the shapes.
 
     Args:
@@ -48,9 +51,11 @@ class Inputs:
         `train_stream`.
     """
     if not callable(train_stream):
-      raise ValueError(f'Inputs takes functions from n_devices to generators; got '
-                       f'train_stream={train_stream!r}. If your stream does not depend on '
-                       'n_devices, pass `lambda _: stream`.')
+      raise ValueError(
+        f'Inputs takes functions from n_devices to generators; got '
+        f'train_stream={train_stream!r}. If your stream does not depend on '
+        'n_devices, pass `lambda _: stream`.'
+      )
     self._train_stream = train_stream
     self._eval_stream = eval_stream or train_stream
     self._train_eval_stream = train_eval_stream or train_stream
@@ -77,11 +82,15 @@ class Inputs:
     return self._train_eval_stream(n_devices)
 
 
-def random_inputs(input_shape: Sequence[int], input_dtype: Any = np.int32,
-                  input_range: tuple = (0, 255),
-                  output_shape: 'Sequence[int] | None' = None,
-                  output_dtype: Any = np.int32, output_range: tuple = (0, 9),
-                  seed: 'int | None' = None) -> Inputs:
+def random_inputs(
+  input_shape: Sequence[int],
+  input_dtype: Any = np.int32,
+  input_range: tuple = (0, 255),
+  output_shape: 'Sequence[int] | None' = None,
+  output_dtype: Any = np.int32,
+  output_range: tuple = (0, 9),
+  seed: 'int | None' = None,
+) -> Inputs:
   """Random batches `(inputs, targets)` for debugging, e.g. of input pipelines.
 
   Integer values are drawn uniformly from the closed interval `[low, high]` of their
@@ -100,11 +109,14 @@ def random_inputs(input_shape: Sequence[int], input_dtype: Any = np.int32,
     An `Inputs` whose train and eval streams yield `(inputs, targets)`.
   """
   if output_shape is None:
-    raise ValueError('random_inputs needs output_shape, the shape of a target batch '
-                     '(batch axis included), e.g. output_shape=(8,).')
+    raise ValueError(
+      'random_inputs needs output_shape, the shape of a target batch '
+      '(batch axis included), e.g. output_shape=(8,).'
+    )
 
-  def draw(rng: np.random.Generator, shape: Sequence[int], dtype: Any,
-           value_range: tuple) -> np.ndarray:
+  def draw(
+    rng: np.random.Generator, shape: Sequence[int], dtype: Any, value_range: tuple
+  ) -> np.ndarray:
     low, high = value_range
     if np.issubdtype(np.dtype(dtype), np.floating):
       return rng.uniform(low, high, shape).astype(dtype)
@@ -113,19 +125,30 @@ def random_inputs(input_shape: Sequence[int], input_dtype: Any = np.int32,
   def stream(which: int, n_devices: int) -> Batches:
     batch_size = input_shape[0] if len(input_shape) else 1
     if batch_size % n_devices:
-      raise ValueError(f'random_inputs batch size {batch_size} (input_shape[0]) is not '
-                       f'divisible by n_devices={n_devices}.')
+      raise ValueError(
+        f'random_inputs batch size {batch_size} (input_shape[0]) is not '
+        f'divisible by n_devices={n_devices}.'
+      )
     rng = _rng(seed, which)
     while True:
-      yield (draw(rng, input_shape, input_dtype, input_range),
-             draw(rng, output_shape, output_dtype, output_range))
+      yield (
+        draw(rng, input_shape, input_dtype, input_range),
+        draw(rng, output_shape, output_dtype, output_range),
+      )
 
   return Inputs(lambda n: stream(_TRAIN, n), lambda n: stream(_EVAL, n))
 
 
-def sequence_copy_inputs(vocab_size: int, batch_size: int, train_length: int,
-                         eval_min_length: int, eval_max_length: int, reverse: bool = False,
-                         pad_to_multiple: int = 32, seed: 'int | None' = None) -> Inputs:
+def sequence_copy_inputs(
+  vocab_size: int,
+  batch_size: int,
+  train_length: int,
+  eval_min_length: int,
+  eval_max_length: int,
+  reverse: bool = False,
+  pad_to_multiple: int = 32,
+  seed: 'int | None' = None,
+) -> Inputs:
   """The copy task for language models: sequences `0 w 0 w` with weights on the copy.
 
   Each batch is `(x, x, weights)` with rows `x = [0, w, 0, w]` (`w` reversed in the second
@@ -153,8 +176,9 @@ def sequence_copy_inputs(vocab_size: int, batch_size: int, train_length: int,
   """
   _check_vocab(vocab_size, 2, 'sequence_copy_inputs')
   train_w_lengths = _lengths(1, train_length - 1, 'train_length', train_length)
-  eval_w_lengths = _lengths(eval_min_length, eval_max_length - 1, 'eval lengths',
-                            (eval_min_length, eval_max_length))
+  eval_w_lengths = _lengths(
+    eval_min_length, eval_max_length - 1, 'eval lengths', (eval_min_length, eval_max_length)
+  )
 
   def stream(which: int, w_lengths: list) -> Batches:
     rng = _rng(seed, which)
@@ -163,19 +187,29 @@ def sequence_copy_inputs(vocab_size: int, batch_size: int, train_length: int,
       w = rng.integers(1, vocab_size, (batch_size, w_length), dtype=np.int32)
       zero = np.zeros((batch_size, 1), np.int32)
       x = np.concatenate([zero, w, zero, w[:, ::-1] if reverse else w], axis=1)
-      weights = np.concatenate([np.zeros((batch_size, w_length + 2), np.float32),
-                                np.ones((batch_size, w_length), np.float32)], axis=1)
+      weights = np.concatenate(
+        [
+          np.zeros((batch_size, w_length + 2), np.float32),
+          np.ones((batch_size, w_length), np.float32),
+        ],
+        axis=1,
+      )
       x = _pad_to_multiple_of(x, pad_to_multiple)
       yield (x, x, _pad_to_multiple_of(weights, pad_to_multiple))
 
-  return Inputs(lambda _: stream(_TRAIN, train_w_lengths),
-                lambda _: stream(_EVAL, eval_w_lengths))
+  return Inputs(lambda _: stream(_TRAIN, train_w_lengths), lambda _: stream(_EVAL, eval_w_lengths))
 
 
-def simple_sequence_copy_inputs(vocab_size: int, batch_size: int, train_length: int,
-                                eval_min_length: int, eval_max_length: int,
-                                reverse: bool = False, pad_to_multiple: int = 32,
-                                seed: 'int | None' = None) -> Inputs:
+def simple_sequence_copy_inputs(
+  vocab_size: int,
+  batch_size: int,
+  train_length: int,
+  eval_min_length: int,
+  eval_max_length: int,
+  reverse: bool = False,
+  pad_to_multiple: int = 32,
+  seed: 'int | None' = None,
+) -> Inputs:
   """The copy task for sequence-to-sequence models: `(w, w, weights)`.
 
   Rows of `w` are uniform over symbols `1 .. vocab_size - 1`, zero-padded to a multiple of
@@ -201,8 +235,9 @@ def simple_sequence_copy_inputs(vocab_size: int, batch_size: int, train_length: 
   """
   _check_vocab(vocab_size, 2, 'simple_sequence_copy_inputs')
   train_lengths = _lengths(1, train_length, 'train_length', train_length)
-  eval_lengths = _lengths(eval_min_length, eval_max_length, 'eval lengths',
-                          (eval_min_length, eval_max_length))
+  eval_lengths = _lengths(
+    eval_min_length, eval_max_length, 'eval lengths', (eval_min_length, eval_max_length)
+  )
 
   def stream(which: int, lengths: list) -> Batches:
     rng = _rng(seed, which)
@@ -213,13 +248,17 @@ def simple_sequence_copy_inputs(vocab_size: int, batch_size: int, train_length: 
       weights = np.ones((batch_size, length), np.float32)
       yield tuple(_pad_to_multiple_of(a, pad_to_multiple) for a in (w, targets, weights))
 
-  return Inputs(lambda _: stream(_TRAIN, train_lengths),
-                lambda _: stream(_EVAL, eval_lengths))
+  return Inputs(lambda _: stream(_TRAIN, train_lengths), lambda _: stream(_EVAL, eval_lengths))
 
 
-def sine_inputs(batch_size: int, length: int, max_phase: float = 2 * math.pi,
-                min_period: float = 0.1, max_period: float = 10.0,
-                seed: 'int | None' = None) -> Inputs:
+def sine_inputs(
+  batch_size: int,
+  length: int,
+  max_phase: float = 2 * math.pi,
+  min_period: float = 0.1,
+  max_period: float = 10.0,
+  seed: 'int | None' = None,
+) -> Inputs:
   """Sinusoids of random phase and period, as Trax 1.4's series-prediction demo data.
 
   Each row is `sin((t - phase) / period)` for `t = 0 .. length - 1`, with `phase` uniform
@@ -237,6 +276,7 @@ def sine_inputs(batch_size: int, length: int, max_phase: float = 2 * math.pi,
   Returns:
     An `Inputs` whose train and eval streams yield such batches.
   """
+
   def stream(which: int) -> Batches:
     rng = _rng(seed, which)
     t = np.arange(length)

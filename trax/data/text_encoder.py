@@ -48,8 +48,10 @@ def to_text(s: Any) -> str:
     return s
   if isinstance(s, (bytes, bytearray, np.bytes_)):
     return bytes(s).decode('utf-8', errors='ignore')
-  raise TypeError(f'Expected text (str or bytes); got {type(s).__name__} {s!r:.80}. '
-                  'Use keys= to pick the text fields of an example.')
+  raise TypeError(
+    f'Expected text (str or bytes); got {type(s).__name__} {s!r:.80}. '
+    'Use keys= to pick the text fields of an example.'
+  )
 
 
 def escape_token(token: str, alphabet: 'set[str]') -> str:
@@ -61,6 +63,7 @@ def escape_token(token: str, alphabet: 'set[str]') -> str:
 
 def unescape_token(escaped_token: str) -> str:
   """The inverse of `escape_token`; an invalid code point gives U+3013 (〓)."""
+
   def unescape(match: 're.Match') -> str:
     if match.group(1) is None:
       return '_' if match.group(0) == '\\u' else '\\'
@@ -68,6 +71,7 @@ def unescape_token(escaped_token: str) -> str:
       return chr(int(match.group(1)))
     except (ValueError, OverflowError):
       return '\u3013'
+
   trimmed = escaped_token[:-1] if escaped_token.endswith('_') else escaped_token
   return _UNESCAPE.sub(unescape, trimmed)
 
@@ -95,8 +99,9 @@ class ByteTextEncoder:
       elif self._num_reserved_ids <= i < self.vocab_size:
         pieces.append(bytes([i - self._num_reserved_ids]))
       else:
-        raise ValueError(f'Byte id {i} is outside 0..{self.vocab_size - 1}. Is '
-                         'n_reserved_ids right?')
+        raise ValueError(
+          f'Byte id {i} is outside 0..{self.vocab_size - 1}. Is n_reserved_ids right?'
+        )
     return b''.join(pieces).decode('utf-8', 'replace')
 
 
@@ -162,14 +167,19 @@ class SubwordTextEncoder:
     """Writes the vocabulary, one subtoken per line (quoted, as Tensor2Tensor)."""
     quote = "'" if add_single_quotes else ''
     with atomic_files.atomic_write(filename) as f:
-      f.write(''.join(f'{quote}{subtoken}{quote}\n'
-                      for subtoken in self._all_subtoken_strings).encode('utf-8'))
+      f.write(
+        ''.join(f'{quote}{subtoken}{quote}\n' for subtoken in self._all_subtoken_strings).encode(
+          'utf-8'
+        )
+      )
 
   # Encoding.
 
   def _token_to_subtoken_ids(self, token: str) -> list:
-    return [self._subtoken_string_to_id[s]
-            for s in self._escaped_to_subtokens(escape_token(token, self._alphabet))]
+    return [
+      self._subtoken_string_to_id[s]
+      for s in self._escaped_to_subtokens(escape_token(token, self._alphabet))
+    ]
 
   def _escaped_to_subtokens(self, escaped_token: str) -> list:
     """Greedy longest-match cut of an escaped token into subtoken strings."""
@@ -184,10 +194,11 @@ class SubwordTextEncoder:
           break
       else:
         raise ValueError(
-            f'The subword vocabulary {self.filename or "(built)"} cannot encode '
-            f'{escaped_token[start:]!r}: its alphabet lacks the single-character '
-            'subtokens of escape sequences (\\, digits, ;). Is this a Tensor2Tensor '
-            'subword file?')
+          f'The subword vocabulary {self.filename or "(built)"} cannot encode '
+          f'{escaped_token[start:]!r}: its alphabet lacks the single-character '
+          'subtokens of escape sequences (\\, digits, ;). Is this a Tensor2Tensor '
+          'subword file?'
+        )
     return subtokens
 
   def _subtoken_ids_to_tokens(self, ids: Sequence[int]) -> list:
@@ -207,13 +218,15 @@ class SubwordTextEncoder:
 
   # Vocabulary.
 
-  def _init_subtokens_from_list(self, subtoken_strings: list,
-                                reserved_tokens: 'list | None' = None) -> None:
+  def _init_subtokens_from_list(
+    self, subtoken_strings: list, reserved_tokens: 'list | None' = None
+  ) -> None:
     reserved_tokens = reserved_tokens or []
     self._all_subtoken_strings = list(reserved_tokens) + list(subtoken_strings)
     self._max_subtoken_len = max((len(s) for s in subtoken_strings), default=0)
-    self._subtoken_string_to_id = {s: i + len(reserved_tokens)
-                                   for i, s in enumerate(subtoken_strings) if s}
+    self._subtoken_string_to_id = {
+      s: i + len(reserved_tokens) for i, s in enumerate(subtoken_strings) if s
+    }
 
   def _init_alphabet_from_tokens(self, tokens: Iterable[str]) -> None:
     self._alphabet = {c for token in tokens for c in token} | _ESCAPE_CHARS
@@ -234,9 +247,13 @@ class SubwordTextEncoder:
   # Building (Tensor2Tensor's algorithm, so a corpus gives the same vocabulary).
 
   @classmethod
-  def build_from_generator(cls, generator: Iterable[Any], target_size: int,
-                           max_subtoken_length: 'int | None' = None,
-                           reserved_tokens: 'list | None' = None) -> 'SubwordTextEncoder':
+  def build_from_generator(
+    cls,
+    generator: Iterable[Any],
+    target_size: int,
+    max_subtoken_length: 'int | None' = None,
+    reserved_tokens: 'list | None' = None,
+  ) -> 'SubwordTextEncoder':
     """Builds a vocabulary of about `target_size` subtokens from the texts of `generator`.
 
     Args:
@@ -247,15 +264,26 @@ class SubwordTextEncoder:
       reserved_tokens: tokens taking the first ids; `['<pad>', '<EOS>']` must start it.
     """
     counts = tokenizer.corpus_token_counts(to_text(text) for text in generator)
-    return cls.build_to_target_size(target_size, counts, 1, 1000,
-                                    max_subtoken_length=max_subtoken_length,
-                                    reserved_tokens=reserved_tokens)
+    return cls.build_to_target_size(
+      target_size,
+      counts,
+      1,
+      1000,
+      max_subtoken_length=max_subtoken_length,
+      reserved_tokens=reserved_tokens,
+    )
 
   @classmethod
-  def build_to_target_size(cls, target_size: int, token_counts: dict, min_val: int,
-                           max_val: int, max_subtoken_length: 'int | None' = None,
-                           reserved_tokens: 'list | None' = None,
-                           num_iterations: int = 4) -> 'SubwordTextEncoder':
+  def build_to_target_size(
+    cls,
+    target_size: int,
+    token_counts: dict,
+    min_val: int,
+    max_val: int,
+    max_subtoken_length: 'int | None' = None,
+    reserved_tokens: 'list | None' = None,
+    num_iterations: int = 4,
+  ) -> 'SubwordTextEncoder':
     """Bisects the minimum subtoken count in `[min_val, max_val]` to near `target_size`."""
     if min_val > max_val:
       raise ValueError(f'min_val {min_val} is greater than max_val {max_val}.')
@@ -265,8 +293,9 @@ class SubwordTextEncoder:
     def bisect(low: int, high: int) -> 'SubwordTextEncoder':
       min_count = (low + high) // 2
       encoder = cls()
-      encoder.build_from_token_counts(token_counts, min_count, num_iterations,
-                                      reserved_tokens, max_subtoken_length)
+      encoder.build_from_token_counts(
+        token_counts, min_count, num_iterations, reserved_tokens, max_subtoken_length
+      )
       distance = abs(encoder.vocab_size - target_size)
       if distance * 100 < target_size or low >= high or min_count < 2:
         return encoder
@@ -278,10 +307,14 @@ class SubwordTextEncoder:
 
     return bisect(min_val, max_val)
 
-  def build_from_token_counts(self, token_counts: dict, min_count: int,
-                              num_iterations: int = 4,
-                              reserved_tokens: 'list | None' = None,
-                              max_subtoken_length: 'int | None' = None) -> None:
+  def build_from_token_counts(
+    self,
+    token_counts: dict,
+    min_count: int,
+    num_iterations: int = 4,
+    reserved_tokens: 'list | None' = None,
+    max_subtoken_length: 'int | None' = None,
+  ) -> None:
     """Makes this encoder's vocabulary from token counts (Tensor2Tensor's iterations).
 
     Each iteration cuts every token with the current vocabulary, counts every substring
@@ -289,9 +322,8 @@ class SubwordTextEncoder:
     their prefixes), and adds the alphabet.
     """
     reserved_tokens = list(RESERVED_TOKENS if reserved_tokens is None else reserved_tokens)
-    if reserved_tokens[:NUM_RESERVED_TOKENS] != RESERVED_TOKENS[:len(reserved_tokens)]:
-      raise ValueError(f'reserved_tokens must start with {RESERVED_TOKENS}; got '
-                       f'{reserved_tokens}.')
+    if reserved_tokens[:NUM_RESERVED_TOKENS] != RESERVED_TOKENS[: len(reserved_tokens)]:
+      raise ValueError(f'reserved_tokens must start with {RESERVED_TOKENS}; got {reserved_tokens}.')
     self._init_alphabet_from_tokens(list(token_counts) + reserved_tokens)
     self._init_subtokens_from_list(sorted(self._alphabet), reserved_tokens)
     min_count = max(min_count, 1)
@@ -327,10 +359,13 @@ class SubwordTextEncoder:
       _log.debug('Subword vocabulary: %d subtokens.', self.vocab_size)
 
 
-def build_subword_vocab(text_files_or_iterator: 'str | Sequence[str] | Iterable[str]',
-                        output_file: str, target_size: int,
-                        max_subtoken_length: 'int | None' = None,
-                        reserved_tokens: 'list | None' = None) -> str:
+def build_subword_vocab(
+  text_files_or_iterator: 'str | Sequence[str] | Iterable[str]',
+  output_file: str,
+  target_size: int,
+  max_subtoken_length: 'int | None' = None,
+  reserved_tokens: 'list | None' = None,
+) -> str:
   """Builds a Tensor2Tensor subword vocabulary from a corpus and writes it to `output_file`.
 
   Args:
@@ -350,8 +385,9 @@ def build_subword_vocab(text_files_or_iterator: 'str | Sequence[str] | Iterable[
     texts = _lines_of(text_files_or_iterator)
   else:
     texts = text_files_or_iterator
-  encoder = SubwordTextEncoder.build_from_generator(texts, target_size, max_subtoken_length,
-                                                    reserved_tokens)
+  encoder = SubwordTextEncoder.build_from_generator(
+    texts, target_size, max_subtoken_length, reserved_tokens
+  )
   encoder.store_to_file(output_file)
   return output_file
 

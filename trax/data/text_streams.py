@@ -31,18 +31,20 @@ def ConvertToUnicode(keys: 'Iterable[Any] | None' = None) -> StreamFn:
   def convert(stream: Iterable[Any]) -> Iterator[Any]:
     for example in stream:
       if isinstance(example, (list, tuple)):
-        yield tuple(to_unicode(x) if keys is None or i in keys else x
-                    for i, x in enumerate(example))
+        yield tuple(
+          to_unicode(x) if keys is None or i in keys else x for i, x in enumerate(example)
+        )
       elif isinstance(example, dict):
-        yield {k: to_unicode(x) if keys is None or k in keys else x
-               for k, x in example.items()}
+        yield {k: to_unicode(x) if keys is None or k in keys else x for k, x in example.items()}
       else:
         yield to_unicode(example)
+
   return convert
 
 
-def sentencepiece_tokenize(stream: Iterable[Any], spm_path: 'str | None' = None,
-                           extra_ids: int = 0) -> Iterator[np.ndarray]:
+def sentencepiece_tokenize(
+  stream: Iterable[Any], spm_path: 'str | None' = None, extra_ids: int = 0
+) -> Iterator[np.ndarray]:
   """Tokenizes texts (or 1-tuples of text) with the SentencePiece model at `spm_path`.
 
   `extra_ids` (T5's sentinel ids above the model's pieces) do not change the ids of text.
@@ -50,23 +52,28 @@ def sentencepiece_tokenize(stream: Iterable[Any], spm_path: 'str | None' = None,
   """
   del extra_ids
   if spm_path is None:
-    raise ValueError('sentencepiece_tokenize needs spm_path, a SentencePiece *.model file '
-                     "(Trax 1.4's default, T5's model, is not downloaded).")
+    raise ValueError(
+      'sentencepiece_tokenize needs spm_path, a SentencePiece *.model file '
+      "(Trax 1.4's default, T5's model, is not downloaded)."
+    )
   directory, name = os.path.split(spm_path)
   for example in stream:
     text = example[0] if isinstance(example, tuple) else example
-    yield next(tokenizers.tokenize(iter([text]), vocab_type='sentencepiece',
-                                   vocab_file=name, vocab_dir=directory or None))
+    yield next(
+      tokenizers.tokenize(
+        iter([text]), vocab_type='sentencepiece', vocab_file=name, vocab_dir=directory or None
+      )
+    )
 
 
-def SentencePieceTokenize(spm_path: 'str | None' = None,
-                          extra_ids: int = 0) -> StreamFn:
+def SentencePieceTokenize(spm_path: 'str | None' = None, extra_ids: int = 0) -> StreamFn:
   """Returns a stream function tokenizing with SentencePiece; see `sentencepiece_tokenize`."""
   return lambda g: sentencepiece_tokenize(g, spm_path=spm_path, extra_ids=extra_ids)
 
 
-def CreateBertInputs(double_sentence: bool = True, labeled: bool = True,
-                     cls_id: int = 101, sep_id: int = 102) -> StreamFn:
+def CreateBertInputs(
+  double_sentence: bool = True, labeled: bool = True, cls_id: int = 101, sep_id: int = 102
+) -> StreamFn:
   """Returns a stream function making BERT inputs from tokenized sentences.
 
   A labeled pair `(s1, s2, label)` becomes `([CLS] s1 [SEP] s2 [SEP], segments, segments,
@@ -80,27 +87,40 @@ def CreateBertInputs(double_sentence: bool = True, labeled: bool = True,
     cls_id: id of `[CLS]`.
     sep_id: id of `[SEP]`.
   """
+
   def bert_inputs(stream: Iterable[Any]) -> Iterator[tuple]:
     for example in stream:
       sentences = example[:-1] if labeled else example
       if len(sentences) != (2 if double_sentence else 1):
-        raise ValueError(f'CreateBertInputs(double_sentence={double_sentence}, labeled='
-                         f'{labeled}) got an example of {len(example)} arrays.')
+        raise ValueError(
+          f'CreateBertInputs(double_sentence={double_sentence}, labeled='
+          f'{labeled}) got an example of {len(example)} arrays.'
+        )
       ids = [cls_id]
       for sentence in sentences:
         ids.extend(list(sentence) + [sep_id])
       segments = np.zeros(len(ids), np.int32)
-      segments[len(sentences[0]) + 2:] = 1
+      segments[len(sentences[0]) + 2 :] = 1
       ids = np.asarray(ids)
-      yield (ids, segments, segments, example[-1], np.int32(1)) if labeled else (
-          ids, segments, segments)
+      yield (
+        (ids, segments, segments, example[-1], np.int32(1))
+        if labeled
+        else (ids, segments, segments)
+      )
+
   return bert_inputs
 
 
-def mask_random_tokens(batch: Iterable[Any], explicit_vocab_size: int = 30522,
-                       masking_prob: float = 0.15, cls_id: int = 101, sep_id: int = 102,
-                       mask_id: int = 103, vocab_start_id: int = 999,
-                       rng: 'np.random.Generator | None' = None) -> Iterator[tuple]:
+def mask_random_tokens(
+  batch: Iterable[Any],
+  explicit_vocab_size: int = 30522,
+  masking_prob: float = 0.15,
+  cls_id: int = 101,
+  sep_id: int = 102,
+  mask_id: int = 103,
+  vocab_start_id: int = 999,
+  rng: 'np.random.Generator | None' = None,
+) -> Iterator[tuple]:
   """BERT's masked-language-model examples: `(ids, *rest)` -> `(masked, *rest, ids, weights)`.
 
   `round(masking_prob * n)` of the `n` tokens that are not `[CLS]`, `[SEP]` or padding are

@@ -45,16 +45,23 @@ from trax.data.tokenizers import Tokenize
 from trax.data.tokenizers import tokenize
 from trax.data.tokenizers import vocab_size
 
-_INSTALL_HINT = ('Install it with `pip install tensorflow-datasets`, then prepare the '
-                 'dataset once with `tfds build <name> --data_dir=<dir>`.')
+_INSTALL_HINT = (
+  'Install it with `pip install tensorflow-datasets`, then prepare the '
+  'dataset once with `tfds build <name> --data_dir=<dir>`.'
+)
 
 
-def TFDS(dataset_name: str, data_dir: 'str | None' = None,
-         tfds_preprocess_fn: 'Callable[[Any], Any] | None' = None,
-         keys: 'Sequence[str] | None' = None, train: bool = True,
-         shuffle_train: bool = True, host_id: 'int | None' = None,
-         n_hosts: 'int | None' = None,
-         eval_holdout_size: float = 0) -> Callable[..., Iterator[Any]]:
+def TFDS(
+  dataset_name: str,
+  data_dir: 'str | None' = None,
+  tfds_preprocess_fn: 'Callable[[Any], Any] | None' = None,
+  keys: 'Sequence[str] | None' = None,
+  train: bool = True,
+  shuffle_train: bool = True,
+  host_id: 'int | None' = None,
+  n_hosts: 'int | None' = None,
+  eval_holdout_size: float = 0,
+) -> Callable[..., Iterator[Any]]:
   """A data source reading the TFDS dataset `dataset_name` from `data_dir`, repeated forever.
 
   Splits: training reads `train`; evaluation reads `validation`, else `test`, else (with
@@ -88,10 +95,12 @@ def TFDS(dataset_name: str, data_dir: 'str | None' = None,
   tfds = _import_tfds()
   host_id, n_hosts = per_process.process_index_and_count(host_id, n_hosts)
   builder = _prepared_builder(tfds, dataset_name, data_dir)
-  train_split, eval_split = _splits(builder.info.splits, dataset_name, host_id, n_hosts,
-                                    eval_holdout_size)
-  dataset = builder.as_dataset(split=train_split if train else eval_split,
-                               shuffle_files=train and shuffle_train)
+  train_split, eval_split = _splits(
+    builder.info.splits, dataset_name, host_id, n_hosts, eval_holdout_size
+  )
+  dataset = builder.as_dataset(
+    split=train_split if train else eval_split, shuffle_files=train and shuffle_train
+  )
   if not train:  # Training splits are sliced per host above.
     dataset = per_process.shard_tf_dataset(dataset, host_id, n_hosts)
   if tfds_preprocess_fn is not None:
@@ -101,15 +110,20 @@ def TFDS(dataset_name: str, data_dir: 'str | None' = None,
   def stream(generator: Any = None) -> Iterator[Any]:
     del generator
     return from_tf_dataset(dataset, shard_for_process=False)
+
   return stream
 
 
-def data_streams(dataset_name: str, data_dir: 'str | None' = None,
-                 preprocess_fn: 'Callable[[Any, bool], Any] | None' = None,
-                 bare_preprocess_fn: 'Callable[[Any, bool], Any] | None' = None,
-                 shuffle_buffer_size: int = 1024, eval_holdout_size: float = 0,
-                 input_name: 'str | None' = None,
-                 target_name: 'str | None' = None) -> tuple[Callable, Callable]:
+def data_streams(
+  dataset_name: str,
+  data_dir: 'str | None' = None,
+  preprocess_fn: 'Callable[[Any, bool], Any] | None' = None,
+  bare_preprocess_fn: 'Callable[[Any, bool], Any] | None' = None,
+  shuffle_buffer_size: int = 1024,
+  eval_holdout_size: float = 0,
+  input_name: 'str | None' = None,
+  target_name: 'str | None' = None,
+) -> tuple[Callable, Callable]:
   """Trax 1.4's `(train, eval)` example sources from a TFDS dataset on disk (for `batcher`).
 
   Each source yields `(inputs, targets)` (or `(inputs, targets, mask)` when a
@@ -134,24 +148,23 @@ def data_streams(dataset_name: str, data_dir: 'str | None' = None,
     `(train_stream_fn, eval_stream_fn)`, each called without arguments.
   """
   if dataset_name.startswith('t2t_'):
-    raise ValueError(f'{dataset_name!r} is a Tensor2Tensor problem; data_streams reads TFDS '
-                     'datasets only. Export the data to TFDS or use trax.data.TFDS.')
+    raise ValueError(
+      f'{dataset_name!r} is a Tensor2Tensor problem; data_streams reads TFDS '
+      'datasets only. Export the data to TFDS or use trax.data.TFDS.'
+    )
   tfds = _import_tfds()
   builder = _prepared_builder(tfds, dataset_name, data_dir)
-  train_split, eval_split = _splits(builder.info.splits, dataset_name, 0, 1,
-                                    eval_holdout_size)
+  train_split, eval_split = _splits(builder.info.splits, dataset_name, 0, 1, eval_holdout_size)
   keys = builder.info.supervised_keys
   input_name = input_name or (keys[0] if keys else None)
   target_name = target_name or (keys[1] if keys else None)
   if input_name is None or target_name is None:
-    raise ValueError(f'{dataset_name!r} has no supervised keys; give input_name and '
-                     'target_name.')
+    raise ValueError(f'{dataset_name!r} has no supervised keys; give input_name and target_name.')
   preprocess_fn = preprocess_fn or (lambda dataset, training: dataset)
 
   def stream(split: str, training: bool) -> Iterator[Any]:
     # Each process its own examples, taken before any shuffle (which differs by process).
-    dataset = per_process.shard_tf_dataset(builder.as_dataset(split=split,
-                                                              shuffle_files=training))
+    dataset = per_process.shard_tf_dataset(builder.as_dataset(split=split, shuffle_files=training))
     if bare_preprocess_fn is not None:
       dataset = bare_preprocess_fn(dataset, training)
     dataset = dataset.map(lambda example: (example, example[target_name])).repeat()
@@ -161,8 +174,9 @@ def data_streams(dataset_name: str, data_dir: 'str | None' = None,
   return lambda: stream(train_split, True), lambda: stream(eval_split, False)
 
 
-def from_tf_dataset(dataset: Any, keys: 'Sequence[str] | None' = None,
-                    shard_for_process: bool = True) -> Iterator[Any]:
+def from_tf_dataset(
+  dataset: Any, keys: 'Sequence[str] | None' = None, shard_for_process: bool = True
+) -> Iterator[Any]:
   """Yields the elements of a `tf.data.Dataset` as numpy values.
 
   Tuples stay tuples, dicts stay dicts, string tensors become `bytes`. The dataset is
@@ -183,8 +197,9 @@ def from_tf_dataset(dataset: Any, keys: 'Sequence[str] | None' = None,
   return _select_keys(dataset, keys).as_numpy_iterator()
 
 
-def dataset_to_stream(dataset: Any, input_name: str,
-                      shard_for_process: bool = True) -> Iterator[tuple]:
+def dataset_to_stream(
+  dataset: Any, input_name: str, shard_for_process: bool = True
+) -> Iterator[tuple]:
   """Yields `(inputs, targets[, mask])` from a dataset of `(features, targets)` pairs.
 
   `inputs` is `features[input_name]` and `mask` is `features['mask']` when present. uint8
@@ -201,20 +216,23 @@ def dataset_to_stream(dataset: Any, input_name: str,
   """
   for features, targets in from_tf_dataset(dataset, shard_for_process=shard_for_process):
     if input_name not in features:
-      raise KeyError(f'dataset_to_stream: input_name {input_name!r} is not among the '
-                     f'features {sorted(features)}.')
+      raise KeyError(
+        f'dataset_to_stream: input_name {input_name!r} is not among the '
+        f'features {sorted(features)}.'
+      )
     inputs = _uint8_to_int32(features[input_name])
     targets = _uint8_to_int32(targets)
-    yield (inputs, targets) if 'mask' not in features else (inputs, targets,
-                                                            features['mask'])
+    yield (inputs, targets) if 'mask' not in features else (inputs, targets, features['mask'])
 
 
-def _splits(splits: Any, dataset_name: str, host_id: int, n_hosts: int,
-            eval_holdout_size: float) -> tuple[str, str]:
+def _splits(
+  splits: Any, dataset_name: str, host_id: int, n_hosts: int, eval_holdout_size: float
+) -> tuple[str, str]:
   """The TFDS split strings for training and evaluation."""
   if 'train' not in splits:
-    raise ValueError(f'TFDS dataset {dataset_name!r} has splits {sorted(splits)}; '
-                     'training needs a "train" split.')
+    raise ValueError(
+      f'TFDS dataset {dataset_name!r} has splits {sorted(splits)}; training needs a "train" split.'
+    )
   if not 0 <= eval_holdout_size < 1:
     raise ValueError(f'eval_holdout_size must be in [0, 1); got {eval_holdout_size}.')
   if not 0 <= host_id < n_hosts:
@@ -226,16 +244,19 @@ def _splits(splits: Any, dataset_name: str, host_id: int, n_hosts: int,
     n_train = n_examples - n_holdout
     start, end = n_train * host_id // n_hosts, n_train * (host_id + 1) // n_hosts
     if end <= start:
-      raise ValueError(f'Host {host_id} of {n_hosts} gets no training examples from '
-                       f'{n_train} in {dataset_name!r}.')
+      raise ValueError(
+        f'Host {host_id} of {n_hosts} gets no training examples from {n_train} in {dataset_name!r}.'
+      )
     train_split = f'train[{start}:{end}]'
     if n_holdout > 0:
       eval_split = f'train[-{n_holdout}:]'
   if eval_split is None:
     eval_split = next((s for s in ('validation', 'test') if s in splits), None)
   if eval_split is None:
-    raise ValueError(f'TFDS dataset {dataset_name!r} has splits {sorted(splits)}; '
-                     'evaluation needs "validation" or "test", or set eval_holdout_size.')
+    raise ValueError(
+      f'TFDS dataset {dataset_name!r} has splits {sorted(splits)}; '
+      'evaluation needs "validation" or "test", or set eval_holdout_size.'
+    )
   return train_split, eval_split
 
 
@@ -244,8 +265,9 @@ def _select_keys(dataset: Any, keys: 'Sequence[str] | None') -> Any:
     return dataset
   spec = dataset.element_spec
   if not isinstance(spec, dict):
-    raise ValueError(f'keys={list(keys)} selects features of dict elements, but the '
-                     f'dataset yields {spec}.')
+    raise ValueError(
+      f'keys={list(keys)} selects features of dict elements, but the dataset yields {spec}.'
+    )
   missing = [k for k in keys if k not in spec]
   if missing:
     raise KeyError(f'keys {missing} are not among the dataset features {sorted(spec)}.')
@@ -255,12 +277,14 @@ def _select_keys(dataset: Any, keys: 'Sequence[str] | None') -> Any:
 
 def _prepared_builder(tfds: Any, dataset_name: str, data_dir: 'str | None') -> Any:
   import tensorflow as tf
+
   builder = tfds.builder(dataset_name, data_dir=data_dir)
   if not tf.io.gfile.exists(os.path.join(builder.data_dir, 'dataset_info.json')):
     raise FileNotFoundError(
-        f'TFDS dataset {dataset_name!r} is not prepared in data_dir={data_dir!r} (looked '
-        f'in {builder.data_dir}). trax.data never downloads; prepare it first with '
-        f'`tfds build {dataset_name} --data_dir=<dir>` and pass that data_dir.')
+      f'TFDS dataset {dataset_name!r} is not prepared in data_dir={data_dir!r} (looked '
+      f'in {builder.data_dir}). trax.data never downloads; prepare it first with '
+      f'`tfds build {dataset_name} --data_dir=<dir>` and pass that data_dir.'
+    )
   return builder
 
 
@@ -272,9 +296,8 @@ def _import_tfds() -> Any:
   try:
     import tensorflow_datasets as tfds
   except ImportError as e:
-    raise ImportError('trax.data.TFDS reads datasets with tensorflow_datasets, which is '
-                      f'not installed. {_INSTALL_HINT}') from e
+    raise ImportError(
+      'trax.data.TFDS reads datasets with tensorflow_datasets, which is '
+      f'not installed. {_INSTALL_HINT}'
+    ) from e
   return tfds
-
-
-

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 
 def _tf() -> Any:
   import tensorflow as tf
+
   return tf
 
 
@@ -29,11 +30,13 @@ def squeeze_targets_preprocess(dataset: Any, training: bool) -> Any:
     if targets.shape.rank and targets.shape[-1] == 1:
       targets = tf.squeeze(targets, axis=-1)
     return features, targets
+
   return dataset.map(squeeze)
 
 
-def lm1b_preprocess(dataset: Any, training: bool, max_target_length: int = -1,
-                    max_eval_target_length: int = -1) -> Any:
+def lm1b_preprocess(
+  dataset: Any, training: bool, max_target_length: int = -1, max_eval_target_length: int = -1
+) -> Any:
   """Keeps examples whose targets have at most the given length (if positive)."""
   tf = _tf()
   limit = max_target_length if training else max_eval_target_length
@@ -42,19 +45,24 @@ def lm1b_preprocess(dataset: Any, training: bool, max_target_length: int = -1,
   return dataset
 
 
-def wmt_preprocess(dataset: Any, training: bool, max_length: int = -1,
-                   max_eval_length: int = -1) -> Any:
+def wmt_preprocess(
+  dataset: Any, training: bool, max_length: int = -1, max_eval_length: int = -1
+) -> Any:
   """Keeps examples whose inputs and targets have at most the given length (if positive)."""
   tf = _tf()
   limit = max_length if training else max_eval_length
   if limit > 0:
-    dataset = dataset.filter(lambda features, targets: tf.maximum(
-        tf.shape(features['inputs'])[0], tf.shape(targets)[0]) <= limit)
+    dataset = dataset.filter(
+      lambda features, targets: (
+        tf.maximum(tf.shape(features['inputs'])[0], tf.shape(targets)[0]) <= limit
+      )
+    )
   return dataset
 
 
-def wmt_concat_preprocess(dataset: Any, training: bool, max_length: int = -1,
-                          max_eval_length: int = -1) -> Any:
+def wmt_concat_preprocess(
+  dataset: Any, training: bool, max_length: int = -1, max_eval_length: int = -1
+) -> Any:
   """`wmt_preprocess`, then `inputs 0 targets` as both, with a mask on the targets."""
   tf = _tf()
   dataset = wmt_preprocess(dataset, training, max_length, max_eval_length)
@@ -66,6 +74,7 @@ def wmt_concat_preprocess(dataset: Any, training: bool, max_length: int = -1,
     features['inputs'] = concat
     features['mask'] = tf.concat([tf.zeros_like(inputs), pad, tf.ones_like(targets)], 0)
     return features, concat
+
   return dataset.map(concat_and_add_mask)
 
 
@@ -80,6 +89,7 @@ def concat_preprocess(dataset: Any, training: bool, pad_symbol: int = 0) -> Any:
     joined = tf.concat([pad, inputs, pad, targets], axis=0)
     features['inputs'] = joined
     return features, joined
+
   return dataset.map(concat)
 
 
@@ -94,26 +104,35 @@ def lm_token_preprocessing(dataset: Any, training: bool) -> Any:
     x['inputs'] = x['targets'] = tf.concat([inputs, pad, targets], axis=0)
     x['mask'] = tf.concat([tf.zeros_like(inputs), pad, tf.ones_like(targets)], axis=0)
     return x
+
   return dataset.map(concat_and_add_mask)
 
 
-def filter_dataset_on_len(dataset: Any, training: bool,
-                          len_map: 'Mapping[str, tuple] | None' = None,
-                          filter_on_eval: bool = False) -> Any:
+def filter_dataset_on_len(
+  dataset: Any,
+  training: bool,
+  len_map: 'Mapping[str, tuple] | None' = None,
+  filter_on_eval: bool = False,
+) -> Any:
   """Keeps examples whose features have lengths within `len_map[key] = (min, max)`."""
   if len_map is None or (not training and not filter_on_eval):
     return dataset
   tf = _tf()
   for key, (low, high) in len_map.items():
     dataset = dataset.filter(
-        lambda x, key=key, low=low, high=high: tf.logical_and(
-            low <= tf.shape(x[key])[0], tf.shape(x[key])[0] <= high))
+      lambda x, key=key, low=low, high=high: tf.logical_and(
+        low <= tf.shape(x[key])[0], tf.shape(x[key])[0] <= high
+      )
+    )
   return dataset
 
 
-def truncate_dataset_on_len(dataset: Any, training: bool,
-                            len_map: 'Mapping[str, int] | None' = None,
-                            truncate_on_eval: bool = False) -> Any:
+def truncate_dataset_on_len(
+  dataset: Any,
+  training: bool,
+  len_map: 'Mapping[str, int] | None' = None,
+  truncate_on_eval: bool = False,
+) -> Any:
   """Cuts features to at most `len_map[key]` along their first axis."""
   if len_map is None or (not training and not truncate_on_eval):
     return dataset
@@ -122,11 +141,13 @@ def truncate_dataset_on_len(dataset: Any, training: bool,
     for key, max_len in len_map.items():
       x[key] = x[key][:max_len, ...]
     return x
+
   return dataset.map(truncate)
 
 
-def pad_dataset_to_length(dataset: Any, training: bool,
-                          len_map: 'Mapping[str, int] | None' = None) -> Any:
+def pad_dataset_to_length(
+  dataset: Any, training: bool, len_map: 'Mapping[str, int] | None' = None
+) -> Any:
   """Zero-pads 1-D features to `len_map[key]`."""
   del training
   if len_map is None:
@@ -137,11 +158,13 @@ def pad_dataset_to_length(dataset: Any, training: bool,
     for key, length in len_map.items():
       x[key] = tf.pad(x[key], [[0, tf.maximum(length - tf.shape(x[key])[0], 0)]])
     return x
+
   return dataset.map(pad)
 
 
-def add_eos_to_output_features(dataset: Any, training: bool,
-                               output_features: Any = 'targets', eos: int = 1) -> Any:
+def add_eos_to_output_features(
+  dataset: Any, training: bool, output_features: Any = 'targets', eos: int = 1
+) -> Any:
   """Appends `eos` to each of the `output_features`."""
   del training
   tf = _tf()
@@ -151,6 +174,7 @@ def add_eos_to_output_features(dataset: Any, training: bool,
     for name in names:
       x[name] = tf.concat([x[name], tf.cast([eos], x[name].dtype)], axis=0)
     return x
+
   return dataset.map(add_eos)
 
 
@@ -167,8 +191,9 @@ def cifar10_augmentation_preprocess(dataset: Any, training: bool) -> Any:
   return dataset.map(_cast_image)
 
 
-def cifar10_augmentation_flatten_preprocess(dataset: Any, training: bool,
-                                            predict_image_train_weight: float = 0.01) -> Any:
+def cifar10_augmentation_flatten_preprocess(
+  dataset: Any, training: bool, predict_image_train_weight: float = 0.01
+) -> Any:
   """Augmented images flattened to int64 pixels followed by the label (an image LM task).
 
   The mask weights the label 1 and the pixels `predict_image_train_weight` in training
@@ -181,9 +206,11 @@ def cifar10_augmentation_flatten_preprocess(dataset: Any, training: bool,
     label = tf.cast(tf.expand_dims(targets, axis=0), tf.int64)
     joined = tf.concat([flat, label], axis=0)
     weight = predict_image_train_weight if training else 0.0
-    mask = tf.concat([tf.ones_like(flat, tf.float32) * weight,
-                      tf.ones_like(label, tf.float32)], axis=0)
+    mask = tf.concat(
+      [tf.ones_like(flat, tf.float32) * weight, tf.ones_like(label, tf.float32)], axis=0
+    )
     return {'image': joined, 'mask': mask}, joined
+
   if training:
     dataset = dataset.map(_augment)
   return dataset.map(flatten)
@@ -194,7 +221,8 @@ def downsampled_imagenet_flatten_bare_preprocess(dataset: Any, training: bool) -
   del training
   tf = _tf()
   return dataset.map(
-      lambda features: {'image': tf.cast(tf.reshape(features['image'], [-1]), tf.int64)})
+    lambda features: {'image': tf.cast(tf.reshape(features['image'], [-1]), tf.int64)}
+  )
 
 
 def _cast_image(features, targets):

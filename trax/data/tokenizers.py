@@ -35,18 +35,34 @@ StreamFn = Callable[[Iterable[Any]], Iterator[Any]]
 TESTDATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'testdata')
 VOCAB_TYPES = ('subword', 'sentencepiece', 'char', 'bert', 'bert-lowercase')
 
-def Tokenize(keys: 'Sequence[Any] | None' = None, vocab_type: str = 'subword',
-             vocab_file: 'str | None' = None, vocab_dir: 'str | None' = None,
-             n_reserved_ids: int = 0) -> StreamFn:
+
+def Tokenize(
+  keys: 'Sequence[Any] | None' = None,
+  vocab_type: str = 'subword',
+  vocab_file: 'str | None' = None,
+  vocab_dir: 'str | None' = None,
+  n_reserved_ids: int = 0,
+) -> StreamFn:
   """Returns a stream function mapping text to integer arrays; see `tokenize`."""
   _get_vocab(vocab_type, vocab_file, vocab_dir)  # Fail at construction on a bad vocab.
-  return lambda g: tokenize(g, keys=keys, vocab_type=vocab_type, vocab_file=vocab_file,
-                            vocab_dir=vocab_dir, n_reserved_ids=n_reserved_ids)
+  return lambda g: tokenize(
+    g,
+    keys=keys,
+    vocab_type=vocab_type,
+    vocab_file=vocab_file,
+    vocab_dir=vocab_dir,
+    n_reserved_ids=n_reserved_ids,
+  )
 
 
-def tokenize(stream: Iterable[Any], keys: 'Sequence[Any] | None' = None,
-             vocab_type: str = 'subword', vocab_file: 'str | None' = None,
-             vocab_dir: 'str | None' = None, n_reserved_ids: int = 0) -> Iterator[Any]:
+def tokenize(
+  stream: Iterable[Any],
+  keys: 'Sequence[Any] | None' = None,
+  vocab_type: str = 'subword',
+  vocab_file: 'str | None' = None,
+  vocab_dir: 'str | None' = None,
+  n_reserved_ids: int = 0,
+) -> Iterator[Any]:
   """Tokenizes the text in a stream of strings, tuples or dicts.
 
   Args:
@@ -68,16 +84,20 @@ def tokenize(stream: Iterable[Any], keys: 'Sequence[Any] | None' = None,
 
   for example in stream:
     if isinstance(example, (list, tuple)):
-      yield tuple(encode(x) if keys is None or i in keys else x
-                  for i, x in enumerate(example))
+      yield tuple(encode(x) if keys is None or i in keys else x for i, x in enumerate(example))
     elif isinstance(example, dict):
       yield {k: encode(x) if keys is None or k in keys else x for k, x in example.items()}
     else:
       yield encode(example)
 
 
-def detokenize(x: Any, vocab_type: str = 'subword', vocab_file: 'str | None' = None,
-               vocab_dir: 'str | None' = None, n_reserved_ids: int = 0) -> str:
+def detokenize(
+  x: Any,
+  vocab_type: str = 'subword',
+  vocab_file: 'str | None' = None,
+  vocab_dir: 'str | None' = None,
+  n_reserved_ids: int = 0,
+) -> str:
   """Maps integer ids back to text: the inverse of `tokenize`.
 
   Ids below `n_reserved_ids` (padding, EOS, ...) are dropped, as are SentencePiece control
@@ -100,8 +120,12 @@ def detokenize(x: Any, vocab_type: str = 'subword', vocab_file: 'str | None' = N
   return vocab.decode([int(i) for i in ids if i >= 0])
 
 
-def vocab_size(vocab_type: str = 'subword', vocab_file: 'str | None' = None,
-               vocab_dir: 'str | None' = None, n_reserved_ids: int = 0) -> int:
+def vocab_size(
+  vocab_type: str = 'subword',
+  vocab_file: 'str | None' = None,
+  vocab_dir: 'str | None' = None,
+  n_reserved_ids: int = 0,
+) -> int:
   """The number of ids `tokenize` can produce, reserved ids included.
 
   A model predicting tokens needs an output layer at least this large.
@@ -115,9 +139,11 @@ def _get_vocab(vocab_type: str, vocab_file: 'str | None', vocab_dir: 'str | None
     raise ValueError(f'vocab_type must be one of {VOCAB_TYPES}; got {vocab_type!r}.')
   if vocab_type == 'char':
     if vocab_file is not None:
-      raise ValueError(f"vocab_type='char' uses no vocabulary file, but got vocab_file="
-                       f"{vocab_file!r}; did you mean vocab_type="
-                       f"'{_guess_vocab_type(vocab_file)}'?")
+      raise ValueError(
+        f"vocab_type='char' uses no vocabulary file, but got vocab_file="
+        f"{vocab_file!r}; did you mean vocab_type="
+        f"'{_guess_vocab_type(vocab_file)}'?"
+      )
     return text_encoder.ByteTextEncoder(num_reserved_ids=0)
   path = _find_vocab_file(vocab_type, vocab_file, vocab_dir)
   mtime = None if file_io.is_remote(path) else os.path.getmtime(path)
@@ -129,28 +155,33 @@ def _load_vocab(vocab_type: str, path: str, mtime: 'float | None') -> Any:
   del mtime  # Part of the cache key: a rewritten file is read again.
   if vocab_type == 'subword':
     if path.endswith('.model'):
-      raise ValueError(f"{path} looks like a SentencePiece model, but vocab_type='subword'"
-                       " (Trax's default) reads Tensor2Tensor subword files; pass "
-                       "vocab_type='sentencepiece'.")
+      raise ValueError(
+        f"{path} looks like a SentencePiece model, but vocab_type='subword'"
+        " (Trax's default) reads Tensor2Tensor subword files; pass "
+        "vocab_type='sentencepiece'."
+      )
     return text_encoder.SubwordTextEncoder(path)
   if vocab_type in ('bert', 'bert-lowercase'):
     return bert_encoder.BertEncoder(path, do_lower_case=vocab_type == 'bert-lowercase')
   return sentencepiece_vocab.SentencePieceVocab(path)
 
 
-def _find_vocab_file(vocab_type: str, vocab_file: 'str | None',
-                     vocab_dir: 'str | None') -> str:
+def _find_vocab_file(vocab_type: str, vocab_file: 'str | None', vocab_dir: 'str | None') -> str:
   if vocab_file is None:
     raise ValueError(f'vocab_type={vocab_type!r} needs vocab_file (the vocabulary file).')
-  candidates = ([os.path.join(vocab_dir, vocab_file)] if vocab_dir is not None
-                else [vocab_file, os.path.join(TESTDATA_DIR, vocab_file)])
+  candidates = (
+    [os.path.join(vocab_dir, vocab_file)]
+    if vocab_dir is not None
+    else [vocab_file, os.path.join(TESTDATA_DIR, vocab_file)]
+  )
   for path in candidates:
     if file_io.isfile(path):
       return file_io.abspath(path)
   raise FileNotFoundError(
-      f'Vocabulary file {vocab_file!r} not found; looked for {candidates}. Vocabularies are '
-      'never downloaded: copy the file there, or build one with build_subword_vocab or '
-      'build_sentencepiece_vocab.')
+    f'Vocabulary file {vocab_file!r} not found; looked for {candidates}. Vocabularies are '
+    'never downloaded: copy the file there, or build one with build_subword_vocab or '
+    'build_sentencepiece_vocab.'
+  )
 
 
 def _guess_vocab_type(vocab_file: str) -> str:

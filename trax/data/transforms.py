@@ -19,9 +19,12 @@ StreamFn = Callable[[Iterable[Any]], Iterator[Any]]
 _log = logging.getLogger(__name__)
 
 
-def FilterByLength(max_length: 'int | None', min_length: 'int | None' = 0,
-                   length_keys: 'Sequence[int] | None' = None,
-                   length_axis: int = 0) -> StreamFn:
+def FilterByLength(
+  max_length: 'int | None',
+  min_length: 'int | None' = 0,
+  length_keys: 'Sequence[int] | None' = None,
+  length_axis: int = 0,
+) -> StreamFn:
   """Returns a stream function keeping examples with `min_length <= length <= max_length`.
 
   Args:
@@ -43,17 +46,18 @@ def FilterByLength(max_length: 'int | None', min_length: 'int | None' = 0,
       if min_length is not None and length < min_length:
         continue
       yield example
+
   return filtered
 
 
-def FilterEmptyExamples(axes: 'Sequence[int] | None' = None,
-                        debug: bool = False) -> StreamFn:
+def FilterEmptyExamples(axes: 'Sequence[int] | None' = None, debug: bool = False) -> StreamFn:
   """Returns a stream function dropping examples that hold an empty 1-D array.
 
   Args:
     axes: positions in the example to check; default all.
     debug: log every dropped example.
   """
+
   def filtered(generator: Iterable[Any]) -> Iterator[Any]:
     for example in generator:
       checked = [x for i, x in enumerate(example) if axes is None or i in axes]
@@ -62,6 +66,7 @@ def FilterEmptyExamples(axes: 'Sequence[int] | None' = None,
           _log.info('FilterEmptyExamples dropped %r', example)
         continue
       yield example
+
   return filtered
 
 
@@ -80,9 +85,11 @@ def TruncateToLength(len_map: 'Mapping[int, Any] | None' = None) -> StreamFn:
   those cuts give the same numbers here, and the others raise a ValueError instead of
   mixing values. A single array stays a single array (Trax 1.4 made it a 1-tuple).
   """
+
   def truncate(generator: Iterable[Any]) -> Iterator[Any]:
     for example in generator:
       yield _map_keys(example, len_map or {}, _truncate_array, 'TruncateToLength')
+
   return truncate
 
 
@@ -91,12 +98,14 @@ def Dup() -> StreamFn:
 
   A single array `x` becomes `(x, x)`, as a language model's inputs and targets.
   """
+
   def dup(generator: Iterable[Any]) -> Iterator[Any]:
     for example in generator:
       if isinstance(example, (list, tuple)):
         yield (example[0], *example)
       else:
         yield (example, example)
+
   return dup
 
 
@@ -108,6 +117,7 @@ def AppendValue(val: 'Mapping[int, Any] | None' = None) -> StreamFn:
       appends an EOS id 1 to inputs and targets. None passes examples through. For a
       single-array example, `val[0]` is appended to the flattened array (as Trax 1.4).
   """
+
   def append(generator: Iterable[Any]) -> Iterator[Any]:
     for example in generator:
       if val is None:
@@ -116,11 +126,13 @@ def AppendValue(val: 'Mapping[int, Any] | None' = None) -> StreamFn:
         yield _map_keys(example, val, lambda _, x, v: np.append(x, v, -1), 'AppendValue')
       else:
         yield np.append(example, val[0])
+
   return append
 
 
-def PadToLength(len_map: 'Mapping[int, int] | None' = None,
-                pad_value: 'Any' = 0, multiple: bool = False) -> StreamFn:
+def PadToLength(
+  len_map: 'Mapping[int, int] | None' = None, pad_value: 'Any' = 0, multiple: bool = False
+) -> StreamFn:
   """Returns a stream function padding the first axis of arrays to lengths in `len_map`.
 
   Arrays already longer than their length are kept as they are.
@@ -146,6 +158,7 @@ def PadToLength(len_map: 'Mapping[int, int] | None' = None,
   def pad(generator: Iterable[Any]) -> Iterator[Any]:
     for example in generator:
       yield _map_keys(example, len_map, pad_fn, 'PadToLength')
+
   return pad
 
 
@@ -159,18 +172,22 @@ def ConcatenateToLMInput(pad_to_length: 'int | None' = None) -> StreamFn:
   Args:
     pad_to_length: total length to pad to; an example longer than this is an error.
   """
+
   def concatenate(generator: Iterable[Any]) -> Iterator[Any]:
     for example in generator:
       if isinstance(example, (list, tuple)) and len(example) == 2:
         inputs, targets = example
         x = np.concatenate([inputs, targets], axis=-1)
-        weights = np.concatenate([np.zeros_like(inputs, np.float32),
-                                  np.ones_like(targets, np.float32)], axis=-1)
+        weights = np.concatenate(
+          [np.zeros_like(inputs, np.float32), np.ones_like(targets, np.float32)], axis=-1
+        )
         if pad_to_length is not None:
           extra = pad_to_length - x.shape[0]
           if extra < 0:
-            raise ValueError(f'Example lengths ({inputs.shape[0]}, {targets.shape[0]}) '
-                             f'are longer than pad_to_length ({pad_to_length}).')
+            raise ValueError(
+              f'Example lengths ({inputs.shape[0]}, {targets.shape[0]}) '
+              f'are longer than pad_to_length ({pad_to_length}).'
+            )
           x, weights = np.pad(x, (0, extra)), np.pad(weights, (0, extra))
         yield (x, x, weights)
       elif isinstance(example, (list, tuple)) and len(example) == 1:
@@ -178,8 +195,11 @@ def ConcatenateToLMInput(pad_to_length: 'int | None' = None) -> StreamFn:
       elif isinstance(example, np.ndarray):
         yield (example, example)
       else:
-        raise ValueError(f'ConcatenateToLMInput expects an (inputs, targets) pair or one '
-                         f'array; got {type(example).__name__} {example!r}.')
+        raise ValueError(
+          f'ConcatenateToLMInput expects an (inputs, targets) pair or one '
+          f'array; got {type(example).__name__} {example!r}.'
+        )
+
   return concatenate
 
 
@@ -188,8 +208,7 @@ def AddLossWeights(id_to_mask: 'int | None' = None) -> StreamFn:
   return lambda g: add_loss_weights(g, id_to_mask=id_to_mask)
 
 
-def add_loss_weights(generator: Iterable[Any],
-                     id_to_mask: 'int | None' = None) -> Iterator[Any]:
+def add_loss_weights(generator: Iterable[Any], id_to_mask: 'int | None' = None) -> Iterator[Any]:
   """Adds loss weights to `(inputs, targets)` and masks padding in the weights.
 
   A pair `(inputs, targets)` gets weights of ones shaped like `targets`; a triple
@@ -208,20 +227,21 @@ def add_loss_weights(generator: Iterable[Any],
     if not isinstance(example, (list, tuple)) or len(example) not in (2, 3):
       if id_to_mask is not None:
         raise ValueError(
-            f'add_loss_weights(id_to_mask={id_to_mask}) needs (inputs, targets[, weights]) '
-            f'examples; got {_describe(example)}.')
+          f'add_loss_weights(id_to_mask={id_to_mask}) needs (inputs, targets[, weights]) '
+          f'examples; got {_describe(example)}.'
+        )
       yield example
       continue
     targets = example[1]
-    weights = (np.ones_like(targets, np.float32) if len(example) == 2
-               else np.asarray(example[2], np.float32))
+    weights = (
+      np.ones_like(targets, np.float32) if len(example) == 2 else np.asarray(example[2], np.float32)
+    )
     if id_to_mask is not None:
       weights = weights * (np.asarray(targets) != id_to_mask)
     yield (example[0], targets, weights)
 
 
-def CastTo(dtype: Any = np.int32, indices: Sequence[int] = (0, 1),
-           debug: bool = False) -> StreamFn:
+def CastTo(dtype: Any = np.int32, indices: Sequence[int] = (0, 1), debug: bool = False) -> StreamFn:
   """Returns a stream function casting the arrays at `indices` to `dtype`.
 
   Args:
@@ -234,8 +254,7 @@ def CastTo(dtype: Any = np.int32, indices: Sequence[int] = (0, 1),
   def cast(generator: Iterable[Any]) -> Iterator[Any]:
     for n, example in enumerate(generator):
       if not isinstance(example, (list, tuple)):
-        raise ValueError(f'CastTo expects tuples of arrays; example {n} is '
-                         f'{_describe(example)}.')
+        raise ValueError(f'CastTo expects tuples of arrays; example {n} is {_describe(example)}.')
       example = list(example)
       changed = []
       for i in indices:
@@ -247,19 +266,22 @@ def CastTo(dtype: Any = np.int32, indices: Sequence[int] = (0, 1),
       if debug and changed:
         _log.info('CastTo: example %d had dtypes %s, cast to %s', n, changed, dtype)
       yield tuple(example)
+
   return cast
 
 
 def _truncate_array(key: int, x: np.ndarray, max_shape: Any) -> np.ndarray:
-  max_shape = ((max_shape,) + x.shape[1:] if np.isscalar(max_shape)
-               else tuple(int(n) for n in max_shape))
+  max_shape = (
+    (max_shape,) + x.shape[1:] if np.isscalar(max_shape) else tuple(int(n) for n in max_shape)
+  )
   if not x.shape > max_shape:  # Trax 1.4 compares shapes as tuples.
     return x
   if not _is_leading_block(max_shape, x.shape):
     raise ValueError(
-        f'TruncateToLength got maximum shape {max_shape} for array {key} of shape '
-        f'{x.shape}: Trax 1.4 would np.resize it, wrapping or mixing values. Give a shape '
-        'that keeps whole trailing axes, e.g. (n,) + shape[1:].')
+      f'TruncateToLength got maximum shape {max_shape} for array {key} of shape '
+      f'{x.shape}: Trax 1.4 would np.resize it, wrapping or mixing values. Give a shape '
+      'that keeps whole trailing axes, e.g. (n,) + shape[1:].'
+    )
   return x[tuple(slice(0, n) for n in max_shape)]
 
 
@@ -268,26 +290,29 @@ def _is_leading_block(block: tuple, shape: tuple) -> bool:
   if len(block) != len(shape) or any(b > s for b, s in zip(block, shape)):
     return False
   k = next((i for i, b in enumerate(block) if b != 1), len(block))
-  return block[k + 1:] == shape[k + 1:]
+  return block[k + 1 :] == shape[k + 1 :]
 
 
-def _map_keys(example: Any, len_map: Mapping[int, Any],
-              fn: Callable[[int, np.ndarray, Any], np.ndarray], where: str) -> Any:
+def _map_keys(
+  example: Any,
+  len_map: Mapping[int, Any],
+  fn: Callable[[int, np.ndarray, Any], np.ndarray],
+  where: str,
+) -> Any:
   """Applies `fn(key, array, len_map[key])` to the keyed arrays of an example."""
   if isinstance(example, np.ndarray):
     unknown = set(len_map) - {0}
     if unknown:
-      raise ValueError(f'{where} got keys {sorted(unknown)} for a single-array example; '
-                       'only key 0 applies.')
+      raise ValueError(
+        f'{where} got keys {sorted(unknown)} for a single-array example; only key 0 applies.'
+      )
     return fn(0, example, len_map[0]) if 0 in len_map else example
   if not isinstance(example, (list, tuple)):
-    raise ValueError(f'{where} expects tuples of arrays or an array; got '
-                     f'{_describe(example)}.')
+    raise ValueError(f'{where} expects tuples of arrays or an array; got {_describe(example)}.')
   example = list(example)
   for key, value in len_map.items():
     if not -len(example) <= key < len(example):
-      raise ValueError(f'{where} got key {key} for an example with {len(example)} '
-                       'arrays.')
+      raise ValueError(f'{where} got key {key} for an example with {len(example)} arrays.')
     example[key] = fn(key, np.asarray(example[key]), value)
   return tuple(example)
 

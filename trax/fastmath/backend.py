@@ -31,9 +31,9 @@ class BackendError(RuntimeError):
 
 
 _MODULES = {
-    Backend.JAX: 'trax.fastmath.jax_backend',
-    Backend.TFNP: 'trax.fastmath.tf_backend',
-    Backend.NUMPY: 'trax.fastmath.numpy_backend',
+  Backend.JAX: 'trax.fastmath.jax_backend',
+  Backend.TFNP: 'trax.fastmath.tf_backend',
+  Backend.NUMPY: 'trax.fastmath.numpy_backend',
 }
 _ALIASES = {'tf': Backend.TFNP, 'tfnp': Backend.TFNP, 'tensorflow': Backend.TFNP}
 
@@ -84,6 +84,8 @@ def lookup(op_name: str):
   """Returns the current backend's implementation of `op_name`, or raises BackendError."""
   impl = getattr(backend(), op_name, None)
   if impl is None:
-    raise BackendError(f'fastmath.{op_name} is not available on the {backend_name()!r} '
-                       f'backend; run it under the \'jax\' backend (fastmath.use_backend).')
+    raise BackendError(
+      f'fastmath.{op_name} is not available on the {backend_name()!r} '
+      f'backend; run it under the \'jax\' backend (fastmath.use_backend).'
+    )
   return impl

@@ -61,11 +61,17 @@ def contract(subscripts, a, b):
   batch = [c for c in out if c in in_a and c in in_b]
   contracted = [c for c in in_a if c in in_b and c not in out]
   free_a, free_b = [c for c in in_a if c not in in_b], [c for c in in_b if c not in in_a]
-  if (sorted(batch + contracted + free_a) != sorted(in_a) or len(set(in_a)) != len(in_a)
-      or sorted(batch + contracted + free_b) != sorted(in_b) or len(set(in_b)) != len(in_b)
-      or sorted(batch + free_a + free_b) != sorted(out)):
-    raise ValueError(f'fastmath.contract({subscripts!r}): every index must be a batch, '
-                     'contracted or free index, at most once per operand.')
+  if (
+    sorted(batch + contracted + free_a) != sorted(in_a)
+    or len(set(in_a)) != len(in_a)
+    or sorted(batch + contracted + free_b) != sorted(in_b)
+    or len(set(in_b)) != len(in_b)
+    or sorted(batch + free_a + free_b) != sorted(out)
+  ):
+    raise ValueError(
+      f'fastmath.contract({subscripts!r}): every index must be a batch, '
+      'contracted or free index, at most once per operand.'
+    )
   sizes = {**dict(zip(in_a, numpy.shape(a))), **dict(zip(in_b, numpy.shape(b)))}
   group = lambda indices: math.prod(sizes[c] for c in indices)
 
@@ -73,10 +79,13 @@ def contract(subscripts, a, b):
     """`x` as (batch, free, contracted) if `free_first`, else (batch, contracted, free)."""
     keep_last = indices[-1] not in free
     order = batch + (free + contracted if keep_last else contracted + free)
-    x = numpy.reshape(numpy.transpose(x, [indices.index(c) for c in order]),
-                      (group(batch),) + ((group(free), group(contracted)) if keep_last
-                                         else (group(contracted), group(free))))
+    x = numpy.reshape(
+      numpy.transpose(x, [indices.index(c) for c in order]),
+      (group(batch),)
+      + ((group(free), group(contracted)) if keep_last else (group(contracted), group(free))),
+    )
     return x if keep_last == free_first else numpy.swapaxes(x, -1, -2)
+
   y = numpy.matmul(as_matrix(a, in_a, free_a, True), as_matrix(b, in_b, free_b, False))
   y = numpy.reshape(y, tuple(sizes[c] for c in batch + free_a + free_b))
   have = batch + free_a + free_b
@@ -99,11 +108,16 @@ def sort_key_val(keys, values, dimension=-1):
   return lax.sort_key_val(keys, values, dimension=dimension)
 
 
-def conv(x, w, strides, padding, dimension_numbers, rhs_dilation=None,
-         feature_group_count=1):
+def conv(x, w, strides, padding, dimension_numbers, rhs_dilation=None, feature_group_count=1):
   return lax.conv_general_dilated(
-      x, w, window_strides=strides, padding=padding, rhs_dilation=rhs_dilation,
-      dimension_numbers=dimension_numbers, feature_group_count=feature_group_count)
+    x,
+    w,
+    window_strides=strides,
+    padding=padding,
+    rhs_dilation=rhs_dilation,
+    dimension_numbers=dimension_numbers,
+    feature_group_count=feature_group_count,
+  )
 
 
 def _pool(x, init, reducer, pool_size, strides, padding):
@@ -120,7 +134,7 @@ def max_pool(x, pool_size, strides, padding):
 
 
 def sum_pool(x, pool_size, strides, padding):
-  return _pool(x, 0., lax.add, pool_size, strides, padding)
+  return _pool(x, 0.0, lax.add, pool_size, strides, padding)
 
 
 def avg_pool(x, pool_size, strides, padding):
@@ -172,6 +186,7 @@ def abstract_eval(f):
     structs = jax.tree.map(to_struct, args, is_leaf=lambda s: isinstance(s, shapes.ShapeDtype))
     out = jax.eval_shape(f, *structs)
     return jax.tree.map(lambda s: shapes.ShapeDtype(s.shape, s.dtype), out)
+
   return eval_on_signatures
 
 
@@ -209,7 +224,7 @@ def random_fold_in(key, data):
   return jax.random.fold_in(key, data)
 
 
-def random_uniform(key, shape=(), dtype=numpy.float32, minval=0., maxval=1.):
+def random_uniform(key, shape=(), dtype=numpy.float32, minval=0.0, maxval=1.0):
   return jax.random.uniform(key, shape, dtype, minval, maxval)
 
 

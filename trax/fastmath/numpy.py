@@ -14,8 +14,14 @@ class _MissingAttributeError(_backend.BackendError, AttributeError):
 
 # Names numpy (and so jax.numpy) had in Trax 1.4's time and has since renamed; Trax 1.4
 # code (e.g. its knowledge-tracing notebook's `tnp.trapz`) still calls them.
-_RENAMED = {'trapz': 'trapezoid', 'round_': 'round', 'product': 'prod', 'cumproduct': 'cumprod',
-            'alltrue': 'all', 'sometrue': 'any'}
+_RENAMED = {
+  'trapz': 'trapezoid',
+  'round_': 'round',
+  'product': 'prod',
+  'cumproduct': 'cumprod',
+  'alltrue': 'all',
+  'sometrue': 'any',
+}
 
 
 def __getattr__(name: str):
@@ -28,5 +34,5 @@ def __getattr__(name: str):
     if name in _RENAMED and hasattr(namespace, _RENAMED[name]):
       return getattr(namespace, _RENAMED[name])
     raise _MissingAttributeError(
-        f'fastmath.numpy.{name} is not available on the {_backend.backend_name()!r} '
-        'backend.') from None
+      f'fastmath.numpy.{name} is not available on the {_backend.backend_name()!r} backend.'
+    ) from None

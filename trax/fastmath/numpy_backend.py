@@ -35,8 +35,14 @@ def fori_loop(lower: int, upper: int, body_fn: Callable, init_val: Any) -> Any:
   return val
 
 
-def scan(f: Callable, init: Any, xs: Any, length: 'int | None' = None,
-         reverse: bool = False, unroll: int = 1) -> tuple[Any, Any]:
+def scan(
+  f: Callable,
+  init: Any,
+  xs: Any,
+  length: 'int | None' = None,
+  reverse: bool = False,
+  unroll: int = 1,
+) -> tuple[Any, Any]:
   """`jax.lax.scan` as a Python loop; `ys` stacked along a new leading axis."""
   x_leaves = [numpy.asarray(x) for x in tree.tree_flatten(xs)] if xs is not None else []
   if length is None:
@@ -45,17 +51,21 @@ def scan(f: Callable, init: Any, xs: Any, length: 'int | None' = None,
     length = len(x_leaves[0])
   x_at = lambda i: None if xs is None else tree.tree_unflatten([x[i] for x in x_leaves], xs)[0]
   carry, ys = init, []
-  for i in (reversed(range(length)) if reverse else range(length)):
+  for i in reversed(range(length)) if reverse else range(length):
     carry, y = f(carry, x_at(i))
     ys.append(y)
   if reverse:
     ys.reverse()
   if not ys:  # Run the body once on zeros, only to learn the structure of y.
-    zeros = None if xs is None else tree.tree_unflatten(
-        [numpy.zeros(x.shape[1:], x.dtype) for x in x_leaves], xs)[0]
+    zeros = (
+      None
+      if xs is None
+      else tree.tree_unflatten([numpy.zeros(x.shape[1:], x.dtype) for x in x_leaves], xs)[0]
+    )
     _, y = f(init, zeros)
-    return carry, tree.nested_map(lambda v: numpy.zeros((0, *numpy.shape(v)),
-                                                        numpy.asarray(v).dtype), y)
+    return carry, tree.nested_map(
+      lambda v: numpy.zeros((0, *numpy.shape(v)), numpy.asarray(v).dtype), y
+    )
   return carry, tree.nested_map_multiarg(lambda *vs: numpy.stack(vs), *ys)
 
 
@@ -120,8 +130,10 @@ def top_k(x: Any, k: int) -> tuple[numpy.ndarray, numpy.ndarray]:
 
 def sort_key_val(keys: Any, values: Any, dimension: int = -1) -> tuple:
   order = numpy.argsort(keys, axis=dimension, kind='stable')
-  return (numpy.take_along_axis(numpy.asarray(keys), order, dimension),
-          numpy.take_along_axis(numpy.asarray(values), order, dimension))
+  return (
+    numpy.take_along_axis(numpy.asarray(keys), order, dimension),
+    numpy.take_along_axis(numpy.asarray(values), order, dimension),
+  )
 
 
 # Index ops.
@@ -168,14 +180,12 @@ def _clamped_block(x: numpy.ndarray, starts: Sequence, sizes: Sequence) -> tuple
   return tuple(slice(s, s + n) for s, n in zip(starts, sizes))
 
 
-def dynamic_slice(x: Any, start_indices: Sequence,
-                  slice_sizes: Sequence[int]) -> numpy.ndarray:
+def dynamic_slice(x: Any, start_indices: Sequence, slice_sizes: Sequence[int]) -> numpy.ndarray:
   x = numpy.asarray(x)
   return x[_clamped_block(x, start_indices, slice_sizes)]
 
 
-def dynamic_slice_in_dim(x: Any, start_index: Any, slice_size: int,
-                         axis: int = 0) -> numpy.ndarray:
+def dynamic_slice_in_dim(x: Any, start_index: Any, slice_size: int, axis: int = 0) -> numpy.ndarray:
   x = numpy.asarray(x)
   axis = axis % x.ndim
   starts = [0] * x.ndim
@@ -192,8 +202,7 @@ def dynamic_update_slice(x: Any, update: Any, start_indices: Sequence) -> numpy.
   return x
 
 
-def dynamic_update_slice_in_dim(x: Any, update: Any, start_index: Any,
-                                axis: int) -> numpy.ndarray:
+def dynamic_update_slice_in_dim(x: Any, update: Any, start_index: Any, axis: int) -> numpy.ndarray:
   ndim = numpy.ndim(x)
   starts = [0] * ndim
   starts[axis % ndim] = start_index
@@ -234,8 +243,7 @@ local_device_count = device_count
 def _words(key: Any) -> list:
   words = numpy.asarray(key)
   if words.shape != (2,) or not numpy.issubdtype(words.dtype, numpy.integer):
-    raise ValueError(f'A random key is a shape-(2,) integer array; got {words.dtype}'
-                     f'{words.shape}.')
+    raise ValueError(f'A random key is a shape-(2,) integer array; got {words.dtype}{words.shape}.')
   return [int(w) & 0xFFFFFFFF for w in words]
 
 
@@ -257,29 +265,35 @@ def random_fold_in(key: Any, data: Any) -> numpy.ndarray:
   return numpy.random.SeedSequence(entropy).generate_state(2)
 
 
-def random_uniform(key: Any, shape: Sequence[int] = (), dtype: Any = numpy.float32,
-                   minval: float = 0., maxval: float = 1.) -> numpy.ndarray:
+def random_uniform(
+  key: Any,
+  shape: Sequence[int] = (),
+  dtype: Any = numpy.float32,
+  minval: float = 0.0,
+  maxval: float = 1.0,
+) -> numpy.ndarray:
   samples = _generator(key).uniform(minval, maxval, tuple(shape)).astype(dtype)
   below_max = numpy.nextafter(numpy.asarray(maxval, dtype), numpy.asarray(minval, dtype))
   return numpy.minimum(samples, below_max)  # Rounding to dtype must not reach maxval.
 
 
-def random_normal(key: Any, shape: Sequence[int] = (),
-                  dtype: Any = numpy.float32) -> numpy.ndarray:
+def random_normal(key: Any, shape: Sequence[int] = (), dtype: Any = numpy.float32) -> numpy.ndarray:
   return _generator(key).standard_normal(tuple(shape)).astype(dtype)
 
 
-def random_randint(key: Any, shape: Sequence[int], minval: int, maxval: int,
-                   dtype: Any = numpy.int32) -> numpy.ndarray:
+def random_randint(
+  key: Any, shape: Sequence[int], minval: int, maxval: int, dtype: Any = numpy.int32
+) -> numpy.ndarray:
   return _generator(key).integers(minval, maxval, tuple(shape)).astype(dtype)
 
 
 def random_bits(key: Any, shape: Sequence[int] = (), dtype: Any = numpy.uint32) -> numpy.ndarray:
   dtype = numpy.dtype(dtype)
-  return _generator(key).integers(0, 2**(8 * dtype.itemsize), tuple(shape), dtype=dtype)
+  return _generator(key).integers(0, 2 ** (8 * dtype.itemsize), tuple(shape), dtype=dtype)
 
 
-def random_bernoulli(key: Any, p: float = 0.5,
-                     shape: 'Sequence[int] | None' = None) -> numpy.ndarray:
+def random_bernoulli(
+  key: Any, p: float = 0.5, shape: 'Sequence[int] | None' = None
+) -> numpy.ndarray:
   shape = numpy.shape(p) if shape is None else tuple(shape)
   return _generator(key).random(shape) < p

@@ -17,8 +17,7 @@ from trax.fastmath.backend import lookup
 # Math.
 
 
-def logsumexp(x: Any, axis: 'int | Sequence[int] | None' = None,
-              keepdims: bool = False) -> Any:
+def logsumexp(x: Any, axis: 'int | Sequence[int] | None' = None, keepdims: bool = False) -> Any:
   """`log(sum(exp(x)))` along `axis`, computed stably."""
   return lookup('logsumexp')(x, axis=axis, keepdims=keepdims)
 
@@ -90,12 +89,25 @@ def sort_key_val(keys: Any, values: Any, dimension: int = -1) -> tuple[Any, Any]
   return lookup('sort_key_val')(keys, values, dimension=dimension)
 
 
-def conv(x: Any, w: Any, strides: Sequence[int], padding: 'str | Sequence',
-         dimension_numbers: Sequence[str], rhs_dilation: 'Sequence[int] | None' = None,
-         feature_group_count: int = 1) -> Any:
+def conv(
+  x: Any,
+  w: Any,
+  strides: Sequence[int],
+  padding: 'str | Sequence',
+  dimension_numbers: Sequence[str],
+  rhs_dilation: 'Sequence[int] | None' = None,
+  feature_group_count: int = 1,
+) -> Any:
   """N-d convolution; `dimension_numbers` as in `lax.conv_general_dilated`."""
-  return lookup('conv')(x, w, strides, padding, dimension_numbers,
-                        rhs_dilation=rhs_dilation, feature_group_count=feature_group_count)
+  return lookup('conv')(
+    x,
+    w,
+    strides,
+    padding,
+    dimension_numbers,
+    rhs_dilation=rhs_dilation,
+    feature_group_count=feature_group_count,
+  )
 
 
 def max_pool(x: Any, pool_size: Sequence[int], strides: Sequence[int], padding: str) -> Any:
@@ -226,9 +238,12 @@ def global_device_count() -> int:
 def _jax_only(name: str):
   """jax, for the pmap-era names that only the jax backend has."""
   if backend_name() != 'jax':
-    raise BackendError(f'fastmath.{name} is not available on the {backend_name()!r} '
-                       'backend; run it under the \'jax\' backend (fastmath.use_backend).')
+    raise BackendError(
+      f'fastmath.{name} is not available on the {backend_name()!r} '
+      'backend; run it under the \'jax\' backend (fastmath.use_backend).'
+    )
   import jax
+
   return jax
 
 
@@ -255,12 +270,43 @@ def local_device_count() -> int:
   """Number of devices attached to this host."""
   return lookup('local_device_count')()
 
+
 __all__ = [
-    'index_min', 'index_max', 'lt', 'is_traced', 'is_backend', 'to_backend_arrays',
-    'widen_floats', 'global_device_count', 'pmap', 'psum', 'dataset_as_numpy', 'logsumexp',
-    'sigmoid', 'expit', 'global_norm', 'relu', 'relu6', 'erf', 'contract',
-    'matmul_last_axis', 'top_k', 'sort_key_val', 'conv', 'max_pool', 'sum_pool', 'avg_pool',
-    'index_update', 'index_add', 'dynamic_slice', 'dynamic_slice_in_dim',
-    'dynamic_update_slice', 'dynamic_update_slice_in_dim', 'shape', 'concrete_value',
-    'abstract_eval', 'device_count', 'local_device_count',
+  'index_min',
+  'index_max',
+  'lt',
+  'is_traced',
+  'is_backend',
+  'to_backend_arrays',
+  'widen_floats',
+  'global_device_count',
+  'pmap',
+  'psum',
+  'dataset_as_numpy',
+  'logsumexp',
+  'sigmoid',
+  'expit',
+  'global_norm',
+  'relu',
+  'relu6',
+  'erf',
+  'contract',
+  'matmul_last_axis',
+  'top_k',
+  'sort_key_val',
+  'conv',
+  'max_pool',
+  'sum_pool',
+  'avg_pool',
+  'index_update',
+  'index_add',
+  'dynamic_slice',
+  'dynamic_slice_in_dim',
+  'dynamic_update_slice',
+  'dynamic_update_slice_in_dim',
+  'shape',
+  'concrete_value',
+  'abstract_eval',
+  'device_count',
+  'local_device_count',
 ]

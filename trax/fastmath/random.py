@@ -28,8 +28,13 @@ def fold_in(key: Any, data: Any) -> Any:
   return lookup('random_fold_in')(key, data)
 
 
-def uniform(key: Any, shape: Sequence[int] = (), dtype: Any = 'float32',
-            minval: float = 0., maxval: float = 1.) -> Any:
+def uniform(
+  key: Any,
+  shape: Sequence[int] = (),
+  dtype: Any = 'float32',
+  minval: float = 0.0,
+  maxval: float = 1.0,
+) -> Any:
   """Uniform samples in `[minval, maxval)`."""
   return lookup('random_uniform')(key, shape, dtype, minval, maxval)
 
@@ -39,15 +44,15 @@ def normal(key: Any, shape: Sequence[int] = (), dtype: Any = 'float32') -> Any:
   return lookup('random_normal')(key, shape, dtype)
 
 
-def truncated_normal(key: Any, lower: float, upper: float, shape: Sequence[int] = (),
-                     dtype: Any = 'float32') -> Any:
+def truncated_normal(
+  key: Any, lower: float, upper: float, shape: Sequence[int] = (), dtype: Any = 'float32'
+) -> Any:
   """Standard normal samples conditioned on `lower < x < upper` (jax backend only: weight
   initialization, which always runs on jax, is its one use)."""
   return lookup('random_truncated_normal')(key, lower, upper, shape, dtype)
 
 
-def randint(key: Any, shape: Sequence[int], minval: int, maxval: int,
-            dtype: Any = 'int32') -> Any:
+def randint(key: Any, shape: Sequence[int], minval: int, maxval: int, dtype: Any = 'int32') -> Any:
   """Integer samples in `[minval, maxval)`."""
   return lookup('random_randint')(key, shape, minval, maxval, dtype)
 

@@ -34,6 +34,7 @@ def disable_jit() -> None:
   global _jit_disabled
   _jit_disabled = True
   import jax
+
   jax.config.update('jax_disable_jit', True)
 
 
@@ -42,8 +43,9 @@ def grad(f: Callable, argnums: 'int | Sequence[int]' = 0, has_aux: bool = False)
   return lookup('grad')(f, argnums=argnums, has_aux=has_aux)
 
 
-def value_and_grad(f: Callable, argnums: 'int | Sequence[int]' = 0,
-                   has_aux: bool = False) -> Callable:
+def value_and_grad(
+  f: Callable, argnums: 'int | Sequence[int]' = 0, has_aux: bool = False
+) -> Callable:
   """Returns a function computing `(f(...), grad f(...))`."""
   return lookup('value_and_grad')(f, argnums=argnums, has_aux=has_aux)
 
@@ -58,8 +60,12 @@ def vmap(f: Callable, in_axes: Any = 0, out_axes: Any = 0) -> Callable:
   return lookup('vmap')(f, in_axes=in_axes, out_axes=out_axes)
 
 
-def custom_vjp(f: Callable, f_fwd: 'Callable | None' = None,
-               f_bwd: 'Callable | None' = None, nondiff_argnums: tuple = ()) -> Any:
+def custom_vjp(
+  f: Callable,
+  f_fwd: 'Callable | None' = None,
+  f_bwd: 'Callable | None' = None,
+  nondiff_argnums: tuple = (),
+) -> Any:
   """Gives `f` a custom backward pass; two forms.
 
   - `custom_vjp(f, nondiff_argnums=...)`, as `jax.custom_vjp`: returns an object whose
@@ -86,11 +92,13 @@ def custom_grad(f_vjp: Callable, f_original: Callable) -> Callable:
   argument. The backward pass calls `f_vjp` again (the forward runs twice when
   differentiating), since a function cannot be kept as a residual of the pass.
   """
+
   def fwd(*args):
     return f_vjp(*args)[0], args
 
   def bwd(args, g):
     return tuple(f_vjp(*args)[1](g))
+
   return custom_vjp(f_original, fwd, bwd)
 
 
@@ -107,8 +115,9 @@ def stop_gradient(x: Any) -> Any:
 # Control flow.
 
 
-def scan(f: Callable, init: Any, xs: Any, length: 'int | None' = None,
-         reverse: bool = False) -> tuple[Any, Any]:
+def scan(
+  f: Callable, init: Any, xs: Any, length: 'int | None' = None, reverse: bool = False
+) -> tuple[Any, Any]:
   """`carry, ys = scan(f, init, xs)`: loops `carry, y = f(carry, x)` over `xs`' axis 0."""
   return lookup('scan')(f, init, xs, length=length, reverse=reverse)
 
@@ -129,18 +138,18 @@ def fori_loop(lower: int, upper: int, body_fn: Callable, init_val: Any) -> Any:
 
 
 __all__ = [
-    'jit',
-    'disable_jit',
-    'grad',
-    'value_and_grad',
-    'vjp',
-    'vmap',
-    'custom_vjp',
-    'custom_grad',
-    'remat',
-    'stop_gradient',
-    'scan',
-    'cond',
-    'map',
-    'fori_loop',
+  'jit',
+  'disable_jit',
+  'grad',
+  'value_and_grad',
+  'vjp',
+  'vmap',
+  'custom_vjp',
+  'custom_grad',
+  'remat',
+  'stop_gradient',
+  'scan',
+  'cond',
+  'map',
+  'fori_loop',
 ]

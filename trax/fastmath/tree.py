@@ -26,8 +26,9 @@ def tree_leaves(tree: Any, ignore_nones: bool = True) -> list:
   return [x for x in tree_flatten(tree) if not (ignore_nones and x is None)]
 
 
-def tree_unflatten(flat: 'list | tuple', tree: Any,
-                   copy_from_tree: 'list | None' = None) -> tuple[Any, list]:
+def tree_unflatten(
+  flat: 'list | tuple', tree: Any, copy_from_tree: 'list | None' = None
+) -> tuple[Any, list]:
   """Fills the structure of `tree` with leaves taken from the front of `flat`.
 
   Args:
@@ -39,8 +40,11 @@ def tree_unflatten(flat: 'list | tuple', tree: Any,
   Returns:
     `(new_tree, rest)`: the filled structure and the leaves left over.
   """
-  if (copy_from_tree is not None and isinstance(tree, (list, tuple, dict))
-      and any(tree == c for c in copy_from_tree)):
+  if (
+    copy_from_tree is not None
+    and isinstance(tree, (list, tuple, dict))
+    and any(tree == c for c in copy_from_tree)
+  ):
     return tree, list(flat)
   if isinstance(tree, (list, tuple)):
     new_tree, rest = [], list(flat)
@@ -84,8 +88,9 @@ def nested_map_multiarg(f: Callable, *objs: Any, ignore_nones: bool = True) -> A
     mapped = [nested_map_multiarg(f, *xs, ignore_nones=ignore_nones) for xs in zip(*objs)]
     return mapped if isinstance(first, list) else tuple(mapped)
   if isinstance(first, dict):
-    return {k: nested_map_multiarg(f, *(o[k] for o in objs), ignore_nones=ignore_nones)
-            for k in first}
+    return {
+      k: nested_map_multiarg(f, *(o[k] for o in objs), ignore_nones=ignore_nones) for k in first
+    }
   return None if (first is None and ignore_nones) else f(*objs)
 
 
@@ -112,6 +117,7 @@ def nested_stack(objs: 'list | tuple', axis: int = 0, np_module: Any = np) -> An
   `np_module` does the stacking (numpy by default; e.g. `fastmath.numpy`). `None` leaves
   stay `None`.
   """
+
   def stack(leaves):
     if all(leaf is None for leaf in leaves):
       return None
@@ -124,6 +130,7 @@ def nested_stack(objs: 'list | tuple', axis: int = 0, np_module: Any = np) -> An
     if isinstance(first, dict):
       return {k: walk(zipped[k], first[k]) for k in first}
     return stack(zipped)
+
   return walk(nested_zip(objs), objs[0])
 
 

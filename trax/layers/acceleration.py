@@ -12,8 +12,9 @@ from trax.layers import base
 from trax.layers import errors
 
 __all__ = [
-    'Accelerate',
+  'Accelerate',
 ]
+
 
 class Accelerate(base.Layer):
   """Runs `layer` jit-compiled, with its batch split over `n_devices` local devices.
@@ -48,8 +49,9 @@ class Accelerate(base.Layer):
       self._jit_pure_fn = fastmath.jit(lambda x, w, s, r: layer.pure_fn(x, w, s, r))
     n_devices = n_devices or n_local
     if not 1 <= n_devices <= n_local:
-      raise ValueError(f'Accelerate: n_devices={n_devices}, but this host has {n_local} '
-                       'local devices.')
+      raise ValueError(
+        f'Accelerate: n_devices={n_devices}, but this host has {n_local} local devices.'
+      )
     self._mesh = mesh_lib.make_mesh(data=n_devices, local_only=True)
 
   @property
@@ -88,14 +90,16 @@ class Accelerate(base.Layer):
     weights, state = self.sublayer.init(input_signature, rng=self.rng, use_cache=True)
     self.weights, self.state = self._replicated(weights), self._replicated(state)
 
-  def pure_fn(self, x: Any, weights: Any, state: Any, rng: Any,
-              use_cache: bool = False) -> tuple[Any, Any]:
+  def pure_fn(
+    self, x: Any, weights: Any, state: Any, rng: Any, use_cache: bool = False
+  ) -> tuple[Any, Any]:
     """Runs `layer.pure_fn` jit-compiled on the mesh: returns `(outputs, new_state)`."""
     if fastmath.backend_name() != 'jax' or fastmath.is_traced((x, weights, state, rng)):
       return self.sublayer.pure_fn(x, weights, state, rng, use_cache=use_cache)
     try:
-      return self._jit_pure_fn(mesh_lib.split_batch(x, self._mesh),
-                               *self._replicated((weights, state, rng)))
+      return self._jit_pure_fn(
+        mesh_lib.split_batch(x, self._mesh), *self._replicated((weights, state, rng))
+      )
     except errors.LayerError as e:
       e.path.insert(0, self.name)
       raise

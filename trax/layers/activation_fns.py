@@ -14,23 +14,23 @@ from trax.layers.assert_shape import assert_shape
 from trax.layers.config import register
 
 __all__ = [
-    'Relu',
-    'ParametricRelu',
-    'LeakyRelu',
-    'Elu',
-    'Selu',
-    'Gelu',
-    'FastGelu',
-    'Sigmoid',
-    'Tanh',
-    'HardSigmoid',
-    'HardTanh',
-    'Softplus',
-    'Exp',
-    'Log',
-    'Swish',
-    'Glu',
-    'ThresholdedLinearUnit',
+  'Relu',
+  'ParametricRelu',
+  'LeakyRelu',
+  'Elu',
+  'Selu',
+  'Gelu',
+  'FastGelu',
+  'Sigmoid',
+  'Tanh',
+  'HardSigmoid',
+  'HardTanh',
+  'Softplus',
+  'Exp',
+  'Log',
+  'Swish',
+  'Glu',
+  'ThresholdedLinearUnit',
 ]
 
 
@@ -47,7 +47,7 @@ def Relu() -> base.Layer:
 
 @register
 @assert_shape('...->...')
-def ParametricRelu(a: float = 1.) -> base.Layer:
+def ParametricRelu(a: float = 1.0) -> base.Layer:
   r""":math:`f(x) = \max(a x, 0)`: a ReLU with slope `a` for positive inputs."""
   return base.Fn('ParametricRelu', lambda x: jnp.maximum(a * x, jnp.zeros_like(x)))
 
@@ -61,12 +61,12 @@ def LeakyRelu(a: float = 0.01) -> base.Layer:
 
 def _exponential_linear(x: Any, alpha: float) -> Any:
   # expm1 of min(x, 0): the unused branch must stay finite, or its gradient (0 * inf) is NaN.
-  return jnp.where(x > 0, x, alpha * jnp.expm1(jnp.minimum(x, 0.)))
+  return jnp.where(x > 0, x, alpha * jnp.expm1(jnp.minimum(x, 0.0)))
 
 
 @register
 @assert_shape('...->...')
-def Elu(a: float = 1.) -> base.Layer:
+def Elu(a: float = 1.0) -> base.Layer:
   r"""Exponential linear unit: :math:`f(x) = x` for :math:`x > 0`, else
   :math:`a (e^x - 1)`. Clevert et al. (2015), https://arxiv.org/abs/1511.07289.
   """
@@ -75,8 +75,9 @@ def Elu(a: float = 1.) -> base.Layer:
 
 @register
 @assert_shape('...->...')
-def Selu(alpha: float = 1.6732632423543772848170429916717,
-         lmbda: float = 1.0507009873554804934193349852946) -> base.Layer:
+def Selu(
+  alpha: float = 1.6732632423543772848170429916717, lmbda: float = 1.0507009873554804934193349852946
+) -> base.Layer:
   r"""Scaled ELU: :math:`f(x) = \lambda x` for :math:`x > 0`, else
   :math:`\lambda \alpha (e^x - 1)`. The defaults make it self-normalizing (Klambauer et al.
   2017, https://arxiv.org/abs/1706.02515).
@@ -92,7 +93,7 @@ def Gelu() -> base.Layer:
   Hendrycks & Gimpel (2016), https://arxiv.org/abs/1606.08415. See `FastGelu` for the tanh
   approximation.
   """
-  return base.Fn('Gelu', lambda x: 0.5 * x * (1. + fastmath.erf(x / math.sqrt(2.))))
+  return base.Fn('Gelu', lambda x: 0.5 * x * (1.0 + fastmath.erf(x / math.sqrt(2.0))))
 
 
 @register
@@ -103,8 +104,9 @@ def FastGelu() -> base.Layer:
   With :math:`a = \sqrt{2/\pi} \approx 0.7978845608` and :math:`b = 0.044715`; it stays
   within about 1e-3 of the exact `Gelu`.
   """
-  return base.Fn('FastGelu', lambda x: 0.5 * x * (
-      1. + jnp.tanh(0.7978845608 * x * (1. + 0.044715 * x * x))))
+  return base.Fn(
+    'FastGelu', lambda x: 0.5 * x * (1.0 + jnp.tanh(0.7978845608 * x * (1.0 + 0.044715 * x * x)))
+  )
 
 
 @register
@@ -130,21 +132,21 @@ def HardSigmoid() -> base.Layer:
   what Trax 1.x computed (its docstring claimed :math:`\min(\max(x, 0), 1)`); the
   computation is kept so trained models behave as before.
   """
-  return base.Fn('HardSigmoid', lambda x: jnp.maximum(0., jnp.minimum(1., 1. + x)))
+  return base.Fn('HardSigmoid', lambda x: jnp.maximum(0.0, jnp.minimum(1.0, 1.0 + x)))
 
 
 @register
 @assert_shape('...->...')
 def HardTanh() -> base.Layer:
   r"""A piecewise linear tanh: :math:`f(x) = \min(\max(x, -1), 1)`."""
-  return base.Fn('HardTanh', lambda x: jnp.maximum(-1., jnp.minimum(1., x)))
+  return base.Fn('HardTanh', lambda x: jnp.maximum(-1.0, jnp.minimum(1.0, x)))
 
 
 @register
 @assert_shape('...->...')
 def Softplus() -> base.Layer:
   r"""A smooth ReLU: :math:`f(x) = \ln(1 + e^x)`, computed stably."""
-  return base.Fn('Softplus', lambda x: jnp.logaddexp(x, 0.))
+  return base.Fn('Softplus', lambda x: jnp.logaddexp(x, 0.0))
 
 
 @register
@@ -178,11 +180,13 @@ def Glu() -> base.Layer:
 
   Dauphin et al. (2017), https://arxiv.org/abs/1612.08083.
   """
+
   def glu(x):
     if isinstance(x.shape[-1], int) and x.shape[-1] % 2:
       raise ValueError(f'Glu needs an even last dimension, got shape {tuple(x.shape)}.')
     a, b = jnp.split(x, 2, axis=-1)
     return a * fastmath.expit(b)
+
   return base.Fn('Glu', glu)
 
 

@@ -17,23 +17,23 @@ from trax.layers.assert_shape import assert_shape
 from trax.layers.config import register
 
 __all__ = [
-    'Flatten',
-    'ToFloat',
-    'Mean',
-    'Min',
-    'Max',
-    'Sum',
-    'ArgMax',
-    'LogSumExp',
-    'LogSoftmax',
-    'Softmax',
-    'Negate',
-    'StopGradient',
-    'ThresholdToBinary',
-    'PrintShape',
-    'one_hot',
-    'log_softmax',
-    'logsoftmax_sample',
+  'Flatten',
+  'ToFloat',
+  'Mean',
+  'Min',
+  'Max',
+  'Sum',
+  'ArgMax',
+  'LogSumExp',
+  'LogSoftmax',
+  'Softmax',
+  'Negate',
+  'StopGradient',
+  'ThresholdToBinary',
+  'PrintShape',
+  'one_hot',
+  'log_softmax',
+  'logsoftmax_sample',
 ]
 
 Axis = int | tuple[int, ...] | None
@@ -48,12 +48,15 @@ def Flatten(n_axes_to_keep: int = 1) -> base.Layer:
   >>> Flatten(2)(np.zeros((2, 3, 5, 7))).shape
   (2, 3, 35)
   """
+
   def flatten(x):
     shape = fastmath.shape(x)
     if len(shape) <= n_axes_to_keep:
-      raise ValueError(f'input rank {len(shape)} must exceed n_axes_to_keep = '
-                       f'{n_axes_to_keep} (shape {shape}).')
+      raise ValueError(
+        f'input rank {len(shape)} must exceed n_axes_to_keep = {n_axes_to_keep} (shape {shape}).'
+      )
     return jnp.reshape(x, (*shape[:n_axes_to_keep], -1))
+
   return base.Fn(f'Flatten_keep{n_axes_to_keep}', flatten)
 
 
@@ -126,7 +129,7 @@ def StopGradient() -> base.Layer:
 
 
 @register
-def ThresholdToBinary(threshold: float = .5) -> base.Layer:
+def ThresholdToBinary(threshold: float = 0.5) -> base.Layer:
   """`1` where `x > threshold`, else `0` (int32)."""
   return base.Fn('ThresholdToBinary', lambda x: jnp.astype(x > threshold, jnp.int32))
 
@@ -139,11 +142,13 @@ def PrintShape(n_in: int = 1, msg: str = '') -> base.Layer:
   printing costs nothing per step). Unlike Trax 1.x, `n_in=1` prints the input's shape, not
   the shapes of its rows.
   """
+
   def print_shapes(xs):
     arrays = (xs,) if n_in == 1 else xs
     described = ', '.join(f'{tuple(x.shape)}[{x.dtype}]' for x in arrays)
     print(f'PrintShape: {msg}: [{described}]')
     return xs
+
   return base.PureLayer(print_shapes, n_in=n_in, n_out=n_in, name=f'PrintShape_{n_in}')
 
 
@@ -183,8 +188,8 @@ def logsoftmax_sample(log_probs: Any, temperature: float = 1.0, rng: Any = None)
   if isinstance(temperature, (int, float)) and temperature == 0:
     return jnp.argmax(log_probs, axis=-1)
   if rng is None:
-    u = np.random.uniform(low=1e-6, high=1. - 1e-6, size=np.shape(log_probs))
+    u = np.random.uniform(low=1e-6, high=1.0 - 1e-6, size=np.shape(log_probs))
     return jnp.argmax(log_probs + temperature * -np.log(-np.log(u)), axis=-1)
-  u = fastmath.random.uniform(rng, fastmath.shape(log_probs), jnp.float32, 1e-6, 1. - 1e-6)
+  u = fastmath.random.uniform(rng, fastmath.shape(log_probs), jnp.float32, 1e-6, 1.0 - 1e-6)
   gumbel = -jnp.log(-jnp.log(u))
   return jnp.argmax(log_probs + temperature * gumbel, axis=-1)

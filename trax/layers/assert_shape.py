@@ -39,9 +39,9 @@ from trax.layers import base
 from trax.layers import combinators as cb
 
 __all__ = [
-    'assert_shape',
-    'AssertShape',
-    'AssertFunction',
+  'assert_shape',
+  'AssertShape',
+  'AssertFunction',
 ]
 
 _DIM_CHARACTERS = set(string.ascii_letters + string.digits)
@@ -49,6 +49,7 @@ _DIM_CHARACTERS = set(string.ascii_letters + string.digits)
 
 class _Pattern(NamedTuple):
   """One tensor's pattern: dimensions before and after `...` (all in `head` if no `...`)."""
+
   text: str
   head: str
   tail: str
@@ -68,13 +69,16 @@ def _parse_patterns(text: str, specification: str) -> tuple[_Pattern, ...]:
   for part in text.split(','):
     part = part.strip()
     if part.count('...') > 1:
-      raise ValueError(f'Shape specification {specification!r}: pattern {part!r} has more '
-                       "than one '...'.")
+      raise ValueError(
+        f'Shape specification {specification!r}: pattern {part!r} has more than one \'...\'.'
+      )
     head, ellipsis, tail = part.partition('...')
     bad = sorted(set(head + tail) - _DIM_CHARACTERS)
     if bad:
-      raise ValueError(f'Shape specification {specification!r}: pattern {part!r} contains '
-                       f'{bad}; use letters, digits and at most one "...".')
+      raise ValueError(
+        f'Shape specification {specification!r}: pattern {part!r} contains '
+        f'{bad}; use letters, digits and at most one "...".'
+      )
     patterns.append(_Pattern(part, head, tail, bool(ellipsis)))
   return tuple(patterns)
 
@@ -121,8 +125,10 @@ class _Matcher:
         continue
       where = f'{kind} {i} (shape {shape})'
       if not pattern.fits_rank(len(shape)):
-        self._fail(f'{where} has rank {len(shape)}, but pattern {pattern.text!r} needs rank '
-                   f'{pattern.rank_message()}.')
+        self._fail(
+          f'{where} has rank {len(shape)}, but pattern {pattern.text!r} needs rank '
+          f'{pattern.rank_message()}.'
+        )
       n_head, n_tail = len(pattern.head), len(shape) - len(pattern.tail)
       for axis, letter in enumerate(pattern.head):
         self._bind(letter, shape[axis], axis, where)
@@ -134,13 +140,13 @@ class _Matcher:
   def _bind(self, letter: str, size: Any, axis: int, where: str) -> None:
     if letter.isdigit():
       if _differ(size, int(letter)):
-        self._fail(f'{where}: axis {axis} has size {size}, but the pattern fixes it to '
-                   f'{letter}.')
+        self._fail(f'{where}: axis {axis} has size {size}, but the pattern fixes it to {letter}.')
       return
     bound, bound_where = self._sizes.get(letter, (None, None))
     if _differ(bound, size):
-      self._fail(f"dimension '{letter}' is {bound} in {bound_where} but {size} in {where} "
-                 f'(axis {axis}).')
+      self._fail(
+        f"dimension '{letter}' is {bound} in {bound_where} but {size} in {where} (axis {axis})."
+      )
     if bound is None:
       self._sizes[letter] = (size, where)
 
@@ -167,8 +173,10 @@ class _Specification:
 
   def __init__(self, specification: str):
     if specification.count('->') != 1:
-      raise ValueError(f'Shape specification {specification!r} must contain exactly one '
-                       "'->' between the input and output patterns, e.g. '...a->...b'.")
+      raise ValueError(
+        f'Shape specification {specification!r} must contain exactly one '
+        "'->' between the input and output patterns, e.g. '...a->...b'."
+      )
     inputs, outputs = specification.split('->')
     self.text = specification
     self.inputs = _parse_patterns(inputs, specification)
@@ -210,13 +218,16 @@ def assert_shape(specification: str) -> Callable:
   def decorate(cls_or_factory):
     if inspect.isclass(cls_or_factory):
       if not issubclass(cls_or_factory, base.Layer):
-        raise TypeError(f'assert_shape decorates Layer subclasses or functions returning '
-                        f'layers, not class {cls_or_factory.__name__}.')
+        raise TypeError(
+          f'assert_shape decorates Layer subclasses or functions returning '
+          f'layers, not class {cls_or_factory.__name__}.'
+        )
       unchecked_forward = cls_or_factory.forward
 
       @functools.wraps(unchecked_forward)
       def forward(self, inputs):
         return spec.call(self, inputs, unchecked_forward)
+
       cls_or_factory.forward = forward
       return cls_or_factory
 
@@ -224,10 +235,13 @@ def assert_shape(specification: str) -> Callable:
     def checked_factory(*args, **kwargs):
       layer = cls_or_factory(*args, **kwargs)
       if not isinstance(layer, base.Layer):
-        raise TypeError(f'{cls_or_factory.__name__} is decorated with assert_shape but '
-                        f'returned {type(layer).__name__}, not a layer.')
+        raise TypeError(
+          f'{cls_or_factory.__name__} is decorated with assert_shape but '
+          f'returned {type(layer).__name__}, not a layer.'
+        )
       _add_instance_check(layer, spec)
       return layer
+
     return checked_factory
 
   return decorate
@@ -236,7 +250,8 @@ def assert_shape(specification: str) -> Callable:
 def _add_instance_check(layer: base.Layer, spec: _Specification) -> None:
   """Makes `layer.forward` check `spec` (on top of checks added before)."""
   layer._shape_specifications = (  # pyright: ignore[reportAttributeAccessIssue] (ours to add)
-      getattr(layer, '_shape_specifications', ()) + (spec,))
+    getattr(layer, '_shape_specifications', ()) + (spec,)
+  )
   # A bound method (not a closure) so that copies of the layer check themselves.
   layer.forward = types.MethodType(_forward_with_instance_checks, layer)
 
@@ -311,8 +326,9 @@ class AssertFunction(base.Layer):
 
   def init_weights_and_state(self, input_signature: Any) -> None:
     # The layer's key is that of the middle sublayer of Trax's Serial(check, layer, check).
-    weights, state = self.sublayers[0].init(input_signature, rng=self._layer_rng(self.rng),
-                                            use_cache=True)
+    weights, state = self.sublayers[0].init(
+      input_signature, rng=self._layer_rng(self.rng), use_cache=True
+    )
     self.weights, self.state = (weights,), (state,)
 
   def forward(self, inputs: Any) -> Any:
@@ -321,8 +337,9 @@ class AssertFunction(base.Layer):
     spec = self._specification
     matcher = _Matcher(layer.name, spec.text, self._message)
     matcher.match(spec.inputs, _as_list(inputs, layer.n_in), 'input')
-    outputs, new_state = layer.pure_fn(inputs, weights, state,
-                                       self._layer_rng(cb.call_rng(self)), use_cache=True)
+    outputs, new_state = layer.pure_fn(
+      inputs, weights, state, self._layer_rng(cb.call_rng(self)), use_cache=True
+    )
     matcher.match(spec.outputs, _as_list(outputs, layer.n_out), 'output')
     self.state = (state if base.is_cache_marker(state) else new_state,)
     return outputs

@@ -33,12 +33,12 @@ from trax.layers import core
 from trax.layers.config import register
 
 __all__ = [
-    'Attention',
-    'AttentionQKV',
-    'PureAttention',
-    'DotProductAttention',
-    'PaddingMask',
-    'EncoderDecoderMask',
+  'Attention',
+  'AttentionQKV',
+  'PureAttention',
+  'DotProductAttention',
+  'PaddingMask',
+  'EncoderDecoderMask',
 ]
 
 # 'viz' computes as 'eval' and keeps each attention layer's weights in its state (as Trax
@@ -57,12 +57,14 @@ def check_mode(layer_name: str, mode: str) -> None:
 def check_heads(layer_name: str, d_feature: int, n_heads: int) -> None:
   """Raises ValueError unless `n_heads` heads split `d_feature` features evenly."""
   if n_heads < 1 or d_feature % n_heads != 0:
-    raise ValueError(f'{layer_name}: d_feature={d_feature} must be a multiple of '
-                     f'n_heads={n_heads}.')
+    raise ValueError(
+      f'{layer_name}: d_feature={d_feature} must be a multiple of n_heads={n_heads}.'
+    )
 
 
-def DotProductAttention(queries: Any, keys: Any, values: Any, mask: Any, dropout: float,
-                        mode: str, rng: Any) -> tuple[Any, Any]:
+def DotProductAttention(
+  queries: Any, keys: Any, values: Any, mask: Any, dropout: float, mode: str, rng: Any
+) -> tuple[Any, Any]:
   """Computes `softmax(q k^T / sqrt(d_head), hiding masked keys) v`, for each head.
 
   Args:
@@ -87,8 +89,9 @@ def DotProductAttention(queries: Any, keys: Any, values: Any, mask: Any, dropout
   return jnp.matmul(jnp.astype(weights, values.dtype), values), weights
 
 
-def attend_heads(queries: Any, keys: Any, values: Any, mask: Any, dropout: float,
-                 mode: str, rng: Any) -> tuple[Any, Any]:
+def attend_heads(
+  queries: Any, keys: Any, values: Any, mask: Any, dropout: float, mode: str, rng: Any
+) -> tuple[Any, Any]:
   """`DotProductAttention` of every head, the heads kept in place.
 
   Splitting the features of `(batch, length, n_heads * d_head)` into heads is a free
@@ -122,7 +125,7 @@ def mix_heads(weights: Any, values: Any) -> Any:
 
 def _scaled(queries: Any) -> Any:
   # Scaling the queries costs length * d_head multiplies, the scores length * length.
-  return queries * (1. / math.sqrt(queries.shape[-1]))
+  return queries * (1.0 / math.sqrt(queries.shape[-1]))
 
 
 def _attention_weights(scores: Any, mask: Any, dropout: float, mode: str, rng: Any) -> Any:
@@ -136,9 +139,9 @@ def _attention_weights(scores: Any, mask: Any, dropout: float, mode: str, rng: A
   shift = fastmath.stop_gradient(jnp.max(scores, axis=-1, keepdims=True))
   unnormalized = jnp.exp(scores - shift)
   weights = unnormalized / jnp.sum(unnormalized, axis=-1, keepdims=True)
-  if mode == 'train' and dropout > 0.:
+  if mode == 'train' and dropout > 0.0:
     keep = core.keep_mask(rng, dropout, fastmath.shape(weights))
-    weights = jnp.where(keep, weights / (1. - dropout), jnp.zeros_like(weights))
+    weights = jnp.where(keep, weights / (1.0 - dropout), jnp.zeros_like(weights))
   return weights
 
 
@@ -150,8 +153,10 @@ def heads_in_place(x: Any, n_heads: int, batch_and_length: 'tuple | None' = None
   """
   d_feature = x.shape[-1]
   if len(x.shape) != 3 or d_feature % n_heads != 0:
-    raise ValueError(f'expected an input (batch, length, d_feature) with d_feature a '
-                     f'multiple of n_heads={n_heads}; got shape {tuple(x.shape)}.')
+    raise ValueError(
+      f'expected an input (batch, length, d_feature) with d_feature a '
+      f'multiple of n_heads={n_heads}; got shape {tuple(x.shape)}.'
+    )
   length = (batch_and_length or fastmath.shape(x))[1]
   return jnp.reshape(x, (-1, length, n_heads, d_feature // n_heads))
 
@@ -184,20 +189,30 @@ class PureAttention(base.Layer):
   def forward(self, inputs: Any) -> Any:
     q, k, v, mask = inputs
     query_shape, key_shape = fastmath.shape(q), fastmath.shape(k)
-    activations, weights = attend_heads(heads_in_place(q, self._n_heads, query_shape),
-                                        heads_in_place(k, self._n_heads, key_shape),
-                                        heads_in_place(v, self._n_heads, key_shape),
-                                        mask, self._dropout, self._mode, self.rng)
+    activations, weights = attend_heads(
+      heads_in_place(q, self._n_heads, query_shape),
+      heads_in_place(k, self._n_heads, key_shape),
+      heads_in_place(v, self._n_heads, key_shape),
+      mask,
+      self._dropout,
+      self._mode,
+      self.rng,
+    )
     if self._mode == 'viz':
       self.state = weights
     return heads_merged(activations, query_shape), mask
 
 
 @register
-def AttentionQKV(d_feature: int, n_heads: int = 1, dropout: float = 0.0,
-                 mode: str = 'train', cache_KV_in_predict: bool = False,
-                 q_sparsity: 'str | None' = None,
-                 result_sparsity: 'str | None' = None) -> base.Layer:
+def AttentionQKV(
+  d_feature: int,
+  n_heads: int = 1,
+  dropout: float = 0.0,
+  mode: str = 'train',
+  cache_KV_in_predict: bool = False,
+  q_sparsity: 'str | None' = None,
+  result_sparsity: 'str | None' = None,
+) -> base.Layer:
   """Multi-head attention with projections: `(q, k, v, mask) -> (activations, mask)`.
 
   Queries, keys and values (which may come from different sources, as in encoder-decoder
@@ -226,8 +241,10 @@ def AttentionQKV(d_feature: int, n_heads: int = 1, dropout: float = 0.0,
       return core.Dense(d_feature)
     if sparsity == 'noop':
       return cb.Serial()
-    raise ValueError(f'AttentionQKV: {argument_name}={sparsity!r} is not supported; use None '
-                     "(a Dense projection) or 'noop' (no projection).")
+    raise ValueError(
+      f'AttentionQKV: {argument_name}={sparsity!r} is not supported; use None '
+      "(a Dense projection) or 'noop' (no projection)."
+    )
 
   def key_value_projection():
     if cache_KV_in_predict and mode == 'predict':
@@ -236,15 +253,18 @@ def AttentionQKV(d_feature: int, n_heads: int = 1, dropout: float = 0.0,
 
   # Unnamed (its name is 'Serial'), as in Trax 1.4: user code walks layer names.
   return cb.Serial(
-      cb.Parallel(projection(q_sparsity, 'q_sparsity'), key_value_projection(),
-                  key_value_projection()),
-      PureAttention(n_heads=n_heads, dropout=dropout, mode=mode),
-      projection(result_sparsity, 'result_sparsity'))
+    cb.Parallel(
+      projection(q_sparsity, 'q_sparsity'), key_value_projection(), key_value_projection()
+    ),
+    PureAttention(n_heads=n_heads, dropout=dropout, mode=mode),
+    projection(result_sparsity, 'result_sparsity'),
+  )
 
 
 @register
-def Attention(d_feature: int, n_heads: int = 1, dropout: float = 0.0,
-              mode: str = 'train') -> base.Layer:
+def Attention(
+  d_feature: int, n_heads: int = 1, dropout: float = 0.0, mode: str = 'train'
+) -> base.Layer:
   """Multi-head self-attention: `(x, mask) -> (activations, mask)`.
 
   `x` of shape `(batch, length, d)` provides queries, keys and values; `mask` (e.g. from
@@ -257,18 +277,19 @@ def Attention(d_feature: int, n_heads: int = 1, dropout: float = 0.0,
   check_heads('Attention', d_feature, n_heads)
   # Unnamed (its name is 'Serial'), as in Trax 1.4: user code walks layer names.
   return cb.Serial(
-      cb.Select([0, 0, 0]),
-      AttentionQKV(d_feature, n_heads=n_heads, dropout=dropout, mode=mode))
+    cb.Select([0, 0, 0]), AttentionQKV(d_feature, n_heads=n_heads, dropout=dropout, mode=mode)
+  )
 
 
 @register
 def PaddingMask(pad: int = 0) -> base.Layer:
   """Layer: token ids `(batch, length)` -> mask `(batch, 1, 1, length)`, `ids != pad`."""
+
   def padding_mask(x):
     if len(x.shape) != 2:
-      raise ValueError(f'expected token ids of shape (batch, length), got shape '
-                       f'{tuple(x.shape)}.')
+      raise ValueError(f'expected token ids of shape (batch, length), got shape {tuple(x.shape)}.')
     return (x != pad)[:, None, None, :]
+
   return base.Fn(f'PaddingMask({pad})', padding_mask)
 
 
@@ -281,12 +302,16 @@ def EncoderDecoderMask() -> base.Layer:
   `PaddingMask`) `(batch, 1, 1, encoder_length)`. Each decoder position may attend to the
   encoder's non-padding positions. The mask is boolean (Trax 1.4 returned float32).
   """
+
   def encoder_decoder_mask(decoder_activations, encoder_mask):
     if len(decoder_activations.shape) != 3:
-      raise ValueError(f'expected decoder activations of shape (batch, length, d), got '
-                       f'shape {tuple(decoder_activations.shape)}.')
+      raise ValueError(
+        f'expected decoder activations of shape (batch, length, d), got '
+        f'shape {tuple(decoder_activations.shape)}.'
+      )
     batch, decoder_length = fastmath.shape(decoder_activations)[:2]
     encoder_length = fastmath.shape(encoder_mask)[-1]
     encoder_mask = jnp.astype(jnp.reshape(encoder_mask, (-1, 1, 1, encoder_length)), bool)
     return jnp.broadcast_to(encoder_mask, (batch, 1, decoder_length, encoder_length))
+
   return base.Fn('EncoderDecoderMask', encoder_decoder_mask)

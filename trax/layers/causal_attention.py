@@ -32,16 +32,21 @@ from trax.layers import core
 from trax.layers.config import register
 
 __all__ = [
-    'CausalAttention',
-    'CausalAttentionCore',
-    'DotProductCausalAttention',
+  'CausalAttention',
+  'CausalAttentionCore',
+  'DotProductCausalAttention',
 ]
 
 
 @register
-def CausalAttention(d_feature: int, n_heads: int = 1, dropout: float = 0.0,
-                    max_inference_length: int = 2048, use_dconv: bool = False,
-                    mode: str = 'train') -> base.Layer:
+def CausalAttention(
+  d_feature: int,
+  n_heads: int = 1,
+  dropout: float = 0.0,
+  max_inference_length: int = 2048,
+  use_dconv: bool = False,
+  mode: str = 'train',
+) -> base.Layer:
   """Multi-head causal self-attention: `(batch, length, d) -> (batch, length, d_feature)`.
 
   Queries, keys and values are `Dense(d_feature)` projections of the input, attended in
@@ -72,10 +77,12 @@ def CausalAttention(d_feature: int, n_heads: int = 1, dropout: float = 0.0,
 
   # Unnamed (its name is 'Serial'), as in Trax 1.4: user code walks layer names.
   return cb.Serial(
-      cb.Branch(qkv_layer(), qkv_layer(), qkv_layer()),  # q k v, (B, L, D) each
-      CausalAttentionCore(n_heads, dropout=dropout,
-                          max_inference_length=max_inference_length, mode=mode),  # (B, L, D)
-      core.Dense(d_feature))
+    cb.Branch(qkv_layer(), qkv_layer(), qkv_layer()),  # q k v, (B, L, D) each
+    CausalAttentionCore(
+      n_heads, dropout=dropout, max_inference_length=max_inference_length, mode=mode
+    ),  # (B, L, D)
+    core.Dense(d_feature),
+  )
 
 
 class DotProductCausalAttention(base.Layer):
@@ -90,8 +97,7 @@ class DotProductCausalAttention(base.Layer):
   detected inside compiled code: `dynamic_update_slice` clamps and the outputs are wrong.
   """
 
-  def __init__(self, dropout: float = 0.0, max_inference_length: int = 2048,
-               mode: str = 'train'):
+  def __init__(self, dropout: float = 0.0, max_inference_length: int = 2048, mode: str = 'train'):
     super().__init__(n_in=3, n_out=1)
     attention.check_mode(type(self).__name__, mode)
     checks.check_fraction(type(self).__name__, 'dropout', dropout)
@@ -108,9 +114,11 @@ class DotProductCausalAttention(base.Layer):
   def init_weights_and_state(self, input_signature: Any) -> None:
     if self._mode == 'predict':
       _, k, v = input_signature
-      self.state = (jnp.zeros((k.shape[0], self._max_len, k.shape[-1]), k.dtype),
-                    jnp.zeros((v.shape[0], self._max_len, v.shape[-1]), v.dtype),
-                    jnp.zeros((), jnp.int32))
+      self.state = (
+        jnp.zeros((k.shape[0], self._max_len, k.shape[-1]), k.dtype),
+        jnp.zeros((v.shape[0], self._max_len, v.shape[-1]), v.dtype),
+        jnp.zeros((), jnp.int32),
+      )
 
   def forward(self, inputs: Any) -> Any:
     q, k, v = inputs
@@ -118,8 +126,9 @@ class DotProductCausalAttention(base.Layer):
       k, v, mask = self._extend_cache(k, v)
     else:
       mask = _causal_mask(fastmath.shape(q)[-2])
-    activations, weights = attention.DotProductAttention(q, k, v, mask, self._dropout,
-                                                         self._mode, self.rng)
+    activations, weights = attention.DotProductAttention(
+      q, k, v, mask, self._dropout, self._mode, self.rng
+    )
     if self._mode == 'viz':
       self.state = weights
     return activations
@@ -129,8 +138,9 @@ class DotProductCausalAttention(base.Layer):
     cached_k, cached_v, start = self.state
     length = k.shape[1]
     if length > self._max_len:
-      raise ValueError(f'got a chunk of {length} positions, more than '
-                       f'max_inference_length={self._max_len}.')
+      raise ValueError(
+        f'got a chunk of {length} positions, more than max_inference_length={self._max_len}.'
+      )
     cached_k = fastmath.dynamic_update_slice_in_dim(cached_k, k, start, axis=1)
     cached_v = fastmath.dynamic_update_slice_in_dim(cached_v, v, start, axis=1)
     self.state = (cached_k, cached_v, start + length)
@@ -155,15 +165,25 @@ class CausalAttentionCore(DotProductCausalAttention):
   detected inside compiled code: `dynamic_update_slice` clamps and the outputs are wrong.
   """
 
-  def __init__(self, n_heads: int = 1, dropout: float = 0.0,
-               max_inference_length: int = 2048, mode: str = 'train'):
+  def __init__(
+    self,
+    n_heads: int = 1,
+    dropout: float = 0.0,
+    max_inference_length: int = 2048,
+    mode: str = 'train',
+  ):
     super().__init__(dropout=dropout, max_inference_length=max_inference_length, mode=mode)
     self._n_heads = n_heads
 
   def init_weights_and_state(self, input_signature: Any) -> None:
-    super().init_weights_and_state(tuple(
-        shapes.ShapeDtype((x.shape[0] * self._n_heads, x.shape[1],
-                           x.shape[2] // self._n_heads), x.dtype) for x in input_signature))
+    super().init_weights_and_state(
+      tuple(
+        shapes.ShapeDtype(
+          (x.shape[0] * self._n_heads, x.shape[1], x.shape[2] // self._n_heads), x.dtype
+        )
+        for x in input_signature
+      )
+    )
 
   def forward(self, inputs: Any) -> Any:
     if self._mode == 'predict':  # The new positions' few rows move, the caches stay.
@@ -171,8 +191,9 @@ class CausalAttentionCore(DotProductCausalAttention):
       return attention_heads.merge_heads(super().forward(split), self._n_heads)
     shape = fastmath.shape(inputs[0])  # One shape for q, k and v (dynamic under TF).
     q, k, v = (attention.heads_in_place(x, self._n_heads, shape) for x in inputs)
-    activations, weights = attention.attend_heads(q, k, v, _causal_mask(shape[1]),
-                                                  self._dropout, self._mode, self.rng)
+    activations, weights = attention.attend_heads(
+      q, k, v, _causal_mask(shape[1]), self._dropout, self._mode, self.rng
+    )
     if self._mode == 'viz':  # Trax 1.4's layout: (batch * n_heads, length, length).
       self.state = jnp.reshape(weights, (-1,) + tuple(weights.shape[2:]))
     return attention.heads_merged(activations, shape)
@@ -199,6 +220,6 @@ class _DecodingCausalDepthwiseConv(convolution.CausalDepthwiseConv):
   def forward(self, x: Any) -> Any:
     history = self._kernel_size - 1
     extended = jnp.concatenate([self.state, x], axis=1)
-    self.state = extended[:, extended.shape[1] - history:]
+    self.state = extended[:, extended.shape[1] - history :]
     # The first `history` outputs would read the zero padding instead of the state.
     return super().forward(extended)[:, history:]

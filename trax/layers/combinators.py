@@ -29,24 +29,24 @@ from trax.layers.stack import inputs_from_stack
 from trax.layers.stack import outputs_onto_stack
 
 __all__ = [
-    'Serial',
-    'Parallel',
-    'Branch',
-    'Residual',
-    'Select',
-    'Dup',
-    'Drop',
-    'Swap',
-    'Add',
-    'SubtractTop',
-    'Multiply',
-    'Gate',
-    'Concatenate',
-    'Split',
-    'SerialWithSideOutputs',
-    'FlattenList',
-    'inputs_from_stack',
-    'outputs_onto_stack',
+  'Serial',
+  'Parallel',
+  'Branch',
+  'Residual',
+  'Select',
+  'Dup',
+  'Drop',
+  'Swap',
+  'Add',
+  'SubtractTop',
+  'Multiply',
+  'Gate',
+  'Concatenate',
+  'Split',
+  'SerialWithSideOutputs',
+  'FlattenList',
+  'inputs_from_stack',
+  'outputs_onto_stack',
 ]
 
 
@@ -61,8 +61,9 @@ class Serial(base.Layer):
   >>> y = mlp(np.ones((8, 3)))  # y.shape == (8, 2)
   """
 
-  def __init__(self, *sublayers: Any, name: 'str | None' = None,
-               sublayers_to_print: 'list | None' = None):
+  def __init__(
+    self, *sublayers: Any, name: 'str | None' = None, sublayers_to_print: 'list | None' = None
+  ):
     super().__init__(name=name or 'Serial', sublayers_to_print=sublayers_to_print)
     self._sublayers = _ensure_flat(sublayers)
     if self._sublayers:
@@ -134,8 +135,9 @@ class Parallel(base.Layer):
     stack = as_stack(xs, self._n_in, self)
     outputs, states = [], []
     rngs = split_rngs(call_rng(self), len(self._sublayers))
-    for layer, inputs, w, s, rng in zip(self._sublayers, self._allot(stack), self.weights,
-                                        self.state, rngs):
+    for layer, inputs, w, s, rng in zip(
+      self._sublayers, self._allot(stack), self.weights, self.state, rngs
+    ):
       layer_outputs, new_s = layer.pure_fn(inputs, w, s, rng, use_cache=True)
       outputs.extend(as_stack(layer_outputs, layer.n_out))
       states.append(s if base.is_cache_marker(s) else new_s)
@@ -168,13 +170,18 @@ def Residual(*layers: Any, shortcut: 'base.Layer | None' = None) -> base.Layer:
   """
   layers = _ensure_flat(layers)
   body = layers[0] if len(layers) == 1 else Serial(layers)
-  return Serial(Branch(shortcut, body), Add(), name='Residual',
-                sublayers_to_print=[body] if shortcut is None else [shortcut, body])
+  return Serial(
+    Branch(shortcut, body),
+    Add(),
+    name='Residual',
+    sublayers_to_print=[body] if shortcut is None else [shortcut, body],
+  )
 
 
 @register
-def Select(indices: Sequence[int], n_in: 'int | None' = None,
-           name: 'str | None' = None) -> base.Layer:
+def Select(
+  indices: Sequence[int], n_in: 'int | None' = None, name: 'str | None' = None
+) -> base.Layer:
   """Copies, reorders or drops stack items: outputs are `inputs[i] for i in indices`.
 
   `Select([0, 0])` duplicates the top item; `Select([1, 0])` swaps the top two;
@@ -187,6 +194,7 @@ def Select(indices: Sequence[int], n_in: 'int | None' = None,
   def select(xs):
     xs = xs if n_in != 1 else (xs,)
     return xs[indices[0]] if len(indices) == 1 else tuple(xs[i] for i in indices)
+
   return base.PureLayer(select, n_in=n_in, n_out=len(indices), name=name)
 
 
@@ -229,7 +237,7 @@ def Multiply() -> base.Layer:
 @register
 def Gate() -> base.Layer:
   """`x, gate, candidate -> gate * x + (1 - gate) * candidate`."""
-  return base.Fn('Gate', lambda x, gate, candidate: gate * x + (1. - gate) * candidate)
+  return base.Fn('Gate', lambda x, gate, candidate: gate * x + (1.0 - gate) * candidate)
 
 
 @register
@@ -237,8 +245,11 @@ def Concatenate(n_items: int = 2, axis: int = -1) -> base.Layer:
   """Concatenates the top `n_items` arrays along `axis`."""
   if n_items < 2:
     raise ValueError(f'Concatenate needs n_items >= 2, got {n_items}.')
-  return base.PureLayer(lambda xs: jnp.concatenate(xs, axis), n_in=n_items,
-                        name='Concatenate' if axis == -1 else f'Concatenate_axis{axis}')
+  return base.PureLayer(
+    lambda xs: jnp.concatenate(xs, axis),
+    n_in=n_items,
+    name='Concatenate' if axis == -1 else f'Concatenate_axis{axis}',
+  )
 
 
 @register
@@ -248,8 +259,9 @@ def Split(n_items: int = 2, axis: int = -1) -> base.Layer:
 
 
 @register
-def SerialWithSideOutputs(layers: Sequence[base.Layer],
-                          n_side_outputs: 'int | Sequence[int]' = 1) -> base.Layer:
+def SerialWithSideOutputs(
+  layers: Sequence[base.Layer], n_side_outputs: 'int | Sequence[int]' = 1
+) -> base.Layer:
   """Runs `layers` in series, moving the last `n_side_outputs` outputs of each aside.
 
   With one-input, two-output layers and `n_side_outputs=1` this computes::
@@ -281,8 +293,9 @@ def SerialWithSideOutputs(layers: Sequence[base.Layer],
     stack_size += layer.n_out - layer.n_in
     n_kept = layer.n_out - n_side
     # Kept outputs stay on top, the rest of the stack follows, the side outputs go last.
-    order = (list(range(n_kept)) + list(range(layer.n_out, stack_size))
-             + list(range(n_kept, layer.n_out)))
+    order = (
+      list(range(n_kept)) + list(range(layer.n_out, stack_size)) + list(range(n_kept, layer.n_out))
+    )
     serial += [layer, Select(order)]
   return Serial(serial, name='SerialWithSideOutputs')
 
@@ -371,6 +384,8 @@ def _ensure_flat(layers: Any) -> tuple:
     elif isinstance(layer, base.Layer):
       flat.append(layer)
     elif layer is not None:
-      raise TypeError(f'Expected a trax layer, got {type(layer).__name__}: {layer!r:.100}. '
-                      '(Did you pass a layer class or factory without calling it?)')
+      raise TypeError(
+        f'Expected a trax layer, got {type(layer).__name__}: {layer!r:.100}. '
+        '(Did you pass a layer class or factory without calling it?)'
+      )
   return tuple(flat)

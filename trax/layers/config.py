@@ -51,6 +51,7 @@ def registry_name(obj: Callable) -> str:
 def recording_init(init):
   """Wraps a layer class's `__init__` to record how the instance was built (the class and
   arguments of the outermost `__init__`, which `to_config` describes)."""
+
   @functools.wraps(init)
   def recording_init(self, *args, **kwargs):
     outermost = '_build_record' not in self.__dict__
@@ -59,6 +60,7 @@ def recording_init(init):
     init(self, *args, **kwargs)
     if outermost:
       self._build_record = (type(self), args, kwargs)
+
   return recording_init
 
 
@@ -80,14 +82,14 @@ def register_alias(alias: Callable, name: str) -> None:
   Rebuilding uses what `name` is registered as, so a config never refers to the alias.
   """
   if name not in _REGISTRY:
-    raise ConfigError(f'Cannot alias {alias!r} to {name!r}: nothing is registered as '
-                      f'{name!r}.')
+    raise ConfigError(f'Cannot alias {alias!r} to {name!r}: nothing is registered as {name!r}.')
   _NAMES[id(alias)] = name
   _ALIASES.append(alias)  # Keeps `alias` alive, so its id stays its own.
 
 
-def register(fn: 'Callable | None' = None, *, name: 'str | None' = None,
-             reads_files: bool = False) -> Callable:
+def register(
+  fn: 'Callable | None' = None, *, name: 'str | None' = None, reads_files: bool = False
+) -> Callable:
   """Decorator: registers a layer factory, initializer factory or function by name.
 
   A registered factory (a function returning a layer or an initializer) records its call on
@@ -124,9 +126,10 @@ def register(fn: 'Callable | None' = None, *, name: 'str | None' = None,
 def lookup(name: str) -> Callable:
   if name not in _REGISTRY:
     raise ConfigError(
-        f'Cannot rebuild {name!r}: no layer, factory or function is registered under that '
-        'name. Import the module that defines it first (user-defined factories and functions '
-        'need the @tl.register decorator).')
+      f'Cannot rebuild {name!r}: no layer, factory or function is registered under that '
+      'name. Import the module that defines it first (user-defined factories and functions '
+      'need the @tl.register decorator).'
+    )
   return _REGISTRY[name]
 
 
@@ -216,11 +219,13 @@ def _encode(obj: Any, counts: dict[int, int], ids: dict[int, int]) -> Any:
     if code is not None:
       where = f' (defined at {code.co_filename}:{code.co_firstlineno})'
     raise ConfigError(
-        f'Cannot describe function {getattr(obj, "__qualname__", obj)!r}{where} in a config: '
-        'only registered functions can be. Define it at module level and decorate it with '
-        '@tl.register (lambdas cannot be registered).')
-  raise ConfigError(f'Cannot describe a value of type {type(obj).__name__} in a config: '
-                    f'{obj!r:.80}')
+      f'Cannot describe function {getattr(obj, "__qualname__", obj)!r}{where} in a config: '
+      'only registered functions can be. Define it at module level and decorate it with '
+      '@tl.register (lambdas cannot be registered).'
+    )
+  raise ConfigError(
+    f'Cannot describe a value of type {type(obj).__name__} in a config: {obj!r:.80}'
+  )
 
 
 def _is_dtype(obj: Any) -> bool:
@@ -234,8 +239,10 @@ def _is_dtype(obj: Any) -> bool:
 
 def _name_of(factory: Callable, obj: Any) -> str:
   if id(factory) not in _NAMES:
-    raise ConfigError(f'{type(obj).__name__} was built by {factory!r}, which is not '
-                      'registered; decorate the factory with @tl.register.')
+    raise ConfigError(
+      f'{type(obj).__name__} was built by {factory!r}, which is not '
+      'registered; decorate the factory with @tl.register.'
+    )
   return _NAMES[id(factory)]
 
 
@@ -277,12 +284,16 @@ def _decode(node: Any, mode: 'str | None', built: dict[int, Any], safe_mode: boo
 
 def _check_safe(name: str, args: list, kwargs: dict) -> None:
   """Raises ConfigError if a factory call is one safe mode refuses (module docstring)."""
-  hint = ('If you trust this config, rebuild it with tl.from_config(config, '
-          'safe_mode=False) (for a .keras file: keras.saving.load_model(path, '
-          'safe_mode=False)).')
+  hint = (
+    'If you trust this config, rebuild it with tl.from_config(config, '
+    'safe_mode=False) (for a .keras file: keras.saving.load_model(path, '
+    'safe_mode=False)).'
+  )
   if name in _READS_FILES:
-    raise ConfigError(f'Safe mode: refusing {name}, which reads local files: a config from '
-                      f'a file must not make its loader read other files. {hint}')
+    raise ConfigError(
+      f'Safe mode: refusing {name}, which reads local files: a config from '
+      f'a file must not make its loader read other files. {hint}'
+    )
   named = [(f'argument {i}', a) for i, a in enumerate(args)] + list(kwargs.items())
   while named:
     where, value = named.pop()
@@ -290,10 +301,15 @@ def _check_safe(name: str, args: list, kwargs: dict) -> None:
       named += [(where, x) for x in value]
     elif isinstance(value, dict):
       named += [(where, x) for x in value.values()]
-    elif isinstance(value, (int, np.integer)) and not isinstance(value, bool) and (
-        value > SAFE_MODE_MAX_SIZE):
-      raise ConfigError(f'Safe mode: refusing {name}({where}={value}): sizes above '
-                        f'{SAFE_MODE_MAX_SIZE:,} would build absurdly large layers. {hint}')
+    elif (
+      isinstance(value, (int, np.integer))
+      and not isinstance(value, bool)
+      and (value > SAFE_MODE_MAX_SIZE)
+    ):
+      raise ConfigError(
+        f'Safe mode: refusing {name}({where}={value}): sizes above '
+        f'{SAFE_MODE_MAX_SIZE:,} would build absurdly large layers. {hint}'
+      )
 
 
 def _with_mode(factory: Callable, args: list, kwargs: dict, mode: str) -> tuple[list, dict]:

@@ -16,9 +16,9 @@ from trax.layers import base
 from trax.layers import combinators as cb
 
 __all__ = [
-    'Scan',
-    'Cond',
-    'Cache',
+  'Scan',
+  'Cond',
+  'Cache',
 ]
 
 
@@ -48,8 +48,9 @@ class _WrapperWithState(base.Layer):
     if isinstance(state, dict) and state == base.GET_STATE_FROM_CACHE:
       return
     if not (isinstance(state, (tuple, list)) and len(state) == 2):
-      raise ValueError(f'{self.name} state must be a pair (sublayer state, own state); '
-                       f'got {state!r:.200}.')
+      raise ValueError(
+        f'{self.name} state must be a pair (sublayer state, own state); got {state!r:.200}.'
+      )
     sublayer_state, own_state = state
     if isinstance(sublayer_state, dict) and sublayer_state == base.GET_STATE_FROM_CACHE:
       self._state = (sublayer_state, own_state)
@@ -91,13 +92,21 @@ class Scan(_WrapperWithState):
     mode: 'train', 'eval' or 'predict'.
   """
 
-  def __init__(self, layer: base.Layer, axis: int = 0, n_carry: int = 1, remat: bool = False,
-               mode: str = 'train'):
+  def __init__(
+    self,
+    layer: base.Layer,
+    axis: int = 0,
+    n_carry: int = 1,
+    remat: bool = False,
+    mode: str = 'train',
+  ):
     super().__init__(layer, name='Scan')
     if not 0 <= n_carry < layer.n_in or n_carry > layer.n_out:
-      raise ValueError(f'Scan needs a layer with more than n_carry={n_carry} inputs and at '
-                       f'least n_carry outputs; got {layer.name} with n_in={layer.n_in}, '
-                       f'n_out={layer.n_out}.')
+      raise ValueError(
+        f'Scan needs a layer with more than n_carry={n_carry} inputs and at '
+        f'least n_carry outputs; got {layer.name} with n_in={layer.n_in}, '
+        f'n_out={layer.n_out}.'
+      )
     self._axis = axis
     self._n_carry = n_carry
     self._remat = remat
@@ -109,8 +118,9 @@ class Scan(_WrapperWithState):
     step_signature = tuple(_without_axis(x, self._axis) for x in stack[:n_xs])
     carry_signature = tuple(stack[n_xs:])
     layer_inputs = cb.inputs_from_stack(step_signature + carry_signature, self.n_in)
-    weights, layer_state = self.sublayer.init(layer_inputs, rng=cb.split_rngs(self.rng, 1)[0],
-                                              use_cache=True)
+    weights, layer_state = self.sublayer.init(
+      layer_inputs, rng=cb.split_rngs(self.rng, 1)[0], use_cache=True
+    )
     own_state = ()
     if self._mode == 'predict' and self._n_carry:
       zeros = tuple(np.zeros(c.shape, c.dtype) for c in carry_signature)
@@ -130,6 +140,7 @@ class Scan(_WrapperWithState):
 
     def run_layer(weights, inputs, state, rng):
       return layer.pure_fn(inputs, weights, state, rng)
+
     if self._remat:
       # Weights are an argument, not a closure: TF's recompute_grad only differentiates
       # with respect to arguments.
@@ -170,17 +181,26 @@ class Cond(base.Layer):
   >>> y = double_if_positive((np.ones(2), np.ones((2, 3))))  # 2 * ones((2, 3))
   """
 
-  def __init__(self, cond: base.Layer, true: base.Layer, false: 'base.Layer | None' = None,
-               name: 'str | None' = None):
+  def __init__(
+    self,
+    cond: base.Layer,
+    true: base.Layer,
+    false: 'base.Layer | None' = None,
+    name: 'str | None' = None,
+  ):
     super().__init__(name=name or 'Cond')
     false = cb.Serial() if false is None else false
     if cond.n_out != 1:
-      raise ValueError(f'Cond needs a cond layer with one output (a boolean), got '
-                       f'{cond.name} with n_out={cond.n_out}.')
+      raise ValueError(
+        f'Cond needs a cond layer with one output (a boolean), got '
+        f'{cond.name} with n_out={cond.n_out}.'
+      )
     if (true.n_in, true.n_out) != (false.n_in, false.n_out):
-      raise ValueError(f'Cond branches must have equal n_in and n_out: true ({true.name}) '
-                       f'has {true.n_in} -> {true.n_out}, false ({false.name}) '
-                       f'{false.n_in} -> {false.n_out} (false=None is 1 -> 1).')
+      raise ValueError(
+        f'Cond branches must have equal n_in and n_out: true ({true.name}) '
+        f'has {true.n_in} -> {true.n_out}, false ({false.name}) '
+        f'{false.n_in} -> {false.n_out} (false=None is 1 -> 1).'
+      )
     self._sublayers = (cond, true, false)
     self._n_in, self._n_out = cond.n_in + true.n_in, true.n_out
     self._weights = self._state = (None, None, None)
@@ -190,7 +210,7 @@ class Cond(base.Layer):
     cond, true, false = self.sublayers
     rngs = cb.split_rngs(self.rng, 3)
     inits = [cond.init(cb.inputs_from_stack(stack, cond.n_in), rng=rngs[0], use_cache=True)]
-    branch_inputs = cb.inputs_from_stack(stack[cond.n_in:], true.n_in)
+    branch_inputs = cb.inputs_from_stack(stack[cond.n_in :], true.n_in)
     for layer, rng in zip((true, false), rngs[1:]):
       inits.append(layer.init(branch_inputs, rng=rng, use_cache=True))
     weights, states = zip(*inits)
@@ -201,30 +221,33 @@ class Cond(base.Layer):
     cond, true, false = self.sublayers
     weights, states = self.weights, self.state
     rngs = cb.split_rngs(cb.call_rng(self), 3)
-    predicate, cond_state = cond.pure_fn(cb.inputs_from_stack(stack, cond.n_in), weights[0],
-                                         states[0], rngs[0], use_cache=True)
-    stack = stack[cond.n_in:]
+    predicate, cond_state = cond.pure_fn(
+      cb.inputs_from_stack(stack, cond.n_in), weights[0], states[0], rngs[0], use_cache=True
+    )
+    stack = stack[cond.n_in :]
     branch_inputs = cb.inputs_from_stack(stack, true.n_in)
 
     def run(index):
       def branch(branch_inputs, branch_states):
         layer = (true, false)[index]
-        outputs, new_state = layer.pure_fn(branch_inputs, weights[index + 1],
-                                           branch_states[index], rngs[index + 1])
+        outputs, new_state = layer.pure_fn(
+          branch_inputs, weights[index + 1], branch_states[index], rngs[index + 1]
+        )
         if base.is_cache_marker(branch_states[index]):
           new_state = branch_states[index]
         new_states = list(branch_states)
         new_states[index] = new_state
         return outputs, tuple(new_states)
+
       return branch
 
     outputs, (true_state, false_state) = fastmath.cond(
-        predicate, run(0), run(1), branch_inputs, tuple(states[1:]))
+      predicate, run(0), run(1), branch_inputs, tuple(states[1:])
+    )
     if base.is_cache_marker(states[0]):
       cond_state = states[0]
     self.state = (cond_state, true_state, false_state)
-    return cb.inputs_from_stack(cb.replace_top(stack, true.n_in, outputs, true.n_out),
-                                self.n_out)
+    return cb.inputs_from_stack(cb.replace_top(stack, true.n_in, outputs, true.n_out), self.n_out)
 
 
 class Cache(_WrapperWithState):
@@ -257,8 +280,7 @@ class Cache(_WrapperWithState):
     (weights,), (layer_state, stored) = self.weights, self.state
     if stored:
       return stored[0]
-    outputs, new_state = self.sublayer.pure_fn(inputs, weights, layer_state,
-                                               cb.call_rng(self))
+    outputs, new_state = self.sublayer.pure_fn(inputs, weights, layer_state, cb.call_rng(self))
     if base.is_cache_marker(layer_state):
       new_state = layer_state
     self.state = (new_state, (outputs,))

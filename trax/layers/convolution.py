@@ -19,10 +19,10 @@ from trax.layers import initializers as init
 from trax.layers.config import register
 
 __all__ = [
-    'Conv',
-    'Conv1d',
-    'CausalConv',
-    'CausalDepthwiseConv',
+  'Conv',
+  'Conv1d',
+  'CausalConv',
+  'CausalDepthwiseConv',
 ]
 
 _PADDINGS = ('VALID', 'SAME')
@@ -57,12 +57,17 @@ class Conv(base.Layer):
 
   weight_names = ('w', 'b')
 
-  def __init__(self, filters: int, kernel_size: Sequence[int],
-               strides: 'Sequence[int] | None' = None, padding: str = 'VALID',
-               dimension_numbers: Sequence[str] = ('NHWC', 'HWIO', 'NHWC'),
-               kernel_initializer: 'init.Initializer | None' = None,
-               bias_initializer: init.Initializer = init.RandomNormalInitializer(1e-6),
-               use_bias: bool = True):
+  def __init__(
+    self,
+    filters: int,
+    kernel_size: Sequence[int],
+    strides: 'Sequence[int] | None' = None,
+    padding: str = 'VALID',
+    dimension_numbers: Sequence[str] = ('NHWC', 'HWIO', 'NHWC'),
+    kernel_initializer: 'init.Initializer | None' = None,
+    bias_initializer: init.Initializer = init.RandomNormalInitializer(1e-6),
+    use_bias: bool = True,
+  ):
     super().__init__(name=type(self).__name__)
     self._filters = filters
     self._kernel_size = as_sizes(kernel_size, 'kernel_size', self._name)
@@ -70,9 +75,11 @@ class Conv(base.Layer):
     self._strides = as_sizes(strides or (1,) * n_spatial, 'strides', self._name, n_spatial)
     self._padding = _check_padding(padding, self._name)
     self._lhs_spec, self._rhs_spec, self._out_spec = _check_specs(
-        dimension_numbers, n_spatial, self._name)
+      dimension_numbers, n_spatial, self._name
+    )
     self._kernel_initializer: init.Initializer = kernel_initializer or (
-        init.GlorotNormalInitializer(self._rhs_spec.index('O'), self._rhs_spec.index('I')))
+      init.GlorotNormalInitializer(self._rhs_spec.index('O'), self._rhs_spec.index('I'))
+    )
     self._bias_initializer = bias_initializer
     self._use_bias = use_bias
 
@@ -81,16 +88,21 @@ class Conv(base.Layer):
     channels = shape[self._lhs_spec.index('C') - len(self._lhs_spec)]
     sizes = iter(self._kernel_size)
     kernel_channels = self._kernel_channels(channels)
-    kernel_shape = tuple(self._filters if c == 'O' else kernel_channels if c == 'I'
-                         else next(sizes) for c in self._rhs_spec)
+    kernel_shape = tuple(
+      self._filters if c == 'O' else kernel_channels if c == 'I' else next(sizes)
+      for c in self._rhs_spec
+    )
     rng_w, rng_b = fastmath.random.split(self.rng, 2)
     w = self._kernel_initializer(kernel_shape, rng_w)
     if not self._use_bias:
       self.weights = w
       return
     # The bias broadcasts against the output: (filters, 1, 1) for NCHW, (filters,) for NHWC.
-    bias_shape = tuple(itertools.dropwhile(
-        lambda d: d == 1, [self._filters if c == 'C' else 1 for c in self._out_spec]))
+    bias_shape = tuple(
+      itertools.dropwhile(
+        lambda d: d == 1, [self._filters if c == 'C' else 1 for c in self._out_spec]
+      )
+    )
     self.weights = (w, self._bias_initializer(bias_shape, rng_b))
 
   def forward(self, x: Any) -> Any:
@@ -113,8 +125,9 @@ class Conv(base.Layer):
 
   def _convolve(self, x: Any, w: Any) -> Any:
     """The convolution of a single-batch-axis input `x` with kernel `w`."""
-    return fastmath.conv(x, w, self._strides, self._padding,
-                         (self._lhs_spec, self._rhs_spec, self._out_spec))
+    return fastmath.conv(
+      x, w, self._strides, self._padding, (self._lhs_spec, self._rhs_spec, self._out_spec)
+    )
 
   def _checked_shape(self, shape: Sequence, w: Any = None) -> tuple:
     """Checks the rank (and channels, given `w`) of an input shape; returns it."""
@@ -123,22 +136,33 @@ class Conv(base.Layer):
     if len(shape) < rank or (len(shape) > rank and not channels_last):
       expected = f'rank {rank}' if not channels_last else f'rank >= {rank}'
       raise ValueError(
-          f'{self._name} with input layout {self._lhs_spec!r} expects inputs of {expected} '
-          f'(kernel_size {self._kernel_size} has {rank - 2} spatial axes), got shape {shape}.')
+        f'{self._name} with input layout {self._lhs_spec!r} expects inputs of {expected} '
+        f'(kernel_size {self._kernel_size} has {rank - 2} spatial axes), got shape {shape}.'
+      )
     channels = shape[self._lhs_spec.index('C') - rank]
     expected = None if w is None else w.shape[self._rhs_spec.index('I')]
-    if expected is not None and channels is not None and (
-        self._kernel_channels(channels) != expected):
-      raise ValueError(f'{self._name} got input shape {shape} with {channels} channels, but '
-                       f'its weights expect {expected}.')
+    if (
+      expected is not None
+      and channels is not None
+      and (self._kernel_channels(channels) != expected)
+    ):
+      raise ValueError(
+        f'{self._name} got input shape {shape} with {channels} channels, but '
+        f'its weights expect {expected}.'
+      )
     return shape
 
 
 @register
-def Conv1d(filters: int, kernel_size: int, stride: int = 1, padding: str = 'VALID',
-           kernel_initializer: 'init.Initializer | None' = None,
-           bias_initializer: init.Initializer = init.RandomNormalInitializer(1e-6),
-           use_bias: bool = True) -> base.Layer:
+def Conv1d(
+  filters: int,
+  kernel_size: int,
+  stride: int = 1,
+  padding: str = 'VALID',
+  kernel_initializer: 'init.Initializer | None' = None,
+  bias_initializer: init.Initializer = init.RandomNormalInitializer(1e-6),
+  use_bias: bool = True,
+) -> base.Layer:
   """1-d convolution over `(batch, length, channels)`: a `Conv` with layouts NWC/WIO/NWC.
 
   Weights: `w` of shape `(kernel_size, channels, filters)`, `b` of shape `(filters,)`.
@@ -155,9 +179,16 @@ def Conv1d(filters: int, kernel_size: int, stride: int = 1, padding: str = 'VALI
     bias_initializer: initializer of `b`.
     use_bias: whether to add `b`.
   """
-  return Conv(filters, (kernel_size,), strides=(stride,), padding=padding,
-              dimension_numbers=('NWC', 'WIO', 'NWC'), kernel_initializer=kernel_initializer,
-              bias_initializer=bias_initializer, use_bias=use_bias)
+  return Conv(
+    filters,
+    (kernel_size,),
+    strides=(stride,),
+    padding=padding,
+    dimension_numbers=('NWC', 'WIO', 'NWC'),
+    kernel_initializer=kernel_initializer,
+    bias_initializer=bias_initializer,
+    use_bias=use_bias,
+  )
 
 
 class CausalConv(Conv):
@@ -184,14 +215,23 @@ class CausalConv(Conv):
   # Named by index, unlike Conv's: Keras variable paths of saved .keras files keep them.
   weight_names = ()
 
-  def __init__(self, filters: int, kernel_width: int = 3,
-               kernel_initializer: 'init.Initializer | None' = None,
-               bias_initializer: init.Initializer = init.RandomNormalInitializer(1e-6),
-               use_bias: bool = True):
-    super().__init__(filters, (kernel_width,), padding='VALID',
-                     dimension_numbers=('NWC', 'WIO', 'NWC'),
-                     kernel_initializer=kernel_initializer,
-                     bias_initializer=bias_initializer, use_bias=use_bias)
+  def __init__(
+    self,
+    filters: int,
+    kernel_width: int = 3,
+    kernel_initializer: 'init.Initializer | None' = None,
+    bias_initializer: init.Initializer = init.RandomNormalInitializer(1e-6),
+    use_bias: bool = True,
+  ):
+    super().__init__(
+      filters,
+      (kernel_width,),
+      padding='VALID',
+      dimension_numbers=('NWC', 'WIO', 'NWC'),
+      kernel_initializer=kernel_initializer,
+      bias_initializer=bias_initializer,
+      use_bias=use_bias,
+    )
 
   def _convolve(self, x: Any, w: Any) -> Any:
     x = jnp.pad(x, [(0, 0), (self._kernel_size[0] - 1, 0), (0, 0)])
@@ -216,9 +256,12 @@ class CausalDepthwiseConv(base.Layer):
     use_bfloat16: store `w` in bfloat16.
   """
 
-  def __init__(self, kernel_size: int = 3,
-               kernel_initializer: init.Initializer = init.GlorotUniformInitializer(),
-               use_bfloat16: bool = False):
+  def __init__(
+    self,
+    kernel_size: int = 3,
+    kernel_initializer: init.Initializer = init.GlorotUniformInitializer(),
+    use_bfloat16: bool = False,
+  ):
     super().__init__(name='CausalDepthwiseConv')
     self._kernel_size = kernel_size
     self._kernel_initializer = kernel_initializer
@@ -235,7 +278,7 @@ class CausalDepthwiseConv(base.Layer):
     padding = [(0, 0)] * (len(x.shape) - 2) + [(k - 1, 0), (0, 0)]
     padded = jnp.pad(x, padding)
     # padded[..., k - 1 - i + t, :] is x[..., t - i, :] (zero before the start).
-    shifted = [padded[..., k - 1 - i:_stop(-i), :] for i in range(k)]
+    shifted = [padded[..., k - 1 - i : _stop(-i), :] for i in range(k)]
     return sum(self.weights[i] * shifted[i] for i in range(k))
 
 
@@ -244,15 +287,17 @@ def _stop(i: int) -> 'int | None':
   return i if i < 0 else None
 
 
-def as_sizes(sizes: Any, what: str, layer_name: str,
-              n: 'int | None' = None) -> tuple[int, ...]:
+def as_sizes(sizes: Any, what: str, layer_name: str, n: 'int | None' = None) -> tuple[int, ...]:
   """`sizes` (kernel sizes, strides, dilations) checked: ints, `n` of them if given."""
   if isinstance(sizes, int) or not all(isinstance(s, int) for s in sizes):
-    raise ValueError(f'{layer_name}: {what} must be a sequence of ints (one per spatial '
-                     f'axis), got {sizes!r}.')
+    raise ValueError(
+      f'{layer_name}: {what} must be a sequence of ints (one per spatial axis), got {sizes!r}.'
+    )
   if n is not None and len(sizes) != n:
-    raise ValueError(f'{layer_name}: {what} {tuple(sizes)} must have one entry per spatial '
-                     f'axis ({n}, as kernel_size).')
+    raise ValueError(
+      f'{layer_name}: {what} {tuple(sizes)} must have one entry per spatial '
+      f'axis ({n}, as kernel_size).'
+    )
   return tuple(sizes)
 
 
@@ -262,19 +307,26 @@ def _check_padding(padding: str, layer_name: str) -> str:
   return padding
 
 
-def _check_specs(dimension_numbers: Sequence[str], n_spatial: int,
-                 layer_name: str) -> tuple[str, str, str]:
+def _check_specs(
+  dimension_numbers: Sequence[str], n_spatial: int, layer_name: str
+) -> tuple[str, str, str]:
   lhs, rhs, out = dimension_numbers
-  if not (len(lhs) == len(rhs) == len(out) == n_spatial + 2 and {'N', 'C'} <= set(lhs)
-          and {'N', 'C'} <= set(out) and {'I', 'O'} <= set(rhs)):
+  if not (
+    len(lhs) == len(rhs) == len(out) == n_spatial + 2
+    and {'N', 'C'} <= set(lhs)
+    and {'N', 'C'} <= set(out)
+    and {'I', 'O'} <= set(rhs)
+  ):
     raise ValueError(
-        f'{layer_name}: dimension_numbers {tuple(dimension_numbers)} must name N and C '
-        f'(input, output) or I and O (kernel) plus {n_spatial} spatial axes (one per '
-        'kernel_size entry), e.g. (\'NHWC\', \'HWIO\', \'NHWC\').')
+      f'{layer_name}: dimension_numbers {tuple(dimension_numbers)} must name N and C '
+      f'(input, output) or I and O (kernel) plus {n_spatial} spatial axes (one per '
+      'kernel_size entry), e.g. (\'NHWC\', \'HWIO\', \'NHWC\').'
+    )
   return lhs, rhs, out
 
 
 def _check_sequence_rank(shape: Sequence, layer_name: str) -> None:
   if len(shape) < 3:
-    raise ValueError(f'{layer_name} expects inputs of shape (batch, length, depth), got '
-                     f'shape {tuple(shape)}.')
+    raise ValueError(
+      f'{layer_name} expects inputs of shape (batch, length, depth), got shape {tuple(shape)}.'
+    )

@@ -10,7 +10,7 @@ from trax.layers.convolution import Conv
 from trax.layers.convolution import as_sizes
 
 __all__ = [
-    'ConvTranspose',
+  'ConvTranspose',
 ]
 
 
@@ -46,31 +46,47 @@ class ConvTranspose(Conv):
     bias_initializer: initializer of `b`.
   """
 
-  def __init__(self, filters: int, kernel_size: Sequence[int],
-               strides: 'Sequence[int] | None' = None, padding: str = 'VALID',
-               rhs_dilation: 'Sequence[int] | None' = None,
-               dimension_numbers: Sequence[str] = ('NHWC', 'HWIO', 'NHWC'),
-               kernel_initializer: 'init.Initializer | None' = None,
-               bias_initializer: init.Initializer = init.RandomNormalInitializer(1e-6)):
-    super().__init__(filters, kernel_size, strides=strides, padding=padding,
-                     dimension_numbers=dimension_numbers,
-                     kernel_initializer=kernel_initializer,
-                     bias_initializer=bias_initializer)
+  def __init__(
+    self,
+    filters: int,
+    kernel_size: Sequence[int],
+    strides: 'Sequence[int] | None' = None,
+    padding: str = 'VALID',
+    rhs_dilation: 'Sequence[int] | None' = None,
+    dimension_numbers: Sequence[str] = ('NHWC', 'HWIO', 'NHWC'),
+    kernel_initializer: 'init.Initializer | None' = None,
+    bias_initializer: init.Initializer = init.RandomNormalInitializer(1e-6),
+  ):
+    super().__init__(
+      filters,
+      kernel_size,
+      strides=strides,
+      padding=padding,
+      dimension_numbers=dimension_numbers,
+      kernel_initializer=kernel_initializer,
+      bias_initializer=bias_initializer,
+    )
     n_spatial = len(self._kernel_size)
-    self._rhs_dilation = as_sizes(rhs_dilation or (1,) * n_spatial, 'rhs_dilation',
-                                   self._name, n_spatial)
+    self._rhs_dilation = as_sizes(
+      rhs_dilation or (1,) * n_spatial, 'rhs_dilation', self._name, n_spatial
+    )
 
   def _convolve(self, x: Any, w: Any) -> Any:
     spatial_axes = [i for i, c in enumerate(self._lhs_spec) if c not in 'NC']
     padding = [(0, 0)] * len(self._lhs_spec)
-    for axis, k, s, d in zip(spatial_axes, self._kernel_size, self._strides,
-                             self._rhs_dilation):
+    for axis, k, s, d in zip(spatial_axes, self._kernel_size, self._strides, self._rhs_dilation):
       x = _insert_zeros(x, axis, s)
       padding[axis] = _transpose_padding((k - 1) * d + 1, s, self._padding)
     x = jnp.pad(x, padding)
     ones = (1,) * len(spatial_axes)
-    return fastmath.conv(x, w, ones, 'VALID', (self._lhs_spec, self._rhs_spec, self._out_spec),
-                         rhs_dilation=self._rhs_dilation)
+    return fastmath.conv(
+      x,
+      w,
+      ones,
+      'VALID',
+      (self._lhs_spec, self._rhs_spec, self._out_spec),
+      rhs_dilation=self._rhs_dilation,
+    )
 
 
 def _transpose_padding(k: int, s: int, padding: str) -> tuple[int, int]:
@@ -96,7 +112,7 @@ def _insert_zeros(x: Any, axis: int, stride: int) -> Any:
   padding = [(0, 0)] * (len(shape) + 1)
   padding[axis + 1] = (0, stride - 1)
   x = jnp.pad(jnp.expand_dims(x, axis + 1), padding)
-  x = jnp.reshape(x, (*shape[:axis], shape[axis] * stride, *shape[axis + 1:]))
+  x = jnp.reshape(x, (*shape[:axis], shape[axis] * stride, *shape[axis + 1 :]))
   index = [slice(None)] * len(shape)
   index[axis] = slice(0, 1 - stride)
   return x[tuple(index)]

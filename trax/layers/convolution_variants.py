@@ -23,16 +23,16 @@ from trax.layers import initializers as init
 from trax.layers.config import register
 
 __all__ = [
-    'GroupedConv',
-    'DepthwiseConv',
-    'SeparableConv',
+  'GroupedConv',
+  'DepthwiseConv',
+  'SeparableConv',
 ]
 
 _BIAS_INIT = init.RandomNormalInitializer(1e-6)
 
 
 def _layouts(n_spatial: int) -> tuple[str, str, str]:
-  spatial = 'DHW'[3 - n_spatial:] if n_spatial <= 3 else None
+  spatial = 'DHW'[3 - n_spatial :] if n_spatial <= 3 else None
   if spatial is None:
     raise ValueError(f'grouped convolutions take 1 to 3 spatial axes, got {n_spatial}.')
   return f'N{spatial}C', f'{spatial}IO', f'N{spatial}C'
@@ -61,33 +61,52 @@ class GroupedConv(convolution.Conv):
   # Named by index, unlike Conv's: Keras variable paths of saved .keras files keep them.
   weight_names = ()
 
-  def __init__(self, filters: int, kernel_size: Sequence[int], groups: int = 1,
-               strides: 'Sequence[int] | None' = None, padding: str = 'VALID',
-               dilation: 'Sequence[int] | None' = None, use_bias: bool = True,
-               kernel_initializer: 'init.Initializer | None' = None):
-    super().__init__(filters, kernel_size, strides=strides, padding=padding,
-                     dimension_numbers=_layouts(len(kernel_size)),
-                     kernel_initializer=kernel_initializer, bias_initializer=_BIAS_INIT,
-                     use_bias=use_bias)
+  def __init__(
+    self,
+    filters: int,
+    kernel_size: Sequence[int],
+    groups: int = 1,
+    strides: 'Sequence[int] | None' = None,
+    padding: str = 'VALID',
+    dilation: 'Sequence[int] | None' = None,
+    use_bias: bool = True,
+    kernel_initializer: 'init.Initializer | None' = None,
+  ):
+    super().__init__(
+      filters,
+      kernel_size,
+      strides=strides,
+      padding=padding,
+      dimension_numbers=_layouts(len(kernel_size)),
+      kernel_initializer=kernel_initializer,
+      bias_initializer=_BIAS_INIT,
+      use_bias=use_bias,
+    )
     if groups < 1 or filters % groups:
-      raise ValueError(f'{self.name}: groups={groups} must be positive and divide '
-                       f'filters={filters}.')
+      raise ValueError(
+        f'{self.name}: groups={groups} must be positive and divide filters={filters}.'
+      )
     self._groups = groups
     n = len(self._kernel_size)
-    self._dilation = convolution.as_sizes(
-        tuple(dilation or (1,) * n), 'dilation', self.name, n)
+    self._dilation = convolution.as_sizes(tuple(dilation or (1,) * n), 'dilation', self.name, n)
 
   def _kernel_channels(self, channels: 'int | None') -> 'int | None':
     if channels is not None and channels % self._groups:
-      raise ValueError(f'{self.name}: input channels {channels} are not divisible by '
-                       f'groups={self._groups}.')
+      raise ValueError(
+        f'{self.name}: input channels {channels} are not divisible by groups={self._groups}.'
+      )
     return None if channels is None else channels // self._groups
 
   def _convolve(self, x: Any, w: Any) -> Any:
-    return fastmath.conv(x, w, self._strides, self._padding,
-                         (self._lhs_spec, self._rhs_spec, self._out_spec),
-                         rhs_dilation=self._dilation,
-                         feature_group_count=x.shape[-1] // w.shape[-2])
+    return fastmath.conv(
+      x,
+      w,
+      self._strides,
+      self._padding,
+      (self._lhs_spec, self._rhs_spec, self._out_spec),
+      rhs_dilation=self._dilation,
+      feature_group_count=x.shape[-1] // w.shape[-2],
+    )
 
 
 class DepthwiseConv(GroupedConv):
@@ -110,13 +129,25 @@ class DepthwiseConv(GroupedConv):
     kernel_initializer: defaults to Glorot normal.
   """
 
-  def __init__(self, kernel_size: Sequence[int], depth_multiplier: int = 1,
-               strides: 'Sequence[int] | None' = None, padding: str = 'VALID',
-               dilation: 'Sequence[int] | None' = None, use_bias: bool = True,
-               kernel_initializer: 'init.Initializer | None' = None):
-    super().__init__(depth_multiplier, kernel_size, strides=strides, padding=padding,
-                     dilation=dilation, use_bias=use_bias,
-                     kernel_initializer=kernel_initializer)
+  def __init__(
+    self,
+    kernel_size: Sequence[int],
+    depth_multiplier: int = 1,
+    strides: 'Sequence[int] | None' = None,
+    padding: str = 'VALID',
+    dilation: 'Sequence[int] | None' = None,
+    use_bias: bool = True,
+    kernel_initializer: 'init.Initializer | None' = None,
+  ):
+    super().__init__(
+      depth_multiplier,
+      kernel_size,
+      strides=strides,
+      padding=padding,
+      dilation=dilation,
+      use_bias=use_bias,
+      kernel_initializer=kernel_initializer,
+    )
     self._depth_multiplier = depth_multiplier
 
   def init_weights_and_state(self, input_signature: Any) -> None:
@@ -129,10 +160,15 @@ class DepthwiseConv(GroupedConv):
 
 
 @register
-def SeparableConv(filters: int, kernel_size: Sequence[int], depth_multiplier: int = 1,
-                  strides: 'Sequence[int] | None' = None, padding: str = 'VALID',
-                  dilation: 'Sequence[int] | None' = None,
-                  use_bias: bool = True) -> base.Layer:
+def SeparableConv(
+  filters: int,
+  kernel_size: Sequence[int],
+  depth_multiplier: int = 1,
+  strides: 'Sequence[int] | None' = None,
+  padding: str = 'VALID',
+  dilation: 'Sequence[int] | None' = None,
+  use_bias: bool = True,
+) -> base.Layer:
   """A depthwise convolution then a pointwise (1x1) one: `Serial(DepthwiseConv, Conv)`.
 
   Strides, padding and dilation apply to the depthwise step; the bias to the pointwise one.
@@ -153,8 +189,20 @@ def SeparableConv(filters: int, kernel_size: Sequence[int], depth_multiplier: in
   """
   n = len(kernel_size)
   return cb.Serial(
-      DepthwiseConv(kernel_size, depth_multiplier, strides=strides, padding=padding,
-                    dilation=dilation, use_bias=False),
-      convolution.Conv(filters, (1,) * n, dimension_numbers=_layouts(n), use_bias=use_bias,
-                       bias_initializer=_BIAS_INIT),
-      name='SeparableConv')
+    DepthwiseConv(
+      kernel_size,
+      depth_multiplier,
+      strides=strides,
+      padding=padding,
+      dilation=dilation,
+      use_bias=False,
+    ),
+    convolution.Conv(
+      filters,
+      (1,) * n,
+      dimension_numbers=_layouts(n),
+      use_bias=use_bias,
+      bias_initializer=_BIAS_INIT,
+    ),
+    name='SeparableConv',
+  )

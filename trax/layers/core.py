@@ -22,12 +22,12 @@ from trax.layers import initializers as init
 from trax.layers.assert_shape import assert_shape
 
 __all__ = [
-    'Dense',
-    'Embedding',
-    'Dropout',
-    'Weights',
-    'RandomUniform',
-    'LocallyConnected1d',
+  'Dense',
+  'Embedding',
+  'Dropout',
+  'Weights',
+  'RandomUniform',
+  'LocallyConnected1d',
 ]
 
 
@@ -54,10 +54,14 @@ class Dense(base.Layer):
 
   weight_names = ('w', 'b')
 
-  def __init__(self, n_units: int,
-               kernel_initializer: init.Initializer = init.GlorotUniformInitializer(),
-               bias_initializer: init.Initializer = init.RandomNormalInitializer(1e-6),
-               use_bias: bool = True, use_bfloat16: bool = False):
+  def __init__(
+    self,
+    n_units: int,
+    kernel_initializer: init.Initializer = init.GlorotUniformInitializer(),
+    bias_initializer: init.Initializer = init.RandomNormalInitializer(1e-6),
+    use_bias: bool = True,
+    use_bfloat16: bool = False,
+  ):
     super().__init__(name=f'Dense_{n_units}')
     self._n_units = n_units
     self._kernel_initializer = kernel_initializer
@@ -79,8 +83,10 @@ class Dense(base.Layer):
     w, b = self.weights if self._use_bias else (self.weights, None)
     d_in = _static_shape(x)[-1]
     if _is_concrete(d_in) and d_in != w.shape[0]:
-      raise ValueError(f'input shape {_static_shape(x)} has last dimension {d_in}, but the '
-                       f'weights expect {w.shape[0]} (w has shape {tuple(w.shape)}).')
+      raise ValueError(
+        f'input shape {_static_shape(x)} has last dimension {d_in}, but the '
+        f'weights expect {w.shape[0]} (w has shape {tuple(w.shape)}).'
+      )
     y = fastmath.matmul_last_axis(x, w)
     return y + b if self._use_bias else y
 
@@ -108,9 +114,15 @@ class Embedding(base.Layer):
     kernel_initializer: initializer of the table.
   """
 
-  def __init__(self, vocab_size: int, d_feature: int, use_bfloat16: bool = False,
-               kernel_initializer: init.Initializer = init.ScaledInitializer(
-                   out_dim=-1, in_dim=-2, scale=1., mode='fan_out', distribution='uniform')):
+  def __init__(
+    self,
+    vocab_size: int,
+    d_feature: int,
+    use_bfloat16: bool = False,
+    kernel_initializer: init.Initializer = init.ScaledInitializer(
+      out_dim=-1, in_dim=-2, scale=1.0, mode='fan_out', distribution='uniform'
+    ),
+  ):
     super().__init__(name=f'Embedding_{vocab_size}_{d_feature}')
     self._vocab_size = vocab_size
     self._d_feature = d_feature
@@ -127,8 +139,10 @@ class Embedding(base.Layer):
 
   def forward(self, x: Any) -> Any:
     if not np.issubdtype(shapes.as_numpy_dtype(x.dtype), np.integer):
-      raise TypeError(f'Embedding expects integer ids, got an array of dtype {x.dtype} '
-                      f'(shape {_static_shape(x)}); cast ids with jnp.astype(x, jnp.int32).')
+      raise TypeError(
+        f'Embedding expects integer ids, got an array of dtype {x.dtype} '
+        f'(shape {_static_shape(x)}); cast ids with jnp.astype(x, jnp.int32).'
+      )
     check_ids(fastmath.concrete_value(x), self._vocab_size, 'ids')
     embedded = jnp.take(self.weights, jnp.clip(x, 0, self._vocab_size - 1), axis=0)
     return jnp.astype(embedded, jnp.float32) if self._use_bfloat16 else embedded
@@ -156,8 +170,9 @@ class Dropout(base.Layer):
     mode: `'train'` drops; `'eval'` and `'predict'` pass inputs through.
   """
 
-  def __init__(self, rate: float = 0.0, shared_axes: 'Sequence[int] | None' = None,
-               mode: str = 'train'):
+  def __init__(
+    self, rate: float = 0.0, shared_axes: 'Sequence[int] | None' = None, mode: str = 'train'
+  ):
     super().__init__(name='Dropout')
     checks.check_fraction('Dropout', 'rate', rate)
     self._rate = rate
@@ -168,12 +183,12 @@ class Dropout(base.Layer):
     self.state = np.array(self._rate, np.float32)
 
   def forward(self, x: Any) -> Any:
-    if self._mode != 'train' or self._rate == 0.:
+    if self._mode != 'train' or self._rate == 0.0:
       return x
     mask_shape = list(fastmath.shape(x))
     for axis in self._shared_axes:
       mask_shape[axis] = 1
-    keep_prob = 1. - self._rate
+    keep_prob = 1.0 - self._rate
     keep = keep_mask(self.rng, self._rate, tuple(mask_shape))
     return jnp.where(keep, x / keep_prob, jnp.zeros_like(x))
 
@@ -206,8 +221,9 @@ class Weights(base.Layer):
     use_bfloat16: keep the weights in bfloat16.
   """
 
-  def __init__(self, initializer: init.Initializer, shape: Sequence[int] = (),
-               use_bfloat16: bool = False):
+  def __init__(
+    self, initializer: init.Initializer, shape: Sequence[int] = (), use_bfloat16: bool = False
+  ):
     super().__init__(n_in=0, name='Weights')
     self._initializer = initializer
     self._shape = tuple(shape)
@@ -235,8 +251,14 @@ class RandomUniform(base.Layer):
       across devices and this flag changes nothing; it is kept so Trax 1.x code runs.
   """
 
-  def __init__(self, min_val: float = 0.0, max_val: float = 1.0, shape: Sequence[int] = (),
-               dtype: Any = np.float32, sync: bool = False):
+  def __init__(
+    self,
+    min_val: float = 0.0,
+    max_val: float = 1.0,
+    shape: Sequence[int] = (),
+    dtype: Any = np.float32,
+    sync: bool = False,
+  ):
     super().__init__(n_in=0, name='RandomUniform')
     if not min_val < max_val:
       raise ValueError(f'RandomUniform needs min_val < max_val, got {min_val} and {max_val}.')
@@ -246,8 +268,7 @@ class RandomUniform(base.Layer):
     del sync
 
   def forward(self, inputs: Any) -> Any:
-    return fastmath.random.uniform(self.rng, self._shape, self._dtype, self._min_val,
-                                   self._max_val)
+    return fastmath.random.uniform(self.rng, self._shape, self._dtype, self._min_val, self._max_val)
 
 
 class LocallyConnected1d(base.Layer):
@@ -281,16 +302,22 @@ class LocallyConnected1d(base.Layer):
 
   weight_names = ('w', 'b')
 
-  def __init__(self, filters: int, kernel_size: int,
-               kernel_initializer: init.Initializer = init.GlorotUniformInitializer(),
-               bias_initializer: init.Initializer = init.RandomNormalInitializer(1e-6),
-               use_bias: bool = True, padding: str = 'VALID'):
+  def __init__(
+    self,
+    filters: int,
+    kernel_size: int,
+    kernel_initializer: init.Initializer = init.GlorotUniformInitializer(),
+    bias_initializer: init.Initializer = init.RandomNormalInitializer(1e-6),
+    use_bias: bool = True,
+    padding: str = 'VALID',
+  ):
     super().__init__(name=f'LocallyConnected1d_{filters}_{kernel_size}')
     if kernel_size < 1 or kernel_size % 2 != 1:
       raise ValueError(f'LocallyConnected1d needs an odd kernel_size, got {kernel_size}.')
     if padding not in ('VALID', 'SAME', 'WRAP'):
-      raise ValueError(f"LocallyConnected1d padding must be 'VALID', 'SAME' or 'WRAP', got "
-                       f'{padding!r}.')
+      raise ValueError(
+        f"LocallyConnected1d padding must be 'VALID', 'SAME' or 'WRAP', got {padding!r}."
+      )
     self._filters = filters
     self._kernel_size = kernel_size
     self._kernel_initializer = kernel_initializer
@@ -302,11 +329,13 @@ class LocallyConnected1d(base.Layer):
     length, d_in = input_signature.shape[-2:]
     n_out = length - self._kernel_size + 1 if self._padding == 'VALID' else length
     if n_out < 1:
-      raise ValueError(f'input length {length} is shorter than kernel_size '
-                       f'{self._kernel_size} with VALID padding.')
+      raise ValueError(
+        f'input length {length} is shorter than kernel_size {self._kernel_size} with VALID padding.'
+      )
     rng_w, rng_b = fastmath.random.split(self.rng, 2)
-    w = self._kernel_initializer((length, self._kernel_size, d_in, self._filters), rng_w,
-                                 nonreceptive_dims=[0])
+    w = self._kernel_initializer(
+      (length, self._kernel_size, d_in, self._filters), rng_w, nonreceptive_dims=[0]
+    )
     if self._use_bias:
       self.weights = (w, self._bias_initializer((n_out, self._filters), rng_b))
     else:
@@ -316,10 +345,11 @@ class LocallyConnected1d(base.Layer):
     w, b = self.weights if self._use_bias else (self.weights, None)
     length, k = w.shape[0], self._kernel_size
     expected = (length, w.shape[2])
-    if any(_is_concrete(got) and got != size
-           for got, size in zip(_static_shape(x)[-2:], expected)):
-      raise ValueError(f'input shape {_static_shape(x)} must end in (length, d) = '
-                       f'{expected}, as at initialization.')
+    if any(_is_concrete(got) and got != size for got, size in zip(_static_shape(x)[-2:], expected)):
+      raise ValueError(
+        f'input shape {_static_shape(x)} must end in (length, d) = '
+        f'{expected}, as at initialization.'
+      )
     # Every input position through every kernel tap: (..., L, K, filters).
     taps = jnp.einsum('...ld,lkdf->...lkf', x, w)
     if self._padding == 'VALID':
@@ -327,8 +357,9 @@ class LocallyConnected1d(base.Layer):
     else:
       n_out, starts = length, list(range(k))
       taps = self._pad(taps, (k - 1) // 2)
-    y = functools.reduce(operator.add,
-                         (taps[..., s:s + n_out, i, :] for i, s in enumerate(starts)))
+    y = functools.reduce(
+      operator.add, (taps[..., s : s + n_out, i, :] for i, s in enumerate(starts))
+    )
     return y + b if self._use_bias else y
 
   def _pad(self, taps: Any, h: int) -> Any:
@@ -349,8 +380,10 @@ def check_ids(ids: 'np.ndarray | None', n_ids: int, what: str) -> None:
   low, high = np.min(ids), np.max(ids)
   if low < 0 or high >= n_ids:
     bad = np.asarray(ids)[(ids < 0) | (ids >= n_ids)]
-    raise ValueError(f'{what} must lie in [0, {n_ids}), but {bad.size} of {np.size(ids)} do '
-                     f'not (from {low} to {high}; e.g. {bad.ravel()[:5].tolist()}).')
+    raise ValueError(
+      f'{what} must lie in [0, {n_ids}), but {bad.size} of {np.size(ids)} do '
+      f'not (from {low} to {high}; e.g. {bad.ravel()[:5].tolist()}).'
+    )
 
 
 def _static_shape(x: Any) -> tuple:

@@ -20,8 +20,16 @@ from trax import fastmath
 from trax.fastmath import numpy as jnp
 
 __all__ = [
-    'N_WEIGHTS_SHARDS', 'shard', 'unshard', 'unshard_in_pmap', 'jit_forward',
-    'mean_or_pmean', 'reshape_by_device', 'for_n_devices', 'on_cpu', 'on_accelerator',
+  'N_WEIGHTS_SHARDS',
+  'shard',
+  'unshard',
+  'unshard_in_pmap',
+  'jit_forward',
+  'mean_or_pmean',
+  'reshape_by_device',
+  'for_n_devices',
+  'on_cpu',
+  'on_accelerator',
 ]
 
 # Trax 1.4's global count of weight shards; trax shards weights by sharding, so it stays 1.
@@ -59,11 +67,13 @@ def shard(tensors: Any, n_shards: 'int | None' = None) -> Any:
   def shard_one(x):
     axis = _shard_axis(np.shape(x))
     if np.shape(x)[axis] % n_shards:
-      raise ValueError(f'Cannot split an array of shape {np.shape(x)} into {n_shards} '
-                       f'shards along axis {axis}.')
+      raise ValueError(
+        f'Cannot split an array of shape {np.shape(x)} into {n_shards} shards along axis {axis}.'
+      )
     pieces = np.split(np.asarray(x), n_shards, axis=axis)
     stacked = np.stack([pieces[i % n_shards] for i in range(n_devices)])
     return _leading_axis_over_devices(stacked, n_devices)
+
   return fastmath.nested_map(shard_one, tensors)
 
 
@@ -74,6 +84,7 @@ def unshard(tensors: Any, n_shards: 'int | None' = None) -> Any:
   def unshard_one(x):
     pieces = [np.squeeze(p, axis=0) for p in np.split(np.asarray(x), n_shards, axis=0)]
     return np.concatenate(pieces, axis=_shard_axis(pieces[0].shape))
+
   return fastmath.nested_map(unshard_one, tensors)
 
 
@@ -84,9 +95,11 @@ def unshard_in_pmap(tensors: Any, n_shards: int) -> Any:
     ValueError: always, saying what replaces it.
   """
   del tensors, n_shards
-  raise ValueError('unshard_in_pmap gathered pmap-sharded weights inside a pmap, which '
-                   'trax does not use: place weights with jax.sharding.NamedSharding (or '
-                   'use shard/unshard outside jit) and XLA gathers them where needed.')
+  raise ValueError(
+    'unshard_in_pmap gathered pmap-sharded weights inside a pmap, which '
+    'trax does not use: place weights with jax.sharding.NamedSharding (or '
+    'use shard/unshard outside jit) and XLA gathers them where needed.'
+  )
 
 
 def reshape_by_device(x: Any, n_devices: int, pure_np: bool = False) -> Any:
@@ -96,9 +109,11 @@ def reshape_by_device(x: Any, n_devices: int, pure_np: bool = False) -> Any:
   def reshape_one(y):
     batch = y.shape[0]
     if batch % n_devices:
-      raise ValueError(f'Number of devices ({n_devices}) does not evenly divide batch size '
-                       f'({batch}).')
+      raise ValueError(
+        f'Number of devices ({n_devices}) does not evenly divide batch size ({batch}).'
+      )
     return reshape(y, (n_devices, batch // n_devices) + tuple(y.shape[1:]))
+
   return fastmath.nested_map(reshape_one, x)
 
 
@@ -108,6 +123,7 @@ def for_n_devices(x: Any, n_devices: int) -> Any:
   With `n_devices > 1` on the jax backend the copies lie one on each device (as Trax 1.4's
   replicated arrays); `n_devices <= 1` returns `x` unchanged.
   """
+
   def replicate(y):
     if n_devices <= 1:
       return y
@@ -115,6 +131,7 @@ def for_n_devices(x: Any, n_devices: int) -> Any:
     if fastmath.is_backend('jax'):
       return _leading_axis_over_devices(copies, n_devices)
     return copies
+
   return fastmath.nested_map(replicate, x)
 
 
@@ -145,6 +162,7 @@ def jit_forward(forward: Callable, n_devices: int, do_mean: bool = True) -> Call
     if do_mean:
       outputs = fastmath.nested_map(lambda y: jnp.mean(y, axis=0), outputs)
     return outputs, state
+
   return forward_on_devices
 
 

@@ -26,8 +26,7 @@ class LayerError(Exception):
     path: names of the layers the error passed through, outermost first.
   """
 
-  def __init__(self, layer_name: str, method: str, caller: str, input_signature: Any,
-               message: str):
+  def __init__(self, layer_name: str, method: str, caller: str, input_signature: Any, message: str):
     super().__init__()
     self.path = [layer_name]
     self._method, self._caller = method, caller
@@ -35,15 +34,18 @@ class LayerError(Exception):
 
   def __str__(self) -> str:
     where = ' > '.join(self.path)
-    return (f'{self.path[-1]} (created at {self._caller}) failed in {self._method}.\n'
-            f'  layer path: {where}\n'
-            f'  input signature: {self._input_signature}\n'
-            f'  {self._message}')
+    return (
+      f'{self.path[-1]} (created at {self._caller}) failed in {self._method}.\n'
+      f'  layer path: {where}\n'
+      f'  input signature: {self._input_signature}\n'
+      f'  {self._message}'
+    )
 
 
 @contextlib.contextmanager
-def reraised_as_layer_error(layer_name: str, caller: str, method: str,
-                            inputs: Any) -> Iterator[None]:
+def reraised_as_layer_error(
+  layer_name: str, caller: str, method: str, inputs: Any
+) -> Iterator[None]:
   """Turns exceptions in the block into a `LayerError` (or extends one's layer path)."""
   try:
     yield
@@ -58,16 +60,22 @@ def reraised_as_layer_error(layer_name: str, caller: str, method: str,
 def _hint(error: Exception, inputs: Any) -> str:
   """What probably went wrong when a layer taking one array was given several."""
   kind = type(inputs).__name__
-  if (isinstance(inputs, (tuple, list)) and isinstance(error, (AttributeError, TypeError))
-      and f"'{kind}' object" in str(error)):
-    return (f'\n  The layer got a {kind} of {len(inputs)} items where it takes one array: '
-            'pass one array, or as many inputs as the model takes (its n_in).')
+  if (
+    isinstance(inputs, (tuple, list))
+    and isinstance(error, (AttributeError, TypeError))
+    and f"'{kind}' object" in str(error)
+  ):
+    return (
+      f'\n  The layer got a {kind} of {len(inputs)} items where it takes one array: '
+      'pass one array, or as many inputs as the model takes (its n_in).'
+    )
   return ''
 
 
 # Where layers being made now were asked for, set by `builds_layers_for_caller`.
 _CREATED_AT: 'contextvars.ContextVar[str | None]' = contextvars.ContextVar(
-    'trax_layers_created_at', default=None)
+  'trax_layers_created_at', default=None
+)
 
 
 def creation_site() -> str:
@@ -112,10 +120,12 @@ def builds_layers_for_caller(fn: _F) -> _F:
   Where a decorator does not fit (a Keras layer's `__init__`, whose signature Keras reads),
   enter `layers_created_at(caller_site())` instead.
   """
+
   @functools.wraps(fn)
   def wrapper(*args, **kwargs):
     with layers_created_at(caller_site()):
       return fn(*args, **kwargs)
+
   return wrapper  # type: ignore[return-value]
 
 

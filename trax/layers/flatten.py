@@ -18,8 +18,7 @@ from trax.layers.base import EMPTY_WEIGHTS
 from trax.layers.base import GET_STATE_FROM_CACHE
 from trax.layers.base import GET_WEIGHTS_FROM_CACHE
 
-__all__ = ['flatten_weights_and_state', 'unflatten_weights_and_state', 'np_to_file',
-           'np_from_file']
+__all__ = ['flatten_weights_and_state', 'unflatten_weights_and_state', 'np_to_file', 'np_from_file']
 
 
 def flatten_weights_and_state(weights: Any, state: Any) -> tuple[list, list]:
@@ -27,19 +26,24 @@ def flatten_weights_and_state(weights: Any, state: Any) -> tuple[list, list]:
   return fastmath.tree_flatten(weights), fastmath.tree_flatten(state)
 
 
-def unflatten_weights_and_state(flat_weights: list, flat_state: list,
-                                weights_and_state_signature: tuple[Any, Any],
-                                weights_only: bool = False) -> tuple[Any, Any]:
+def unflatten_weights_and_state(
+  flat_weights: list,
+  flat_state: list,
+  weights_and_state_signature: tuple[Any, Any],
+  weights_only: bool = False,
+) -> tuple[Any, Any]:
   """Inverse of `flatten_weights_and_state` given the trees' signature (or example)."""
   weights_tree, state_tree = weights_and_state_signature
-  weights, rest = fastmath.tree_unflatten(flat_weights, weights_tree,
-                                          copy_from_tree=[EMPTY_WEIGHTS, GET_WEIGHTS_FROM_CACHE])
+  weights, rest = fastmath.tree_unflatten(
+    flat_weights, weights_tree, copy_from_tree=[EMPTY_WEIGHTS, GET_WEIGHTS_FROM_CACHE]
+  )
   if rest:
     raise ValueError(f'{len(rest)} weights left over after filling the weights tree.')
   if weights_only:
     return weights, None
-  state, rest = fastmath.tree_unflatten(flat_state, state_tree,
-                                        copy_from_tree=[EMPTY_STATE, GET_STATE_FROM_CACHE])
+  state, rest = fastmath.tree_unflatten(
+    flat_state, state_tree, copy_from_tree=[EMPTY_STATE, GET_STATE_FROM_CACHE]
+  )
   if rest:
     raise ValueError(f'{len(rest)} state entries left over after filling the state tree.')
   return weights, state

@@ -66,8 +66,8 @@ def multigaussian_loss(preds: Any, targets: Any, ngauss: int = 1) -> Any:
   """
   d = targets.shape[-1]
   logits = preds[:, :ngauss]
-  mus = jnp.reshape(preds[:, ngauss:ngauss * (d + 1)], (-1, ngauss, d))
-  sigmas = preds[:, ngauss * (d + 1):]
+  mus = jnp.reshape(preds[:, ngauss : ngauss * (d + 1)], (-1, ngauss, d))
+  sigmas = preds[:, ngauss * (d + 1) :]
   sigmas = jnp.reshape(sigmas * sigmas + 1e-6, (-1, ngauss, d))
   log_mixture = logits - fastmath.logsumexp(logits, axis=-1, keepdims=True)
   log_densities = log_gaussian_diag_pdf(jnp.reshape(targets, (-1, 1, d)), mus, sigmas)

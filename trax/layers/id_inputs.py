@@ -14,17 +14,18 @@ claimed: nothing is checked that the model does not say.
 {0: 100}
 """
 
-
 from trax.layers import base
 from trax.layers import combinators as cb
 from trax.layers import config as config_lib
 from trax.layers import core
 
-_MOVERS = {'Dup': lambda top, config: [top[0], top[0]],
-           'Swap': lambda top, config: [top[1], top[0]],
-           'Drop': lambda top, config: [],
-           'ShiftRight': lambda top, config: [top[0]],
-           'Select': lambda top, config: [top[i] for i in _select_indices(config)]}
+_MOVERS = {
+  'Dup': lambda top, config: [top[0], top[0]],
+  'Swap': lambda top, config: [top[1], top[0]],
+  'Drop': lambda top, config: [],
+  'ShiftRight': lambda top, config: [top[0]],
+  'Select': lambda top, config: [top[i] for i in _select_indices(config)],
+}
 
 
 def id_input_vocab_sizes(model: base.Layer) -> dict[int, int]:
@@ -49,7 +50,7 @@ def _follow(layer: base.Layer, stack: list, found: dict) -> list:
   if type(layer) is cb.Parallel:
     outputs, start = [], 0
     for sublayer in layer.sublayers:
-      outputs += _follow(sublayer, top[start:start + sublayer.n_in], found)
+      outputs += _follow(sublayer, top[start : start + sublayer.n_in], found)
       start += sublayer.n_in
     return outputs + rest
   if isinstance(layer, core.Embedding):

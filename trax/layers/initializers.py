@@ -30,18 +30,18 @@ from trax.layers.config import register
 Initializer = Callable[..., 'jnp.ndarray']
 
 __all__ = [
-    'RandomNormalInitializer',
-    'RandomUniformInitializer',
-    'ScaledInitializer',
-    'GlorotNormalInitializer',
-    'GlorotUniformInitializer',
-    'LeCunNormalInitializer',
-    'LeCunUniformInitializer',
-    'KaimingNormalInitializer',
-    'KaimingUniformInitializer',
-    'OrthogonalInitializer',
-    'AtariConvInit',
-    'InitializerFromFile',
+  'RandomNormalInitializer',
+  'RandomUniformInitializer',
+  'ScaledInitializer',
+  'GlorotNormalInitializer',
+  'GlorotUniformInitializer',
+  'LeCunNormalInitializer',
+  'LeCunUniformInitializer',
+  'KaimingNormalInitializer',
+  'KaimingUniformInitializer',
+  'OrthogonalInitializer',
+  'AtariConvInit',
+  'InitializerFromFile',
 ]
 
 _MODES = ('fan_in', 'fan_out', 'fan_avg')
@@ -53,23 +53,31 @@ _TRUNCATED_NORMAL_STDDEV = 0.87962566103423978
 @register
 def RandomNormalInitializer(stddev: float = 1e-2) -> Initializer:
   """Samples from a normal distribution with mean 0 and standard deviation `stddev`."""
+
   def init(shape, rng, nonreceptive_dims=None):
     del nonreceptive_dims  # Fans play no part here.
     return stddev * fastmath.random.normal(rng, tuple(shape), jnp.float32)
+
   return init
 
 
 @register
 def RandomUniformInitializer(lim: float = 1.0) -> Initializer:
   """Samples uniformly from `[-lim, lim)`."""
+
   def init(shape, rng, nonreceptive_dims=None):
     del nonreceptive_dims  # Fans play no part here.
     return fastmath.random.uniform(rng, tuple(shape), jnp.float32, -lim, lim)
+
   return init
 
 
-def fans(shape: Sequence[int], out_dim: int = -1, in_dim: int = -2,
-         nonreceptive_dims: 'Sequence[int] | int | None' = None) -> tuple[int, int]:
+def fans(
+  shape: Sequence[int],
+  out_dim: int = -1,
+  in_dim: int = -2,
+  nonreceptive_dims: 'Sequence[int] | int | None' = None,
+) -> tuple[int, int]:
   """`(fan_in, fan_out)` of a kernel of `shape` (see the module docstring).
 
   Rank-1 shapes have both fans equal to their size; scalars have fans 1.
@@ -87,8 +95,9 @@ def fans(shape: Sequence[int], out_dim: int = -1, in_dim: int = -2,
 
 
 @register
-def ScaledInitializer(out_dim: int, in_dim: int, scale: float, mode: str,
-                      distribution: str) -> Initializer:
+def ScaledInitializer(
+  out_dim: int, in_dim: int, scale: float, mode: str, distribution: str
+) -> Initializer:
   """Variance scaling: samples with mean 0 and variance `scale / n`.
 
   Args:
@@ -99,75 +108,77 @@ def ScaledInitializer(out_dim: int, in_dim: int, scale: float, mode: str,
     distribution: `'normal'`, `'truncated_normal'` (at two standard deviations, rescaled to
       keep the variance) or `'uniform'` (on `[-sqrt(3 scale / n), sqrt(3 scale / n))`).
   """
-  if scale <= 0.:
+  if scale <= 0.0:
     raise ValueError(f'ScaledInitializer: scale must be positive, got {scale}.')
   if mode not in _MODES:
     raise ValueError(f'ScaledInitializer: mode must be one of {_MODES}, got {mode!r}.')
   if distribution not in _DISTRIBUTIONS:
-    raise ValueError(f'ScaledInitializer: distribution must be one of {_DISTRIBUTIONS}, '
-                     f'got {distribution!r}.')
+    raise ValueError(
+      f'ScaledInitializer: distribution must be one of {_DISTRIBUTIONS}, got {distribution!r}.'
+    )
 
   def init(shape, rng, nonreceptive_dims=None):
     shape = tuple(shape)
     fan_in, fan_out = fans(shape, out_dim, in_dim, nonreceptive_dims)
     n = {'fan_in': fan_in, 'fan_out': fan_out, 'fan_avg': (fan_in + fan_out) / 2}[mode]
-    variance = scale / max(1., n)  # Empty kernels have fans 0.
+    variance = scale / max(1.0, n)  # Empty kernels have fans 0.
     if distribution == 'uniform':
-      lim = math.sqrt(3. * variance)
+      lim = math.sqrt(3.0 * variance)
       return fastmath.random.uniform(rng, shape, jnp.float32, -lim, lim)
     if distribution == 'normal':
       return math.sqrt(variance) * fastmath.random.normal(rng, shape, jnp.float32)
     stddev = math.sqrt(variance) / _TRUNCATED_NORMAL_STDDEV
-    return stddev * fastmath.random.truncated_normal(rng, -2., 2., shape, jnp.float32)
+    return stddev * fastmath.random.truncated_normal(rng, -2.0, 2.0, shape, jnp.float32)
+
   return init
 
 
 @register
-def GlorotNormalInitializer(out_dim: int = -1, in_dim: int = -2,
-                            scale: float = 1.) -> Initializer:
+def GlorotNormalInitializer(out_dim: int = -1, in_dim: int = -2, scale: float = 1.0) -> Initializer:
   """Glorot & Bengio (2010) normal: variance `2 * scale / (fan_in + fan_out)`."""
   return ScaledInitializer(out_dim, in_dim, scale, 'fan_avg', 'normal')
 
 
 @register
-def GlorotUniformInitializer(out_dim: int = -1, in_dim: int = -2,
-                             scale: float = 1.) -> Initializer:
+def GlorotUniformInitializer(
+  out_dim: int = -1, in_dim: int = -2, scale: float = 1.0
+) -> Initializer:
   """Glorot & Bengio (2010) uniform: variance `2 * scale / (fan_in + fan_out)`."""
   return ScaledInitializer(out_dim, in_dim, scale, 'fan_avg', 'uniform')
 
 
 @register
-def LeCunNormalInitializer(out_dim: int = -1, in_dim: int = -2,
-                           scale: float = 1.) -> Initializer:
+def LeCunNormalInitializer(out_dim: int = -1, in_dim: int = -2, scale: float = 1.0) -> Initializer:
   """LeCun et al. (1998) normal: variance `scale / fan_in`."""
   return ScaledInitializer(out_dim, in_dim, scale, 'fan_in', 'normal')
 
 
 @register
-def LeCunUniformInitializer(out_dim: int = -1, in_dim: int = -2,
-                            scale: float = 1.) -> Initializer:
+def LeCunUniformInitializer(out_dim: int = -1, in_dim: int = -2, scale: float = 1.0) -> Initializer:
   """LeCun et al. (1998) uniform: variance `scale / fan_in`."""
   return ScaledInitializer(out_dim, in_dim, scale, 'fan_in', 'uniform')
 
 
 @register
-def KaimingNormalInitializer(out_dim: int = -1, in_dim: int = -2,
-                             param: float = 0.) -> Initializer:
+def KaimingNormalInitializer(
+  out_dim: int = -1, in_dim: int = -2, param: float = 0.0
+) -> Initializer:
   """He et al. (2015) normal for leaky ReLUs of negative slope `param`.
 
   Variance `2 / ((1 + param**2) * fan_in)`.
   """
-  return ScaledInitializer(out_dim, in_dim, 2. / (1. + param**2), 'fan_in', 'normal')
+  return ScaledInitializer(out_dim, in_dim, 2.0 / (1.0 + param**2), 'fan_in', 'normal')
 
 
 @register
-def KaimingUniformInitializer(out_dim: int = -1, in_dim: int = -2,
-                              param: float = 0.) -> Initializer:
+def KaimingUniformInitializer(
+  out_dim: int = -1, in_dim: int = -2, param: float = 0.0
+) -> Initializer:
   """He et al. (2015) uniform for leaky ReLUs of negative slope `param`.
 
   Variance `2 / ((1 + param**2) * fan_in)`.
   """
-  return ScaledInitializer(out_dim, in_dim, 2. / (1. + param**2), 'fan_in', 'uniform')
+  return ScaledInitializer(out_dim, in_dim, 2.0 / (1.0 + param**2), 'fan_in', 'uniform')
 
 
 @register
@@ -178,6 +189,7 @@ def OrthogonalInitializer(stddev: float = 1.0) -> Initializer:
   has orthonormal columns (if rows >= columns) or orthonormal rows (otherwise), drawn
   uniformly (Haar measure) from the orthogonal group.
   """
+
   def init(shape, rng, nonreceptive_dims=None):
     del nonreceptive_dims  # Fans play no part here.
     shape = tuple(shape)
@@ -190,6 +202,7 @@ def OrthogonalInitializer(stddev: float = 1.0) -> Initializer:
     if n_rows < n_cols:
       q = jnp.transpose(q)
     return stddev * jnp.reshape(q, shape)
+
   return init
 
 
@@ -201,18 +214,22 @@ def AtariConvInit(kernel_shape: Sequence[int], rng: Any, dtype: Any = np.float32
   factories above, this is itself the initializer.
   """
   height, width, in_channels, _ = kernel_shape
-  s = 1. / math.sqrt(height * width * in_channels)
+  s = 1.0 / math.sqrt(height * width * in_channels)
   return fastmath.random.uniform(rng, tuple(kernel_shape), dtype, -s, s)
 
 
 @register(reads_files=True)
 def InitializerFromFile(path: str) -> Initializer:
   """Loads the array saved at `path` (`.npy`, no pickles) and checks that its shape fits."""
+
   def init(shape, rng, nonreceptive_dims=None):
     del rng, nonreceptive_dims  # The file fixes the values.
     array = np.load(path, allow_pickle=False)
     if tuple(array.shape) != tuple(shape):
-      raise ValueError(f'InitializerFromFile: {path} holds an array of shape {array.shape}, '
-                       f'but the layer expects {tuple(shape)}.')
+      raise ValueError(
+        f'InitializerFromFile: {path} holds an array of shape {array.shape}, '
+        f'but the layer expects {tuple(shape)}.'
+      )
     return jnp.asarray(array, jnp.float32)
+
   return init

@@ -19,13 +19,13 @@ from trax.layers.metrics import target_entries
 from trax.layers.metrics import weighted_mean
 
 __all__ = [
-    'Accuracy',
-    'SequenceAccuracy',
-    'CrossEntropyLoss',
-    'CrossEntropyLossWithLogSoftmax',
-    'CrossEntropySum',
-    'BinaryCrossEntropyLoss',
-    'BinaryCrossEntropySum',
+  'Accuracy',
+  'SequenceAccuracy',
+  'CrossEntropyLoss',
+  'CrossEntropyLossWithLogSoftmax',
+  'CrossEntropySum',
+  'BinaryCrossEntropyLoss',
+  'BinaryCrossEntropySum',
 ]
 
 
@@ -40,8 +40,7 @@ def Accuracy(classifier: 'base.Layer | None' = None) -> base.Layer:
       (Trax 1.4 shared one default instance between all `Accuracy` layers).
   """
   classifier = array_fns.ArgMax() if classifier is None else classifier
-  return cb.Serial(classifier, _Equal(), _WeightedMean(), name='Accuracy',
-                   sublayers_to_print=[])
+  return cb.Serial(classifier, _Equal(), _WeightedMean(), name='Accuracy', sublayers_to_print=[])
 
 
 @register
@@ -55,8 +54,9 @@ def SequenceAccuracy(classifier: 'base.Layer | None' = None) -> base.Layer:
     classifier: maps model outputs to predicted categories; a new `ArgMax()` by default.
   """
   classifier = array_fns.ArgMax() if classifier is None else classifier
-  return cb.Serial(classifier, _Equal(), _WeightedSequenceMean(), name='SequenceAccuracy',
-                   sublayers_to_print=[])
+  return cb.Serial(
+    classifier, _Equal(), _WeightedSequenceMean(), name='SequenceAccuracy', sublayers_to_print=[]
+  )
 
 
 @register
@@ -67,8 +67,9 @@ def CrossEntropyLoss() -> base.Layer:
   `(...)`, `weights`. Kept for Trax 1.x models; prefer `WeightedCategoryCrossEntropy`,
   which takes logits and applies the softmax itself.
   """
-  return cb.Serial(_NegativeLogProb(), _WeightedMean(), name='CrossEntropyLoss',
-                   sublayers_to_print=[])
+  return cb.Serial(
+    _NegativeLogProb(), _WeightedMean(), name='CrossEntropyLoss', sublayers_to_print=[]
+  )
 
 
 @register
@@ -79,8 +80,13 @@ def CrossEntropyLossWithLogSoftmax() -> base.Layer:
   `WeightedCategoryCrossEntropy`, computed as Trax 1.x did: `LogSoftmax`, then
   `CrossEntropyLoss`.
   """
-  return cb.Serial(array_fns.LogSoftmax(), _NegativeLogProb(), _WeightedMean(),
-                   name='CrossEntropyLossWithLogSoftmax', sublayers_to_print=[])
+  return cb.Serial(
+    array_fns.LogSoftmax(),
+    _NegativeLogProb(),
+    _WeightedMean(),
+    name='CrossEntropyLossWithLogSoftmax',
+    sublayers_to_print=[],
+  )
 
 
 @register
@@ -89,8 +95,7 @@ def CrossEntropySum() -> base.Layer:
 
   Inputs: `log_probs` `(..., N)` (e.g. from `LogSoftmax`), `targets` `(...)`, `weights`.
   """
-  return cb.Serial(_NegativeLogProb(), WeightedSum(), name='CrossEntropySum',
-                   sublayers_to_print=[])
+  return cb.Serial(_NegativeLogProb(), WeightedSum(), name='CrossEntropySum', sublayers_to_print=[])
 
 
 @register
@@ -106,8 +111,12 @@ def BinaryCrossEntropyLoss() -> base.Layer:
   (the weights only divide out: Trax took the weighted mean of this one number). Prefer
   `BinaryCrossEntropy`, which takes logits and is stable for large ones.
   """
-  return cb.Serial(_BinaryCrossEntropyOfProbabilities(), _WeightedMean(),
-                   name='BinaryCrossEntropyLoss', sublayers_to_print=[])
+  return cb.Serial(
+    _BinaryCrossEntropyOfProbabilities(),
+    _WeightedMean(),
+    name='BinaryCrossEntropyLoss',
+    sublayers_to_print=[],
+  )
 
 
 @register
@@ -116,30 +125,39 @@ def BinaryCrossEntropySum() -> base.Layer:
 
   Inputs: `probabilities`, 0/1 `targets` (same shape), `weights`.
   """
-  return cb.Serial(_BinaryCrossEntropyOfProbabilities(), WeightedSum(),
-                   name='BinaryCrossEntropySum', sublayers_to_print=[])
+  return cb.Serial(
+    _BinaryCrossEntropyOfProbabilities(),
+    WeightedSum(),
+    name='BinaryCrossEntropySum',
+    sublayers_to_print=[],
+  )
 
 
 def _Equal() -> base.Layer:
-  return base.Fn('_Accuracy', lambda predictions, targets: jnp.astype(
-      jnp.equal(predictions, targets), jnp.float32))
+  return base.Fn(
+    '_Accuracy',
+    lambda predictions, targets: jnp.astype(jnp.equal(predictions, targets), jnp.float32),
+  )
 
 
 def _NegativeLogProb() -> base.Layer:
   def f(log_probs, targets):
     check_targets(log_probs, targets)
     return -target_entries(log_probs, targets)
+
   return base.Fn('_CrossEntropy', f)
 
 
 def _BinaryCrossEntropyOfProbabilities() -> base.Layer:
   """`-(t log p + (1 - t) log(1 - p))` summed over all items, over the batch size."""
+
   def f(probabilities, targets):
     shapes.assert_same_shape(probabilities, targets)
     targets = jnp.astype(targets, probabilities.dtype)
-    entropies = targets * jnp.log(probabilities) + (1. - targets) * jnp.log(1. - probabilities)
+    entropies = targets * jnp.log(probabilities) + (1.0 - targets) * jnp.log(1.0 - probabilities)
     batch_size = jnp.astype(fastmath.shape(probabilities)[0], entropies.dtype)
     return -jnp.sum(entropies) / batch_size
+
   return base.Fn('_BinaryCrossEntropy', f)
 
 
@@ -150,7 +168,8 @@ def _WeightedMean() -> base.Layer:
 def _WeightedSequenceMean() -> base.Layer:
   def f(correct, weights):
     # A sequence is right when no position of non-zero weight is wrong.
-    wrong = (1. - correct) * jnp.astype(weights, correct.dtype)
+    wrong = (1.0 - correct) * jnp.astype(weights, correct.dtype)
     axes = tuple(range(1, len(wrong.shape)))
-    return jnp.mean(jnp.astype(jnp.sum(wrong, axis=axes) == 0., jnp.float32))
+    return jnp.mean(jnp.astype(jnp.sum(wrong, axis=axes) == 0.0, jnp.float32))
+
   return base.Fn('_WeightedSequenceMean', f)

@@ -12,10 +12,10 @@ from trax.layers import base
 from trax.layers.config import register
 
 __all__ = [
-    'Maximum',
-    'Minimum',
-    'Average',
-    'BatchDot',
+  'Maximum',
+  'Minimum',
+  'Average',
+  'BatchDot',
 ]
 
 
@@ -54,8 +54,9 @@ class Average(base.Layer):
 
 
 @register
-def BatchDot(axes: Sequence[int] = (-1, -1), normalize: bool = False,
-             epsilon: float = 1e-7) -> base.Layer:
+def BatchDot(
+  axes: Sequence[int] = (-1, -1), normalize: bool = False, epsilon: float = 1e-7
+) -> base.Layer:
   """Per-example dot products of two batched inputs along one axis of each.
 
   For `x0` of shape `(batch, *a)` and `x1` of shape `(batch, *b)`, contracts axis
@@ -73,11 +74,14 @@ def BatchDot(axes: Sequence[int] = (-1, -1), normalize: bool = False,
     normalize: compute cosine similarities.
     epsilon: the smallest norm divided by, with `normalize`.
   """
+
   def dot(x0, x1):
     a0, a1 = axes[0] % len(x0.shape), axes[1] % len(x1.shape)
     if 0 in (a0, a1):
-      raise ValueError(f'BatchDot cannot contract the batch axis: axes={tuple(axes)} for '
-                       f'shapes {tuple(x0.shape)} and {tuple(x1.shape)}.')
+      raise ValueError(
+        f'BatchDot cannot contract the batch axis: axes={tuple(axes)} for '
+        f'shapes {tuple(x0.shape)} and {tuple(x1.shape)}.'
+      )
     if normalize:
       x0, x1 = _unit(x0, a0, epsilon), _unit(x1, a1, epsilon)
     letters = iter('cdefghijklmnopqrstuvwxyz')
@@ -85,12 +89,14 @@ def BatchDot(axes: Sequence[int] = (-1, -1), normalize: bool = False,
     right = ['b'] + [next(letters) for _ in x1.shape[1:]]
     right[a1] = left[a0]
     out = [c for i, c in enumerate(left) if i != a0] + [
-        c for i, c in enumerate(right[1:], 1) if i != a1]
+      c for i, c in enumerate(right[1:], 1) if i != a1
+    ]
     y = jnp.einsum(f'{"".join(left)},{"".join(right)}->{"".join(out)}', x0, x1)
     return jnp.reshape(y, (fastmath.shape(y)[0], 1)) if len(out) == 1 else y
+
   return base.Fn('BatchDot', dot)
 
 
 def _unit(x, axis: int, epsilon: float):
   squares = jnp.sum(x * x, axis=axis, keepdims=True)
-  return x * jnp.minimum(1. / jnp.sqrt(squares), 1. / epsilon)
+  return x * jnp.minimum(1.0 / jnp.sqrt(squares), 1.0 / epsilon)

@@ -28,25 +28,34 @@ from trax.layers import core
 from trax.layers.config import register
 
 __all__ = [
+  'CategoryCrossEntropy',
+  'WeightedCategoryCrossEntropy',
+  'CategoryAccuracy',
+  'WeightedCategoryAccuracy',
+  'MaskedSequenceAccuracy',
+  'BinaryCrossEntropy',
+  'L2Loss',
+  'SmoothL1Loss',
+  'MacroAveragedFScore',
+  'WeightedFScore',
+  'WeightedSum',
+  'takes_class_targets',
+]
+
+_CLASS_TARGET_METRICS = frozenset(
+  {
     'CategoryCrossEntropy',
     'WeightedCategoryCrossEntropy',
     'CategoryAccuracy',
     'WeightedCategoryAccuracy',
     'MaskedSequenceAccuracy',
-    'BinaryCrossEntropy',
-    'L2Loss',
-    'SmoothL1Loss',
+    'CrossEntropyLoss',
     'MacroAveragedFScore',
     'WeightedFScore',
-    'WeightedSum',
-    'takes_class_targets',
-]
-
-_CLASS_TARGET_METRICS = frozenset({
-    'CategoryCrossEntropy', 'WeightedCategoryCrossEntropy', 'CategoryAccuracy',
-    'WeightedCategoryAccuracy', 'MaskedSequenceAccuracy', 'CrossEntropyLoss',
-    'MacroAveragedFScore', 'WeightedFScore', 'CrossEntropyLossWithLogSoftmax',
-    'CrossEntropySum'})
+    'CrossEntropyLossWithLogSoftmax',
+    'CrossEntropySum',
+  }
+)
 
 
 @register
@@ -73,12 +82,14 @@ def CategoryCrossEntropy(label_smoothing: 'float | None' = None) -> base.Layer:
   def f(logits, targets):
     check_targets(logits, targets)
     return jnp.mean(_category_cross_entropy(logits, targets, label_smoothing))
+
   return base.Fn('CategoryCrossEntropy', f)
 
 
 @register
-def WeightedCategoryCrossEntropy(label_smoothing: 'float | None' = None,
-                                 cutoff: float = 0.0) -> base.Layer:
+def WeightedCategoryCrossEntropy(
+  label_smoothing: 'float | None' = None, cutoff: float = 0.0
+) -> base.Layer:
   """Like `CategoryCrossEntropy`, but a weighted mean over items (weights as 3rd input).
 
   Inputs: `logits` `(..., N)`, integer `targets` `(...)`, `weights` broadcastable to the
@@ -98,9 +109,10 @@ def WeightedCategoryCrossEntropy(label_smoothing: 'float | None' = None,
   def f(logits, targets, weights):
     check_targets(logits, targets)
     cross_entropies = _category_cross_entropy(logits, targets, label_smoothing)
-    if cutoff > 0.:
+    if cutoff > 0.0:
       cross_entropies = jnp.maximum(cross_entropies, cutoff) - cutoff
     return weighted_mean(cross_entropies, weights)
+
   return base.Fn('WeightedCategoryCrossEntropy', f)
 
 
@@ -110,9 +122,11 @@ def CategoryAccuracy() -> base.Layer:
 
   Inputs: scores `(..., N)`, integer `targets` `(...)`. Output: a float32 scalar.
   """
+
   def f(model_output, targets):
     check_targets(model_output, targets)
     return jnp.mean(_is_correct(model_output, targets))
+
   return base.Fn('CategoryAccuracy', f)
 
 
@@ -122,9 +136,11 @@ def WeightedCategoryAccuracy() -> base.Layer:
 
   Inputs: scores `(..., N)`, integer `targets` `(...)`, `weights` broadcastable to them.
   """
+
   def f(model_output, targets, weights):
     check_targets(model_output, targets)
     return weighted_mean(_is_correct(model_output, targets), weights)
+
   return base.Fn('WeightedCategoryAccuracy', f)
 
 
@@ -135,12 +151,14 @@ def MaskedSequenceAccuracy() -> base.Layer:
   Inputs: scores `(batch, length, N)`, integer `targets` `(batch, length)`, `weights`
   broadcastable to the targets (only zero versus non-zero matters).
   """
+
   def f(model_output, targets, weights):
     check_targets(model_output, targets)
     predictions = jnp.argmax(model_output, axis=-1)
     shapes.assert_same_shape(predictions, targets)
     position_ok = jnp.logical_or(jnp.equal(predictions, targets), jnp.equal(weights, 0))
     return jnp.mean(jnp.astype(jnp.all(position_ok, axis=-1), jnp.float32))
+
   return base.Fn('MaskedSequenceAccuracy', f)
 
 
@@ -153,19 +171,22 @@ def BinaryCrossEntropy() -> base.Layer:
   :math:`\mathrm{softplus}(x) - t x`: Trax 1.4 took the log of the sigmoid, which gives
   `inf` once :math:`|x|` passes about 17 in float32.
   """
+
   def f(logits, targets):
-    return jnp.mean(jnp.logaddexp(0., logits) - jnp.astype(targets, logits.dtype) * logits)
+    return jnp.mean(jnp.logaddexp(0.0, logits) - jnp.astype(targets, logits.dtype) * logits)
+
   return base.Fn('BinaryCrossEntropy', f)
 
 
 @register
 def L2Loss() -> base.Layer:
   """Weighted mean of squared errors `(model_output - targets)**2` (all the same shape)."""
+
   def f(model_output, targets, weights):
     shapes.assert_same_shape(model_output, targets)
     shapes.assert_same_shape(model_output, weights)
-    return weighted_mean((model_output - jnp.astype(targets, model_output.dtype))**2,
-                          weights)
+    return weighted_mean((model_output - jnp.astype(targets, model_output.dtype)) ** 2, weights)
+
   return base.Fn('L2Loss', f)
 
 
@@ -176,17 +197,18 @@ def SmoothL1Loss() -> base.Layer:
   .. math::
       h(d) = \tfrac12 d^2 \text{ if } |d| < 1 \text{, else } |d| - \tfrac12
   """
+
   def f(model_output, targets, weights):
     shapes.assert_same_shape(model_output, targets)
     shapes.assert_same_shape(model_output, weights)
     distance = jnp.abs(model_output - jnp.astype(targets, model_output.dtype))
-    return weighted_mean(jnp.where(distance < 1., 0.5 * distance**2, distance - 0.5),
-                          weights)
+    return weighted_mean(jnp.where(distance < 1.0, 0.5 * distance**2, distance - 0.5), weights)
+
   return base.Fn('SmoothL1Loss', f)
 
 
 @register
-def MacroAveragedFScore(beta: float = 1., initial_category_index: int = 0) -> base.Layer:
+def MacroAveragedFScore(beta: float = 1.0, initial_category_index: int = 0) -> base.Layer:
   r"""Unweighted mean over categories of the F-beta score of the argmax predictions.
 
   Inputs: scores `(..., N)`, integer `targets` `(...)`. For each category
@@ -204,13 +226,15 @@ def MacroAveragedFScore(beta: float = 1., initial_category_index: int = 0) -> ba
     beta: how many times more recall counts than precision.
     initial_category_index: categories below it (e.g. padding) are left out.
   """
+
   def f(model_output, targets):
     return jnp.mean(_f_scores(model_output, targets, beta, initial_category_index)[0])
+
   return base.Fn('MacroAveragedFScore', f)
 
 
 @register
-def WeightedFScore(beta: float = 1., initial_category_index: int = 0) -> base.Layer:
+def WeightedFScore(beta: float = 1.0, initial_category_index: int = 0) -> base.Layer:
   """Mean over categories of the F-beta score, weighted by each category's target count.
 
   Inputs and per-category scores as in `MacroAveragedFScore`.
@@ -219,23 +243,26 @@ def WeightedFScore(beta: float = 1., initial_category_index: int = 0) -> base.La
     beta: how many times more recall counts than precision.
     initial_category_index: categories below it (e.g. padding) are left out.
   """
+
   def f(model_output, targets):
     f_scores, n_targets = _f_scores(model_output, targets, beta, initial_category_index)
     return weighted_mean(f_scores, n_targets)
+
   return base.Fn('WeightedFScore', f)
 
 
 @register
 def WeightedSum() -> base.Layer:
   """`sum(values * weights)`: inputs `values` and `weights` (broadcastable)."""
+
   def f(values, weights):
     values = jnp.asarray(values)
     return jnp.sum(values * jnp.astype(weights, values.dtype))
+
   return base.Fn('WeightedSum', f)
 
 
-def _category_cross_entropy(logits: Any, targets: Any,
-                            label_smoothing: 'float | None') -> Any:
+def _category_cross_entropy(logits: Any, targets: Any, label_smoothing: 'float | None') -> Any:
   """Per-item cross-entropy, without materializing log_softmax or a one-hot array.
 
   With `lse = logsumexp(logits)`, `log_softmax(logits) = logits - lse`, so the smoothed
@@ -249,8 +276,7 @@ def _category_cross_entropy(logits: Any, targets: Any,
   target_logits = target_entries(logits, targets)
   if not label_smoothing:
     return lse - target_logits
-  return (lse - (1. - label_smoothing) * target_logits
-          - label_smoothing * jnp.mean(logits, axis=-1))
+  return lse - (1.0 - label_smoothing) * target_logits - label_smoothing * jnp.mean(logits, axis=-1)
 
 
 def takes_class_targets(layer: base.Layer) -> bool:
@@ -277,8 +303,9 @@ def check_targets(scores: Any, targets: Any) -> None:
   """Raises if concrete `targets` are not class ids of `scores`' last axis."""
   n_classes = scores.shape[-1]
   if isinstance(n_classes, int):
-    core.check_ids(fastmath.concrete_value(targets), n_classes,
-                   f'targets (class ids of {n_classes} classes)')
+    core.check_ids(
+      fastmath.concrete_value(targets), n_classes, f'targets (class ids of {n_classes} classes)'
+    )
 
 
 def _check_label_smoothing(label_smoothing: 'float | None') -> None:
@@ -293,8 +320,9 @@ def _is_correct(model_output: Any, targets: Any) -> Any:
   return jnp.astype(jnp.equal(predictions, targets), jnp.float32)
 
 
-def _f_scores(model_output: Any, targets: Any, beta: float,
-              initial_category_index: int) -> tuple[Any, Any]:
+def _f_scores(
+  model_output: Any, targets: Any, beta: float, initial_category_index: int
+) -> tuple[Any, Any]:
   """Per-category F-beta scores and target counts (float32 vectors)."""
   check_targets(model_output, targets)
   predictions = jnp.argmax(model_output, axis=-1)
@@ -305,11 +333,14 @@ def _f_scores(model_output: Any, targets: Any, beta: float,
   axes = tuple(range(len(predicted.shape) - 1))
   count = lambda x: jnp.sum(jnp.astype(x, jnp.float32), axis=axes)
   n_correct, n_predicted, n_targets = (
-      count(jnp.logical_and(predicted, target)), count(predicted), count(target))
+    count(jnp.logical_and(predicted, target)),
+    count(predicted),
+    count(target),
+  )
   beta2 = beta**2
   denominators = beta2 * n_targets + n_predicted
   # A category never predicted nor targeted has 0 correct: its score is 0, not 0/0.
-  f_scores = (1. + beta2) * n_correct / jnp.maximum(denominators, 1e-30)
+  f_scores = (1.0 + beta2) * n_correct / jnp.maximum(denominators, 1e-30)
   return f_scores, n_targets
 
 

@@ -18,23 +18,23 @@ from trax.layers.assert_shape import assert_shape
 from trax.layers.config import register
 
 __all__ = [
-    'PRelu',
-    'Relu6',
-    'GeneralRelu',
-    'HSigmoid',
-    'HardSwish',
-    'Mish',
-    'Softsign',
-    'Celu',
-    'LogSigmoid',
-    'HardShrink',
-    'SoftShrink',
-    'TanhShrink',
-    'SparsePlus',
-    'SparseSigmoid',
-    'Squareplus',
-    'Sparsemax',
-    'ThresholdReplace',
+  'PRelu',
+  'Relu6',
+  'GeneralRelu',
+  'HSigmoid',
+  'HardSwish',
+  'Mish',
+  'Softsign',
+  'Celu',
+  'LogSigmoid',
+  'HardShrink',
+  'SoftShrink',
+  'TanhShrink',
+  'SparsePlus',
+  'SparseSigmoid',
+  'Squareplus',
+  'Sparsemax',
+  'ThresholdReplace',
 ]
 
 
@@ -60,12 +60,13 @@ class PRelu(base.Layer):
     self._shared_axes = tuple(shared_axes)
 
   def init_weights_and_state(self, input_signature: Any) -> None:
-    shape = [1 if i in self._shared_axes else d
-             for i, d in enumerate(input_signature.shape) if i > 0]
+    shape = [
+      1 if i in self._shared_axes else d for i, d in enumerate(input_signature.shape) if i > 0
+    ]
     self.weights = jnp.zeros(shape, input_signature.dtype)
 
   def forward(self, x: Any) -> Any:
-    return jnp.maximum(x, 0.) - self.weights * jnp.maximum(-x, 0.)
+    return jnp.maximum(x, 0.0) - self.weights * jnp.maximum(-x, 0.0)
 
 
 def _relu6(x):
@@ -88,8 +89,9 @@ def Relu6() -> base.Layer:
 
 @register
 @assert_shape('...->...')
-def GeneralRelu(max_value: 'float | None' = None, negative_slope: float = 0.,
-                threshold: float = 0.) -> base.Layer:
+def GeneralRelu(
+  max_value: 'float | None' = None, negative_slope: float = 0.0, threshold: float = 0.0
+) -> base.Layer:
   r"""A ReLU with a ceiling, a slope below the threshold, and a moved threshold.
 
   .. math::
@@ -107,13 +109,15 @@ def GeneralRelu(max_value: 'float | None' = None, negative_slope: float = 0.,
     negative_slope: the slope :math:`s` below the threshold.
     threshold: the threshold :math:`t`; inputs at or below it give 0 (before the slope).
   """
+
   def relu(x):
     y = jnp.where(x > threshold, x, jnp.zeros_like(x))
     if max_value is not None:
-      y = jnp.clip(y, 0., max_value)
+      y = jnp.clip(y, 0.0, max_value)
     if negative_slope:
-      y = y - negative_slope * jnp.maximum(threshold - x, 0.)
+      y = y - negative_slope * jnp.maximum(threshold - x, 0.0)
     return y
+
   return base.Fn('GeneralRelu', relu)
 
 
@@ -124,7 +128,7 @@ def HSigmoid() -> base.Layer:
 
   Howard et al. (2019), https://arxiv.org/abs/1905.02244 (Keras' and jax's `hard_sigmoid`).
   """
-  return base.Fn('HSigmoid', lambda x: _relu6(x + 3.) / 6.)
+  return base.Fn('HSigmoid', lambda x: _relu6(x + 3.0) / 6.0)
 
 
 @register
@@ -134,7 +138,7 @@ def HardSwish() -> base.Layer:
 
   Howard et al. (2019), https://arxiv.org/abs/1905.02244.
   """
-  return base.Fn('HardSwish', lambda x: x * (_relu6(x + 3.) / 6.))
+  return base.Fn('HardSwish', lambda x: x * (_relu6(x + 3.0) / 6.0))
 
 
 @register
@@ -143,48 +147,51 @@ def Mish() -> base.Layer:
   r"""Mish: :math:`f(x) = x \tanh(\ln(1 + e^x))`. Misra (2019),
   https://arxiv.org/abs/1908.08681.
   """
-  return base.Fn('Mish', lambda x: x * jnp.tanh(jnp.logaddexp(x, 0.)))
+  return base.Fn('Mish', lambda x: x * jnp.tanh(jnp.logaddexp(x, 0.0)))
 
 
 @register
 @assert_shape('...->...')
 def Softsign() -> base.Layer:
   r""":math:`f(x) = x / (|x| + 1)`."""
-  return base.Fn('Softsign', lambda x: x / (jnp.abs(x) + 1.))
+  return base.Fn('Softsign', lambda x: x / (jnp.abs(x) + 1.0))
 
 
 @register
 @assert_shape('...->...')
-def Celu(alpha: float = 1.) -> base.Layer:
+def Celu(alpha: float = 1.0) -> base.Layer:
   r"""Continuously differentiable ELU: :math:`f(x) = x` for :math:`x > 0`, else
   :math:`\alpha (e^{x / \alpha} - 1)`. Barron (2017), https://arxiv.org/abs/1704.07483.
   """
-  return base.Fn('Celu', lambda x: jnp.where(
-      x > 0, x, alpha * jnp.expm1(jnp.minimum(x, 0.) / alpha)))
+  return base.Fn(
+    'Celu', lambda x: jnp.where(x > 0, x, alpha * jnp.expm1(jnp.minimum(x, 0.0) / alpha))
+  )
 
 
 @register
 @assert_shape('...->...')
 def LogSigmoid() -> base.Layer:
   r""":math:`f(x) = \ln \sigma(x) = -\ln(1 + e^{-x})`, computed stably."""
-  return base.Fn('LogSigmoid', lambda x: -jnp.logaddexp(-x, 0.))
+  return base.Fn('LogSigmoid', lambda x: -jnp.logaddexp(-x, 0.0))
 
 
 @register
 @assert_shape('...->...')
 def HardShrink(threshold: float = 0.5) -> base.Layer:
   r""":math:`f(x) = x` where :math:`|x| > t`, else 0."""
-  return base.Fn('HardShrink', lambda x: jnp.where(jnp.abs(x) > threshold, x,
-                                                   jnp.zeros_like(x)))
+  return base.Fn('HardShrink', lambda x: jnp.where(jnp.abs(x) > threshold, x, jnp.zeros_like(x)))
 
 
 @register
 @assert_shape('...->...')
 def SoftShrink(threshold: float = 0.5) -> base.Layer:
   r""":math:`f(x) = x - t` above :math:`t`, :math:`x + t` below :math:`-t`, else 0."""
-  return base.Fn('SoftShrink', lambda x: jnp.where(
-      x > threshold, x - threshold,
-      jnp.where(x < -threshold, x + threshold, jnp.zeros_like(x))))
+  return base.Fn(
+    'SoftShrink',
+    lambda x: jnp.where(
+      x > threshold, x - threshold, jnp.where(x < -threshold, x + threshold, jnp.zeros_like(x))
+    ),
+  )
 
 
 @register
@@ -200,24 +207,26 @@ def SparsePlus() -> base.Layer:
   r"""A piecewise smooth softplus: 0 for :math:`x \leq -1`, :math:`(x + 1)^2 / 4` on
   :math:`(-1, 1)`, :math:`x` from 1 on.
   """
-  return base.Fn('SparsePlus', lambda x: jnp.where(
-      x <= -1., jnp.zeros_like(x), jnp.where(x >= 1., x, (x + 1.)**2 / 4.)))
+  return base.Fn(
+    'SparsePlus',
+    lambda x: jnp.where(x <= -1.0, jnp.zeros_like(x), jnp.where(x >= 1.0, x, (x + 1.0) ** 2 / 4.0)),
+  )
 
 
 @register
 @assert_shape('...->...')
 def SparseSigmoid() -> base.Layer:
   r"""A piecewise linear sigmoid: :math:`\mathrm{clip}((x + 1) / 2, 0, 1)`."""
-  return base.Fn('SparseSigmoid', lambda x: jnp.clip((x + 1.) / 2., 0., 1.))
+  return base.Fn('SparseSigmoid', lambda x: jnp.clip((x + 1.0) / 2.0, 0.0, 1.0))
 
 
 @register
 @assert_shape('...->...')
-def Squareplus(b: float = 4.) -> base.Layer:
+def Squareplus(b: float = 4.0) -> base.Layer:
   r"""A smooth ReLU: :math:`f(x) = (x + \sqrt{x^2 + b}) / 2`. Barron (2021),
   https://arxiv.org/abs/2112.11687.
   """
-  return base.Fn('Squareplus', lambda x: (x + jnp.sqrt(x * x + b)) / 2.)
+  return base.Fn('Squareplus', lambda x: (x + jnp.sqrt(x * x + b)) / 2.0)
 
 
 @register
@@ -232,18 +241,20 @@ def Sparsemax(axis: int = -1) -> base.Layer:
   >>> Sparsemax()(np.array([[2., 1., -1.]])).tolist()
   [[1.0, 0.0, 0.0]]
   """
+
   def sparsemax(x):
     descending = -jnp.sort(-x, axis=axis)
     cumulative = jnp.cumsum(descending, axis=axis)
     ranks = jnp.cumsum(jnp.ones_like(x), axis=axis)  # 1, 2, ... along the axis
     # The support is the first k sorted entries; tau comes from the k-th cumulative sum.
-    thresholds = (cumulative - 1.) / ranks
+    thresholds = (cumulative - 1.0) / ranks
     # The sorted copy's dtype, not x's: a float64 numpy x is float32 under jax.
-    k = jnp.sum(jnp.astype(descending > thresholds, descending.dtype), axis=axis,
-                keepdims=True)
-    tau = jnp.sum(jnp.where(ranks == k, thresholds, jnp.zeros_like(thresholds)), axis=axis,
-                  keepdims=True)
-    return jnp.maximum(x - tau, 0.)
+    k = jnp.sum(jnp.astype(descending > thresholds, descending.dtype), axis=axis, keepdims=True)
+    tau = jnp.sum(
+      jnp.where(ranks == k, thresholds, jnp.zeros_like(thresholds)), axis=axis, keepdims=True
+    )
+    return jnp.maximum(x - tau, 0.0)
+
   return base.Fn('Sparsemax', sparsemax)
 
 
@@ -251,6 +262,6 @@ def Sparsemax(axis: int = -1) -> base.Layer:
 @assert_shape('...->...')
 def ThresholdReplace(threshold: float, default_value: float) -> base.Layer:
   r""":math:`f(x) = x` where :math:`x > t`, else `default_value`."""
-  return base.Fn('ThresholdReplace', lambda x: jnp.where(
-      x > threshold, x, jnp.full_like(x, default_value)))
-
+  return base.Fn(
+    'ThresholdReplace', lambda x: jnp.where(x > threshold, x, jnp.full_like(x, default_value))
+  )

@@ -69,17 +69,29 @@ class MultiHeadAttention(base.Layer):
     mode: 'train', 'eval' or 'predict'.
   """
 
-  def __init__(self, n_heads: int, d_key: int, d_value: 'int | None' = None,
-               d_out: 'int | None' = None, n_sequences: int = 1, masks: Sequence[str] = (),
-               causal: bool = False, use_bias: bool = True, dropout: float = 0.,
-               zero_masked: bool = False, mode: str = 'train'):
+  def __init__(
+    self,
+    n_heads: int,
+    d_key: int,
+    d_value: 'int | None' = None,
+    d_out: 'int | None' = None,
+    n_sequences: int = 1,
+    masks: Sequence[str] = (),
+    causal: bool = False,
+    use_bias: bool = True,
+    dropout: float = 0.0,
+    zero_masked: bool = False,
+    mode: str = 'train',
+  ):
     masks = tuple(masks)
     if any(m not in _MASK_NAMES for m in masks) or len(set(masks)) != len(masks):
-      raise ValueError(f'MultiHeadAttention: masks {masks} must be distinct names from '
-                       f'{_MASK_NAMES}.')
+      raise ValueError(
+        f'MultiHeadAttention: masks {masks} must be distinct names from {_MASK_NAMES}.'
+      )
     if not 1 <= n_sequences <= 3:
-      raise ValueError(f'MultiHeadAttention takes 1 to 3 of query, value, key; got '
-                       f'n_sequences={n_sequences}.')
+      raise ValueError(
+        f'MultiHeadAttention takes 1 to 3 of query, value, key; got n_sequences={n_sequences}.'
+      )
     super().__init__(n_in=n_sequences + len(masks), name='MultiHeadAttention')
     self._n_heads, self._d_key = n_heads, d_key
     self._d_value, self._d_out = d_value or d_key, d_out
@@ -90,10 +102,12 @@ class MultiHeadAttention(base.Layer):
   def init_weights_and_state(self, input_signature: Any) -> None:
     query, value, key, _ = self._split(input_signature)
     d_out = self._d_out or query.shape[-1]
-    shapes = [(query.shape[-1], self._n_heads * self._d_key),
-              (key.shape[-1], self._n_heads * self._d_key),
-              (value.shape[-1], self._n_heads * self._d_value),
-              (self._n_heads * self._d_value, d_out)]
+    shapes = [
+      (query.shape[-1], self._n_heads * self._d_key),
+      (key.shape[-1], self._n_heads * self._d_key),
+      (value.shape[-1], self._n_heads * self._d_value),
+      (self._n_heads * self._d_value, d_out),
+    ]
     rngs = fastmath.random.split(self.rng, len(shapes))
     weights = []
     for shape, rng in zip(shapes, rngs):
@@ -106,18 +120,23 @@ class MultiHeadAttention(base.Layer):
     query, value, key, masks = self._split(inputs)
     w = list(self.weights)
     per_projection = 2 if self._use_bias else 1
-    projections = [w[i:i + per_projection] for i in range(0, len(w), per_projection)]
+    projections = [w[i : i + per_projection] for i in range(0, len(w), per_projection)]
 
     def project(x, weights):
       y = jnp.dot(x, weights[0])
       return y + weights[1] if self._use_bias else y
+
     query_shape, key_shape = fastmath.shape(query), fastmath.shape(key)
-    q, k, v = (attention.heads_in_place(project(x, p), self._n_heads, shape)
-               for x, p, shape in zip((query, key, value), projections[:3],
-                                      (query_shape, key_shape, key_shape)))
+    q, k, v = (
+      attention.heads_in_place(project(x, p), self._n_heads, shape)
+      for x, p, shape in zip(
+        (query, key, value), projections[:3], (query_shape, key_shape, key_shape)
+      )
+    )
     mask = self._mask(masks, query_shape[1], key_shape[1])
     activations, probabilities = attention.attend_heads(
-        q, k, v, mask, self._dropout, self._mode, self.rng)
+      q, k, v, mask, self._dropout, self._mode, self.rng
+    )
     if self._zero_masked and mask is not None:
       kept = jnp.where(mask, probabilities, jnp.zeros_like(probabilities))
       activations = attention.mix_heads(kept, v)

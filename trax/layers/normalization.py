@@ -14,9 +14,9 @@ from trax.fastmath import numpy as jnp
 from trax.layers import base
 
 __all__ = [
-    'BatchNorm',
-    'LayerNorm',
-    'FilterResponseNorm',
+  'BatchNorm',
+  'LayerNorm',
+  'FilterResponseNorm',
 ]
 
 
@@ -59,9 +59,15 @@ class BatchNorm(base.Layer):
   weight_names = ('beta', 'gamma')
   state_names = ('running_mean', 'running_var', 'n_batches')
 
-  def __init__(self, axis: 'int | Sequence[int]' = (0, 1, 2), epsilon: float = 1e-5,
-               center: bool = True, scale: bool = True, momentum: float = 0.999,
-               mode: str = 'train'):
+  def __init__(
+    self,
+    axis: 'int | Sequence[int]' = (0, 1, 2),
+    epsilon: float = 1e-5,
+    center: bool = True,
+    scale: bool = True,
+    momentum: float = 0.999,
+    mode: str = 'train',
+  ):
     super().__init__(name='BatchNorm')
     self._axis = (axis,) if isinstance(axis, int) else tuple(axis)
     self._epsilon = epsilon
@@ -78,8 +84,11 @@ class BatchNorm(base.Layer):
     beta = jnp.zeros(params_shape, jnp.float32) if self._center else ()
     gamma = jnp.ones(params_shape, jnp.float32) if self._scale else ()
     self.weights = (beta, gamma)
-    self.state = (jnp.zeros(stats_shape, jnp.float32), jnp.ones(stats_shape, jnp.float32),
-                  jnp.zeros((), jnp.int32))
+    self.state = (
+      jnp.zeros(stats_shape, jnp.float32),
+      jnp.ones(stats_shape, jnp.float32),
+      jnp.zeros((), jnp.int32),
+    )
 
   def forward(self, x: Any) -> Any:
     running_mean, running_var, n_batches = self.state
@@ -89,8 +98,11 @@ class BatchNorm(base.Layer):
       # The mean's gradient through the variance is exactly 0 (the deviations sum to 0):
       # stopping it saves passes over x in the backward pass.
       var = jnp.mean(jnp.square(x - fastmath.stop_gradient(mean)), axis=axis, keepdims=True)
-      self.state = (self._smoothed(running_mean, mean), self._smoothed(running_var, var),
-                    n_batches + 1)
+      self.state = (
+        self._smoothed(running_mean, mean),
+        self._smoothed(running_var, var),
+        n_batches + 1,
+      )
     else:
       mean, var = self.debiased_statistics(running_mean, running_var, n_batches)
     # y = x * scale + offset with per-channel scale and offset: two passes over x instead
@@ -98,7 +110,7 @@ class BatchNorm(base.Layer):
     stats_shape, dtype = tuple(running_mean.shape), running_mean.dtype
     # In the statistics' dtype (float32 for float16 inputs): TF does not promote mixed types.
     mean, var = jnp.astype(mean, dtype), jnp.astype(var, dtype)
-    scale = 1. / jnp.sqrt(var + self._epsilon)
+    scale = 1.0 / jnp.sqrt(var + self._epsilon)
     beta, gamma = self.weights
     if self._scale:
       scale = scale * jnp.astype(jnp.reshape(gamma, stats_shape), dtype)
@@ -114,10 +126,11 @@ class BatchNorm(base.Layer):
 
   def _smoothed(self, running: Any, batch_value: Any) -> Any:
     m = self._momentum
-    return jnp.astype(m * running + (1. - m) * batch_value, running.dtype)
+    return jnp.astype(m * running + (1.0 - m) * batch_value, running.dtype)
 
-  def debiased_statistics(self, running_mean: Any, running_var: Any,
-                          n_batches: Any) -> tuple[Any, Any]:
+  def debiased_statistics(
+    self, running_mean: Any, running_var: Any, n_batches: Any
+  ) -> tuple[Any, Any]:
     """The mean and variance eval mode normalizes with, from the layer's state.
 
     The running averages without the weight `m**n` of their starting values (0 and 1)
@@ -125,11 +138,11 @@ class BatchNorm(base.Layer):
     """
     trained = n_batches > 0
     momentum = jnp.asarray(self._momentum, running_mean.dtype)  # float64 if state widened.
-    start_weight = jnp.where(trained, jnp.power(momentum, n_batches), 0.)
-    correction = 1. - start_weight
+    start_weight = jnp.where(trained, jnp.power(momentum, n_batches), 0.0)
+    correction = 1.0 - start_weight
     mean = running_mean / correction
     # Clamped: the subtraction can round below zero when correction is tiny.
-    var = jnp.maximum((running_var - start_weight) / correction, 0.)
+    var = jnp.maximum((running_var - start_weight) / correction, 0.0)
     return mean, var
 
 
@@ -165,14 +178,15 @@ class LayerNorm(base.Layer):
 
   def init_weights_and_state(self, input_signature: Any) -> None:
     d = input_signature.shape[-1]
-    self.weights = (jnp.ones((d,), input_signature.dtype),
-                    jnp.zeros((d,), input_signature.dtype))
+    self.weights = (jnp.ones((d,), input_signature.dtype), jnp.zeros((d,), input_signature.dtype))
 
   def forward(self, x: Any) -> Any:
     scale, bias = self.weights
     if isinstance(x.shape[-1], int) and x.shape[-1] != scale.shape[-1]:
-      raise ValueError(f'input shape {tuple(x.shape)} has last dimension {x.shape[-1]}, but '
-                       f'the scale and bias were initialized for {scale.shape[-1]}.')
+      raise ValueError(
+        f'input shape {tuple(x.shape)} has last dimension {x.shape[-1]}, but '
+        f'the scale and bias were initialized for {scale.shape[-1]}.'
+      )
     centered = x - jnp.mean(x, axis=-1, keepdims=True) if self._center else x
     variance = jnp.mean(centered * centered, axis=-1, keepdims=True)
     y = centered / jnp.sqrt(variance + self._epsilon) * scale
@@ -203,30 +217,43 @@ class FilterResponseNorm(base.Layer):
     init_learnt_epsilon: starting value of the learned part; must be positive.
   """
 
-  def __init__(self, mode: str = 'train', learn_epsilon: bool = False,
-               init_epsilon: float = 1e-6, init_learnt_epsilon: float = 1e-4):
+  def __init__(
+    self,
+    mode: str = 'train',
+    learn_epsilon: bool = False,
+    init_epsilon: float = 1e-6,
+    init_learnt_epsilon: float = 1e-4,
+  ):
     super().__init__(name='FilterResponseNorm')
     del mode  # Computes the same in every mode.
     if init_epsilon <= 0 or init_learnt_epsilon <= 0:
-      raise ValueError('FilterResponseNorm needs positive init_epsilon and '
-                       f'init_learnt_epsilon, got {init_epsilon} and {init_learnt_epsilon}.')
+      raise ValueError(
+        'FilterResponseNorm needs positive init_epsilon and '
+        f'init_learnt_epsilon, got {init_epsilon} and {init_learnt_epsilon}.'
+      )
     self._learn_epsilon = learn_epsilon
     self._init_epsilon = init_epsilon
     self._init_learnt_epsilon = init_learnt_epsilon
 
   def init_weights_and_state(self, input_signature: Any) -> None:
     channels = input_signature.shape[-1]
-    learnt_epsilon = ((jnp.asarray(self._init_learnt_epsilon, jnp.float32),)
-                      if self._learn_epsilon else ())
-    self.weights = (jnp.ones((channels,), jnp.float32), jnp.zeros((channels,), jnp.float32),
-                    learnt_epsilon)
+    learnt_epsilon = (
+      (jnp.asarray(self._init_learnt_epsilon, jnp.float32),) if self._learn_epsilon else ()
+    )
+    self.weights = (
+      jnp.ones((channels,), jnp.float32),
+      jnp.zeros((channels,), jnp.float32),
+      learnt_epsilon,
+    )
 
   def forward(self, x: Any) -> Any:
     gamma, beta, learnt_epsilon = self.weights
     rank = len(x.shape)
     if rank < 3:
-      raise ValueError(f'FilterResponseNorm needs inputs (batch, *spatial, channels) with at '
-                       f'least one spatial axis; got shape {tuple(x.shape)}.')
+      raise ValueError(
+        f'FilterResponseNorm needs inputs (batch, *spatial, channels) with at '
+        f'least one spatial axis; got shape {tuple(x.shape)}.'
+      )
     epsilon = self._init_epsilon
     if learnt_epsilon:
       epsilon = epsilon + jnp.abs(learnt_epsilon[0])

@@ -20,11 +20,11 @@ from trax.layers import base
 from trax.layers.config import register
 
 __all__ = [
-    'GroupNorm',
-    'L2Normalize',
-    'Standardize',
-    'Rescale',
-    'LayerScale',
+  'GroupNorm',
+  'L2Normalize',
+  'Standardize',
+  'Rescale',
+  'LayerScale',
 ]
 
 
@@ -54,8 +54,9 @@ class GroupNorm(base.Layer):
     scale: multiply by `scale`.
   """
 
-  def __init__(self, groups: int = 32, epsilon: float = 1e-3, center: bool = True,
-               scale: bool = True):
+  def __init__(
+    self, groups: int = 32, epsilon: float = 1e-3, center: bool = True, scale: bool = True
+  ):
     super().__init__(name=f'GroupNorm_{groups}')
     self._groups = groups
     self._epsilon = epsilon
@@ -65,8 +66,10 @@ class GroupNorm(base.Layer):
   def init_weights_and_state(self, input_signature: Any) -> None:
     channels, dtype = input_signature.shape[-1], input_signature.dtype
     self._check_channels(input_signature.shape)
-    self.weights = (jnp.ones((channels,), dtype) if self._scale else (),
-                    jnp.zeros((channels,), dtype) if self._center else ())
+    self.weights = (
+      jnp.ones((channels,), dtype) if self._scale else (),
+      jnp.zeros((channels,), dtype) if self._center else (),
+    )
 
   def forward(self, x: Any) -> Any:
     self._check_channels(x.shape)
@@ -85,8 +88,10 @@ class GroupNorm(base.Layer):
   def _check_channels(self, shape: Sequence) -> tuple:
     shape = tuple(shape)
     if len(shape) < 2 or shape[-1] % self._groups:
-      raise ValueError(f'{self.name} needs inputs (batch, ..., channels) with channels '
-                       f'divisible by groups={self._groups}, got shape {shape}.')
+      raise ValueError(
+        f'{self.name} needs inputs (batch, ..., channels) with channels '
+        f'divisible by groups={self._groups}, got shape {shape}.'
+      )
     return shape
 
 
@@ -105,7 +110,8 @@ def L2Normalize(axis: 'int | Sequence[int]' = -1, epsilon: float = 1e-12) -> bas
 
   def normalize(x):
     squares = jnp.sum(x * x, axis=axis, keepdims=True)
-    return x * jnp.minimum(1. / jnp.sqrt(squares), 1. / epsilon)
+    return x * jnp.minimum(1.0 / jnp.sqrt(squares), 1.0 / epsilon)
+
   return base.Fn('L2Normalize', normalize)
 
 
@@ -132,8 +138,9 @@ class Standardize(base.Layer):
     epsilon: the smallest standard deviation divided by.
   """
 
-  def __init__(self, axis: 'int | Sequence[int] | None' = -1, invert: bool = False,
-               epsilon: float = 1e-7):
+  def __init__(
+    self, axis: 'int | Sequence[int] | None' = -1, invert: bool = False, epsilon: float = 1e-7
+  ):
     super().__init__(name='Standardize')
     self._axis = tuple(axis) if isinstance(axis, (list, tuple)) else axis
     self._invert = invert
@@ -143,8 +150,9 @@ class Standardize(base.Layer):
     shape = tuple(input_signature.shape)
     kept = () if self._axis is None else {a % len(shape) for a in np.atleast_1d(self._axis)}
     stats_shape = tuple(shape[i] if i in kept else 1 for i in range(len(shape)))
-    dtype = input_signature.dtype if jnp.issubdtype(input_signature.dtype,
-                                                     np.floating) else np.float32
+    dtype = (
+      input_signature.dtype if jnp.issubdtype(input_signature.dtype, np.floating) else np.float32
+    )
     self.state = (jnp.zeros(stats_shape, dtype), jnp.ones(stats_shape, dtype))
 
   def forward(self, x: Any) -> Any:
@@ -155,7 +163,7 @@ class Standardize(base.Layer):
 
 
 @register
-def Rescale(scale: Any = 1., offset: Any = 0.) -> base.Layer:
+def Rescale(scale: Any = 1.0, offset: Any = 0.0) -> base.Layer:
   """`x * scale + offset` with constant `scale` and `offset` (scalars or per-channel lists).
 
   Integer inputs (such as uint8 pixels) are first cast to float32.
@@ -167,11 +175,13 @@ def Rescale(scale: Any = 1., offset: Any = 0.) -> base.Layer:
     scale: the factor, a number or a list broadcasting against the input's last axes.
     offset: the term added, likewise.
   """
+
   def rescale(x):
     if not jnp.issubdtype(x.dtype, np.floating):
       x = jnp.astype(x, np.float32)
     y = x * jnp.asarray(scale, x.dtype)
     return y if _is_zero(offset) else y + jnp.asarray(offset, x.dtype)
+
   return base.Fn('Rescale', rescale)
 
 
@@ -198,8 +208,7 @@ class LayerScale(base.Layer):
     self._init_value = init_value
 
   def init_weights_and_state(self, input_signature: Any) -> None:
-    self.weights = jnp.full((input_signature.shape[-1],), self._init_value,
-                            input_signature.dtype)
+    self.weights = jnp.full((input_signature.shape[-1],), self._init_value, input_signature.dtype)
 
   def forward(self, x: Any) -> Any:
     return x * self.weights

@@ -36,8 +36,14 @@ class NumpyFn(base.Layer):
     **kwargs: constant keyword arguments.
   """
 
-  def __init__(self, function: str, n_in: int = 1,
-               constants: Sequence[Sequence[Any]] = (), n_out: int = 1, **kwargs: Any):
+  def __init__(
+    self,
+    function: str,
+    n_in: int = 1,
+    constants: Sequence[Sequence[Any]] = (),
+    n_out: int = 1,
+    **kwargs: Any,
+  ):
     if not function.isidentifier() or function.startswith('_'):
       raise ValueError(f'NumpyFn: {function!r} is not the name of a public numpy function.')
     super().__init__(n_in=n_in, n_out=n_out, name=f'NumpyFn_{function}')
@@ -53,6 +59,8 @@ class NumpyFn(base.Layer):
     if self.n_out == 1:
       return outputs
     if not isinstance(outputs, (tuple, list)) or len(outputs) != self.n_out:
-      raise ValueError(f'{self.name}: numpy.{self._function} returned '
-                       f'{type(outputs).__name__}, not the {self.n_out} outputs of n_out.')
+      raise ValueError(
+        f'{self.name}: numpy.{self._function} returned '
+        f'{type(outputs).__name__}, not the {self.n_out} outputs of n_out.'
+      )
     return tuple(outputs)

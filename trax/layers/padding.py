@@ -15,9 +15,9 @@ from trax.layers import base
 from trax.layers.config import register
 
 __all__ = [
-    'ZeroPad',
-    'Crop',
-    'UpSample',
+  'ZeroPad',
+  'Crop',
+  'UpSample',
 ]
 
 
@@ -36,6 +36,7 @@ def ZeroPad(padding: Sequence[Sequence[int]]) -> base.Layer:
   def pad(x):
     _check_rank(x, len(pairs), 'ZeroPad')
     return jnp.pad(x, [(0, 0), *pairs, (0, 0)])
+
   return base.Fn('ZeroPad', pad)
 
 
@@ -55,10 +56,12 @@ def Crop(cropping: Sequence[Sequence[int]]) -> base.Layer:
     _check_rank(x, len(pairs), 'Crop')
     for size, (start, end) in zip(x.shape[1:], pairs):
       if size is not None and start + end >= size:
-        raise ValueError(f'Crop {pairs} leaves nothing of an axis of size {size} (input '
-                         f'shape {tuple(x.shape)}).')
+        raise ValueError(
+          f'Crop {pairs} leaves nothing of an axis of size {size} (input shape {tuple(x.shape)}).'
+        )
     index = tuple(slice(start, -end if end else None) for start, end in pairs)
     return x[(slice(None), *index)]
+
   return base.Fn('Crop', crop)
 
 
@@ -80,11 +83,11 @@ def UpSample(size: Sequence[int], interpolation: str = 'nearest') -> base.Layer:
   """
   size = tuple(size)
   if interpolation not in ('nearest', 'bilinear'):
-    raise ValueError(f"UpSample: interpolation must be 'nearest' or 'bilinear', got "
-                     f'{interpolation!r}.')
+    raise ValueError(
+      f"UpSample: interpolation must be 'nearest' or 'bilinear', got {interpolation!r}."
+    )
   if interpolation == 'bilinear' and len(size) != 2:
-    raise ValueError(f'UpSample: bilinear interpolation needs 2 spatial axes, got size '
-                     f'{size}.')
+    raise ValueError(f'UpSample: bilinear interpolation needs 2 spatial axes, got size {size}.')
 
   def upsample(x):
     _check_rank(x, len(size), 'UpSample')
@@ -94,6 +97,7 @@ def UpSample(size: Sequence[int], interpolation: str = 'nearest') -> base.Layer:
       else:
         x = _linear_upsample(x, axis, factor)
     return x
+
   return base.Fn('UpSample', upsample)
 
 
@@ -101,15 +105,15 @@ def _linear_upsample(x: Any, axis: int, factor: int) -> Any:
   """Linear interpolation along `axis` at half-pixel centers (a static axis size)."""
   n = x.shape[axis]
   if n is None:
-    raise ValueError(f'UpSample(bilinear) needs a known size on axis {axis}, got input '
-                     f'shape {tuple(x.shape)}.')
-  position = np.clip((np.arange(n * factor) + 0.5) / factor - 0.5, 0., n - 1.)
+    raise ValueError(
+      f'UpSample(bilinear) needs a known size on axis {axis}, got input shape {tuple(x.shape)}.'
+    )
+  position = np.clip((np.arange(n * factor) + 0.5) / factor - 0.5, 0.0, n - 1.0)
   low = np.floor(position).astype(np.int32)
   high = np.minimum(low + 1, n - 1)
   weight_shape = [1] * len(x.shape)
   weight_shape[axis] = n * factor
-  weight = jnp.reshape(jnp.asarray((position - low).astype(np.float32), x.dtype),
-                       weight_shape)
+  weight = jnp.reshape(jnp.asarray((position - low).astype(np.float32), x.dtype), weight_shape)
   below, above = jnp.take(x, low, axis=axis), jnp.take(x, high, axis=axis)
   return below + (above - below) * weight
 
@@ -118,8 +122,9 @@ def _pairs(pairs: Sequence[Sequence[int]], name: str, what: str) -> tuple:
   try:
     pairs = tuple((int(a), int(b)) for a, b in pairs)
   except (TypeError, ValueError):
-    raise ValueError(f'{name}: {what} must be (before, after) pairs of ints, one per '
-                     f'spatial axis; got {pairs!r}.') from None
+    raise ValueError(
+      f'{name}: {what} must be (before, after) pairs of ints, one per spatial axis; got {pairs!r}.'
+    ) from None
   if any(a < 0 or b < 0 for a, b in pairs):
     raise ValueError(f'{name}: {what} {pairs} must not be negative.')
   return pairs
@@ -127,6 +132,7 @@ def _pairs(pairs: Sequence[Sequence[int]], name: str, what: str) -> tuple:
 
 def _check_rank(x: Any, n_spatial: int, name: str) -> None:
   if len(x.shape) != n_spatial + 2:
-    raise ValueError(f'{name} expects inputs of rank {n_spatial + 2} (batch, {n_spatial} '
-                     f'spatial axes, channels), got shape {tuple(x.shape)}.')
-
+    raise ValueError(
+      f'{name} expects inputs of rank {n_spatial + 2} (batch, {n_spatial} '
+      f'spatial axes, channels), got shape {tuple(x.shape)}.'
+    )

@@ -18,16 +18,17 @@ from trax.layers import base
 from trax.layers.config import register
 
 __all__ = [
-    'MaxPool',
-    'SumPool',
-    'AvgPool',
-    'MaskedMean',
+  'MaxPool',
+  'SumPool',
+  'AvgPool',
+  'MaskedMean',
 ]
 
 
 @register
-def MaxPool(pool_size: Sequence[int] = (2, 2), strides: 'Sequence[int] | None' = None,
-            padding: str = 'VALID') -> base.Layer:
+def MaxPool(
+  pool_size: Sequence[int] = (2, 2), strides: 'Sequence[int] | None' = None, padding: str = 'VALID'
+) -> base.Layer:
   """Reduces each window of the spatial axes to its maximum.
 
   Args:
@@ -49,8 +50,9 @@ def MaxPool(pool_size: Sequence[int] = (2, 2), strides: 'Sequence[int] | None' =
 
 
 @register
-def SumPool(pool_size: Sequence[int] = (2, 2), strides: 'Sequence[int] | None' = None,
-            padding: str = 'VALID') -> base.Layer:
+def SumPool(
+  pool_size: Sequence[int] = (2, 2), strides: 'Sequence[int] | None' = None, padding: str = 'VALID'
+) -> base.Layer:
   """Reduces each window of the spatial axes to its sum (padding adds zeros).
 
   Arguments and shapes as in `MaxPool`.
@@ -62,8 +64,9 @@ def SumPool(pool_size: Sequence[int] = (2, 2), strides: 'Sequence[int] | None' =
 
 
 @register
-def AvgPool(pool_size: Sequence[int] = (2, 2), strides: 'Sequence[int] | None' = None,
-            padding: str = 'VALID') -> base.Layer:
+def AvgPool(
+  pool_size: Sequence[int] = (2, 2), strides: 'Sequence[int] | None' = None, padding: str = 'VALID'
+) -> base.Layer:
   """Reduces each window of the spatial axes to its mean.
 
   With 'SAME' padding, border windows average only their in-bounds elements (as Keras
@@ -89,29 +92,39 @@ def MaskedMean(keepdims: bool = False) -> base.Layer:
   Args:
     keepdims: keep axis 1 with size 1.
   """
+
   def mean(x, mask):
     mask = jnp.expand_dims(mask, tuple(range(2, len(x.shape))))
     total = jnp.sum(jnp.where(mask, x, jnp.zeros_like(x)), axis=1, keepdims=keepdims)
     return total / jnp.sum(jnp.astype(mask, total.dtype), axis=1, keepdims=keepdims)
+
   return base.Fn('MaskedMean', mean)
 
 
-def _pooling_layer(kind: str, pool_fn: Callable, pool_size: Sequence[int],
-                   strides: 'Sequence[int] | None', padding: str) -> base.Layer:
+def _pooling_layer(
+  kind: str,
+  pool_fn: Callable,
+  pool_size: Sequence[int],
+  strides: 'Sequence[int] | None',
+  padding: str,
+) -> base.Layer:
   """A layer applying `pool_fn` after checking the arguments and the input rank."""
   pool_size = tuple(pool_size)
   strides = tuple(strides) if strides is not None else (1,) * len(pool_size)
   name = f'{kind}{pool_size}'.replace(' ', '')
   if len(strides) != len(pool_size):
-    raise ValueError(f'{name}: strides {strides} must have one entry per axis of '
-                     f'pool_size {pool_size}.')
+    raise ValueError(
+      f'{name}: strides {strides} must have one entry per axis of pool_size {pool_size}.'
+    )
   if padding not in ('VALID', 'SAME'):
     raise ValueError(f"{name}: padding must be 'VALID' or 'SAME', got {padding!r}.")
 
   def pool(x: Any) -> Any:
     if len(x.shape) != len(pool_size) + 2:
       raise ValueError(
-          f'{name} expects inputs of rank {len(pool_size) + 2}, (batch, '
-          f'{len(pool_size)} spatial axes, channels), got shape {tuple(x.shape)}.')
+        f'{name} expects inputs of rank {len(pool_size) + 2}, (batch, '
+        f'{len(pool_size)} spatial axes, channels), got shape {tuple(x.shape)}.'
+      )
     return pool_fn(x, pool_size, strides, padding)
+
   return base.Fn(name, pool)

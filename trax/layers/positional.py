@@ -18,8 +18,8 @@ from trax.layers.attention import check_mode
 from trax.layers.config import register
 
 __all__ = [
-    'PositionalEncoding',
-    'ShiftRight',
+  'PositionalEncoding',
+  'ShiftRight',
 ]
 
 
@@ -57,19 +57,26 @@ class PositionalEncoding(base.Layer):
   >>> y = layer(np.zeros((2, 5, 8), np.float32))  # y[0] == the table's first 5 rows
   """
 
-  def __init__(self, max_len: int = 2048, dropout: float = 0.0,
-               dropout_broadcast_dims: Sequence[int] = (-2,), use_bfloat16: bool = False,
-               start_from_zero_prob: float = 1.0, max_offset: 'int | None' = None,
-               mode: str = 'train'):
+  def __init__(
+    self,
+    max_len: int = 2048,
+    dropout: float = 0.0,
+    dropout_broadcast_dims: Sequence[int] = (-2,),
+    use_bfloat16: bool = False,
+    start_from_zero_prob: float = 1.0,
+    max_offset: 'int | None' = None,
+    mode: str = 'train',
+  ):
     super().__init__()
     check_mode('PositionalEncoding', mode)
     checks.check_fraction('PositionalEncoding', 'dropout', dropout)
-    checks.check_fraction('PositionalEncoding', 'start_from_zero_prob', start_from_zero_prob,
-                          one_allowed=True)
+    checks.check_fraction(
+      'PositionalEncoding', 'start_from_zero_prob', start_from_zero_prob, one_allowed=True
+    )
     if max_offset is not None and max_offset < 0:
       raise ValueError(f'PositionalEncoding: max_offset must be >= 0, got {max_offset}.')
     self._max_len = max_len
-    self._dropout = dropout if mode == 'train' else 0.
+    self._dropout = dropout if mode == 'train' else 0.0
     self._dropout_broadcast_dims = tuple(dropout_broadcast_dims)
     self._use_bfloat16 = use_bfloat16
     self._start_from_zero_prob = start_from_zero_prob
@@ -101,29 +108,30 @@ class PositionalEncoding(base.Layer):
   def forward(self, x: Any) -> Any:
     table = self.weights
     if len(table.shape) != 2 or len(x.shape) != 3 or x.shape[-1] != table.shape[-1]:
-      raise ValueError(f'expected inputs (batch, length, {table.shape[-1]}) for a table of '
-                       f'shape {tuple(table.shape)}; got inputs of shape {tuple(x.shape)}.')
+      raise ValueError(
+        f'expected inputs (batch, length, {table.shape[-1]}) for a table of '
+        f'shape {tuple(table.shape)}; got inputs of shape {tuple(x.shape)}.'
+      )
     length = fastmath.shape(x)[1]
     if isinstance(length, int) and length > self._max_len:
-      raise ValueError(f'got sequences of length {length}, longer than max_len='
-                       f'{self._max_len}.')
+      raise ValueError(f'got sequences of length {length}, longer than max_len={self._max_len}.')
     if self._mode == 'predict':
       start = self.state
       self.state = start + length
       return x + fastmath.dynamic_slice_in_dim(table, start, length, axis=0)
-    random_start = self._mode == 'train' and self._start_from_zero_prob < 1.
-    if random_start or self._dropout > 0.:
+    random_start = self._mode == 'train' and self._start_from_zero_prob < 1.0
+    if random_start or self._dropout > 0.0:
       rngs = fastmath.random.split(self.rng, 3)  # Indexed: TF cannot unpack in a graph.
     if random_start:
       start = self._random_start(rngs[0], rngs[1], length)
       encoding = fastmath.dynamic_slice_in_dim(table, start, length, axis=0)
     else:
       encoding = table[:length]
-    if self._dropout > 0.:
+    if self._dropout > 0.0:
       mask_shape = [1, length, table.shape[-1]]
       for axis in self._dropout_broadcast_dims:
         mask_shape[axis] = 1
-      keep_prob = 1. - self._dropout
+      keep_prob = 1.0 - self._dropout
       keep = fastmath.random.bernoulli(rngs[2], keep_prob, tuple(mask_shape))
       encoding = jnp.where(keep, encoding / keep_prob, jnp.zeros_like(encoding))
     return x + encoding
@@ -144,7 +152,7 @@ def sinusoids(max_len: int, d_feature: int) -> np.ndarray:
   frequencies = np.exp(np.arange(0, d_feature, 2) * -(np.log(10000.0) / d_feature))
   table = np.zeros((max_len, d_feature), np.float32)
   table[:, 0::2] = np.sin(positions * frequencies)
-  table[:, 1::2] = np.cos(positions * frequencies[:d_feature // 2])
+  table[:, 1::2] = np.cos(positions * frequencies[: d_feature // 2])
   return table
 
 
@@ -168,10 +176,13 @@ def ShiftRight(n_positions: int = 1, mode: str = 'train') -> base.Layer:
     if mode == 'predict' or n_positions == 0:
       return x
     if len(x.shape) < 2:
-      raise ValueError(f'ShiftRight shifts axis 1 of inputs (batch, length, ...), but got '
-                       f'shape {tuple(x.shape)}; give a single sequence a batch axis, e.g. '
-                       'x[None, :].')
+      raise ValueError(
+        f'ShiftRight shifts axis 1 of inputs (batch, length, ...), but got '
+        f'shape {tuple(x.shape)}; give a single sequence a batch axis, e.g. '
+        'x[None, :].'
+      )
     widths = [(0, 0)] * len(x.shape)
     widths[1] = (n_positions, 0)
     return jnp.pad(x, widths)[:, :-n_positions]
+
   return base.Fn(f'ShiftRight({n_positions})', shift_right)

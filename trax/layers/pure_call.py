@@ -39,9 +39,17 @@ def observed(layer: Any) -> contextlib.AbstractContextManager:
 
 def snapshot(layer: Any) -> list:
   """The weights, state, rng and init flags of `layer` and all layers below it."""
-  return [(current, current._weights, current._state, current._rng,
-           current._initialized, current._init_cached)
-          for _, current in layer.walk()]
+  return [
+    (
+      current,
+      current._weights,
+      current._state,
+      current._rng,
+      current._initialized,
+      current._init_cached,
+    )
+    for _, current in layer.walk()
+  ]
 
 
 def restore(saved: list) -> None:
@@ -64,6 +72,7 @@ def init_eagerly(layer: Any, input_signature: Any) -> None:
   """`layer.init`, computing concrete weights even inside a jax trace (`Layer.__call__`
   under `jax.jit` must not keep traced weights on the layer)."""
   import jax  # Initialization is jax-only.
+
   with jax.ensure_compile_time_eval():
     layer.init(input_signature)
 

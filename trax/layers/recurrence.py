@@ -27,10 +27,10 @@ from trax.layers import core
 from trax.layers.config import register
 
 __all__ = [
-    'RNN',
-    'SimpleRNNCell',
-    'ResetAfterGRUCell',
-    'Flip',
+  'RNN',
+  'SimpleRNNCell',
+  'ResetAfterGRUCell',
+  'Flip',
 ]
 
 
@@ -60,11 +60,12 @@ def SimpleRNNCell(n_units: int, activation: 'base.Layer | None' = None) -> base.
     activation: a layer; `Tanh()` by default.
   """
   return cb.Serial(
-      cb.Concatenate(),                                               # [x, h]
-      core.Dense(n_units),
-      activation_fns.Tanh() if activation is None else activation,   # h'
-      cb.Dup(),                                                       # h' h'
-      name=f'SimpleRNNCell_{n_units}')
+    cb.Concatenate(),  # [x, h]
+    core.Dense(n_units),
+    activation_fns.Tanh() if activation is None else activation,  # h'
+    cb.Dup(),  # h' h'
+    name=f'SimpleRNNCell_{n_units}',
+  )
 
 
 @register
@@ -92,27 +93,36 @@ def ResetAfterGRUCell(n_units: int) -> base.Layer:
   Args:
     n_units: size of `h`.
   """
-  return cb.Serial(                                                          # x h
-      cb.Select([0, 1, 1]),                                                  # x h h
-      cb.Parallel(core.Dense(3 * n_units), core.Dense(3 * n_units)),         # gx gh h
-      cb.Parallel(cb.Split(3), cb.Split(3)),                         # xz xr xh hz hr hh h
-      cb.Select([0, 3, 1, 4, 2, 5, 6]),                              # xz hz xr hr xh hh h
-      cb.Parallel([cb.Add(), activation_fns.Sigmoid()],
-                  [cb.Add(), activation_fns.Sigmoid()]),                     # z r xh hh h
-      cb.Select([0, 1, 3, 2, 4]),                                            # z r hh xh h
-      cb.Parallel(None, [cb.Multiply(), cb.Add(), activation_fns.Tanh()]),   # z c h
-      cb.Select([2, 0, 1]),                                                  # h z c
-      cb.Gate(),                                                   # h' = z h + (1 - z) c
-      cb.Dup(),                                                              # h' h'
-      name=f'ResetAfterGRUCell_{n_units}')
+  return cb.Serial(  # x h
+    cb.Select([0, 1, 1]),  # x h h
+    cb.Parallel(core.Dense(3 * n_units), core.Dense(3 * n_units)),  # gx gh h
+    cb.Parallel(cb.Split(3), cb.Split(3)),  # xz xr xh hz hr hh h
+    cb.Select([0, 3, 1, 4, 2, 5, 6]),  # xz hz xr hr xh hh h
+    cb.Parallel(
+      [cb.Add(), activation_fns.Sigmoid()], [cb.Add(), activation_fns.Sigmoid()]
+    ),  # z r xh hh h
+    cb.Select([0, 1, 3, 2, 4]),  # z r hh xh h
+    cb.Parallel(None, [cb.Multiply(), cb.Add(), activation_fns.Tanh()]),  # z c h
+    cb.Select([2, 0, 1]),  # h z c
+    cb.Gate(),  # h' = z h + (1 - z) c
+    cb.Dup(),  # h' h'
+    name=f'ResetAfterGRUCell_{n_units}',
+  )
 
 
 @register
-def RNN(cell: base.Layer, n_units: int, state_depth: 'int | None' = None,
-        return_sequences: bool = True, return_state: bool = False,
-        go_backwards: bool = False, masked: bool = False,
-        zero_output_for_mask: bool = False, initial_state: bool = False,
-        mode: str = 'train') -> base.Layer:
+def RNN(
+  cell: base.Layer,
+  n_units: int,
+  state_depth: 'int | None' = None,
+  return_sequences: bool = True,
+  return_state: bool = False,
+  go_backwards: bool = False,
+  masked: bool = False,
+  zero_output_for_mask: bool = False,
+  initial_state: bool = False,
+  mode: str = 'train',
+) -> base.Layer:
   """Runs `cell` along axis 1 of `(batch, length, d_in)` inputs (see the module docstring).
 
   Inputs: `x`, then the mask `(batch, length)` if `masked`, then the start state
@@ -142,18 +152,21 @@ def RNN(cell: base.Layer, n_units: int, state_depth: 'int | None' = None,
   layers = []
   if go_backwards:
     layers.append(cb.Parallel(*[Flip(1) for _ in range(n_sequences)]))
-  if not initial_state:                                           # x [mask]
-    layers.append(cb.Branch(None, _Zeros(state_depth)))           # x zeros [mask]
+  if not initial_state:  # x [mask]
+    layers.append(cb.Branch(None, _Zeros(state_depth)))  # x zeros [mask]
     if masked:
-      layers.append(cb.Select([0, 2, 1], n_in=3))                 # x mask zeros
-  if masked:                                                      # x mask s0
-    layers += [cb.Branch(None, _Zeros(n_units)),                  # x y0 mask s0
-               cb.Select([0, 2, 1, 3], n_in=4),                   # x mask y0 s0
-               control_flow.Scan(_MaskedStep(cell, zero_output_for_mask), axis=1,
-                                 n_carry=2, mode=mode),           # ys y_last s_final
-               cb.Select([0, 2], n_in=3)]                         # ys s_final
-  else:                                                           # x s0
-    layers.append(control_flow.Scan(cell, axis=1, mode=mode))    # ys s_final
+      layers.append(cb.Select([0, 2, 1], n_in=3))  # x mask zeros
+  if masked:  # x mask s0
+    layers += [
+      cb.Branch(None, _Zeros(n_units)),  # x y0 mask s0
+      cb.Select([0, 2, 1, 3], n_in=4),  # x mask y0 s0
+      control_flow.Scan(
+        _MaskedStep(cell, zero_output_for_mask), axis=1, n_carry=2, mode=mode
+      ),  # ys y_last s_final
+      cb.Select([0, 2], n_in=3),
+    ]  # ys s_final
+  else:  # x s0
+    layers.append(control_flow.Scan(cell, axis=1, mode=mode))  # ys s_final
   if not return_sequences:
     layers.append(base.Fn('LastStep', lambda ys: ys[:, -1]))
   if not return_state:
@@ -163,22 +176,27 @@ def RNN(cell: base.Layer, n_units: int, state_depth: 'int | None' = None,
 
 def _Zeros(depth: int) -> base.Layer:
   """Zeros `(batch, depth)` for inputs `(batch, length, d)`, in the input's float type."""
+
   def zeros(x):
     x = jnp.asarray(x)  # The backend's type: float64 numpy inputs are float32 under jax.
     dtype = x.dtype if jnp.issubdtype(x.dtype, np.floating) else np.float32
     return jnp.zeros((fastmath.shape(x)[0], depth), dtype)
+
   return base.Fn('Zeros', zeros)
 
 
 def _MaskedStep(cell: base.Layer, zero_output: bool) -> base.Layer:
   """`(x_t, mask_t, y_prev, state) -> (y_out, y_kept, state_kept)` around `cell`."""
+
   def keep(y, new_state, mask, y_prev, state):
     mask = jnp.expand_dims(mask, -1)
     y_kept = jnp.where(mask, y, y_prev)
     y_out = jnp.where(mask, y, jnp.zeros_like(y)) if zero_output else y_kept
     return y_out, y_kept, jnp.where(mask, new_state, state)
-  return cb.Serial(                                               # x m y_prev s
-      cb.Select([0, 3, 1, 2, 3]),                                 # x s m y_prev s
-      cell,                                                       # y s_new m y_prev s
-      base.Fn('KeepMasked', keep, n_out=3),                       # y_out y_kept s_kept
-      name='MaskedStep')
+
+  return cb.Serial(  # x m y_prev s
+    cb.Select([0, 3, 1, 2, 3]),  # x s m y_prev s
+    cell,  # y s_new m y_prev s
+    base.Fn('KeepMasked', keep, n_out=3),  # y_out y_kept s_kept
+    name='MaskedStep',
+  )

@@ -14,11 +14,11 @@ from trax.layers import base
 from trax.layers.config import register
 
 __all__ = [
-    'Reshape',
-    'Transpose',
-    'RepeatVector',
-    'GetItem',
-    'index_spec',
+  'Reshape',
+  'Transpose',
+  'RepeatVector',
+  'GetItem',
+  'index_spec',
 ]
 
 
@@ -35,6 +35,7 @@ def Reshape(shape: Sequence[int]) -> base.Layer:
 
   def reshape(x):
     return jnp.reshape(x, (fastmath.shape(x)[0], *shape))
+
   return base.Fn('Reshape', reshape)
 
 
@@ -51,9 +52,11 @@ def Transpose(axes: Sequence[int]) -> base.Layer:
 
   def transpose(x):
     if len(x.shape) != len(axes):
-      raise ValueError(f'Transpose{axes} expects inputs of rank {len(axes)}, got shape '
-                       f'{tuple(x.shape)}.')
+      raise ValueError(
+        f'Transpose{axes} expects inputs of rank {len(axes)}, got shape {tuple(x.shape)}.'
+      )
     return jnp.transpose(x, axes)
+
   return base.Fn('Transpose', transpose)
 
 
@@ -64,10 +67,12 @@ def RepeatVector(n: int) -> base.Layer:
   >>> RepeatVector(3)(np.zeros((2, 4))).shape
   (2, 3, 4)
   """
+
   def repeat(x):
     if len(x.shape) != 2:
       raise ValueError(f'RepeatVector expects inputs (batch, d), got shape {tuple(x.shape)}.')
     return jnp.repeat(jnp.expand_dims(x, 1), n, axis=1)
+
   return base.Fn('RepeatVector', repeat)
 
 
@@ -89,6 +94,7 @@ def GetItem(index: Sequence[Any]) -> base.Layer:
 
   def get_item(x):
     return x[numpy_index]
+
   return base.Fn('GetItem', get_item)
 
 
@@ -113,8 +119,9 @@ def index_spec(index: Any) -> list:
     elif isinstance(entry, int) and not isinstance(entry, bool):
       spec.append(entry)
     else:
-      raise ValueError(f'GetItem takes basic indices (ints, slices, None, ...), got '
-                       f'{entry!r} in {index!r}.')
+      raise ValueError(
+        f'GetItem takes basic indices (ints, slices, None, ...), got {entry!r} in {index!r}.'
+      )
   return spec
 
 
@@ -131,5 +138,6 @@ def _from_spec(entry: Any) -> Any:
     return slice(*entry)
   if entry is None or isinstance(entry, int):
     return entry
-  raise ValueError(f'GetItem: index entries are ints, None, "..." or [start, stop, step]; '
-                   f'got {entry!r}.')
+  raise ValueError(
+    f'GetItem: index entries are ints, None, "..." or [start, stop, step]; got {entry!r}.'
+  )

@@ -17,11 +17,11 @@ from trax.layers import initializers as init
 from trax.layers.config import register
 
 __all__ = [
-    'LSTMCell',
-    'LSTM',
-    'GRUCell',
-    'GRU',
-    'MakeZeroState',
+  'LSTMCell',
+  'LSTM',
+  'GRUCell',
+  'GRU',
+  'MakeZeroState',
 ]
 
 
@@ -58,9 +58,13 @@ class LSTMCell(base.Layer):
 
   weight_names = ('w', 'b')
 
-  def __init__(self, n_units: int, forget_bias: float = 1.0,
-               kernel_initializer: init.Initializer = init.GlorotUniformInitializer(),
-               bias_initializer: init.Initializer = init.RandomNormalInitializer(1e-6)):
+  def __init__(
+    self,
+    n_units: int,
+    forget_bias: float = 1.0,
+    kernel_initializer: init.Initializer = init.GlorotUniformInitializer(),
+    bias_initializer: init.Initializer = init.RandomNormalInitializer(1e-6),
+  ):
     super().__init__(n_in=2, n_out=2)
     self._n_units = n_units
     self._forget_bias = forget_bias
@@ -115,9 +119,13 @@ class GRUCell(base.Layer):
     bias_initializer: initializer of `b1` (before `forget_bias` is added) and `b2`.
   """
 
-  def __init__(self, n_units: int, forget_bias: float = 0.0,
-               kernel_initializer: init.Initializer = init.RandomUniformInitializer(0.01),
-               bias_initializer: init.Initializer = init.RandomNormalInitializer(1e-6)):
+  def __init__(
+    self,
+    n_units: int,
+    forget_bias: float = 0.0,
+    kernel_initializer: init.Initializer = init.RandomUniformInitializer(0.01),
+    bias_initializer: init.Initializer = init.RandomNormalInitializer(1e-6),
+  ):
     super().__init__(n_in=2, n_out=2)
     self._n_units = n_units
     self._forget_bias = forget_bias
@@ -130,8 +138,7 @@ class GRUCell(base.Layer):
     n, d_in = self._n_units, x.shape[-1]
     rng1, rng2, rng3, rng4 = fastmath.random.split(self.rng, 4)
     w1 = self._kernel_initializer((d_in + n, 2 * n), rng1)
-    b1 = fastmath.index_add(self._bias_initializer((2 * n,), rng2), slice(0, n),
-                            self._forget_bias)
+    b1 = fastmath.index_add(self._bias_initializer((2 * n,), rng2), slice(0, n), self._forget_bias)
     w2 = self._kernel_initializer((d_in + n, n), rng3)
     b2 = self._bias_initializer((n,), rng4)
     self.weights = (w1, b1, w2, b2)
@@ -139,10 +146,11 @@ class GRUCell(base.Layer):
   def forward(self, inputs: Any) -> Any:
     x, h = inputs
     w1, b1, w2, b2 = self.weights
-    u, r = jnp.split(fastmath.sigmoid(jnp.dot(jnp.concatenate([x, h], axis=-1), w1) + b1),
-                     2, axis=-1)
+    u, r = jnp.split(
+      fastmath.sigmoid(jnp.dot(jnp.concatenate([x, h], axis=-1), w1) + b1), 2, axis=-1
+    )
     c = jnp.tanh(jnp.dot(jnp.concatenate([x, r * h], axis=-1), w2) + b2)
-    new_h = u * h + (1. - u) * c
+    new_h = u * h + (1.0 - u) * c
     return new_h, new_h
 
 
@@ -169,14 +177,16 @@ def _ZeroState(depth: int) -> base.Layer:
 
 def _zero_state(x: Any, depth: int) -> Any:
   if len(x.shape) != 3:
-    raise ValueError('MakeZeroState expects inputs of shape (batch, length, depth), got '
-                     f'shape {tuple(x.shape)}.')
+    raise ValueError(
+      f'MakeZeroState expects inputs of shape (batch, length, depth), got shape {tuple(x.shape)}.'
+    )
   return jnp.zeros((fastmath.shape(x)[0], depth), x.dtype)
 
 
 @register
-def LSTM(n_units: int, mode: str = 'train', return_state: bool = False,
-         initial_state: bool = False) -> base.Layer:
+def LSTM(
+  n_units: int, mode: str = 'train', return_state: bool = False, initial_state: bool = False
+) -> base.Layer:
   """An LSTM over axis 1: `(batch, length, d_in) -> (batch, length, n_units)`.
 
   Weights: the `(w, b)` of the `LSTMCell` inside, same flat order as Trax 1.x. (Trax 1.x
@@ -214,13 +224,16 @@ def GRU(n_units: int, mode: str = 'train') -> base.Layer:
     mode: 'train', 'eval' or 'predict'; in 'predict' the state carries over between calls.
   """
   return cb.Serial(
-      cb.Branch(None, _ZeroState(n_units)),                      # x, h0
-      control_flow.Scan(GRUCell(n_units), axis=1, mode=mode),    # y, h_final
-      cb.Select([0], n_in=2),
-      name=f'GRU_{n_units}', sublayers_to_print=[])
+    cb.Branch(None, _ZeroState(n_units)),  # x, h0
+    control_flow.Scan(GRUCell(n_units), axis=1, mode=mode),  # y, h_final
+    cb.Select([0], n_in=2),
+    name=f'GRU_{n_units}',
+    sublayers_to_print=[],
+  )
 
 
 def _check_state_depth(layer: base.Layer, shape: tuple, expected: int, what: str) -> None:
   if shape[-1] != expected:
-    raise ValueError(f'{layer.name} needs a state of depth {what} = {expected}, got state '
-                     f'shape {tuple(shape)}.')
+    raise ValueError(
+      f'{layer.name} needs a state of depth {what} = {expected}, got state shape {tuple(shape)}.'
+    )

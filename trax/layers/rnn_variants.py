@@ -15,11 +15,11 @@ from trax.layers.config import register
 from trax.layers.rnn import MakeZeroState
 
 __all__ = [
-    'ConvGRUCell',
-    'SRU',
-    'InnerSRUCell',
-    'ScanSRUCell',
-    'GeneralGRUCell',
+  'ConvGRUCell',
+  'SRU',
+  'InnerSRUCell',
+  'ScanSRUCell',
+  'GeneralGRUCell',
 ]
 
 
@@ -46,15 +46,17 @@ def ConvGRUCell(n_units: int, kernel_size: tuple = (3, 3), mode: str = 'train') 
     kernel_size: the convolutions' kernel size.
     mode: 'train' (dropout on the candidate), 'eval' or 'predict'.
   """
+
   def conv():
     return convolution.Conv(n_units, kernel_size, padding='SAME')
-  return _gru_cell(conv, None, activation_fns.Sigmoid, activation_fns.Tanh, 0.1, 0.5, mode,
-                   'ConvGRUCell')
+
+  return _gru_cell(
+    conv, None, activation_fns.Sigmoid, activation_fns.Tanh, 0.1, 0.5, mode, 'ConvGRUCell'
+  )
 
 
 @register
-def SRU(n_units: int, activation: 'base.Layer | None' = None,
-        mode: str = 'train') -> base.Layer:
+def SRU(n_units: int, activation: 'base.Layer | None' = None, mode: str = 'train') -> base.Layer:
   r"""A simple recurrent unit (Lei et al. 2017, arXiv:1709.02755) over axis 1.
 
   .. math::
@@ -79,23 +81,27 @@ def SRU(n_units: int, activation: 'base.Layer | None' = None,
     activation: a layer applied to `c_t` (identity when None).
     mode: 'train', 'eval' or 'predict'; in 'predict' the state carries over between calls.
   """
+
   def highway_gate(c, r, x):
     if None not in (x.shape[-1], c.shape[-1]) and x.shape[-1] != c.shape[-1]:
-      raise ValueError(f'SRU_{n_units} needs inputs of depth n_units={n_units}, got '
-                       f'shape {tuple(x.shape)}.')
-    return c * r + x * (1. - r) * 3**0.5
+      raise ValueError(
+        f'SRU_{n_units} needs inputs of depth n_units={n_units}, got shape {tuple(x.shape)}.'
+      )
+    return c * r + x * (1.0 - r) * 3**0.5
 
-  return cb.Serial(                                                     # x
-      cb.Branch(core.Dense(3 * n_units), None),                         # r_f_y, x
-      cb.Split(n_items=3),                                              # r, f, y, x
-      cb.Parallel(activation_fns.Sigmoid(), activation_fns.Sigmoid()),  # r, f, y, x
-      base.Fn('SRUForgetGate', lambda r, f, y: (y * (1. - f), f, r), n_out=3),
-      cb.Parallel(None, None, cb.Branch(MakeZeroState(), None)),        # y(1-f), f, c0, r, x
-      ScanSRUCell(mode),                                                # c, c_final, r, x
-      cb.Select([0], n_in=2),                                           # c, r, x
-      activation if activation is not None else [],
-      base.Fn('FinalSRUGate', highway_gate),
-      name=f'SRU_{n_units}', sublayers_to_print=[])
+  return cb.Serial(  # x
+    cb.Branch(core.Dense(3 * n_units), None),  # r_f_y, x
+    cb.Split(n_items=3),  # r, f, y, x
+    cb.Parallel(activation_fns.Sigmoid(), activation_fns.Sigmoid()),  # r, f, y, x
+    base.Fn('SRUForgetGate', lambda r, f, y: (y * (1.0 - f), f, r), n_out=3),
+    cb.Parallel(None, None, cb.Branch(MakeZeroState(), None)),  # y(1-f), f, c0, r, x
+    ScanSRUCell(mode),  # c, c_final, r, x
+    cb.Select([0], n_in=2),  # c, r, x
+    activation if activation is not None else [],
+    base.Fn('FinalSRUGate', highway_gate),
+    name=f'SRU_{n_units}',
+    sublayers_to_print=[],
+  )
 
 
 @register
@@ -113,18 +119,23 @@ def ScanSRUCell(mode: str, monkey_patched_mask: Any = None) -> base.Layer:
     monkey_patched_mask: Trax 1.4's hook for its research Terraformer; must be None.
   """
   if monkey_patched_mask is not None:
-    raise ValueError('ScanSRUCell: monkey_patched_mask served Trax\'s research Terraformer, '
-                     'which trax does not include; leave it None.')
+    raise ValueError(
+      'ScanSRUCell: monkey_patched_mask served Trax\'s research Terraformer, '
+      'which trax does not include; leave it None.'
+    )
   return control_flow.Scan(InnerSRUCell(), axis=1, mode=mode)
 
 
 @register
-def GeneralGRUCell(candidate_transform: Callable[[], base.Layer],
-                   memory_transform_fn: 'Callable[[], base.Layer] | None' = None,
-                   gate_nonlinearity: Callable[[], base.Layer] = activation_fns.Sigmoid,
-                   candidate_nonlinearity: Callable[[], base.Layer] = activation_fns.Tanh,
-                   dropout_rate_c: float = 0.1, sigmoid_bias: float = 0.5,
-                   mode: str = 'train') -> base.Layer:
+def GeneralGRUCell(
+  candidate_transform: Callable[[], base.Layer],
+  memory_transform_fn: 'Callable[[], base.Layer] | None' = None,
+  gate_nonlinearity: Callable[[], base.Layer] = activation_fns.Sigmoid,
+  candidate_nonlinearity: Callable[[], base.Layer] = activation_fns.Tanh,
+  dropout_rate_c: float = 0.1,
+  sigmoid_bias: float = 0.5,
+  mode: str = 'train',
+) -> base.Layer:
   r"""A GRU cell built from a transform of your choice (Trax 1.x), on one state `s`.
 
   .. math::
@@ -148,19 +159,43 @@ def GeneralGRUCell(candidate_transform: Callable[[], base.Layer],
     sigmoid_bias: added before the gates, so they start open.
     mode: 'train' drops out (Trax 1.4 took no mode and always did), 'eval' or 'predict'.
   """
-  return _gru_cell(candidate_transform, memory_transform_fn, gate_nonlinearity,
-                   candidate_nonlinearity, dropout_rate_c, sigmoid_bias, mode,
-                   'GeneralGRUCell')
+  return _gru_cell(
+    candidate_transform,
+    memory_transform_fn,
+    gate_nonlinearity,
+    candidate_nonlinearity,
+    dropout_rate_c,
+    sigmoid_bias,
+    mode,
+    'GeneralGRUCell',
+  )
 
 
-def _gru_cell(transform, memory_transform_fn, gate_nonlinearity, candidate_nonlinearity,
-              dropout_rate, sigmoid_bias, mode, name) -> base.Layer:
+def _gru_cell(
+  transform,
+  memory_transform_fn,
+  gate_nonlinearity,
+  candidate_nonlinearity,
+  dropout_rate,
+  sigmoid_bias,
+  mode,
+  name,
+) -> base.Layer:
   """`GeneralGRUCell`'s graph: `Branch(memory, gate, candidate)`, then `Gate`."""
+
   def gate():
-    return cb.Serial(transform(), base.Fn('AddSigmoidBias', lambda x: x + sigmoid_bias),
-                     gate_nonlinearity())
-  candidate = cb.Serial(cb.Dup(), gate(), cb.Multiply(), transform(),
-                        candidate_nonlinearity(), core.Dropout(rate=dropout_rate, mode=mode))
+    return cb.Serial(
+      transform(), base.Fn('AddSigmoidBias', lambda x: x + sigmoid_bias), gate_nonlinearity()
+    )
+
+  candidate = cb.Serial(
+    cb.Dup(),
+    gate(),
+    cb.Multiply(),
+    transform(),
+    candidate_nonlinearity(),
+    core.Dropout(rate=dropout_rate, mode=mode),
+  )
   memory = memory_transform_fn() if memory_transform_fn else None
   return cb.Serial(cb.Branch(memory, gate(), candidate), cb.Gate(), name=name)
 

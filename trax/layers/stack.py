@@ -52,13 +52,15 @@ def take(x: Any, n_in: int, takes_stack: bool, name: str) -> tuple[Any, tuple]:
   if not takes_stack:
     if n_in > 1 and (not isinstance(x, (tuple, list)) or len(x) != n_in):
       got = f'{len(x)} items' if isinstance(x, (tuple, list)) else 'a single array'
-      raise ValueError(f'{name} expects exactly {n_in} inputs (a tuple of {n_in} arrays), '
-                       f'got {got}.')
+      raise ValueError(
+        f'{name} expects exactly {n_in} inputs (a tuple of {n_in} arrays), got {got}.'
+      )
     return x, ()
   if not isinstance(x, (tuple, list)):
     if n_in > 1:
-      raise ValueError(f'{name} expects {n_in} inputs (a tuple of at least {n_in} arrays), '
-                       'got a single array.')
+      raise ValueError(
+        f'{name} expects {n_in} inputs (a tuple of at least {n_in} arrays), got a single array.'
+      )
     return (x, ()) if n_in == 1 else ((), (x,))
   if len(x) < n_in:
     raise ValueError(f'{name} expects {n_in} inputs, got a stack of {len(x)} items.')

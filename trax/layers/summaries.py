@@ -62,8 +62,13 @@ class SummaryImage(base.Layer):
     recover_fn: maps one item to a displayable image (e.g. undoing normalization).
   """
 
-  def __init__(self, name: str, n_in: int, num_summaries: int = 5,
-               recover_fn: 'Callable[[Any], Any] | None' = None):
+  def __init__(
+    self,
+    name: str,
+    n_in: int,
+    num_summaries: int = 5,
+    recover_fn: 'Callable[[Any], Any] | None' = None,
+  ):
     super().__init__(n_in=n_in, n_out=n_in, name=f'Summary_{name}')
     self._key = 'summary_' + name
     self._num_summaries = num_summaries
@@ -73,14 +78,15 @@ class SummaryImage(base.Layer):
     if n_images is None:
       n_images = min(self._num_summaries, xs[0].shape[0])
     recover = self._recover_fn or (lambda item: item)
-    return {f'{self._key}{s}': jnp.concatenate([recover(x[s]) for x in xs], axis=0)
-            for s in range(n_images)}
+    return {
+      f'{self._key}{s}': jnp.concatenate([recover(x[s]) for x in xs], axis=0)
+      for s in range(n_images)
+    }
 
   def init_weights_and_state(self, input_signature: Any) -> None:
     signatures = input_signature if self.n_in != 1 else (input_signature,)
     # numpy zeros as the backend holds them (float64 is float32 under jax, without a warning).
-    self.state = self._images(tuple(jnp.asarray(np.zeros(s.shape, s.dtype))
-                                    for s in signatures))
+    self.state = self._images(tuple(jnp.asarray(np.zeros(s.shape, s.dtype)) for s in signatures))
 
   def forward(self, xs: Any) -> Any:
     # As many images as `init` made room for (a TF batch may be unknown until run time).

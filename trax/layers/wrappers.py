@@ -18,9 +18,9 @@ from trax.layers import control_flow
 from trax.layers.config import register
 
 __all__ = [
-    'Chunk',
-    'BatchLeadingAxes',
-    'Bidirectional',
+  'Chunk',
+  'BatchLeadingAxes',
+  'Bidirectional',
 ]
 
 
@@ -45,8 +45,10 @@ def Chunk(layer: base.Layer, chunk_size: int, pass_unchunkable: bool = True) -> 
     batch, size = fastmath.shape(x)[0], chunk_size
     if isinstance(batch, int) and batch % size:
       if not pass_unchunkable:
-        raise ValueError(f'Chunk: chunk_size {size} does not divide the batch size {batch} '
-                         '(pass_unchunkable=False).')
+        raise ValueError(
+          f'Chunk: chunk_size {size} does not divide the batch size {batch} '
+          '(pass_unchunkable=False).'
+        )
       size = batch
     return jnp.reshape(x, (-1, size) + tuple(fastmath.shape(x)[1:]))
 
@@ -57,11 +59,11 @@ def Chunk(layer: base.Layer, chunk_size: int, pass_unchunkable: bool = True) -> 
     return lambda xs: tuple(f(x) for x in xs) if n > 1 else f(xs)
 
   return cb.Serial(
-      base.PureLayer(on_items(to_chunks, layer.n_in), layer.n_in, layer.n_in, 'ToChunks'),
-      control_flow.Scan(layer, axis=0, n_carry=0, remat=True),
-      base.PureLayer(on_items(from_chunks, layer.n_out), layer.n_out, layer.n_out,
-                     'FromChunks'),
-      name='Chunk')
+    base.PureLayer(on_items(to_chunks, layer.n_in), layer.n_in, layer.n_in, 'ToChunks'),
+    control_flow.Scan(layer, axis=0, n_carry=0, remat=True),
+    base.PureLayer(on_items(from_chunks, layer.n_out), layer.n_out, layer.n_out, 'FromChunks'),
+    name='Chunk',
+  )
 
 
 class BatchLeadingAxes(base.Layer):
@@ -79,9 +81,11 @@ class BatchLeadingAxes(base.Layer):
 
   def __init__(self, layer: base.Layer, n_last_axes_to_keep: int = 1):
     if layer.n_out != 1 or n_last_axes_to_keep < 1:
-      raise ValueError(f'BatchLeadingAxes needs a layer with n_out=1 and '
-                       f'n_last_axes_to_keep >= 1; got {layer.name} with '
-                       f'n_out={layer.n_out} and n_last_axes_to_keep={n_last_axes_to_keep}.')
+      raise ValueError(
+        f'BatchLeadingAxes needs a layer with n_out=1 and '
+        f'n_last_axes_to_keep >= 1; got {layer.name} with '
+        f'n_out={layer.n_out} and n_last_axes_to_keep={n_last_axes_to_keep}.'
+      )
     super().__init__(n_in=layer.n_in, n_out=1, name='BatchLeadingAxes')
     self._sublayers = (layer,)
     self._weights = self._state = (None,)
@@ -89,30 +93,36 @@ class BatchLeadingAxes(base.Layer):
 
   def init_weights_and_state(self, input_signature: Any) -> None:
     def batched(s):
-      return shapes.ShapeDtype((math.prod(s.shape[:-self._n_kept]),) + s.shape[-self._n_kept:],
-                               s.dtype)
+      return shapes.ShapeDtype(
+        (math.prod(s.shape[: -self._n_kept]),) + s.shape[-self._n_kept :], s.dtype
+      )
+
     inputs = tuple(batched(s) for s in cb.as_stack(input_signature, self.n_in, self))
     layer_weights, layer_state = self.sublayers[0].init(
-        cb.inputs_from_stack(inputs, self.n_in), rng=cb.split_rngs(self.rng, 1)[0],
-        use_cache=True)
+      cb.inputs_from_stack(inputs, self.n_in), rng=cb.split_rngs(self.rng, 1)[0], use_cache=True
+    )
     self.weights, self.state = (layer_weights,), (layer_state,)
 
   def forward(self, xs: Any) -> Any:
     stack = cb.as_stack(xs, self.n_in, self)
-    leading = tuple(fastmath.shape(stack[0])[:-self._n_kept])
-    inputs = tuple(jnp.reshape(x, (-1,) + tuple(fastmath.shape(x)[-self._n_kept:]))
-                   for x in stack)
+    leading = tuple(fastmath.shape(stack[0])[: -self._n_kept])
+    inputs = tuple(jnp.reshape(x, (-1,) + tuple(fastmath.shape(x)[-self._n_kept :])) for x in stack)
     (layer_weights,), (layer_state,) = self.weights, self.state
-    y, new_state = self.sublayers[0].pure_fn(cb.inputs_from_stack(inputs, self.n_in),
-                                             layer_weights, layer_state, cb.call_rng(self),
-                                             use_cache=True)
+    y, new_state = self.sublayers[0].pure_fn(
+      cb.inputs_from_stack(inputs, self.n_in),
+      layer_weights,
+      layer_state,
+      cb.call_rng(self),
+      use_cache=True,
+    )
     self.state = (layer_state if base.is_cache_marker(layer_state) else new_state,)
     return jnp.reshape(y, leading + tuple(fastmath.shape(y)[1:]))
 
 
 @register
-def Bidirectional(forward_layer: base.Layer, axis: int = 1,
-                  merge_layer: 'base.Layer | None' = None) -> base.Layer:
+def Bidirectional(
+  forward_layer: base.Layer, axis: int = 1, merge_layer: 'base.Layer | None' = None
+) -> base.Layer:
   """Runs `forward_layer` on a sequence and a copy of it on the reversed sequence.
 
   Outputs `merge_layer(forward(x), flip(backward(flip(x))))`, where `backward` is a deep
@@ -127,8 +137,10 @@ def Bidirectional(forward_layer: base.Layer, axis: int = 1,
     merge_layer: combines the two outputs; a new `Concatenate()` by default (Trax 1.4
       shared one default instance between all `Bidirectional` layers).
   """
+
   def flip():
     return base.Fn('_FlipAlongTimeAxis', lambda x: jnp.flip(x, axis=axis))
+
   backward = cb.Serial(flip(), copy.deepcopy(forward_layer), flip())
   merge_layer = cb.Concatenate() if merge_layer is None else merge_layer
   return cb.Serial(cb.Branch(forward_layer, backward), merge_layer, name='Bidirectional')

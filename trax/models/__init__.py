@@ -30,9 +30,22 @@ from trax.models.transformer import TransformerEncoder
 from trax.models.transformer import TransformerLM
 
 __all__ = [
-    'MLP',
-    'Transformer', 'TransformerDecoder', 'TransformerEncoder', 'TransformerLM',
-    'RNNLM', 'GRULM', 'LSTMSeq2SeqAttn',
-    'Resnet50', 'ConvBlock', 'IdentityBlock', 'WideResnet', 'WideResnetBlock',
-    'WideResnetGroup', 'AtariCnn', 'AtariCnnBody', 'FrameStackMLP', 'NeuralGPU',
+  'MLP',
+  'Transformer',
+  'TransformerDecoder',
+  'TransformerEncoder',
+  'TransformerLM',
+  'RNNLM',
+  'GRULM',
+  'LSTMSeq2SeqAttn',
+  'Resnet50',
+  'ConvBlock',
+  'IdentityBlock',
+  'WideResnet',
+  'WideResnetBlock',
+  'WideResnetGroup',
+  'AtariCnn',
+  'AtariCnnBody',
+  'FrameStackMLP',
+  'NeuralGPU',
 ]

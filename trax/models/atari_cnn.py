@@ -32,8 +32,12 @@ def _bytes_to_floats() -> tl.Layer:
 
 
 @register
-def AtariCnn(n_frames: int = 4, hidden_sizes: Sequence[int] = (32, 32),
-             output_size: int = 128, mode: str = 'train') -> tl.Layer:
+def AtariCnn(
+  n_frames: int = 4,
+  hidden_sizes: Sequence[int] = (32, 32),
+  output_size: int = 128,
+  mode: str = 'train',
+) -> tl.Layer:
   """Two 5x5 stride-2 SAME convolutions and a dense layer, all with ReLU (Trax 1.x).
 
   >>> AtariCnn()(np.zeros((1, 3, 16, 16, 3), np.uint8)).shape
@@ -41,17 +45,27 @@ def AtariCnn(n_frames: int = 4, hidden_sizes: Sequence[int] = (32, 32),
   """
   del mode  # No mode-dependent layers, as in Trax 1.x.
   return tl.Serial(
-      _bytes_to_floats(), _frame_stack(n_frames),                  # (B, T, H, W, C * n)
-      tl.Conv(hidden_sizes[0], (5, 5), (2, 2), 'SAME'), tl.Relu(),
-      tl.Conv(hidden_sizes[1], (5, 5), (2, 2), 'SAME'), tl.Relu(),
-      tl.Flatten(n_axes_to_keep=2),                                # (B, T, features)
-      tl.Dense(output_size), tl.Relu())
+    _bytes_to_floats(),
+    _frame_stack(n_frames),  # (B, T, H, W, C * n)
+    tl.Conv(hidden_sizes[0], (5, 5), (2, 2), 'SAME'),
+    tl.Relu(),
+    tl.Conv(hidden_sizes[1], (5, 5), (2, 2), 'SAME'),
+    tl.Relu(),
+    tl.Flatten(n_axes_to_keep=2),  # (B, T, features)
+    tl.Dense(output_size),
+    tl.Relu(),
+  )
 
 
 @register
-def AtariCnnBody(n_frames: int = 4, hidden_sizes: Sequence[int] = (32, 64, 64),
-                 output_size: int = 512, mode: str = 'train', kernel_initializer: Any = None,
-                 padding: str = 'VALID') -> tl.Layer:
+def AtariCnnBody(
+  n_frames: int = 4,
+  hidden_sizes: Sequence[int] = (32, 64, 64),
+  output_size: int = 512,
+  mode: str = 'train',
+  kernel_initializer: Any = None,
+  padding: str = 'VALID',
+) -> tl.Layer:
   """The DQN tower: 8x8/4, 4x4/2 and 3x3/1 convolutions, then a dense layer, with ReLU.
 
   Args:
@@ -62,20 +76,28 @@ def AtariCnnBody(n_frames: int = 4, hidden_sizes: Sequence[int] = (32, 64, 64),
   del mode
   init = {} if kernel_initializer is None else {'kernel_initializer': kernel_initializer}
   return tl.Serial(
-      _bytes_to_floats(), _frame_stack(n_frames),
-      tl.Conv(hidden_sizes[0], (8, 8), (4, 4), padding=padding, **init), tl.Relu(),
-      tl.Conv(hidden_sizes[1], (4, 4), (2, 2), padding=padding, **init), tl.Relu(),
-      tl.Conv(hidden_sizes[2], (3, 3), (1, 1), padding=padding, **init), tl.Relu(),
-      tl.Flatten(n_axes_to_keep=2),
-      tl.Dense(output_size), tl.Relu())
+    _bytes_to_floats(),
+    _frame_stack(n_frames),
+    tl.Conv(hidden_sizes[0], (8, 8), (4, 4), padding=padding, **init),
+    tl.Relu(),
+    tl.Conv(hidden_sizes[1], (4, 4), (2, 2), padding=padding, **init),
+    tl.Relu(),
+    tl.Conv(hidden_sizes[2], (3, 3), (1, 1), padding=padding, **init),
+    tl.Relu(),
+    tl.Flatten(n_axes_to_keep=2),
+    tl.Dense(output_size),
+    tl.Relu(),
+  )
 
 
 @register
-def FrameStackMLP(n_frames: int = 4, hidden_sizes: Sequence[int] = (64,),
-                  output_size: int = 64, mode: str = 'train') -> tl.Layer:
+def FrameStackMLP(
+  n_frames: int = 4, hidden_sizes: Sequence[int] = (64,), output_size: int = 64, mode: str = 'train'
+) -> tl.Layer:
   """Dense layers with ReLU over the last `n_frames` frames' features (stacked)."""
   del mode
   return tl.Serial(
-      _frame_stack(n_frames),
-      [[tl.Dense(d_hidden), tl.Relu()] for d_hidden in hidden_sizes],
-      tl.Dense(output_size))
+    _frame_stack(n_frames),
+    [[tl.Dense(d_hidden), tl.Relu()] for d_hidden in hidden_sizes],
+    tl.Dense(output_size),
+  )

@@ -6,9 +6,13 @@ import trax.layers as tl
 
 
 @tl.register
-def MLP(layer_widths: Sequence[int] = (128, 64),
-        activation_fn: Callable[[], tl.Layer] = tl.Relu, out_activation: bool = False,
-        flatten: bool = True, mode: str = 'train') -> tl.Layer:
+def MLP(
+  layer_widths: Sequence[int] = (128, 64),
+  activation_fn: Callable[[], tl.Layer] = tl.Relu,
+  out_activation: bool = False,
+  flatten: bool = True,
+  mode: str = 'train',
+) -> tl.Layer:
   """A fully connected feed-forward network: `(B, ...) -> (B, layer_widths[-1])`.
 
   One `Dense` per entry of `layer_widths`, with `activation_fn()` between consecutive ones
@@ -31,7 +35,8 @@ def MLP(layer_widths: Sequence[int] = (128, 64),
     layers += [tl.Dense(width), activation_fn()]
   if layers and not out_activation:
     layers.pop()
-  return tl.Serial(                                   # x (B, ...)
-      tl.Flatten() if flatten else None,              # x (B, d_in)
-      layers,                                         # y (B, layer_widths[-1])
-      name='MLP')
+  return tl.Serial(  # x (B, ...)
+    tl.Flatten() if flatten else None,  # x (B, d_in)
+    layers,  # y (B, layer_widths[-1])
+    name='MLP',
+  )

@@ -12,10 +12,15 @@ import trax.layers as tl
 
 
 @tl.register
-def RNNLM(vocab_size: int, d_model: int = 512, n_layers: int = 2,
-          rnn_cell: Callable[..., tl.Layer] = tl.LSTMCell,
-          rnn_cell_d_state_multiplier: int = 2, dropout: float = 0.1,
-          mode: str = 'train') -> tl.Layer:
+def RNNLM(
+  vocab_size: int,
+  d_model: int = 512,
+  n_layers: int = 2,
+  rnn_cell: Callable[..., tl.Layer] = tl.LSTMCell,
+  rnn_cell_d_state_multiplier: int = 2,
+  dropout: float = 0.1,
+  mode: str = 'train',
+) -> tl.Layer:
   """A stacked-RNN language model: token ids `(B, T)` -> next-token logits `(B, T, V)`.
 
   `n_layers` cells run together inside one `Scan` over the sequence; their states are
@@ -38,26 +43,29 @@ def RNNLM(vocab_size: int, d_model: int = 512, n_layers: int = 2,
     cells = [rnn_cell(n_units=d_model) for _ in range(n_layers)]
     if n_layers == 1:
       return cells[0]
-    return tl.Serial(                                          # x state
-        tl.Parallel([], tl.Split(n_items=n_layers)),           # x s_1 ... s_n
-        tl.SerialWithSideOutputs(cells),                       # y s_1' ... s_n'
-        tl.Parallel([], tl.Concatenate(n_items=n_layers)))     # y state'
+    return tl.Serial(  # x state
+      tl.Parallel([], tl.Split(n_items=n_layers)),  # x s_1 ... s_n
+      tl.SerialWithSideOutputs(cells),  # y s_1' ... s_n'
+      tl.Parallel([], tl.Concatenate(n_items=n_layers)),
+    )  # y state'
 
   state_multiplier = n_layers * rnn_cell_d_state_multiplier
-  return tl.Serial(                                            # tok (B, T)
-      tl.ShiftRight(mode=mode),
-      tl.Embedding(vocab_size, d_model),                       # vec (B, T, D)
-      tl.Dropout(rate=dropout, mode=mode),
-      tl.Branch([], tl.MakeZeroState(depth_multiplier=state_multiplier)),  # vec state
-      tl.Scan(MultiRNNCell(), axis=1, mode=mode),              # vec state
-      tl.Select([0], n_in=2),                                  # vec
-      tl.Dense(vocab_size),                                    # logits (B, T, V)
-      name='RNNLM')
+  return tl.Serial(  # tok (B, T)
+    tl.ShiftRight(mode=mode),
+    tl.Embedding(vocab_size, d_model),  # vec (B, T, D)
+    tl.Dropout(rate=dropout, mode=mode),
+    tl.Branch([], tl.MakeZeroState(depth_multiplier=state_multiplier)),  # vec state
+    tl.Scan(MultiRNNCell(), axis=1, mode=mode),  # vec state
+    tl.Select([0], n_in=2),  # vec
+    tl.Dense(vocab_size),  # logits (B, T, V)
+    name='RNNLM',
+  )
 
 
 @tl.register
-def GRULM(vocab_size: int = 256, d_model: int = 512, n_layers: int = 1,
-          mode: str = 'train') -> tl.Layer:
+def GRULM(
+  vocab_size: int = 256, d_model: int = 512, n_layers: int = 1, mode: str = 'train'
+) -> tl.Layer:
   """A GRU language model: token ids `(B, T)` -> next-token logits `(B, T, V)`.
 
   Args:
@@ -66,19 +74,26 @@ def GRULM(vocab_size: int = 256, d_model: int = 512, n_layers: int = 1,
     n_layers: number of GRU layers.
     mode: 'train', 'eval' or 'predict' (one position per call, state kept).
   """
-  return tl.Serial(                                            # tok (B, T)
-      tl.ShiftRight(mode=mode),
-      tl.Embedding(vocab_size, d_model),                       # vec (B, T, D)
-      [tl.GRU(d_model, mode=mode) for _ in range(n_layers)],
-      tl.Dense(vocab_size),                                    # logits (B, T, V)
-      name='GRULM')
+  return tl.Serial(  # tok (B, T)
+    tl.ShiftRight(mode=mode),
+    tl.Embedding(vocab_size, d_model),  # vec (B, T, D)
+    [tl.GRU(d_model, mode=mode) for _ in range(n_layers)],
+    tl.Dense(vocab_size),  # logits (B, T, V)
+    name='GRULM',
+  )
 
 
 @tl.register
-def LSTMSeq2SeqAttn(input_vocab_size: int = 256, target_vocab_size: int = 256,
-                    d_model: int = 512, n_encoder_layers: int = 2,
-                    n_decoder_layers: int = 2, n_attention_heads: int = 1,
-                    attention_dropout: float = 0.0, mode: str = 'train') -> tl.Layer:
+def LSTMSeq2SeqAttn(
+  input_vocab_size: int = 256,
+  target_vocab_size: int = 256,
+  d_model: int = 512,
+  n_encoder_layers: int = 2,
+  n_decoder_layers: int = 2,
+  n_attention_heads: int = 1,
+  attention_dropout: float = 0.0,
+  mode: str = 'train',
+) -> tl.Layer:
   """An LSTM encoder-decoder with attention: `(tok_e, tok_d) -> (log_probs, tok_d)`.
 
   The encoder LSTMs read the source ids `tok_e` `(B, T_e)` and give the attention's keys
@@ -101,29 +116,37 @@ def LSTMSeq2SeqAttn(input_vocab_size: int = 256, target_vocab_size: int = 256,
     attention_dropout: dropout rate of the attention weights ('train' mode only).
     mode: 'train', 'eval' or 'predict'.
   """
-  encoder = tl.Serial(                                         # tok_e
-      tl.Embedding(input_vocab_size, d_model),                 # vec_e (B, T_e, D)
-      [tl.LSTM(d_model) for _ in range(n_encoder_layers)],
-      name='Encoder')
+  encoder = tl.Serial(  # tok_e
+    tl.Embedding(input_vocab_size, d_model),  # vec_e (B, T_e, D)
+    [tl.LSTM(d_model) for _ in range(n_encoder_layers)],
+    name='Encoder',
+  )
   if mode == 'predict':
     encoder = tl.Cache(encoder)
-  pre_attention_decoder = tl.Serial(                           # tok_d
-      tl.ShiftRight(mode=mode),
-      tl.Embedding(target_vocab_size, d_model),                # vec_d (B, T_d, D)
-      tl.LSTM(d_model, mode=mode),
-      name='PreAttentionDecoder')
+  pre_attention_decoder = tl.Serial(  # tok_d
+    tl.ShiftRight(mode=mode),
+    tl.Embedding(target_vocab_size, d_model),  # vec_d (B, T_d, D)
+    tl.LSTM(d_model, mode=mode),
+    name='PreAttentionDecoder',
+  )
 
-  return tl.Serial(                                            # tok_e tok_d
-      tl.Select([0, 1, 0, 1]),                                 # tok_e tok_d tok_e tok_d
-      tl.Parallel(encoder, pre_attention_decoder),             # vec_e vec_d tok_e tok_d
-      tl.Parallel([], [], tl.PaddingMask()),                   # vec_e vec_d mask tok_d
-      tl.Select([1, 0, 0, 2]),                                 # vec_d vec_e vec_e mask tok_d
-      tl.Residual(
-          tl.AttentionQKV(d_model, n_heads=n_attention_heads, dropout=attention_dropout,
-                          mode=mode, cache_KV_in_predict=True)),  # vec_d mask tok_d
-      tl.Select([0, 2]),                                       # vec_d tok_d
-      [tl.LSTM(d_model, mode=mode) for _ in range(n_decoder_layers)],
-      tl.Dense(target_vocab_size),                             # logits (B, T_d, V) tok_d
-      tl.LogSoftmax(),                                         # log_probs tok_d
-      name='LSTMSeq2SeqAttn')
-
+  return tl.Serial(  # tok_e tok_d
+    tl.Select([0, 1, 0, 1]),  # tok_e tok_d tok_e tok_d
+    tl.Parallel(encoder, pre_attention_decoder),  # vec_e vec_d tok_e tok_d
+    tl.Parallel([], [], tl.PaddingMask()),  # vec_e vec_d mask tok_d
+    tl.Select([1, 0, 0, 2]),  # vec_d vec_e vec_e mask tok_d
+    tl.Residual(
+      tl.AttentionQKV(
+        d_model,
+        n_heads=n_attention_heads,
+        dropout=attention_dropout,
+        mode=mode,
+        cache_KV_in_predict=True,
+      )
+    ),  # vec_d mask tok_d
+    tl.Select([0, 2]),  # vec_d tok_d
+    [tl.LSTM(d_model, mode=mode) for _ in range(n_decoder_layers)],
+    tl.Dense(target_vocab_size),  # logits (B, T_d, V) tok_d
+    tl.LogSoftmax(),  # log_probs tok_d
+    name='LSTMSeq2SeqAttn',
+  )

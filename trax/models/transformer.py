@@ -17,10 +17,18 @@ _Activation = Callable[[], tl.Layer]
 
 
 @tl.register
-def TransformerLM(vocab_size: int, d_model: int = 512, d_ff: int = 2048, n_layers: int = 6,
-                  n_heads: int = 8, max_len: int = 2048, dropout: float = 0.1,
-                  dropout_shared_axes: 'Sequence[int] | None' = None, mode: str = 'train',
-                  ff_activation: _Activation = tl.Relu) -> tl.Layer:
+def TransformerLM(
+  vocab_size: int,
+  d_model: int = 512,
+  d_ff: int = 2048,
+  n_layers: int = 6,
+  n_heads: int = 8,
+  max_len: int = 2048,
+  dropout: float = 0.1,
+  dropout_shared_axes: 'Sequence[int] | None' = None,
+  mode: str = 'train',
+  ff_activation: _Activation = tl.Relu,
+) -> tl.Layer:
   """A Transformer language model: token ids `(B, T)` -> next-token logits `(B, T, V)`.
 
   The output at position `t` scores the token at `t` given the tokens before it (the input
@@ -45,24 +53,36 @@ def TransformerLM(vocab_size: int, d_model: int = 512, d_ff: int = 2048, n_layer
     mode: 'train', 'eval' or 'predict' (incremental decoding).
     ff_activation: factory of the feed-forward nonlinearity.
   """
-  return tl.Serial(                                               # tok (B, T)
-      tl.ShiftRight(mode=mode),
-      tl.Embedding(vocab_size, d_model),                          # vec (B, T, D)
-      _Dropout(dropout, dropout_shared_axes, mode),
-      tl.PositionalEncoding(max_len=max_len, mode=mode),
-      [_DecoderBlock(d_model, d_ff, n_heads, dropout, dropout_shared_axes, max_len, mode,
-                     ff_activation) for _ in range(n_layers)],   # vec
-      tl.LayerNorm(),
-      tl.Dense(vocab_size),                                       # logits (B, T, V)
-      name='TransformerLM')
+  return tl.Serial(  # tok (B, T)
+    tl.ShiftRight(mode=mode),
+    tl.Embedding(vocab_size, d_model),  # vec (B, T, D)
+    _Dropout(dropout, dropout_shared_axes, mode),
+    tl.PositionalEncoding(max_len=max_len, mode=mode),
+    [
+      _DecoderBlock(
+        d_model, d_ff, n_heads, dropout, dropout_shared_axes, max_len, mode, ff_activation
+      )
+      for _ in range(n_layers)
+    ],  # vec
+    tl.LayerNorm(),
+    tl.Dense(vocab_size),  # logits (B, T, V)
+    name='TransformerLM',
+  )
 
 
 @tl.register
-def TransformerDecoder(vocab_size: 'int | None' = None, d_model: int = 512, d_ff: int = 2048,
-                       n_layers: int = 6, n_heads: int = 8, max_len: int = 2048,
-                       dropout: float = 0.1,
-                       dropout_shared_axes: 'Sequence[int] | None' = None,
-                       mode: str = 'train', ff_activation: _Activation = tl.Relu) -> tl.Layer:
+def TransformerDecoder(
+  vocab_size: 'int | None' = None,
+  d_model: int = 512,
+  d_ff: int = 2048,
+  n_layers: int = 6,
+  n_heads: int = 8,
+  max_len: int = 2048,
+  dropout: float = 0.1,
+  dropout_shared_axes: 'Sequence[int] | None' = None,
+  mode: str = 'train',
+  ff_activation: _Activation = tl.Relu,
+) -> tl.Layer:
   """Causal Transformer blocks: `(B, T)` ids or `(B, T, d)` vectors -> `(B, T, D)` vectors.
 
   Unlike `TransformerLM` it does not shift its input: output `t` sees inputs `<= t`. With
@@ -70,24 +90,36 @@ def TransformerDecoder(vocab_size: 'int | None' = None, d_model: int = 512, d_ff
   in `TransformerLM`. (Trax 1.4 left the positional encoding in 'train' mode here, so
   'predict' mode decoded every call at position 0; it follows `mode` now.)
   """
-  embedding = (tl.Embedding(vocab_size, d_model) if vocab_size is not None
-               else tl.Dense(d_model))
-  return tl.Serial(                                               # tok (B, T) or vec
-      embedding,                                                  # vec (B, T, D)
-      _Dropout(dropout, dropout_shared_axes, mode),
-      tl.PositionalEncoding(max_len=max_len, mode=mode),
-      [_DecoderBlock(d_model, d_ff, n_heads, dropout, dropout_shared_axes, max_len, mode,
-                     ff_activation) for _ in range(n_layers)],   # vec
-      tl.LayerNorm(),
-      name='TransformerDecoder')
+  embedding = tl.Embedding(vocab_size, d_model) if vocab_size is not None else tl.Dense(d_model)
+  return tl.Serial(  # tok (B, T) or vec
+    embedding,  # vec (B, T, D)
+    _Dropout(dropout, dropout_shared_axes, mode),
+    tl.PositionalEncoding(max_len=max_len, mode=mode),
+    [
+      _DecoderBlock(
+        d_model, d_ff, n_heads, dropout, dropout_shared_axes, max_len, mode, ff_activation
+      )
+      for _ in range(n_layers)
+    ],  # vec
+    tl.LayerNorm(),
+    name='TransformerDecoder',
+  )
 
 
 @tl.register
-def TransformerEncoder(vocab_size: int, n_classes: int = 10, d_model: int = 512,
-                       d_ff: int = 2048, n_layers: int = 6, n_heads: int = 8,
-                       max_len: int = 2048, dropout: float = 0.1,
-                       dropout_shared_axes: 'Sequence[int] | None' = None,
-                       mode: str = 'train', ff_activation: _Activation = tl.Relu) -> tl.Layer:
+def TransformerEncoder(
+  vocab_size: int,
+  n_classes: int = 10,
+  d_model: int = 512,
+  d_ff: int = 2048,
+  n_layers: int = 6,
+  n_heads: int = 8,
+  max_len: int = 2048,
+  dropout: float = 0.1,
+  dropout_shared_axes: 'Sequence[int] | None' = None,
+  mode: str = 'train',
+  ff_activation: _Activation = tl.Relu,
+) -> tl.Layer:
   """A Transformer classifier: token ids `(B, T)` -> class logits `(B, n_classes)`.
 
   Id 0 is padding: attention ignores it. The class scores come from the mean of the
@@ -95,26 +127,38 @@ def TransformerEncoder(vocab_size: int, n_classes: int = 10, d_model: int = 512,
   mode computes what 'eval' does. Other arguments as in `TransformerLM`.
   """
   mode = 'eval' if mode == 'predict' else mode  # Nothing to decode incrementally.
-  return tl.Serial(                                               # tok (B, T)
-      tl.Branch([], tl.PaddingMask()),                            # tok mask (B, 1, 1, T)
-      tl.Embedding(vocab_size, d_model),                          # vec (B, T, D) mask
-      _Dropout(dropout, dropout_shared_axes, mode),
-      tl.PositionalEncoding(max_len=max_len, mode=mode),
-      [_EncoderBlock(d_model, d_ff, n_heads, dropout, dropout_shared_axes, mode,
-                     ff_activation) for _ in range(n_layers)],   # vec mask
-      tl.Select([0], n_in=2),                                     # vec
-      tl.LayerNorm(),
-      tl.Mean(axis=1),                                            # vec (B, D)
-      tl.Dense(n_classes),                                        # logits (B, n_classes)
-      name='TransformerEncoder')
+  return tl.Serial(  # tok (B, T)
+    tl.Branch([], tl.PaddingMask()),  # tok mask (B, 1, 1, T)
+    tl.Embedding(vocab_size, d_model),  # vec (B, T, D) mask
+    _Dropout(dropout, dropout_shared_axes, mode),
+    tl.PositionalEncoding(max_len=max_len, mode=mode),
+    [
+      _EncoderBlock(d_model, d_ff, n_heads, dropout, dropout_shared_axes, mode, ff_activation)
+      for _ in range(n_layers)
+    ],  # vec mask
+    tl.Select([0], n_in=2),  # vec
+    tl.LayerNorm(),
+    tl.Mean(axis=1),  # vec (B, D)
+    tl.Dense(n_classes),  # logits (B, n_classes)
+    name='TransformerEncoder',
+  )
 
 
 @tl.register
-def Transformer(input_vocab_size: int, output_vocab_size: 'int | None' = None,
-                d_model: int = 512, d_ff: int = 2048, n_encoder_layers: int = 6,
-                n_decoder_layers: int = 6, n_heads: int = 8, max_len: int = 2048,
-                dropout: float = 0.1, dropout_shared_axes: 'Sequence[int] | None' = None,
-                mode: str = 'train', ff_activation: _Activation = tl.Relu) -> tl.Layer:
+def Transformer(
+  input_vocab_size: int,
+  output_vocab_size: 'int | None' = None,
+  d_model: int = 512,
+  d_ff: int = 2048,
+  n_encoder_layers: int = 6,
+  n_decoder_layers: int = 6,
+  n_heads: int = 8,
+  max_len: int = 2048,
+  dropout: float = 0.1,
+  dropout_shared_axes: 'Sequence[int] | None' = None,
+  mode: str = 'train',
+  ff_activation: _Activation = tl.Relu,
+) -> tl.Layer:
   """An encoder-decoder Transformer: `(tok_e, tok_d) -> (logits, tok_d)`.
 
   `tok_e` `(B, T_e)` are the source ids (0 is padding), `tok_d` `(B, T_d)` the target ids;
@@ -141,101 +185,121 @@ def Transformer(input_vocab_size: int, output_vocab_size: 'int | None' = None,
   else:
     out_embedding = tl.Embedding(output_vocab_size, d_model)
 
-  encoder = tl.Serial(                                            # tok_e mask
-      in_embedding,                                               # vec_e (B, T_e, D) mask
-      _Dropout(dropout, dropout_shared_axes, encoder_mode),
-      tl.PositionalEncoding(max_len=max_len, mode=encoder_mode),
-      [_EncoderBlock(d_model, d_ff, n_heads, dropout, dropout_shared_axes, encoder_mode,
-                     ff_activation) for _ in range(n_encoder_layers)],
-      tl.LayerNorm(),
-      name='Encoder')
+  encoder = tl.Serial(  # tok_e mask
+    in_embedding,  # vec_e (B, T_e, D) mask
+    _Dropout(dropout, dropout_shared_axes, encoder_mode),
+    tl.PositionalEncoding(max_len=max_len, mode=encoder_mode),
+    [
+      _EncoderBlock(
+        d_model, d_ff, n_heads, dropout, dropout_shared_axes, encoder_mode, ff_activation
+      )
+      for _ in range(n_encoder_layers)
+    ],
+    tl.LayerNorm(),
+    name='Encoder',
+  )
   if mode == 'predict':
     encoder = tl.Cache(encoder)
 
-  return tl.Serial(                                               # tok_e tok_d
-      tl.Select([0, 1, 1]),                                       # tok_e tok_d tok_d
-      tl.Branch([], tl.PaddingMask()),                            # tok_e mask tok_d tok_d
-      encoder,                                                    # vec_e mask tok_d tok_d
-      tl.Select([2, 1, 0]),                                       # tok_d mask vec_e tok_d
-      tl.ShiftRight(mode=mode),
-      out_embedding,                                              # vec_d (B, T_d, D) ...
-      _Dropout(dropout, dropout_shared_axes, mode),
-      tl.PositionalEncoding(max_len=max_len, mode=mode),
-      tl.Branch([], tl.EncoderDecoderMask()),     # vec_d mask (B, 1, T_d, T_e) vec_e tok_d
-      [_EncoderDecoderBlock(d_model, d_ff, n_heads, dropout, dropout_shared_axes, max_len,
-                            mode, ff_activation) for _ in range(n_decoder_layers)],
-      tl.LayerNorm(),                                             # vec_d mask vec_e tok_d
-      tl.Select([0], n_in=3),                                     # vec_d tok_d
-      tl.Dense(output_vocab_size),                                # logits (B, T_d, V) tok_d
-      name='Transformer')
+  return tl.Serial(  # tok_e tok_d
+    tl.Select([0, 1, 1]),  # tok_e tok_d tok_d
+    tl.Branch([], tl.PaddingMask()),  # tok_e mask tok_d tok_d
+    encoder,  # vec_e mask tok_d tok_d
+    tl.Select([2, 1, 0]),  # tok_d mask vec_e tok_d
+    tl.ShiftRight(mode=mode),
+    out_embedding,  # vec_d (B, T_d, D) ...
+    _Dropout(dropout, dropout_shared_axes, mode),
+    tl.PositionalEncoding(max_len=max_len, mode=mode),
+    tl.Branch([], tl.EncoderDecoderMask()),  # vec_d mask (B, 1, T_d, T_e) vec_e tok_d
+    [
+      _EncoderDecoderBlock(
+        d_model, d_ff, n_heads, dropout, dropout_shared_axes, max_len, mode, ff_activation
+      )
+      for _ in range(n_decoder_layers)
+    ],
+    tl.LayerNorm(),  # vec_d mask vec_e tok_d
+    tl.Select([0], n_in=3),  # vec_d tok_d
+    tl.Dense(output_vocab_size),  # logits (B, T_d, V) tok_d
+    name='Transformer',
+  )
 
 
-def _EncoderBlock(d_model, d_ff, n_heads, dropout, dropout_shared_axes, mode,
-                  ff_activation):
+def _EncoderBlock(d_model, d_ff, n_heads, dropout, dropout_shared_axes, mode, ff_activation):
   """`vec mask -> vec mask`: self-attention over non-padding positions, feed-forward."""
-  return tl.Serial(                                               # vec mask
-      tl.Residual(
-          tl.LayerNorm(),
-          tl.Attention(d_model, n_heads=n_heads, dropout=dropout, mode=mode),
-          _Dropout(dropout, dropout_shared_axes, mode)),
-      tl.Residual(
-          tl.LayerNorm(),
-          _FeedForwardBlock(d_model, d_ff, dropout, dropout_shared_axes, mode,
-                            ff_activation),
-          _Dropout(dropout, dropout_shared_axes, mode)),
-      name='EncoderBlock')
+  return tl.Serial(  # vec mask
+    tl.Residual(
+      tl.LayerNorm(),
+      tl.Attention(d_model, n_heads=n_heads, dropout=dropout, mode=mode),
+      _Dropout(dropout, dropout_shared_axes, mode),
+    ),
+    tl.Residual(
+      tl.LayerNorm(),
+      _FeedForwardBlock(d_model, d_ff, dropout, dropout_shared_axes, mode, ff_activation),
+      _Dropout(dropout, dropout_shared_axes, mode),
+    ),
+    name='EncoderBlock',
+  )
 
 
-def _DecoderBlock(d_model, d_ff, n_heads, dropout, dropout_shared_axes, max_len, mode,
-                  ff_activation):
+def _DecoderBlock(
+  d_model, d_ff, n_heads, dropout, dropout_shared_axes, max_len, mode, ff_activation
+):
   """`vec -> vec`: causal self-attention, feed-forward."""
-  return tl.Serial(                                               # vec
-      tl.Residual(
-          tl.LayerNorm(),
-          tl.CausalAttention(d_model, n_heads=n_heads, dropout=dropout,
-                             max_inference_length=max_len, mode=mode),
-          _Dropout(dropout, dropout_shared_axes, mode)),
-      tl.Residual(
-          tl.LayerNorm(),
-          _FeedForwardBlock(d_model, d_ff, dropout, dropout_shared_axes, mode,
-                            ff_activation),
-          _Dropout(dropout, dropout_shared_axes, mode)),
-      name='DecoderBlock')
+  return tl.Serial(  # vec
+    tl.Residual(
+      tl.LayerNorm(),
+      tl.CausalAttention(
+        d_model, n_heads=n_heads, dropout=dropout, max_inference_length=max_len, mode=mode
+      ),
+      _Dropout(dropout, dropout_shared_axes, mode),
+    ),
+    tl.Residual(
+      tl.LayerNorm(),
+      _FeedForwardBlock(d_model, d_ff, dropout, dropout_shared_axes, mode, ff_activation),
+      _Dropout(dropout, dropout_shared_axes, mode),
+    ),
+    name='DecoderBlock',
+  )
 
 
-def _EncoderDecoderBlock(d_model, d_ff, n_heads, dropout, dropout_shared_axes, max_len,
-                         mode, ff_activation):
+def _EncoderDecoderBlock(
+  d_model, d_ff, n_heads, dropout, dropout_shared_axes, max_len, mode, ff_activation
+):
   """`vec_d mask vec_e -> vec_d mask vec_e`: causal self-attention, attention to the
   encoder, feed-forward."""
   # As in Trax 1.4, the causal self-attention here has no attention-weight dropout.
-  return tl.Serial(                                               # vec_d mask vec_e
-      tl.Residual(
-          tl.LayerNorm(),
-          tl.CausalAttention(d_model, n_heads=n_heads, max_inference_length=max_len,
-                             mode=mode),
-          _Dropout(dropout, dropout_shared_axes, mode)),
-      tl.Residual(
-          tl.LayerNorm(),
-          tl.Select([0, 2, 2, 1, 2]),                             # vec_d vec_e vec_e mask vec_e
-          tl.AttentionQKV(d_model, n_heads=n_heads, dropout=dropout, mode=mode,
-                          cache_KV_in_predict=True),              # vec_d mask vec_e
-          _Dropout(dropout, dropout_shared_axes, mode)),
-      tl.Residual(
-          tl.LayerNorm(),
-          _FeedForwardBlock(d_model, d_ff, dropout, dropout_shared_axes, mode,
-                            ff_activation),
-          _Dropout(dropout, dropout_shared_axes, mode)),
-      name='EncoderDecoderBlock')
+  return tl.Serial(  # vec_d mask vec_e
+    tl.Residual(
+      tl.LayerNorm(),
+      tl.CausalAttention(d_model, n_heads=n_heads, max_inference_length=max_len, mode=mode),
+      _Dropout(dropout, dropout_shared_axes, mode),
+    ),
+    tl.Residual(
+      tl.LayerNorm(),
+      tl.Select([0, 2, 2, 1, 2]),  # vec_d vec_e vec_e mask vec_e
+      tl.AttentionQKV(
+        d_model, n_heads=n_heads, dropout=dropout, mode=mode, cache_KV_in_predict=True
+      ),  # vec_d mask vec_e
+      _Dropout(dropout, dropout_shared_axes, mode),
+    ),
+    tl.Residual(
+      tl.LayerNorm(),
+      _FeedForwardBlock(d_model, d_ff, dropout, dropout_shared_axes, mode, ff_activation),
+      _Dropout(dropout, dropout_shared_axes, mode),
+    ),
+    name='EncoderDecoderBlock',
+  )
 
 
 def _FeedForwardBlock(d_model, d_ff, dropout, dropout_shared_axes, mode, activation):
   """`vec -> vec`: two position-wise dense layers, `(..., D) -> (..., d_ff) -> (..., D)`."""
   return tl.Serial(
-      tl.Dense(d_ff),
-      activation(),
-      _Dropout(dropout, dropout_shared_axes, mode),
-      tl.Dense(d_model),
-      name='FeedForward')
+    tl.Dense(d_ff),
+    activation(),
+    _Dropout(dropout, dropout_shared_axes, mode),
+    tl.Dense(d_model),
+    name='FeedForward',
+  )
 
 
 def _Dropout(rate, shared_axes, mode):

@@ -19,6 +19,16 @@ from trax.optimizers.sm3 import MomentumType
 from trax.optimizers.trainer import Trainer
 
 __all__ = [
-    'Optimizer', 'SGD', 'Momentum', 'RMSProp', 'Adam', 'AdamSlots', 'Adafactor', 'SM3',
-    'MomentumType', 'l2_norm', 'clip_grads', 'Trainer',
+  'Optimizer',
+  'SGD',
+  'Momentum',
+  'RMSProp',
+  'Adam',
+  'AdamSlots',
+  'Adafactor',
+  'SM3',
+  'MomentumType',
+  'l2_norm',
+  'clip_grads',
+  'Trainer',
 ]

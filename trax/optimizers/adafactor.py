@@ -64,30 +64,44 @@ class Adafactor(base.Optimizer):
     epsilon2: :math:`\epsilon_2`, the smallest parameter scale.
   """
 
-  def __init__(self, learning_rate: float = 0.05, factored: bool = True,
-               multiply_by_parameter_scale: bool = True, do_clipping: bool = True,
-               do_momentum: bool = False, momentum_in_bfloat16: bool = False,
-               beta1: float = 0.0, decay_rate: float = 0.8, clipping_threshold: float = 1.0,
-               weight_decay_rate: float = 1e-5, weight_decay_n_steps: int = 0,
-               epsilon1: float = 1e-16, epsilon2: float = 1e-3):
+  def __init__(
+    self,
+    learning_rate: float = 0.05,
+    factored: bool = True,
+    multiply_by_parameter_scale: bool = True,
+    do_clipping: bool = True,
+    do_momentum: bool = False,
+    momentum_in_bfloat16: bool = False,
+    beta1: float = 0.0,
+    decay_rate: float = 0.8,
+    clipping_threshold: float = 1.0,
+    weight_decay_rate: float = 1e-5,
+    weight_decay_n_steps: int = 0,
+    epsilon1: float = 1e-16,
+    epsilon2: float = 1e-3,
+  ):
     # These choose the shape of the computation (and of the slots), so they are fixed.
     self._factored = factored
     self._multiply_by_parameter_scale = multiply_by_parameter_scale
     self._do_clipping = do_clipping
     self._do_momentum = do_momentum
     self._momentum_in_bfloat16 = momentum_in_bfloat16
-    super().__init__(learning_rate=learning_rate, beta1=beta1, decay_rate=decay_rate,
-                     clipping_threshold=clipping_threshold,
-                     weight_decay_rate=weight_decay_rate,
-                     weight_decay_n_steps=weight_decay_n_steps,
-                     epsilon1=epsilon1, epsilon2=epsilon2)
+    super().__init__(
+      learning_rate=learning_rate,
+      beta1=beta1,
+      decay_rate=decay_rate,
+      clipping_threshold=clipping_threshold,
+      weight_decay_rate=weight_decay_rate,
+      weight_decay_n_steps=weight_decay_n_steps,
+      epsilon1=epsilon1,
+      epsilon2=epsilon2,
+    )
 
   def init(self, weights: Any) -> list:
     """Returns Trax's slot list: `[R, C]` or `[V]`, then `m` if `do_momentum`."""
     shape = weights.shape
     if self._is_factored(weights):
-      slots = [jnp.zeros(shape[:-1], jnp.float32),
-               jnp.zeros(shape[:-2] + shape[-1:], jnp.float32)]
+      slots = [jnp.zeros(shape[:-1], jnp.float32), jnp.zeros(shape[:-2] + shape[-1:], jnp.float32)]
     else:
       slots = [jnp.zeros_like(weights)]
     if self._do_momentum:
@@ -98,7 +112,7 @@ class Adafactor(base.Optimizer):
   def update(self, step, grads, weights, slots, opt_params):
     p, G, X = opt_params, grads, weights
     t = step + 1.0
-    beta2hat = 1 - t**-p['decay_rate']
+    beta2hat = 1 - t ** -p['decay_rate']
     alpha = p['learning_rate']
     if self._multiply_by_parameter_scale:
       alpha *= jnp.maximum(p['epsilon2'], _rms(X))

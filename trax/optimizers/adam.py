@@ -8,6 +8,7 @@ from trax.optimizers import base
 
 class AdamSlots(NamedTuple):
   """Adam's slots for one weight array, in Trax's order."""
+
   m: Any  # Moving average of the gradient (first moment).
   v: Any  # Moving average of the squared gradient (second moment).
 
@@ -52,11 +53,23 @@ class Adam(base.Optimizer):
     clip_grad_norm: if set, the global gradient norm is clipped to this value first.
   """
 
-  def __init__(self, learning_rate: float = 0.0001, weight_decay_rate: float = 1e-5,
-               b1: float = 0.9, b2: float = 0.999, eps: float = 1e-5,
-               clip_grad_norm: 'float | None' = None):
-    super().__init__(learning_rate=learning_rate, weight_decay_rate=weight_decay_rate,
-                     b1=b1, b2=b2, eps=eps, clip_grad_norm=clip_grad_norm)
+  def __init__(
+    self,
+    learning_rate: float = 0.0001,
+    weight_decay_rate: float = 1e-5,
+    b1: float = 0.9,
+    b2: float = 0.999,
+    eps: float = 1e-5,
+    clip_grad_norm: 'float | None' = None,
+  ):
+    super().__init__(
+      learning_rate=learning_rate,
+      weight_decay_rate=weight_decay_rate,
+      b1=b1,
+      b2=b2,
+      eps=eps,
+      clip_grad_norm=clip_grad_norm,
+    )
 
   def init(self, weights: Any) -> AdamSlots:
     return AdamSlots(m=jnp.zeros_like(weights), v=jnp.zeros_like(weights))

@@ -40,11 +40,11 @@ class Optimizer(abc.ABC):
     **init_opt_params: initial values of the subclass's other hyper-parameters.
   """
 
-  def __init__(self, learning_rate: float = 0.01, clip_grad_norm: 'float | None' = None,
-               **init_opt_params: Any):
+  def __init__(
+    self, learning_rate: float = 0.01, clip_grad_norm: 'float | None' = None, **init_opt_params: Any
+  ):
     init_opt_params['learning_rate'] = learning_rate
-    self._init_opt_params = {name: jnp.array(value)
-                             for name, value in init_opt_params.items()}
+    self._init_opt_params = {name: jnp.array(value) for name, value in init_opt_params.items()}
     self._clip_grad_norm = clip_grad_norm
     self._slots = None
 
@@ -53,8 +53,9 @@ class Optimizer(abc.ABC):
     """Returns the slots for one weight array (shaped after it, usually)."""
 
   @abc.abstractmethod
-  def update(self, step: Any, grads: Any, weights: Any, slots: Any,
-             opt_params: dict) -> tuple[Any, Any]:
+  def update(
+    self, step: Any, grads: Any, weights: Any, slots: Any, opt_params: dict
+  ) -> tuple[Any, Any]:
     """Returns `(new_weights, new_slots)` of one weight array after one step.
 
     Args:
@@ -94,12 +95,20 @@ class Optimizer(abc.ABC):
       `(slots, opt_params)`: a list of slots, one entry per array in
       `fastmath.tree_flatten(weight_tree)` order, and the hyper-parameters.
     """
-    self._slots = [self.init(jnp.astype(w, _compute_dtype(w)))
-                   for w in fastmath.tree_flatten(weight_tree)]
+    self._slots = [
+      self.init(jnp.astype(w, _compute_dtype(w))) for w in fastmath.tree_flatten(weight_tree)
+    ]
     return self._slots, self._init_opt_params
 
-  def tree_update(self, step: Any, grad_tree: Any, weight_tree: Any, slots: list,
-                  opt_params: dict, store_slots: bool = False) -> tuple[Any, list, dict]:
+  def tree_update(
+    self,
+    step: Any,
+    grad_tree: Any,
+    weight_tree: Any,
+    slots: list,
+    opt_params: dict,
+    store_slots: bool = False,
+  ) -> tuple[Any, list, dict]:
     """Updates every weight array of a model by one step.
 
     Args:
@@ -122,15 +131,17 @@ class Optimizer(abc.ABC):
     weights = fastmath.tree_flatten(weight_tree)
     if not len(grads) == len(weights) == len(slots):
       raise ValueError(
-          f'{type(self).__name__}.tree_update got {len(grads)} gradient arrays, '
-          f'{len(weights)} weight arrays and {len(slots)} slot entries; they must match '
-          'one to one (make the slots with tree_init on weights of the same model).')
+        f'{type(self).__name__}.tree_update got {len(grads)} gradient arrays, '
+        f'{len(weights)} weight arrays and {len(slots)} slot entries; they must match '
+        'one to one (make the slots with tree_init on weights of the same model).'
+      )
     grads = [jnp.astype(g, _compute_dtype(g)) for g in grads]
     metrics = {'gradients_l2': l2_norm(grads), 'weights_l2': l2_norm(weights)}
     if self._clip_grad_norm is not None:
       grads = clip_grads(grads, self._clip_grad_norm)
-    updated = [self._update_one(step, g, w, s, opt_params)
-               for g, w, s in zip(grads, weights, slots)]
+    updated = [
+      self._update_one(step, g, w, s, opt_params) for g, w, s in zip(grads, weights, slots)
+    ]
     new_weight_tree, _ = fastmath.tree_unflatten([w for w, _ in updated], weight_tree)
     new_slots = [s for _, s in updated]
     if store_slots:
@@ -140,7 +151,8 @@ class Optimizer(abc.ABC):
   def _update_one(self, step, grads, weights, slots, opt_params):
     """`update` in float32 (or wider), with the new weights cast back to their dtype."""
     new_weights, new_slots = self.update(
-        step, grads, jnp.astype(weights, _compute_dtype(weights)), slots, opt_params)
+      step, grads, jnp.astype(weights, _compute_dtype(weights)), slots, opt_params
+    )
     return jnp.astype(new_weights, weights.dtype), new_slots
 
 
@@ -149,8 +161,9 @@ def l2_norm(tree: Any) -> Any:
 
   The sum of squares is taken in float32 (or wider) whatever the arrays' dtype.
   """
-  return fastmath.global_norm([jnp.astype(x, _compute_dtype(x))
-                               for x in fastmath.tree_flatten(tree)])
+  return fastmath.global_norm(
+    [jnp.astype(x, _compute_dtype(x)) for x in fastmath.tree_flatten(tree)]
+  )
 
 
 def clip_grads(grad_tree: Any, max_norm: float) -> Any:

@@ -45,10 +45,14 @@ class Momentum(base.Optimizer):
     nesterov: whether to use Nesterov momentum (Trax 1.4's default) or heavy ball.
   """
 
-  def __init__(self, learning_rate: float = 0.01, mass: float = 0.9,
-               weight_decay_rate: float = 1e-5, nesterov: bool = True):
-    super().__init__(learning_rate=learning_rate, mass=mass,
-                     weight_decay_rate=weight_decay_rate)
+  def __init__(
+    self,
+    learning_rate: float = 0.01,
+    mass: float = 0.9,
+    weight_decay_rate: float = 1e-5,
+    nesterov: bool = True,
+  ):
+    super().__init__(learning_rate=learning_rate, mass=mass, weight_decay_rate=weight_decay_rate)
     self._nesterov = nesterov
 
   def init(self, weights: Any) -> Any:

@@ -34,10 +34,16 @@ class RMSProp(base.Optimizer):
     clip_grad_norm: if set, the global gradient norm is clipped to this value first.
   """
 
-  def __init__(self, learning_rate: float = 0.001, gamma: float = 0.9, eps: float = 1e-8,
-               clip_grad_norm: 'float | None' = None):
-    super().__init__(learning_rate=learning_rate, gamma=gamma, eps=eps,
-                     clip_grad_norm=clip_grad_norm)
+  def __init__(
+    self,
+    learning_rate: float = 0.001,
+    gamma: float = 0.9,
+    eps: float = 1e-8,
+    clip_grad_norm: 'float | None' = None,
+  ):
+    super().__init__(
+      learning_rate=learning_rate, gamma=gamma, eps=eps, clip_grad_norm=clip_grad_norm
+    )
 
   def init(self, weights: Any) -> Any:
     return jnp.ones_like(weights)  # The mean square v.

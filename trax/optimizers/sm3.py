@@ -10,6 +10,7 @@ from trax.optimizers import base
 
 class MomentumType(enum.IntEnum):
   """How SM3 averages its preconditioned gradients."""
+
   EMA = 1  # m = beta1 m + (1 - beta1) g;  step by m.
   HEAVY_BALL = 2  # m = beta1 m + g;  step by m.
   NESTEROV = 3  # m = beta1 m + g;  step by beta1 m + g.
@@ -58,16 +59,24 @@ class SM3(base.Optimizer):
     momentum_type: a `MomentumType`.
   """
 
-  def __init__(self, learning_rate: float = 0.01, momentum: float = 0.9,
-               second_moment_averaging: float = 1.0, weight_decay: float = 0.0,
-               momentum_type: MomentumType = MomentumType.EMA):
+  def __init__(
+    self,
+    learning_rate: float = 0.01,
+    momentum: float = 0.9,
+    second_moment_averaging: float = 1.0,
+    weight_decay: float = 0.0,
+    momentum_type: MomentumType = MomentumType.EMA,
+  ):
     # These choose the shape of the computation (and of the slots), so they are fixed.
     self._has_momentum = momentum > 0.0
     self._momentum_type = MomentumType(momentum_type)
     self._graft = second_moment_averaging != 1.0
-    super().__init__(learning_rate=learning_rate, momentum=momentum,
-                     second_moment_averaging=second_moment_averaging,
-                     weight_decay=weight_decay)
+    super().__init__(
+      learning_rate=learning_rate,
+      momentum=momentum,
+      second_moment_averaging=second_moment_averaging,
+      weight_decay=weight_decay,
+    )
 
   def init(self, weights: Any) -> tuple:
     """Returns Trax's slot tuple `(m, mu, mu_graft)`; `[]` stands for an unused slot."""
@@ -107,25 +116,24 @@ class SM3(base.Optimizer):
 
 def _zero_accumulators(weights: Any) -> list:
   """One zero vector per axis of `weights`; a scalar gets one scalar."""
-  return [jnp.zeros(n, weights.dtype) for n in weights.shape] or [
-      jnp.zeros((), weights.dtype)]
+  return [jnp.zeros(n, weights.dtype) for n in weights.shape] or [jnp.zeros((), weights.dtype)]
 
 
 def _cover_min(mu: list, shape: tuple) -> Any:
   """The entrywise minimum over the axes' accumulators, broadcast to `shape`."""
   if not shape:
     return mu[0]
-  return functools.reduce(jnp.minimum, [
-      jnp.expand_dims(mu_j, [k for k in range(len(shape)) if k != j])
-      for j, mu_j in enumerate(mu)])
+  return functools.reduce(
+    jnp.minimum,
+    [jnp.expand_dims(mu_j, [k for k in range(len(shape)) if k != j]) for j, mu_j in enumerate(mu)],
+  )
 
 
 def _cover_max(nu: Any) -> list:
   """For each axis, the maximum of `nu` over every other axis."""
   if not nu.shape:
     return [nu]
-  return [jnp.max(nu, axis=tuple(k for k in range(nu.ndim) if k != j))
-          for j in range(nu.ndim)]
+  return [jnp.max(nu, axis=tuple(k for k in range(nu.ndim) if k != j)) for j in range(nu.ndim)]
 
 
 def _inv_sqrt(nu: Any) -> Any:

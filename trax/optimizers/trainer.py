@@ -41,14 +41,23 @@ class Trainer:
     ValueError: `adasum`, an uninitialized optimizer, or too many devices.
   """
 
-  def __init__(self, model_with_loss: Any, optimizer: Optimizer,
-               n_devices: 'int | None' = None, adasum: bool = False):
+  def __init__(
+    self,
+    model_with_loss: Any,
+    optimizer: Optimizer,
+    n_devices: 'int | None' = None,
+    adasum: bool = False,
+  ):
     if adasum:
-      raise ValueError('Trainer(adasum=True): adaptive summation combined pmap replicas\' '
-                       'gradients; with sharded batches XLA sums them exactly. Drop adasum.')
+      raise ValueError(
+        'Trainer(adasum=True): adaptive summation combined pmap replicas\' '
+        'gradients; with sharded batches XLA sums them exactly. Drop adasum.'
+      )
     if optimizer.slots is None:
-      raise ValueError('Trainer needs an initialized optimizer: call '
-                       'optimizer.tree_init(model_with_loss.weights) first.')
+      raise ValueError(
+        'Trainer needs an initialized optimizer: call '
+        'optimizer.tree_init(model_with_loss.weights) first.'
+      )
     devices = jax.local_devices()
     n_devices = n_devices or len(devices)
     if not 1 <= n_devices <= len(devices):
@@ -81,8 +90,9 @@ class Trainer:
   def slots(self, slots: Any) -> None:
     self._optimizer.slots = slots
 
-  def one_step(self, batch: Any, rng: Any, step: int = 0,
-               learning_rate: 'float | None' = None) -> tuple[Any, dict]:
+  def one_step(
+    self, batch: Any, rng: Any, step: int = 0, learning_rate: 'float | None' = None
+  ) -> tuple[Any, dict]:
     """One update of the model's weights and state and the optimizer's slots.
 
     Args:
@@ -96,21 +106,31 @@ class Trainer:
       and `loss`.
     """
     if learning_rate is not None:
-      self._optimizer.opt_params = dict(self._optimizer.opt_params,
-                                        learning_rate=np.asarray(learning_rate, np.float32))
+      self._optimizer.opt_params = dict(
+        self._optimizer.opt_params, learning_rate=np.asarray(learning_rate, np.float32)
+      )
     batch = jax.device_put(batch, self._batch_sharding)
     model = self._model_with_loss
     weights, state, slots, loss, stats = self._step_fn(
-        model.weights, model.state, self._optimizer.slots, self._optimizer.opt_params,
-        np.int32(step), batch, rng)
+      model.weights,
+      model.state,
+      self._optimizer.slots,
+      self._optimizer.opt_params,
+      np.int32(step),
+      batch,
+      rng,
+    )
     model.weights, model.state, self._optimizer.slots = weights, state, slots
     return loss, stats
 
   def _step(self, weights, state, slots, opt_params, step, batch, rng):
     with fastmath.use_backend('jax'):
+
       def loss_fn(weights):
         return self._model_with_loss.pure_fn(batch, weights, state, rng)
+
       (loss, new_state), grads = jax.value_and_grad(loss_fn, has_aux=True)(weights)
       new_weights, new_slots, metrics = self._optimizer.tree_update(
-          step, grads, weights, slots, opt_params)
+        step, grads, weights, slots, opt_params
+      )
       return new_weights, new_state, new_slots, loss, dict(metrics, loss=loss)

@@ -40,14 +40,17 @@ class BatchCheck:
     name: how errors refer to the task (e.g. 'Train task 0').
   """
 
-  def __init__(self, model: base.Layer, end_layers: Sequence[base.Layer],
-               batch_signature: tuple, name: str):
+  def __init__(
+    self, model: base.Layer, end_layers: Sequence[base.Layer], batch_signature: tuple, name: str
+  ):
     self._name = name
     self._length = len(batch_signature)
     self._checks = {}  # batch index -> (number of ids, what they are)
     for index, vocab_size in id_inputs.id_input_vocab_sizes(model).items():
-      self._checks[index] = (vocab_size, f'model input {index} (token ids of '
-                                         f'{model.name}\'s Embedding)')
+      self._checks[index] = (
+        vocab_size,
+        f'model input {index} (token ids of {model.name}\'s Embedding)',
+      )
     outputs = model.output_signature(cb.inputs_from_stack(batch_signature, model.n_in))
     logits = outputs[0] if isinstance(outputs, (tuple, list)) else outputs
     n_classes = logits.shape[-1] if logits.shape else None
@@ -55,16 +58,21 @@ class BatchCheck:
     if model.n_out == 1 and isinstance(n_classes, int) and targets < len(batch_signature):
       for layer in end_layers:
         if metrics.takes_class_targets(layer) and targets not in self._checks:
-          self._checks[targets] = (n_classes, f'batch item {targets} (targets of '
-                                              f'{layer.name}: class ids of the model\'s '
-                                              f'{n_classes} outputs)')
+          self._checks[targets] = (
+            n_classes,
+            f'batch item {targets} (targets of '
+            f'{layer.name}: class ids of the model\'s '
+            f'{n_classes} outputs)',
+          )
 
   def __call__(self, batch: tuple, step: 'int | None') -> None:
     """Raises ValueError naming the task and step if `batch` has the wrong number of
     arrays or holds bad ids."""
     if len(batch) != self._length:
-      raise ValueError(f'{self._name}, step {step}: got a batch of {len(batch)} arrays, but '
-                       f'its first batch had {self._length}.')
+      raise ValueError(
+        f'{self._name}, step {step}: got a batch of {len(batch)} arrays, but '
+        f'its first batch had {self._length}.'
+      )
     for index, (n_ids, what) in self._checks.items():
       array = batch[index] if index < len(batch) else None
       if isinstance(array, np.ndarray) and array.dtype.kind in 'iu':
@@ -82,5 +90,6 @@ def next_batch(task: Any, name: str, step: 'int | None' = None) -> tuple:
   except tasks_lib.DataStreamEndedError as e:
     at = '' if step is None else f', step {step}'
     raise tasks_lib.DataStreamEndedError(
-        f'{name}{at}: {e} Give the task an endless stream (e.g. repeat the data with '
-        'itertools.cycle or a `while True` generator), or run fewer steps.') from None
+      f'{name}{at}: {e} Give the task an endless stream (e.g. repeat the data with '
+      'itertools.cycle or a `while True` generator), or run fewer steps.'
+    ) from None

@@ -44,15 +44,16 @@ _BATCH_AXES = weakref.WeakKeyDictionary()
 
 class Beams(NamedTuple):
   """`K` beams for each of `B` rows (`L` is the most tokens a beam can hold)."""
-  tokens: Any       # (B, K, L) int32, zeros after a beam's length.
-  log_probs: Any    # (B, K) float32, the summed log-probabilities of the tokens.
-  lengths: Any      # (B, K) int32.
-  finished: Any     # (B, K) bool: the beam ended with `eos_id` and grows no more.
+
+  tokens: Any  # (B, K, L) int32, zeros after a beam's length.
+  log_probs: Any  # (B, K) float32, the summed log-probabilities of the tokens.
+  lengths: Any  # (B, K) int32.
+  finished: Any  # (B, K) bool: the beam ended with `eos_id` and grows no more.
 
 
 def length_penalty(length: Any, alpha: float) -> Any:
   """GNMT's `((5 + length) / 6) ** alpha`; 1 for `alpha == 0`."""
-  return ((5. + length) / 6.) ** alpha
+  return ((5.0 + length) / 6.0) ** alpha
 
 
 def normalized_scores(beams: Beams, alpha: float) -> Any:
@@ -63,15 +64,16 @@ def normalized_scores(beams: Beams, alpha: float) -> Any:
 def initial_beams(batch_size: int, n_beams: int, max_length: int) -> Beams:
   """One empty beam per row; the other slots are impossible (log-probability -inf) so the
   first step does not expand `K` copies of the same beam."""
-  log_probs = jnp.full((batch_size, n_beams), -jnp.inf, jnp.float32).at[:, 0].set(0.)
-  return Beams(tokens=jnp.zeros((batch_size, n_beams, max_length), jnp.int32),
-               log_probs=log_probs,
-               lengths=jnp.zeros((batch_size, n_beams), jnp.int32),
-               finished=jnp.zeros((batch_size, n_beams), bool))
+  log_probs = jnp.full((batch_size, n_beams), -jnp.inf, jnp.float32).at[:, 0].set(0.0)
+  return Beams(
+    tokens=jnp.zeros((batch_size, n_beams, max_length), jnp.int32),
+    log_probs=log_probs,
+    lengths=jnp.zeros((batch_size, n_beams), jnp.int32),
+    finished=jnp.zeros((batch_size, n_beams), bool),
+  )
 
 
-def expand(beams: Beams, log_probs: Any, step: Any, eos_id: Any,
-           alpha: float) -> tuple[Beams, Any]:
+def expand(beams: Beams, log_probs: Any, step: Any, eos_id: Any, alpha: float) -> tuple[Beams, Any]:
   """One search step: the `K` best continuations of `beams`.
 
   Args:
@@ -93,7 +95,7 @@ def expand(beams: Beams, log_probs: Any, step: Any, eos_id: Any,
   candidate_scores = candidate_log_probs / length_penalty(candidate_lengths, alpha)
 
   flat_scores = candidate_scores.reshape(batch_size, n_beams * vocab_size)
-  _, best = lax.top_k(flat_scores, n_beams)                    # (B, K) flat candidate ids
+  _, best = lax.top_k(flat_scores, n_beams)  # (B, K) flat candidate ids
   parents, new_tokens = best // vocab_size, (best % vocab_size).astype(jnp.int32)
   from_parent = lambda x: jnp.take_along_axis(x, parents, axis=1)
   was_finished = from_parent(beams.finished)
@@ -101,18 +103,25 @@ def expand(beams: Beams, log_probs: Any, step: Any, eos_id: Any,
   tokens = jnp.take_along_axis(beams.tokens, parents[..., None], axis=1)
   appended = lax.dynamic_update_slice_in_dim(tokens, new_tokens[..., None], step, axis=2)
   new_beams = Beams(
-      tokens=jnp.where(was_finished[..., None], tokens, appended),
-      log_probs=jnp.take_along_axis(
-          candidate_log_probs.reshape(batch_size, n_beams * vocab_size), best, axis=1),
-      lengths=jnp.where(was_finished, from_parent(beams.lengths), step + 1),
-      finished=was_finished | (new_tokens == eos_id))
+    tokens=jnp.where(was_finished[..., None], tokens, appended),
+    log_probs=jnp.take_along_axis(
+      candidate_log_probs.reshape(batch_size, n_beams * vocab_size), best, axis=1
+    ),
+    lengths=jnp.where(was_finished, from_parent(beams.lengths), step + 1),
+    finished=was_finished | (new_tokens == eos_id),
+  )
   return new_beams, parents
 
 
-def search(first_log_probs: Any, state: Any,
-           step_fn: Callable[[Any, Any], tuple[Any, Any]],
-           reorder_state: Callable[[Any, Any], Any],
-           eos_id: Any, max_length: int, alpha: float) -> tuple[Beams, Any]:
+def search(
+  first_log_probs: Any,
+  state: Any,
+  step_fn: Callable[[Any, Any], tuple[Any, Any]],
+  reorder_state: Callable[[Any, Any], Any],
+  eos_id: Any,
+  max_length: int,
+  alpha: float,
+) -> tuple[Beams, Any]:
   """Beam search for up to `max_length` tokens (call it under `jax.jit`).
 
   Args:
@@ -143,19 +152,21 @@ def search(first_log_probs: Any, state: Any,
   def search_step(carry):
     step, beams, state = carry
     last_tokens = jnp.take_along_axis(
-        beams.tokens, jnp.maximum(beams.lengths - 1, 0)[..., None], axis=2)  # (B, K, 1)
+      beams.tokens, jnp.maximum(beams.lengths - 1, 0)[..., None], axis=2
+    )  # (B, K, 1)
     log_probs, state = step_fn(state, last_tokens.reshape(batch_size * n_beams, 1))
-    beams, parents = expand(beams, log_probs.reshape(batch_size, n_beams, -1), step,
-                            eos_id, alpha)
+    beams, parents = expand(beams, log_probs.reshape(batch_size, n_beams, -1), step, eos_id, alpha)
     return step + 1, beams, reorder_state(state, _rows(parents))
 
-  n_steps, beams, _ = lax.while_loop(searching, search_step,
-                                       (jnp.asarray(1, jnp.int32), beams, state))
+  n_steps, beams, _ = lax.while_loop(
+    searching, search_step, (jnp.asarray(1, jnp.int32), beams, state)
+  )
   return beams, n_steps
 
 
-def batch_axes(model: Any, input_signature: Callable[[int], Any],
-               batch_size: int) -> tuple[tuple, tuple]:
+def batch_axes(
+  model: Any, input_signature: Callable[[int], Any], batch_size: int
+) -> tuple[tuple, tuple]:
   """For each leaf of `model.state` (a state for `batch_size` rows), its batch axis; and
   the same for the state after one call of the model.
 
@@ -175,23 +186,31 @@ def batch_axes(model: Any, input_signature: Callable[[int], Any],
   known = _BATCH_AXES.setdefault(model, {})
   key = (batch_size, str(input_signature(batch_size)), actual)
   if key not in known:
+
     def state_shapes(batch):
       inputs = input_signature(batch)
       weights, state = model.weights_and_state_signature(inputs)
       after_call = fastmath.abstract_eval(lambda x, w, s, r: model.pure_fn(x, w, s, r)[1])(
-          inputs, weights, state, shapes.ShapeDtype((2,), np.uint32))
+        inputs, weights, state, shapes.ShapeDtype((2,), np.uint32)
+      )
       leaf_shapes = lambda tree: tuple(tuple(x.shape) for x in fastmath.tree_leaves(tree))
       return leaf_shapes(state), leaf_shapes(after_call)
-    (single, single_after), (double, double_after) = state_shapes(batch_size), state_shapes(
-        2 * batch_size)
+
+    (single, single_after), (double, double_after) = (
+      state_shapes(batch_size),
+      state_shapes(2 * batch_size),
+    )
     if actual != single:
       raise ValueError(
-          f'the state of {model.name} is not for batch_size={batch_size} and these inputs: '
-          f'its shapes are {list(actual)[:6]}..., expected {list(single)[:6]}.... '
-          f'Initialize the model for them first, e.g. '
-          f'model.init(ShapeDtype(({batch_size}, 1), np.int32)).')
-    known[key] = tuple(tuple(_doubled_axis(one, two) for one, two in zip(ones, twos))
-                       for ones, twos in ((single, double), (single_after, double_after)))
+        f'the state of {model.name} is not for batch_size={batch_size} and these inputs: '
+        f'its shapes are {list(actual)[:6]}..., expected {list(single)[:6]}.... '
+        f'Initialize the model for them first, e.g. '
+        f'model.init(ShapeDtype(({batch_size}, 1), np.int32)).'
+      )
+    known[key] = tuple(
+      tuple(_doubled_axis(one, two) for one, two in zip(ones, twos))
+      for ones, twos in ((single, double), (single_after, double_after))
+    )
   return known[key]
 
 
@@ -201,8 +220,10 @@ def _doubled_axis(one: tuple, two: tuple) -> 'int | None':
   if not differing:
     return None
   if len(one) != len(two) or len(differing) != 1 or two[differing[0]] != 2 * one[differing[0]]:
-    raise ValueError(f'cannot tell the batch axis of a state of shape {one} (for twice the '
-                     f'batch: {two}); beam search needs one axis that grows with the batch.')
+    raise ValueError(
+      f'cannot tell the batch axis of a state of shape {one} (for twice the '
+      f'batch: {two}); beam search needs one axis that grows with the batch.'
+    )
   return differing[0]
 
 
@@ -213,10 +234,13 @@ def tile_state(state: Any, batch_axes: tuple, batch_size: int, n_beams: int) -> 
   along which the rows lie, in blocks (an axis of size `B * r` holds `r` entries per row,
   as attention caches hold one entry per head), or `None` for a leaf shared by all rows.
   """
+
   def tile(x, axis):
     blocks = _blocks(x, axis, batch_size)
     return jnp.repeat(blocks, n_beams, axis=axis).reshape(
-        x.shape[:axis] + (x.shape[axis] * n_beams,) + x.shape[axis + 1:])
+      x.shape[:axis] + (x.shape[axis] * n_beams,) + x.shape[axis + 1 :]
+    )
+
   return _map_rows(tile, state, batch_axes)
 
 
@@ -231,15 +255,17 @@ def gather_state(state: Any, batch_axes: tuple, rows: Any) -> Any:
 def _map_rows(fn: Callable, state: Any, batch_axes: tuple) -> Any:
   leaves, tree = jax.tree.flatten(state)
   if len(leaves) != len(batch_axes):
-    raise ValueError(f'the state has {len(leaves)} arrays but {len(batch_axes)} batch axes '
-                     'were given.')
-  return jax.tree.unflatten(tree, [x if axis is None else fn(x, axis)
-                                   for x, axis in zip(leaves, batch_axes)])
+    raise ValueError(
+      f'the state has {len(leaves)} arrays but {len(batch_axes)} batch axes were given.'
+    )
+  return jax.tree.unflatten(
+    tree, [x if axis is None else fn(x, axis) for x, axis in zip(leaves, batch_axes)]
+  )
 
 
 def _blocks(x: Any, axis: int, n_rows: int) -> Any:
   """`x` with its batch axis split into `(n_rows, entries per row)`."""
-  return x.reshape(x.shape[:axis] + (n_rows, x.shape[axis] // n_rows) + x.shape[axis + 1:])
+  return x.reshape(x.shape[:axis] + (n_rows, x.shape[axis] // n_rows) + x.shape[axis + 1 :])
 
 
 def _rows(parents: Any) -> Any:

@@ -19,8 +19,9 @@ def at_step_1_and_every_nth_step(period: 'int | None') -> Callable[[int], bool]:
   return lambda step: step == 1 or (step > 0 and step % period == 0)
 
 
-def best_metric_basenames(low_metric: 'str | None', high_metric: 'str | None',
-                          at_extreme: Callable[[str, str], bool]) -> list:
+def best_metric_basenames(
+  low_metric: 'str | None', high_metric: 'str | None', at_extreme: Callable[[str, str], bool]
+) -> list:
   """Basenames of the best-metric checkpoints due now.
 
   Args:

@@ -48,6 +48,7 @@ CheckpointError = checkpoint_reading.CheckpointError
 @dataclasses.dataclass
 class TaskCheckpoint:
   """What a checkpoint keeps of one train task."""
+
   flat_slots: list = dataclasses.field(default_factory=list)
   opt_params: dict = dataclasses.field(default_factory=dict)
   flat_loss_weights: list = dataclasses.field(default_factory=list)
@@ -58,6 +59,7 @@ class TaskCheckpoint:
 @dataclasses.dataclass
 class Checkpoint:
   """The contents of a checkpoint file (numpy arrays and plain data)."""
+
   flat_weights: list
   flat_state: 'list | None' = None
   step: int = 0
@@ -108,21 +110,28 @@ def to_arrays(checkpoint: Checkpoint) -> dict:
 def metadata_of(checkpoint: Checkpoint, arrays: dict) -> dict:
   """The JSON-able metadata of `checkpoint`, whose arrays by name are `arrays`."""
   return {
-      'format': FORMAT,
-      'version': VERSION,
-      'step': int(checkpoint.step),
-      'n_weights': len(checkpoint.flat_weights),
-      'n_state': None if checkpoint.flat_state is None else len(checkpoint.flat_state),
-      'tasks': [{'n_slots': len(task.flat_slots), 'opt_params': sorted(task.opt_params),
-                 'n_loss_weights': len(task.flat_loss_weights),
-                 'n_loss_state': len(task.flat_loss_state), 'n_batches': task.n_batches}
-                for task in checkpoint.tasks],
-      'eval_n_batches': list(checkpoint.eval_n_batches),
-      'history': checkpoint.history.to_dict(),
-      'input_signature': shapes.signature_to_json(checkpoint.input_signature),
-      'model_config': checkpoint.model_config,
-      'special_dtypes': {name: np.dtype(a.dtype).name for name, a in arrays.items()
-                         if np.dtype(a.dtype).kind == 'V'},
+    'format': FORMAT,
+    'version': VERSION,
+    'step': int(checkpoint.step),
+    'n_weights': len(checkpoint.flat_weights),
+    'n_state': None if checkpoint.flat_state is None else len(checkpoint.flat_state),
+    'tasks': [
+      {
+        'n_slots': len(task.flat_slots),
+        'opt_params': sorted(task.opt_params),
+        'n_loss_weights': len(task.flat_loss_weights),
+        'n_loss_state': len(task.flat_loss_state),
+        'n_batches': task.n_batches,
+      }
+      for task in checkpoint.tasks
+    ],
+    'eval_n_batches': list(checkpoint.eval_n_batches),
+    'history': checkpoint.history.to_dict(),
+    'input_signature': shapes.signature_to_json(checkpoint.input_signature),
+    'model_config': checkpoint.model_config,
+    'special_dtypes': {
+      name: np.dtype(a.dtype).name for name, a in arrays.items() if np.dtype(a.dtype).kind == 'V'
+    },
   }
 
 
@@ -133,38 +142,44 @@ def from_arrays(arrays: dict, metadata: dict, source: str = 'checkpoint') -> Che
     CheckpointError: naming `source`, if the metadata lists an array `arrays` lacks or is
       malformed.
   """
+
   def get(name: str) -> Any:
     if name not in arrays:
-      raise CheckpointError(f'{source}: its metadata lists {name}.npy, but the archive '
-                            'lacks it.')
+      raise CheckpointError(f'{source}: its metadata lists {name}.npy, but the archive lacks it.')
     return arrays[name]
+
   get_list = lambda prefix, n: [get(f'{prefix}/{i}') for i in range(n)]
   tasks = []
   for t, task in enumerate(metadata['tasks']):
-    tasks.append(TaskCheckpoint(
+    tasks.append(
+      TaskCheckpoint(
         flat_slots=get_list(f'task{t}/slots', task['n_slots']),
         opt_params={str(k): get(f'task{t}/opt_params/{k}') for k in task['opt_params']},
         flat_loss_weights=get_list(f'task{t}/loss_weights', task['n_loss_weights']),
         flat_loss_state=get_list(f'task{t}/loss_state', task['n_loss_state']),
-        n_batches=task['n_batches']))
+        n_batches=task['n_batches'],
+      )
+    )
   n_state = metadata['n_state']
   try:
     history = history_lib.History.from_dict(metadata['history'])
     input_signature = shapes.signature_from_json(metadata['input_signature'])
     eval_n_batches = [int(n) for n in metadata['eval_n_batches']]
   except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as e:
-    raise CheckpointError(f'{source}: malformed {checkpoint_archive.METADATA}: '
-                          f'{type(e).__name__}: {str(e)[:200]}') from None
+    raise CheckpointError(
+      f'{source}: malformed {checkpoint_archive.METADATA}: {type(e).__name__}: {str(e)[:200]}'
+    ) from None
   return Checkpoint(
-      flat_weights=get_list('weights', metadata['n_weights']),
-      flat_state=None if n_state is None else get_list('state', n_state),
-      step=metadata['step'],
-      history=history,
-      input_signature=input_signature,
-      model_config=metadata['model_config'],
-      tasks=tasks,
-      eval_n_batches=eval_n_batches,
-      rng=arrays.get('rng'))
+    flat_weights=get_list('weights', metadata['n_weights']),
+    flat_state=None if n_state is None else get_list('state', n_state),
+    step=metadata['step'],
+    history=history,
+    input_signature=input_signature,
+    model_config=metadata['model_config'],
+    tasks=tasks,
+    eval_n_batches=eval_n_batches,
+    rng=arrays.get('rng'),
+  )
 
 
 def read_any(path: str, arrays: bool = True) -> Checkpoint:
@@ -189,27 +204,37 @@ def _read_local(path: str, name: str, arrays: bool) -> Checkpoint:
     return read(path, arrays)
   if magic == b'\x1f\x8b':
     from trax.supervised import trax1_checkpoints
+
     return trax1_checkpoints.read(path, arrays)
-  raise CheckpointError(f'{name} is neither a trax checkpoint (a zip/.npz file) nor a '
-                        f'Trax 1.x checkpoint (a gzipped pickle); its first bytes are '
-                        f'{magic!r}.')
+  raise CheckpointError(
+    f'{name} is neither a trax checkpoint (a zip/.npz file) nor a '
+    f'Trax 1.x checkpoint (a gzipped pickle); its first bytes are '
+    f'{magic!r}.'
+  )
 
 
-def save_layer(layer: base.Layer, file_name: str, weights_only: bool = False,
-               input_signature: Any = None) -> None:
+def save_layer(
+  layer: base.Layer, file_name: str, weights_only: bool = False, input_signature: Any = None
+) -> None:
   """Saves `layer`'s weights (and state unless `weights_only`) to `file_name`.
 
   The model's `config()` is stored too when the layer can describe itself.
   """
   flat_weights, flat_state = flatten.flatten_weights_and_state(layer.weights, layer.state)
-  write(file_name, Checkpoint(
+  write(
+    file_name,
+    Checkpoint(
       flat_weights=[np.asarray(w) for w in flat_weights],
       flat_state=None if weights_only else [np.asarray(s) for s in flat_state],
-      input_signature=input_signature, model_config=describe_layer(layer)))
+      input_signature=input_signature,
+      model_config=describe_layer(layer),
+    ),
+  )
 
 
-def load_layer(layer: base.Layer, file_name: str, weights_only: bool = False,
-               input_signature: Any = None) -> tuple[Any, Any]:
+def load_layer(
+  layer: base.Layer, file_name: str, weights_only: bool = False, input_signature: Any = None
+) -> tuple[Any, Any]:
   """Sets `layer`'s weights (and state unless `weights_only`) from a checkpoint file.
 
   Reads our format and both Trax 1.x formats. The file's flat arrays are matched to the
@@ -239,21 +264,28 @@ def load_layer(layer: base.Layer, file_name: str, weights_only: bool = False,
   elif fastmath.tree_flatten(layer.weights) or fastmath.tree_flatten(layer.state):
     weights_tree, state_tree = layer.weights, layer.state
   else:
-    raise ValueError(f'Cannot load {file_name} into {layer.name}: the file holds no input '
-                     'signature and the layer is not initialized. Pass input_signature=.')
-  flat_weights = match_arrays(checkpoint.flat_weights, fastmath.tree_flatten(weights_tree),
-                              'weights', file_name)
+    raise ValueError(
+      f'Cannot load {file_name} into {layer.name}: the file holds no input '
+      'signature and the layer is not initialized. Pass input_signature=.'
+    )
+  flat_weights = match_arrays(
+    checkpoint.flat_weights, fastmath.tree_flatten(weights_tree), 'weights', file_name
+  )
   if weights_only or checkpoint.flat_state is None:
     if not weights_only:
-      raise ValueError(f'{file_name} holds weights only (no state); load it with '
-                       'weights_only=True.')
-    weights, _ = flatten.unflatten_weights_and_state(flat_weights, [], (weights_tree, None),
-                                                     weights_only=True)
+      raise ValueError(
+        f'{file_name} holds weights only (no state); load it with weights_only=True.'
+      )
+    weights, _ = flatten.unflatten_weights_and_state(
+      flat_weights, [], (weights_tree, None), weights_only=True
+    )
   else:
-    flat_state = match_arrays(checkpoint.flat_state, fastmath.tree_flatten(state_tree),
-                              'state', file_name)
-    weights, state = flatten.unflatten_weights_and_state(flat_weights, flat_state,
-                                                         (weights_tree, state_tree))
+    flat_state = match_arrays(
+      checkpoint.flat_state, fastmath.tree_flatten(state_tree), 'state', file_name
+    )
+    weights, state = flatten.unflatten_weights_and_state(
+      flat_weights, flat_state, (weights_tree, state_tree)
+    )
     layer.state = state
   layer.weights = weights
   return layer.weights, layer.state
@@ -270,19 +302,23 @@ def match_arrays(found: list, expected: list, what: str, file_name: str) -> list
     ValueError: counts or shapes differ; the message names the file and the entries.
   """
   import jax.numpy as jnp
+
   if len(found) != len(expected):
     raise ValueError(
-        f'{file_name} holds {len(found)} {what} arrays but the layer has {len(expected)}. '
-        f'File: {_shapes_summary(found)}; layer: {_shapes_summary(expected)}.')
+      f'{file_name} holds {len(found)} {what} arrays but the layer has {len(expected)}. '
+      f'File: {_shapes_summary(found)}; layer: {_shapes_summary(expected)}.'
+    )
   matched = []
   for i, (array, target) in enumerate(zip(found, expected)):
     array = array if hasattr(array, 'shape') else np.asarray(array)
     shape = tuple(target.shape)
     if tuple(array.shape) != shape:
       if _strip_leading_ones(array.shape) != _strip_leading_ones(shape):
-        raise ValueError(f'{file_name}: {what} array {i} has shape {array.shape} but the '
-                         f'layer expects {shape} there. File: {_shapes_summary(found)}; '
-                         f'layer: {_shapes_summary(expected)}.')
+        raise ValueError(
+          f'{file_name}: {what} array {i} has shape {array.shape} but the '
+          f'layer expects {shape} there. File: {_shapes_summary(found)}; '
+          f'layer: {_shapes_summary(expected)}.'
+        )
       array = np.asarray(array).reshape(shape)
     matched.append(jnp.asarray(array, dtype=target.dtype))
   return matched
@@ -304,7 +340,7 @@ def _inputs_of(layer: base.Layer, signature: Any) -> Any:
     if layer.n_in <= 1:
       return signature[0]
     if len(signature) > layer.n_in:
-      return tuple(signature[:layer.n_in])
+      return tuple(signature[: layer.n_in])
   return signature
 
 

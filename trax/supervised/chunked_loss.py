@@ -49,16 +49,18 @@ from trax.layers import core
 # Losses that are a plain mean over items (each chunk weighs the same).
 MEAN_LOSSES = frozenset({'CategoryCrossEntropy', 'BinaryCrossEntropy'})
 # Losses `sum(values * weights) / sum(weights)`, weights as their third input.
-WEIGHTED_MEAN_LOSSES = frozenset({'WeightedCategoryCrossEntropy', 'CrossEntropyLoss',
-                                  'L2Loss', 'SmoothL1Loss'})
+WEIGHTED_MEAN_LOSSES = frozenset(
+  {'WeightedCategoryCrossEntropy', 'CrossEntropyLoss', 'L2Loss', 'SmoothL1Loss'}
+)
 # `choose_chunk_size`'s rule (see the module docstring for the measurements).
 MIN_LOGITS_BYTES = 16 * 2**20
 MAX_CHUNK_BYTES = 4 * 2**20
 MIN_CHUNK_BYTES = 2**20
 
 
-def refusal(model: base.Layer, loss_layer: base.Layer, batch_signature: tuple,
-            chunk_size: 'int | None' = None) -> 'str | None':
+def refusal(
+  model: base.Layer, loss_layer: base.Layer, batch_signature: tuple, chunk_size: 'int | None' = None
+) -> 'str | None':
   """Why `model` and `loss_layer` cannot be chunked (by `chunk_size`), or `None`.
 
   Args:
@@ -69,40 +71,58 @@ def refusal(model: base.Layer, loss_layer: base.Layer, batch_signature: tuple,
   """
   sublayers = model.sublayers if isinstance(model, combinators.Serial) else []
   if not sublayers or not isinstance(sublayers[-1], core.Dense) or model.n_out != 1:
-    return (f'loss_chunk_size needs a model that is a Serial ending in Dense with one '
-            f'output, got {model.name} ending in '
-            f'{sublayers[-1].name if sublayers else "no sublayers"}.')
+    return (
+      f'loss_chunk_size needs a model that is a Serial ending in Dense with one '
+      f'output, got {model.name} ending in '
+      f'{sublayers[-1].name if sublayers else "no sublayers"}.'
+    )
   if loss_layer.name not in MEAN_LOSSES | WEIGHTED_MEAN_LOSSES:
-    return (f'loss_chunk_size needs a loss that is a mean over items '
-            f'({", ".join(sorted(MEAN_LOSSES | WEIGHTED_MEAN_LOSSES))}), got '
-            f'{loss_layer.name}.')
+    return (
+      f'loss_chunk_size needs a loss that is a mean over items '
+      f'({", ".join(sorted(MEAN_LOSSES | WEIGHTED_MEAN_LOSSES))}), got '
+      f'{loss_layer.name}.'
+    )
   if fastmath.tree_leaves((loss_layer.weights, loss_layer.state)):
-    return (f'loss_chunk_size needs a loss layer without weights or state; '
-            f'{loss_layer.name} has some.')
+    return (
+      f'loss_chunk_size needs a loss layer without weights or state; {loss_layer.name} has some.'
+    )
   if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size <= 0):
     return f'loss_chunk_size must be a positive int, got {chunk_size!r}.'
   weighted = loss_layer.name in WEIGHTED_MEAN_LOSSES
-  rest = batch_signature[model.n_in:]
+  rest = batch_signature[model.n_in :]
   if len(rest) != (3 if weighted else 2) - 1:
-    return (f'{loss_layer.name} takes {3 if weighted else 2} inputs (model output, '
-            f'targets{", weights" if weighted else ""}), but the batch gives {1 + len(rest)}.')
+    return (
+      f'{loss_layer.name} takes {3 if weighted else 2} inputs (model output, '
+      f'targets{", weights" if weighted else ""}), but the batch gives {1 + len(rest)}.'
+    )
   output_shape = _output(model, batch_signature).shape
   n_positions = math.prod(output_shape[1:-1]) if len(output_shape) > 2 else 0
   if n_positions == 0:
-    return (f'loss_chunk_size needs a model output with positions to chunk, of shape '
-            f'(batch, positions..., features); got shape {tuple(output_shape)}: 0 positions.')
+    return (
+      f'loss_chunk_size needs a model output with positions to chunk, of shape '
+      f'(batch, positions..., features); got shape {tuple(output_shape)}: 0 positions.'
+    )
   if chunk_size is not None and n_positions % chunk_size:
-    return (f'loss_chunk_size={chunk_size} must divide the positions of the model\'s '
-            f'output, of shape {tuple(output_shape)} (batch, positions..., features): '
-            f'{n_positions} positions.')
-  if tuple(rest[0].shape[:len(output_shape) - 1]) != tuple(output_shape[:-1]):
-    return (f'targets of shape {tuple(rest[0].shape)} do not start with the output\'s '
-            f'batch and positions {tuple(output_shape[:-1])}.')
+    return (
+      f'loss_chunk_size={chunk_size} must divide the positions of the model\'s '
+      f'output, of shape {tuple(output_shape)} (batch, positions..., features): '
+      f'{n_positions} positions.'
+    )
+  if tuple(rest[0].shape[: len(output_shape) - 1]) != tuple(output_shape[:-1]):
+    return (
+      f'targets of shape {tuple(rest[0].shape)} do not start with the output\'s '
+      f'batch and positions {tuple(output_shape[:-1])}.'
+    )
   return None
 
 
-def choose_chunk_size(model: base.Layer, loss_layer: base.Layer, batch_signature: tuple,
-                      batch_shards: int, platform: str) -> tuple[int, str]:
+def choose_chunk_size(
+  model: base.Layer,
+  loss_layer: base.Layer,
+  batch_signature: tuple,
+  batch_shards: int,
+  platform: str,
+) -> tuple[int, str]:
   """The chunk size `Loop(loss_chunk_size=None)` uses (0: no chunks), and why.
 
   Args:
@@ -111,28 +131,40 @@ def choose_chunk_size(model: base.Layer, loss_layer: base.Layer, batch_signature
     platform: the devices' platform ('cpu', 'gpu', 'tpu').
   """
   if platform != 'cpu':
-    return 0, (f'chunks were measured to pay on CPU only, these devices are {platform} '
-               '(pass loss_chunk_size to chunk)')
+    return 0, (
+      f'chunks were measured to pay on CPU only, these devices are {platform} '
+      '(pass loss_chunk_size to chunk)'
+    )
   reason = refusal(model, loss_layer, batch_signature)
   if reason is not None:
     return 0, reason.replace('loss_chunk_size needs', 'chunks need')
   output = _output(model, batch_signature)
   n_positions = math.prod(output.shape[1:-1])
-  position_bytes = (output.shape[0] / batch_shards * output.shape[-1]
-                    * np.dtype(output.dtype).itemsize)  # All rows' logits at a position.
+  position_bytes = (
+    output.shape[0] / batch_shards * output.shape[-1] * np.dtype(output.dtype).itemsize
+  )  # All rows' logits at a position.
   logits_bytes = position_bytes * n_positions
   if logits_bytes < MIN_LOGITS_BYTES:
-    return 0, (f'the logits ({logits_bytes / 2**20:.1f} MiB per device) fit the cache '
-               f'well enough: chunks pay from {MIN_LOGITS_BYTES // 2**20} MiB')
-  fitting = [c for c in range(1, n_positions + 1)
-             if n_positions % c == 0 and c * position_bytes <= MAX_CHUNK_BYTES]
+    return 0, (
+      f'the logits ({logits_bytes / 2**20:.1f} MiB per device) fit the cache '
+      f'well enough: chunks pay from {MIN_LOGITS_BYTES // 2**20} MiB'
+    )
+  fitting = [
+    c
+    for c in range(1, n_positions + 1)
+    if n_positions % c == 0 and c * position_bytes <= MAX_CHUNK_BYTES
+  ]
   chunk_size = max(fitting, default=1)  # 1 if a single position has more logits.
   if fitting and chunk_size * position_bytes < MIN_CHUNK_BYTES:  # Smaller: not measured.
-    return 0, (f'no divisor of the {n_positions} positions makes chunks of 1 to '
-               f'{MAX_CHUNK_BYTES // 2**20} MiB of logits')
-  return chunk_size, (f'the logits ({logits_bytes / 2**20:.0f} MiB per device) run in '
-                      f'chunks of {chunk_size} positions '
-                      f'({chunk_size * position_bytes / 2**20:.1f} MiB)')
+    return 0, (
+      f'no divisor of the {n_positions} positions makes chunks of 1 to '
+      f'{MAX_CHUNK_BYTES // 2**20} MiB of logits'
+    )
+  return chunk_size, (
+    f'the logits ({logits_bytes / 2**20:.0f} MiB per device) run in '
+    f'chunks of {chunk_size} positions '
+    f'({chunk_size * position_bytes / 2**20:.1f} MiB)'
+  )
 
 
 def _output(model: base.Layer, batch_signature: tuple) -> Any:
@@ -158,8 +190,14 @@ class ChunkedLoss:
     ValueError: a model, loss or chunk size this cannot chunk; the message says why.
   """
 
-  def __init__(self, model: base.Layer, loss_layer: base.Layer, chunk_size: int,
-               batch_signature: tuple, name: str):
+  def __init__(
+    self,
+    model: base.Layer,
+    loss_layer: base.Layer,
+    chunk_size: int,
+    batch_signature: tuple,
+    name: str,
+  ):
     reason = refusal(model, loss_layer, batch_signature, chunk_size)
     if reason is not None:
       raise ValueError(f'{name}: {reason}')
@@ -173,15 +211,20 @@ class ChunkedLoss:
 
   def __call__(self, batch: tuple, weights: Any, state: Any, rng: Any) -> tuple[Any, Any]:
     (model_weights, loss_weights), (model_state, loss_state) = weights, state
-    x, body_state = self._body.pure_fn(combinators.inputs_from_stack(batch, self._n_in),
-                                       tuple(model_weights[:-1]), tuple(model_state[:-1]), rng)
+    x, body_state = self._body.pure_fn(
+      combinators.inputs_from_stack(batch, self._n_in),
+      tuple(model_weights[:-1]),
+      tuple(model_state[:-1]),
+      rng,
+    )
     chunk_loss = functools.partial(self._chunk_loss, model_state[-1], loss_weights, loss_state)
-    loss = self._chunked_head_and_loss(chunk_loss, model_weights[-1], x, *batch[self._n_in:])
+    loss = self._chunked_head_and_loss(chunk_loss, model_weights[-1], x, *batch[self._n_in :])
     new_state = ((*body_state, model_state[-1]), loss_state)
     return loss, new_state
 
-  def _chunked_head_and_loss(self, chunk_loss: Callable, head_weights: Any, x: Any,
-                             targets: Any, item_weights: Any = None) -> Any:
+  def _chunked_head_and_loss(
+    self, chunk_loss: Callable, head_weights: Any, x: Any, targets: Any, item_weights: Any = None
+  ) -> Any:
     positions = x.shape[1:-1]
     n_chunks = math.prod(positions) // self._chunk_size
     if self._weighted:
@@ -190,23 +233,32 @@ class ChunkedLoss:
       item_weights = jnp.ones(targets.shape, jnp.float32)
 
     def chunked(a):  # (batch, positions..., rest...) -> (n_chunks, batch, chunk, rest...)
-      a = jnp.reshape(a, (a.shape[0], n_chunks, self._chunk_size)
-                      + a.shape[1 + len(positions):])
+      a = jnp.reshape(a, (a.shape[0], n_chunks, self._chunk_size) + a.shape[1 + len(positions) :])
       return jnp.moveaxis(a, 1, 0)
 
-    return _head_and_loss(chunk_loss, head_weights, chunked(x), chunked(targets),
-                          chunked(item_weights), self._weighted)
+    return _head_and_loss(
+      chunk_loss, head_weights, chunked(x), chunked(targets), chunked(item_weights), self._weighted
+    )
 
-  def _chunk_loss(self, head_state: Any, loss_weights: Any, loss_state: Any,
-                  head_weights: Any, x: Any, targets: Any, item_weights: Any) -> Any:
+  def _chunk_loss(
+    self,
+    head_state: Any,
+    loss_weights: Any,
+    loss_state: Any,
+    head_weights: Any,
+    x: Any,
+    targets: Any,
+    item_weights: Any,
+  ) -> Any:
     outputs, _ = self._head.pure_fn(x, head_weights, head_state, None)
     loss_inputs = (outputs, targets, item_weights) if self._weighted else (outputs, targets)
     loss, _ = self._loss.pure_fn(loss_inputs, loss_weights, loss_state, None)
     return jnp.astype(loss, jnp.float32)
 
 
-def _head_and_loss(chunk_loss: Callable, head_weights: Any, xs: Any, targets: Any,
-                   item_weights: Any, weighted: bool) -> Any:
+def _head_and_loss(
+  chunk_loss: Callable, head_weights: Any, xs: Any, targets: Any, item_weights: Any, weighted: bool
+) -> Any:
   """The total loss over chunks; its gradients are made chunk by chunk in the forward pass.
 
   `xs`, `targets` and `item_weights` have the chunks on their leading axis. The total is
@@ -228,8 +280,9 @@ def _head_and_loss(chunk_loss: Callable, head_weights: Any, xs: Any, targets: An
       return (total + loss, fastmath.nested_map_multiarg(jnp.add, weights_gradient, dw)), dx
 
     zeros = fastmath.nested_map(jnp.zeros_like, head_weights)
-    (total, dw), dxs = jax.lax.scan(one_chunk, (jnp.zeros((), jnp.float32), zeros),
-                                    (xs, targets, item_weights, shares))
+    (total, dw), dxs = jax.lax.scan(
+      one_chunk, (jnp.zeros((), jnp.float32), zeros), (xs, targets, item_weights, shares)
+    )
     return total, (dw, dxs)
 
   @jax.custom_vjp

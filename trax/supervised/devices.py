@@ -44,14 +44,17 @@ class Placement:
     n_local = jax.local_device_count()
     if mesh is not None:
       if n_devices is not None:
-        raise ValueError(f'Pass n_devices (got {n_devices}) or mesh, not both: a mesh says '
-                         'which devices to use.')
+        raise ValueError(
+          f'Pass n_devices (got {n_devices}) or mesh, not both: a mesh says which devices to use.'
+        )
       self.mesh = sharding.check_mesh(mesh)
     else:
       n_devices = n_local if n_devices is None else n_devices
       if not 1 <= n_devices <= n_local:
-        raise ValueError(f'n_devices must be between 1 and the {n_local} local device(s) '
-                         f'of this process ({jax.local_devices()}), got {n_devices}.')
+        raise ValueError(
+          f'n_devices must be between 1 and the {n_local} local device(s) '
+          f'of this process ({jax.local_devices()}), got {n_devices}.'
+        )
       self.mesh = sharding.make_mesh(data=n_devices * jax.process_count())
     self.replicated = NamedSharding(self.mesh, PartitionSpec())
     self.batch_sharded = NamedSharding(self.mesh, PartitionSpec(sharding.DATA_AXIS))
@@ -99,17 +102,20 @@ class Placement:
       ValueError: an array's first dimension is not a multiple of the data-axis devices
         of this process.
     """
+
     def place(x):
       x = np.asarray(x)
       if x.ndim == 0 or x.shape[0] % self._local_data:
         raise ValueError(
-            f'Cannot split a batch array of shape {x.shape} over the {self._local_data} '
-            f'devices of the data axis of this process (mesh {dict(self.mesh.shape)}): its '
-            f'first (batch) dimension must be a multiple of {self._local_data}. Change the '
-            'batch size, or pass n_devices (or a mesh) to the Loop.')
+          f'Cannot split a batch array of shape {x.shape} over the {self._local_data} '
+          f'devices of the data axis of this process (mesh {dict(self.mesh.shape)}): its '
+          f'first (batch) dimension must be a multiple of {self._local_data}. Change the '
+          'batch size, or pass n_devices (or a mesh) to the Loop.'
+        )
       if jax.process_count() == 1:
         return jax.device_put(x, self.batch_sharded)
       return jax.make_array_from_process_local_data(self.batch_sharded, x)
+
     return jax.tree.map(place, batch)
 
   def to_host(self, tree: Any) -> Any:
@@ -126,12 +132,14 @@ class Placement:
       if not isinstance(x, jax.Array) or x.is_fully_replicated:
         return np.asarray(x.addressable_data(0) if isinstance(x, jax.Array) else x)
       return np.asarray(multihost_utils.process_allgather(x, tiled=True))
+
     return jax.tree.map(get, tree)
 
   def wait_for_all(self, name: str) -> None:
     """Returns once every process has called it with `name` (a barrier)."""
     if jax.process_count() > 1:
       from jax.experimental import multihost_utils
+
       multihost_utils.sync_global_devices(name)
 
   def _place(self, x: Any, target: NamedSharding) -> jax.Array:
@@ -157,4 +165,5 @@ def same_seed_on_all_hosts(seed: int) -> int:
   if jax.process_count() == 1:
     return seed
   from jax.experimental import multihost_utils
+
   return int(multihost_utils.broadcast_one_to_all(np.int64(seed)))

@@ -34,9 +34,15 @@ class Evaluation:
     rng: key to initialize the eval model with.
   """
 
-  def __init__(self, model: base.Layer, eval_model: 'base.Layer | None',
-               eval_tasks: Sequence[Any], placement: devices.Placement,
-               model_inputs: Any, rng: Any):
+  def __init__(
+    self,
+    model: base.Layer,
+    eval_model: 'base.Layer | None',
+    eval_tasks: Sequence[Any],
+    placement: devices.Placement,
+    model_inputs: Any,
+    rng: Any,
+  ):
     self._model, self._given_eval_model = model, eval_model
     self._eval_tasks, self._placement = eval_tasks, placement
     self._model_inputs, self._rng = model_inputs, rng
@@ -55,8 +61,10 @@ class Evaluation:
     eval_model.rng = self._rng
     if eval_model is not self._model:
       eval_model.init(self._model_inputs)
-    self._evaluators = [Evaluator(eval_model, task, self._placement, f'Eval task {i}')
-                        for i, task in enumerate(self._eval_tasks)]
+    self._evaluators = [
+      Evaluator(eval_model, task, self._placement, f'Eval task {i}')
+      for i, task in enumerate(self._eval_tasks)
+    ]
     self._own_state = None
     if not _same_form(self._model.state, eval_model.state):
       self._own_state = self._placement.replicate(eval_model.state)
@@ -92,15 +100,16 @@ class Evaluator:
     name: how errors refer to the task (e.g. 'Eval task 0').
   """
 
-  def __init__(self, eval_model: base.Layer, task: Any, placement: devices.Placement,
-               name: str):
+  def __init__(self, eval_model: base.Layer, task: Any, placement: devices.Placement, name: str):
     self._task = task
     self._name = name
     self._placement = placement
-    self._check_batch = batch_checks.BatchCheck(eval_model, task.metrics,
-                                                shapes.signature(task.sample_batch), name)
+    self._check_batch = batch_checks.BatchCheck(
+      eval_model, task.metrics, shapes.signature(task.sample_batch), name
+    )
     model_with_metrics = trainer.model_with_ends(
-        eval_model, task.metrics, shapes.signature(task.sample_batch), name)
+      eval_model, task.metrics, shapes.signature(task.sample_batch), name
+    )
     _, metrics_layer = model_with_metrics.sublayers
     n_metrics = metrics_layer.n_out
     self._metric_weights = placement.place_weights(metrics_layer.weights)
@@ -113,8 +122,10 @@ class Evaluator:
     replicated = placement.replicated
     weights = placement.weight_shardings(model_with_metrics.weights)
     self._compiled_metrics = jax.jit(
-        metrics_fn, in_shardings=(weights, replicated, placement.batch_sharded, replicated),
-        out_shardings=replicated)
+      metrics_fn,
+      in_shardings=(weights, replicated, placement.batch_sharded, replicated),
+      out_shardings=replicated,
+    )
 
   def evaluate(self, model_weights: Any, model_state: Any, rng: Any) -> dict:
     """Mean of each metric over the task's next `n_eval_batches` batches, by name.
@@ -127,9 +138,14 @@ class Evaluator:
       batch = batch_checks.next_batch(self._task, self._name)
       self._check_batch(batch, None)
       batch = self._placement.shard_batch(batch)
-      per_batch.append(self._compiled_metrics(
-          (model_weights, self._metric_weights), (model_state, self._metric_state), batch,
-          jax.random.fold_in(rng, i)))
+      per_batch.append(
+        self._compiled_metrics(
+          (model_weights, self._metric_weights),
+          (model_state, self._metric_state),
+          batch,
+          jax.random.fold_in(rng, i),
+        )
+      )
     means = np.mean(np.asarray(jax.device_get(per_batch), np.float64), axis=0)
     return dict(zip(self._task.metric_names, means.tolist()))
 
@@ -137,17 +153,20 @@ class Evaluator:
 def eval_mode_copy(model: base.Layer) -> base.Layer:
   """`model` rebuilt in eval mode from its config; `model` itself if it has no config."""
   from trax import layers as tl
+
   try:
     return tl.from_config(model.config(), mode='eval', safe_mode=False)  # Built here.
   except tl.ConfigError as e:
     logging.getLogger('trax.supervised').warning(
-        'Evaluating the training model itself (dropout and all): it cannot be rebuilt in '
-        'eval mode (%s). Pass eval_model= to avoid this.', e)
+      'Evaluating the training model itself (dropout and all): it cannot be rebuilt in '
+      'eval mode (%s). Pass eval_model= to avoid this.',
+      e,
+    )
     return model
-
 
 
 def _same_form(a: Any, b: Any) -> bool:
   """Whether two trees have the same structure, shapes and dtypes."""
-  return (jax.tree.structure(a) == jax.tree.structure(b) and
-          shapes.signature(jax.tree.leaves(a)) == shapes.signature(jax.tree.leaves(b)))
+  return jax.tree.structure(a) == jax.tree.structure(b) and shapes.signature(
+    jax.tree.leaves(a)
+  ) == shapes.signature(jax.tree.leaves(b))

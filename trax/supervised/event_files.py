@@ -87,10 +87,14 @@ def scalar_event(tag: str, value: float, step: int, wall_time: float) -> bytes:
   scalar tensor tagged for TensorBoard's scalars plugin, as `tf.summary.scalar` writes it."""
   plugin_data = _bytes_field(1, b'scalars')  # PluginData.plugin_name
   metadata = _bytes_field(1, plugin_data) + _int_field(4, _DATA_CLASS_SCALAR)
-  tensor = (_int_field(1, _DT_FLOAT) + _bytes_field(2, b'')  # dtype, shape: a scalar
-            + _bytes_field(5, struct.pack('<f', value)))  # float_val
-  summary_value = (_bytes_field(1, tag.encode()) + _bytes_field(9, metadata)
-                   + _bytes_field(8, tensor))
+  tensor = (
+    _int_field(1, _DT_FLOAT)
+    + _bytes_field(2, b'')  # dtype, shape: a scalar
+    + _bytes_field(5, struct.pack('<f', value))
+  )  # float_val
+  summary_value = (
+    _bytes_field(1, tag.encode()) + _bytes_field(9, metadata) + _bytes_field(8, tensor)
+  )
   summary = _bytes_field(1, summary_value)
   return _event(wall_time, step, _bytes_field(5, summary))
 
@@ -112,8 +116,10 @@ class EventFileWriter:
 
   def _open(self) -> IO[bytes]:
     file_io.makedirs(self._log_dir)
-    name = (f'events.out.tfevents.{int(time.time()):010d}.{socket.gethostname()}.'
-            f'{os.getpid()}.{next(_writer_ids)}.v2')
+    name = (
+      f'events.out.tfevents.{int(time.time()):010d}.{socket.gethostname()}.'
+      f'{os.getpid()}.{next(_writer_ids)}.v2'
+    )
     handle = file_io.open_file(os.path.join(self._log_dir, name), 'wb')
     handle.write(tf_record(_event(time.time(), 0, _bytes_field(3, _FILE_VERSION))))
     return handle

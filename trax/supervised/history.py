@@ -30,7 +30,8 @@ class History:
     round trip through JSON unchanged.
     """
     self._values.setdefault(mode, {}).setdefault(metric, []).append(
-        (int(step), _as_python_scalar(value)))
+      (int(step), _as_python_scalar(value))
+    )
 
   def get(self, mode: str, metric: str) -> list[tuple[int, Any]]:
     """The `(step, value)` pairs of `metric` under `mode`; `[]` if none were recorded."""
@@ -58,8 +59,10 @@ class History:
     """
     values = json_object.get('_values') if isinstance(json_object, dict) else None
     if not isinstance(values, dict):
-      raise ValueError('History.from_dict expects a dict with a "_values" entry mapping '
-                       f'modes to metrics, got {json_object!r:.200}.')
+      raise ValueError(
+        'History.from_dict expects a dict with a "_values" entry mapping '
+        f'modes to metrics, got {json_object!r:.200}.'
+      )
     history = cls()
     for mode, metrics in values.items():
       for metric, pairs in metrics.items():

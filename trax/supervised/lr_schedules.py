@@ -22,8 +22,15 @@ from trax.fastmath import numpy as jnp
 # A Python int, or an integer array (traced under jit); the returned rate is an array.
 Schedule = Callable[[Any], Any]
 
-_FACTORS = ('constant', 'two_constants', 'linear_warmup', 'rsqrt_decay',
-            'rsqrt_normalized_decay', 'decay_every', 'cosine_decay')
+_FACTORS = (
+  'constant',
+  'two_constants',
+  'linear_warmup',
+  'rsqrt_decay',
+  'rsqrt_normalized_decay',
+  'decay_every',
+  'cosine_decay',
+)
 
 
 def constant(value: float) -> Schedule:
@@ -53,6 +60,7 @@ def warmup(n_warmup_steps: int, max_value: float) -> Schedule:
 
   def learning_rate(step: Any) -> Any:
     return max_value * jnp.minimum(1.0, step / body_start)
+
   return learning_rate
 
 
@@ -72,18 +80,21 @@ def warmup_and_rsqrt_decay(n_warmup_steps: int, max_value: float) -> Schedule:
     rise = jnp.minimum(1.0, step / tail_start)
     decay = jnp.sqrt(tail_start / jnp.maximum(step, tail_start))
     return max_value * rise * decay
+
   return learning_rate
 
 
-def multifactor(factors: str = 'constant * linear_warmup * rsqrt_decay',
-                constant: float = 0.1,
-                warmup_steps: int = 400,
-                decay_factor: float = 0.5,
-                steps_per_decay: int = 20000,
-                steps_per_cycle: int = 100000,
-                second_constant: float = 0.01,
-                second_constant_step: int = 10000,
-                minimum: float = 0) -> Schedule:
+def multifactor(
+  factors: str = 'constant * linear_warmup * rsqrt_decay',
+  constant: float = 0.1,
+  warmup_steps: int = 400,
+  decay_factor: float = 0.5,
+  steps_per_decay: int = 20000,
+  steps_per_cycle: int = 100000,
+  second_constant: float = 0.01,
+  second_constant_step: int = 10000,
+  minimum: float = 0,
+) -> Schedule:
   """Returns a schedule that is the product of the named factors, but at least `minimum`.
 
   Factors, joined by `*` in `factors`:
@@ -119,8 +130,10 @@ def multifactor(factors: str = 'constant * linear_warmup * rsqrt_decay',
   names = [name.strip() for name in factors.split('*')]
   unknown = [name for name in names if name not in _FACTORS]
   if unknown:
-    raise ValueError(f'multifactor got unknown factor(s) {unknown} in factors={factors!r}; '
-                     f'expected names from {list(_FACTORS)} joined by "*".')
+    raise ValueError(
+      f'multifactor got unknown factor(s) {unknown} in factors={factors!r}; '
+      f'expected names from {list(_FACTORS)} joined by "*".'
+    )
 
   def learning_rate(step: Any) -> Any:
     rate = 1.0
@@ -141,4 +154,5 @@ def multifactor(factors: str = 'constant * linear_warmup * rsqrt_decay',
         progress = jnp.maximum(0.0, (step - warmup_steps) / steps_per_cycle)
         rate *= 0.5 * (1.0 + jnp.cos(jnp.pi * (progress % 1.0)))
     return jnp.maximum(rate, minimum)
+
   return learning_rate

@@ -46,15 +46,20 @@ def write(path: str, checkpoint: checkpoints.Checkpoint) -> None:
   ocp = _import_orbax()
   arrays = checkpoints.to_arrays(checkpoint)
   metadata = dict(checkpoints.metadata_of(checkpoint, arrays), special_dtypes={})
-  metadata['arrays'] = {name: {'shape': list(np.shape(a)), 'dtype': np.dtype(a.dtype).name}
-                        for name, a in arrays.items()}
+  metadata['arrays'] = {
+    name: {'shape': list(np.shape(a)), 'dtype': np.dtype(a.dtype).name}
+    for name, a in arrays.items()
+  }
   manager = _manager(ocp, path, create=True)
   try:
     if checkpoint.step in manager.all_steps():  # Saved again at the same step.
       manager.delete(checkpoint.step)
-    manager.save(checkpoint.step, args=ocp.args.Composite(
-        arrays=ocp.args.StandardSave(_nested(arrays)),
-        metadata=ocp.args.JsonSave(metadata)))
+    manager.save(
+      checkpoint.step,
+      args=ocp.args.Composite(
+        arrays=ocp.args.StandardSave(_nested(arrays)), metadata=ocp.args.JsonSave(metadata)
+      ),
+    )
     manager.wait_until_finished()
   finally:
     manager.close()
@@ -83,17 +88,22 @@ def read(path: str, layout: dict) -> checkpoints.Checkpoint:
     if step is None:
       raise ValueError(f'{path} holds no complete orbax checkpoint (no finished step).')
     try:
-      metadata = manager.restore(step, args=ocp.args.Composite(
-          metadata=ocp.args.JsonRestore()))['metadata']
+      metadata = manager.restore(step, args=ocp.args.Composite(metadata=ocp.args.JsonRestore()))[
+        'metadata'
+      ]
     except KeyError as e:
       raise ValueError(f'{path} is an orbax checkpoint but not a trax one: {e}') from None
     if metadata.get('format') != checkpoints.FORMAT or 'arrays' not in metadata:
-      raise ValueError(f'{path} is an orbax checkpoint but not a trax one (its metadata '
-                       f'has format {metadata.get("format")!r}).')
-    targets = {name: _target(stored, layout.get(name))
-               for name, stored in metadata['arrays'].items()}
-    restored = manager.restore(step, args=ocp.args.Composite(
-        arrays=ocp.args.StandardRestore(_nested(targets))))['arrays']
+      raise ValueError(
+        f'{path} is an orbax checkpoint but not a trax one (its metadata '
+        f'has format {metadata.get("format")!r}).'
+      )
+    targets = {
+      name: _target(stored, layout.get(name)) for name, stored in metadata['arrays'].items()
+    }
+    restored = manager.restore(
+      step, args=ocp.args.Composite(arrays=ocp.args.StandardRestore(_nested(targets)))
+    )['arrays']
   finally:
     manager.close()
   return checkpoints.from_arrays(_flat(restored), metadata, path)
@@ -137,8 +147,9 @@ def _flat(tree: dict, prefix: str = '') -> dict:
 
 
 def _manager(ocp: Any, path: str, create: bool) -> Any:
-  options = ocp.CheckpointManagerOptions(max_to_keep=1, create=create,
-                                         enable_async_checkpointing=False)
+  options = ocp.CheckpointManagerOptions(
+    max_to_keep=1, create=create, enable_async_checkpointing=False
+  )
   return ocp.CheckpointManager(file_io.abspath(path), options=options)
 
 
@@ -146,7 +157,9 @@ def _import_orbax() -> Any:
   try:
     import orbax.checkpoint as ocp
   except ImportError as e:
-    raise ImportError('Checkpoints of weights split over a mesh\'s model axis are written '
-                      'with orbax-checkpoint, which is not installed: pip install '
-                      'orbax-checkpoint (or the trax[sharded] extra).') from e
+    raise ImportError(
+      'Checkpoints of weights split over a mesh\'s model axis are written '
+      'with orbax-checkpoint, which is not installed: pip install '
+      'orbax-checkpoint (or the trax[sharded] extra).'
+    ) from e
   return ocp

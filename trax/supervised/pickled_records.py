@@ -43,6 +43,7 @@ class _Frozen(type):
 
 class Spec(metaclass=_Frozen):
   """An inert record a pickle may build; BUILD on it is refused unless overridden."""
+
   __slots__ = ()
 
   def __setstate__(self, state: Any) -> None:
@@ -54,6 +55,7 @@ class Spec(metaclass=_Frozen):
 
 class Marker(Spec):
   """A name a pickle passes as an argument only (`numpy.ndarray`, `numpy.float32`, ...)."""
+
   __slots__ = ('name', 'base')
 
   def __init__(self, name: str, base: Any = None):
@@ -65,6 +67,7 @@ class Marker(Spec):
 
 class Factory(Marker):
   """A callable a pickle may REDUCE: builds fresh plain values from plain arguments."""
+
   __slots__ = ()
 
   def __call__(self, *args: Any) -> Any:
@@ -73,6 +76,7 @@ class Factory(Marker):
 
 class PickledDType(Spec):
   """A pickled `numpy.dtype`: a plain numeric type and a byte order."""
+
   __slots__ = ('base', 'order')
 
   def __init__(self, base: np.dtype):
@@ -80,10 +84,17 @@ class PickledDType(Spec):
 
   def __setstate__(self, state: Any) -> None:
     # (version, byte order, subarray, names, fields, itemsize, alignment, flags[, metadata])
-    if not (isinstance(state, tuple) and len(state) in (8, 9) and state[0] in (3, 4)
-            and state[1] in ('<', '>', '|', '=') and state[2:5] == (None, None, None)):
-      raise UnsafeCheckpointError(f'refusing dtype state {state!r:.200}: only plain numeric '
-                                  'dtypes are read (no subarrays or fields)')
+    if not (
+      isinstance(state, tuple)
+      and len(state) in (8, 9)
+      and state[0] in (3, 4)
+      and state[1] in ('<', '>', '|', '=')
+      and state[2:5] == (None, None, None)
+    ):
+      raise UnsafeCheckpointError(
+        f'refusing dtype state {state!r:.200}: only plain numeric '
+        'dtypes are read (no subarrays or fields)'
+      )
     self.order = state[1]
 
   def dtype(self) -> np.dtype:
@@ -97,10 +108,10 @@ class PickledDType(Spec):
 
 class PickledArray(Spec):
   """A pickled `numpy.ndarray`: shape, dtype, memory order and raw bytes."""
+
   __slots__ = ('shape', 'dtype', 'fortran', 'data')
 
-  def __init__(self, shape: Any = None, dtype: Any = None, fortran: Any = False,
-               data: Any = None):
+  def __init__(self, shape: Any = None, dtype: Any = None, fortran: Any = False, data: Any = None):
     self.shape, self.dtype, self.fortran, self.data = shape, dtype, fortran, data
 
   def __setstate__(self, state: Any) -> None:
@@ -114,6 +125,7 @@ class PickledArray(Spec):
 
 class PickledScalar(Spec):
   """A pickled numpy scalar: a dtype and its bytes."""
+
   __slots__ = ('dtype', 'data')
 
   def __init__(self, dtype: Any, data: Any = None):
@@ -122,6 +134,7 @@ class PickledScalar(Spec):
 
 class Record(Spec):
   """Stand-in for a class Trax 1.x pickled by NEWOBJ, then BUILD of its attributes."""
+
   __slots__ = ('state',)
   KEYS = frozenset()
   NAME = ''
@@ -136,6 +149,7 @@ class Record(Spec):
 
 class ShapeDtypeRecord(Record):
   """Stand-in for `trax.shapes.ShapeDtype`."""
+
   __slots__ = ()
   KEYS = frozenset({'shape', 'dtype'})
   NAME = 'ShapeDtype'
@@ -143,6 +157,7 @@ class ShapeDtypeRecord(Record):
 
 class HistoryRecord(Record):
   """Stand-in for `trax.supervised.history.History` (its `_values` dict)."""
+
   __slots__ = ()
   KEYS = frozenset({'_values'})
   NAME = 'History'
@@ -165,6 +180,7 @@ def materialize(tree: Any, arrays: bool = True) -> Any:
     done[id(x)] = in_progress
     done[id(x)] = result = _value(x, lambda y: walk(y, depth + 1), arrays)
     return result
+
   return walk(tree, 0)
 
 
@@ -196,8 +212,9 @@ def _value(x: Any, walk: Callable, arrays: bool) -> Any:
     if not isinstance(dtype, np.dtype):
       raise UnsafeCheckpointError(f'a ShapeDtype of dtype {dtype!r:.80}')
     return shapes.ShapeDtype(_shape(walk(x.state['shape']), allow_none=True), dtype)
-  raise UnsafeCheckpointError(f'refusing {x!r:.80} in the data: a Trax 1.x checkpoint '
-                              'holds no functions or classes')
+  raise UnsafeCheckpointError(
+    f'refusing {x!r:.80} in the data: a Trax 1.x checkpoint holds no functions or classes'
+  )
 
 
 def _dtype(dtype: Any) -> np.dtype:
@@ -207,8 +224,11 @@ def _dtype(dtype: Any) -> np.dtype:
 
 
 def _shape(shape: Any, allow_none: bool = False) -> tuple:
-  if not (isinstance(shape, tuple) and len(shape) <= 32 and all(
-      (type(d) is int and d >= 0) or (allow_none and d is None) for d in shape)):
+  if not (
+    isinstance(shape, tuple)
+    and len(shape) <= 32
+    and all((type(d) is int and d >= 0) or (allow_none and d is None) for d in shape)
+  ):
     raise UnsafeCheckpointError(f'an array of shape {shape!r:.80}')
   return shape
 
@@ -216,12 +236,16 @@ def _shape(shape: Any, allow_none: bool = False) -> tuple:
 def _array(spec: PickledArray) -> np.ndarray:
   shape, dtype, data = _shape(spec.shape), _dtype(spec.dtype), spec.data
   if type(data) not in (bytes, bytearray):
-    raise UnsafeCheckpointError(f'array data of type {type(data).__name__}: only the raw '
-                                'bytes of numeric arrays are read (no object arrays)')
+    raise UnsafeCheckpointError(
+      f'array data of type {type(data).__name__}: only the raw '
+      'bytes of numeric arrays are read (no object arrays)'
+    )
   n_bytes = math.prod(shape) * dtype.itemsize
   if len(data) != n_bytes:
-    raise UnsafeCheckpointError(f'an array of shape {shape} and dtype {dtype} with '
-                                f'{len(data):,} bytes of data instead of {n_bytes:,}')
+    raise UnsafeCheckpointError(
+      f'an array of shape {shape} and dtype {dtype} with '
+      f'{len(data):,} bytes of data instead of {n_bytes:,}'
+    )
   array = np.frombuffer(data, dtype=dtype).reshape(shape, order='F' if spec.fortran else 'C')
   native = dtype.newbyteorder('=') if dtype.kind in checkpoint_reading.NUMERIC_KINDS else dtype
   return array.astype(native, order='C')  # A native, writable copy.

@@ -44,8 +44,7 @@ class Reporter:
     output_dir: where event files go; `None` to write none.
   """
 
-  def __init__(self, tasks: Sequence[Any], eval_tasks: Sequence[Any],
-               output_dir: 'str | None'):
+  def __init__(self, tasks: Sequence[Any], eval_tasks: Sequence[Any], output_dir: 'str | None'):
     self.history = history_lib.History()
     self._loss_names = [task.loss_name for task in tasks]
     metric_names = [name for task in eval_tasks for name in task.metric_names]
@@ -73,9 +72,11 @@ class Reporter:
     values = jax.device_get([(loss, metrics) for _, _, loss, metrics in pending])
     for (task_index, step, _, _), (loss, metrics) in zip(pending, values):
       if not np.isfinite(loss):
-        self.raise_non_finite(f'The loss of train task {task_index} '
-                              f'({self._loss_names[task_index]}) became {float(loss)} at '
-                              f'step {step}')
+        self.raise_non_finite(
+          f'The loss of train task {task_index} '
+          f'({self._loss_names[task_index]}) became {float(loss)} at '
+          f'step {step}'
+        )
       self._accumulators[task_index].add(loss, metrics)
 
   def check_finite(self, flat_weights: list, step: int) -> None:
@@ -83,14 +84,19 @@ class Reporter:
 
     Device arrays (split over devices, so not on the host) are checked where they are.
     """
-    finite = lambda w: (bool(jax.numpy.isfinite(w).all()) if isinstance(w, jax.Array)
-                        else np.isfinite(w).all())
-    bad = [i for i, w in enumerate(flat_weights)
-           if jax.numpy.issubdtype(w.dtype, jax.numpy.inexact)  # bfloat16 too.
-           and not finite(w)]
+    finite = lambda w: (
+      bool(jax.numpy.isfinite(w).all()) if isinstance(w, jax.Array) else np.isfinite(w).all()
+    )
+    bad = [
+      i
+      for i, w in enumerate(flat_weights)
+      if jax.numpy.issubdtype(w.dtype, jax.numpy.inexact)  # bfloat16 too.
+      and not finite(w)
+    ]
     if bad:
-      self.raise_non_finite(f'Weights {bad[:5]} (in flat order) became NaN or infinite by '
-                            f'step {step}')
+      self.raise_non_finite(
+        f'Weights {bad[:5]} (in flat order) became NaN or infinite by step {step}'
+      )
 
   def at_extreme(self, metric: str, extreme: str) -> bool:
     """Whether eval `metric`'s last value is its 'lowest' (or 'highest') so far."""
@@ -100,11 +106,16 @@ class Reporter:
 
   def raise_non_finite(self, what: str) -> None:
     """Raises `NonFiniteLossError` about `what`, saying which checkpoint is intact."""
-    kept = ('no checkpoint was written' if self.last_checkpoint is None else
-            f'the last checkpoint, of step {self.last_checkpoint[0]}, is intact at '
-            f'{self.last_checkpoint[1]}')
-    raise NonFiniteLossError(f'{what}; stopping ({kept}). Lower the learning rate, clip '
-                             'gradients (clip_grad_norm) or check the data.')
+    kept = (
+      'no checkpoint was written'
+      if self.last_checkpoint is None
+      else f'the last checkpoint, of step {self.last_checkpoint[0]}, is intact at '
+      f'{self.last_checkpoint[1]}'
+    )
+    raise NonFiniteLossError(
+      f'{what}; stopping ({kept}). Lower the learning rate, clip '
+      'gradients (clip_grad_norm) or check the data.'
+    )
 
   def start_progress(self, step: int) -> None:
     """Starts timing progress lines from `step` (at the start of a run)."""
@@ -120,29 +131,35 @@ class Reporter:
     last_time, last_step = self._last_progress
     steps_per_second = (step - last_step) / max(now - last_time, 1e-9)
     self._last_progress = (now, step)
-    losses = [f'{name} {a.last_loss:.4f}'
-              for name, a in zip(self._loss_names, self._accumulators)
-              if a.last_loss is not None]
+    losses = [
+      f'{name} {a.last_loss:.4f}'
+      for name, a in zip(self._loss_names, self._accumulators)
+      if a.last_loss is not None
+    ]
     eta = format_duration((end_step - step) / max(steps_per_second, 1e-9))
-    log(f'Step {step:6d}/{end_step}: {steps_per_second:.2f} steps/s | '
-        f'{", ".join(losses)} | ETA {eta}')
+    log(
+      f'Step {step:6d}/{end_step}: {steps_per_second:.2f} steps/s | {", ".join(losses)} | ETA {eta}'
+    )
 
   def log_training(self, step: int, n_weights: int) -> None:
     """Reports each task's mean loss and optimizer metrics since the last report."""
     log('')
     if step == 1:
       log_step(step, f'Total number of trainable weights: {n_weights}')
-    for name, accumulator, writer in zip(self._loss_names, self._accumulators,
-                                         self.train_writers):
+    for name, accumulator, writer in zip(self._loss_names, self._accumulators, self.train_writers):
       if not accumulator.n_steps:
         continue
       elapsed = time.time() - accumulator.start_time
       log_step(step, f'Ran {accumulator.n_steps} train steps in {elapsed:0.2f} secs')
-      self.log_summary(step, {name: accumulator.loss_sum / accumulator.n_steps}, writer,
-                       'metrics/', 'train')
+      self.log_summary(
+        step, {name: accumulator.loss_sum / accumulator.n_steps}, writer, 'metrics/', 'train'
+      )
       metrics = accumulator.mean_metrics()
-      training = {'learning_rate': accumulator.last_learning_rate,
-                  'steps per second': accumulator.n_steps / max(elapsed, 1e-9), **metrics}
+      training = {
+        'learning_rate': accumulator.last_learning_rate,
+        'steps per second': accumulator.n_steps / max(elapsed, 1e-9),
+        **metrics,
+      }
       self.log_summary(step, training, writer, 'training/', 'train', stdout=False)
       accumulator.reset()
 
@@ -152,8 +169,15 @@ class Reporter:
       if not accumulator.n_steps:
         accumulator.start_time = time.time()
 
-  def log_summary(self, step: int, values: dict, summary_writer: 'SummaryWriter | None',
-                  value_prefix: str, log_prefix: str, stdout: bool = True) -> None:
+  def log_summary(
+    self,
+    step: int,
+    values: dict,
+    summary_writer: 'SummaryWriter | None',
+    value_prefix: str,
+    log_prefix: str,
+    stdout: bool = True,
+  ) -> None:
     """Logs scalar `values`, appends them to the history and writes them as summaries.
 
     Args:
@@ -166,8 +190,9 @@ class Reporter:
     """
     for name, value in values.items():
       value = float(np.asarray(value))
-      log_step(step, f'{log_prefix.ljust(5)} {name.rjust(self._rjust_len)} | {value: .8f}',
-               stdout=stdout)
+      log_step(
+        step, f'{log_prefix.ljust(5)} {name.rjust(self._rjust_len)} | {value: .8f}', stdout=stdout
+      )
       if summary_writer is not None:
         summary_writer.scalar(value_prefix + name, value, step)
       self.history.append(log_prefix, value_prefix + name, step, value)
@@ -182,8 +207,10 @@ def _writers(output_dir: 'str | None', mode: str, tasks: Sequence[Any]) -> list:
     return [None] * len(tasks)
   if len(tasks) < 2:
     return [SummaryWriter(os.path.join(output_dir, mode))] * len(tasks)
-  return [SummaryWriter(os.path.join(output_dir, task.export_prefix or str(i), mode))
-          for i, task in enumerate(tasks)]
+  return [
+    SummaryWriter(os.path.join(output_dir, task.export_prefix or str(i), mode))
+    for i, task in enumerate(tasks)
+  ]
 
 
 class _Accumulator:
@@ -241,6 +268,7 @@ def summary_scalars(state: Any) -> dict:
   """The scalars that summary layers (`tl.SummaryScalar`) keep in the model state, by name
   (without `summary_`), as Trax 1.4's `Loop` reported them after evals."""
   found = {}
+
   def visit(tree):
     if isinstance(tree, (tuple, list)):
       for subtree in tree:
@@ -248,8 +276,9 @@ def summary_scalars(state: Any) -> dict:
     elif isinstance(tree, dict):
       for key, value in tree.items():
         if isinstance(key, str) and key.startswith('summary_') and np.ndim(value) == 0:
-          found[key[len('summary_'):]] = float(np.asarray(value))
+          found[key[len('summary_') :]] = float(np.asarray(value))
         else:
           visit(value)
+
   visit(state)
   return found

@@ -60,9 +60,25 @@ def _plain_dtypes(module: Any, kinds: str) -> dict:
 
 _NUMPY_TYPES = _plain_dtypes(np, checkpoint_reading.NUMERIC_KINDS)
 _ML_DTYPES = _plain_dtypes(ml_dtypes, 'V' + checkpoint_reading.NUMERIC_KINDS)
-_DTYPE_CODES = {np.dtype(t).str[1:]: np.dtype(t) for t in (
-    np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32,
-    np.uint64, np.float16, np.float32, np.float64, np.complex64, np.complex128)}
+_DTYPE_CODES = {
+  np.dtype(t).str[1:]: np.dtype(t)
+  for t in (
+    np.bool_,
+    np.int8,
+    np.int16,
+    np.int32,
+    np.int64,
+    np.uint8,
+    np.uint16,
+    np.uint32,
+    np.uint64,
+    np.float16,
+    np.float32,
+    np.float64,
+    np.complex64,
+    np.complex128,
+  )
+}
 _NDARRAY = Marker('numpy.ndarray')
 _OBJECT = Marker('builtins.object')
 
@@ -73,8 +89,10 @@ def _make_dtype(spec: Any, align: Any = False, copy: Any = False) -> PickledDTyp
     return PickledDType(_DTYPE_CODES[spec])
   if type(spec) is Marker and spec.base is not None:  # numpy.float32, ml_dtypes.bfloat16
     return PickledDType(spec.base)
-  raise UnsafeCheckpointError(f'refusing dtype {spec!r:.80}: only plain numeric dtypes '
-                              f'are read ({", ".join(sorted(_DTYPE_CODES))}, ml_dtypes)')
+  raise UnsafeCheckpointError(
+    f'refusing dtype {spec!r:.80}: only plain numeric dtypes '
+    f'are read ({", ".join(sorted(_DTYPE_CODES))}, ml_dtypes)'
+  )
 
 
 def _reconstruct(subtype: Any, shape: Any, typecode: Any) -> PickledArray:
@@ -88,8 +106,9 @@ def _frombuffer(buffer: Any, dtype: Any, shape: Any, order: Any) -> PickledArray
   return PickledArray(shape, dtype, order == 'F', buffer)
 
 
-def _reconstruct_jax_array(fun: Any, args: Any, arr_state: Any, aval_state: Any = None
-                           ) -> PickledArray:
+def _reconstruct_jax_array(
+  fun: Any, args: Any, arr_state: Any, aval_state: Any = None
+) -> PickledArray:
   """jax's `_reconstruct_array(np._reconstruct, args, array state, aval state)`."""
   del aval_state
   if fun is not _FACTORIES[('numpy._core.multiarray', '_reconstruct')]:
@@ -102,26 +121,30 @@ def _reconstruct_jax_array(fun: Any, args: Any, arr_state: Any, aval_state: Any 
 def _encode(text: Any, encoding: Any = 'utf-8') -> bytes:
   """`_codecs.encode` as numpy uses it below protocol 3: bytes carried as latin-1 text."""
   if not isinstance(text, str) or encoding not in ('latin1', 'latin-1'):
-    raise UnsafeCheckpointError(f'refusing _codecs.encode of {type(text).__name__} with '
-                                f'{encoding!r:.40}')
+    raise UnsafeCheckpointError(
+      f'refusing _codecs.encode of {type(text).__name__} with {encoding!r:.40}'
+    )
   return text.encode('latin-1')
 
 
 def _reconstructor(cls: Any, base: Any, state: Any) -> Spec:
   """`copyreg._reconstructor` (protocols 0-1) for the stand-in classes only."""
   if cls not in (ShapeDtypeRecord, HistoryRecord) or base is not _OBJECT or state is not None:
-    raise UnsafeCheckpointError(f'refusing copyreg._reconstructor({cls!r:.60}, '
-                                f'{base!r:.60}, {state!r:.60})')
+    raise UnsafeCheckpointError(
+      f'refusing copyreg._reconstructor({cls!r:.60}, {base!r:.60}, {state!r:.60})'
+    )
   return cls.__new__(cls)
 
 
 def _builtin(kind: type) -> Callable:
   def build(*args: Any) -> Any:
     # bytes(n) and bytearray(n) would allocate n zero bytes: only copies are built.
-    if len(args) > 2 or (kind in (bytes, bytearray) and args
-                         and not isinstance(args[0], (bytes, bytearray, str))):
+    if len(args) > 2 or (
+      kind in (bytes, bytearray) and args and not isinstance(args[0], (bytes, bytearray, str))
+    ):
       raise UnsafeCheckpointError(f'refusing {kind.__name__}{args!r:.80}')
     return kind(*args)
+
   return build
 
 
@@ -135,32 +158,51 @@ def _ordered_dict(*items: Any) -> collections.OrderedDict:
 
 
 _FACTORIES = {
-    ('numpy', 'dtype'): Factory('numpy.dtype', _make_dtype),
-    ('numpy._core.multiarray', '_reconstruct'): Factory('numpy._reconstruct', _reconstruct),
-    ('numpy._core.multiarray', 'scalar'): Factory('numpy.scalar', PickledScalar),
-    ('numpy._core.numeric', '_frombuffer'): Factory('numpy._frombuffer', _frombuffer),
-    ('jax._src.array', '_reconstruct_array'): Factory('jax._reconstruct_array',
-                                                       _reconstruct_jax_array),
-    ('_codecs', 'encode'): Factory('_codecs.encode', _encode),
-    ('copyreg', '_reconstructor'): Factory('copyreg._reconstructor', _reconstructor),
-    ('collections', 'OrderedDict'): Factory('collections.OrderedDict', _ordered_dict),
-    ('collections', 'defaultdict'): Factory('collections.defaultdict', _defaultdict),
-    **{('builtins', kind.__name__): Factory(kind.__name__, _builtin(kind))
-       for kind in (list, tuple, dict, set, frozenset, int, float, complex, bool, str, bytes,
-                    bytearray)},
+  ('numpy', 'dtype'): Factory('numpy.dtype', _make_dtype),
+  ('numpy._core.multiarray', '_reconstruct'): Factory('numpy._reconstruct', _reconstruct),
+  ('numpy._core.multiarray', 'scalar'): Factory('numpy.scalar', PickledScalar),
+  ('numpy._core.numeric', '_frombuffer'): Factory('numpy._frombuffer', _frombuffer),
+  ('jax._src.array', '_reconstruct_array'): Factory(
+    'jax._reconstruct_array', _reconstruct_jax_array
+  ),
+  ('_codecs', 'encode'): Factory('_codecs.encode', _encode),
+  ('copyreg', '_reconstructor'): Factory('copyreg._reconstructor', _reconstructor),
+  ('collections', 'OrderedDict'): Factory('collections.OrderedDict', _ordered_dict),
+  ('collections', 'defaultdict'): Factory('collections.defaultdict', _defaultdict),
+  **{
+    ('builtins', kind.__name__): Factory(kind.__name__, _builtin(kind))
+    for kind in (
+      list,
+      tuple,
+      dict,
+      set,
+      frozenset,
+      int,
+      float,
+      complex,
+      bool,
+      str,
+      bytes,
+      bytearray,
+    )
+  },
 }
 _ADMITTED = {
-    **_FACTORIES,
-    ('jax._src.device_array', 'reconstruct_device_array'):
-        _FACTORIES[('jax._src.array', '_reconstruct_array')],
-    ('numpy', 'ndarray'): _NDARRAY,
-    ('builtins', 'object'): _OBJECT,
-    ('trax.shapes', 'ShapeDtype'): ShapeDtypeRecord,
-    ('trax.supervised.history', 'History'): HistoryRecord,
+  **_FACTORIES,
+  ('jax._src.device_array', 'reconstruct_device_array'): _FACTORIES[
+    ('jax._src.array', '_reconstruct_array')
+  ],
+  ('numpy', 'ndarray'): _NDARRAY,
+  ('builtins', 'object'): _OBJECT,
+  ('trax.shapes', 'ShapeDtype'): ShapeDtypeRecord,
+  ('trax.supervised.history', 'History'): HistoryRecord,
 }
-_OLD_MODULES = {'numpy.core.multiarray': 'numpy._core.multiarray',
-                'numpy.core.numeric': 'numpy._core.numeric', '__builtin__': 'builtins',
-                'copy_reg': 'copyreg'}
+_OLD_MODULES = {
+  'numpy.core.multiarray': 'numpy._core.multiarray',
+  'numpy.core.numeric': 'numpy._core.numeric',
+  '__builtin__': 'builtins',
+  'copy_reg': 'copyreg',
+}
 
 
 class RestrictedUnpickler(pickle.Unpickler):
@@ -188,9 +230,10 @@ class RestrictedUnpickler(pickle.Unpickler):
     if module == 'ml_dtypes' and name in _ML_DTYPES:
       return Marker(f'ml_dtypes.{name}', _ML_DTYPES[name])
     raise UnsafeCheckpointError(
-        f'Refusing to load {module}.{name} from {self._source}: a Trax 1.x checkpoint '
-        'should hold only numpy arrays, ShapeDtype and History, and loading other objects '
-        'could run arbitrary code. If you trust the file, convert it with Trax 1.x itself.')
+      f'Refusing to load {module}.{name} from {self._source}: a Trax 1.x checkpoint '
+      'should hold only numpy arrays, ShapeDtype and History, and loading other objects '
+      'could run arbitrary code. If you trust the file, convert it with Trax 1.x itself.'
+    )
 
   def persistent_load(self, pid: Any) -> Any:
     raise UnsafeCheckpointError(f'Refusing persistent id {pid!r:.80} in {self._source}.')

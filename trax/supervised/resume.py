@@ -28,10 +28,16 @@ from trax.supervised import reporting
 _EXTENSIONS = ('.npz', '.pkl.gz')  # Ours first, then Trax 1.x's.
 
 
-def to_checkpoint(placement: devices.Placement, weights: Any, state: Any,
-                  trainers: Sequence[Any], tasks: Sequence[Any],
-                  eval_tasks: Sequence[Any], on_host: 'bool | None' = None,
-                  **fields: Any) -> checkpoints.Checkpoint:
+def to_checkpoint(
+  placement: devices.Placement,
+  weights: Any,
+  state: Any,
+  trainers: Sequence[Any],
+  tasks: Sequence[Any],
+  eval_tasks: Sequence[Any],
+  on_host: 'bool | None' = None,
+  **fields: Any,
+) -> checkpoints.Checkpoint:
   """The loop's arrays as a `Checkpoint`: numpy copies, or the device arrays themselves.
 
   Args:
@@ -53,15 +59,22 @@ def to_checkpoint(placement: devices.Placement, weights: Any, state: Any,
     weights, state, per_task = placement.to_host((weights, state, per_task))
   task_checkpoints = []
   for (slots, opt_params, loss_weights, loss_state), task in zip(per_task, tasks):
-    task_checkpoints.append(checkpoints.TaskCheckpoint(
-        flat_slots=jax.tree.leaves(slots), opt_params=dict(opt_params),
+    task_checkpoints.append(
+      checkpoints.TaskCheckpoint(
+        flat_slots=jax.tree.leaves(slots),
+        opt_params=dict(opt_params),
         flat_loss_weights=fastmath.tree_flatten(loss_weights),
         flat_loss_state=fastmath.tree_flatten(loss_state),
-        n_batches=task.n_batches_taken))
+        n_batches=task.n_batches_taken,
+      )
+    )
   return checkpoints.Checkpoint(
-      flat_weights=fastmath.tree_flatten(weights), flat_state=fastmath.tree_flatten(state),
-      tasks=task_checkpoints, eval_n_batches=[t.n_batches_taken for t in eval_tasks],
-      **fields)
+    flat_weights=fastmath.tree_flatten(weights),
+    flat_state=fastmath.tree_flatten(state),
+    tasks=task_checkpoints,
+    eval_n_batches=[t.n_batches_taken for t in eval_tasks],
+    **fields,
+  )
 
 
 def is_sharded(placement: devices.Placement) -> bool:
@@ -69,8 +82,9 @@ def is_sharded(placement: devices.Placement) -> bool:
   return placement.n_model > 1
 
 
-def write(directory: str, basename: str, placement: devices.Placement,
-          checkpoint: checkpoints.Checkpoint) -> 'str | None':
+def write(
+  directory: str, basename: str, placement: devices.Placement, checkpoint: checkpoints.Checkpoint
+) -> 'str | None':
   """Writes `checkpoint` (from `to_checkpoint`) in the loop's format; every process calls.
 
   Returns once the checkpoint is complete on disk for every process: the path on the
@@ -87,9 +101,16 @@ def write(directory: str, basename: str, placement: devices.Placement,
   return path if placement.is_chief else None
 
 
-def read(path: str, placement: devices.Placement, weights: Any, state: Any,
-         trainers: Sequence[Any], tasks: Sequence[Any],
-         eval_tasks: Sequence[Any], rng: Any) -> checkpoints.Checkpoint:
+def read(
+  path: str,
+  placement: devices.Placement,
+  weights: Any,
+  state: Any,
+  trainers: Sequence[Any],
+  tasks: Sequence[Any],
+  eval_tasks: Sequence[Any],
+  rng: Any,
+) -> checkpoints.Checkpoint:
   """Reads the checkpoint at `path` for a loop whose state is given (see `to_checkpoint`).
 
   `.npz` and Trax 1.x `.pkl.gz` files are read onto the host; an `.orbax` checkpoint is
@@ -98,8 +119,9 @@ def read(path: str, placement: devices.Placement, weights: Any, state: Any,
   """
   if not orbax_checkpoints.is_checkpoint(path):
     return checkpoints.read_any(path)
-  layout = to_checkpoint(placement, weights, state, trainers, tasks, eval_tasks,
-                         on_host=False, rng=rng)
+  layout = to_checkpoint(
+    placement, weights, state, trainers, tasks, eval_tasks, on_host=False, rng=rng
+  )
   return orbax_checkpoints.read(path, checkpoints.to_arrays(layout))
 
 
@@ -123,10 +145,17 @@ def find(directory: str, filename: 'str | None') -> 'str | None':
   return None
 
 
-def restore(checkpoint: checkpoints.Checkpoint, path: str,
-            placement: devices.Placement, weights: Any, state: Any,
-            trainers: Sequence[Any], tasks: Sequence[Any],
-            eval_tasks: Sequence[Any], skip_batches: bool = True) -> tuple[Any, Any]:
+def restore(
+  checkpoint: checkpoints.Checkpoint,
+  path: str,
+  placement: devices.Placement,
+  weights: Any,
+  state: Any,
+  trainers: Sequence[Any],
+  tasks: Sequence[Any],
+  eval_tasks: Sequence[Any],
+  skip_batches: bool = True,
+) -> tuple[Any, Any]:
   """Puts `checkpoint` into a loop; returns the model's new `(weights, state)`.
 
   The trainers get their slots and loss-layer weights and state (hyper-parameters stay as
@@ -148,33 +177,53 @@ def restore(checkpoint: checkpoints.Checkpoint, path: str,
   Raises:
     ValueError: the checkpoint does not fit the loop (counts or shapes), naming the file.
   """
-  weights = _fill(weights, checkpoint.flat_weights, 'model weights', path,
-                  placement.place_weights)
+  weights = _fill(weights, checkpoint.flat_weights, 'model weights', path, placement.place_weights)
   if checkpoint.flat_state is not None:
     try:
       state = _fill(state, checkpoint.flat_state, 'model state', path, placement.replicate)
     except ValueError as e:
       reporting.log(f'Not restoring the model state: {e}', stdout=False)
   if checkpoint.tasks and len(checkpoint.tasks) != len(trainers):
-    raise ValueError(f'{path} holds optimizer slots of {len(checkpoint.tasks)} train '
-                     f'task(s), but the loop has {len(trainers)}.')
+    raise ValueError(
+      f'{path} holds optimizer slots of {len(checkpoint.tasks)} train '
+      f'task(s), but the loop has {len(trainers)}.'
+    )
   for i, (trainer, task) in enumerate(zip(trainers, checkpoint.tasks)):
-    trainer.slots = _fill(trainer.slots, task.flat_slots, f'task {i} optimizer slots',
-                          path, placement.place_weights, leaves=jax.tree.leaves,
-                          structure=jax.tree)
+    trainer.slots = _fill(
+      trainer.slots,
+      task.flat_slots,
+      f'task {i} optimizer slots',
+      path,
+      placement.place_weights,
+      leaves=jax.tree.leaves,
+      structure=jax.tree,
+    )
     if task.flat_loss_weights or task.flat_loss_state:
-      trainer.loss_weights = _fill(trainer.loss_weights, task.flat_loss_weights,
-                                   f'task {i} loss weights', path, placement.place_weights)
-      trainer.loss_state = _fill(trainer.loss_state, task.flat_loss_state,
-                                 f'task {i} loss state', path, placement.replicate)
+      trainer.loss_weights = _fill(
+        trainer.loss_weights,
+        task.flat_loss_weights,
+        f'task {i} loss weights',
+        path,
+        placement.place_weights,
+      )
+      trainer.loss_state = _fill(
+        trainer.loss_state, task.flat_loss_state, f'task {i} loss state', path, placement.replicate
+      )
   if skip_batches:
     _skip_batches(tasks, [t.n_batches for t in checkpoint.tasks], 'train')
     _skip_batches(eval_tasks, checkpoint.eval_n_batches, 'eval')
   return weights, state
 
 
-def _fill(tree: Any, found: list, what: str, path: str, place: Callable[[Any], Any],
-          leaves=fastmath.tree_flatten, structure=None) -> Any:
+def _fill(
+  tree: Any,
+  found: list,
+  what: str,
+  path: str,
+  place: Callable[[Any], Any],
+  leaves=fastmath.tree_flatten,
+  structure=None,
+) -> Any:
   """`tree` with its leaves replaced by the `found` arrays (checked), `place`d."""
   matched = checkpoints.match_arrays(found, leaves(tree), what, path)
   if structure is not None:  # jax's: optimizer slots are namedtuples, which must stay so.
@@ -188,8 +237,12 @@ def _skip_batches(tasks: Sequence[Any], counts: Sequence[int], kind: str) -> Non
   for i, (task, count) in enumerate(zip(tasks, counts)):
     n_skip = count - task.n_batches_taken
     if n_skip > 0:
-      reporting.log(f'Skipping {n_skip} batches of {kind} task {i} to resume its stream '
-                    'where the checkpoint left it.')
+      reporting.log(
+        f'Skipping {n_skip} batches of {kind} task {i} to resume its stream '
+        'where the checkpoint left it.'
+      )
       for _ in range(n_skip):
-        batch_checks.next_batch(task, f'{kind.capitalize()} task {i} (skipping the batches '
-                                'the checkpointed run had taken)')
+        batch_checks.next_batch(
+          task,
+          f'{kind.capitalize()} task {i} (skipping the batches the checkpointed run had taken)',
+        )

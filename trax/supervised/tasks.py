@@ -21,12 +21,10 @@ class DataStreamEndedError(ValueError):
 class _LabeledDataTask:
   """What train and eval tasks share: a stream of labeled batches, counted as taken."""
 
-  def __init__(self, labeled_data: Iterator, sample_batch: Any,
-               export_prefix: 'str | None'):
+  def __init__(self, labeled_data: Iterator, sample_batch: Any, export_prefix: 'str | None'):
     self._labeled_data = labeled_data
     self._export_prefix = export_prefix
-    self._sample_batch = _as_batch(next(labeled_data) if sample_batch is None
-                                   else sample_batch)
+    self._sample_batch = _as_batch(next(labeled_data) if sample_batch is None else sample_batch)
     self.n_batches_taken = 0
 
   @property
@@ -50,8 +48,9 @@ class _LabeledDataTask:
     try:
       batch = _as_batch(next(self._labeled_data))
     except StopIteration:
-      raise DataStreamEndedError(f'its labeled_data stream ended after '
-                                 f'{self.n_batches_taken} batches.') from None
+      raise DataStreamEndedError(
+        f'its labeled_data stream ended after {self.n_batches_taken} batches.'
+      ) from None
     self.n_batches_taken += 1
     return batch
 
@@ -78,11 +77,18 @@ class TrainTask(_LabeledDataTask):
       loop has several train tasks (the task's index otherwise).
   """
 
-  def __init__(self, labeled_data: Iterator, loss_layer: base.Layer, optimizer: Any,
-               lr_schedule: 'Callable | None' = None, n_steps_per_checkpoint: int = 100,
-               n_steps_per_permanent_checkpoint: 'int | None' = None,
-               loss_name: 'str | None' = None, sample_batch: Any = None,
-               export_prefix: 'str | None' = None):
+  def __init__(
+    self,
+    labeled_data: Iterator,
+    loss_layer: base.Layer,
+    optimizer: Any,
+    lr_schedule: 'Callable | None' = None,
+    n_steps_per_checkpoint: int = 100,
+    n_steps_per_permanent_checkpoint: 'int | None' = None,
+    loss_name: 'str | None' = None,
+    sample_batch: Any = None,
+    export_prefix: 'str | None' = None,
+  ):
     super().__init__(labeled_data, sample_batch, export_prefix)
     self._loss_layer = loss_layer
     self._optimizer = optimizer
@@ -143,15 +149,23 @@ class EvalTask(_LabeledDataTask):
     ValueError: `metric_names` is not one name per metric.
   """
 
-  def __init__(self, labeled_data: Iterator, metrics: Sequence[base.Layer],
-               metric_names: 'Sequence[str] | None' = None, n_eval_batches: int = 1,
-               sample_batch: Any = None, export_prefix: 'str | None' = None):
+  def __init__(
+    self,
+    labeled_data: Iterator,
+    metrics: Sequence[base.Layer],
+    metric_names: 'Sequence[str] | None' = None,
+    n_eval_batches: int = 1,
+    sample_batch: Any = None,
+    export_prefix: 'str | None' = None,
+  ):
     super().__init__(labeled_data, sample_batch, export_prefix)
     self._metrics = list(metrics)
     self._metric_names = list(metric_names or [m.name for m in self._metrics])
     if len(self._metric_names) != len(self._metrics):
-      raise ValueError(f'EvalTask got {len(self._metrics)} metrics but '
-                       f'{len(self._metric_names)} metric names: {self._metric_names}.')
+      raise ValueError(
+        f'EvalTask got {len(self._metrics)} metrics but '
+        f'{len(self._metric_names)} metric names: {self._metric_names}.'
+      )
     self._n_eval_batches = n_eval_batches
 
   @property
@@ -173,5 +187,7 @@ def _as_batch(batch: Any) -> tuple:
     return tuple(batch)
   if isinstance(batch, np.ndarray) or hasattr(batch, 'shape'):
     return (batch,)
-  raise TypeError(f'A batch must be a tuple of arrays (inputs..., targets[, weights]), '
-                  f'got {type(batch).__name__}.')
+  raise TypeError(
+    f'A batch must be a tuple of arrays (inputs..., targets[, weights]), '
+    f'got {type(batch).__name__}.'
+  )

@@ -36,9 +36,11 @@ _TF = 'tensorflow-numpy'
 def to_tensors(tree: Any) -> Any:
   """The arrays of `tree` as TF tensors with jax's dtypes (64-bit types narrowed), so the
   step computes what the jax step does (a float64 batch trains in float32 on both)."""
+
   def to_tensor(x):
     narrow = isinstance(x, (np.ndarray, np.generic)) and x.dtype == np.float64
     return fastmath.numpy.asarray(x.astype(np.float32) if narrow else x)
+
   with fastmath.use_backend(_TF):
     return fastmath.nested_map(to_tensor, tree)
 
@@ -58,34 +60,38 @@ class TfTaskTrainer:
 
   def __init__(self, model: base.Layer, task: Any, name: str, jit_compile: bool = False):
     signature = shapes.signature(task.sample_batch)
-    self._model_with_loss = trainer_lib.model_with_ends(model, [task.loss_layer], signature,
-                                                        name)
-    loss = self._model_with_loss.output_signature(
-        cb.inputs_from_stack(signature, len(signature)))
+    self._model_with_loss = trainer_lib.model_with_ends(model, [task.loss_layer], signature, name)
+    loss = self._model_with_loss.output_signature(cb.inputs_from_stack(signature, len(signature)))
     if not isinstance(loss, shapes.ShapeDtype) or loss.shape:
-      raise ValueError(f'{name}: the loss layer {task.loss_layer.name} must output one '
-                       f'scalar, but outputs {loss}.')
+      raise ValueError(
+        f'{name}: the loss layer {task.loss_layer.name} must output one scalar, but outputs {loss}.'
+      )
     self._name = name
     self._check_batch = batch_checks.BatchCheck(model, [task.loss_layer], signature, name)
     self._optimizer = task.optimizer
     self._lr_schedule = task.lr_schedule
     slots, opt_params = self._optimizer.tree_init(self._model_with_loss.weights)
-    self._values = {'slots': slots, 'loss_weights': task.loss_layer.weights,
-                    'loss_state': task.loss_layer.state}
+    self._values = {
+      'slots': slots,
+      'loss_weights': task.loss_layer.weights,
+      'loss_state': task.loss_layer.state,
+    }
     self.opt_params = opt_params
     # ((model weights, loss weights), (model state, loss state), slots), from the first step.
     self._variables: Any = None
     self._returned_ids = None  # Of the model weights and state the last step returned.
     self.n_traces = 0
-    self._compiled_step = tf.function(self._step, autograph=False, jit_compile=jit_compile,
-                                      reduce_retracing=True)
+    self._compiled_step = tf.function(
+      self._step, autograph=False, jit_compile=jit_compile, reduce_retracing=True
+    )
 
-  slots = property(lambda self: self._get('slots'),
-                   lambda self, value: self._set('slots', value))
-  loss_weights = property(lambda self: self._get('loss_weights'),
-                          lambda self, value: self._set('loss_weights', value))
-  loss_state = property(lambda self: self._get('loss_state'),
-                        lambda self, value: self._set('loss_state', value))
+  slots = property(lambda self: self._get('slots'), lambda self, value: self._set('slots', value))
+  loss_weights = property(
+    lambda self: self._get('loss_weights'), lambda self, value: self._set('loss_weights', value)
+  )
+  loss_state = property(
+    lambda self: self._get('loss_state'), lambda self, value: self._set('loss_state', value)
+  )
 
   def _parts(self) -> dict:
     """The variables of the slots and the loss layer's weights and state, by name."""
@@ -111,20 +117,24 @@ class TfTaskTrainer:
     self._check_batch(batch, step)
     return to_tensors(tuple(batch))
 
-  def one_step(self, model_weights: Any, model_state: Any, batch: Any, step: int,
-               rng: Any) -> tuple[Any, Any, Any, dict]:
+  def one_step(
+    self, model_weights: Any, model_state: Any, batch: Any, step: int, rng: Any
+  ) -> tuple[Any, Any, Any, dict]:
     """One training step; returns `(new_model_weights, new_model_state, loss, metrics)`
     as TF tensors (the inputs may be TF tensors, jax or numpy arrays)."""
     if self._variables is None:
-      values = ((model_weights, self._values['loss_weights']),
-                (model_state, self._values['loss_state']), self._values['slots'])
+      values = (
+        (model_weights, self._values['loss_weights']),
+        (model_state, self._values['loss_state']),
+        self._values['slots'],
+      )
       self._variables = fastmath.nested_map(tf.Variable, to_tensors(values))
     elif _ids((model_weights, model_state)) != self._returned_ids:
       (weights, _), (state, _), _ = self._variables
       _assign((weights, state), (model_weights, model_state))
     model_weights, model_state, loss, metrics = self._compiled_step(
-        to_tensors(self.opt_params), tf.constant(step, tf.int32), batch,
-        to_tensors(np.asarray(rng)))
+      to_tensors(self.opt_params), tf.constant(step, tf.int32), batch, to_tensors(np.asarray(rng))
+    )
     self._returned_ids = _ids((model_weights, model_state))
     return model_weights, model_state, loss, metrics
 
@@ -143,10 +153,12 @@ class TfTaskTrainer:
       step = tf.cast(step, tf.float32)
       if self._lr_schedule is not None:
         learning_rate = opt_params['learning_rate']
-        opt_params = dict(opt_params, learning_rate=tf.cast(
-            self._lr_schedule(step), learning_rate.dtype))
+        opt_params = dict(
+          opt_params, learning_rate=tf.cast(self._lr_schedule(step), learning_rate.dtype)
+        )
       new_weights, new_slots, metrics = self._optimizer.tree_update(
-          step - 1., grads, weights, slots, opt_params)
+        step - 1.0, grads, weights, slots, opt_params
+      )
       metrics = dict(metrics, learning_rate=opt_params['learning_rate'])
     _assign(self._variables, (new_weights, new_state, new_slots))
     return new_weights[0], new_state[0], loss, metrics

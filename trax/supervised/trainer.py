@@ -62,26 +62,40 @@ class TaskTrainer:
     ValueError: the task's batches do not fit model and loss, or the loss is no scalar.
   """
 
-  def __init__(self, model: base.Layer, task: Any, placement: devices.Placement,
-               name: str, loss_chunk_size: 'int | None' = None):
+  def __init__(
+    self,
+    model: base.Layer,
+    task: Any,
+    placement: devices.Placement,
+    name: str,
+    loss_chunk_size: 'int | None' = None,
+  ):
     signature = shapes.signature(task.sample_batch)
     self._model_with_loss = model_with_ends(model, [task.loss_layer], signature, name)
-    loss = self._model_with_loss.output_signature(
-        cb.inputs_from_stack(signature, len(signature)))
+    loss = self._model_with_loss.output_signature(cb.inputs_from_stack(signature, len(signature)))
     if not isinstance(loss, shapes.ShapeDtype) or loss.shape:
-      raise ValueError(f'{name}: the loss layer {task.loss_layer.name} must output one '
-                       f'scalar, but outputs {loss}.')
+      raise ValueError(
+        f'{name}: the loss layer {task.loss_layer.name} must output one scalar, but outputs {loss}.'
+      )
     if loss_chunk_size is None:
       loss_chunk_size, why = chunked_loss.choose_chunk_size(
-          model, task.loss_layer, signature, placement.n_devices // placement.n_model,
-          placement.mesh.devices.flat[0].platform)
-      reporting.log(f'{name}: loss {"in chunks" if loss_chunk_size else "not chunked"} '
-                    f'(loss_chunk_size=None, chosen; 0 turns chunks off): {why}.',
-                    stdout=bool(loss_chunk_size))
+        model,
+        task.loss_layer,
+        signature,
+        placement.n_devices // placement.n_model,
+        placement.mesh.devices.flat[0].platform,
+      )
+      reporting.log(
+        f'{name}: loss {"in chunks" if loss_chunk_size else "not chunked"} '
+        f'(loss_chunk_size=None, chosen; 0 turns chunks off): {why}.',
+        stdout=bool(loss_chunk_size),
+      )
     self.loss_chunk_size = loss_chunk_size
-    self._loss_fn = (chunked_loss.ChunkedLoss(model, task.loss_layer, loss_chunk_size,
-                                              signature, name)
-                     if loss_chunk_size else self._model_with_loss.pure_fn)
+    self._loss_fn = (
+      chunked_loss.ChunkedLoss(model, task.loss_layer, loss_chunk_size, signature, name)
+      if loss_chunk_size
+      else self._model_with_loss.pure_fn
+    )
     self._name = name
     self._check_batch = batch_checks.BatchCheck(model, [task.loss_layer], signature, name)
     self._placement = placement
@@ -98,9 +112,11 @@ class TaskTrainer:
     weights = placement.weight_shardings(self._model_with_loss.weights)
     slots = placement.weight_shardings(slots)
     self._compiled_step = jax.jit(
-        self._step, donate_argnums=(0, 1, 2),
-        in_shardings=(weights, replicated, slots, replicated, replicated, batch, replicated),
-        out_shardings=(weights, replicated, slots, replicated, replicated))
+      self._step,
+      donate_argnums=(0, 1, 2),
+      in_shardings=(weights, replicated, slots, replicated, replicated, batch, replicated),
+      out_shardings=(weights, replicated, slots, replicated, replicated),
+    )
 
   def take_batch(self, task: Any, step: int) -> Any:
     """The task's next batch, checked (see `place_batch`) and split over the devices.
@@ -119,8 +135,9 @@ class TaskTrainer:
     self._check_batch(batch, step)
     return self._placement.shard_batch(batch)
 
-  def one_step(self, model_weights: Any, model_state: Any, batch: Any, step: int,
-               rng: Any) -> tuple[Any, Any, Any, dict]:
+  def one_step(
+    self, model_weights: Any, model_state: Any, batch: Any, step: int, rng: Any
+  ) -> tuple[Any, Any, Any, dict]:
     """Dispatches one training step; returns without waiting for it.
 
     Args:
@@ -136,9 +153,13 @@ class TaskTrainer:
     """
     weights = (model_weights, self.loss_weights)
     state = (model_state, self.loss_state)
-    ((model_weights, self.loss_weights), (model_state, self.loss_state), self.slots,
-     loss, metrics) = self._compiled_step(weights, state, self.slots, self.opt_params,
-                                          np.int32(step), batch, rng)
+    (
+      (model_weights, self.loss_weights),
+      (model_state, self.loss_state),
+      self.slots,
+      loss,
+      metrics,
+    ) = self._compiled_step(weights, state, self.slots, self.opt_params, np.int32(step), batch, rng)
     return model_weights, model_state, loss, metrics
 
   def _step(self, weights, state, slots, opt_params, step, batch, rng):
@@ -152,16 +173,19 @@ class TaskTrainer:
     (loss, new_state), grads = jax.value_and_grad(loss_fn, has_aux=True)(weights)
     if self._lr_schedule is not None:
       learning_rate = opt_params['learning_rate']
-      opt_params = dict(opt_params, learning_rate=jnp.asarray(
-          self._lr_schedule(step), learning_rate.dtype))
+      opt_params = dict(
+        opt_params, learning_rate=jnp.asarray(self._lr_schedule(step), learning_rate.dtype)
+      )
     new_weights, new_slots, metrics = self._optimizer.tree_update(
-        step - 1, grads, weights, slots, opt_params)
+      step - 1, grads, weights, slots, opt_params
+    )
     metrics = dict(metrics, learning_rate=opt_params['learning_rate'])
     return new_weights, new_state, new_slots, loss, metrics
 
 
-def model_with_ends(model: base.Layer, end_layers: list, batch_signature: tuple,
-                    name: str) -> base.Layer:
+def model_with_ends(
+  model: base.Layer, end_layers: list, batch_signature: tuple, name: str
+) -> base.Layer:
   """`Serial(model, Branch(*end_layers))` on an initialized `model`, keeping its weights.
 
   The end layers (losses or metrics) take the model's outputs followed by the rest of the
@@ -175,10 +199,11 @@ def model_with_ends(model: base.Layer, end_layers: list, batch_signature: tuple,
   n_needed = max(model.n_in, model.n_in - model.n_out + ends.n_in)
   if len(batch_signature) != n_needed:
     raise ValueError(
-        f'{name}: its batches hold {len(batch_signature)} arrays {batch_signature}, but '
-        f'the model takes {model.n_in} input(s) and returns {model.n_out} output(s), after '
-        f'which {ends.name} takes {ends.n_in} input(s): {n_needed} arrays in all. Make '
-        'the batches (inputs..., targets[, weights]) match the loss or metrics.')
-  rest = tuple(batch_signature[model.n_in:])
+      f'{name}: its batches hold {len(batch_signature)} arrays {batch_signature}, but '
+      f'the model takes {model.n_in} input(s) and returns {model.n_out} output(s), after '
+      f'which {ends.name} takes {ends.n_in} input(s): {n_needed} arrays in all. Make '
+      'the batches (inputs..., targets[, weights]) match the loss or metrics.'
+    )
+  rest = tuple(batch_signature[model.n_in :])
   ends.init(shapes.splice_signatures(outputs, *rest) if rest else outputs)
   return cb.Serial(model, ends)

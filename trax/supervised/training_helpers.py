@@ -20,7 +20,7 @@ from trax import fastmath
 def pickle_to_file(obj: Any, file_path: str, gzip: bool = False) -> None:
   """Pickles `obj` to `file_path` (gzipped if `gzip`), through a temporary file."""
   tmp_path = file_path + '._tmp_'
-  with (gzip_lib.open(tmp_path, 'wb', compresslevel=2) if gzip else open(tmp_path, 'wb')) as f:
+  with gzip_lib.open(tmp_path, 'wb', compresslevel=2) if gzip else open(tmp_path, 'wb') as f:
     pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
   os.replace(tmp_path, file_path)
 
@@ -32,12 +32,14 @@ def unpickle_from_file(file_path: str, gzip: bool = False) -> Any:
     trax1_checkpoints.UnsafeCheckpointError: the pickle names anything else.
   """
   from trax.supervised import trax1_checkpoints
-  with (gzip_lib.open(file_path, 'rb') if gzip else open(file_path, 'rb')) as f:
+
+  with gzip_lib.open(file_path, 'rb') if gzip else open(file_path, 'rb') as f:
     return trax1_checkpoints.RestrictedUnpickler(f, source=file_path).load()
 
 
-def init_host_and_devices(n_devices: 'int | None' = None,
-                          random_seed: 'int | None' = None) -> tuple[bool, int, int, Any]:
+def init_host_and_devices(
+  n_devices: 'int | None' = None, random_seed: 'int | None' = None
+) -> tuple[bool, int, int, Any]:
   """`(is_chief, host_count, n_devices, rng)` for this process, as Trax 1.4 returned.
 
   Seeds Python's and numpy's global generators with `random_seed` (a random one if None),

@@ -34,8 +34,15 @@ from trax.supervised import history as history_lib
 from trax.supervised.restricted_unpickler import RestrictedUnpickler
 from trax.supervised.restricted_unpickler import UnsafeCheckpointError
 
-__all__ = ['RestrictedUnpickler', 'UnsafeCheckpointError', 'load_pickle',
-           'read_npy_records', 'read', 'describe', 'convert']
+__all__ = [
+  'RestrictedUnpickler',
+  'UnsafeCheckpointError',
+  'load_pickle',
+  'read_npy_records',
+  'read',
+  'describe',
+  'convert',
+]
 
 
 def load_pickle(path: str, arrays: bool = True) -> Any:
@@ -60,8 +67,8 @@ def load_pickle(path: str, arrays: bool = True) -> Any:
     raise
   except Exception as e:  # Nothing from the file ran.
     raise checkpoint_reading.CheckpointError(
-        f'{path} is not a readable Trax 1.x checkpoint: {type(e).__name__}: '
-        f'{str(e)[:300]}') from None
+      f'{path} is not a readable Trax 1.x checkpoint: {type(e).__name__}: {str(e)[:300]}'
+    ) from None
 
 
 def read(path: str, arrays: bool = True) -> checkpoints.Checkpoint:
@@ -80,10 +87,11 @@ def read(path: str, arrays: bool = True) -> checkpoints.Checkpoint:
   d = load_pickle(path, arrays)
   if not isinstance(d, dict) or 'flat_weights' not in d:
     raise checkpoint_reading.CheckpointError(
-        f'{path} is not a Trax 1.x checkpoint: expected a pickled dict with "flat_weights", '
-        f'got {type(d).__name__}'
-        f'{" with keys " + str(sorted(map(str, d))) if isinstance(d, dict) else ""}.')
-  base = path[:-len('.pkl.gz')] if path.endswith('.pkl.gz') else path
+      f'{path} is not a Trax 1.x checkpoint: expected a pickled dict with "flat_weights", '
+      f'got {type(d).__name__}'
+      f'{" with keys " + str(sorted(map(str, d))) if isinstance(d, dict) else ""}.'
+    )
+  base = path[: -len('.pkl.gz')] if path.endswith('.pkl.gz') else path
   if isinstance(d['flat_weights'], int):
     flat_weights = _from_bits(read_npy_records(_weights_side_file(path, base), arrays))
     source_format = 'trax1-loop-2021'
@@ -94,24 +102,34 @@ def read(path: str, arrays: bool = True) -> checkpoints.Checkpoint:
   if isinstance(d.get('slots_per_task'), int):
     i = 0
     while os.path.exists(f'{base}.opt_slots{i}.npy.gz'):
-      tasks.append(checkpoints.TaskCheckpoint(flat_slots=_from_bits(
-          read_npy_records(f'{base}.opt_slots{i}.npy.gz', arrays))))
+      tasks.append(
+        checkpoints.TaskCheckpoint(
+          flat_slots=_from_bits(read_npy_records(f'{base}.opt_slots{i}.npy.gz', arrays))
+        )
+      )
       i += 1
   elif 'slots_per_task' in d:
-    tasks = [checkpoints.TaskCheckpoint(flat_slots=_arrays(s, path, 'slots_per_task'))
-             for s in _sequence(d['slots_per_task'], path, 'slots_per_task')]
+    tasks = [
+      checkpoints.TaskCheckpoint(flat_slots=_arrays(s, path, 'slots_per_task'))
+      for s in _sequence(d['slots_per_task'], path, 'slots_per_task')
+    ]
   elif 'slots' in d:
-    tasks = [checkpoints.TaskCheckpoint(flat_slots=_arrays(d['slots'], path, 'slots'),
-                                        opt_params=_opt_params(d.get('opt_params'), path))]
+    tasks = [
+      checkpoints.TaskCheckpoint(
+        flat_slots=_arrays(d['slots'], path, 'slots'),
+        opt_params=_opt_params(d.get('opt_params'), path),
+      )
+    ]
   flat_state = d.get('flat_state')
   return checkpoints.Checkpoint(
-      flat_weights=flat_weights,
-      flat_state=None if flat_state is None else _arrays(flat_state, path, 'flat_state'),
-      step=_step(d.get('step', 0), path),
-      history=_history(d.get('history'), path),
-      input_signature=_signature(d.get('input_signature'), path),
-      tasks=tasks,
-      source_format=source_format)
+    flat_weights=flat_weights,
+    flat_state=None if flat_state is None else _arrays(flat_state, path, 'flat_state'),
+    step=_step(d.get('step', 0), path),
+    history=_history(d.get('history'), path),
+    input_signature=_signature(d.get('input_signature'), path),
+    tasks=tasks,
+    source_format=source_format,
+  )
 
 
 def describe(path: str) -> dict:
@@ -126,16 +144,17 @@ def describe(path: str) -> dict:
   checkpoint = checkpoints.read_any(path, arrays=False)
   shapes_of = lambda arrays: [(tuple(a.shape), np.dtype(a.dtype).name) for a in arrays]
   return {
-      'format': checkpoint.source_format,
-      'step': checkpoint.step,
-      'weights': shapes_of(checkpoint.flat_weights),
-      'state': None if checkpoint.flat_state is None else shapes_of(checkpoint.flat_state),
-      'slots_per_task': [len(task.flat_slots) for task in checkpoint.tasks],
-      'opt_params': [sorted(task.opt_params) for task in checkpoint.tasks],
-      'history': {mode: checkpoint.history.metrics_for_mode(mode)
-                  for mode in checkpoint.history.modes},
-      'input_signature': checkpoint.input_signature,
-      'model_config': checkpoint.model_config,
+    'format': checkpoint.source_format,
+    'step': checkpoint.step,
+    'weights': shapes_of(checkpoint.flat_weights),
+    'state': None if checkpoint.flat_state is None else shapes_of(checkpoint.flat_state),
+    'slots_per_task': [len(task.flat_slots) for task in checkpoint.tasks],
+    'opt_params': [sorted(task.opt_params) for task in checkpoint.tasks],
+    'history': {
+      mode: checkpoint.history.metrics_for_mode(mode) for mode in checkpoint.history.modes
+    },
+    'input_signature': checkpoint.input_signature,
+    'model_config': checkpoint.model_config,
   }
 
 
@@ -156,8 +175,9 @@ def _weights_side_file(path: str, base: str) -> str:
     if os.path.exists(candidate):
       return candidate
   raise checkpoint_reading.CheckpointError(
-      f'{path} keeps its weights in a side file, but none of {candidates} exists. Copy the '
-      '.weights.npy.gz file next to it.')
+    f'{path} keeps its weights in a side file, but none of {candidates} exists. Copy the '
+    '.weights.npy.gz file next to it.'
+  )
 
 
 def _arrays(tree: Any, path: str, what: str) -> list:
@@ -169,8 +189,8 @@ def _arrays(tree: Any, path: str, what: str) -> list:
       continue
     if not isinstance(x, (np.ndarray, np.generic, int, float, bool)):
       raise checkpoint_reading.CheckpointError(
-          f'{path}: {what} holds a {type(x).__name__} ({x!r:.60}) where arrays were '
-          'expected.')
+        f'{path}: {what} holds a {type(x).__name__} ({x!r:.60}) where arrays were expected.'
+      )
     flat.append(np.asarray(x))
   return flat
 
@@ -178,15 +198,20 @@ def _arrays(tree: Any, path: str, what: str) -> list:
 def _sequence(value: Any, path: str, what: str) -> list:
   if not isinstance(value, (list, tuple)):
     raise checkpoint_reading.CheckpointError(
-        f'{path}: {what} is a {type(value).__name__}, expected a list.')
+      f'{path}: {what} is a {type(value).__name__}, expected a list.'
+    )
   return list(value)
 
 
 def _from_bits(arrays: list) -> list:
   # Trax 1.4 bit-cast bfloat16 to uint16 for np.save, and had no other uint16 arrays.
   bfloat16 = np.dtype(ml_dtypes.bfloat16)
-  return [(shapes.ShapeDtype(a.shape, bfloat16) if isinstance(a, shapes.ShapeDtype)
-           else a.view(bfloat16)) if a.dtype == np.uint16 else a for a in arrays]
+  return [
+    (shapes.ShapeDtype(a.shape, bfloat16) if isinstance(a, shapes.ShapeDtype) else a.view(bfloat16))
+    if a.dtype == np.uint16
+    else a
+    for a in arrays
+  ]
 
 
 def _opt_params(opt_params: Any, path: str) -> dict:
@@ -197,10 +222,10 @@ def _opt_params(opt_params: Any, path: str) -> dict:
 
 
 def _step(step: Any, path: str) -> int:
-  if type(step) is not int and not (isinstance(step, (np.ndarray, np.integer))
-                                    and np.shape(step) == () and step.dtype.kind in 'iu'):
-    raise checkpoint_reading.CheckpointError(
-        f'{path}: step is {step!r:.60}, expected an int.')
+  if type(step) is not int and not (
+    isinstance(step, (np.ndarray, np.integer)) and np.shape(step) == () and step.dtype.kind in 'iu'
+  ):
+    raise checkpoint_reading.CheckpointError(f'{path}: step is {step!r:.60}, expected an int.')
   return int(step)
 
 
@@ -226,6 +251,7 @@ def _signature(signature: Any, path: str) -> Any:
       leaves.extend(leaf.values())
     elif leaf is not None and not isinstance(leaf, shapes.ShapeDtype):
       raise checkpoint_reading.CheckpointError(
-          f'{path}: its input_signature holds a {type(leaf).__name__} ({leaf!r:.60}), '
-          'expected ShapeDtypes.')
+        f'{path}: its input_signature holds a {type(leaf).__name__} ({leaf!r:.60}), '
+        'expected ShapeDtypes.'
+      )
   return signature

@@ -28,8 +28,16 @@ import trax.layers as tl
 from trax.supervised import decoding
 from trax.supervised import training
 
-ARGS = dict(d_model=64, d_ff=128, dropout=0.05, max_len=256, n_heads=2, n_encoder_layers=2,
-            n_decoder_layers=2, input_vocab_size=13)
+ARGS = dict(
+  d_model=64,
+  d_ff=128,
+  dropout=0.05,
+  max_len=256,
+  n_heads=2,
+  n_encoder_layers=2,
+  n_decoder_layers=2,
+  input_vocab_size=13,
+)
 PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'transformer_copy.pkl.gz')
 
 
@@ -48,8 +56,9 @@ def decode(path):
   model = trax.models.Transformer(**ARGS, mode='predict')
   s11 = shapes.ShapeDtype((1, 1), np.int32)
   model.init_from_file(path, weights_only=True, input_signature=(s11, s11))
-  return decoding.autoregressive_sample(model, inputs=np.array([[3, 7, 5, 3, 2, 4, 1, 8]]),
-                                        eos_id=1, max_length=10, temperature=0.0)
+  return decoding.autoregressive_sample(
+    model, inputs=np.array([[3, 7, 5, 3, 2, 4, 1, 8]]), eos_id=1, max_length=10, temperature=0.0
+  )
 
 
 def to_bfloat16_precision(x):
@@ -59,16 +68,20 @@ def to_bfloat16_precision(x):
 
 def main(n_steps=2000):
   model = trax.models.Transformer(**ARGS, mode='train')
-  task = training.TrainTask(copy_batches(), tl.WeightedCategoryCrossEntropy(),
-                            trax.optimizers.Adam(0.002), n_steps_per_checkpoint=500)
+  task = training.TrainTask(
+    copy_batches(),
+    tl.WeightedCategoryCrossEntropy(),
+    trax.optimizers.Adam(0.002),
+    n_steps_per_checkpoint=500,
+  )
   loop = training.Loop(model, task, random_seed=0)
   loop.run(n_steps)
   weights = trax.fastmath.nested_map(to_bfloat16_precision, model.weights)
   flat_weights, flat_state = tl.flatten_weights_and_state(weights, model.state)
   checkpoint = {
-      'flat_weights': [np.asarray(w) for w in flat_weights],
-      'flat_state': [np.asarray(s) for s in flat_state],
-      'input_signature': (shapes.ShapeDtype((64, 10), np.int32),) * 2,
+    'flat_weights': [np.asarray(w) for w in flat_weights],
+    'flat_state': [np.asarray(s) for s in flat_state],
+    'input_signature': (shapes.ShapeDtype((64, 10), np.int32),) * 2,
   }
   with gzip.GzipFile(PATH + '.tmp', 'wb', compresslevel=9, mtime=0) as f:
     pickle.dump(checkpoint, f, protocol=4)

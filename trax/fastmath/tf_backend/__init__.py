@@ -154,8 +154,10 @@ def top_k(x, k: int) -> tuple[tf.Tensor, tf.Tensor]:
 def sort_key_val(keys, values, dimension: int = -1) -> tuple[tf.Tensor, tf.Tensor]:
   """`keys` sorted along `dimension` (stably), and `values` permuted the same way."""
   order = numpy.argsort(keys, axis=dimension)
-  return (numpy.take_along_axis(keys, order, dimension, mode='promise_in_bounds'),
-          numpy.take_along_axis(values, order, dimension, mode='promise_in_bounds'))
+  return (
+    numpy.take_along_axis(keys, order, dimension, mode='promise_in_bounds'),
+    numpy.take_along_axis(values, order, dimension, mode='promise_in_bounds'),
+  )
 
 
 def concrete_value(x):
@@ -171,9 +173,11 @@ def to_backend_arrays(tree):
   A layer called on numpy inputs then computes in TF throughout: Python operators between
   an input and a weight are TF's, in the input's dtype.
   """
+
   def convert(x):
     numeric = isinstance(x, _np.ndarray) and (x.dtype.kind in 'biufc')
     return numpy.asarray(x) if numeric else x
+
   return tf.nest.map_structure(convert, tree)
 
 
@@ -183,14 +187,18 @@ def widen_floats(tree, like):
   TF's operators do not promote (`x64 + w32` fails), while numpy, jax and Trax 1.4's TF
   backend compute such sums in float64; widening the weights once gives the same result.
   """
-  if not builtins.any(getattr(leaf, 'dtype', None) in (tf.float64, _np.float64)
-                      for leaf in tf.nest.flatten(like)):
+  if not builtins.any(
+    getattr(leaf, 'dtype', None) in (tf.float64, _np.float64) for leaf in tf.nest.flatten(like)
+  ):
     return tree
+
   def widen(x):
     dtype = numpy.dtype(x.dtype) if hasattr(x, 'dtype') else None
-    narrow_float = dtype is not None and numpy.issubdtype(dtype, numpy.floating) and (
-        dtype.itemsize < 8)
+    narrow_float = (
+      dtype is not None and numpy.issubdtype(dtype, numpy.floating) and (dtype.itemsize < 8)
+    )
     return tf.cast(numpy.asarray(x), tf.float64) if narrow_float else x
+
   return tf.nest.map_structure(widen, tree)
 
 
@@ -201,8 +209,9 @@ def map(f, xs):
 
 def is_traced(tree) -> bool:
   """Whether `tree` holds symbolic tensors (it is inside a `tf.function` being traced)."""
-  return any(isinstance(leaf, tf.Tensor) and tf.is_symbolic_tensor(leaf)
-             for leaf in tf.nest.flatten(tree))
+  return any(
+    isinstance(leaf, tf.Tensor) and tf.is_symbolic_tensor(leaf) for leaf in tf.nest.flatten(tree)
+  )
 
 
 # Devices.

@@ -25,16 +25,15 @@ def cond(pred: Any, true_fn: Callable, false_fn: Callable, *operands: Any) -> An
   pred = tf_numpy.asarray(pred)
   if pred.dtype != tf.bool:
     pred = tf.not_equal(pred, tf.zeros((), pred.dtype))
-  return tf.cond(tf.reshape(pred, []), lambda: true_fn(*operands),
-                 lambda: false_fn(*operands))
+  return tf.cond(tf.reshape(pred, []), lambda: true_fn(*operands), lambda: false_fn(*operands))
 
 
 def fori_loop(lower: Any, upper: Any, body_fn: Callable, init_val: Any) -> Any:
   """`val = body_fn(i, val)` for `i` in `range(lower, upper)`; returns the final `val`."""
   lower, upper = _dtypes.promote(lower, upper)
-  _, val = tf.while_loop(lambda i, _: i < upper,
-                         lambda i, val: (i + 1, body_fn(i, val)),
-                         (lower, _to_tensors(init_val)))
+  _, val = tf.while_loop(
+    lambda i, _: i < upper, lambda i, val: (i + 1, body_fn(i, val)), (lower, _to_tensors(init_val))
+  )
   return val
 
 
@@ -47,14 +46,18 @@ def _check_carry(init: Any, carry_out: Any) -> None:
         raise TypeError
   except (TypeError, ValueError):
     describe = lambda tree: tf.nest.map_structure(
-        lambda t: f'{t.dtype.name}{t.shape}' if hasattr(t, 'dtype') else repr(t), tree)
-    raise TypeError(f'scan: the body must return a carry of the same structure, dtypes and '
-                    f'shapes as init; init is {describe(init)}, the body returned '
-                    f'{describe(carry_out)}.') from None
+      lambda t: f'{t.dtype.name}{t.shape}' if hasattr(t, 'dtype') else repr(t), tree
+    )
+    raise TypeError(
+      f'scan: the body must return a carry of the same structure, dtypes and '
+      f'shapes as init; init is {describe(init)}, the body returned '
+      f'{describe(carry_out)}.'
+    ) from None
 
 
-def scan(f: Callable, init: Any, xs: Any, length: Any = None, reverse: bool = False,
-         unroll: int = 1) -> tuple[Any, Any]:
+def scan(
+  f: Callable, init: Any, xs: Any, length: Any = None, reverse: bool = False, unroll: int = 1
+) -> tuple[Any, Any]:
   """Loops `carry, y = f(carry, x)` over the leading axis of `xs`, like `jax.lax.scan`.
 
   Args:
@@ -78,15 +81,18 @@ def scan(f: Callable, init: Any, xs: Any, length: Any = None, reverse: bool = Fa
 
   # TensorArrays for ys need their dtypes first: trace the body once, abstractly.
   spec = lambda t: tf.TensorSpec(t.shape, t.dtype)
-  x_spec = None if xs is None else tf.nest.map_structure(
-      lambda x: tf.TensorSpec(x.shape[1:], x.dtype), xs)
+  x_spec = (
+    None if xs is None else tf.nest.map_structure(lambda x: tf.TensorSpec(x.shape[1:], x.dtype), xs)
+  )
   traced = tf.function(f, autograph=False).get_concrete_function(
-      tf.nest.map_structure(spec, init), x_spec)
+    tf.nest.map_structure(spec, init), x_spec
+  )
   carry_out, y_out = traced.structured_outputs
   _check_carry(init, carry_out)
   y_leaves = tf.nest.flatten(y_out)
-  y_arrays = [tf.TensorArray(y.dtype, size=length, element_shape=y.shape)
-              for y in y_leaves if y is not None]
+  y_arrays = [
+    tf.TensorArray(y.dtype, size=length, element_shape=y.shape) for y in y_leaves if y is not None
+  ]
 
   def body(i, carry, arrays):
     index = length - 1 - i if reverse else i
@@ -94,9 +100,10 @@ def scan(f: Callable, init: Any, xs: Any, length: Any = None, reverse: bool = Fa
     carry, y = f(carry, x)
     ys = [y for y in tf.nest.flatten(y) if y is not None]
     return i + 1, carry, [a.write(index, y) for a, y in zip(arrays, ys)]
-  _, carry, y_arrays = tf.while_loop(lambda i, *_: i < length, body,
-                                     (tf.constant(0), init, y_arrays))
+
+  _, carry, y_arrays = tf.while_loop(
+    lambda i, *_: i < length, body, (tf.constant(0), init, y_arrays)
+  )
   stacked = iter([a.stack() for a in y_arrays])
-  ys = tf.nest.pack_sequence_as(y_out, [None if y is None else next(stacked)
-                                        for y in y_leaves])
+  ys = tf.nest.pack_sequence_as(y_out, [None if y is None else next(stacked) for y in y_leaves])
   return carry, ys

@@ -19,8 +19,10 @@ from trax.fastmath.tf_numpy import _dtypes
 def _is_index_array(entry: Any) -> bool:
   if isinstance(entry, (list, np.ndarray)) or (hasattr(entry, 'shape') and len(entry.shape)):
     if tf_numpy.dtype(tf_numpy.asarray(entry).dtype) == np.bool_:
-      raise BackendError('Boolean-mask indices are not available in index_update/index_add '
-                         'on the tensorflow-numpy backend; use fastmath.numpy.where.')
+      raise BackendError(
+        'Boolean-mask indices are not available in index_update/index_add '
+        'on the tensorflow-numpy backend; use fastmath.numpy.where.'
+      )
     return True
   return False
 
@@ -32,13 +34,16 @@ def _getitem(x: tf.Tensor, idx: Any) -> tf.Tensor:
   if not arrays:
     return x[idx]
   if len(arrays) > 1:
-    raise BackendError(f'Index {idx} has several integer arrays; the tensorflow-numpy '
-                       'backend supports one.')
+    raise BackendError(
+      f'Index {idx} has several integer arrays; the tensorflow-numpy backend supports one.'
+    )
   k = arrays[0]
   consumed = sum(1 for e in idx if e is not None and e is not Ellipsis)
-  dims_before = sum(x.shape.rank - consumed if e is Ellipsis else int(
-      e is None or isinstance(e, slice)) for e in idx[:k])
-  basic = x[idx[:k] + (slice(None),) + idx[k + 1:]]
+  dims_before = sum(
+    x.shape.rank - consumed if e is Ellipsis else int(e is None or isinstance(e, slice))
+    for e in idx[:k]
+  )
+  basic = x[idx[:k] + (slice(None),) + idx[k + 1 :]]
   return tf_numpy.take(basic, idx[k], axis=dims_before)
 
 
@@ -47,8 +52,7 @@ def _scatter(x: Any, idx: Any, y: Any, scatter: Any) -> tf.Tensor:
   positions = tf.reshape(tf.range(tf.size(x)), tf.shape(x))
   selected = _getitem(positions, idx)
   updates = tf.broadcast_to(tf_numpy.asarray(y, x.dtype), tf.shape(selected))
-  flat = scatter(tf.reshape(x, [-1]), tf.reshape(selected, [-1, 1]),
-                 tf.reshape(updates, [-1]))
+  flat = scatter(tf.reshape(x, [-1]), tf.reshape(selected, [-1, 1]), tf.reshape(updates, [-1]))
   return tf.reshape(flat, tf.shape(x))
 
 
@@ -92,8 +96,7 @@ def dynamic_slice(x: Any, start_indices: Sequence, slice_sizes: Sequence[int]) -
   return tf.slice(x, _dtypes.shape_arg(starts), list(slice_sizes))
 
 
-def dynamic_slice_in_dim(x: Any, start_index: Any, slice_size: int,
-                         axis: int = 0) -> tf.Tensor:
+def dynamic_slice_in_dim(x: Any, start_index: Any, slice_size: int, axis: int = 0) -> tf.Tensor:
   x = tf_numpy.asarray(x)
   axis = axis % x.shape.rank
   start = _clamped_starts([start_index], [_dtypes.shape(x)[axis]], [slice_size])[0]
@@ -118,8 +121,7 @@ def dynamic_update_slice(x: Any, update: Any, start_indices: Sequence) -> tf.Ten
   return tf.where(tf.cast(inside, tf.bool), tf.pad(update, pads), x)
 
 
-def dynamic_update_slice_in_dim(x: Any, update: Any, start_index: Any,
-                                axis: int) -> tf.Tensor:
+def dynamic_update_slice_in_dim(x: Any, update: Any, start_index: Any, axis: int) -> tf.Tensor:
   rank = tf_numpy.ndim(x)
   axis = axis % rank
   return dynamic_update_slice(x, update, [0] * axis + [start_index] + [0] * (rank - axis - 1))

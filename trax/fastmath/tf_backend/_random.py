@@ -31,8 +31,10 @@ def _key(key: Any) -> tf.Tensor:
     key = np.asarray(key)
     key = tf.constant(key.view(_BITS_AS_SIGNED.get(key.dtype, key.dtype)))
   if key.dtype not in (tf.int32, tf.int64) or key.shape.as_list() != [2]:
-    raise ValueError(f'A random key is a shape-[2] integer array (e.g. from '
-                     f'fastmath.random.get_prng); got {key.dtype.name}{key.shape}.')
+    raise ValueError(
+      f'A random key is a shape-[2] integer array (e.g. from '
+      f'fastmath.random.get_prng); got {key.dtype.name}{key.shape}.'
+    )
   return key
 
 
@@ -61,32 +63,39 @@ def random_fold_in(key: Any, data: Any) -> tf.Tensor:
   return tf.cast(fold_in(key, data), key.dtype)
 
 
-def random_uniform(key: Any, shape: Any = (), dtype: Any = np.float32,
-                   minval: Any = 0., maxval: Any = 1.) -> tf.Tensor:
+def random_uniform(
+  key: Any, shape: Any = (), dtype: Any = np.float32, minval: Any = 0.0, maxval: Any = 1.0
+) -> tf.Tensor:
   dtype = _dtypes.tf_dtype(dtype)
-  return tf.random.stateless_uniform(_dtypes.shape_arg(shape), _key(key),
-                                     tf.cast(minval, dtype), tf.cast(maxval, dtype), dtype)
+  return tf.random.stateless_uniform(
+    _dtypes.shape_arg(shape), _key(key), tf.cast(minval, dtype), tf.cast(maxval, dtype), dtype
+  )
 
 
 def random_normal(key: Any, shape: Sequence = (), dtype: Any = np.float32) -> tf.Tensor:
-  return tf.random.stateless_normal(_dtypes.shape_arg(shape), _key(key),
-                                    dtype=_dtypes.tf_dtype(dtype))
+  return tf.random.stateless_normal(
+    _dtypes.shape_arg(shape), _key(key), dtype=_dtypes.tf_dtype(dtype)
+  )
 
 
-def random_truncated_normal(key: Any, lower: float, upper: float, shape: Sequence = (),
-                            dtype: Any = np.float32) -> tf.Tensor:
+def random_truncated_normal(
+  key: Any, lower: float, upper: float, shape: Sequence = (), dtype: Any = np.float32
+) -> tf.Tensor:
   """By the inverse CDF: a uniform draw between the CDF at `lower` and at `upper`."""
-  cdf = lambda z: 0.5 * (1. + math.erf(z / math.sqrt(2.)))
-  u = tf.random.stateless_uniform(_dtypes.shape_arg(shape), _key(key), cdf(lower),
-                                  cdf(upper), tf.float64)
+  cdf = lambda z: 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))
+  u = tf.random.stateless_uniform(
+    _dtypes.shape_arg(shape), _key(key), cdf(lower), cdf(upper), tf.float64
+  )
   return tf.cast(tf.math.ndtri(u), _dtypes.tf_dtype(dtype))
 
 
-def random_randint(key: Any, shape: Sequence, minval: Any, maxval: Any,
-                   dtype: Any = np.int32) -> tf.Tensor:
+def random_randint(
+  key: Any, shape: Sequence, minval: Any, maxval: Any, dtype: Any = np.int32
+) -> tf.Tensor:
   dtype = _dtypes.tf_dtype(dtype)
-  return tf.random.stateless_uniform(_dtypes.shape_arg(shape), _key(key),
-                                     tf.cast(minval, dtype), tf.cast(maxval, dtype), dtype)
+  return tf.random.stateless_uniform(
+    _dtypes.shape_arg(shape), _key(key), tf.cast(minval, dtype), tf.cast(maxval, dtype), dtype
+  )
 
 
 def random_bits(key: Any, shape: Sequence = (), dtype: Any = np.uint32) -> tf.Tensor:
@@ -95,9 +104,11 @@ def random_bits(key: Any, shape: Sequence = (), dtype: Any = np.uint32) -> tf.Te
   per_word = 4 // dtype.size
   shape = _dtypes.shape_arg(shape)
   size = tf.reduce_prod(shape)
-  # minval=maxval=None: the full range of uint32 (TF's stubs do not allow None).
-  words = tf.random.stateless_uniform([(size + per_word - 1) // per_word], _key(key),
-                                      minval=None, maxval=None, dtype=tf.uint32)  # pyright: ignore[reportArgumentType]
+  n_words = (size + per_word - 1) // per_word
+  full_range: Any = None  # minval=maxval=None: all of uint32 (TF's stubs do not allow None).
+  words = tf.random.stateless_uniform(
+    [n_words], _key(key), minval=full_range, maxval=full_range, dtype=tf.uint32
+  )
   if per_word == 1:
     return tf.reshape(words, shape)
   return tf.reshape(tf.reshape(tf.bitcast(words, dtype), [-1])[:size], shape)
@@ -106,5 +117,6 @@ def random_bits(key: Any, shape: Sequence = (), dtype: Any = np.uint32) -> tf.Te
 def random_bernoulli(key: Any, p: Any = 0.5, shape: 'Sequence | None' = None) -> tf.Tensor:
   """Booleans, True with probability `p` (broadcast to `shape`, else `p`'s shape)."""
   p = _dtypes.as_inexact(p)
-  return random_uniform(key, tf.shape(p) if shape is None else _dtypes.shape_arg(shape),
-                        p.dtype) < p
+  return (
+    random_uniform(key, tf.shape(p) if shape is None else _dtypes.shape_arg(shape), p.dtype) < p
+  )

@@ -18,8 +18,9 @@ from trax.fastmath.tf_numpy import _dtypes
 from trax.fastmath.backend import BackendError
 
 # jax.jit options with no TF meaning: buffer donation and placement are left to TF.
-_IGNORED_JIT_OPTIONS = frozenset({'donate_argnums', 'donate_argnames', 'inline',
-                                  'keep_unused', 'device', 'backend'})
+_IGNORED_JIT_OPTIONS = frozenset(
+  {'donate_argnums', 'donate_argnames', 'inline', 'keep_unused', 'device', 'backend'}
+)
 
 
 def _as_tuple(x) -> tuple:
@@ -35,13 +36,19 @@ def _to_tensors(tree: Any) -> Any:
   return tf.nest.map_structure(lambda x: tf_numpy.asarray(x) if _is_array(x) else x, tree)
 
 
-def jit(f: Callable, static_argnums: 'int | Sequence[int]' = (),
-        static_argnames: 'str | Sequence[str]' = (), **options) -> Callable:
+def jit(
+  f: Callable,
+  static_argnums: 'int | Sequence[int]' = (),
+  static_argnames: 'str | Sequence[str]' = (),
+  **options,
+) -> Callable:
   """`tf.function(f)`; static arguments (hashable Python values) key separate traces."""
   unsupported = sorted(set(options) - _IGNORED_JIT_OPTIONS)
   if unsupported:
-    raise BackendError(f'fastmath.jit on the tensorflow-numpy backend cannot honour '
-                       f'{unsupported}; it supports static_argnums and static_argnames.')
+    raise BackendError(
+      f'fastmath.jit on the tensorflow-numpy backend cannot honour '
+      f'{unsupported}; it supports static_argnums and static_argnames.'
+    )
   static_argnums, static_argnames = _as_tuple(static_argnums), _as_tuple(static_argnames)
   if not static_argnums and not static_argnames:
     return tf.function(f, autograph=False)
@@ -50,8 +57,9 @@ def jit(f: Callable, static_argnums: 'int | Sequence[int]' = (),
   @functools.wraps(f)
   def jitted(*args, **kwargs):
     positions = {i % len(args) for i in static_argnums if -len(args) <= i < len(args)}
-    static = (tuple((i, args[i]) for i in sorted(positions)) +
-              tuple((k, kwargs[k]) for k in static_argnames if k in kwargs))
+    static = tuple((i, args[i]) for i in sorted(positions)) + tuple(
+      (k, kwargs[k]) for k in static_argnames if k in kwargs
+    )
     try:
       trace = traces.get(static)
     except TypeError as e:
@@ -65,9 +73,13 @@ def jit(f: Callable, static_argnums: 'int | Sequence[int]' = (),
         n_args = len(dynamic_args) + len(static_args)
         full = [static_args[i] if i in static_args else next(it) for i in range(n_args)]
         return f(*full, **dynamic_kwargs, **static_kwargs)
+
       trace = traces[static] = tf.function(with_static, autograph=False)
-    return trace([a for i, a in enumerate(args) if i not in positions],
-                 {k: v for k, v in kwargs.items() if k not in static_argnames})
+    return trace(
+      [a for i, a in enumerate(args) if i not in positions],
+      {k: v for k, v in kwargs.items() if k not in static_argnames},
+    )
+
   return jitted
 
 
@@ -75,9 +87,12 @@ def _differentiable(tree: Any, where: str) -> Any:
   def check(x):
     x = tf_numpy.asarray(x)
     if not (x.dtype.is_floating or x.dtype.is_complex):
-      raise TypeError(f'{where} requires float inputs, got {x.dtype.name}; cast integer '
-                      'inputs to float, or leave them out of argnums.')
+      raise TypeError(
+        f'{where} requires float inputs, got {x.dtype.name}; cast integer '
+        'inputs to float, or leave them out of argnums.'
+      )
     return x
+
   return tf.nest.map_structure(check, tree)
 
 
@@ -86,8 +101,9 @@ def _dense(gradient: Any) -> Any:
   return tf.convert_to_tensor(gradient) if isinstance(gradient, tf.IndexedSlices) else gradient
 
 
-def value_and_grad(f: Callable, argnums: 'int | Sequence[int]' = 0,
-                   has_aux: bool = False) -> Callable:
+def value_and_grad(
+  f: Callable, argnums: 'int | Sequence[int]' = 0, has_aux: bool = False
+) -> Callable:
   """Returns `g(*args) -> (f(*args), df/dargs[argnums])` (`((value, aux), grads)` with aux)."""
   positions = _as_tuple(argnums)
 
@@ -103,12 +119,15 @@ def value_and_grad(f: Callable, argnums: 'int | Sequence[int]' = 0,
       value, aux = out if has_aux else (out, None)
       value = tf_numpy.asarray(value)
     if value.shape.rank != 0:
-      raise TypeError(f'grad needs a scalar-valued function; {getattr(f, "__name__", f)} '
-                      f'returned shape {value.shape}.')
+      raise TypeError(
+        f'grad needs a scalar-valued function; {getattr(f, "__name__", f)} '
+        f'returned shape {value.shape}.'
+      )
     grads = tape.gradient(value, sources, unconnected_gradients=tf.UnconnectedGradients.ZERO)
     grads = tf.nest.map_structure(_dense, grads)
     grads = grads[0] if isinstance(argnums, int) else tuple(grads)
     return ((value, aux), grads) if has_aux else (value, grads)
+
   return value_and_grad_f
 
 
@@ -120,6 +139,7 @@ def grad(f: Callable, argnums: 'int | Sequence[int]' = 0, has_aux: bool = False)
   def grad_f(*args, **kwargs):
     value, grads = value_and_grad_f(*args, **kwargs)
     return (grads, value[1]) if has_aux else grads
+
   return grad_f
 
 
@@ -136,9 +156,14 @@ def vjp(f: Callable, *primals: Any, has_aux: bool = False) -> tuple:
   def vjp_fn(cotangent):
     tf.nest.assert_same_structure(out, cotangent)
     cotangents = [tf_numpy.asarray(c) for c in tf.nest.flatten(cotangent)]
-    grads = tape.gradient(tf.nest.flatten(out), tensors, output_gradients=cotangents,
-                          unconnected_gradients=tf.UnconnectedGradients.ZERO)
+    grads = tape.gradient(
+      tf.nest.flatten(out),
+      tensors,
+      output_gradients=cotangents,
+      unconnected_gradients=tf.UnconnectedGradients.ZERO,
+    )
     return tuple(tf.nest.map_structure(_dense, grads))
+
   return (out, vjp_fn, aux) if has_aux else (out, vjp_fn)
 
 
@@ -148,25 +173,37 @@ def vmap(f: Callable, in_axes: Any = 0, out_axes: Any = 0) -> Callable:
   `in_axes` is an int or None (not mapped) for all arguments, or a tuple of those, one per
   argument; `out_axes` an int for all outputs.
   """
+
   @functools.wraps(f)
   def batched(*args):
     axes = tuple(in_axes) if isinstance(in_axes, (tuple, list)) else (in_axes,) * len(args)
     if len(axes) != len(args) or not all(a is None or isinstance(a, int) for a in axes):
-      raise BackendError(f'fastmath.vmap on the tensorflow-numpy backend takes in_axes as an '
-                         f'int, None, or one of those per argument ({len(args)} arguments); '
-                         f'got {in_axes}.')
+      raise BackendError(
+        f'fastmath.vmap on the tensorflow-numpy backend takes in_axes as an '
+        f'int, None, or one of those per argument ({len(args)} arguments); '
+        f'got {in_axes}.'
+      )
     if not isinstance(out_axes, int):
-      raise BackendError(f'fastmath.vmap on the tensorflow-numpy backend takes an int '
-                         f'out_axes, got {out_axes}.')
-    mapped = [tf.nest.map_structure(lambda x, ax=ax: tf_numpy.moveaxis(x, ax, 0), arg)
-              for arg, ax in zip(args, axes) if ax is not None]
+      raise BackendError(
+        f'fastmath.vmap on the tensorflow-numpy backend takes an int out_axes, got {out_axes}.'
+      )
+    mapped = [
+      tf.nest.map_structure(lambda x, ax=ax: tf_numpy.moveaxis(x, ax, 0), arg)
+      for arg, ax in zip(args, axes)
+      if ax is not None
+    ]
 
     def one_example(slices):
       it = iter(slices)
       return f(*(arg if ax is None else next(it) for arg, ax in zip(args, axes)))
+
     out = tf.vectorized_map(one_example, tuple(mapped))
-    return out if out_axes == 0 else tf.nest.map_structure(
-        lambda y: tf_numpy.moveaxis(y, 0, out_axes), out)
+    return (
+      out
+      if out_axes == 0
+      else tf.nest.map_structure(lambda y: tf_numpy.moveaxis(y, 0, out_axes), out)
+    )
+
   return batched
 
 
@@ -191,8 +228,9 @@ class custom_vjp:
   def __call__(self, *args):
     fwd, bwd = self._fwd, self._bwd
     if fwd is None or bwd is None:
-      raise TypeError(f'No VJP defined for custom_vjp function {self.__name__}; call '
-                      '.defvjp(fwd, bwd) first.')
+      raise TypeError(
+        f'No VJP defined for custom_vjp function {self.__name__}; call .defvjp(fwd, bwd) first.'
+      )
     nondiff = [args[i] for i in self._nondiff_argnums]
     diff_args = [_to_tensors(a) for i, a in enumerate(args) if i not in self._nondiff_argnums]
     out_structure = []
@@ -203,26 +241,31 @@ class custom_vjp:
 
     @tf.custom_gradient
     def apply(*flat_inputs):
-      out, residuals = fwd(*with_nondiff(tf.nest.pack_sequence_as(diff_args,
-                                                                        flat_inputs)))
+      out, residuals = fwd(*with_nondiff(tf.nest.pack_sequence_as(diff_args, flat_inputs)))
       out_structure.append(out)
       flat_out = tf.nest.flatten(out)
 
       def backward(*flat_cotangents, variables=None):
         if variables:
-          raise BackendError(f'custom_vjp function {self.__name__} reads TF variables; pass '
-                             'them as arguments instead.')
-        flat_cotangents = [tf.zeros_like(o) if c is None else c
-                           for o, c in zip(flat_out, flat_cotangents)]
+          raise BackendError(
+            f'custom_vjp function {self.__name__} reads TF variables; pass '
+            'them as arguments instead.'
+          )
+        flat_cotangents = [
+          tf.zeros_like(o) if c is None else c for o, c in zip(flat_out, flat_cotangents)
+        ]
         cotangent = tf.nest.pack_sequence_as(out, flat_cotangents)
         return tf.nest.flatten(bwd(*nondiff, residuals, cotangent))
+
       return flat_out, backward
+
     flat_out = apply(*tf.nest.flatten(diff_args))
     return tf.nest.pack_sequence_as(out_structure[0], flat_out)
 
 
 def remat(f: Callable, **unused_options) -> Callable:
   """`f` recomputing its activations in the backward pass (`tf.recompute_grad`)."""
+
   @functools.wraps(f)
   def rematerialized(*args):
     leaves = tf.nest.flatten(args)
@@ -237,8 +280,10 @@ def remat(f: Callable, **unused_options) -> Callable:
       out = f(*tf.nest.pack_sequence_as(args, full))
       out_structure[:] = [out]
       return tf.nest.flatten(out)
+
     flat_out = apply(*(tf_numpy.asarray(leaves[i]) for i in array_positions))
     return tf.nest.pack_sequence_as(out_structure[0], flat_out)
+
   return rematerialized
 
 
@@ -248,11 +293,16 @@ def stop_gradient(x: Any) -> Any:
 
 def abstract_eval(f: Callable) -> Callable:
   """Maps `ShapeDtype` trees (None dims allowed) to the `ShapeDtype`s `f` would output."""
+
   def eval_on_signatures(*args):
-    to_spec = lambda s: (tf.TensorSpec(s.shape, tf.as_dtype(s.dtype))
-                         if isinstance(s, shapes.ShapeDtype) else s)
+    to_spec = lambda s: (
+      tf.TensorSpec(s.shape, tf.as_dtype(s.dtype)) if isinstance(s, shapes.ShapeDtype) else s
+    )
     specs = tf.nest.map_structure(to_spec, args)
     traced = tf.function(f, autograph=False).get_concrete_function(*specs)
-    return tf.nest.map_structure(lambda t: shapes.ShapeDtype(t.shape, np.dtype(
-        t.dtype.as_numpy_dtype)), traced.structured_outputs)
+    return tf.nest.map_structure(
+      lambda t: shapes.ShapeDtype(t.shape, np.dtype(t.dtype.as_numpy_dtype)),
+      traced.structured_outputs,
+    )
+
   return eval_on_signatures

@@ -28,11 +28,16 @@ def _conv_layouts(dimension_numbers: Any, n_spatial: int) -> tuple[str, str, str
   if dimension_numbers is None:  # jax's default: channels first.
     spatial = _SPATIAL_LETTERS[n_spatial]
     return 'NC' + spatial, 'OI' + spatial, 'NC' + spatial
-  if not (isinstance(dimension_numbers, (tuple, list)) and len(dimension_numbers) == 3
-          and all(isinstance(s, str) for s in dimension_numbers)):
-    raise BackendError('fastmath.conv on the tensorflow-numpy backend takes '
-                       'dimension_numbers as three layout strings such as '
-                       f"('NHWC', 'HWIO', 'NHWC'); got {dimension_numbers!r}.")
+  if not (
+    isinstance(dimension_numbers, (tuple, list))
+    and len(dimension_numbers) == 3
+    and all(isinstance(s, str) for s in dimension_numbers)
+  ):
+    raise BackendError(
+      'fastmath.conv on the tensorflow-numpy backend takes '
+      'dimension_numbers as three layout strings such as '
+      f"('NHWC', 'HWIO', 'NHWC'); got {dimension_numbers!r}."
+    )
   return tuple(dimension_numbers)
 
 
@@ -42,8 +47,7 @@ def _pad_spatial(x: tf.Tensor, pads: Sequence, value: Any = 0) -> tf.Tensor:
   if any(_dtypes.is_tensor(p) for pair in pairs for p in pair):
     pairs = tf.stack([_dtypes.shape_arg(pair) for pair in pairs])
   elif any(p < 0 for pair in pairs for p in pair):
-    raise BackendError(f'Negative padding {pads} is not available on the tensorflow-numpy '
-                       'backend.')
+    raise BackendError(f'Negative padding {pads} is not available on the tensorflow-numpy backend.')
   return tf.pad(x, pairs, constant_values=value)
 
 
@@ -63,7 +67,7 @@ def _dilated_kernel(w: tf.Tensor, dilations: Sequence[int]) -> tf.Tensor:
     if d > 1:
       taps = tf.stack([w] + [tf.zeros_like(w)] * (d - 1), axis=axis + 1)
       dims: list[Any] = w.shape.as_list()  # A kernel's shape is static.
-      w = tf.reshape(taps, dims[:axis] + [dims[axis] * d] + dims[axis + 1:])
+      w = tf.reshape(taps, dims[:axis] + [dims[axis] * d] + dims[axis + 1 :])
       w = tf.gather(w, tf.range((dims[axis] - 1) * d + 1), axis=axis)
   return w
 
@@ -72,8 +76,9 @@ def _convolution(x, w, strides, padding, dilations) -> tf.Tensor:
   if len(strides) == 3:
     # Eager gradients of tf.nn.convolution's Conv3D fail in TF 2.21 (the op lacks its
     # data_format attribute); conv3d sets it.
-    return tf.nn.conv3d(x, w, [1, *strides, 1], padding, data_format='NDHWC',
-                        dilations=[1, *dilations, 1])
+    return tf.nn.conv3d(
+      x, w, [1, *strides, 1], padding, data_format='NDHWC', dilations=[1, *dilations, 1]
+    )
   return tf.nn.convolution(x, w, strides, padding, dilations=dilations)
 
 
@@ -86,12 +91,14 @@ def _grouped_conv(x, w, strides, padding, dilations, groups) -> tf.Tensor:
     kernel = tf.reshape(w, [*w.shape[:2], groups, w.shape[-1] // groups])
     return tf.nn.depthwise_conv2d(x, kernel, [1, *strides, 1], padding, dilations=dilations)
   pieces = zip(tf.split(x, groups, axis=-1), tf.split(w, groups, axis=-1))
-  return tf.concat([_convolution(xi, wi, strides, padding, dilations)
-                    for xi, wi in pieces], axis=-1)
+  return tf.concat(
+    [_convolution(xi, wi, strides, padding, dilations) for xi, wi in pieces], axis=-1
+  )
 
 
-def conv(x, w, strides, padding, dimension_numbers, rhs_dilation=None,
-         feature_group_count=1) -> tf.Tensor:
+def conv(
+  x, w, strides, padding, dimension_numbers, rhs_dilation=None, feature_group_count=1
+) -> tf.Tensor:
   """N-d convolution (1 to 3 spatial axes) as `lax.conv_general_dilated`."""
   x, w = _dtypes.promote(x, w)
   n_spatial = w.shape.rank - 2
@@ -103,8 +110,10 @@ def conv(x, w, strides, padding, dimension_numbers, rhs_dilation=None,
   if not isinstance(padding, str):
     x, padding = _pad_spatial(x, padding), 'VALID'
   if padding not in ('SAME', 'VALID'):
-    raise BackendError(f"fastmath.conv: padding {padding!r} is not available on the "
-                       "tensorflow-numpy backend; use 'SAME', 'VALID' or (low, high) pairs.")
+    raise BackendError(
+      f"fastmath.conv: padding {padding!r} is not available on the "
+      "tensorflow-numpy backend; use 'SAME', 'VALID' or (low, high) pairs."
+    )
   if max(strides) > 1 and max(dilations) > 1:  # TF takes one or the other.
     w, dilations = _dilated_kernel(w, dilations), [1] * n_spatial
   y = _grouped_conv(x, w, strides, padding, dilations, feature_group_count)

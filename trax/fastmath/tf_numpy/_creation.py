@@ -13,8 +13,22 @@ from trax.fastmath.tf_numpy._dtypes import shape_arg
 from trax.fastmath.tf_numpy._dtypes import tf_dtype
 
 __all__ = [
-    'zeros', 'ones', 'empty', 'full', 'zeros_like', 'ones_like', 'empty_like', 'full_like',
-    'arange', 'linspace', 'eye', 'identity', 'tri', 'tril', 'triu', 'meshgrid',
+  'zeros',
+  'ones',
+  'empty',
+  'full',
+  'zeros_like',
+  'ones_like',
+  'empty_like',
+  'full_like',
+  'arange',
+  'linspace',
+  'eye',
+  'identity',
+  'tri',
+  'tril',
+  'triu',
+  'meshgrid',
 ]
 
 
@@ -58,12 +72,13 @@ def arange(start, stop=None, step=None, dtype=None) -> tf.Tensor:
   return tf.range(*(asarray(v, dtype) for v in (start, stop, step)))
 
 
-def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None,
-             axis=0) -> tf.Tensor:
+def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0) -> tf.Tensor:
   """`num` evenly spaced float32 points from `start` to `stop` (scalars only)."""
   if retstep or axis != 0:
-    raise BackendError('fastmath.numpy.linspace on the tensorflow-numpy backend supports '
-                       f'neither retstep nor axis != 0; got retstep={retstep}, axis={axis}.')
+    raise BackendError(
+      'fastmath.numpy.linspace on the tensorflow-numpy backend supports '
+      f'neither retstep nor axis != 0; got retstep={retstep}, axis={axis}.'
+    )
   start, stop = as_inexact(start), as_inexact(stop)
   points = tf.linspace(start, stop, num if endpoint else num + 1)
   return astype(points if endpoint else points[:-1], start.dtype if dtype is None else dtype)
@@ -101,6 +116,7 @@ def triu(m, k=0) -> tf.Tensor:
 
 def meshgrid(*xi, indexing='xy', sparse=False, copy=True) -> list:
   if sparse:
-    raise BackendError('fastmath.numpy.meshgrid(sparse=True) is not available on the '
-                       'tensorflow-numpy backend.')
+    raise BackendError(
+      'fastmath.numpy.meshgrid(sparse=True) is not available on the tensorflow-numpy backend.'
+    )
   return tf.meshgrid(*(asarray(x) for x in xi), indexing=indexing)

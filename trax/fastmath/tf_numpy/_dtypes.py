@@ -8,12 +8,49 @@ import numpy as np
 import tensorflow as tf
 
 __all__ = [
-    'bool_', 'complex64', 'complex128', 'float16', 'float32', 'float64', 'bfloat16', 'int8',
-    'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'generic', 'number',
-    'inexact', 'floating', 'integer', 'signedinteger', 'unsignedinteger', 'complexfloating',
-    'ndarray', 'inf', 'nan', 'pi', 'e', 'euler_gamma', 'newaxis', 'dtype', 'asarray',
-    'array', 'astype', 'copy', 'shape', 'ndim', 'size', 'finfo', 'iinfo', 'issubdtype',
-    'result_type', 'promote_types',
+  'bool_',
+  'complex64',
+  'complex128',
+  'float16',
+  'float32',
+  'float64',
+  'bfloat16',
+  'int8',
+  'int16',
+  'int32',
+  'int64',
+  'uint8',
+  'uint16',
+  'uint32',
+  'uint64',
+  'generic',
+  'number',
+  'inexact',
+  'floating',
+  'integer',
+  'signedinteger',
+  'unsignedinteger',
+  'complexfloating',
+  'ndarray',
+  'inf',
+  'nan',
+  'pi',
+  'e',
+  'euler_gamma',
+  'newaxis',
+  'dtype',
+  'asarray',
+  'array',
+  'astype',
+  'copy',
+  'shape',
+  'ndim',
+  'size',
+  'finfo',
+  'iinfo',
+  'issubdtype',
+  'result_type',
+  'promote_types',
 ]
 
 # Dtypes are numpy scalar types, as in jax.numpy; `tensor.dtype == float32` holds.
@@ -29,14 +66,16 @@ inf, nan, pi, e, euler_gamma, newaxis = np.inf, np.nan, np.pi, np.e, np.euler_ga
 
 # 64-bit integers narrow to their 32-bit kin, as in jax with 64-bit types off: ids and
 # counts need no more, and TF's int32 shape arithmetic stays int32.
-_NARROW_INTS = {np.dtype(np.int64): np.dtype(np.int32),
-                np.dtype(np.uint64): np.dtype(np.uint32)}
+_NARROW_INTS = {np.dtype(np.int64): np.dtype(np.int32), np.dtype(np.uint64): np.dtype(np.uint32)}
 # 64-bit floats stay 64-bit in arrays (Trax 1.4's TF backend, on TF's numpy, kept them, as
 # jax does with 64-bit types on), but numpy scalars such as `np.float64(2.)` or
 # `np.sqrt(d)` narrow as in jax with 64-bit types off: they are layers' constants, and a
 # float32 model must not turn float64.
-_NARROW_SCALARS = {**_NARROW_INTS, np.dtype(np.float64): np.dtype(np.float32),
-                   np.dtype(np.complex128): np.dtype(np.complex64)}
+_NARROW_SCALARS = {
+  **_NARROW_INTS,
+  np.dtype(np.float64): np.dtype(np.float32),
+  np.dtype(np.complex128): np.dtype(np.complex64),
+}
 # Python scalars are "weak": they take the dtype of the arrays they meet, else these.
 _WEAK_DEFAULTS = {int: tf.int32, float: tf.float32, complex: tf.complex64}
 
@@ -141,9 +180,11 @@ def shape_arg(shape_like):
   is_sequence = isinstance(shape_like, (tuple, list))
   dims: tuple[Any, ...] = tuple(shape_like) if is_sequence else (shape_like,)
   if builtins.any(d is None for d in dims):
-    raise ValueError(f'Shape {shape_like} has unknown (None) dimensions; build shapes with '
-                     'fastmath.shape(x), which gives tensors for dimensions known only at '
-                     'run time.')
+    raise ValueError(
+      f'Shape {shape_like} has unknown (None) dimensions; build shapes with '
+      'fastmath.shape(x), which gives tensors for dimensions known only at '
+      'run time.'
+    )
   if builtins.any(is_tensor(d) for d in dims):
     return tf.stack([tf.cast(d, tf.int32) if is_tensor(d) else int(d) for d in dims])
   return [int(d) for d in dims]
@@ -153,8 +194,7 @@ def asarray(a, dtype=None, copy=None) -> tf.Tensor:
   """`a` as a tensor; lists may mix tensors and scalars (`[batch, length, -1]`)."""
   if is_tensor(a):
     t = tf.convert_to_tensor(a)
-  elif isinstance(a, (list, tuple)) and builtins.any(
-      is_tensor(x) for x in tf.nest.flatten(a)):
+  elif isinstance(a, (list, tuple)) and builtins.any(is_tensor(x) for x in tf.nest.flatten(a)):
     t = tf.stack(promote(*a))
   elif _is_weak(a) and dtype is not None:  # Straight to the dtype: no float64 constant.
     return tf.constant(np.asarray(a, tf_dtype(dtype).as_numpy_dtype))

@@ -15,25 +15,92 @@ from trax.fastmath.tf_numpy._dtypes import asarray
 from trax.fastmath.tf_numpy._dtypes import promote
 
 __all__ = [
-    'exp', 'exp2', 'expm1', 'log', 'log2', 'log10', 'log1p', 'sqrt', 'cbrt', 'reciprocal',
-    'sin', 'cos', 'tan', 'arcsin', 'arccos', 'arctan', 'sinh', 'cosh', 'tanh', 'arcsinh',
-    'arccosh', 'arctanh', 'rint', 'abs', 'absolute', 'negative', 'positive', 'sign', 'square',
-    'floor', 'ceil', 'trunc', 'fix', 'isnan', 'isinf', 'isfinite', 'logical_not', 'invert',
-    'bitwise_not', 'add', 'subtract', 'multiply', 'divide', 'true_divide', 'floor_divide',
-    'mod', 'remainder', 'fmod', 'power', 'maximum', 'minimum', 'arctan2', 'equal',
-    'not_equal', 'less', 'less_equal', 'greater', 'greater_equal', 'bitwise_and',
-    'bitwise_or', 'bitwise_xor', 'left_shift', 'right_shift', 'logical_and', 'logical_or',
-    'logical_xor', 'logaddexp', 'round', 'where', 'nonzero', 'clip', 'nan_to_num', 'isclose',
-    'allclose', 'array_equal', 'around',
+  'exp',
+  'exp2',
+  'expm1',
+  'log',
+  'log2',
+  'log10',
+  'log1p',
+  'sqrt',
+  'cbrt',
+  'reciprocal',
+  'sin',
+  'cos',
+  'tan',
+  'arcsin',
+  'arccos',
+  'arctan',
+  'sinh',
+  'cosh',
+  'tanh',
+  'arcsinh',
+  'arccosh',
+  'arctanh',
+  'rint',
+  'abs',
+  'absolute',
+  'negative',
+  'positive',
+  'sign',
+  'square',
+  'floor',
+  'ceil',
+  'trunc',
+  'fix',
+  'isnan',
+  'isinf',
+  'isfinite',
+  'logical_not',
+  'invert',
+  'bitwise_not',
+  'add',
+  'subtract',
+  'multiply',
+  'divide',
+  'true_divide',
+  'floor_divide',
+  'mod',
+  'remainder',
+  'fmod',
+  'power',
+  'maximum',
+  'minimum',
+  'arctan2',
+  'equal',
+  'not_equal',
+  'less',
+  'less_equal',
+  'greater',
+  'greater_equal',
+  'bitwise_and',
+  'bitwise_or',
+  'bitwise_xor',
+  'left_shift',
+  'right_shift',
+  'logical_and',
+  'logical_or',
+  'logical_xor',
+  'logaddexp',
+  'round',
+  'where',
+  'nonzero',
+  'clip',
+  'nan_to_num',
+  'isclose',
+  'allclose',
+  'array_equal',
+  'around',
 ]
 
-_LN2 = float(np.log(2.))
-_LN10 = float(np.log(10.))
+_LN2 = float(np.log(2.0))
+_LN10 = float(np.log(10.0))
 
 
 def _unary(name: str, tf_fn: Callable, inexact: bool = False) -> Callable:
   def fn(x):
     return tf_fn(as_inexact(x) if inexact else asarray(x))
+
   fn.__name__ = fn.__qualname__ = name
   fn.__doc__ = f'Elementwise numpy.{name} with TF ops.'
   return fn
@@ -45,6 +112,7 @@ def _binary(name: str, tf_fn: Callable, inexact: bool = False) -> Callable:
     if inexact:
       x1, x2 = as_inexact(x1), as_inexact(x2)
     return tf_fn(x1, x2)
+
   fn.__name__ = fn.__qualname__ = name
   fn.__doc__ = f'Elementwise numpy.{name} with TF ops (numpy broadcasting).'
   return fn
@@ -58,6 +126,7 @@ def _floats_only(tf_fn: Callable) -> Callable:
 def _logical(name: str, tf_fn: Callable) -> Callable:
   def fn(x1, x2):
     return tf_fn(as_bool(x1), as_bool(x2))
+
   fn.__name__ = fn.__qualname__ = name
   fn.__doc__ = f'Elementwise numpy.{name}: inputs are cast to bool.'
   return fn
@@ -72,7 +141,7 @@ def _trunc(x):
 
 
 def _cbrt(x):
-  return tf.math.sign(x) * tf.math.pow(tf.math.abs(x), tf.constant(1. / 3., x.dtype))
+  return tf.math.sign(x) * tf.math.pow(tf.math.abs(x), tf.constant(1.0 / 3.0, x.dtype))
 
 
 # Float-valued functions: integer inputs become float32.
@@ -114,7 +183,8 @@ isinf = _unary('isinf', _float_test(tf.math.is_inf, False))
 isfinite = _unary('isfinite', _float_test(tf.math.is_finite, True))
 logical_not = _unary('logical_not', lambda x: tf.math.logical_not(as_bool(x)))
 invert = bitwise_not = _unary(
-    'invert', lambda x: tf.math.logical_not(x) if x.dtype == tf.bool else tf.bitwise.invert(x))
+  'invert', lambda x: tf.math.logical_not(x) if x.dtype == tf.bool else tf.bitwise.invert(x)
+)
 
 add = _binary('add', tf.math.add)
 subtract = _binary('subtract', tf.math.subtract)
@@ -158,7 +228,7 @@ def round(a, decimals=0) -> tf.Tensor:
     return a
   if decimals == 0:
     return tf.math.round(a)
-  scale = tf.constant(10. ** decimals, a.dtype)
+  scale = tf.constant(10.0**decimals, a.dtype)
   return tf.math.round(a * scale) / scale
 
 

@@ -38,8 +38,9 @@ def matmul(a, b) -> tf.Tensor:
   return tf.linalg.matmul(a, b)
 
 
-def einsum(subscripts, *operands, out=None, optimize=None, precision=None,
-           preferred_element_type=None) -> tf.Tensor:
+def einsum(
+  subscripts, *operands, out=None, optimize=None, precision=None, preferred_element_type=None
+) -> tf.Tensor:
   """numpy.einsum (jax's `optimize`/`precision` hints are ignored)."""
   return tf.einsum(subscripts, *promote(*operands))
 
@@ -73,14 +74,18 @@ def _norm(x, ord=None, axis=None, keepdims=False) -> tf.Tensor:
   try:
     return tf.norm(x, ord=ord, axis=axes, keepdims=keepdims)
   except ValueError as e:
-    raise BackendError(f'fastmath.numpy.linalg.norm(ord={ord!r}, axis={axis!r}) is not '
-                       f'available on the tensorflow-numpy backend: {e}') from e
+    raise BackendError(
+      f'fastmath.numpy.linalg.norm(ord={ord!r}, axis={axis!r}) is not '
+      f'available on the tensorflow-numpy backend: {e}'
+    ) from e
 
 
 def _qr(a, mode='reduced') -> tuple:
   if mode not in ('reduced', 'complete'):
-    raise BackendError(f'fastmath.numpy.linalg.qr: mode {mode!r} is not available on the '
-                       'tensorflow-numpy backend; use "reduced" or "complete".')
+    raise BackendError(
+      f'fastmath.numpy.linalg.qr: mode {mode!r} is not available on the '
+      'tensorflow-numpy backend; use "reduced" or "complete".'
+    )
   return tuple(tf.linalg.qr(as_inexact(a), full_matrices=(mode == 'complete')))
 
 
@@ -89,6 +94,11 @@ def _float_fn(tf_fn):
 
 
 linalg = types.SimpleNamespace(
-    norm=_norm, qr=_qr, inv=_float_fn(tf.linalg.inv), det=_float_fn(tf.linalg.det),
-    cholesky=_float_fn(tf.linalg.cholesky), slogdet=_float_fn(tf.linalg.slogdet),
-    solve=_float_fn(tf.linalg.solve))
+  norm=_norm,
+  qr=_qr,
+  inv=_float_fn(tf.linalg.inv),
+  det=_float_fn(tf.linalg.det),
+  cholesky=_float_fn(tf.linalg.cholesky),
+  slogdet=_float_fn(tf.linalg.slogdet),
+  solve=_float_fn(tf.linalg.solve),
+)

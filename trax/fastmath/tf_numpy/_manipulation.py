@@ -16,20 +16,45 @@ from trax.fastmath.tf_numpy._dtypes import shape
 from trax.fastmath.tf_numpy._dtypes import shape_arg
 
 __all__ = [
-    'reshape', 'ravel', 'transpose', 'swapaxes', 'moveaxis', 'expand_dims', 'squeeze',
-    'broadcast_to', 'concatenate', 'stack', 'split', 'tile', 'repeat', 'pad', 'flip', 'roll',
-    'take', 'take_along_axis', 'diag', 'select', 'atleast_1d', 'atleast_2d', 'hstack',
-    'vstack', 'searchsorted',
+  'reshape',
+  'ravel',
+  'transpose',
+  'swapaxes',
+  'moveaxis',
+  'expand_dims',
+  'squeeze',
+  'broadcast_to',
+  'concatenate',
+  'stack',
+  'split',
+  'tile',
+  'repeat',
+  'pad',
+  'flip',
+  'roll',
+  'take',
+  'take_along_axis',
+  'diag',
+  'select',
+  'atleast_1d',
+  'atleast_2d',
+  'hstack',
+  'vstack',
+  'searchsorted',
 ]
 
 _PAD_MODES: dict[str, Literal['CONSTANT', 'REFLECT', 'SYMMETRIC']] = {
-    'constant': 'CONSTANT', 'reflect': 'REFLECT', 'symmetric': 'SYMMETRIC'}
+  'constant': 'CONSTANT',
+  'reflect': 'REFLECT',
+  'symmetric': 'SYMMETRIC',
+}
 
 
 def _rank(x: tf.Tensor) -> int:
   if x.shape.rank is None:
-    raise BackendError('The tensorflow-numpy backend needs arrays of known rank; got a '
-                       f'tensor of unknown rank: {x}.')
+    raise BackendError(
+      f'The tensorflow-numpy backend needs arrays of known rank; got a tensor of unknown rank: {x}.'
+    )
   return x.shape.rank
 
 
@@ -39,8 +64,10 @@ def _normalize_axes(axes, rank: int) -> list:
 
 def reshape(a, shape, order='C') -> tf.Tensor:
   if order != 'C':
-    raise BackendError(f'fastmath.numpy.reshape: only order="C" is available on the '
-                       f'tensorflow-numpy backend, got order={order!r}.')
+    raise BackendError(
+      f'fastmath.numpy.reshape: only order="C" is available on the '
+      f'tensorflow-numpy backend, got order={order!r}.'
+    )
   return tf.reshape(asarray(a), shape_arg(shape))
 
 
@@ -155,11 +182,16 @@ def pad(array, pad_width, mode='constant', constant_values=0) -> tf.Tensor:
   """Pads with a constant or by reflection ('reflect', 'symmetric'); widths may be tensors."""
   x = asarray(array)
   if mode not in _PAD_MODES:
-    raise BackendError(f'fastmath.numpy.pad: mode {mode!r} is not available on the '
-                       f'tensorflow-numpy backend; use one of {sorted(_PAD_MODES)}.')
+    raise BackendError(
+      f'fastmath.numpy.pad: mode {mode!r} is not available on the '
+      f'tensorflow-numpy backend; use one of {sorted(_PAD_MODES)}.'
+    )
   widths = _pad_widths(pad_width, _rank(x))
-  widths = tf.stack([shape_arg(p) for p in widths]) if any(
-      is_tensor(w) for p in widths for w in p) else widths
+  widths = (
+    tf.stack([shape_arg(p) for p in widths])
+    if any(is_tensor(w) for p in widths for w in p)
+    else widths
+  )
   value = asarray(constant_values, x.dtype)
   return tf.pad(x, widths, _PAD_MODES[mode], constant_values=value)
 
@@ -185,12 +217,15 @@ def _in_bounds(indices: tf.Tensor, dim, mode, where: str) -> tf.Tensor:
     return tf.clip_by_value(indices, 0, tf.cast(dim, indices.dtype) - 1)
   if mode in (None, 'fill'):  # Negative indices count from the end, as in numpy and jax.
     return tf.where(indices < 0, indices + tf.cast(dim, indices.dtype), indices)
-  raise BackendError(f'fastmath.numpy.{where}: mode {mode!r} is not available on the '
-                     'tensorflow-numpy backend; use None, "clip" or "promise_in_bounds".')
+  raise BackendError(
+    f'fastmath.numpy.{where}: mode {mode!r} is not available on the '
+    'tensorflow-numpy backend; use None, "clip" or "promise_in_bounds".'
+  )
 
 
-def take(a, indices, axis=None, mode=None, unique_indices=False, indices_are_sorted=False,
-         fill_value=None) -> tf.Tensor:
+def take(
+  a, indices, axis=None, mode=None, unique_indices=False, indices_are_sorted=False, fill_value=None
+) -> tf.Tensor:
   """Entries of `a` at `indices` along `axis` (flattened `a` if None).
 
   Negative indices count from the end. Unlike jax's default mode ('fill'), out-of-bounds
@@ -207,8 +242,9 @@ def take(a, indices, axis=None, mode=None, unique_indices=False, indices_are_sor
 def _broadcast_except(x: tf.Tensor, batch_shape: tf.Tensor, axis: int) -> tf.Tensor:
   """Broadcasts `x` to `batch_shape` on every axis except `axis`."""
   own = tf.shape(x)
-  return tf.broadcast_to(x, tf.concat([batch_shape[:axis], own[axis:axis + 1],
-                                       batch_shape[axis + 1:]], 0))
+  return tf.broadcast_to(
+    x, tf.concat([batch_shape[:axis], own[axis : axis + 1], batch_shape[axis + 1 :]], 0)
+  )
 
 
 def take_along_axis(arr, indices, axis, mode=None, fill_value=None) -> tf.Tensor:
@@ -219,7 +255,7 @@ def take_along_axis(arr, indices, axis, mode=None, fill_value=None) -> tf.Tensor
   rank = _rank(arr)
   axis = axis % rank
   indices = _in_bounds(indices, shape(arr)[axis], mode, 'take_along_axis')
-  others = lambda s: s.as_list()[:axis] + s.as_list()[axis + 1:]
+  others = lambda s: s.as_list()[:axis] + s.as_list()[axis + 1 :]
   # Two dimensions both unknown when tracing are taken to match (e.g. argsort of arr).
   if others(arr.shape) != others(indices.shape):
     ones_at_axis = lambda x: tf.tensor_scatter_nd_update(tf.shape(x), [[axis]], [1])
@@ -229,8 +265,9 @@ def take_along_axis(arr, indices, axis, mode=None, fill_value=None) -> tf.Tensor
   if axis == rank - 1:
     return tf.gather(arr, indices, batch_dims=rank - 1)
   to_last = list(range(axis)) + list(range(axis + 1, rank)) + [axis]
-  gathered = tf.gather(tf.transpose(arr, to_last), tf.transpose(indices, to_last),
-                       batch_dims=rank - 1)
+  gathered = tf.gather(
+    tf.transpose(arr, to_last), tf.transpose(indices, to_last), batch_dims=rank - 1
+  )
   return tf.transpose(gathered, [to_last.index(i) for i in range(rank)])
 
 
@@ -251,8 +288,10 @@ def select(condlist, choicelist, default=0) -> tf.Tensor:
 def searchsorted(a, v, side='left', sorter=None, method=None) -> tf.Tensor:
   """Indices (int32) where the entries of `v` would go in the sorted 1-d array `a`."""
   if sorter is not None:
-    raise BackendError('fastmath.numpy.searchsorted(sorter=...) is not available on the '
-                       'tensorflow-numpy backend; sort `a` first.')
+    raise BackendError(
+      'fastmath.numpy.searchsorted(sorter=...) is not available on the '
+      'tensorflow-numpy backend; sort `a` first.'
+    )
   a, v = promote(a, v)
   flat = tf.searchsorted(a[None, :], tf.reshape(v, [1, -1]), side=side, out_type=tf.int32)
   return tf.reshape(flat, tf.shape(v))

@@ -14,8 +14,25 @@ from trax.fastmath.tf_numpy._dtypes import astype
 from trax.fastmath.tf_numpy._dtypes import promote
 
 __all__ = [
-    'sum', 'prod', 'mean', 'var', 'std', 'max', 'min', 'amax', 'amin', 'argmax', 'argmin',
-    'all', 'any', 'count_nonzero', 'cumsum', 'cumprod', 'sort', 'argsort', 'average',
+  'sum',
+  'prod',
+  'mean',
+  'var',
+  'std',
+  'max',
+  'min',
+  'amax',
+  'amin',
+  'argmax',
+  'argmin',
+  'all',
+  'any',
+  'count_nonzero',
+  'cumsum',
+  'cumprod',
+  'sort',
+  'argsort',
+  'average',
 ]
 
 
@@ -153,4 +170,3 @@ def argsort(a, axis=-1, kind=None, order=None, stable=True, descending=False) ->
   if axis is None:
     a, axis = tf.reshape(a, [-1]), 0
   return tf.argsort(a, axis, 'DESCENDING' if descending else 'ASCENDING', stable=True)
-
