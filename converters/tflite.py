@@ -32,6 +32,7 @@ import tensorflow as tf
 from trax import atomic_files
 from trax import file_io
 from trax.fastmath import tf_backend
+from converters import export_plan
 from converters import saved_model as saved_model_lib
 from converters import signatures
 from converters import sources
@@ -181,7 +182,7 @@ def _source(model: Any, input_signature: Any, work_dir: str, o: TFLiteOptions) -
   if not o.dynamic_shapes:
     assert resolved.input_signature is not None  # serving_signature raised otherwise.
     signature = _fixed(resolved.input_signature)
-  plan = saved_model_lib.plan_export(
+  plan = export_plan.plan_export(
     resolved,
     signature,
     signature_name=o.signature_name,

@@ -29,7 +29,6 @@ How trax's pieces map onto Keras':
 """
 
 import contextlib
-import json
 from typing import Any
 
 import jax
@@ -40,11 +39,11 @@ from trax import fastmath
 from trax import shapes
 import trax.layers as tl
 from trax_keras import backends
+from trax_keras import configs
 from trax_keras import paths
 from trax_keras import signatures
 
 _RNG_SIGNATURE = shapes.ShapeDtype((2,), np.uint32)
-_SAFE_MODE_MAX_WEIGHT_BYTES = 2**32  # Of a TraxLayer made from a config in safe mode.
 
 
 @keras.saving.register_keras_serializable(package='trax_keras')
@@ -77,20 +76,29 @@ class TraxLayer(keras.layers.Layer):
       describe itself with `config()` (a lambda in an unregistered `tl.Fn`, say).
   """
 
-  def __init__(self, layer: 'tl.Layer | dict', input_signature: Any = None,
-               seed: 'int | None' = None, xla: bool = False, **kwargs):
+  def __init__(
+    self,
+    layer: 'tl.Layer | dict',
+    input_signature: Any = None,
+    seed: 'int | None' = None,
+    xla: bool = False,
+    **kwargs,
+  ):
     super().__init__(**kwargs)
     backends.check_backend(keras.backend.backend())
     # Layers rebuilt here from the config say they were made where the TraxLayer was.
     with tl.layers_created_at(tl.caller_site()):
-      self._trax_layer, self._trax_config = _layer_and_config(layer)
+      self._trax_layer, self._trax_config = configs.layer_and_config(layer)
       self._builds = {  # Keras' `training` flag -> the layer built in that mode.
-          True: tl.from_config(self._trax_config, mode='train', safe_mode=False),
-          False: tl.from_config(self._trax_config, mode='eval', safe_mode=False),
+        True: tl.from_config(self._trax_config, mode='train', safe_mode=False),
+        False: tl.from_config(self._trax_config, mode='eval', safe_mode=False),
       }
     # A config comes from a file or the user, a layer from code: only a config is limited.
-    self._max_weight_bytes = _SAFE_MODE_MAX_WEIGHT_BYTES if (
-        isinstance(layer, dict) and _keras_safe_mode()) else None
+    self._max_weight_bytes = (
+      configs.SAFE_MODE_MAX_WEIGHT_BYTES
+      if (isinstance(layer, dict) and configs.keras_safe_mode())
+      else None
+    )
     self.input_signature = signatures.as_tuples(shapes.signature_from_json(input_signature))
     self.seed = seed
     self.xla = xla
@@ -120,18 +128,23 @@ class TraxLayer(keras.layers.Layer):
       # Keras' build() sees only shapes, but initializing the trax layer needs dtypes
       # too (token ids versus floats): take them from the first inputs.
       self._first_call_signature = signatures.as_signature(inputs)
-      self._first_call_symbolic = any(isinstance(x, keras.KerasTensor)
-                                      for x in keras.tree.flatten(inputs))
+      self._first_call_symbolic = any(
+        isinstance(x, keras.KerasTensor) for x in keras.tree.flatten(inputs)
+      )
     return super().__call__(*args, **kwargs)
 
   def build(self, input_shape: Any) -> None:
     if self.input_signature is None:
-      signature = (self._first_call_signature if self._first_call_signature is not None
-                   else _float_signature(input_shape))
+      signature = (
+        self._first_call_signature
+        if self._first_call_signature is not None
+        else _float_signature(input_shape)
+      )
       signature = shapes.with_dynamic_batch(signature)
       self._inputs_for_trax(signature)  # The number of inputs fits the layer.
-      self.input_signature = (self._ids_if_refused_floats(signature)
-                              if self._first_call_symbolic else signature)
+      self.input_signature = (
+        self._ids_if_refused_floats(signature) if self._first_call_symbolic else signature
+      )
     else:
       self._inputs_for_trax(self.input_signature)
     try:
@@ -143,10 +156,14 @@ class TraxLayer(keras.layers.Layer):
     flat_weights, flat_state = tl.flatten_weights_and_state(weights, state)
     # Made here, inside the layer's name scope, for a stable path (`.../seed_generator/...`).
     self.seed_generator = keras.random.SeedGenerator(self.seed, name='seed_generator')
-    self._weight_variables = [self._new_variable(path, value, trainable=True)
-                              for path, value in zip(weight_paths, flat_weights)]
-    self._state_variables = [self._new_variable(path, value, trainable=False)
-                             for path, value in zip(state_paths, flat_state)]
+    self._weight_variables = [
+      self._new_variable(path, value, trainable=True)
+      for path, value in zip(weight_paths, flat_weights)
+    ]
+    self._state_variables = [
+      self._new_variable(path, value, trainable=False)
+      for path, value in zip(state_paths, flat_state)
+    ]
 
   def call(self, inputs: Any, training: 'bool | None' = None) -> Any:
     training = bool(training)
@@ -154,8 +171,10 @@ class TraxLayer(keras.layers.Layer):
     x = signatures.ids_as_declared(x, self.input_signature, keras.ops.cast)
     x = keras.tree.map_structure(self._in_compute_dtype, x)
     weights, state = tl.unflatten_weights_and_state(
-        [self._in_compute_dtype(backends.read(v)) for v in self._weight_variables],
-        [backends.read(v) for v in self._state_variables], self._built_trees('call'))
+      [self._in_compute_dtype(backends.read(v)) for v in self._weight_variables],
+      [backends.read(v) for v in self._state_variables],
+      self._built_trees('call'),
+    )
     # Inference reads the seed without advancing it: no state writes outside training.
     rng = self.seed_generator.next() if training else self.seed_generator.state.value
     try:
@@ -164,28 +183,29 @@ class TraxLayer(keras.layers.Layer):
       raise self._error(e, x) from None
     if training:
       # State a layer passes through untouched (Dropout's rate) is not written back.
-      for variable, old, new in zip(self._state_variables, fastmath.tree_flatten(state),
-                                    fastmath.tree_flatten(new_state)):
+      for variable, old, new in zip(
+        self._state_variables, fastmath.tree_flatten(state), fastmath.tree_flatten(new_state)
+      ):
         if new is not old:
           variable.assign(new)
     return outputs
 
   def compute_output_spec(self, inputs: Any, training: 'bool | None' = None) -> Any:
     signature = signatures.ids_as_declared(
-        signatures.as_signature(self._inputs_for_trax(inputs)), self.input_signature,
-        lambda s, dtype: s.replace(dtype=dtype))
+      signatures.as_signature(self._inputs_for_trax(inputs)),
+      self.input_signature,
+      lambda s, dtype: s.replace(dtype=dtype),
+    )
     outputs = self._output_signature(signature, bool(training))
-    return shapes.map_signature(
-        lambda s: keras.KerasTensor(s.shape, dtype=s.dtype.name), outputs)
+    return shapes.map_signature(lambda s: keras.KerasTensor(s.shape, dtype=s.dtype.name), outputs)
 
   def compute_output_shape(self, input_shape: Any) -> Any:
-    known = ([] if self.input_signature is None
-             else fastmath.tree_flatten(self.input_signature))
+    known = [] if self.input_signature is None else fastmath.tree_flatten(self.input_signature)
     n_shapes = len(keras.tree.flatten(keras.tree.map_shape_structure(lambda s: 0, input_shape)))
     dtypes = iter([s.dtype for s in known] if len(known) == n_shapes else [])
     specs = keras.tree.map_shape_structure(
-        lambda shape: keras.KerasTensor(shape, dtype=next(dtypes, self.compute_dtype)),
-        input_shape)
+      lambda shape: keras.KerasTensor(shape, dtype=next(dtypes, self.compute_dtype)), input_shape
+    )
     return keras.tree.map_structure(lambda t: t.shape, self.compute_output_spec(specs))
 
   def trax_weights(self) -> Any:
@@ -202,13 +222,18 @@ class TraxLayer(keras.layers.Layer):
 
   def get_config(self) -> dict:
     config = super().get_config()
-    config.update({
+    config.update(
+      {
         'layer': self._trax_config,
-        'input_signature': (shapes.signature_to_json(self.input_signature)
-                            if self.input_signature is not None else None),
+        'input_signature': (
+          shapes.signature_to_json(self.input_signature)
+          if self.input_signature is not None
+          else None
+        ),
         'seed': self.seed,
         'xla': self.xla,
-    })
+      }
+    )
     return config
 
   # Helpers.
@@ -216,8 +241,10 @@ class TraxLayer(keras.layers.Layer):
   def _built_trees(self, method: str) -> tuple[Any, Any]:
     """The (weights, state) `ShapeDtype` trees `build` made; an error before it ran."""
     if not self.built or self._trees is None:
-      raise ValueError(f"Layer '{self.name}' has no weights before it is built: call it on "
-                       f'inputs (or build it) before {method}().')
+      raise ValueError(
+        f"Layer '{self.name}' has no weights before it is built: call it on "
+        f'inputs (or build it) before {method}().'
+      )
     return self._trees
 
   def _initial_weights_and_state(self) -> tuple[Any, Any]:
@@ -226,7 +253,7 @@ class TraxLayer(keras.layers.Layer):
     train_build = self._builds[True]
     if not self._trax_layer.has_weights:
       if self._max_weight_bytes is not None:
-        _check_weight_bytes(train_build, signature, self._max_weight_bytes, self.name)
+        configs.check_weight_bytes(train_build, signature, self._max_weight_bytes, self.name)
       seed = np.random.randint(2**31) if self.seed is None else self.seed
       # Keras may build layers while tracing a jax function; weights are concrete values.
       with jax.ensure_compile_time_eval():
@@ -237,9 +264,10 @@ class TraxLayer(keras.layers.Layer):
     expected_shapes = [x.shape for x in fastmath.tree_flatten(expected)]
     if given_shapes != expected_shapes:
       raise ValueError(
-          f"TraxLayer '{self.name}': the weights and state of {self._trax_layer.name} have "
-          f'shapes {given_shapes}, but inputs {self.input_signature} need {expected_shapes}. '
-          'Pass the input_signature the layer was initialized for.')
+        f"TraxLayer '{self.name}': the weights and state of {self._trax_layer.name} have "
+        f'shapes {given_shapes}, but inputs {self.input_signature} need {expected_shapes}. '
+        'Pass the input_signature the layer was initialized for.'
+      )
     return given
 
   def _ids_if_refused_floats(self, signature: Any) -> Any:
@@ -252,7 +280,8 @@ class TraxLayer(keras.layers.Layer):
       return signature
     except ValueError as float_error:
       ids = shapes.map_signature(
-          lambda s: s.replace(dtype=np.int32) if is_float(s) else s, signature)
+        lambda s: s.replace(dtype=np.int32) if is_float(s) else s, signature
+      )
       try:
         self._output_signature(ids, True)
       except ValueError:
@@ -271,10 +300,16 @@ class TraxLayer(keras.layers.Layer):
       for scope in scopes:
         stack.enter_context(keras.name_scope(scope))
       # A callable initializer lets Keras defer creation when building inside a trace.
-      return keras.Variable(lambda shape, dtype: value.astype(dtype), shape=value.shape,
-                            dtype=dtype, trainable=trainable,
-                            autocast=trainable, aggregation=aggregation,
-                            synchronization='auto' if trainable else 'on_read', name=name)
+      return keras.Variable(
+        lambda shape, dtype: value.astype(dtype),
+        shape=value.shape,
+        dtype=dtype,
+        trainable=trainable,
+        autocast=trainable,
+        aggregation=aggregation,
+        synchronization='auto' if trainable else 'on_read',
+        name=name,
+      )
 
   def _inputs_for_trax(self, inputs: Any) -> Any:
     """Keras inputs as trax takes them: one array, or a tuple of `n_in` arrays."""
@@ -285,9 +320,10 @@ class TraxLayer(keras.layers.Layer):
     if isinstance(x, tuple) != (n_in != 1) or (isinstance(x, tuple) and len(x) != n_in):
       got = f'a tuple of {len(x)}' if isinstance(x, tuple) else 'one input'
       raise ValueError(
-          f"Layer '{self.name}' (TraxLayer of {self._trax_layer.name}) expects {n_in} "
-          f'input{"s" if n_in != 1 else ""}, but got {got}: '
-          f'{signatures.as_signature(x)}. Pass several inputs as a list or tuple.')
+        f"Layer '{self.name}' (TraxLayer of {self._trax_layer.name}) expects {n_in} "
+        f'input{"s" if n_in != 1 else ""}, but got {got}: '
+        f'{signatures.as_signature(x)}. Pass several inputs as a list or tuple.'
+      )
     return x
 
   def _in_compute_dtype(self, x: Any) -> Any:
@@ -300,62 +336,32 @@ class TraxLayer(keras.layers.Layer):
     key = (repr(signature), training)
     if key not in self._output_signatures:
       trees = self._trees or self._builds[True].weights_and_state_signature(
-          shapes.concrete(signature, signatures.PROBE_SIZES[0]))
+        shapes.concrete(signature, signatures.PROBE_SIZES[0])
+      )
       compute_dtype = self.compute_dtype
       layer = self._builds[training]
 
       def outputs(x, weights, state, rng):
-        cast = lambda a: (a.astype(compute_dtype)
-                          if jax.numpy.issubdtype(a.dtype, jax.numpy.floating) else a)
+        cast = lambda a: (
+          a.astype(compute_dtype) if jax.numpy.issubdtype(a.dtype, jax.numpy.floating) else a
+        )
         x, weights = fastmath.nested_map(cast, (x, weights))
         return backends.run_on_jax(layer, x, weights, state, rng)[0]
+
       try:
         self._output_signatures[key] = signatures.output_signature(
-            outputs, signature, *trees, _RNG_SIGNATURE)
+          outputs, signature, *trees, _RNG_SIGNATURE
+        )
       except tl.LayerError as e:
         raise self._error(e, signature) from None
     return self._output_signatures[key]
 
   def _error(self, error: tl.LayerError, inputs: Any) -> ValueError:
     return ValueError(
-        f"Layer '{self.name}' (TraxLayer) could not run the trax layer "
-        f'{self._trax_layer.name} on inputs {signatures.as_signature(inputs)}. The trax '
-        f'layer reports:\n{error}')
-
-
-def _keras_safe_mode() -> bool:
-  """Keras' safe mode: True unless `load_model(safe_mode=False)` or unsafe deserialization."""
-  # Keras has no public getter; `in_safe_mode` is None outside `load_model`.
-  from keras.src.saving import serialization_lib
-  return serialization_lib.in_safe_mode() is not False
-
-
-def _check_weight_bytes(layer: tl.Layer, signature: Any, limit: int, name: str) -> None:
-  """Raises ValueError if `layer` would make more than `limit` bytes of weights and state."""
-  trees = layer.weights_and_state_signature(signature)
-  n_bytes = sum(int(np.prod(x.shape)) * np.dtype(x.dtype).itemsize
-                for x in fastmath.tree_flatten(trees))
-  if n_bytes > limit:
-    raise ValueError(
-        f"Safe mode: TraxLayer '{name}' from a config would make {n_bytes:,} bytes of "
-        f'weights and state, more than {limit:,}. If you trust the file, load it with '
-        'keras.saving.load_model(path, safe_mode=False).')
-
-
-def _layer_and_config(layer: Any) -> tuple[tl.Layer, dict]:
-  """The trax layer and its JSON config, from either of them (a config in Keras' safe mode)."""
-  if isinstance(layer, dict):
-    return tl.from_config(layer, safe_mode=_keras_safe_mode()), layer
-  if not isinstance(layer, tl.Layer):
-    raise TypeError(f'TraxLayer takes a trax layer or its config() dict; got '
-                    f'{type(layer).__name__}: {layer!r:.100}.')
-  try:
-    config = json.loads(json.dumps(layer.config()))
-  except (tl.ConfigError, TypeError) as e:
-    raise ValueError(
-        f'TraxLayer needs the layer to describe itself with config() (to rebuild it in '
-        f"'train' and 'eval' mode and to save it), but: {e}") from None
-  return layer, config
+      f"Layer '{self.name}' (TraxLayer) could not run the trax layer "
+      f'{self._trax_layer.name} on inputs {signatures.as_signature(inputs)}. The trax '
+      f'layer reports:\n{error}'
+    )
 
 
 def _float_signature(input_shape: Any) -> Any:

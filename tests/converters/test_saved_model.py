@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 import converters
-from converters import saved_model as saved_model_lib
+from converters import export_plan
 from converters import verify as verify_lib
 from trax import fastmath
 from trax import shapes
@@ -198,7 +198,7 @@ def test_interrupted_export_leaves_no_partial_version(tmp_path, monkeypatch, err
   def fail(*args, **kwargs):
     raise error  # After the SavedModel files are written, before the rename.
 
-  monkeypatch.setattr(saved_model_lib.ExportPlan, 'record', fail)
+  monkeypatch.setattr(export_plan.ExportPlan, 'record', fail)
   with pytest.raises(type(error)):
     converters.to_saved_model(model, tmp_path, ShapeDtype((None, 3)), verify=False)
   assert os.listdir(tmp_path) == ['1']

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import converters
-from converters import saved_model as saved_model_lib
+from converters import export_plan
 from trax import models
 from trax import shapes
 import trax.layers as tl
@@ -92,12 +92,12 @@ def test_encoder_decoder_transformer(tmp_path, path):
 def test_a_real_mismatch_fails_verification_and_writes_nothing(tmp_path, monkeypatch):
   model = tl.Dense(3)
   model.init(ShapeDtype((1, 4)), rng=helpers.RNG)
-  reference = saved_model_lib.ExportPlan.reference
+  reference = export_plan.ExportPlan.reference
 
   def shifted(plan, signature):  # A reference that disagrees with the export by 0.5.
     return lambda case: [y + 0.5 for y in reference(plan, signature)(case)]
 
-  monkeypatch.setattr(saved_model_lib.ExportPlan, 'reference', shifted)
+  monkeypatch.setattr(export_plan.ExportPlan, 'reference', shifted)
   with pytest.raises(converters.ExportVerificationError, match='max abs error 0.5') as e:
     converters.to_saved_model(model, tmp_path, ShapeDtype((None, 4)))
   assert e.value.report.max_abs_error['serving_default/logits'] == pytest.approx(0.5)
