@@ -201,3 +201,18 @@ def test_malformed_configs_raise_config_errors():
     deep = {'factory': 'Serial', 'args': [deep]}
   with pytest.raises(tl.ConfigError, match='Malformed config: RecursionError'):
     tl.from_config(deep)
+
+
+def test_build_record_names_the_factory_and_its_arguments():
+  dense = tl.Dense(3, use_bias=False)
+  factory, args, kwargs = tl.build_record(dense)
+  assert (factory, args, kwargs) == (tl.Dense, (3,), {'use_bias': False})
+  relu = tl.Relu()
+  assert tl.build_record(relu)[0] is tl.Relu and tl.build_record(np.ones(2)) is None
+  # The record is what config() describes: rebuilding from it gives the same layer.
+  rebuilt = factory(*args, **kwargs)
+  x = np.ones((2, 4), np.float32)
+  rebuilt.init(shapes.ShapeDtype(x.shape))
+  dense.init(shapes.ShapeDtype(x.shape))
+  rebuilt.weights = dense.weights
+  np.testing.assert_array_equal(rebuilt(x), dense(x))

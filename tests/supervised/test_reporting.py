@@ -33,13 +33,13 @@ def test_losses_are_averaged_per_report_and_recorded(capsys):
 
 def test_non_finite_loss_names_its_step_and_the_kept_checkpoint():
   reporter = reporting.Reporter([_Task()], [], None)
-  reporter.last_checkpoint = (4, '/tmp/run/model.npz')
+  reporter.last_checkpoint = (4, 'run/model.npz')
   for step, loss in ((5, 1.0), (6, np.inf), (7, np.nan)):
     reporter.add(0, step, np.float32(loss), {})
   with pytest.raises(
     reporting.NonFiniteLossError,
     match=r'became inf at step 6; stopping \(the last checkpoint, of step 4, '
-    r'is intact at /tmp/run/model.npz\)',
+    r'is intact at run/model.npz\)',
   ):
     reporter.look_at_losses()
 
