@@ -43,6 +43,7 @@ from trax.supervised import loop_weights
 from trax.supervised import reporting
 from trax.supervised import resume
 from trax.supervised import trainer as trainer_lib
+from trax.supervised import trax14_loop
 from trax.supervised.tasks import EvalTask
 from trax.supervised.reporting import NonFiniteLossError
 from trax.supervised.tasks import TrainTask
@@ -57,7 +58,7 @@ __all__ = ['Loop', 'TrainTask', 'EvalTask', 'NonFiniteLossError', 'init_host_and
 _MAX_STEPS_IN_FLIGHT = 2
 
 
-class Loop(loop_weights.TrainedWeights):
+class Loop(loop_weights.TrainedWeights, trax14_loop.Trax14LoopMembers):
   """Trains a model for a number of steps, with periodic evals and checkpoints.
 
   Train tasks share the model: each task's loss layer takes the model's outputs (and the
@@ -197,8 +198,6 @@ class Loop(loop_weights.TrainedWeights):
     self._train_rng, self._eval_rng = self._placement.replicate(
         tuple(fastmath.random.split(self._base_rng, 2)))
 
-  # Training.
-
   def run(self, n_steps: int = 1) -> None:
     """Trains for `n_steps` steps, evaluating and checkpointing when due.
 
@@ -216,7 +215,7 @@ class Loop(loop_weights.TrainedWeights):
       for _ in range(n_steps):
         self._step += 1
         step = self._step
-        self._run_one_step(self._which_task(step))
+        self._train_step(self._which_task(step))
         due = (self._eval_at(step), self._checkpoint_at(step),
                self._permanent_checkpoint_at(step))
         if any(due):
@@ -228,7 +227,8 @@ class Loop(loop_weights.TrainedWeights):
     finally:
       self._sync_model()
 
-  def _run_one_step(self, task_index: int) -> None:
+  def _train_step(self, task_index: int) -> tuple[Any, dict]:
+    """Dispatches step `self._step`; returns its loss and metrics, left on the devices."""
     step = self._step
     self._call_callbacks('on_step_begin', step)
     batch = self._trainers[task_index].take_batch(self._tasks[task_index], step)
@@ -241,6 +241,7 @@ class Loop(loop_weights.TrainedWeights):
     self._in_flight.append(loss)
     self._reporter.add(task_index, step, loss, metrics)
     self._call_callbacks('on_step_end', step)
+    return loss, metrics
 
   def _call_callbacks(self, hook: str, step: int) -> None:
     due = [c for c in self._callbacks if c.call_at(step)]
@@ -277,13 +278,15 @@ class Loop(loop_weights.TrainedWeights):
     self._in_flight.clear()
     self._reporter.look_at_losses()
 
-  def run_evals(self) -> None:
-    """Runs every eval task on the current weights; logs and records the mean metrics."""
+  def run_evals(self, summary_writers: 'Sequence | None' = None) -> None:
+    """Runs every eval task on the current weights; logs and records the mean metrics (event
+    files to `summary_writers`, one per eval task as Trax 1.4 passed them, or the loop's)."""
     with fastmath.use_backend('jax'):
       rng = fastmath.random.fold_in(self._eval_rng, self._step)
       all_means = self._evaluation.run(*self._on_jax_devices(), rng)
     summaries = reporting.summary_scalars(self._model.state)
-    for i, (means, writer) in enumerate(zip(all_means, self._reporter.eval_writers)):
+    writers = summary_writers or self._reporter.eval_writers
+    for i, (means, writer) in enumerate(zip(all_means, writers)):
       self.log_summary(means, writer, 'metrics/', 'eval')
       if summaries and i == 0:
         self.log_summary(summaries, writer, 'summary_', 'eval')
@@ -296,8 +299,6 @@ class Loop(loop_weights.TrainedWeights):
     """
     self._reporter.log_summary(self._step, values, summary_writer, value_prefix,
                                log_prefix, stdout)
-
-  # Checkpoints.
 
   def save_checkpoint(self, basename: str) -> None:
     """Saves the training state to `<output_dir>/<basename>.npz` (see `checkpoints`).
@@ -356,8 +357,6 @@ class Loop(loop_weights.TrainedWeights):
       self._set_base_rng(checkpoint.rng)
     self._sync_model()
     reporting.log(f'Loaded checkpoint of step {self._step} from {path}', stdout=False)
-
-  # Properties.
 
   @property
   def step(self) -> int:
