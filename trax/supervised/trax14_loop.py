@@ -46,7 +46,7 @@ class Trax14LoopMembers:
   _placement: Any  # devices.Placement
   _evaluation: Any  # evaluation.Evaluation
   _reporter: Any  # reporting.Reporter
-  _best_metrics: tuple  # (checkpoint_low_metric, checkpoint_high_metric)
+  _best_metrics: 'tuple[str | None, str | None]'  # (checkpoint_low_metric, ..._high_metric)
   _step: int
   _weights: Any
   # Methods of `training.Loop` and `loop_weights.TrainedWeights`.
