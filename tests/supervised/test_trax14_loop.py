@@ -65,6 +65,15 @@ def test_run_one_step_leaves_each_steps_weights_in_the_model():
   assert losses[2] < losses[0]
 
 
+def test_run_one_step_on_the_tensorflow_backend():
+  pytest.importorskip('tensorflow')
+  trax14 = _loop(eval_tasks=False, backend='tensorflow-numpy')
+  weights, _ = _trax14_steps(trax14, 2)
+  plain = _loop(eval_tasks=False, backend='tensorflow-numpy')
+  plain.run(2)
+  _assert_close(weights[-1], helpers.flat_weights(plain.model))
+
+
 def test_weights_assigned_between_steps_are_trained_from():
   trax14, plain = _loop(eval_tasks=False), _loop(eval_tasks=False)
   _trax14_steps(trax14, 1)
