@@ -17,7 +17,8 @@ the model and the eval model hold that step's weights and state, so the code bet
 may read them, save them or replace them (assigning `model.weights` is taken up by the next
 step, as between `Loop.run`s). `Loop.run` does not use these members: it keeps the weights
 with the devices, steps ahead, and points the model at them only around callbacks and at
-the end of `run` (`loop_weights`); the sync here costs nothing there. One difference stays:
+the end of `run` (`loop_weights`), so it does not pay for the sync (a few pointer
+assignments per step under jax, numpy views of TF tensors otherwise). One difference stays:
 a step donates the weights it starts from, so arrays taken from the model before a step
 are gone after it; take them again (Trax 1.4's arrays outlived their step).
 
