@@ -26,7 +26,8 @@ Also kept from Trax 1.4: `_run_one_step` calls the callbacks' `on_step_begin` an
 `on_step_end`, and its metrics are the optimizer's (the learning rate is reported by
 `_log_training_progress`, from the task). Not kept: `task_changed` re-replicated the
 weights for the next task's trainer in Trax 1.4; here all tasks train the same weights, so
-it changes nothing. `_log_training_progress` does not write `config.gin` (`trainer_lib`
+it changes nothing. `Loop.run` does not call `_run_one_step`, so overriding it changes
+only loop bodies that call it. `_log_training_progress` does not write `config.gin` (`trainer_lib`
 does, as in Trax); `_use_memory_efficient_trainer` is always False (`Loop` refuses True).
 """
 
