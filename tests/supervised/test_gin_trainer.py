@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from trax.supervised import checkpoints
+from trax.checkpoint_files import checkpoints
 from tests.data import tfds_fixtures
 
 gin = pytest.importorskip('gin')

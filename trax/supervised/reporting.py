@@ -16,7 +16,7 @@ import jax
 import numpy as np
 
 from trax.supervised import event_files
-from trax.supervised import history as history_lib
+from trax import history as history_lib
 
 _logger = logging.getLogger('trax.supervised')
 

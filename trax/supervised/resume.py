@@ -20,7 +20,7 @@ import jax
 from trax import fastmath
 from trax import file_io
 from trax.supervised import batch_checks
-from trax.supervised import checkpoints
+from trax.checkpoint_files import checkpoints
 from trax.supervised import devices
 from trax.supervised import orbax_checkpoints
 from trax.supervised import reporting
