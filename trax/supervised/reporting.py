@@ -163,6 +163,11 @@ class Reporter:
       self.log_summary(step, training, writer, 'training/', 'train', stdout=False)
       accumulator.reset()
 
+  def discard_training(self) -> None:
+    """Drops the training values kept since the last report (the caller reported its own)."""
+    for accumulator in self._accumulators:
+      accumulator.reset()
+
   def restart_timers(self) -> None:
     """Starts timing anew for tasks just reported (so evals and checkpoints don't count)."""
     for accumulator in self._accumulators:

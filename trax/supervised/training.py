@@ -43,6 +43,7 @@ from trax.supervised import loop_checkpoints
 from trax.supervised import loop_weights
 from trax.supervised import reporting
 from trax.supervised import trainer as trainer_lib
+from trax.supervised import trax14_loop
 from trax.supervised.tasks import EvalTask
 from trax.supervised.reporting import NonFiniteLossError
 from trax.supervised.tasks import TrainTask
@@ -64,7 +65,9 @@ __all__ = [
 _MAX_STEPS_IN_FLIGHT = 2
 
 
-class Loop(loop_weights.TrainedWeights, loop_checkpoints.Checkpointing):
+class Loop(
+  loop_weights.TrainedWeights, loop_checkpoints.Checkpointing, trax14_loop.Trax14LoopMembers
+):
   """Trains a model for a number of steps, with periodic evals and checkpoints.
 
   Train tasks share the model: each task's loss layer takes the model's outputs (and the
@@ -244,7 +247,7 @@ class Loop(loop_weights.TrainedWeights, loop_checkpoints.Checkpointing):
       for _ in range(n_steps):
         self._step += 1
         step = self._step
-        self._run_one_step(self._which_task(step))
+        self._train_step(self._which_task(step))
         due = (self._eval_at(step), self._checkpoint_at(step), self._permanent_checkpoint_at(step))
         if any(due):
           self._evaluate_and_checkpoint(*due)
@@ -255,7 +258,9 @@ class Loop(loop_weights.TrainedWeights, loop_checkpoints.Checkpointing):
     finally:
       self._sync_model()
 
-  def _run_one_step(self, task_index: int) -> None:
+  def _train_step(self, task_index: int) -> tuple[Any, dict]:
+    """Dispatches step `self._step` of train task `task_index`; returns its loss and metrics,
+    left on the devices (Trax 1.4's `_run_one_step` is `trax14_loop`'s)."""
     step = self._step
     self._call_callbacks('on_step_begin', step)
     batch = self._trainers[task_index].take_batch(self._tasks[task_index], step)
@@ -269,6 +274,7 @@ class Loop(loop_weights.TrainedWeights, loop_checkpoints.Checkpointing):
     self._in_flight.append(loss)
     self._reporter.add(task_index, step, loss, metrics)
     self._call_callbacks('on_step_end', step)
+    return loss, metrics
 
   def _call_callbacks(self, hook: str, step: int) -> None:
     due = [c for c in self._callbacks if c.call_at(step)]
@@ -305,13 +311,19 @@ class Loop(loop_weights.TrainedWeights, loop_checkpoints.Checkpointing):
     self._in_flight.clear()
     self._reporter.look_at_losses()
 
-  def run_evals(self) -> None:
-    """Runs every eval task on the current weights; logs and records the mean metrics."""
+  def run_evals(self, summary_writers: 'Sequence | None' = None) -> None:
+    """Runs every eval task on the current weights; logs and records the mean metrics.
+
+    Args:
+      summary_writers: one event-file writer (or `None`) per eval task, as Trax 1.4's
+        loop body passes them; the loop's own by default.
+    """
     with fastmath.use_backend('jax'):
       rng = fastmath.random.fold_in(self._eval_rng, self._step)
       all_means = self._evaluation.run(*self._on_jax_devices(), rng)
     summaries = reporting.summary_scalars(self._model.state)
-    for i, (means, writer) in enumerate(zip(all_means, self._reporter.eval_writers)):
+    writers = self._reporter.eval_writers if summary_writers is None else summary_writers
+    for i, (means, writer) in enumerate(zip(all_means, writers)):
       self.log_summary(means, writer, 'metrics/', 'eval')
       if summaries and i == 0:
         self.log_summary(summaries, writer, 'summary_', 'eval')
