@@ -103,7 +103,7 @@ def beam_search(
     state,
     lambda state, tokens: step(state, tokens=tokens),
     lambda state, rows: beam_search_lib.gather_state(
-      state, batch_axes[1] or (None,) * len(jax.tree.leaves(state)), rows
+      state, batch_axes[1] or (None,) * len(fastmath.tree_leaves(state)), rows
     ),
     eos_id,
     max_length,
