@@ -5,12 +5,14 @@ Trax 1.4 made its layers, models, optimizers, data functions, learning-rate sche
 `train.model = @trax.models.TransformerLM` and `TransformerLM.d_model = 512`. `import trax`
 calls `register_if_installed()`, which does the same when the `gin` package is importable
 and imports nothing otherwise. As in Trax 1.4, where these names were gin's wrappers, a
-direct call of a configurable *function* takes a parsed config's bindings: registration
-puts gin's wrapper in the function's place (`trax.models.TransformerLM()`,
-`trax.data.make_inputs()`, `lr_schedules.multifactor()`, `trainer_lib.train(output_dir)`).
-Classes stay plain classes (`tl.Dense`, `trax.optimizers.Adam`; Trax 1.4 swapped in gin
-subclasses): a direct call takes its arguments only, while `@trax.layers.Dense` in a config
-gets the bindings. Either way the layers built describe themselves with `config()`.
+direct call of a configurable function of `trax.models`, `trax.data`, `lr_schedules` or
+`trainer_lib` takes a parsed config's bindings: registration puts gin's wrapper in the
+function's place (`trax.models.TransformerLM()`, `trax.data.make_inputs()`,
+`lr_schedules.multifactor()`, `trainer_lib.train(output_dir)`). Layers and optimizers stay
+plain (`tl.Relu`, `tl.Dense`, `trax.optimizers.Adam`; Trax 1.4 wrapped a few of them): a
+direct call takes its arguments only, `@trax.layers.Relu` in a config gets the bindings,
+and `tl.build_record(layer)` names the very function or class. Either way the layers
+built describe themselves with `config()`.
 
 Names: `trax.layers.<Layer>`, `trax.models.<Model>`, `trax.optimizers.<Optimizer>`,
 `trax.data.<function>` (all of `trax.data`, including what Trax kept in `tf_inputs`; write
@@ -88,7 +90,7 @@ def register() -> None:
       if registered:
         # A layer built with `rnn_cell=@trax.layers.GRUCell` describes it as GRUCell.
         config_lib.register_alias(wrapper, registered)
-      if inspect.isfunction(obj):
+      if inspect.isfunction(obj) and module != 'trax.layers':
         _put_in_place(obj, wrapper)
   _registered = True
 

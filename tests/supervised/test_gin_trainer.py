@@ -189,5 +189,6 @@ def test_direct_calls_of_configurable_functions_take_the_bindings():
   gin.clear_config()
   assert [l.name for l in tl.from_config(model.config()).sublayers][-1] == 'Dense_7'
   assert [l.name for l in trax.models.MLP().sublayers][-1] == 'Dense_64'  # The default widths.
-  # Classes stay classes: a direct call takes its own arguments only.
+  # Layers stay plain: a direct call takes its own arguments only.
   assert isinstance(tl.Dense(3), tl.Dense)
+  assert tl.build_record(tl.Relu())[0] is tl.Relu
