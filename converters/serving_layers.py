@@ -61,11 +61,16 @@ class ServingBatchNorm(tl.BatchNorm):
       per_channel = lambda v: tf.reshape(tf.convert_to_tensor(v), [-1])
       scale = per_channel(gamma) if self._scale else tf.ones_like(per_channel(var))
       offset = per_channel(beta) if self._center else tf.zeros_like(per_channel(var))
+      mean = per_channel(mean)
+      conv_bias = _conv_and_bias(x)
+      if conv_bias is not None:  # Normalize conv(x) + b as conv(x) with mean - b.
+        x, bias = conv_bias
+        mean = mean - tf.reshape(bias, [-1])
       y, _, _ = tf.compat.v1.nn.fused_batch_norm(
         x,
         scale,
         offset,
-        per_channel(mean),
+        mean,
         per_channel(var),
         epsilon=self._epsilon,
         is_training=False,
@@ -89,6 +94,29 @@ def _fuses_on_tensorflow(x: Any, statistics: Any) -> bool:
     and tuple(statistics.shape) in ((channels,), (1, 1, 1, channels))
     and x.dtype == statistics.dtype == 'float32'
   )
+
+
+def _conv_and_bias(x: Any) -> 'tuple | None':
+  """`(conv, bias)` if the graph tensor `x` is `conv + bias`: an NHWC Conv2D's output plus
+  a per-channel bias (`tl.Conv`'s forward); else None.
+
+  Grappler fuses a Conv2D whose output goes straight into FusedBatchNormV3 (and a ReLU
+  after it) into one convolution kernel, but not through the bias add between them.
+  """
+  op = getattr(x, 'op', None) if hasattr(x, 'graph') else None  # Eager tensors: no graph.
+  if op is None or op.type not in ('AddV2', 'Add', 'BiasAdd') or len(op.inputs) != 2:
+    return None
+  for conv, bias in (tuple(op.inputs), tuple(reversed(op.inputs))):
+    per_channel = bias.shape.is_fully_defined() and bias.shape.num_elements() == x.shape[-1]
+    if (
+      conv.op.type == 'Conv2D'
+      and conv.op.get_attr('data_format') == b'NHWC'
+      and per_channel
+      and all(d == 1 for d in bias.shape[:-1])
+      and bias.dtype == conv.dtype
+    ):
+      return conv, bias
+  return None
 
 
 def serving_state(layer: tl.Layer, state: Any) -> Any:
