@@ -58,14 +58,14 @@ class ServingBatchNorm(tl.BatchNorm):
     if _fuses_on_tensorflow(x, var):
       import tensorflow as tf
 
-      per_channel = lambda v: tf.reshape(tf.convert_to_tensor(v), [-1])
+      per_channel = lambda v: _flat(tf.convert_to_tensor(v))
       scale = per_channel(gamma) if self._scale else tf.ones_like(per_channel(var))
       offset = per_channel(beta) if self._center else tf.zeros_like(per_channel(var))
       mean = per_channel(mean)
       conv_bias = _conv_and_bias(x)
       if conv_bias is not None:  # Normalize conv(x) + b as conv(x) with mean - b.
         x, bias = conv_bias
-        mean = mean - tf.reshape(bias, [-1])
+        mean = mean - _flat(bias)
       y, _, _ = tf.compat.v1.nn.fused_batch_norm(
         x,
         scale,
@@ -94,6 +94,13 @@ def _fuses_on_tensorflow(x: Any, statistics: Any) -> bool:
     and tuple(statistics.shape) in ((channels,), (1, 1, 1, channels))
     and x.dtype == statistics.dtype == 'float32'
   )
+
+
+def _flat(v: Any) -> Any:
+  """`v` as a vector; one Reshape op only if it is not one already (Grappler keeps them)."""
+  import tensorflow as tf
+
+  return v if v.shape.rank == 1 else tf.reshape(v, [-1])
 
 
 def _conv_and_bias(x: Any) -> 'tuple | None':
