@@ -111,4 +111,5 @@ def test_conv_batch_norm_relu_serve_as_one_fused_convolution(tmp_path):
   np.testing.assert_allclose(y, helpers.jax_outputs(model, x), rtol=1e-5, atol=1e-5)
   convs = [fused for op, fused in ops if 'Conv2D' in op]
   assert convs == [['FusedBatchNorm', 'Relu']], ops
+  assert [fused for op, fused in ops if 'MatMul' in op] == [['BiasAdd']], ops
   assert not [op for op, _ in ops if 'BatchNorm' in op or op == 'Relu'], ops
