@@ -21,6 +21,7 @@ the functions, not their modules of the same name, are the package's attributes.
 """
 
 import importlib
+from typing import TYPE_CHECKING
 
 from converters.from_keras import conversion_report
 from converters.from_keras import from_keras
@@ -41,7 +42,39 @@ _PUBLIC = {
   'verify_export': 'converters.check_export',
 }
 
-__all__ = sorted([*_PUBLIC, 'conversion_report', 'from_keras', 'to_keras', 'trax1'])
+__all__ = [  # Written out for type checkers; tests/converters/test_package.py checks it.
+  'ExportError',
+  'ExportVerificationError',
+  'SavedModelExport',
+  'SavedModelOptions',
+  'TFLiteExport',
+  'TFLiteOptions',
+  'UnsupportedLayerError',
+  'UnsupportedOpsError',
+  'VerificationReport',
+  'conversion_report',
+  'from_keras',
+  'to_keras',
+  'to_saved_model',
+  'to_tflite',
+  'trax1',
+  'verify_export',
+]
+
+if TYPE_CHECKING:  # What `__getattr__` imports on first use, for type checkers and IDEs.
+  from converters import trax1
+  from converters.check_export import verify_export
+  from converters.errors import ExportError
+  from converters.errors import ExportVerificationError
+  from converters.errors import UnsupportedLayerError
+  from converters.errors import UnsupportedOpsError
+  from converters.export_options import SavedModelOptions
+  from converters.export_options import TFLiteOptions
+  from converters.saved_model import SavedModelExport
+  from converters.saved_model import to_saved_model
+  from converters.tflite import TFLiteExport
+  from converters.tflite import to_tflite
+  from converters.verify import VerificationReport
 
 
 def __getattr__(name: str):

@@ -25,7 +25,8 @@ import numpy as np
 from trax import fastmath
 from trax import shapes
 import trax.layers as tl
-from trax.supervised import checkpoints
+from trax.checkpoint_files import checkpoints
+from trax.layers import files
 from trax.supervised import resume
 from converters import serving_layers
 from converters import signatures
@@ -173,7 +174,7 @@ def from_layer(
       )
     layer.init(probe)
   weights, state = layer.weights, layer.state
-  config = checkpoints.describe_layer(layer)
+  config = files.describe_layer(layer)
   if config is None:
     log.warning(
       '%s cannot describe itself with config(), so it is exported as built '

@@ -1,6 +1,6 @@
 """Trax 1.x checkpoints: list what they hold, convert them to our format.
 
-Both Trax 1.x layouts are read by `trax.supervised.trax1_checkpoints`, through a
+Both Trax 1.x layouts are read by `trax.checkpoint_files.trax1_checkpoints`, through a
 restricted unpickler (numpy arrays, `ShapeDtype`, `History` and plain containers only): a
 crafted file cannot run code. Nothing here builds a model unless asked to check the
 arrays against one.
@@ -13,8 +13,8 @@ import numpy as np
 import trax.layers as tl
 from trax import fastmath
 from trax import shapes
-from trax.supervised import checkpoints
-from trax.supervised import trax1_checkpoints
+from trax.checkpoint_files import checkpoints
+from trax.checkpoint_files import trax1_checkpoints
 from converters import signatures as signatures_lib
 from converters import sources
 from converters.errors import ExportError
@@ -24,11 +24,11 @@ def describe(path: str) -> dict:
   """What a checkpoint (Trax 1.x or ours) holds, without building a model.
 
   Returns:
-    `trax1_checkpoints.describe`'s dict (format, step, weight and state shapes, optimizer
+    `checkpoints.describe`'s dict (format, step, weight and state shapes, optimizer
     slots, history metrics, input signature, model config) plus `n_parameters` and
     `n_bytes` of the weights.
   """
-  info = trax1_checkpoints.describe(path)
+  info = checkpoints.describe(path)
   sizes = [int(np.prod(shape)) for shape, _ in info['weights']]
   info['n_parameters'] = sum(sizes)
   info['n_bytes'] = sum(

@@ -10,7 +10,7 @@ import pytest
 from trax import atomic_files
 from trax import shapes
 import trax.layers as tl
-from trax.supervised import checkpoints
+from trax.checkpoint_files import checkpoints
 
 
 @pytest.fixture

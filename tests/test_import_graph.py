@@ -2,9 +2,10 @@
 
 Layers, bottom to top (a module may import its own layer and those below):
 
-0. `trax.shapes`, `trax.file_io`, `trax.atomic_files`, `trax.checkpoint_reading`: shapes
-   and files.
-1. `trax.fastmath`, `trax.sharding`: math on the backends, device meshes.
+0. `trax.shapes`, `trax.file_io`, `trax.atomic_files`, `trax.checkpoint_reading`,
+   `trax.history`: shapes, files, and the training history files hold.
+1. `trax.fastmath`, `trax.sharding`, `trax.checkpoint_files`: math on the backends, device
+   meshes, checkpoint formats (ours and Trax 1.x's).
 2. `trax.layers`: the combinator library.
 3. `trax.optimizers`, `trax.data`.
 4. `trax.models`.
@@ -24,8 +25,11 @@ import pathlib
 REPO = pathlib.Path(__file__).parent.parent
 PACKAGES = ('trax', 'trax_keras', 'converters')
 LAYERS = (
-  (0, ('trax.shapes', 'trax.file_io', 'trax.atomic_files', 'trax.checkpoint_reading')),
-  (1, ('trax.fastmath', 'trax.sharding')),
+  (
+    0,
+    ('trax.shapes', 'trax.file_io', 'trax.atomic_files', 'trax.checkpoint_reading', 'trax.history'),
+  ),
+  (1, ('trax.fastmath', 'trax.sharding', 'trax.checkpoint_files')),
   (2, ('trax.layers',)),
   (3, ('trax.optimizers', 'trax.data')),
   (4, ('trax.models',)),
@@ -34,24 +38,6 @@ LAYERS = (
   (7, ('trax_keras',)),
   (8, ('converters',)),
 )
-# Known exceptions, each with its reason; the list may only shrink. The checkpoint file
-# format (ours and Trax 1.x's, with its restricted unpickler) lives in trax.supervised,
-# while Trax 1.4's API reads files from below: `Layer.save_to_file`/`init_from_file` and
-# the data counters `Loop` writes (`tl.np_from_file` reads with `trax.checkpoint_reading`,
-# the defensive readers, already at layer 0). Moving the format below
-# trax.layers (apart from the layer-aware save/load) removes these edges and the cycle.
-KNOWN_UPWARD = {
-  ('trax.layers.base', 'trax.supervised.checkpoints'),
-  ('trax.data.counters', 'trax.supervised.trax1_checkpoints'),
-}
-KNOWN_CYCLES = [
-  {
-    'trax.layers.base',
-    'trax.layers.flatten',
-    'trax.supervised.checkpoints',
-    'trax.supervised.trax1_checkpoints',
-  },
-]
 
 
 def _modules() -> dict[str, pathlib.Path]:
@@ -143,20 +129,17 @@ def _cycles(edges: dict[str, set[str]]) -> list[set[str]]:
 def test_no_module_imports_a_higher_layer():
   edges = _edges(_modules())
   upward = {(a, b) for a, targets in edges.items() for b in targets if _layer(b) > _layer(a)}
-  assert upward <= KNOWN_UPWARD, f'imports of a higher layer: {sorted(upward - KNOWN_UPWARD)}'
-  assert upward == KNOWN_UPWARD, f'fixed, remove from KNOWN_UPWARD: {KNOWN_UPWARD - upward}'
+  assert not upward, f'imports of a higher layer: {sorted(upward)}'
 
 
 def test_no_import_cycles():
   cycles = _cycles(_edges(_modules()))
-  new = [c for c in cycles if c not in KNOWN_CYCLES]
-  assert not new, f'import cycles: {[sorted(c) for c in new]}'
-  assert len(cycles) == len(KNOWN_CYCLES), 'a known cycle is gone: remove it from the list'
+  assert not cycles, f'import cycles: {[sorted(c) for c in cycles]}'
 
 
 def test_the_graph_reader_sees_lazy_and_relative_imports():
   edges = _edges(_modules())
-  assert 'trax.supervised.checkpoints' in edges['trax.layers.base']  # Inside a method.
+  assert 'trax.checkpoint_files.trax1_checkpoints' in edges['trax.data.counters']  # In a function.
   assert 'trax.fastmath' in edges['trax.layers.core']
   assert _cycles({'a': {'b'}, 'b': {'c'}, 'c': {'a'}, 'd': {'a'}}) == [{'a', 'b', 'c'}]
 

@@ -13,7 +13,7 @@ from trax import file_io
 from trax import optimizers
 from trax import shapes
 from trax.data import tokenizers
-from trax.supervised import checkpoints
+from trax.checkpoint_files import checkpoints
 from trax.supervised import training
 from tests.supervised import helpers
 from tests.supervised import trax14_files

@@ -4,9 +4,13 @@ Trax 1.4 made its layers, models, optimizers, data functions, learning-rate sche
 `trainer_lib.train` configurable with gin, so `.gin` files could say
 `train.model = @trax.models.TransformerLM` and `TransformerLM.d_model = 512`. `import trax`
 calls `register_if_installed()`, which does the same when the `gin` package is importable
-and imports nothing otherwise. Registration wraps nothing in place: `tl.Dense` stays the
-plain class, gin calls it with the bound arguments, and the layers it builds describe
-themselves with `config()` as any other.
+and imports nothing otherwise. As in Trax 1.4, where these names were gin's wrappers, a
+direct call of a configurable *function* takes a parsed config's bindings: registration
+puts gin's wrapper in the function's place (`trax.models.TransformerLM()`,
+`trax.data.make_inputs()`, `lr_schedules.multifactor()`, `trainer_lib.train(output_dir)`).
+Classes stay plain classes (`tl.Dense`, `trax.optimizers.Adam`; Trax 1.4 swapped in gin
+subclasses): a direct call takes its arguments only, while `@trax.layers.Dense` in a config
+gets the bindings. Either way the layers built describe themselves with `config()`.
 
 Names: `trax.layers.<Layer>`, `trax.models.<Model>`, `trax.optimizers.<Optimizer>`,
 `trax.data.<function>` (all of `trax.data`, including what Trax kept in `tf_inputs`; write
@@ -18,6 +22,7 @@ Names: `trax.layers.<Layer>`, `trax.models.<Model>`, `trax.optimizers.<Optimizer
 import functools
 import importlib.util
 import inspect
+import sys
 from typing import Any
 from collections.abc import Iterable
 
@@ -83,11 +88,20 @@ def register() -> None:
       if registered:
         # A layer built with `rnn_cell=@trax.layers.GRUCell` describes it as GRUCell.
         config_lib.register_alias(wrapper, registered)
-  # Trax decorated `train` in place, so `trainer_lib.train(output_dir)` after parsing a
-  # config uses its bindings; the module attribute becomes gin's wrapper here (the only
-  # place trax rebinds a name for gin).
-  trainer_lib.train = gin.get_configurable('trax.supervised.trainer_lib.train')
+      if inspect.isfunction(obj):
+        _put_in_place(obj, wrapper)
   _registered = True
+
+
+def _put_in_place(function: Any, wrapper: Any) -> None:
+  """Puts gin's `wrapper` wherever trax holds `function` (its namespace, its module and the
+  modules that re-export it; Trax 1.4 decorated them in place), so direct calls take the
+  bindings."""
+  for name, module in list(sys.modules.items()):
+    if (name == 'trax' or name.startswith('trax.')) and getattr(
+      module, function.__name__, None
+    ) is function:
+      setattr(module, function.__name__, wrapper)
 
 
 def _as_function(cls: type) -> Any:

@@ -149,13 +149,13 @@ def split_batch(tree: Any, mesh: Mesh) -> Any:
     spec = PartitionSpec(DATA_AXIS) if split else PartitionSpec()  # Scalars take only P().
     return jax.device_put(x, NamedSharding(mesh, spec))
 
-  return jax.tree.map(place, tree)
+  return fastmath.nested_map(place, tree)
 
 
 def replicate(tree: Any, mesh: Mesh) -> Any:
   """`tree`'s arrays copied to every device of `mesh`."""
   replicated = NamedSharding(mesh, PartitionSpec())
-  return jax.tree.map(lambda x: jax.device_put(x, replicated), tree)
+  return fastmath.nested_map(lambda x: jax.device_put(x, replicated), tree)
 
 
 def bytes_per_device(tree: Any) -> dict:

@@ -16,7 +16,8 @@ from converters import export_plan
 from trax import models
 from trax import shapes
 import trax.layers as tl
-from trax.supervised import checkpoints
+from trax.checkpoint_files import checkpoints
+from trax.layers import files
 from tests.converters import helpers
 
 ShapeDtype = shapes.ShapeDtype
@@ -138,7 +139,7 @@ def test_keras_model_mixing_trax_and_keras_layers(tmp_path):
 def test_checkpoint_of_a_loop_is_rebuilt_in_eval_mode(tmp_path):
   signature = ShapeDtype((2, 8, 8, 3))
   trained = helpers.trained_conv_net(signature)
-  checkpoints.save_layer(trained, str(tmp_path / 'run' / 'model.npz'), input_signature=signature)
+  files.save_layer(trained, str(tmp_path / 'run' / 'model.npz'), input_signature=signature)
   result = converters.to_saved_model(str(tmp_path / 'run'), tmp_path / 'serving', verify=False)
   assert 'model.npz' in helpers.record(result.path)['origin']
   assert result.signatures['serving_default']['inputs']['inputs']['shape'] == [None, 8, 8, 3]

@@ -11,8 +11,8 @@ import converters
 from converters import trax1
 from trax import models
 from trax import shapes
-from trax.supervised import checkpoints
-from trax.supervised import trax1_checkpoints
+from trax.checkpoint_files import checkpoints
+from trax.checkpoint_files import trax1_checkpoints
 from tests.converters import helpers
 
 needs_checkpoint = pytest.mark.skipif(

@@ -216,3 +216,22 @@ def test_build_record_names_the_factory_and_its_arguments():
   dense.init(shapes.ShapeDtype(x.shape))
   rebuilt.weights = dense.weights
   np.testing.assert_array_equal(rebuilt(x), dense(x))
+
+
+class _Expects(tl.Layer):
+  """A layer built from a ShapeDtype argument (as shape-checking layers are)."""
+
+  def __init__(self, expected: shapes.ShapeDtype):
+    super().__init__()
+    self.expected = expected
+
+  def forward(self, x):
+    return x
+
+
+def test_shape_dtype_arguments_round_trip_as_shape_dtypes():
+  layer = _Expects(S((None, 3), np.int32))
+  assert layer.config()['args'] == [{'shape_dtype': {'shape': [None, 3], 'dtype': 'int32'}}]
+  rebuilt = _through_json(layer)
+  assert rebuilt.expected == S((None, 3), np.int32)
+  assert rebuilt.config() == layer.config()

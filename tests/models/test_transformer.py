@@ -6,7 +6,7 @@ import pytest
 
 import trax.layers as tl
 from trax import models
-from trax.supervised import trax1_checkpoints
+from trax.checkpoint_files import trax1_checkpoints
 from tests.models import helpers
 
 # The reference model of the Trax 1.x checkpoint in shared/testdata.

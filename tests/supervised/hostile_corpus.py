@@ -29,11 +29,10 @@ import numpy as np
 import trax.layers as tl
 from trax import shapes
 from trax import checkpoint_reading
-from trax.supervised import checkpoints
+from trax.checkpoint_files import checkpoints
 from trax.supervised import history as history_lib
-from trax.supervised import pickled_records
-from trax.supervised import restricted_unpickler
-from trax.supervised import trax1_checkpoints
+from trax.checkpoint_files import pickled_records
+from trax.checkpoint_files import restricted_unpickler
 
 READ_LIMIT = 4 * 2**20  # Bombs expand past this; valid cases stay far below.
 BOMB_BYTES = 32 * 2**20
@@ -417,7 +416,7 @@ def _init_from_file(path: str) -> None:
 
 LOADERS = {
   'read_any': checkpoints.read_any,
-  'describe': trax1_checkpoints.describe,
+  'describe': checkpoints.describe,
   'init_from_file': _init_from_file,
 }
 

@@ -11,7 +11,7 @@ import pytest
 import trax.layers as tl
 from trax import optimizers
 from trax import shapes
-from trax.supervised import checkpoints
+from trax.checkpoint_files import checkpoints
 from trax.supervised import history as history_lib
 from trax.supervised import training
 from tests.supervised import helpers
@@ -274,7 +274,6 @@ def test_compressed_members_and_bad_special_dtypes_are_refused(tmp_path):
 
 def test_describing_a_checkpoint_reads_headers_not_arrays(tmp_path):
   import tracemalloc
-  from trax.supervised import trax1_checkpoints
 
   big = np.zeros((2048, 4096), np.float32)  # 32 MB, of zeros: a gzip side file of 32 KB.
   checkpoints.write(str(tmp_path / 'ours.npz'), checkpoints.Checkpoint(flat_weights=[big]))
@@ -288,7 +287,7 @@ def test_describing_a_checkpoint_reads_headers_not_arrays(tmp_path):
     np.save(f, big)
   for path in (str(tmp_path / 'ours.npz'), trax1_base + '.pkl.gz'):
     tracemalloc.start()
-    description = trax1_checkpoints.describe(path)
+    description = checkpoints.describe(path)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert description['weights'] == [((2048, 4096), 'float32')]

@@ -589,7 +589,7 @@ def test_trax1_transformer_copy_checkpoint_decodes_as_trax_expects():
 
 
 def test_transformer_copy_checkpoint_is_in_trax1_format():
-  from trax.supervised import trax1_checkpoints
+  from trax.checkpoint_files import trax1_checkpoints
 
   d = trax1_checkpoints.load_pickle(str(TRANSFORMER_COPY))
   assert sorted(d) == ['flat_state', 'flat_weights', 'input_signature']

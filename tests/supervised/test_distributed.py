@@ -13,7 +13,7 @@ import os
 import numpy as np
 import pytest
 
-from trax.supervised import checkpoints
+from trax.checkpoint_files import checkpoints
 from tests.supervised import distributed_worker
 from tests.supervised import helpers
 

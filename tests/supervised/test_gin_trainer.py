@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from trax.supervised import checkpoints
+from trax.checkpoint_files import checkpoints
 from tests.data import tfds_fixtures
 
 gin = pytest.importorskip('gin')
@@ -161,3 +161,33 @@ def test_without_gin_nothing_of_gin_is_imported():
   )
   assert result.stdout.strip().endswith('ok'), result.stderr[-2000:]
   assert 'install gin-config' in result.stderr
+
+
+def test_direct_calls_of_configurable_functions_take_the_bindings():
+  import trax
+  import trax.data.inputs
+  import trax.layers as tl
+  from trax.supervised import lr_schedules
+
+  gin.parse_config(
+    [
+      'trax.models.MLP.layer_widths = (7,)',
+      'trax.supervised.lr_schedules.constant.value = 0.25',
+      'trax.data.sine_inputs.batch_size = 3',
+      'trax.data.sine_inputs.length = 8',
+    ]
+  )
+  model = trax.models.MLP()  # As Trax 1.4's wrappers did.
+  assert [layer.name for layer in model.sublayers] == ['Flatten_keep1', 'Dense_7']
+  assert lr_schedules.constant()(5) == 0.25
+  assert next(trax.data.sine_inputs().train_stream(1))[0].shape == (3, 8)
+  # Re-exports too (Trax 1.4's `trax.data.inputs.make_inputs` is defined elsewhere here).
+  assert trax.data.inputs.make_inputs is trax.data.make_inputs
+  assert trax.data.make_inputs.__wrapped__.__module__ == 'trax.data.bundles'
+  # The layers describe what they were built with, so they rebuild without gin.
+  assert model.config() == {'factory': 'MLP', 'kwargs': {'layer_widths': {'tuple': [7]}}}
+  gin.clear_config()
+  assert [l.name for l in tl.from_config(model.config()).sublayers][-1] == 'Dense_7'
+  assert [l.name for l in trax.models.MLP().sublayers][-1] == 'Dense_64'  # The default widths.
+  # Classes stay classes: a direct call takes its own arguments only.
+  assert isinstance(tl.Dense(3), tl.Dense)

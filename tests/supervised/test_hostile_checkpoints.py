@@ -102,7 +102,7 @@ def test_object_dtype_payloads_are_refused_for_what_they_are(results):
 def test_bombs_stop_at_the_limit_without_expanding(tmp_path):
   """In this process too: a lying gzip trailer does not get a bomb decompressed."""
   from trax import checkpoint_reading
-  from trax.supervised import trax1_checkpoints
+  from trax.checkpoint_files import trax1_checkpoints
   import gzip
   import struct
   import resource

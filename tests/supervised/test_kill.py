@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from trax.supervised import checkpoints
+from trax.checkpoint_files import checkpoints
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

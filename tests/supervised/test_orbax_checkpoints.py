@@ -12,7 +12,7 @@ import ml_dtypes
 import numpy as np
 import pytest
 
-from trax.supervised import checkpoints
+from trax.checkpoint_files import checkpoints
 from trax.supervised import history as history_lib
 from trax.supervised import orbax_checkpoints
 

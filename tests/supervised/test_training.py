@@ -189,7 +189,7 @@ def test_non_finite_loss_stops_naming_the_step(tmp_path):
   )
   with pytest.raises(training.NonFiniteLossError, match='at step 7;.*of step 5'):
     loop.run(10)
-  from trax.supervised import checkpoints
+  from trax.checkpoint_files import checkpoints
 
   kept = checkpoints.read(str(tmp_path / 'model.npz'))
   assert kept.step == 5

@@ -7,7 +7,7 @@ import numpy as np
 import trax.layers as tl
 from trax import data
 from trax import optimizers
-from trax.supervised import checkpoints
+from trax.checkpoint_files import checkpoints
 from trax.supervised import training
 from tests.supervised import helpers
 from tests.supervised import trax14_files

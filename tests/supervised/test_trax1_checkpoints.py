@@ -14,9 +14,9 @@ import pytest
 import trax.layers as tl
 from trax import optimizers
 from trax import shapes
-from trax.supervised import checkpoints
+from trax.checkpoint_files import checkpoints
 from trax.supervised import training
-from trax.supervised import trax1_checkpoints
+from trax.checkpoint_files import trax1_checkpoints
 from tests.supervised import helpers
 from tests import shared_data
 
@@ -144,19 +144,19 @@ def test_loop_resumes_from_a_trax1_loop_checkpoint(tmp_path):
 def test_convert_and_describe(tmp_path):
   base = str(tmp_path / 'model')
   _write_trax1_loop_checkpoint(base, [np.ones((3, 2), np.float32)], [], [], step=3)
-  converted = trax1_checkpoints.convert(base + '.pkl.gz', str(tmp_path / 'ours.npz'))
+  converted = checkpoints.convert_trax1(base + '.pkl.gz', str(tmp_path / 'ours.npz'))
   ours = checkpoints.read(str(tmp_path / 'ours.npz'))
   np.testing.assert_array_equal(ours.flat_weights[0], converted.flat_weights[0])
   assert ours.step == 3 and ours.history == converted.history
-  description = trax1_checkpoints.describe(str(tmp_path / 'ours.npz'))
+  description = checkpoints.describe(str(tmp_path / 'ours.npz'))
   assert description['format'] == 'trax-checkpoint'
   assert description['weights'] == [((3, 2), 'float32')]
-  assert trax1_checkpoints.describe(base + '.pkl.gz')['format'] == 'trax1-loop-2021'
+  assert checkpoints.describe(base + '.pkl.gz')['format'] == 'trax1-loop-2021'
 
 
 @pytest.mark.skipif(not os.path.exists(TRAX1_LM), reason=f'{TRAX1_LM} is absent')
 def test_reads_the_trax1_transformer_lm_checkpoint():
-  description = trax1_checkpoints.describe(TRAX1_LM)
+  description = checkpoints.describe(TRAX1_LM)
   assert description['format'] == 'trax1-trainer-2020' and description['step'] == 5100
   weights = description['weights']
   assert len(weights) == 38 and len(description['state']) == 7

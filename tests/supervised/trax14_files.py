@@ -15,7 +15,7 @@ import pickle
 import ml_dtypes
 import numpy as np
 
-from trax.supervised import checkpoints
+from trax.checkpoint_files import checkpoints
 
 
 def write_loop_checkpoint(

@@ -386,6 +386,16 @@ def test_kt_transformer_trains_from_the_notebooks_gin_config(workdir, clean_gin)
     'weights_per_batch_per_core': tl.Serial(tl.Drop(), tl.Drop(), tl.Sum()),
   }
   gin.parse_config(CONFIG)
+  # The notebook's two `if False:` cells, run here: direct calls take the gin bindings.
+  inputs = trax.data.inputs.make_inputs()
+  train_stream = inputs.train_stream(trax.fastmath.device_count())
+  train_eval_stream = inputs.train_eval_stream(trax.fastmath.device_count())
+  b = next(train_stream)
+  model = KTTransformer()
+  model.init(trax.shapes.signature(b))
+  outs = model(b)
+  assert len(b) == 8 and next(train_eval_stream)[0].shape[0] == 4
+  assert outs[0].shape == b[4].shape + (3,)  # Logits over the 3 answers of each position.
   output_dir = str(workdir / 'model_runs' / '00')
 
   loop = trax.supervised.trainer_lib.train(output_dir, metrics=metrics)
@@ -407,5 +417,3 @@ def test_kt_transformer_trains_from_the_notebooks_gin_config(workdir, clean_gin)
   assert float(RocAucScore()((scores, truth, weight))) == pytest.approx(1.0, abs=0.01)
   assert float(RocAucScore()((scores, 3 - truth, weight))) == pytest.approx(0.0, abs=0.01)
   assert (workdir / 'model_runs' / '00' / 'model.npz').exists()  # trax's default format.
-  # The notebook's `if False:` cells (not run there) call `make_inputs()` and
-  # `KTTransformer()` without arguments, relying on gin bindings: see the README.

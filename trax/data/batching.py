@@ -119,8 +119,9 @@ def pad_to_max_dims(
         target.append(_next_power_of_2(d))
       else:
         target.append(max(d, boundary))
-  padded = [
-    np.pad(t, [(0, n - s) for n, s in zip(target, t.shape)]) if ndim else t for t in tensors
+  padded = [  # np.pad costs ~15 us even when it pads nothing; np.stack copies anyway.
+    np.pad(t, [(0, n - s) for n, s in zip(target, t.shape)]) if t.shape != tuple(target) else t
+    for t in tensors
   ]
   return np.stack(padded)
 

@@ -71,7 +71,7 @@ def load_data_counters(output_dir: str, host_id: 'int | None' = None) -> None:
   if not file_io.exists(path):
     _log.info('No data counters to load at %s.', path)
     return
-  from trax.supervised import trax1_checkpoints
+  from trax.checkpoint_files import trax1_checkpoints
 
   try:
     with file_io.open_file(path, 'rb') as f:

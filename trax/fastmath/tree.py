@@ -1,9 +1,9 @@
-"""Nested-structure utilities with Trax 1.x semantics.
+"""Nested-structure utilities with Trax 1.x semantics: trax's one tree API.
 
-Trees are nested tuples, lists and dicts; everything else is a leaf. Dicts are walked in
-sorted key order. This order defines the flat weight order of Trax 1.x checkpoints, which is
-why these are plain Python rather than `jax.tree_util` (which also descends into registered
-pytree classes).
+Trees are nested tuples (namedtuples keep their type), lists and dicts; everything else is
+a leaf. Dicts are walked in sorted key order. This order defines the flat weight order of
+Trax 1.x checkpoints, which is why these are plain Python rather than `jax.tree_util`
+(which also descends into registered pytree classes).
 """
 
 from typing import Any
@@ -27,7 +27,7 @@ def tree_leaves(tree: Any, ignore_nones: bool = True) -> list:
 
 
 def tree_unflatten(
-  flat: 'list | tuple', tree: Any, copy_from_tree: 'list | None' = None
+  flat: 'list | tuple', tree: Any, copy_from_tree: 'list | None' = None, ignore_nones: bool = False
 ) -> tuple[Any, list]:
   """Fills the structure of `tree` with leaves taken from the front of `flat`.
 
@@ -36,6 +36,8 @@ def tree_unflatten(
     tree: the structure to fill; its own leaves are only placeholders.
     copy_from_tree: subtrees of `tree` equal to one of these are kept as they are and take
       no leaves from `flat` (Trax 1.x uses this for cache markers).
+    ignore_nones: `None`s in `tree` stay `None` and take no leaves (the inverse of
+      `tree_leaves`); otherwise they are leaves like any other (of `tree_flatten`).
 
   Returns:
     `(new_tree, rest)`: the filled structure and the leaves left over.
@@ -46,16 +48,18 @@ def tree_unflatten(
     and any(tree == c for c in copy_from_tree)
   ):
     return tree, list(flat)
+  if tree is None and ignore_nones:
+    return None, list(flat)
   if isinstance(tree, (list, tuple)):
     new_tree, rest = [], list(flat)
     for subtree in tree:
-      new_subtree, rest = tree_unflatten(rest, subtree, copy_from_tree)
+      new_subtree, rest = tree_unflatten(rest, subtree, copy_from_tree, ignore_nones)
       new_tree.append(new_subtree)
-    return (tuple(new_tree) if isinstance(tree, tuple) else new_tree), rest
+    return (_like(tree, new_tree) if isinstance(tree, tuple) else new_tree), rest
   if isinstance(tree, dict):
     new_tree, rest = {}, list(flat)
     for key in sorted(tree):
-      new_tree[key], rest = tree_unflatten(rest, tree[key], copy_from_tree)
+      new_tree[key], rest = tree_unflatten(rest, tree[key], copy_from_tree, ignore_nones)
     return new_tree, rest
   if not flat:
     raise ValueError('tree_unflatten: ran out of leaves while filling the tree.')
@@ -65,8 +69,8 @@ def tree_unflatten(
 def nested_map(f: Callable, obj: Any, level: int = 0, ignore_nones: bool = True) -> Any:
   """Maps `f` over the leaves of `obj` (or over subtrees `level` levels above the leaves).
 
-  Tuples stay tuples, lists stay lists, dicts stay dicts; `None` stays `None` when
-  `ignore_nones` is set.
+  Tuples (and namedtuples) stay tuples, lists stay lists, dicts stay dicts; `None` stays
+  `None` when `ignore_nones` is set.
   """
   if obj is None and ignore_nones:
     return None
@@ -75,7 +79,7 @@ def nested_map(f: Callable, obj: Any, level: int = 0, ignore_nones: bool = True)
   if isinstance(obj, list):
     return [nested_map(f, x, level, ignore_nones) for x in obj]
   if isinstance(obj, tuple):
-    return tuple(nested_map(f, x, level, ignore_nones) for x in obj)
+    return _like(obj, [nested_map(f, x, level, ignore_nones) for x in obj])
   if isinstance(obj, dict):
     return {k: nested_map(f, v, level, ignore_nones) for k, v in obj.items()}
   return f(obj)
@@ -86,7 +90,7 @@ def nested_map_multiarg(f: Callable, *objs: Any, ignore_nones: bool = True) -> A
   first = objs[0]
   if isinstance(first, (list, tuple)):
     mapped = [nested_map_multiarg(f, *xs, ignore_nones=ignore_nones) for xs in zip(*objs)]
-    return mapped if isinstance(first, list) else tuple(mapped)
+    return mapped if isinstance(first, list) else _like(first, mapped)
   if isinstance(first, dict):
     return {
       k: nested_map_multiarg(f, *(o[k] for o in objs), ignore_nones=ignore_nones) for k in first
@@ -141,3 +145,8 @@ def _tree_depth(obj: Any) -> int:
   if isinstance(obj, dict):
     return 1 + max((_tree_depth(x) for x in obj.values()), default=0)
   return 0
+
+
+def _like(like: tuple, items: list) -> tuple:
+  """`items` as a tuple of the type of `like` (a namedtuple stays one)."""
+  return type(like)(*items) if hasattr(like, '_fields') else tuple(items)

@@ -18,11 +18,10 @@ layers implement two methods and read their parameters from `self.weights`/`self
 calls `forward`, reads the new state, and (at the outermost call) puts everything back
 (`pure_call.py`). A layer with `has_backward` gets its gradients from `backward`.
 
-Sharing: a layer instance used twice shares its weights. `init` returns the cache markers
-`GET_WEIGHTS_FROM_CACHE`/`GET_STATE_FROM_CACHE` for the second use; they flatten to nothing,
-which keeps Trax 1.x's flat weight order. Within one outermost `pure_fn` the first use
-installs its (traced) weights on the shared instance and the second use reads them from
-there, so gradients reach the shared weights from both uses.
+Sharing: a layer instance used twice shares its weights; its second use holds a cache
+marker (`sharing.py`). Within one outermost `pure_fn` the first use installs its (traced)
+weights on the shared instance and the second use reads them from there, so gradients
+reach the shared weights from both uses.
 
 Initialization always runs on the jax backend (weights are jax arrays); `pure_fn` runs on
 whichever `fastmath` backend is selected.
@@ -40,22 +39,20 @@ from trax import fastmath
 from trax import shapes
 from trax.layers import checks
 from trax.layers import config as config_lib
+from trax.layers import files
 from trax.layers import pure_call
+from trax.layers import sharing
 from trax.layers import stack
 from trax.layers.errors import creation_site
 from trax.layers.errors import reraised_as_layer_error
-
-EMPTY_WEIGHTS = ()
-EMPTY_STATE = ()
-GET_WEIGHTS_FROM_CACHE = {'__marker_for_cached_weights_': ()}
-GET_STATE_FROM_CACHE = {'__marker_for_cached_state_': ()}
+from trax.layers.sharing import EMPTY_STATE as EMPTY_STATE
+from trax.layers.sharing import EMPTY_WEIGHTS as EMPTY_WEIGHTS
+from trax.layers.sharing import GET_STATE_FROM_CACHE as GET_STATE_FROM_CACHE
+from trax.layers.sharing import GET_WEIGHTS_FROM_CACHE as GET_WEIGHTS_FROM_CACHE
+from trax.layers.sharing import is_cache_marker as is_cache_marker
 
 # The documented default rng of a fresh layer: jax.random.PRNGKey(0).
 DEFAULT_RNG = np.zeros(2, np.uint32)
-
-
-def is_cache_marker(x: Any) -> bool:
-  return isinstance(x, dict) and (x == GET_WEIGHTS_FROM_CACHE or x == GET_STATE_FROM_CACHE)
 
 
 class Layer:
@@ -74,8 +71,13 @@ class Layer:
       cls.__init__ = config_lib.recording_init(cls.__init__)
     config_lib.register_name(cls)
 
-  def __init__(self, n_in: int = 1, n_out: int = 1, name: 'str | None' = None,
-               sublayers_to_print: 'list | None' = None):
+  def __init__(
+    self,
+    n_in: int = 1,
+    n_out: int = 1,
+    name: 'str | None' = None,
+    sublayers_to_print: 'list | None' = None,
+  ):
     self._n_in = n_in
     self._n_out = n_out
     self._name = name or type(self).__name__
@@ -95,8 +97,7 @@ class Layer:
       name += f'_in{self._n_in}'
     if self._n_out != 1:
       name += f'_out{self._n_out}'
-    sublayers = (self.sublayers if self._sublayers_to_print is None
-                 else self._sublayers_to_print)
+    sublayers = self.sublayers if self._sublayers_to_print is None else self._sublayers_to_print
     if not sublayers:
       return name
     body = '\n'.join(repr(layer) for layer in sublayers)
@@ -143,46 +144,23 @@ class Layer:
 
   @property
   def weights(self) -> Any:
-    return self._gather('weights')
+    return sharing.gather(self._weights, self._sublayers, 'weights')
 
   @weights.setter
   def weights(self, weights: Any) -> None:
-    self._weights = self._distribute(weights, 'weights', GET_WEIGHTS_FROM_CACHE)
+    self._weights = sharing.distribute(
+      weights, self._weights, self._sublayers, 'weights', GET_WEIGHTS_FROM_CACHE, self._name
+    )
 
   @property
   def state(self) -> Any:
-    return self._gather('state')
+    return sharing.gather(self._state, self._sublayers, 'state')
 
   @state.setter
   def state(self, state: Any) -> None:
-    self._state = self._distribute(state, 'state', GET_STATE_FROM_CACHE)
-
-  def _gather(self, attribute: str) -> Any:
-    own = getattr(self, '_' + attribute)
-    if not self._sublayers:
-      return own
-    return tuple(getattr(layer, attribute) if mark is None else mark
-                 for layer, mark in zip(self._sublayers, own))
-
-  def _distribute(self, values: Any, attribute: str, marker: dict) -> Any:
-    """Hands `values` to the sublayers; returns what this layer itself keeps."""
-    if isinstance(values, dict) and values == marker:
-      return getattr(self, '_' + attribute)
-    if not self._sublayers:
-      return values
-    if not isinstance(values, (tuple, list)) or len(values) != len(self._sublayers):
-      got = f'{len(values)} entries' if isinstance(values, (tuple, list)) else repr(values)
-      raise ValueError(f'{self._name} has {len(self._sublayers)} sublayers, so its '
-                       f'{attribute} must be a tuple of {len(self._sublayers)} entries; got '
-                       f'{got:.200}.')
-    marks = []
-    for layer, value in zip(self._sublayers, values):
-      if isinstance(value, dict) and value == marker:
-        marks.append(value)
-      else:
-        setattr(layer, attribute, value)
-        marks.append(None)
-    return tuple(marks)
+    self._state = sharing.distribute(
+      state, self._state, self._sublayers, 'state', GET_STATE_FROM_CACHE, self._name
+    )
 
   @property
   def rng(self) -> Any:
@@ -214,8 +192,9 @@ class Layer:
     """
     return False
 
-  def backward(self, inputs: Any, output: Any, grad: Any, weights: Any, state: Any,
-               new_state: Any, rng: Any) -> tuple[Any, Any]:
+  def backward(
+    self, inputs: Any, output: Any, grad: Any, weights: Any, state: Any, new_state: Any, rng: Any
+  ) -> tuple[Any, Any]:
     """The custom backward pass: `(gradient of inputs, gradient of weights)`.
 
     Args:
@@ -225,8 +204,7 @@ class Layer:
     """
     raise NotImplementedError(f'{type(self).__name__} has has_backward but no backward().')
 
-  def init(self, input_signature: Any, rng: Any = None,
-           use_cache: bool = False) -> tuple[Any, Any]:
+  def init(self, input_signature: Any, rng: Any = None, use_cache: bool = False) -> tuple[Any, Any]:
     """Initializes weights and state for inputs described by `input_signature`.
 
     Args:
@@ -265,12 +243,17 @@ class Layer:
 
   def output_signature(self, input_signature: Any) -> Any:
     """`ShapeDtype`s of the outputs for inputs of `input_signature` (computes nothing)."""
+
     def call(x, weights, state, rng):
       return self.pure_fn(x, weights, state, rng)[0]
+
     with fastmath.use_backend('jax'):
       return fastmath.abstract_eval(call)(
-          input_signature, pure_call.signature_or_marker(self.weights),
-          pure_call.signature_or_marker(self.state), shapes.ShapeDtype((2,), np.uint32))
+        input_signature,
+        pure_call.signature_or_marker(self.weights),
+        pure_call.signature_or_marker(self.state),
+        shapes.ShapeDtype((2,), np.uint32),
+      )
 
   def weights_and_state_signature(self, input_signature: Any) -> tuple[Any, Any]:
     """`ShapeDtype` trees of the weights and state `init` would create (computes nothing)."""
@@ -288,8 +271,9 @@ class Layer:
     """Computes outputs from `inputs` using `self.weights`, `self.state` and `self.rng`."""
     raise NotImplementedError(f'{type(self).__name__} must implement forward().')
 
-  def pure_fn(self, x: Any, weights: Any, state: Any, rng: Any,
-              use_cache: bool = False) -> tuple[Any, Any]:
+  def pure_fn(
+    self, x: Any, weights: Any, state: Any, rng: Any, use_cache: bool = False
+  ) -> tuple[Any, Any]:
     """Runs the layer as a pure function: returns `(outputs, new_state)`.
 
     Args:
@@ -303,16 +287,21 @@ class Layer:
     """
     snapshot = None if use_cache else pure_call.snapshot(self)
     try:
-      with pure_call.observed(self), reraised_as_layer_error(
-          self._name, self._caller, 'pure_fn', x):
+      with (
+        pure_call.observed(self),
+        reraised_as_layer_error(self._name, self._caller, 'pure_fn', x),
+      ):
         inputs, rest = stack.take(x, self._n_in, self._takes_stack(), self._name)
         if not is_cache_marker(weights):
           self.weights = fastmath.widen_floats(weights, inputs)
         if not is_cache_marker(state):
           self.state = fastmath.widen_floats(state, inputs)
         self._rng = rng
-        outputs = (pure_call.forward_with_backward(self, inputs) if self.has_backward
-                   else self.forward(inputs))
+        outputs = (
+          pure_call.forward_with_backward(self, inputs)
+          if self.has_backward
+          else self.forward(inputs)
+        )
         return stack.put(outputs, rest, self._n_out), self.state
     finally:
       if snapshot is not None:
@@ -332,8 +321,11 @@ class Layer:
       rng = fastmath.random.fold_in(self.rng, self._n_calls)
       self._n_calls += 1
     outputs, new_state = self.pure_fn(
-        fastmath.to_backend_arrays(x), self.weights if weights is None else weights,
-        self.state if state is None else state, rng)
+      fastmath.to_backend_arrays(x),
+      self.weights if weights is None else weights,
+      self.state if state is None else state,
+      rng,
+    )
     if not fastmath.is_traced(new_state):
       self.state = new_state
     return outputs
@@ -347,19 +339,18 @@ class Layer:
     except config_lib.ConfigError as e:
       raise config_lib.ConfigError(f'{self._name} (created at {self._caller}): {e}') from None
 
-  def save_to_file(self, file_name: str, weights_only: bool = False,
-                   input_signature: Any = None) -> None:
+  def save_to_file(
+    self, file_name: str, weights_only: bool = False, input_signature: Any = None
+  ) -> None:
     """Saves weights (and state unless `weights_only`) to a trax checkpoint file."""
-    from trax.supervised import checkpoints
-    checkpoints.save_layer(self, file_name, weights_only=weights_only,
-                           input_signature=input_signature)
+    files.save_layer(self, file_name, weights_only=weights_only, input_signature=input_signature)
 
-  def init_from_file(self, file_name: str, weights_only: bool = False,
-                     input_signature: Any = None) -> None:
+  def init_from_file(
+    self, file_name: str, weights_only: bool = False, input_signature: Any = None
+  ) -> None:
     """Loads weights (and state unless `weights_only`) from a trax or Trax 1.x checkpoint."""
-    from trax.supervised import checkpoints
-    checkpoints.load_layer(self, file_name, weights_only=weights_only,
-                           input_signature=input_signature)
+    files.load_layer(self, file_name, weights_only=weights_only, input_signature=input_signature)
+
 
 class PureLayer(Layer):
   """A layer without weights or state, computing `forward_fn(inputs)`."""
@@ -390,8 +381,10 @@ class Fn(Layer):
     if self._n_out == 1:
       return outputs
     if not (isinstance(outputs, (tuple, list)) and len(outputs) == self._n_out):
-      raise ValueError(f'the function of Fn {self._name} must return {self._n_out} outputs, '
-                       f'got {type(outputs).__name__}.')
+      raise ValueError(
+        f'the function of Fn {self._name} must return {self._n_out} outputs, '
+        f'got {type(outputs).__name__}.'
+      )
     return tuple(outputs)
 
 

@@ -9,8 +9,8 @@ registered functions become nested nodes::
                                    {'factory': 'Relu'}]}
 
 A layer instance used twice (shared weights) is written once with an `'id'` and referred
-to later as `{'ref': id}`, so rebuilding restores the sharing. Tuples, dicts, dtypes and
-small arrays are tagged so they come back as they went in.
+to later as `{'ref': id}`, so rebuilding restores the sharing. Tuples, dicts, dtypes,
+`ShapeDtype`s and small arrays are tagged so they come back as they went in.
 
 Only registered names are rebuilt; nothing is imported or evaluated from the config itself,
 so a config from an untrusted `.keras` file or checkpoint cannot run arbitrary code.
@@ -28,6 +28,8 @@ from typing import Any
 from collections.abc import Callable
 
 import numpy as np
+
+from trax import shapes
 
 _REGISTRY: dict[str, Callable] = {}
 _NAMES: dict[int, str] = {}  # id(registered callable) -> registry name
@@ -210,6 +212,8 @@ def _encode(obj: Any, counts: dict[int, int], ids: dict[int, int]) -> Any:
     return {'dtype': np.dtype(getattr(obj, 'as_numpy_dtype', obj)).name}
   if id(obj) in _NAMES:
     return {'fn': _NAMES[id(obj)]}
+  if isinstance(obj, shapes.ShapeDtype):
+    return {'shape_dtype': shapes.signature_to_json(obj)}
   if hasattr(obj, 'shape') and hasattr(obj, 'dtype') and np.size(obj) <= 4096:
     array = np.asarray(obj)
     return {'array': array.tolist(), 'dtype': array.dtype.name}
@@ -270,6 +274,8 @@ def _decode(node: Any, mode: 'str | None', built: dict[int, Any], safe_mode: boo
     return tuple(decode(x) for x in node['tuple'])
   if 'dict' in node:
     return {k: decode(v) for k, v in node['dict'].items()}
+  if 'shape_dtype' in node:
+    return shapes.signature_from_json(node['shape_dtype'])
   if 'array' in node:
     dtype = np.dtype(node['dtype'])
     if safe_mode and dtype.kind not in 'biufc':

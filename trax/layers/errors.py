@@ -82,8 +82,8 @@ def creation_site() -> str:
   """`file:line` a new layer reports as where it was created (its errors name it).
 
   Inside a `builds_layers_for_caller` function, the line that called that function;
-  otherwise the first frame outside trax/layers (combinators and `Layer.__init__` chains
-  are trax's own lines, never the user's).
+  otherwise the first frame outside trax/layers and gin (combinators, `Layer.__init__`
+  chains and gin's wrappers are never the user's lines).
   """
   site = _CREATED_AT.get()
   if site is not None:
@@ -91,7 +91,11 @@ def creation_site() -> str:
   frame = sys._getframe(1)
   while frame is not None:
     file_name = frame.f_code.co_filename
-    if not os.path.abspath(file_name).startswith(_LAYERS_DIR) and 'functools' not in file_name:
+    if not (
+      os.path.abspath(file_name).startswith(_LAYERS_DIR)
+      or 'functools' in file_name
+      or frame.f_globals.get('__name__', '').partition('.')[0] == 'gin'  # gin's wrappers.
+    ):
       return f'{os.path.basename(file_name)}:{frame.f_lineno}'
     frame = frame.f_back
   return 'unknown location'

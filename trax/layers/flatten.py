@@ -13,10 +13,10 @@ import numpy as np
 
 from trax import checkpoint_reading
 from trax import fastmath
-from trax.layers.base import EMPTY_STATE
-from trax.layers.base import EMPTY_WEIGHTS
-from trax.layers.base import GET_STATE_FROM_CACHE
-from trax.layers.base import GET_WEIGHTS_FROM_CACHE
+from trax.layers.sharing import EMPTY_STATE
+from trax.layers.sharing import EMPTY_WEIGHTS
+from trax.layers.sharing import GET_STATE_FROM_CACHE
+from trax.layers.sharing import GET_WEIGHTS_FROM_CACHE
 
 __all__ = ['flatten_weights_and_state', 'unflatten_weights_and_state', 'np_to_file', 'np_from_file']
 

@@ -30,7 +30,6 @@ from typing import Any, NamedTuple
 from collections.abc import Callable
 import weakref
 
-import jax
 from jax import lax
 import jax.numpy as jnp
 import numpy as np
@@ -230,7 +229,7 @@ def _doubled_axis(one: tuple, two: tuple) -> 'int | None':
 def tile_state(state: Any, batch_axes: tuple, batch_size: int, n_beams: int) -> Any:
   """`state` for `B` rows repeated for `B * K` rows: row `b` becomes rows `b*K .. b*K+K-1`.
 
-  `batch_axes` has one entry per leaf of `state` (in `jax.tree.leaves` order): the axis
+  `batch_axes` has one entry per leaf of `state` (in `fastmath.tree_leaves` order): the axis
   along which the rows lie, in blocks (an axis of size `B * r` holds `r` entries per row,
   as attention caches hold one entry per head), or `None` for a leaf shared by all rows.
   """
@@ -253,14 +252,13 @@ def gather_state(state: Any, batch_axes: tuple, rows: Any) -> Any:
 
 
 def _map_rows(fn: Callable, state: Any, batch_axes: tuple) -> Any:
-  leaves, tree = jax.tree.flatten(state)
+  leaves = fastmath.tree_leaves(state)
   if len(leaves) != len(batch_axes):
     raise ValueError(
       f'the state has {len(leaves)} arrays but {len(batch_axes)} batch axes were given.'
     )
-  return jax.tree.unflatten(
-    tree, [x if axis is None else fn(x, axis) for x, axis in zip(leaves, batch_axes)]
-  )
+  mapped = [x if axis is None else fn(x, axis) for x, axis in zip(leaves, batch_axes)]
+  return fastmath.tree_unflatten(mapped, state, ignore_nones=True)[0]
 
 
 def _blocks(x: Any, axis: int, n_rows: int) -> Any:

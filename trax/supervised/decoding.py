@@ -32,13 +32,11 @@ Differences from Trax 1.x:
 Decoding runs on the jax backend and imports jax directly, as `tl.Accelerate` does.
 """
 
-import functools
 import itertools
 from typing import Any
 from collections.abc import Iterator
 
 import jax
-from jax import lax
 import jax.numpy as jnp
 import numpy as np
 
@@ -46,22 +44,26 @@ from trax import fastmath
 from trax import shapes
 import trax.layers as tl
 from trax.supervised import beam_search as beam_search_lib
+from trax.supervised import decoding_steps as steps
 
 __all__ = [
-    'autoregressive_sample_stream',
-    'autoregressive_sample',
-    'beam_search',
+  'autoregressive_sample_stream',
+  'autoregressive_sample',
+  'beam_search',
 ]
 
-# Predict and eval modes have no dropout, so the model's rng is never drawn from.
-_MODEL_RNG = np.zeros(2, np.uint32)
 
-
-def autoregressive_sample_stream(model: tl.Layer, inputs: Any = None, batch_size: int = 1,
-                                 temperature: float = 1.0, start_id: Any = 0,
-                                 accelerate: bool = True, eval_mode: bool = False,
-                                 eval_min_length: int = 1,
-                                 rng: Any = None) -> Iterator[np.ndarray]:
+def autoregressive_sample_stream(
+  model: tl.Layer,
+  inputs: Any = None,
+  batch_size: int = 1,
+  temperature: float = 1.0,
+  start_id: Any = 0,
+  accelerate: bool = True,
+  eval_mode: bool = False,
+  eval_min_length: int = 1,
+  rng: Any = None,
+) -> Iterator[np.ndarray]:
   """Yields the next token of `batch_size` sequences, one `(batch_size,)` int32 array a step.
 
   The stream is endless, up to the model's cache length (see the module docstring).
@@ -89,16 +91,25 @@ def autoregressive_sample_stream(model: tl.Layer, inputs: Any = None, batch_size
   encoder_inputs, tokens = _first_tokens(model, inputs, batch_size, start_id)
   temperature, rng = _sampling(temperature, rng)
   if eval_mode:
-    return _eval_stream(model, encoder_inputs, tokens[:, 1:], temperature, rng,
-                        eval_min_length, accelerate)
+    return _eval_stream(
+      model, encoder_inputs, tokens[:, 1:], temperature, rng, eval_min_length, accelerate
+    )
   return _predict_stream(model, encoder_inputs, tokens, temperature, rng, accelerate)
 
 
-def autoregressive_sample(model: tl.Layer, inputs: Any = None, batch_size: int = 1,
-                          temperature: float = 1.0, start_id: Any = 0, eos_id: int = 1,
-                          max_length: int = 100, accelerate: bool = True,
-                          eval_mode: bool = False, eval_min_length: int = 1,
-                          rng: Any = None) -> np.ndarray:
+def autoregressive_sample(
+  model: tl.Layer,
+  inputs: Any = None,
+  batch_size: int = 1,
+  temperature: float = 1.0,
+  start_id: Any = 0,
+  eos_id: int = 1,
+  max_length: int = 100,
+  accelerate: bool = True,
+  eval_mode: bool = False,
+  eval_min_length: int = 1,
+  rng: Any = None,
+) -> np.ndarray:
   """Samples `batch_size` sequences of at most `max_length` tokens.
 
   Decoding stops once every sequence has produced `eos_id` (or after `max_length` tokens).
@@ -128,8 +139,8 @@ def autoregressive_sample(model: tl.Layer, inputs: Any = None, batch_size: int =
     raise ValueError(f'max_length must be at least 1, got {max_length}.')
   if eval_mode or not accelerate:
     stream = autoregressive_sample_stream(
-        model, inputs, batch_size, temperature, start_id, accelerate, eval_mode,
-        eval_min_length, rng)
+      model, inputs, batch_size, temperature, start_id, accelerate, eval_mode, eval_min_length, rng
+    )
     samples, ended = [], np.zeros(batch_size, bool)
     for sample in itertools.islice(stream, max_length):
       samples.append(sample)
@@ -140,19 +151,35 @@ def autoregressive_sample(model: tl.Layer, inputs: Any = None, batch_size: int =
 
   encoder_inputs, tokens = _first_tokens(model, inputs, batch_size, start_id)
   temperature, rng = _sampling(temperature, rng)
-  _check_positions(model, max_length, tokens.shape[1] + max_length - 1,
-                   _max_positions(model))
+  _check_positions(model, max_length, tokens.shape[1] + max_length - 1, _max_positions(model))
   weights, state = _on_device(model)
-  first, state = _predict_step(weights, state, encoder_inputs, tokens, temperature, rng, 0,
-                               model=model)
-  samples, length = _sample_loop(weights, state, encoder_inputs, first, temperature, rng,
-                                 eos_id, model=model, max_length=max_length)
-  return np.asarray(samples)[:, :int(length)]
+  first, state = steps.predict_step(
+    weights, state, encoder_inputs, tokens, temperature, rng, 0, model=model
+  )
+  samples, length = steps.sample_loop(
+    weights,
+    state,
+    encoder_inputs,
+    first,
+    temperature,
+    rng,
+    eos_id,
+    model=model,
+    max_length=max_length,
+  )
+  return np.asarray(samples)[:, : int(length)]
 
 
-def beam_search(model: tl.Layer, inputs: Any = None, batch_size: int = 1, n_beams: int = 2,
-                start_id: Any = 0, eos_id: int = 1, max_length: int = 100,
-                length_penalty: float = 1.0) -> list[tuple[np.ndarray, np.ndarray]]:
+def beam_search(
+  model: tl.Layer,
+  inputs: Any = None,
+  batch_size: int = 1,
+  n_beams: int = 2,
+  start_id: Any = 0,
+  eos_id: int = 1,
+  max_length: int = 100,
+  length_penalty: float = 1.0,
+) -> list[tuple[np.ndarray, np.ndarray]]:
   """The `n_beams` best sequences of each of `batch_size` rows found by beam search.
 
   A beam that produces `eos_id` stops growing and keeps its score. Scores are log-
@@ -180,18 +207,24 @@ def beam_search(model: tl.Layer, inputs: Any = None, batch_size: int = 1, n_beam
       `batch_size` rows, or more positions than the model's cache holds.
   """
   if n_beams < 1 or max_length < 1:
-    raise ValueError(f'n_beams and max_length must be at least 1, got {n_beams} and '
-                     f'{max_length}.')
+    raise ValueError(f'n_beams and max_length must be at least 1, got {n_beams} and {max_length}.')
   encoder_inputs, tokens = _first_tokens(model, inputs, batch_size, start_id)
-  _check_positions(model, max_length, tokens.shape[1] + max_length - 1,
-                   _max_positions(model))
-  batch_axes = (_state_batch_axes(model, encoder_inputs, batch_size) if n_beams > 1
-                else None)
+  _check_positions(model, max_length, tokens.shape[1] + max_length - 1, _max_positions(model))
+  batch_axes = _state_batch_axes(model, encoder_inputs, batch_size) if n_beams > 1 else None
   weights, state = _on_device(model)
-  beam_tokens, scores, n_steps = _beam_search(
-      weights, state, encoder_inputs, tokens, eos_id, model=model, n_beams=n_beams,
-      max_length=max_length, alpha=float(length_penalty), batch_axes=batch_axes)
-  beam_tokens = np.asarray(beam_tokens)[:, :, :int(n_steps)]
+  beam_tokens, scores, n_steps = steps.beam_search(
+    weights,
+    state,
+    encoder_inputs,
+    tokens,
+    eos_id,
+    model=model,
+    n_beams=n_beams,
+    max_length=max_length,
+    alpha=float(length_penalty),
+    batch_axes=batch_axes,
+  )
+  beam_tokens = np.asarray(beam_tokens)[:, :, : int(n_steps)]
   scores = np.asarray(scores)
   return [(beam_tokens[:, k], scores[:, k]) for k in range(n_beams)]
 
@@ -200,29 +233,29 @@ def beam_search(model: tl.Layer, inputs: Any = None, batch_size: int = 1, n_beam
 
 
 def _predict_stream(model, encoder_inputs, tokens, temperature, rng, accelerate):
-  step = _predict_step if accelerate else _predict_step_eager
+  step = steps.predict_step if accelerate else steps.predict_step_eager
   limit = _max_positions(model)
   weights, state = _on_device(model)
   if encoder_inputs is not None:
     encoder_inputs = jax.device_put(encoder_inputs)  # Once, not at every step.
   positions = tokens.shape[1]
   _check_positions(model, 1, positions, limit)
-  sample, state = step(weights, state, encoder_inputs, tokens, temperature, rng, 0,
-                       model=model)
+  sample, state = step(weights, state, encoder_inputs, tokens, temperature, rng, 0, model=model)
   for i in itertools.count(1):
     positions += 1
     # Token i is dispatched before token i - 1 is handed out, so the device computes it
     # while the host copies and the consumer works (dispatch is asynchronous).
     fits = limit is None or positions <= limit
-    ahead = fits and step(weights, state, encoder_inputs, sample[:, None], temperature, rng,
-                          i, model=model)
+    ahead = fits and step(
+      weights, state, encoder_inputs, sample[:, None], temperature, rng, i, model=model
+    )
     yield np.asarray(sample)
     _check_positions(model, i + 1, positions, limit)
     sample, state = ahead
 
 
 def _eval_stream(model, encoder_inputs, prefix, temperature, rng, min_length, accelerate):
-  step = _eval_step if accelerate else _eval_step_eager
+  step = steps.eval_step if accelerate else steps.eval_step_eager
   limit = _max_positions(model)
   weights, state = model.weights, model.state
   if encoder_inputs is not None:
@@ -234,99 +267,11 @@ def _eval_stream(model, encoder_inputs, prefix, temperature, rng, min_length, ac
     if limit is not None:
       padded_length = min(padded_length, limit)
     padded = np.pad(prefix, ((0, 0), (0, padded_length - length)))
-    sample = np.asarray(step(weights, state, encoder_inputs, padded, length, temperature,
-                             rng, i, model=model))
+    sample = np.asarray(
+      step(weights, state, encoder_inputs, padded, length, temperature, rng, i, model=model)
+    )
     yield sample
     prefix = np.concatenate([prefix, sample[:, None]], axis=1)
-
-
-# Compiled steps. The model is a static argument: one trace per model and input shape.
-
-
-def _next_log_probs(model, weights, state, encoder_inputs, tokens, position=-1):
-  """Log-probabilities `(B, V)` of the token after `tokens[:, position]`, and new state."""
-  x = tokens if encoder_inputs is None else (encoder_inputs, tokens)
-  outputs, state = model.pure_fn(x, weights, state, _MODEL_RNG)
-  logits = outputs[0] if isinstance(outputs, (tuple, list)) else outputs
-  logits = lax.dynamic_index_in_dim(logits, position % logits.shape[1], axis=1,
-                                    keepdims=False)
-  return tl.log_softmax(logits.astype(jnp.float32)), state
-
-
-def _sample(log_probs, temperature, rng, i):
-  """Token `i` of the sequences: drawn with key `fold_in(rng, i)`, or the most likely one
-  at temperature 0."""
-  # One compiled program serves every temperature; only the chosen branch runs.
-  return lax.cond(
-      temperature > 0,
-      lambda: tl.logsoftmax_sample(log_probs, temperature, fastmath.random.fold_in(rng, i)),
-      lambda: jnp.argmax(log_probs, axis=-1)).astype(jnp.int32)
-
-
-def _predict_step_eager(weights, state, encoder_inputs, tokens, temperature, rng, i, *,
-                        model):
-  log_probs, state = _next_log_probs(model, weights, state, encoder_inputs, tokens)
-  return _sample(log_probs, temperature, rng, i), state
-
-
-def _eval_step_eager(weights, state, encoder_inputs, tokens, length, temperature, rng, i, *,
-                     model):
-  log_probs, _ = _next_log_probs(model, weights, state, encoder_inputs, tokens, length)
-  return _sample(log_probs, temperature, rng, i)
-
-
-_predict_step = jax.jit(_predict_step_eager, static_argnames=('model',),
-                        donate_argnames=('state',))
-_eval_step = jax.jit(_eval_step_eager, static_argnames=('model',))
-
-
-@functools.partial(jax.jit, static_argnames=('model', 'max_length'))
-def _sample_loop(weights, state, encoder_inputs, first, temperature, rng, eos_id, *, model,
-                 max_length):
-  """Tokens `1 .. max_length - 1` after `first`, in one loop: `(samples, length)`."""
-  samples = jnp.zeros((first.shape[0], max_length), jnp.int32).at[:, 0].set(first)
-
-  def decoding(carry):
-    i, _, _, _, ended = carry
-    return (i < max_length) & ~jnp.all(ended)
-
-  def decode(carry):
-    i, state, last, samples, ended = carry
-    log_probs, state = _next_log_probs(model, weights, state, encoder_inputs, last[:, None])
-    sample = _sample(log_probs, temperature, rng, i)
-    samples = lax.dynamic_update_index_in_dim(samples, sample, i, axis=1)
-    return i + 1, state, sample, samples, ended | (sample == eos_id)
-
-  length, _, _, samples, _ = lax.while_loop(
-      decoding, decode, (jnp.asarray(1, jnp.int32), state, first, samples, first == eos_id))
-  return samples, length
-
-
-@functools.partial(jax.jit, static_argnames=('model', 'n_beams', 'max_length', 'alpha',
-                                             'batch_axes'))
-def _beam_search(weights, state, encoder_inputs, tokens, eos_id, *, model, n_beams,
-                 max_length, alpha, batch_axes):
-  """`(tokens (B, K, max_length), scores (B, K), n_steps)` of the search.
-
-  `batch_axes` (`beam_search_lib.batch_axes`) holds the batch axes of the state before
-  and after a first call; `None` with one beam.
-  """
-  batch_size = tokens.shape[0]
-  if batch_axes is None:
-    batch_axes = (None, None)
-  else:
-    state = beam_search_lib.tile_state(state, batch_axes[0], batch_size, n_beams)
-  if encoder_inputs is not None:
-    encoder_inputs = jnp.repeat(encoder_inputs, n_beams, axis=0)
-  step = functools.partial(_next_log_probs, model, weights, encoder_inputs=encoder_inputs)
-  log_probs, state = step(state, tokens=jnp.repeat(tokens, n_beams, axis=0))
-  beams, n_steps = beam_search_lib.search(
-      log_probs.reshape(batch_size, n_beams, -1), state,
-      lambda state, tokens: step(state, tokens=tokens),
-      lambda state, rows: beam_search_lib.gather_state(
-          state, batch_axes[1] or (None,) * len(jax.tree.leaves(state)), rows),
-      eos_id, max_length, alpha)
-  return beams.tokens, beam_search_lib.normalized_scores(beams, alpha), n_steps
 
 
 # Arguments, limits and state layout.
@@ -338,21 +283,30 @@ def _first_tokens(model, inputs, batch_size, start_id):
   if start.ndim == 0:
     start = np.full((batch_size, 1), start)
   if start.shape != (batch_size, 1) or not np.issubdtype(start.dtype, np.integer):
-    raise ValueError(f'start_id must be an integer or a ({batch_size}, 1) integer array '
-                     f'(batch_size={batch_size}), got {start_id!r}.')
+    raise ValueError(
+      f'start_id must be an integer or a ({batch_size}, 1) integer array '
+      f'(batch_size={batch_size}), got {start_id!r}.'
+    )
   start = start.astype(np.int32)
   if inputs is not None:
     inputs = np.asarray(inputs)
-    if inputs.ndim != 2 or inputs.shape[0] != batch_size or not np.issubdtype(
-        inputs.dtype, np.integer):
-      raise ValueError(f'inputs must be integer ids of shape ({batch_size}, length) '
-                       f'(batch_size={batch_size}), got {inputs.dtype} {inputs.shape}.')
+    if (
+      inputs.ndim != 2
+      or inputs.shape[0] != batch_size
+      or not np.issubdtype(inputs.dtype, np.integer)
+    ):
+      raise ValueError(
+        f'inputs must be integer ids of shape ({batch_size}, length) '
+        f'(batch_size={batch_size}), got {inputs.dtype} {inputs.shape}.'
+      )
     inputs = inputs.astype(np.int32)
   if model.n_in == 1:
     return None, start if inputs is None else np.concatenate([start, inputs], axis=1)
   if inputs is None:
-    raise ValueError(f'{model.name} takes {model.n_in} inputs (an encoder-decoder): pass '
-                     'the encoder input as inputs=.')
+    raise ValueError(
+      f'{model.name} takes {model.n_in} inputs (an encoder-decoder): pass '
+      'the encoder input as inputs=.'
+    )
   return inputs, start
 
 
@@ -371,8 +325,11 @@ def _on_device(model):
 def _max_positions(model):
   """How many positions `model` can decode: the least `max_positions` of its layers
   (positional encodings, predict-mode attention caches); `None` if none has a limit."""
-  limits = [layer.max_positions for _, layer in model.walk()
-            if getattr(layer, 'max_positions', None) is not None]
+  limits = [
+    layer.max_positions
+    for _, layer in model.walk()
+    if getattr(layer, 'max_positions', None) is not None
+  ]
   return min(limits) if limits else None
 
 
@@ -380,17 +337,20 @@ def _check_positions(model, n_tokens, positions, limit):
   """Raises a ValueError if `n_tokens` tokens need more `positions` than the `limit`."""
   if limit is not None and positions > limit:
     raise ValueError(
-        f'decoding {n_tokens} tokens with {model.name} needs {positions} positions (the '
-        f'start token, the prompt and all tokens fed back), but its caches hold {limit} '
-        f'(its max_len / max_inference_length). Decode fewer tokens or build the model '
-        f'with a larger max_len.')
+      f'decoding {n_tokens} tokens with {model.name} needs {positions} positions (the '
+      f'start token, the prompt and all tokens fed back), but its caches hold {limit} '
+      f'(its max_len / max_inference_length). Decode fewer tokens or build the model '
+      f'with a larger max_len.'
+    )
 
 
 def _state_batch_axes(model, encoder_inputs, batch_size):
   """`beam_search_lib.batch_axes` of the model's state for these inputs."""
+
   def input_signature(batch):
     tokens = shapes.ShapeDtype((batch, 1), np.int32)
     if encoder_inputs is None:
       return tokens
     return shapes.ShapeDtype((batch,) + encoder_inputs.shape[1:], np.int32), tokens
+
   return beam_search_lib.batch_axes(model, input_signature, batch_size)

@@ -24,6 +24,7 @@ from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec
 import numpy as np
 
+from trax import fastmath
 from trax import sharding
 
 
@@ -76,16 +77,13 @@ class Placement:
     """Whether this is process 0, the one that writes npz checkpoints and summaries."""
     return jax.process_index() == 0
 
-  # jax.tree here, not fastmath's tree functions: these trees are jit arguments and
-  # out_shardings, jax pytrees whose nodes (optimizer slots' namedtuples) must keep their type.
-
   def replicate(self, tree: Any) -> Any:
     """Copies of the arrays of `tree` on every device of the mesh (fresh buffers)."""
-    return jax.tree.map(lambda x: self._place(x, self.replicated), tree)
+    return fastmath.nested_map(lambda x: self._place(x, self.replicated), tree)
 
   def weight_shardings(self, tree: Any) -> Any:
     """The sharding of each weight (or slot) of `tree`, by its shape."""
-    return jax.tree.map(lambda x: sharding.weight_sharding(self.mesh, np.shape(x)), tree)
+    return fastmath.nested_map(lambda x: sharding.weight_sharding(self.mesh, np.shape(x)), tree)
 
   def place_weights(self, tree: Any) -> Any:
     """The arrays of `tree` laid out as weights (split over the model axis where they can).
@@ -93,7 +91,7 @@ class Placement:
     Like `replicate`, the arrays are fresh buffers (so a jitted step may donate them
     without deleting arrays the caller still holds).
     """
-    return jax.tree.map(self._place, tree, self.weight_shardings(tree))
+    return fastmath.nested_map_multiarg(self._place, tree, self.weight_shardings(tree))
 
   def shard_batch(self, batch: Any) -> Any:
     """The arrays of `batch` (this process's local batch) split over the data axis.
@@ -116,7 +114,7 @@ class Placement:
         return jax.device_put(x, self.batch_sharded)
       return jax.make_array_from_process_local_data(self.batch_sharded, x)
 
-    return jax.tree.map(place, batch)
+    return fastmath.nested_map(place, batch)
 
   def to_host(self, tree: Any) -> Any:
     """numpy copies of the arrays of `tree`.
@@ -133,7 +131,7 @@ class Placement:
         return np.asarray(x.addressable_data(0) if isinstance(x, jax.Array) else x)
       return np.asarray(multihost_utils.process_allgather(x, tiled=True))
 
-    return jax.tree.map(get, tree)
+    return fastmath.nested_map(get, tree)
 
   def wait_for_all(self, name: str) -> None:
     """Returns once every process has called it with `name` (a barrier)."""

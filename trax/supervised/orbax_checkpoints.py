@@ -28,7 +28,7 @@ import jax
 import numpy as np
 
 from trax import file_io
-from trax.supervised import checkpoints
+from trax.checkpoint_files import checkpoints
 
 EXTENSION = '.orbax'
 

@@ -16,7 +16,7 @@ import jax
 import numpy as np
 
 from trax.supervised import event_files
-from trax.supervised import history as history_lib
+from trax import history as history_lib
 
 _logger = logging.getLogger('trax.supervised')
 
@@ -161,6 +161,11 @@ class Reporter:
         **metrics,
       }
       self.log_summary(step, training, writer, 'training/', 'train', stdout=False)
+      accumulator.reset()
+
+  def discard_training(self) -> None:
+    """Drops the training values kept since the last report (the caller reported its own)."""
+    for accumulator in self._accumulators:
       accumulator.reset()
 
   def restart_timers(self) -> None:

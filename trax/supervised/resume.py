@@ -15,12 +15,11 @@ import os
 from typing import Any
 from collections.abc import Callable, Sequence
 
-import jax
 
 from trax import fastmath
 from trax import file_io
 from trax.supervised import batch_checks
-from trax.supervised import checkpoints
+from trax.checkpoint_files import checkpoints
 from trax.supervised import devices
 from trax.supervised import orbax_checkpoints
 from trax.supervised import reporting
@@ -61,7 +60,7 @@ def to_checkpoint(
   for (slots, opt_params, loss_weights, loss_state), task in zip(per_task, tasks):
     task_checkpoints.append(
       checkpoints.TaskCheckpoint(
-        flat_slots=jax.tree.leaves(slots),
+        flat_slots=fastmath.tree_leaves(slots),  # No Nones: SGD's slots are Nones.
         opt_params=dict(opt_params),
         flat_loss_weights=fastmath.tree_flatten(loss_weights),
         flat_loss_state=fastmath.tree_flatten(loss_state),
@@ -195,8 +194,7 @@ def restore(
       f'task {i} optimizer slots',
       path,
       placement.place_weights,
-      leaves=jax.tree.leaves,
-      structure=jax.tree,
+      ignore_nones=True,
     )
     if task.flat_loss_weights or task.flat_loss_state:
       trainer.loss_weights = _fill(
@@ -221,15 +219,13 @@ def _fill(
   what: str,
   path: str,
   place: Callable[[Any], Any],
-  leaves=fastmath.tree_flatten,
-  structure=None,
+  ignore_nones: bool = False,
 ) -> Any:
-  """`tree` with its leaves replaced by the `found` arrays (checked), `place`d."""
-  matched = checkpoints.match_arrays(found, leaves(tree), what, path)
-  if structure is not None:  # jax's: optimizer slots are namedtuples, which must stay so.
-    filled = jax.tree.unflatten(jax.tree.structure(tree), matched)
-  else:
-    filled, _ = fastmath.tree_unflatten(matched, tree)
+  """`tree` with its leaves (not its `None`s, if `ignore_nones`) replaced by the `found`
+  arrays (checked), `place`d."""
+  leaves = fastmath.tree_leaves(tree) if ignore_nones else fastmath.tree_flatten(tree)
+  matched = checkpoints.match_arrays(found, leaves, what, path)
+  filled, _ = fastmath.tree_unflatten(matched, tree, ignore_nones=ignore_nones)
   return place(filled)
 
 

@@ -23,7 +23,7 @@ from trax import fastmath
 from trax import file_io
 from trax import layers as tl
 from trax import optimizers
-from trax.supervised import history as history_lib
+from trax import history as history_lib
 from trax.supervised import lr_schedules
 from trax.supervised import training
 

@@ -35,14 +35,15 @@ from trax.data import counters as data_counters
 from trax.fastmath.backend import as_backend
 from trax.supervised import callbacks as callbacks_lib
 from trax.supervised import checkpoint_policy as policy
-from trax.supervised import checkpoints
+from trax.layers import files
 from trax.supervised import devices
 from trax.supervised import evaluation
-from trax.supervised import history as history_lib
+from trax import history as history_lib
+from trax.supervised import loop_checkpoints
 from trax.supervised import loop_weights
 from trax.supervised import reporting
-from trax.supervised import resume
 from trax.supervised import trainer as trainer_lib
+from trax.supervised import trax14_loop
 from trax.supervised.tasks import EvalTask
 from trax.supervised.reporting import NonFiniteLossError
 from trax.supervised.tasks import TrainTask
@@ -50,14 +51,23 @@ from trax.supervised.training_helpers import init_host_and_devices
 from trax.supervised.training_helpers import pickle_to_file
 from trax.supervised.training_helpers import unpickle_from_file
 
-__all__ = ['Loop', 'TrainTask', 'EvalTask', 'NonFiniteLossError', 'init_host_and_devices',
-           'pickle_to_file', 'unpickle_from_file']
+__all__ = [
+  'Loop',
+  'TrainTask',
+  'EvalTask',
+  'NonFiniteLossError',
+  'init_host_and_devices',
+  'pickle_to_file',
+  'unpickle_from_file',
+]
 
 # Steps dispatched ahead of the devices: batches waiting in device memory, at most.
 _MAX_STEPS_IN_FLIGHT = 2
 
 
-class Loop(loop_weights.TrainedWeights):
+class Loop(
+  loop_weights.TrainedWeights, loop_checkpoints.Checkpointing, trax14_loop.Trax14LoopMembers
+):
   """Trains a model for a number of steps, with periodic evals and checkpoints.
 
   Train tasks share the model: each task's loss layer takes the model's outputs (and the
@@ -110,43 +120,55 @@ class Loop(loop_weights.TrainedWeights):
     ValueError: inconsistent arguments; the message says which and why.
   """
 
-  def __init__(self, model: tl.Layer, tasks: 'TrainTask | Sequence[TrainTask]',
-               eval_model: 'tl.Layer | None' = None,
-               eval_tasks: 'EvalTask | Sequence[EvalTask] | None' = None,
-               output_dir: 'str | None' = None,
-               checkpoint_at: 'Callable[[int], bool] | None' = None,
-               checkpoint_low_metric: 'str | None' = None,
-               checkpoint_high_metric: 'str | None' = None,
-               permanent_checkpoint_at: 'Callable[[int], bool] | None' = None,
-               eval_at: 'Callable[[int], bool] | None' = None,
-               which_task: 'Callable[[int], int] | None' = None,
-               n_devices: 'int | None' = None, random_seed: 'int | None' = None,
-               loss_chunk_size: 'int | None' = None, use_memory_efficient_trainer: bool = False,
-               callbacks: 'Sequence[Callable] | None' = None, backend: 'str | None' = None,
-               mesh: 'jax.sharding.Mesh | None' = None):
+  def __init__(
+    self,
+    model: tl.Layer,
+    tasks: 'TrainTask | Sequence[TrainTask]',
+    eval_model: 'tl.Layer | None' = None,
+    eval_tasks: 'EvalTask | Sequence[EvalTask] | None' = None,
+    output_dir: 'str | None' = None,
+    checkpoint_at: 'Callable[[int], bool] | None' = None,
+    checkpoint_low_metric: 'str | None' = None,
+    checkpoint_high_metric: 'str | None' = None,
+    permanent_checkpoint_at: 'Callable[[int], bool] | None' = None,
+    eval_at: 'Callable[[int], bool] | None' = None,
+    which_task: 'Callable[[int], int] | None' = None,
+    n_devices: 'int | None' = None,
+    random_seed: 'int | None' = None,
+    loss_chunk_size: 'int | None' = None,
+    use_memory_efficient_trainer: bool = False,
+    callbacks: 'Sequence[Callable] | None' = None,
+    backend: 'str | None' = None,
+    mesh: 'jax.sharding.Mesh | None' = None,
+  ):
     self._backend = as_backend(backend or fastmath.backend_name()).value
     if self._backend not in ('jax', 'tensorflow-numpy'):
-      raise ValueError(f"Loop trains with backend 'jax' or 'tensorflow-numpy', got "
-                       f'{self._backend!r}.')
+      raise ValueError(
+        f"Loop trains with backend 'jax' or 'tensorflow-numpy', got {self._backend!r}."
+      )
     if self._backend != 'jax' and (loss_chunk_size or (n_devices or 1) > 1 or mesh):
       raise ValueError('loss_chunk_size, n_devices > 1 and mesh need the jax backend.')
     with fastmath.use_backend('jax'):  # Keys, initialization and placement are jax's.
       if use_memory_efficient_trainer:
-        raise ValueError('Loop got use_memory_efficient_trainer=True, but Trax 1.4\'s '
-                         'memory-efficient (reversible) trainer is not implemented here; '
-                         'loss_chunk_size works without it.')
+        raise ValueError(
+          'Loop got use_memory_efficient_trainer=True, but Trax 1.4\'s '
+          'memory-efficient (reversible) trainer is not implemented here; '
+          'loss_chunk_size works without it.'
+        )
       self._tasks, self._eval_tasks = _as_list(tasks), _as_list(eval_tasks)
       if not self._tasks:
         raise ValueError('Loop needs at least one TrainTask.')
       metric_names = [n for task in self._eval_tasks for n in task.metric_names]
       for metric in (checkpoint_low_metric, checkpoint_high_metric):
         if metric is not None and metric not in metric_names:
-          raise ValueError(f'Cannot checkpoint on eval metric {metric!r}: the eval tasks '
-                           f'compute {metric_names}.')
+          raise ValueError(
+            f'Cannot checkpoint on eval metric {metric!r}: the eval tasks compute {metric_names}.'
+          )
       self._placement = devices.Placement(n_devices if self._backend == 'jax' else 1, mesh)
       if random_seed is None:
         random_seed = devices.same_seed_on_all_hosts(
-            int.from_bytes(os.urandom(4), 'little') % 2**31)
+          int.from_bytes(os.urandom(4), 'little') % 2**31
+        )
       self._rng = fastmath.random.get_prng(random_seed)
       self._output_dir = file_io.expanduser(output_dir) if output_dir else None
       if self._output_dir:
@@ -157,7 +179,8 @@ class Loop(loop_weights.TrainedWeights):
       default_at = policy.at_step_1_and_every_nth_step(self._tasks[0].n_steps_per_checkpoint)
       self._checkpoint_at = checkpoint_at or default_at
       self._permanent_checkpoint_at = permanent_checkpoint_at or (
-          policy.at_step_1_and_every_nth_step(self._tasks[0].n_steps_per_permanent_checkpoint))
+        policy.at_step_1_and_every_nth_step(self._tasks[0].n_steps_per_permanent_checkpoint)
+      )
       self._eval_at = eval_at or default_at
       self._best_metrics = (checkpoint_low_metric, checkpoint_high_metric)
       self._which_task = which_task or (lambda step: step % len(self._tasks))
@@ -168,34 +191,42 @@ class Loop(loop_weights.TrainedWeights):
       model.rng = self.new_rng()
       if not fastmath.tree_flatten(model.weights):
         model.init(model_inputs)
-      self._model_config = checkpoints.describe_layer(model)
+      self._model_config = files.describe_layer(model)
 
       if self._backend == 'jax':
-        self._trainers = [trainer_lib.TaskTrainer(model, task, self._placement,
-                                                  f'Train task {i}', loss_chunk_size)
-                          for i, task in enumerate(self._tasks)]
+        self._trainers = [
+          trainer_lib.TaskTrainer(model, task, self._placement, f'Train task {i}', loss_chunk_size)
+          for i, task in enumerate(self._tasks)
+        ]
       else:
         from trax.supervised import tf_trainer
-        self._trainers = [tf_trainer.TfTaskTrainer(model, task, f'Train task {i}')
-                          for i, task in enumerate(self._tasks)]
-      self._evaluation = evaluation.Evaluation(model, eval_model, self._eval_tasks,
-                                               self._placement, model_inputs, self.new_rng())
+
+        self._trainers = [
+          tf_trainer.TfTaskTrainer(model, task, f'Train task {i}')
+          for i, task in enumerate(self._tasks)
+        ]
+      self._evaluation = evaluation.Evaluation(
+        model, eval_model, self._eval_tasks, self._placement, model_inputs, self.new_rng()
+      )
       self._weights = self._placement.place_weights(model.weights)
       self._state = self._placement.replicate(model.state)
       self._set_base_rng(self.new_rng())
       self._in_flight = collections.deque()
-      self._reporter = reporting.Reporter(self._tasks, self._eval_tasks, self._output_dir
-                                          if self._placement.is_chief else None)
+      self._reporter = reporting.Reporter(
+        self._tasks, self._eval_tasks, self._output_dir if self._placement.is_chief else None
+      )
       self._sync_model()
       self.load_checkpoint()
-      self._callbacks = [c if isinstance(c, callbacks_lib.TrainingStepCallback) else c(self)
-                         for c in callbacks or []]
+      self._callbacks = [
+        c if isinstance(c, callbacks_lib.TrainingStepCallback) else c(self) for c in callbacks or []
+      ]
 
   def _set_base_rng(self, rng: Any) -> None:
     """Training steps and evals take keys derived from `rng` (checkpoints keep it)."""
     self._base_rng = np.asarray(rng)
     self._train_rng, self._eval_rng = self._placement.replicate(
-        tuple(fastmath.random.split(self._base_rng, 2)))
+      tuple(fastmath.random.split(self._base_rng, 2))
+    )
 
   # Training.
 
@@ -216,9 +247,8 @@ class Loop(loop_weights.TrainedWeights):
       for _ in range(n_steps):
         self._step += 1
         step = self._step
-        self._run_one_step(self._which_task(step))
-        due = (self._eval_at(step), self._checkpoint_at(step),
-               self._permanent_checkpoint_at(step))
+        self._train_step(self._which_task(step))
+        due = (self._eval_at(step), self._checkpoint_at(step), self._permanent_checkpoint_at(step))
         if any(due):
           self._evaluate_and_checkpoint(*due)
         elif self._reporter.progress_due():
@@ -228,7 +258,9 @@ class Loop(loop_weights.TrainedWeights):
     finally:
       self._sync_model()
 
-  def _run_one_step(self, task_index: int) -> None:
+  def _train_step(self, task_index: int) -> tuple[Any, dict]:
+    """Dispatches step `self._step` of train task `task_index`; returns its loss and metrics,
+    left on the devices (Trax 1.4's `_run_one_step` is `trax14_loop`'s)."""
     step = self._step
     self._call_callbacks('on_step_begin', step)
     batch = self._trainers[task_index].take_batch(self._tasks[task_index], step)
@@ -237,10 +269,12 @@ class Loop(loop_weights.TrainedWeights):
       if hasattr(oldest, 'block_until_ready'):  # A TF step has finished already.
         oldest.block_until_ready()
     self._weights, self._state, loss, metrics = self._trainers[task_index].one_step(
-        self._weights, self._state, batch, step, self._train_rng)
+      self._weights, self._state, batch, step, self._train_rng
+    )
     self._in_flight.append(loss)
     self._reporter.add(task_index, step, loss, metrics)
     self._call_callbacks('on_step_end', step)
+    return loss, metrics
 
   def _call_callbacks(self, hook: str, step: int) -> None:
     due = [c for c in self._callbacks if c.call_at(step)]
@@ -250,8 +284,9 @@ class Loop(loop_weights.TrainedWeights):
         getattr(callback, hook)(step)
       self._adopt_weights_set_from_outside()
 
-  def _evaluate_and_checkpoint(self, eval_due: bool, checkpoint_due: bool,
-                               permanent_due: bool) -> None:
+  def _evaluate_and_checkpoint(
+    self, eval_due: bool, checkpoint_due: bool, permanent_due: bool
+  ) -> None:
     step = self._step
     self._look_at_losses()
     if eval_due:
@@ -267,8 +302,7 @@ class Loop(loop_weights.TrainedWeights):
       self.save_checkpoint('model')
     if permanent_due:
       self.save_checkpoint(f'model_{step}')
-    for basename in policy.best_metric_basenames(*self._best_metrics,
-                                                 self._reporter.at_extreme):
+    for basename in policy.best_metric_basenames(*self._best_metrics, self._reporter.at_extreme):
       if checkpoint_due:
         self.save_checkpoint(basename)
     self._reporter.restart_timers()
@@ -277,85 +311,36 @@ class Loop(loop_weights.TrainedWeights):
     self._in_flight.clear()
     self._reporter.look_at_losses()
 
-  def run_evals(self) -> None:
-    """Runs every eval task on the current weights; logs and records the mean metrics."""
+  def run_evals(self, summary_writers: 'Sequence | None' = None) -> None:
+    """Runs every eval task on the current weights; logs and records the mean metrics.
+
+    Args:
+      summary_writers: one event-file writer (or `None`) per eval task, as Trax 1.4's
+        loop body passes them; the loop's own by default.
+    """
     with fastmath.use_backend('jax'):
       rng = fastmath.random.fold_in(self._eval_rng, self._step)
       all_means = self._evaluation.run(*self._on_jax_devices(), rng)
     summaries = reporting.summary_scalars(self._model.state)
-    for i, (means, writer) in enumerate(zip(all_means, self._reporter.eval_writers)):
+    writers = self._reporter.eval_writers if summary_writers is None else summary_writers
+    for i, (means, writer) in enumerate(zip(all_means, writers)):
       self.log_summary(means, writer, 'metrics/', 'eval')
       if summaries and i == 0:
         self.log_summary(summaries, writer, 'summary_', 'eval')
 
-  def log_summary(self, values: dict, summary_writer: 'reporting.SummaryWriter | None',
-                  value_prefix: str, log_prefix: str, stdout: bool = True) -> None:
+  def log_summary(
+    self,
+    values: dict,
+    summary_writer: 'reporting.SummaryWriter | None',
+    value_prefix: str,
+    log_prefix: str,
+    stdout: bool = True,
+  ) -> None:
     """Logs scalars at the current step, adds them to `history`, writes event files.
 
     See `reporting.Reporter.log_summary`; Trax 1.4's callbacks call this.
     """
-    self._reporter.log_summary(self._step, values, summary_writer, value_prefix,
-                               log_prefix, stdout)
-
-  # Checkpoints.
-
-  def save_checkpoint(self, basename: str) -> None:
-    """Saves the training state to `<output_dir>/<basename>.npz` (see `checkpoints`).
-
-    An existing file of that name is replaced atomically. Pending losses are checked first,
-    and a checkpoint whose weights hold NaN or infinities is not written. Split weights go
-    to `<basename>.orbax` (every process calls this, each writing its own shards).
-
-    Raises:
-      NonFiniteLossError: a pending loss or a weight is NaN or infinite.
-    """
-    if self._output_dir is None:
-      reporting.log('Did not save checkpoint as output_dir is None.', stdout=False)
-      return
-    self._look_at_losses()
-    if data_counters.data_counters and self._placement.is_chief:
-      data_counters.save_data_counters(self._output_dir)
-    checkpoint = resume.to_checkpoint(
-        self._placement, self._weights, self._state, self._trainers, self._tasks,
-        self._eval_tasks, step=self._step, history=self.history,
-        input_signature=self._batch_signature[:self._model.n_in],
-        model_config=self._model_config, rng=self._base_rng)
-    self._reporter.check_finite(checkpoint.flat_weights, self._step)
-    path = resume.write(self._output_dir, basename, self._placement, checkpoint)
-    if path is None:  # Not the chief.
-      return
-    self._reporter.last_checkpoint = (self._step, path)
-    reporting.log(f'Checkpoint saved in {path}', stdout=False)
-
-  def load_checkpoint(self, directory: 'str | None' = None,
-                      filename: 'str | None' = None) -> None:
-    """Loads the training state from a checkpoint, if there is one.
-
-    Args:
-      directory: where to look; `output_dir` by default.
-      filename: the checkpoint's name, `model` by default; without an extension, `.npz`
-        or `.orbax`, then Trax 1.x's `.pkl.gz` are tried.
-
-    Raises:
-      ValueError: the checkpoint does not fit this loop's model, tasks or optimizers.
-    """
-    directory = directory or self._output_dir
-    path = None if directory is None else resume.find(directory, filename)
-    if path is None:
-      reporting.log(f'No checkpoint to load in {directory}.', stdout=False)
-      return
-    self._look_at_losses()
-    checkpoint = resume.read(path, self._placement, self._weights, self._state,
-                             self._trainers, self._tasks, self._eval_tasks, self._base_rng)
-    self._weights, self._state = resume.restore(
-        checkpoint, path, self._placement, self._weights, self._state, self._trainers,
-        self._tasks, self._eval_tasks, skip_batches=not data_counters.data_counters)
-    self._step = checkpoint.step
-    self._reporter.history = checkpoint.history
-    if checkpoint.rng is not None:
-      self._set_base_rng(checkpoint.rng)
-    self._sync_model()
-    reporting.log(f'Loaded checkpoint of step {self._step} from {path}', stdout=False)
+    self._reporter.log_summary(self._step, values, summary_writer, value_prefix, log_prefix, stdout)
 
   # Properties.
 

@@ -31,7 +31,7 @@ def unpickle_from_file(file_path: str, gzip: bool = False) -> Any:
   Raises:
     trax1_checkpoints.UnsafeCheckpointError: the pickle names anything else.
   """
-  from trax.supervised import trax1_checkpoints
+  from trax.checkpoint_files import trax1_checkpoints
 
   with gzip_lib.open(file_path, 'rb') if gzip else open(file_path, 'rb') as f:
     return trax1_checkpoints.RestrictedUnpickler(f, source=file_path).load()

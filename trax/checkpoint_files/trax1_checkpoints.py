@@ -29,10 +29,10 @@ from trax import fastmath
 from trax import shapes
 from trax import checkpoint_reading
 from trax.checkpoint_reading import read_npy_records
-from trax.supervised import checkpoints
-from trax.supervised import history as history_lib
-from trax.supervised.restricted_unpickler import RestrictedUnpickler
-from trax.supervised.restricted_unpickler import UnsafeCheckpointError
+from trax.checkpoint_files import contents
+from trax import history as history_lib
+from trax.checkpoint_files.restricted_unpickler import RestrictedUnpickler
+from trax.checkpoint_files.restricted_unpickler import UnsafeCheckpointError
 
 __all__ = [
   'RestrictedUnpickler',
@@ -40,8 +40,6 @@ __all__ = [
   'load_pickle',
   'read_npy_records',
   'read',
-  'describe',
-  'convert',
 ]
 
 
@@ -71,8 +69,8 @@ def load_pickle(path: str, arrays: bool = True) -> Any:
     ) from None
 
 
-def read(path: str, arrays: bool = True) -> checkpoints.Checkpoint:
-  """Reads a Trax 1.x checkpoint (either layout) into a `checkpoints.Checkpoint`.
+def read(path: str, arrays: bool = True) -> contents.Checkpoint:
+  """Reads a Trax 1.x checkpoint (either layout) into a `contents.Checkpoint`.
 
   Args:
     path: the `.pkl.gz` file (a 2021 `Loop` checkpoint's side files are read from beside
@@ -103,25 +101,25 @@ def read(path: str, arrays: bool = True) -> checkpoints.Checkpoint:
     i = 0
     while os.path.exists(f'{base}.opt_slots{i}.npy.gz'):
       tasks.append(
-        checkpoints.TaskCheckpoint(
+        contents.TaskCheckpoint(
           flat_slots=_from_bits(read_npy_records(f'{base}.opt_slots{i}.npy.gz', arrays))
         )
       )
       i += 1
   elif 'slots_per_task' in d:
     tasks = [
-      checkpoints.TaskCheckpoint(flat_slots=_arrays(s, path, 'slots_per_task'))
+      contents.TaskCheckpoint(flat_slots=_arrays(s, path, 'slots_per_task'))
       for s in _sequence(d['slots_per_task'], path, 'slots_per_task')
     ]
   elif 'slots' in d:
     tasks = [
-      checkpoints.TaskCheckpoint(
+      contents.TaskCheckpoint(
         flat_slots=_arrays(d['slots'], path, 'slots'),
         opt_params=_opt_params(d.get('opt_params'), path),
       )
     ]
   flat_state = d.get('flat_state')
-  return checkpoints.Checkpoint(
+  return contents.Checkpoint(
     flat_weights=flat_weights,
     flat_state=None if flat_state is None else _arrays(flat_state, path, 'flat_state'),
     step=_step(d.get('step', 0), path),
@@ -130,43 +128,6 @@ def read(path: str, arrays: bool = True) -> checkpoints.Checkpoint:
     tasks=tasks,
     source_format=source_format,
   )
-
-
-def describe(path: str) -> dict:
-  """What a checkpoint (ours or Trax 1.x) holds, without building a model.
-
-  Returns:
-    A dict: `format`, `step`, `weights` and `state` (lists of `(shape, dtype name)`, read
-    from the array headers: the data is skipped, not loaded),
-    `slots_per_task` (number of slot arrays of each train task), `opt_params` (names per
-    task), `history` (`{mode: [metric names]}`), `input_signature` and `model_config`.
-  """
-  checkpoint = checkpoints.read_any(path, arrays=False)
-  shapes_of = lambda arrays: [(tuple(a.shape), np.dtype(a.dtype).name) for a in arrays]
-  return {
-    'format': checkpoint.source_format,
-    'step': checkpoint.step,
-    'weights': shapes_of(checkpoint.flat_weights),
-    'state': None if checkpoint.flat_state is None else shapes_of(checkpoint.flat_state),
-    'slots_per_task': [len(task.flat_slots) for task in checkpoint.tasks],
-    'opt_params': [sorted(task.opt_params) for task in checkpoint.tasks],
-    'history': {
-      mode: checkpoint.history.metrics_for_mode(mode) for mode in checkpoint.history.modes
-    },
-    'input_signature': checkpoint.input_signature,
-    'model_config': checkpoint.model_config,
-  }
-
-
-def convert(trax1_path: str, output_path: str) -> checkpoints.Checkpoint:
-  """Converts a Trax 1.x checkpoint to our format; returns what was written.
-
-  The result loads with `Layer.init_from_file` and resumes a `Loop` (whose optimizer must
-  have the same slots per weight as the one that wrote the file).
-  """
-  checkpoint = read(trax1_path)
-  checkpoints.write(output_path, checkpoint)
-  return checkpoint
 
 
 def _weights_side_file(path: str, base: str) -> str:

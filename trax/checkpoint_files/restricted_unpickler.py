@@ -29,16 +29,16 @@ import ml_dtypes
 import numpy as np
 
 from trax import checkpoint_reading
-from trax.supervised.pickled_records import Factory
-from trax.supervised.pickled_records import HistoryRecord
-from trax.supervised.pickled_records import Marker
-from trax.supervised.pickled_records import PickledArray
-from trax.supervised.pickled_records import PickledDType
-from trax.supervised.pickled_records import PickledScalar
-from trax.supervised.pickled_records import ShapeDtypeRecord
-from trax.supervised.pickled_records import Spec
-from trax.supervised.pickled_records import UnsafeCheckpointError
-from trax.supervised.pickled_records import materialize
+from trax.checkpoint_files.pickled_records import Factory
+from trax.checkpoint_files.pickled_records import HistoryRecord
+from trax.checkpoint_files.pickled_records import Marker
+from trax.checkpoint_files.pickled_records import PickledArray
+from trax.checkpoint_files.pickled_records import PickledDType
+from trax.checkpoint_files.pickled_records import PickledScalar
+from trax.checkpoint_files.pickled_records import ShapeDtypeRecord
+from trax.checkpoint_files.pickled_records import Spec
+from trax.checkpoint_files.pickled_records import UnsafeCheckpointError
+from trax.checkpoint_files.pickled_records import materialize
 
 __all__ = ['RestrictedUnpickler', 'UnsafeCheckpointError', 'materialize']
 

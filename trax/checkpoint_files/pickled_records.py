@@ -21,7 +21,7 @@ import numpy as np
 
 from trax import shapes
 from trax import checkpoint_reading
-from trax.supervised import history as history_lib
+from trax import history as history_lib
 
 _MAX_DEPTH = 100
 _SMALL_ARRAY_BYTES = 1024

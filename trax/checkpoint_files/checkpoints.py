@@ -20,56 +20,27 @@ link planted there), flushed to disk, and renamed over the final name (atomic on
 so a crash while saving leaves the previous checkpoint intact (`trax.atomic_files`).
 Paths are local files.
 
-`save_layer` / `load_layer` back `Layer.save_to_file` / `Layer.init_from_file`;
-`load_layer` also reads Trax 1.x checkpoints (see `trax1_checkpoints`).
+`read_any` also reads Trax 1.x checkpoints (see `trax1_checkpoints`); `trax.layers.files`
+saves and loads a layer's weights with these.
 """
 
-import dataclasses
-import json
 from typing import Any
 
 import numpy as np
 
-from trax import fastmath
 from trax import file_io
 from trax import shapes
-from trax.layers import base
-from trax.layers import config as config_lib
-from trax.layers import flatten
-from trax.supervised import checkpoint_archive
+from trax.checkpoint_files import checkpoint_archive
+from trax.checkpoint_files import contents
+from trax.checkpoint_files import trax1_checkpoints
 from trax import checkpoint_reading
-from trax.supervised import history as history_lib
+from trax import history as history_lib
 
 FORMAT = checkpoint_archive.FORMAT
 VERSION = checkpoint_archive.VERSION
 CheckpointError = checkpoint_reading.CheckpointError
-
-
-@dataclasses.dataclass
-class TaskCheckpoint:
-  """What a checkpoint keeps of one train task."""
-
-  flat_slots: list = dataclasses.field(default_factory=list)
-  opt_params: dict = dataclasses.field(default_factory=dict)
-  flat_loss_weights: list = dataclasses.field(default_factory=list)
-  flat_loss_state: list = dataclasses.field(default_factory=list)
-  n_batches: int = 0
-
-
-@dataclasses.dataclass
-class Checkpoint:
-  """The contents of a checkpoint file (numpy arrays and plain data)."""
-
-  flat_weights: list
-  flat_state: 'list | None' = None
-  step: int = 0
-  history: history_lib.History = dataclasses.field(default_factory=history_lib.History)
-  input_signature: Any = None
-  model_config: 'dict | None' = None
-  tasks: list = dataclasses.field(default_factory=list)
-  eval_n_batches: list = dataclasses.field(default_factory=list)
-  rng: Any = None
-  source_format: str = FORMAT
+Checkpoint = contents.Checkpoint
+TaskCheckpoint = contents.TaskCheckpoint
 
 
 def write(path: str, checkpoint: Checkpoint) -> None:
@@ -203,92 +174,12 @@ def _read_local(path: str, name: str, arrays: bool) -> Checkpoint:
   if magic == b'PK':
     return read(path, arrays)
   if magic == b'\x1f\x8b':
-    from trax.supervised import trax1_checkpoints
-
     return trax1_checkpoints.read(path, arrays)
   raise CheckpointError(
     f'{name} is neither a trax checkpoint (a zip/.npz file) nor a '
     f'Trax 1.x checkpoint (a gzipped pickle); its first bytes are '
     f'{magic!r}.'
   )
-
-
-def save_layer(
-  layer: base.Layer, file_name: str, weights_only: bool = False, input_signature: Any = None
-) -> None:
-  """Saves `layer`'s weights (and state unless `weights_only`) to `file_name`.
-
-  The model's `config()` is stored too when the layer can describe itself.
-  """
-  flat_weights, flat_state = flatten.flatten_weights_and_state(layer.weights, layer.state)
-  write(
-    file_name,
-    Checkpoint(
-      flat_weights=[np.asarray(w) for w in flat_weights],
-      flat_state=None if weights_only else [np.asarray(s) for s in flat_state],
-      input_signature=input_signature,
-      model_config=describe_layer(layer),
-    ),
-  )
-
-
-def load_layer(
-  layer: base.Layer, file_name: str, weights_only: bool = False, input_signature: Any = None
-) -> tuple[Any, Any]:
-  """Sets `layer`'s weights (and state unless `weights_only`) from a checkpoint file.
-
-  Reads our format and both Trax 1.x formats. The file's flat arrays are matched to the
-  layer in Trax 1.x's flattening order. The tree they fill comes from `input_signature`
-  (or, if not given, the one stored in the file), or else from the layer's own weights if
-  it is already initialized. With `weights_only` and a signature, the layer is initialized
-  first (as in Trax 1.x), so its state is fresh for that signature. A signature with more
-  entries than the layer has inputs is cut to the first `layer.n_in`: Trax 1.x layers
-  passed extra inputs through, so Trax 1.x code and checkpoints often give the whole
-  batch's signature (e.g. `(inputs, targets)` for a language model taking one input), and
-  Trax 1.x `Loop`s recorded one input as a 1-tuple.
-
-  Returns:
-    The layer's new `(weights, state)`.
-
-  Raises:
-    ValueError: the file's arrays do not fit the layer (count or shapes), naming the file.
-  """
-  checkpoint = read_any(file_name)
-  if input_signature is None:
-    input_signature = checkpoint.input_signature
-  input_signature = _inputs_of(layer, input_signature)
-  if weights_only and input_signature is not None:
-    weights_tree, state_tree = layer.init(input_signature)
-  elif input_signature is not None:
-    weights_tree, state_tree = layer.weights_and_state_signature(input_signature)
-  elif fastmath.tree_flatten(layer.weights) or fastmath.tree_flatten(layer.state):
-    weights_tree, state_tree = layer.weights, layer.state
-  else:
-    raise ValueError(
-      f'Cannot load {file_name} into {layer.name}: the file holds no input '
-      'signature and the layer is not initialized. Pass input_signature=.'
-    )
-  flat_weights = match_arrays(
-    checkpoint.flat_weights, fastmath.tree_flatten(weights_tree), 'weights', file_name
-  )
-  if weights_only or checkpoint.flat_state is None:
-    if not weights_only:
-      raise ValueError(
-        f'{file_name} holds weights only (no state); load it with weights_only=True.'
-      )
-    weights, _ = flatten.unflatten_weights_and_state(
-      flat_weights, [], (weights_tree, None), weights_only=True
-    )
-  else:
-    flat_state = match_arrays(
-      checkpoint.flat_state, fastmath.tree_flatten(state_tree), 'state', file_name
-    )
-    weights, state = flatten.unflatten_weights_and_state(
-      flat_weights, flat_state, (weights_tree, state_tree)
-    )
-    layer.state = state
-  layer.weights = weights
-  return layer.weights, layer.state
 
 
 def match_arrays(found: list, expected: list, what: str, file_name: str) -> list:
@@ -324,26 +215,6 @@ def match_arrays(found: list, expected: list, what: str, file_name: str) -> list
   return matched
 
 
-def describe_layer(layer: base.Layer) -> 'dict | None':
-  """`layer.config()`, or `None` if the layer cannot describe itself as JSON."""
-  try:
-    config = layer.config()
-    json.dumps(config)
-    return config
-  except (config_lib.ConfigError, TypeError, ValueError):
-    return None
-
-
-def _inputs_of(layer: base.Layer, signature: Any) -> Any:
-  # Loop checkpoints (ours and Trax 1.x's) hold a tuple even for one input.
-  if isinstance(signature, (tuple, list)) and signature:
-    if layer.n_in <= 1:
-      return signature[0]
-    if len(signature) > layer.n_in:
-      return tuple(signature[: layer.n_in])
-  return signature
-
-
 def _add_list(arrays: dict, prefix: str, values: list) -> None:
   for i, value in enumerate(values):
     arrays[f'{prefix}/{i}'] = value
@@ -360,3 +231,40 @@ def _shapes_summary(arrays: list, limit: int = 8) -> str:
   described = [str(tuple(a.shape)) for a in arrays[:limit]]
   more = f' ... ({len(arrays)} in all)' if len(arrays) > limit else ''
   return '[' + ', '.join(described) + more + ']'
+
+
+def describe(path: str) -> dict:
+  """What a checkpoint (ours or Trax 1.x) holds, without building a model.
+
+  Returns:
+    A dict: `format`, `step`, `weights` and `state` (lists of `(shape, dtype name)`, read
+    from the array headers: the data is skipped, not loaded),
+    `slots_per_task` (number of slot arrays of each train task), `opt_params` (names per
+    task), `history` (`{mode: [metric names]}`), `input_signature` and `model_config`.
+  """
+  checkpoint = read_any(path, arrays=False)
+  shapes_of = lambda arrays: [(tuple(a.shape), np.dtype(a.dtype).name) for a in arrays]
+  return {
+    'format': checkpoint.source_format,
+    'step': checkpoint.step,
+    'weights': shapes_of(checkpoint.flat_weights),
+    'state': None if checkpoint.flat_state is None else shapes_of(checkpoint.flat_state),
+    'slots_per_task': [len(task.flat_slots) for task in checkpoint.tasks],
+    'opt_params': [sorted(task.opt_params) for task in checkpoint.tasks],
+    'history': {
+      mode: checkpoint.history.metrics_for_mode(mode) for mode in checkpoint.history.modes
+    },
+    'input_signature': checkpoint.input_signature,
+    'model_config': checkpoint.model_config,
+  }
+
+
+def convert_trax1(trax1_path: str, output_path: str) -> Checkpoint:
+  """Converts a Trax 1.x checkpoint to our format; returns what was written.
+
+  The result loads with `Layer.init_from_file` and resumes a `Loop` (whose optimizer must
+  have the same slots per weight as the one that wrote the file).
+  """
+  checkpoint = trax1_checkpoints.read(trax1_path)
+  write(output_path, checkpoint)
+  return checkpoint
