@@ -79,6 +79,8 @@ CASES = [
   Case('contract_matrix', lambda a, b: fastmath.contract('ji,jk->ki', a, b), (X, X[:, :4])),
   Case('matmul_last_axis', fastmath.matmul_last_axis, (SEQUENCE, X[:, :4].T)),
   Case('matmul_last_axis_2d', fastmath.matmul_last_axis, (X, X.T)),
+  Case('matmul_last_axis_bias', fastmath.matmul_last_axis, (SEQUENCE, X[:, :4].T, X[0, :3])),
+  Case('matmul_last_axis_2d_bias', fastmath.matmul_last_axis, (X, X.T, X[:, 0])),
   Case('top_k', lambda x: fastmath.top_k(x, 2), (X,)),
   Case('top_k_ties', lambda x: fastmath.top_k(x, 3), (TIES,)),
   Case('sort_key_val', lambda k, v: fastmath.sort_key_val(k, v), (KEYS, X[:2, :4])),
@@ -305,6 +307,13 @@ def test_matmul_last_axis_is_one_matmul_op_folded_on_tf_and_broadcast_for_tflite
   with tf_backend.graphs_for_tflite():
     assert 'BatchMatMulV2' in ops(True) and not {'MatMul', 'Reshape', 'Shape'} & ops(True)
   assert 'MatMul' in ops(False)  # The block ended.
+  with fastmath.use_backend('tensorflow-numpy'):  # A bias on a 2-D product: a BiasAdd op.
+    graph = (
+      tf.function(lambda x: fastmath.matmul_last_axis(x, X.T, X[:, 0]))
+      .get_concrete_function(tf.TensorSpec((None, 5), tf.float32))
+      .graph
+    )
+  assert 'BiasAdd' in {op.type for op in graph.get_operations()}
 
 
 def test_index_update_with_a_traced_position():

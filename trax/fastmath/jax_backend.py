@@ -92,12 +92,14 @@ def contract(subscripts, a, b):
   return numpy.transpose(y, [have.index(c) for c in out])
 
 
-def matmul_last_axis(x, w):
+def matmul_last_axis(x, w, b=None):
   """See `fastmath.matmul_last_axis`: one 2-D matmul of the leading axes folded into one."""
   if x.ndim == 2:
-    return numpy.dot(x, w)
-  y = numpy.dot(numpy.reshape(x, (-1, w.shape[0])), w)
-  return numpy.reshape(y, x.shape[:-1] + (w.shape[1],))
+    y = numpy.dot(x, w)
+  else:
+    y = numpy.dot(numpy.reshape(x, (-1, w.shape[0])), w)
+    y = numpy.reshape(y, x.shape[:-1] + (w.shape[1],))
+  return y if b is None else y + b
 
 
 def top_k(x, k):

@@ -117,8 +117,9 @@ def contract(subscripts: str, a: Any, b: Any) -> numpy.ndarray:
   return numpy.einsum(subscripts, a, b)
 
 
-def matmul_last_axis(x: Any, w: Any) -> numpy.ndarray:
-  return numpy.dot(x, w)
+def matmul_last_axis(x: Any, w: Any, b: Any = None) -> numpy.ndarray:
+  y = numpy.dot(x, w)
+  return y if b is None else y + b
 
 
 def top_k(x: Any, k: int) -> tuple[numpy.ndarray, numpy.ndarray]:

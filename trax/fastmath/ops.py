@@ -65,8 +65,9 @@ def contract(subscripts: str, a: Any, b: Any) -> Any:
   return lookup('contract')(subscripts, a, b)
 
 
-def matmul_last_axis(x: Any, w: Any) -> Any:
-  """`x @ w` for `x` of shape `(..., d_in)` and `w` of shape `(d_in, d_out)` (Dense).
+def matmul_last_axis(x: Any, w: Any, b: Any = None) -> Any:
+  """`x @ w (+ b)` for `x` of shape `(..., d_in)`, `w` of shape `(d_in, d_out)` and a bias
+  `b` of shape `(d_out,)`, if given (Dense).
 
   Lowered the way each engine runs it fastest: as one 2-D matmul of the leading axes
   folded into one, under jax (on XLA:CPU, from a 3-D `x @ w` the weight gradient is
@@ -74,9 +75,12 @@ def matmul_last_axis(x: Any, w: Any) -> Any:
   bench/README.md) and on TensorFlow (a MatMul: a broadcast BatchMatMulV2 made a served
   LM's calls 25% slower); but for TF Lite (`tf_backend.graphs_for_tflite`) as one
   broadcast matmul, one FULLY_CONNECTED op, where folding and unfolding a dynamic batch
-  and length cost five shape ops per layer.
+  and length cost five shape ops per layer. On TensorFlow a 2-D product takes its bias as
+  a BiasAdd, which Grappler fuses into the MatMul (and a ReLU after it) on every CPU
+  build, an AddV2 only with oneDNN (a served conv net without oneDNN: 7% slower). Folded
+  products add it after unfolding: fused before, with oneDNN, a served LM was 2.5% slower.
   """
-  return lookup('matmul_last_axis')(x, w)
+  return lookup('matmul_last_axis')(x, w, b)
 
 
 def top_k(x: Any, k: int) -> tuple[Any, Any]:

@@ -87,8 +87,7 @@ class Dense(base.Layer):
         f'input shape {_static_shape(x)} has last dimension {d_in}, but the '
         f'weights expect {w.shape[0]} (w has shape {tuple(w.shape)}).'
       )
-    y = fastmath.matmul_last_axis(x, w)
-    return y + b if self._use_bias else y
+    return fastmath.matmul_last_axis(x, w, b)
 
 
 @assert_shape('...->...d')

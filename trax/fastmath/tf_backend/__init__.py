@@ -136,14 +136,20 @@ def graphs_for_tflite() -> Iterator[None]:
     _for_tflite.pop()
 
 
-def matmul_last_axis(x, w) -> tf.Tensor:
+def matmul_last_axis(x, w, b=None) -> tf.Tensor:
   """See `fastmath.matmul_last_axis`: folded to one MatMul, or broadcast for TF Lite."""
   x = numpy.asarray(x)
-  if x.shape.rank == 2 or _for_tflite:
-    return numpy.dot(x, w)  # A broadcast matmul: one FULLY_CONNECTED in TF Lite.
-  leading = shape(x)[:-1]
-  y = numpy.dot(numpy.reshape(x, (-1, w.shape[0])), w)
-  return numpy.reshape(y, tuple(leading) + (w.shape[1],))
+  if x.shape.rank == 2 and not _for_tflite:
+    y = numpy.dot(x, w)
+    b = None if b is None else numpy.asarray(b)
+    if b is not None and b.shape.rank == 1 and b.dtype == y.dtype:
+      return tf.nn.bias_add(y, b)
+  elif _for_tflite:
+    y = numpy.dot(x, w)  # A broadcast matmul: one FULLY_CONNECTED in TF Lite.
+  else:
+    y = numpy.dot(numpy.reshape(x, (-1, w.shape[0])), w)
+    y = numpy.reshape(y, tuple(shape(x)[:-1]) + (w.shape[1],))
+  return y if b is None else y + b
 
 
 def top_k(x, k: int) -> tuple[tf.Tensor, tf.Tensor]:
