@@ -232,11 +232,7 @@ def _EncoderBlock(d_model, d_ff, n_heads, dropout, dropout_shared_axes, mode, ff
       tl.Attention(d_model, n_heads=n_heads, dropout=dropout, mode=mode),
       _Dropout(dropout, dropout_shared_axes, mode),
     ),
-    tl.Residual(
-      tl.LayerNorm(),
-      _FeedForwardBlock(d_model, d_ff, dropout, dropout_shared_axes, mode, ff_activation),
-      _Dropout(dropout, dropout_shared_axes, mode),
-    ),
+    _FeedForwardResidual(d_model, d_ff, dropout, dropout_shared_axes, mode, ff_activation),
     name='EncoderBlock',
   )
 
@@ -253,11 +249,7 @@ def _DecoderBlock(
       ),
       _Dropout(dropout, dropout_shared_axes, mode),
     ),
-    tl.Residual(
-      tl.LayerNorm(),
-      _FeedForwardBlock(d_model, d_ff, dropout, dropout_shared_axes, mode, ff_activation),
-      _Dropout(dropout, dropout_shared_axes, mode),
-    ),
+    _FeedForwardResidual(d_model, d_ff, dropout, dropout_shared_axes, mode, ff_activation),
     name='DecoderBlock',
   )
 
@@ -282,12 +274,17 @@ def _EncoderDecoderBlock(
       ),  # vec_d mask vec_e
       _Dropout(dropout, dropout_shared_axes, mode),
     ),
-    tl.Residual(
-      tl.LayerNorm(),
-      _FeedForwardBlock(d_model, d_ff, dropout, dropout_shared_axes, mode, ff_activation),
-      _Dropout(dropout, dropout_shared_axes, mode),
-    ),
+    _FeedForwardResidual(d_model, d_ff, dropout, dropout_shared_axes, mode, ff_activation),
     name='EncoderDecoderBlock',
+  )
+
+
+def _FeedForwardResidual(d_model, d_ff, dropout, dropout_shared_axes, mode, activation):
+  """`vec -> vec`: `vec + dropout(feed_forward(layer_norm(vec)))`."""
+  return tl.Residual(
+    tl.LayerNorm(),
+    _FeedForwardBlock(d_model, d_ff, dropout, dropout_shared_axes, mode, activation),
+    _Dropout(dropout, dropout_shared_axes, mode),
   )
 
 
