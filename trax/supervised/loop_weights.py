@@ -41,6 +41,10 @@ class TrainedWeights:
     """Whether this host writes checkpoints and summaries."""
     return self._placement.is_chief
 
+  def _n_weights(self) -> int:
+    """How many numbers the trained weights hold (Trax reports it at step 1)."""
+    return sum(np.size(w) for w in fastmath.tree_flatten(self._weights))
+
   def _on_jax_devices(self) -> tuple[Any, Any]:
     """The current weights and state as jax arrays (for evals)."""
     if self._backend == 'jax':

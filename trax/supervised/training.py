@@ -290,8 +290,7 @@ class Loop(
     step = self._step
     self._look_at_losses()
     if eval_due:
-      n_weights = sum(np.size(w) for w in fastmath.tree_flatten(self._weights))
-      self._reporter.log_training(step, n_weights)
+      self._reporter.log_training(step, self._n_weights())
       try:
         self.run_evals()
       except BaseException:

@@ -35,7 +35,6 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-import numpy as np
 
 from trax import fastmath
 from trax.supervised import reporting
@@ -55,6 +54,7 @@ class Trax14LoopMembers:
   _train_step: Any
   _sync_model: Any
   _adopt_weights_set_from_outside: Any
+  _n_weights: Any
   _look_at_losses: Any
   log_summary: Any
 
@@ -161,5 +161,4 @@ class Trax14LoopMembers:
 
   def _log_n_weights(self) -> None:
     """Logs the number of trained weights (Trax 1.4 did at step 1)."""
-    n_weights = sum(np.size(w) for w in fastmath.tree_flatten(self._weights))
-    self._log_step(f'Total number of trainable weights: {n_weights}')
+    self._log_step(f'Total number of trainable weights: {self._n_weights()}')
