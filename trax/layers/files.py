@@ -2,6 +2,7 @@
 
 Files are trax checkpoints (`trax.checkpoint_files.checkpoints`); loading also reads both
 Trax 1.x formats. The layer's `config()` is stored when the layer can describe itself.
+`layer` arguments are `tl.Layer`s, typed `Any` because `base` imports this module.
 """
 
 import json
