@@ -235,3 +235,6 @@ def test_shape_dtype_arguments_round_trip_as_shape_dtypes():
   rebuilt = _through_json(layer)
   assert rebuilt.expected == S((None, 3), np.int32)
   assert rebuilt.config() == layer.config()
+  bad = {**layer.config(), 'args': [{'shape_dtype': {'shape': [2], 'dtype': 'object'}}]}
+  with pytest.raises(tl.ConfigError, match="Malformed ShapeDtype.*'object'"):
+    tl.from_config(bad)

@@ -275,7 +275,10 @@ def _decode(node: Any, mode: 'str | None', built: dict[int, Any], safe_mode: boo
   if 'dict' in node:
     return {k: decode(v) for k, v in node['dict'].items()}
   if 'shape_dtype' in node:
-    return shapes.signature_from_json(node['shape_dtype'])
+    try:
+      return shapes.signature_from_json(node['shape_dtype'])
+    except ValueError as e:
+      raise ConfigError(f'Malformed ShapeDtype in a config: {e}') from None
   if 'array' in node:
     dtype = np.dtype(node['dtype'])
     if safe_mode and dtype.kind not in 'biufc':
