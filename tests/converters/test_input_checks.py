@@ -62,11 +62,13 @@ def test_wrong_shapes_fail_at_the_signature_naming_the_input(tmp_path):
   np.testing.assert_allclose(serve(inputs=x)['logits'], helpers.jax_outputs(model, x), atol=1e-5)
   for shape in ((3, 6), (5,), (2, 3, 5)):
     message = _error(serve, inputs=helpers.random_floats(shape))
+    # No size limit: one EnsureShape op, named after the signature and the input.
     expected = (
-      "signature 'serving_default' input 'inputs': expected shape (None, 5) "
-      f'(None: any size), got shape] [{" ".join(map(str, shape))}]'
+      f'Shape of tensor inputs [{",".join(map(str, shape))}] is not compatible with '
+      'expected shape [?,5].'
     )
     assert expected in message, message
+    assert 'signature_serving_default_input_inputs_expected_shape' in message, message
 
 
 def test_dynamic_sizes_are_those_the_model_accepts():
