@@ -3,7 +3,8 @@
 Layers, bottom to top (a module may import its own layer and those below):
 
 0. `trax.shapes`, `trax.file_io`, `trax.atomic_files`, `trax.checkpoint_reading`,
-   `trax.history`: shapes, files, and the training history files hold.
+   `trax.history`, `trax.host_memory`: shapes, files, the training history files hold,
+   and the host's malloc setting.
 1. `trax.fastmath`, `trax.sharding`, `trax.checkpoint_files`: math on the backends, device
    meshes, checkpoint formats (ours and Trax 1.x's).
 2. `trax.layers`: the combinator library.
@@ -27,7 +28,14 @@ PACKAGES = ('trax', 'trax_keras', 'converters')
 LAYERS = (
   (
     0,
-    ('trax.shapes', 'trax.file_io', 'trax.atomic_files', 'trax.checkpoint_reading', 'trax.history'),
+    (
+      'trax.shapes',
+      'trax.file_io',
+      'trax.atomic_files',
+      'trax.checkpoint_reading',
+      'trax.history',
+      'trax.host_memory',
+    ),
   ),
   (1, ('trax.fastmath', 'trax.sharding', 'trax.checkpoint_files')),
   (2, ('trax.layers',)),

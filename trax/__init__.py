@@ -5,6 +5,10 @@ configurables; see `trax.gin_config`); TensorFlow is imported when the tensorflo
 backend is first selected or a TensorFlow-facing tool (TensorBoard files, tf.data, TFDS)
 is used. `trax.AsKeras` (Trax 1.4's name) is `trax_keras.AsKeras`, imported with Keras only
 when the name is first used.
+
+On Linux, `import trax` sets glibc's malloc to keep freed memory for reuse, which spares a
+CPU training step from faulting in its buffers afresh (`trax.host_memory`;
+`TRAX_KEEP_FREED_MEMORY=0` turns it off).
 """
 
 import importlib
@@ -12,6 +16,7 @@ import importlib
 from trax import data
 from trax import fastmath
 from trax import gin_config
+from trax import host_memory
 from trax import layers
 from trax import models
 from trax import optimizers
@@ -20,6 +25,8 @@ from trax import supervised
 from trax.supervised import lr_schedules as lr
 
 __version__ = '2.0.0.dev0'
+
+host_memory.keep_freed_memory()  # Importing trax starts no jax threads; this precedes them.
 
 gin_config.register_if_installed()  # Trax 1.4's gin names, only if gin-config is installed.
 

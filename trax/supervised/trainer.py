@@ -32,6 +32,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from trax import host_memory
 from trax import shapes
 from trax.layers import base
 from trax.layers import combinators as cb
@@ -39,6 +40,16 @@ from trax.supervised import batch_checks
 from trax.supervised import chunked_loss
 from trax.supervised import devices
 from trax.supervised import reporting
+
+
+_HOST_MEMORY_LOGGED = []
+
+
+def _log_host_memory_once() -> None:
+  """Says once per process how host memory serves CPU steps (`trax.host_memory`)."""
+  if not _HOST_MEMORY_LOGGED:
+    _HOST_MEMORY_LOGGED.append(True)
+    reporting.log(f'Host memory: {host_memory.STATUS}.', stdout=host_memory.MISSED)
 
 
 class TaskTrainer:
@@ -77,6 +88,8 @@ class TaskTrainer:
       raise ValueError(
         f'{name}: the loss layer {task.loss_layer.name} must output one scalar, but outputs {loss}.'
       )
+    if placement.mesh.devices.flat[0].platform == 'cpu':
+      _log_host_memory_once()
     if loss_chunk_size is None:
       loss_chunk_size, why = chunked_loss.choose_chunk_size(
         model,
