@@ -6,9 +6,10 @@ training step timed for each peer:
 
 - trax:          `trax.models.TransformerLM` trained by a default
                  `trax.supervised.training.Loop` (`loop.run(n)` over an in-memory stream;
-                 see `peers/trax_loop.py`), which chooses to run the last Dense and the
-                 loss 16 positions at a time here (`trax.supervised.chunked_loss`);
-- trax_unchunked: the same Loop with `loss_chunk_size=0` (no chunks);
+                 see `peers/trax_loop.py`), which does not chunk the loss here (freed
+                 memory is kept for reuse: `trax.host_memory`, `trax.supervised.chunked_loss`);
+- trax_chunked:  the same Loop with `loss_chunk_size=16` (the last Dense and the loss 16
+                 positions at a time);
 - trax_unchecked: the trax Loop without its host-side checks of token ids and labels
                  (`trax.supervised.batch_checks`), to measure what they cost;
 - jax:           the reference, hand-written JAX + optax, jitted with donation;
@@ -36,19 +37,21 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
+import trax  # noqa: F401 (first: its malloc setting precedes any jax run, trax.host_memory)
+
 from bench import _timing
 from bench.peers import common
 
 IN_PROCESS = (
   'trax',
-  'trax_unchunked',
+  'trax_chunked',
   'trax_unchecked',
   'jax',
   'flax_nnx',
   'torch_eager',
   'torch_compile',
 )
-TRAX = ('trax', 'trax_unchunked', 'trax_unchecked')
+TRAX = ('trax', 'trax_chunked', 'trax_unchecked')
 KERAS = {'keras_tf_xla': ('tensorflow', 1), 'keras_tf': ('tensorflow', 0), 'keras_jax': ('jax', 1)}
 ALL_PEERS = IN_PROCESS[:5] + tuple(KERAS) + IN_PROCESS[5:]
 
@@ -62,7 +65,7 @@ def build_in_process(name: str, config: common.Config, batches: list, dropout: b
       config,
       batches,
       dropout,
-      0 if name == 'trax_unchunked' else None,
+      16 if name == 'trax_chunked' else None,
       check_batches=name != 'trax_unchecked',
     )
     peer.name = name

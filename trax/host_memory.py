@@ -42,6 +42,7 @@ _M_ARENA_MAX = -8
 KEPT_BYTES = 2**31 - 1  # The largest trim threshold mallopt takes (a C int).
 
 STATUS = 'not set: trax.host_memory.keep_freed_memory() has not run'
+KEPT = False  # Whether freed memory is kept for reuse (the setting was made).
 MISSED = False  # Whether it was left alone only because jax had started first.
 
 
@@ -50,7 +51,7 @@ def keep_freed_memory() -> bool:
 
   Returns whether it did; `STATUS` says what was done, or why not.
   """
-  global STATUS, MISSED
+  global STATUS, KEPT, MISSED
   reason = _reason_to_leave_alone()
   MISSED = reason == _JAX_STARTED_FIRST
   if reason is None:
@@ -61,9 +62,11 @@ def keep_freed_memory() -> bool:
         'freed memory is kept for reuse (glibc malloc: one arena, no mmap, up to 2 GiB '
         f'kept; {OFF_VARIABLE}=0 turns it off)'
       )
+      KEPT = True
       return True
     reason = 'glibc refused the setting (mallopt failed)'
   STATUS = f'left to the C library: {reason}'
+  KEPT = False
   return False
 
 

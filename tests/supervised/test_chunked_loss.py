@@ -8,6 +8,7 @@ import pytest
 
 import trax.layers as tl
 import trax.models
+from trax import host_memory
 from trax import optimizers
 from trax import shapes
 from trax.supervised import chunked_loss
@@ -65,7 +66,9 @@ def test_loss_and_gradients_equal_the_unchunked_model(loss_layer, weighted, chun
 
 def test_a_default_loop_chooses_chunks_and_trains_as_one_without(monkeypatch, caplog):
   # This model's logits are tiny (4 x 16 x 13 floats, 208 bytes a position): scale the
-  # rule down so that the default Loop chooses chunks of 4 positions (832 bytes).
+  # rule down so that the default Loop chooses chunks of 4 positions (832 bytes), as it
+  # does where freed memory is not kept for reuse.
+  monkeypatch.setattr(host_memory, 'KEPT', False)
   monkeypatch.setattr(chunked_loss, 'MIN_LOGITS_BYTES', 3000)
   monkeypatch.setattr(chunked_loss, 'MAX_CHUNK_BYTES', 1000)
   monkeypatch.setattr(chunked_loss, 'MIN_CHUNK_BYTES', 800)
@@ -110,7 +113,10 @@ def test_a_default_loop_chooses_chunks_and_trains_as_one_without(monkeypatch, ca
     (64, 127, 1024, 1, 'cpu', 0),  # 127 positions: only chunks of 1 (256 KiB) divide.
   ],
 )
-def test_chunks_are_chosen_where_they_pay(batch, positions, vocab, shards, platform, expected):
+def test_chunks_are_chosen_where_they_pay(
+  batch, positions, vocab, shards, platform, expected, monkeypatch
+):
+  monkeypatch.setattr(host_memory, 'KEPT', False)  # Buffers mapped afresh at each step.
   model = tl.Serial(tl.Relu(), tl.Dense(vocab))
   signature = (
     shapes.ShapeDtype((batch, positions, 8)),
@@ -127,6 +133,17 @@ def test_chunks_are_chosen_where_they_pay(batch, positions, vocab, shards, platf
     lm_ending_in_softmax, tl.CategoryCrossEntropy(), signature, shards, 'cpu'
   )
   assert chunk_size == 0 and 'chunks need a model that is a Serial ending in Dense' in why
+
+
+def test_with_freed_memory_kept_for_reuse_no_chunks_are_chosen(monkeypatch):
+  monkeypatch.setattr(host_memory, 'KEPT', True)
+  model = tl.Serial(tl.Relu(), tl.Dense(4096))  # The benchmark LM's 32 MiB of logits.
+  signature = (shapes.ShapeDtype((16, 128, 8)), shapes.ShapeDtype((16, 128), np.int32))
+  model.init(signature[0])
+  chunk_size, why = chunked_loss.choose_chunk_size(
+    model, tl.CategoryCrossEntropy(), signature, 1, 'cpu'
+  )
+  assert chunk_size == 0 and 'freed memory is kept for reuse' in why
 
 
 def test_what_cannot_be_chunked_is_refused_with_the_reason():
@@ -154,6 +171,7 @@ import itertools
 import jax
 import numpy as np
 from tests.supervised import helpers, test_chunked_loss as t
+from trax import host_memory
 from trax import optimizers
 import trax.layers as tl
 from trax.supervised import training

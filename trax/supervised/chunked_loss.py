@@ -6,16 +6,26 @@ memory than anything else in the step: the logits of a 16 x 128 batch over 4096 
 gradient, a pass each. With `Loop(..., loss_chunk_size=c)` the positions are taken `c` at a
 time: a chunk's logits (`batch x c x vocab`) are made, reduced to the chunk's loss and
 turned into the chunk's gradients (summed for the last layer's weights, kept for its input)
-before the next chunk starts. The logits never exist in full, and a chunk's passes run in
-cache: the benchmark TransformerLM step is about 10% faster (bench/README.md).
+before the next chunk starts. The logits never exist in full: less memory, and, where the
+step's buffers are mapped afresh each step, fewer pages to fault in (bench/README.md).
 
 By default (`loss_chunk_size=None`) the Loop chunks whenever `choose_chunk_size` finds it
-pays: on CPU, for a model and loss this can chunk, when a device's logits reach
-`MIN_LOGITS_BYTES` (16 MiB), in chunks of at most `MAX_CHUNK_BYTES` (4 MiB) of logits.
-Measured on this project's 2-core CPU (output Dense and loss, forward and backward, d 256,
-128 positions): 32 MiB of logits (batch 16 x vocab 4096, or 64 x 1024) took 0.72-0.77 of
-the unchunked CPU time with chunks of 1-8 MiB; 12 MiB 0.94; 8 MiB (batch 4 x 4096) 1.02-1.19,
-slower; below that no gain. On GPUs and TPUs nothing was measured: pass a size there.
+pays. Measured on this project's 2-core CPU (output Dense and loss alone, forward and
+backward, d 256, 16 x 128 positions), what decides is whether the step's buffers are
+mapped afresh at each step (glibc's default for large blocks, where the chunks' smaller
+buffers spared most page faults) or kept for reuse (`trax.host_memory`, which `import
+trax` sets):
+
+- mapped afresh: 32 MiB of logits (batch 16 x vocab 4096, or 64 x 1024) took 0.72-0.77 of
+  the unchunked CPU time with chunks of 1-8 MiB; 12 MiB 0.94; 8 MiB (batch 4 x 4096)
+  1.02-1.19, slower; below that no gain. So the Loop chunks, on CPU, for a model and loss
+  this can chunk, when a device's logits reach `MIN_LOGITS_BYTES` (16 MiB), in chunks of
+  at most `MAX_CHUNK_BYTES` (4 MiB) of logits;
+- kept for reuse: chunks of 16 positions took 1.00-1.05 of the unchunked wall time (0.96-1.03
+  of its CPU time) for vocabularies of 1536 to 16384, chunks of 8 positions 1.05-1.15; the
+  whole benchmark step was level. So the Loop does not chunk.
+
+On GPUs and TPUs nothing was measured: pass a size there.
 
 The gradients are computed in the forward pass, inside a `custom_vjp` whose backward pass
 only scales them by the incoming cotangent; so a chunked loss can be differentiated once
@@ -42,6 +52,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from trax import fastmath
+from trax import host_memory
 from trax.layers import base
 from trax.layers import combinators
 from trax.layers import core
@@ -134,6 +145,11 @@ def choose_chunk_size(
     return 0, (
       f'chunks were measured to pay on CPU only, these devices are {platform} '
       '(pass loss_chunk_size to chunk)'
+    )
+  if host_memory.KEPT:
+    return 0, (
+      'freed memory is kept for reuse (trax.host_memory), and then chunks measured level '
+      'or slower (pass loss_chunk_size to chunk: the logits are never in memory in full)'
     )
   reason = refusal(model, loss_layer, batch_signature)
   if reason is not None:
