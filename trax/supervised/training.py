@@ -107,8 +107,9 @@ class Loop(
     loss_chunk_size: if > 0, each train task runs the model's last layer (a `Dense`) and
       its loss (a mean such as `WeightedCategoryCrossEntropy`) on chunks of this many
       positions (which it must divide), making each chunk's gradients at once: the same
-      loss up to rounding, faster for large logits. `None` (default): chunks where that
-      pays (jax backend), logged per task; 0: never (`trax.supervised.chunked_loss`).
+      loss up to rounding, the logits never in memory in full. `None` (default): chunks
+      where that pays (jax backend; on CPU only where freed memory is not kept for reuse,
+      `trax.host_memory`), logged per task; 0: never (`trax.supervised.chunked_loss`).
     use_memory_efficient_trainer: must be False: Trax 1.4's reversible trainer is not
       implemented here.
     callbacks: `TrainingStepCallback` subclasses (or callables taking the loop).
