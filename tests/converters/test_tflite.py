@@ -53,9 +53,10 @@ def test_dynamic_shapes_add_few_ops_to_the_lm(tmp_path):
   fixed = converters.to_tflite(
     model, tmp_path / 'f.tflite', ShapeDtype((1, 8), np.int32), dynamic_shapes=False, verify=False
   )
-  # Measured: 68 ops against 53 (the causal mask and the heads' shapes from the length);
-  # 127 against 57 when every Dense folded its leading axes with shape ops.
-  assert dynamic.n_ops - fixed.n_ops <= 20, (dynamic.op_counts, fixed.op_counts)
+  # Measured: 63 ops against 51 (the causal mask and the heads' shapes from the length);
+  # 68 when the mask indexed `[:, None]` and `[None, :]`, 127 against 57 when every Dense
+  # folded its leading axes with shape ops.
+  assert dynamic.n_ops - fixed.n_ops <= 12, (dynamic.op_counts, fixed.op_counts)
   assert dynamic.op_counts['FULLY_CONNECTED'] == fixed.op_counts['FULLY_CONNECTED']
 
 

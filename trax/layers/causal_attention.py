@@ -202,7 +202,9 @@ class CausalAttentionCore(DotProductCausalAttention):
 def _causal_mask(length: Any) -> Any:
   """`(length, length)` booleans: query `i` may attend to keys `<= i`."""
   positions = jnp.arange(length)
-  return positions[:, None] >= positions[None, :]
+  # A reshape and a broadcast, not two index expressions: in a TF Lite file with a dynamic
+  # length each `[:, None]` is a RESHAPE and a STRIDED_SLICE.
+  return jnp.reshape(positions, (-1, 1)) >= positions
 
 
 class _DecodingCausalDepthwiseConv(convolution.CausalDepthwiseConv):
