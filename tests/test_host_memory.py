@@ -1,4 +1,4 @@
-"""`import trax` sets glibc's malloc so that jax's CPU runs reuse freed memory."""
+"""`import trax` sets glibc's malloc and jax's CPU dispatch so that runs reuse freed memory."""
 
 import os
 import platform
@@ -31,7 +31,9 @@ _FAULTS_PER_RUN = textwrap.dedent("""
       run(x, w).block_until_ready()
     faults = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 5
     import trax
-    print(json.dumps([faults, trax.host_memory.STATUS, trax.host_memory.MISSED]))
+    from jax._src import xla_bridge
+    asynchronous = xla_bridge._CPU_ENABLE_ASYNC_DISPATCH.value
+    print(json.dumps([faults, trax.host_memory.STATUS, trax.host_memory.MISSED, asynchronous]))
 """)
 PAGES = 10240 * 2048 * 4 // 4096  # Of the temporary.
 
@@ -56,17 +58,19 @@ def _faults_per_run(first: str, **env: str) -> tuple:
 
 @glibc_only
 def test_runs_reuse_freed_memory_unless_turned_off_or_jax_started_first():
-  faults, status, missed = _faults_per_run('import trax')
+  faults, status, missed, asynchronous = _faults_per_run('import trax')
   assert faults < 0.05 * PAGES, (faults, status)
   assert status.startswith('freed memory is kept for reuse') and not missed
+  assert not asynchronous  # jax runs the computation on the calling thread.
   # Off: each run faults the temporary in again, page by page.
-  faults, status, missed = _faults_per_run('import trax', TRAX_KEEP_FREED_MEMORY='0')
+  faults, status, missed, asynchronous = _faults_per_run('import trax', TRAX_KEEP_FREED_MEMORY='0')
   assert faults > 0.5 * PAGES, (faults, status)
   assert status == 'left to the C library: TRAX_KEEP_FREED_MEMORY=0' and not missed
-  # jax ran first: its threads keep their own arenas, so the setting is not made.
-  faults, status, missed = _faults_per_run('import jax.numpy; jax.numpy.ones(1)')
+  assert asynchronous
+  # jax ran first: its client runs computations on worker threads, so nothing is set.
+  faults, status, missed, asynchronous = _faults_per_run('import jax.numpy; jax.numpy.ones(1)')
   assert faults > 0.5 * PAGES, (faults, status)
-  assert missed and 'import trax first' in status and 'MALLOC_ARENA_MAX=1' in status
+  assert missed and 'import trax before running jax code' in status
 
 
 def test_the_environment_own_malloc_setting_is_left_alone(monkeypatch):

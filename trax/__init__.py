@@ -6,9 +6,10 @@ backend is first selected or a TensorFlow-facing tool (TensorBoard files, tf.dat
 is used. `trax.AsKeras` (Trax 1.4's name) is `trax_keras.AsKeras`, imported with Keras only
 when the name is first used.
 
-On Linux, `import trax` sets glibc's malloc to keep freed memory for reuse, which spares a
-CPU training step from faulting in its buffers afresh (`trax.host_memory`;
-`TRAX_KEEP_FREED_MEMORY=0` turns it off).
+On Linux, `import trax` sets glibc's malloc to keep freed memory for reuse, and jax to run
+single-device CPU computations on the calling thread, which spares a CPU training step
+from faulting in its buffers afresh (`trax.host_memory`; `TRAX_KEEP_FREED_MEMORY=0` turns
+it off).
 """
 
 import importlib

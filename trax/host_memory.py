@@ -2,27 +2,33 @@
 
 XLA:CPU allocates the temporaries of each run of a compiled function (what a training step
 keeps for its backward pass: 124 MiB for the benchmark TransformerLM of bench/README.md)
-with `posix_memalign`, on one of jax's worker threads, and frees them when the run ends.
-glibc serves a block that large with a fresh `mmap` (over 32 MiB; in a worker thread's own
-arena, which cannot grow past 64 MiB, always) and unmaps it on `free`, so every step faults
-every page in again: 33,700 page faults and 60 ms of kernel time in a step of 500 ms CPU.
-(TensorFlow's allocator keeps its memory: Keras' step had about 10 ms of kernel time.)
+with `posix_memalign`, and frees them when the run ends. glibc serves a block that large
+with a fresh `mmap` and unmaps it on `free`, so every step faults every page in again:
+33,700 page faults and 60 ms of kernel time in a step of 500 ms CPU. (TensorFlow's
+allocator keeps its memory: Keras' step had about 10 ms of kernel time.)
 
-So `import trax` sets glibc's malloc (`mallopt`), once and before jax starts its CPU
-threads, to serve every thread from the main arena (which grows with `brk` and holds blocks
-of any size), never to `mmap`, and to keep up to 2 GiB of freed memory instead of returning
-it to the system: a step's temporaries come back at the same addresses, without a fault.
-The benchmark step took 11% less CPU time. The costs: the process keeps its heap at its
-peak size (memory it frees is reused, not returned), and its threads share one arena
-(Keras on TensorFlow measured the same either way).
+So `import trax`, before jax starts its CPU client, makes two settings:
 
-`keep_freed_memory` leaves malloc alone, saying why in `STATUS`, when:
+- glibc's malloc (`mallopt`) never to `mmap` and to keep up to 2 GiB of freed memory
+  instead of returning it to the system, so the main arena (which grows with `brk` and
+  holds blocks of any size) gives a step's temporaries back at the same addresses;
+- jax to run computations on one CPU device on the calling thread
+  (`jax_cpu_enable_async_dispatch=False`), so those temporaries come from the main arena:
+  a worker thread's arena cannot hold more than 64 MiB and would map them afresh anyway.
+
+The benchmark step took 13% less CPU time and no page faults. The costs: Python waits for
+each CPU computation (a `Loop`'s host work, about 2 ms a step, no longer overlaps the
+step); the process keeps its heap at its peak size (memory it frees is reused, not
+returned); computations over several CPU devices still run on worker threads, with their
+temporaries mapped afresh. Serving every thread from the main arena instead (glibc's
+`MALLOC_ARENA_MAX=1`) gave the same steps but compiled 19% slower, the quickstart 23%.
+
+`keep_freed_memory` leaves both alone, saying why in `STATUS`, when:
 
 - the environment sets `TRAX_KEEP_FREED_MEMORY=0`, or sets glibc's malloc itself
   (`MALLOC_ARENA_MAX`, `MALLOC_MMAP_MAX_`, ... or `GLIBC_TUNABLES`);
-- jax already runs (its threads have arenas of their own): import trax before running jax
-  code, or start Python with `MALLOC_ARENA_MAX=1 MALLOC_MMAP_MAX_=0
-  MALLOC_TRIM_THRESHOLD_=2147483647`, which is the same setting;
+- jax already runs (the dispatch setting only takes effect when its CPU client starts):
+  import trax before running jax code;
 - the C library is not glibc (macOS, Windows, musl).
 
 A `training.Loop` on CPU logs `STATUS` once per process, and prints it if jax had started
@@ -38,7 +44,6 @@ OFF_VARIABLE = 'TRAX_KEEP_FREED_MEMORY'
 # glibc's mallopt parameters (malloc.h).
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_MAX = -4
-_M_ARENA_MAX = -8
 KEPT_BYTES = 2**31 - 1  # The largest trim threshold mallopt takes (a C int).
 
 STATUS = 'not set: trax.host_memory.keep_freed_memory() has not run'
@@ -47,7 +52,8 @@ MISSED = False  # Whether it was left alone only because jax had started first.
 
 
 def keep_freed_memory() -> bool:
-  """Sets glibc's malloc to keep freed memory for reuse (see the module docstring).
+  """Sets glibc's malloc to keep freed memory, and jax to run CPU computations where they
+  are called, so that a run's temporaries are reused (see the module docstring).
 
   Returns whether it did; `STATUS` says what was done, or why not.
   """
@@ -56,11 +62,15 @@ def keep_freed_memory() -> bool:
   MISSED = reason == _JAX_STARTED_FIRST
   if reason is None:
     libc = ctypes.CDLL(None)
-    settings = ((_M_ARENA_MAX, 1), (_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, KEPT_BYTES))
+    settings = ((_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, KEPT_BYTES))
     if all(libc.mallopt(parameter, value) == 1 for parameter, value in settings):
+      import jax
+
+      jax.config.update('jax_cpu_enable_async_dispatch', False)
       STATUS = (
-        'freed memory is kept for reuse (glibc malloc: one arena, no mmap, up to 2 GiB '
-        f'kept; {OFF_VARIABLE}=0 turns it off)'
+        'freed memory is kept for reuse (glibc malloc: no mmap, up to 2 GiB kept; jax '
+        f'runs single-device CPU computations on the calling thread; {OFF_VARIABLE}=0 '
+        'turns it off)'
       )
       KEPT = True
       return True
@@ -71,9 +81,9 @@ def keep_freed_memory() -> bool:
 
 
 _JAX_STARTED_FIRST = (
-  'jax ran before trax was imported, and its CPU threads allocate from arenas of their '
-  'own, where each training step maps its buffers afresh; import trax first, or start '
-  f'Python with MALLOC_ARENA_MAX=1 MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_={KEPT_BYTES}'
+  'jax ran before trax was imported, so its CPU computations run on worker threads, '
+  "whose arenas map each training step's buffers afresh; import trax before running "
+  'jax code'
 )
 
 
