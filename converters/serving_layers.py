@@ -22,9 +22,10 @@ FusedBatchNorm kernel took longer than the convolution's bias add, scale and shi
 together: the benchmark conv net's SavedModel went from 1.12 of Keras' latency
 (`model.export`: Conv2D+BiasAdd fused, BatchNormalization as Mul and AddV2, a Relu) to 0.97.
 
-The swaps rewrite the model's config, so they apply to models that can describe
-themselves (all built from registered layers); the export record keeps the original
-config. Measured by `bench/export.py`.
+The swaps replace layers in a model rebuilt for the export, found by how they were built
+(`tl.Relu()`, `tl.BatchNorm(...)`), also inside factories: `trax.models.Resnet50`'s
+SavedModel serves in 0.76-0.81 of the time it took with Trax's layers. The export record keeps
+the original config. Measured by `bench/export.py`.
 """
 
 from typing import Any
@@ -33,6 +34,7 @@ from trax import fastmath
 from trax.fastmath import numpy as jnp
 import trax.layers as tl
 from trax.layers import base
+from trax.layers import config as config_lib
 
 
 def _relu(x: Any) -> Any:
@@ -144,18 +146,21 @@ def serving_state(layer: tl.Layer, state: Any) -> Any:
   return state
 
 
-_SWAPS = {
-  'Relu': 'converters.serving_layers.ServingRelu',
-  'BatchNorm': 'converters.serving_layers.ServingBatchNorm',
-}
+def for_serving(layer: tl.Layer) -> tl.Layer:
+  """`layer` with every layer in it that has a serving form replaced by that form, built
+  with the same arguments (`config.build_record`), so layers a factory made (the norms in
+  `trax.models.Resnet50`) are reached too. Rewrites `layer` in place (`replace_layers`):
+  pass a layer built for the export, before its weights are set."""
+
+  def serving_form(sublayer: tl.Layer) -> 'tl.Layer | None':
+    record = config_lib.build_record(sublayer)
+    if record is None:
+      return None
+    factory, args, kwargs = record
+    form = _SERVING_FORMS.get(factory)
+    return form(*args, **kwargs) if form else None
+
+  return layer.replace_layers(serving_form)
 
 
-def for_serving(config: Any) -> Any:
-  """`config` with every layer that has a serving form replaced by it."""
-  if isinstance(config, list):
-    return [for_serving(x) for x in config]
-  if not isinstance(config, dict):
-    return config
-  if config.get('factory') in _SWAPS:
-    return {**{k: for_serving(v) for k, v in config.items()}, 'factory': _SWAPS[config['factory']]}
-  return {key: for_serving(value) for key, value in config.items()}
+_SERVING_FORMS = {tl.Relu: ServingRelu, tl.BatchNorm: ServingBatchNorm}

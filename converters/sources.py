@@ -2,8 +2,10 @@
 
 `resolve` accepts
 - a trax layer or model (rebuilt from its `config()` in 'eval' mode, so dropout is off,
-  and given the weights and state it holds). One that was never initialized is refused:
-  its export would carry random weights (`allow_random_weights=True` initializes it);
+  with serving forms of some layers (`serving_layers`), and given the weights and state it
+  holds). One that was never initialized is refused: its export would carry random weights
+  (`allow_random_weights=True` initializes it). The reference an export is checked against
+  is the model in eval mode with its own layers, run by JAX;
 - a Keras model: one made of a single `TraxLayer` (`trax_keras.to_keras_model`), or a
   `TraxLayer` itself, is unwrapped into that trax layer with the Keras variables' current
   values; any other Keras model is exported through its own `call` (Keras on the
@@ -53,6 +55,9 @@ class Model:
     keras_model: the Keras model, when exported through Keras' own call.
     keras_source: the Keras model or `TraxLayer` a trax layer was unwrapped from: its
       own call is the reference.
+    trax_reference: `(layer, state)`, the model in eval mode as its config builds it (the
+      layers it was trained with, not their serving forms) and its state as trained: the
+      reference of a trax model; `None` if `layer` is that model.
   """
 
   layer: 'tl.Layer | None'
@@ -63,6 +68,7 @@ class Model:
   origin: str = 'trax layer'
   keras_model: Any = None
   keras_source: Any = None
+  trax_reference: 'tuple[tl.Layer, Any] | None' = None
   _jitted: Any = dataclasses.field(default=None, repr=False)
 
   @property
@@ -101,17 +107,18 @@ class Model:
       inputs = flat_inputs[0] if len(flat_inputs) == 1 else list(flat_inputs)
       outputs = keras_callable(inputs, training=False)
       return [np.asarray(o) for o in signatures.outputs_as_list(outputs)]
+    layer, state = self.trax_reference or (self.trax_layer, self.state)
     if self._jitted is None:
       import jax
 
       def forward(x, weights, state):
         with fastmath.use_backend('jax'):
-          return self.trax_layer.pure_fn(x, weights, state, EVAL_RNG)[0]
+          return layer.pure_fn(x, weights, state, EVAL_RNG)[0]
 
       # One compilation per input shape; op by op, jax would compile every primitive.
       self._jitted = jax.jit(forward)
-    x = signatures.structure(flat_inputs, self.trax_layer.n_in)
-    y = self._jitted(x, self.weights, self.state)
+    x = signatures.structure(flat_inputs, layer.n_in)
+    y = self._jitted(x, self.weights, state)
     return [np.asarray(o) for o in signatures.outputs_as_list(y)]
 
 
@@ -181,15 +188,16 @@ def from_layer(
       '(in whatever mode it was built).',
       layer.name,
     )
-    eval_layer = layer
-  else:
-    eval_layer = rebuild(config, safe_mode=False)  # The caller's own layer.
+    eval_layer, reference = layer, None
+  else:  # The caller's own layer: rebuilt in unsafe mode.
+    eval_layer = rebuild(config, safe_mode=False)
+    reference = (tl.from_config(config, mode='eval', safe_mode=False), state)
   expected = eval_layer.weights_and_state_signature(probe)
   _check_fits(layer.name, (weights, state), expected, probe)
   if eval_layer is not layer:
     state = serving_layers.serving_state(eval_layer, state)
   eval_layer.weights, eval_layer.state = weights, state
-  return Model(eval_layer, weights, state, signature, config, origin)
+  return Model(eval_layer, weights, state, signature, config, origin, trax_reference=reference)
 
 
 def _from_keras(keras_model: Any, signature: 'list | None', allow_random_weights: bool) -> Model:
@@ -280,10 +288,11 @@ def _from_checkpoint(path: str, signature: 'list | None', model_config: 'dict | 
   weights, state = tl.unflatten_weights_and_state(
     flat_weights, flat_state, (weights_tree, state_tree)
   )
+  reference = (tl.from_config(config, mode='eval'), state)
   state = serving_layers.serving_state(layer, state)
   layer.weights, layer.state = weights, state
   origin = f'checkpoint {checkpoint_path} (step {checkpoint.step})'
-  return Model(layer, weights, state, signature, config, origin)
+  return Model(layer, weights, state, signature, config, origin, trax_reference=reference)
 
 
 @tl.builds_layers_for_caller
@@ -294,7 +303,7 @@ def rebuild(config: dict, mode: str = 'eval', safe_mode: bool = True) -> tl.Laye
   is for rebuilding a layer the caller built itself.
   """
   # Importing registers the factories configs may name (models, Keras-import layers).
-  return tl.from_config(serving_layers.for_serving(config), mode=mode, safe_mode=safe_mode)
+  return serving_layers.for_serving(tl.from_config(config, mode=mode, safe_mode=safe_mode))
 
 
 def find_checkpoint(path: str) -> str:

@@ -10,6 +10,7 @@ from converters import sources
 from trax import fastmath
 from trax import shapes
 import trax.layers as tl
+from trax import models
 from tests.converters import helpers
 
 
@@ -67,13 +68,19 @@ def test_serving_relu_equals_relu_on_both_backends():
     np.testing.assert_array_equal(np.asarray(got), np.asarray(tl.Relu()(x)))
 
 
-def test_for_serving_swaps_nested_layers_and_leaves_the_rest():
-  config = tl.Serial(
-    tl.Dense(3), tl.Relu(), tl.Residual(tl.BatchNorm(axis=0)), tl.LeakyRelu()
-  ).config()
-  swapped = str(serving_layers.for_serving(config))
-  assert swapped.count('ServingRelu') == 1 and swapped.count('ServingBatchNorm') == 1
-  assert "'LeakyRelu'" in swapped and "'axis': 0" in swapped  # Arguments kept.
+def test_for_serving_swaps_nested_and_shared_layers_and_leaves_the_rest():
+  relu = tl.Relu()
+  model = tl.Serial(
+    tl.Dense(3), relu, tl.Residual(tl.BatchNorm(axis=0, momentum=0.5)), relu, tl.LeakyRelu()
+  )
+  served = serving_layers.for_serving(model)
+  assert served is model
+  dense, relu_1, residual, relu_2, leaky = model.sublayers
+  assert relu_1 is relu_2 and relu_1.config()['factory'] == 'converters.serving_layers.ServingRelu'
+  (norm,) = [layer for _, layer in residual.walk() if isinstance(layer, tl.BatchNorm)]
+  assert isinstance(norm, serving_layers.ServingBatchNorm)
+  assert norm.config()['kwargs'] == {'axis': 0, 'momentum': 0.5}  # Arguments kept.
+  assert dense.config()['factory'] == 'Dense' and leaky.config()['factory'] == 'LeakyRelu'
 
 
 def _served_ops(saved_model_dir: str, x: np.ndarray) -> tuple[list, np.ndarray]:
@@ -113,3 +120,41 @@ def test_conv_batch_norm_relu_serve_as_one_fused_convolution(tmp_path):
   assert convs == [['FusedBatchNorm', 'Relu']], ops
   assert [fused for op, fused in ops if 'MatMul' in op] == [['BiasAdd']], ops
   assert not [op for op, _ in ops if 'BatchNorm' in op or op == 'Relu'], ops
+
+
+def test_layers_a_factory_made_serve_in_their_serving_forms(tmp_path):
+  # trax.models' blocks build their norms and ReLUs inside a factory, where a config
+  # cannot reach them: the swap finds them by how they were built.
+  signature = shapes.ShapeDtype((2, 8, 8, 3))
+  block = tl.Serial(models.resnet.ConvBlock(3, (4, 4, 8), (2, 2)), tl.Flatten(), tl.Dense(5))
+  block.init(signature, rng=helpers.RNG)
+  train_x = np.random.default_rng(1).normal(2.0, 3.0, size=signature.shape).astype(np.float32)
+  block(train_x)  # Moves the norms' statistics.
+  export = converters.to_saved_model(block, tmp_path, shapes.ShapeDtype((None, 8, 8, 3)))
+  x = helpers.random_floats(signature.shape)
+  ops, y = _served_ops(export.path, x)
+  np.testing.assert_allclose(y, helpers.jax_outputs(block, x), rtol=1e-5, atol=1e-5)
+  convs = sorted(fused for op, fused in ops if 'Conv2D' in op)
+  assert convs == [['FusedBatchNorm']] * 2 + [['FusedBatchNorm', 'Relu']] * 2, ops
+
+
+def test_exports_are_checked_against_the_model_s_own_layers_not_their_serving_forms(
+  tmp_path, monkeypatch
+):
+  signature = shapes.ShapeDtype((2, 8, 8, 3))
+  model = helpers.trained_conv_net(signature)
+  resolved = sources.resolve(model, shapes.ShapeDtype((None, 8, 8, 3)))
+  assert resolved.trax_reference is not None
+  reference_layer, reference_state = resolved.trax_reference
+  names = {type(layer).__name__ for _, layer in reference_layer.walk()}
+  assert 'BatchNorm' in names and 'ServingBatchNorm' not in names
+  x = helpers.random_floats(signature.shape)
+  (y,) = resolved.jax_outputs([x])
+  np.testing.assert_allclose(y, helpers.jax_outputs(model, x), rtol=1e-5, atol=1e-6)
+  # A serving form that computed something else would be served: verification stops it.
+  real_forward = serving_layers.ServingBatchNorm.forward
+  monkeypatch.setattr(
+    serving_layers.ServingBatchNorm, 'forward', lambda self, x: real_forward(self, x) * 1.01
+  )
+  with pytest.raises(converters.ExportVerificationError):
+    converters.to_saved_model(model, tmp_path, shapes.ShapeDtype((None, 8, 8, 3)))

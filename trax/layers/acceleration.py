@@ -46,7 +46,7 @@ class Accelerate(base.Layer):
     self._sublayers = (layer,)
     with fastmath.use_backend('jax'):  # Only jax runs it on devices (pure_fn).
       n_local = fastmath.local_device_count()
-      self._jit_pure_fn = fastmath.jit(lambda x, w, s, r: layer.pure_fn(x, w, s, r))
+      self._jit_pure_fn = fastmath.jit(lambda x, w, s, r: self.sublayer.pure_fn(x, w, s, r))
     n_devices = n_devices or n_local
     if not 1 <= n_devices <= n_local:
       raise ValueError(
