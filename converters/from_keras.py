@@ -25,6 +25,7 @@ from trax import shapes
 import trax.layers as tl
 from converters import keras_graph
 from converters import keras_mappings
+from converters import keras_runtime_masks
 from converters import signatures
 from converters.errors import UnsupportedLayerError
 from converters.keras_mappings import Call
@@ -83,6 +84,7 @@ def from_keras(
     dry_run = _Converter(True, mode, build_wrappers=False)
     dry_run.walk(keras_model)
     _check_backend_for_wrapping(keras_model, dry_run.statuses)
+    _check_runtime_masks(keras_model, dry_run.statuses)
   layer, flat_weights, flat_state = converter.convert(keras_model)
   unsupported = [s for s in converter.statuses if s.status == 'unsupported']
   if unsupported:
@@ -156,6 +158,34 @@ def _check_backend_for_wrapping(keras_model: Any, statuses: list) -> None:
       'KERAS_BACKEND=jax before keras is first imported (a saved .keras file loads '
       'there too).',
       [(s.name, s.kind) for s in wrapped],
+    )
+
+
+def _check_runtime_masks(keras_model: Any, statuses: list) -> None:
+  wrapped = {s.name for s in statuses if s.status == 'wrapped'}
+  if not wrapped:  # Built-in layers' masks all show in the graph.
+    return
+  try:
+    lost = keras_runtime_masks.lost_masks(keras_model, wrapped)
+  except Exception as e:  # A model that cannot run on zeros: say the check did not run.
+    log.warning(
+      'from_keras(%r): could not check for Keras masks that exist only at run time (Keras '
+      'failed on zeros of the input shapes: %s: %s); compare the outputs with Keras.',
+      keras_model.name,
+      type(e).__name__,
+      e,
+    )
+    return
+  if lost:
+    listing = '; '.join(f'{m.name} ({m.kind}) from {m.source}' for m in lost)
+    raise UnsupportedLayerError(
+      f'Keras model {keras_model.name!r} has layers reading a Keras mask that only exists '
+      f'when Keras runs it: {listing}. A layer attached the mask inside its call, so the '
+      "model's graph does not carry it, and the converted model would compute without it. "
+      'Build it without that mask (keras_hub: mask_zero=False) and pass the mask as a '
+      'tensor of the graph instead (keras_hub blocks: padding_mask=keras.ops.not_equal('
+      'token_ids, 0); Keras layers: mask=...).',
+      [(m.name, m.kind) for m in lost],
     )
 
 

@@ -149,7 +149,7 @@ def serving_state(layer: tl.Layer, state: Any) -> Any:
 def for_serving(layer: tl.Layer) -> tl.Layer:
   """`layer` with every layer in it that has a serving form replaced by that form, built
   with the same arguments (`config.build_record`), so layers a factory made (the norms in
-  `trax.models.Resnet50`) are reached too. Rewrites `layer` in place (`replace_layers`):
+  `trax.models.Resnet50`) are reached too. Rewrites `layer` in place (`tl.replace_layers`):
   pass a layer built for the export, before its weights are set."""
 
   def serving_form(sublayer: tl.Layer) -> 'tl.Layer | None':
@@ -160,7 +160,7 @@ def for_serving(layer: tl.Layer) -> tl.Layer:
     form = _SERVING_FORMS.get(factory)
     return form(*args, **kwargs) if form else None
 
-  return layer.replace_layers(serving_form)
+  return tl.replace_layers(layer, serving_form)
 
 
 _SERVING_FORMS = {tl.Relu: ServingRelu, tl.BatchNorm: ServingBatchNorm}

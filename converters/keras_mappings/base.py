@@ -86,31 +86,40 @@ def keras_mask(tensor: Any) -> Any:
 
 
 def with_masks(layer: Any, args: tuple, kwargs: dict) -> dict:
-  """`kwargs` with the mask arguments Keras fills in when it calls `layer` at run time.
-
-  Keras' `Layer.__call__` passes the Keras masks of the tensor arguments: as `mask=` when
-  there is one tensor argument, else as `<argument>_mask=` where `call` takes that. A
-  node's recorded arguments hold them only sometimes, so they are filled in here.
-  """
+  """`kwargs` with the mask arguments Keras fills in when it calls `layer` at run time
+  (`mask_arguments`): a node's recorded arguments hold them only sometimes."""
   import keras
 
+  kwargs = dict(kwargs)
+  for mask_name, value in mask_arguments(layer, args, kwargs).items():
+    mask = keras.tree.map_structure(keras_mask, value)
+    if _keras_tensors(mask):
+      kwargs[mask_name] = mask
+  return kwargs
+
+
+def mask_arguments(layer: Any, args: tuple, kwargs: dict) -> dict:
+  """`{mask argument: the tensor argument whose Keras mask Keras passes there}` for a
+  call of `layer` that does not pass that mask itself.
+
+  Keras' `Layer.__call__` passes the Keras masks of the tensor arguments: as `mask=` when
+  there is one tensor argument, else as `<argument>_mask=` where `call` takes that.
+  """
   parameters = inspect.signature(layer.call).parameters
   try:
     given = inspect.signature(layer.call).bind(*args, **kwargs).arguments
   except TypeError:
-    return kwargs
+    return {}
   tensors = {name: value for name, value in given.items() if _keras_tensors(value)}
-  kwargs = dict(kwargs)
   if len(tensors) == 1:
     candidates = {'mask': next(iter(tensors.values()))}
   else:
     candidates = {f'{name}_mask': value for name, value in tensors.items()}
-  for mask_name, value in candidates.items():
-    if mask_name in parameters and given.get(mask_name) is None:
-      mask = keras.tree.map_structure(keras_mask, value)
-      if _keras_tensors(mask):
-        kwargs[mask_name] = mask
-  return kwargs
+  return {
+    mask_name: value
+    for mask_name, value in candidates.items()
+    if mask_name in parameters and given.get(mask_name) is None
+  }
 
 
 def takes_mask(layer: Any) -> bool:

@@ -30,6 +30,7 @@ from trax.layers.config import build_record
 from trax.layers.config import from_config
 from trax.layers.config import register
 from trax.layers.pure_call import observing_calls
+from trax.layers.replace import replace_layers
 from trax.layers.convolution import *
 from trax.layers.convolution_transpose import *
 from trax.layers.convolution_variants import *

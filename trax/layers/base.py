@@ -30,7 +30,7 @@ Construction is recorded (class and arguments of the outermost `__init__`) so `c
 describe the layer and `from_config` can rebuild it, possibly in another mode.
 """
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -133,39 +133,6 @@ class Layer:
         seen.add(id(layer))
         yield path, layer
         todo.extend(((*path, i), sub) for i, sub in reversed(list(enumerate(layer.sublayers))))
-
-  def replace_layers(self, replacement: Callable[['Layer'], 'Layer | None']) -> 'Layer':
-    """Replaces, in this tree, every layer for which `replacement(layer)` gives a layer.
-
-    Searched from the top: a replaced layer's own sublayers are not searched. A shared
-    layer is replaced once, so its replacement is shared too. A replacement must take and
-    give as many inputs and outputs as the layer it replaces. The tree is rewritten in
-    place: use it on a layer built for that (weights are set afterwards).
-
-    Returns:
-      The root's replacement, or this layer.
-    """
-    done: dict[int, Layer] = {}  # id(layer) -> what stands for it now
-
-    def visit(layer: Layer) -> Layer:
-      if id(layer) not in done:
-        new = replacement(layer)
-        if new is None:
-          new = layer
-          layer._sublayers = tuple(visit(sub) for sub in layer._sublayers)
-        elif (new.n_in, new.n_out) != (layer.n_in, layer.n_out):
-          raise ValueError(
-            f'Cannot replace {layer.name} (n_in={layer.n_in}, n_out={layer.n_out}) by '
-            f'{new.name} (n_in={new.n_in}, n_out={new.n_out}).'
-          )
-        done[id(layer)] = new
-      return done[id(layer)]
-
-    root = visit(self)
-    for layer in done.values():
-      if layer._sublayers_to_print:
-        layer._sublayers_to_print = [done.get(id(x), x) for x in layer._sublayers_to_print]
-    return root
 
   # Names of a leaf layer's weight and state entries (tuples in this order), e.g. `('w', 'b')`,
   # used in Keras variable paths (`trax_keras/paths.py`); `()`: entries named by index.
