@@ -78,13 +78,15 @@ def from_keras(
       wrap while Keras runs on another backend than JAX.
     ValueError: the model is not built, or is subclassed (no layer graph to convert).
   """
-  converter = _Converter(allow_wrapping, mode)
+  wrap_for_masks: set[str] = set()
   if allow_wrapping:
     # Find what needs wrapping first: wrapping needs Keras on JAX, and says so for all.
-    dry_run = _Converter(True, mode, build_wrappers=False)
-    dry_run.walk(keras_model)
-    _check_backend_for_wrapping(keras_model, dry_run.statuses)
-    _check_runtime_masks(keras_model, dry_run.statuses)
+    statuses = _statuses(keras_model, mode)
+    _check_backend_for_wrapping(keras_model, statuses)
+    wrap_for_masks = keras_runtime_masks.layers_to_wrap(
+      keras_model, statuses, lambda wrap: _statuses(keras_model, mode, wrap)
+    )
+  converter = _Converter(allow_wrapping, mode, wrap=wrap_for_masks)
   layer, flat_weights, flat_state = converter.convert(keras_model)
   unsupported = [s for s in converter.statuses if s.status == 'unsupported']
   if unsupported:
@@ -121,9 +123,18 @@ def conversion_report(keras_model: Any, mode: str = 'eval') -> list[NodeStatus]:
 
   Needs neither trax_keras nor Keras on JAX: nothing is wrapped, only mapped.
   """
-  converter = _Converter(True, mode, build_wrappers=False)
-  converter.walk(keras_model)
-  return converter.statuses
+  statuses = _statuses(keras_model, mode)
+  try:
+    wrap = keras_runtime_masks.layers_to_wrap(
+      keras_model, statuses, lambda wrap: _statuses(keras_model, mode, wrap)
+    )
+  except UnsupportedLayerError as e:
+    lost = {name for name, _ in e.layers}
+    reason = 'reads a Keras mask attached at run time, which its conversion would not get'
+    return [
+      NodeStatus(s.name, s.kind, 'unsupported', reason) if s.name in lost else s for s in statuses
+    ]
+  return _statuses(keras_model, mode, wrap) if wrap else statuses
 
 
 def input_signature(keras_model: Any) -> list:
@@ -161,41 +172,27 @@ def _check_backend_for_wrapping(keras_model: Any, statuses: list) -> None:
     )
 
 
-def _check_runtime_masks(keras_model: Any, statuses: list) -> None:
-  wrapped = {s.name for s in statuses if s.status == 'wrapped'}
-  if not wrapped:  # Built-in layers' masks all show in the graph.
-    return
-  try:
-    lost = keras_runtime_masks.lost_masks(keras_model, wrapped)
-  except Exception as e:  # A model that cannot run on zeros: say the check did not run.
-    log.warning(
-      'from_keras(%r): could not check for Keras masks that exist only at run time (Keras '
-      'failed on zeros of the input shapes: %s: %s); compare the outputs with Keras.',
-      keras_model.name,
-      type(e).__name__,
-      e,
-    )
-    return
-  if lost:
-    listing = '; '.join(f'{m.name} ({m.kind}) from {m.source}' for m in lost)
-    raise UnsupportedLayerError(
-      f'Keras model {keras_model.name!r} has layers reading a Keras mask that only exists '
-      f'when Keras runs it: {listing}. A layer attached the mask inside its call, so the '
-      "model's graph does not carry it, and the converted model would compute without it. "
-      'Build it without that mask (keras_hub: mask_zero=False) and pass the mask as a '
-      'tensor of the graph instead (keras_hub blocks: padding_mask=keras.ops.not_equal('
-      'token_ids, 0); Keras layers: mask=...).',
-      [(m.name, m.kind) for m in lost],
-    )
+def _statuses(keras_model: Any, mode: str, wrap: 'set[str] | None' = None) -> list:
+  """How each node would convert with wrapping (nothing built), `wrap` wrapped too."""
+  dry_run = _Converter(True, mode, build_wrappers=False, wrap=wrap)
+  dry_run.walk(keras_model)
+  return dry_run.statuses
 
 
 class _Converter:
   """Maps the nodes of Keras graphs and compiles them to trax layers."""
 
-  def __init__(self, allow_wrapping: bool, mode: str, build_wrappers: bool = True):
+  def __init__(
+    self,
+    allow_wrapping: bool,
+    mode: str,
+    build_wrappers: bool = True,
+    wrap: 'set[str] | None' = None,
+  ):
     self.allow_wrapping = allow_wrapping
     self.mode = mode
     self.build_wrappers = build_wrappers
+    self.wrap = wrap or set()  # names of layers to wrap though they map exactly
     self.layers = keras_mappings.table()
     self.operations = keras_mappings.op_table()
     self.statuses: list[NodeStatus] = []  # of the last model converted, in graph order
@@ -268,6 +265,8 @@ class _Converter:
       mapping = keras_mappings.lookup(operation, self.layers, self.operations)
       if mapping is None:
         raise Unsupported(_no_mapping(operation))
+      if name in self.wrap:
+        raise Unsupported('it reads a Keras mask a wrapped layer attaches at run time')
       mapped = _with_default_inputs(mapping(operation, call), call)
       ignored = [m for m in call.masks if all(m is not t for t in mapped.stack_inputs())]
       if ignored and not mapped.masks_irrelevant:

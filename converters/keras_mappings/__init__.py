@@ -17,6 +17,7 @@ module per concept:
   `attention` (MultiHeadAttention).
 - `ops`: op nodes of functional graphs (`keras.ops` and operators on KerasTensors).
 - `applications`: the custom layers of `keras.applications` models.
+- `keras_hub`: keras_hub's position embeddings and transformer encoder.
 """
 
 from typing import Any
@@ -26,6 +27,7 @@ from converters.keras_mappings import applications
 from converters.keras_mappings import attention
 from converters.keras_mappings import convolutions
 from converters.keras_mappings import core
+from converters.keras_mappings import keras_hub
 from converters.keras_mappings import merges
 from converters.keras_mappings import normalization
 from converters.keras_mappings import ops
@@ -52,6 +54,7 @@ _MODULES = (
   wrappers,
   attention,
   applications,
+  keras_hub,
 )
 
 

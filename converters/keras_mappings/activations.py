@@ -5,7 +5,8 @@ takes the threshold from the sum of the support's cumulative sums rather than th
 (its outputs do not sum to 1; trax's `Sparsemax` computes the paper's formula), and
 `threshold`, which has required arguments and so never appears as an activation name.
 Keras' `gelu` activation is the exact (erf) form (`approximate=False`), trax's `Gelu`;
-`keras.ops.gelu` defaults to the tanh form, trax's `FastGelu`.
+`keras.ops.gelu` defaults to the tanh form, trax's `FastGelu`, as does keras_hub's
+`gelu_approximate`.
 """
 
 from typing import Any
@@ -50,6 +51,12 @@ ACTIVATIONS: dict[str, Callable[[], list]] = {
   'squareplus': lambda: [tl.Squareplus()],
 }
 
+# Activations of Keras libraries, by their registered names (a layer's config names them
+# so): keras_hub's transformer blocks use the tanh form of gelu.
+REGISTERED_ACTIVATIONS: dict[str, Callable[[], list]] = {
+  'keras_hub>gelu_approximate': lambda: [tl.FastGelu()],
+}
+
 REFUSED_ACTIVATIONS = {
   'sparsemax': "Keras 3.15's sparsemax is not the projection onto the simplex (its "
   'outputs need not sum to 1); trax computes the real one',
@@ -61,6 +68,9 @@ def activation(name: Any) -> list:
   """Trax layers computing the Keras activation `name` (as in a layer's config)."""
   if isinstance(name, str) and name in ACTIVATIONS:
     return ACTIVATIONS[name]()
+  registered = name.get('config') if isinstance(name, dict) else None
+  if registered in REGISTERED_ACTIVATIONS:
+    return REGISTERED_ACTIVATIONS[registered]()
   if isinstance(name, str) and name in REFUSED_ACTIVATIONS:
     raise Unsupported(f'activation {name!r}: {REFUSED_ACTIVATIONS[name]}')
   raise Unsupported(f'activation {name!r} is not a built-in Keras activation')

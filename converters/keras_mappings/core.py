@@ -82,6 +82,16 @@ def embedding(layer, call: Call) -> Mapped:
   )
 
 
+def reversible_embedding(layer, call: Call) -> Mapped:
+  """Forward (ids to vectors) without mask_zero, which attaches its mask at run time only;
+  not reverse=True."""
+  if call.argument(1, 'reverse'):
+    raise Unsupported('reverse=True (logits from the table)')
+  if layer.mask_zero:
+    raise Unsupported('mask_zero=True (its mask is attached at run time, not in the graph)')
+  return embedding(layer, call)
+
+
 def inference_identity(layer, call: Call) -> Mapped:
   """The identity in inference; in 'train' mode Dropout (noise_shape of 1s and full
   sizes) and SpatialDropout map."""
@@ -160,6 +170,8 @@ def table() -> dict:
     layers.Masking: masking,
     layers.Rescaling: rescaling,
   }
+  if hasattr(layers, 'ReversibleEmbedding'):  # Keras 3.12 and later.
+    mappings[layers.ReversibleEmbedding] = reversible_embedding
   for name in INFERENCE_IDENTITIES:
     if hasattr(layers, name):
       mappings[getattr(layers, name)] = inference_identity

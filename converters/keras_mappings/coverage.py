@@ -48,7 +48,6 @@ WRAPPED = {
   'GRUCell': 'a cell: converts inside keras.layers.RNN',
   'SimpleRNNCell': 'a cell: converts inside keras.layers.RNN',
   'SpectralNormalization': 'power iteration on a wrapped layer\'s kernel: no trax counterpart yet',
-  'ReversibleEmbedding': 'no trax counterpart yet',
   'RandomCrop': 'crops and resizes at inference: no trax counterpart yet',
   'Resizing': 'image resizing with antialiasing: no trax counterpart yet',
   'CenterCrop': 'crops and resizes: no trax counterpart yet',

@@ -49,7 +49,7 @@ MODELS = {
   'pooled': lambda tokens: L.GlobalAveragePooling1D()(_embedding()(tokens)),
   # A trax LayerNorm between two keras_hub layers: the mask would not reach the encoder.
   'norm_between': lambda tokens: _encoder()(L.LayerNormalization()(_embedding()(tokens))),
-  # Wrapped layer to wrapped layer: Keras hands the mask on with the array.
+  # The encoder maps exactly, but runs wrapped so that Keras hands it the mask.
   'wrapped_chain': lambda tokens: L.Dense(3)(_encoder()(_embedding()(tokens))),
   # The fix the error suggests: the mask as a tensor of the graph.
   'explicit_mask': _explicit_mask,
@@ -69,7 +69,9 @@ def main() -> None:
       print(json.dumps({'model': name, 'refused': [n for n, _ in e.layers], 'message': str(e)}))
       continue
     error = np.abs(np.asarray(layer(IDS)) - np.asarray(model(IDS, training=False))).max()
-    print(json.dumps({'model': name, 'error': float(error)}))
+    report = converters.conversion_report(model)
+    wrapped = sorted(s.kind for s in report if s.status == 'wrapped')
+    print(json.dumps({'model': name, 'error': float(error), 'wrapped': wrapped}))
 
 
 if __name__ == '__main__':

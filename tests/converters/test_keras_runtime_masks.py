@@ -31,12 +31,21 @@ def test_a_wrapped_layer_the_mask_would_reach_through_a_trax_layer_is_refused(re
   assert 'from layer_normalization' in results['norm_between']['message']
 
 
-def test_where_the_mask_arrives_the_conversion_equals_keras(results):
-  assert results['wrapped_chain']['error'] < 1e-5
+def test_an_exact_layer_the_mask_reaches_from_a_wrapped_one_runs_wrapped_and_equals_keras(
+  results,
+):
+  chain = results['wrapped_chain']
+  assert chain['error'] < 1e-5
+  assert chain['wrapped'] == ['TokenAndPositionEmbedding', 'TransformerEncoder']
+
+
+def test_with_the_mask_as_a_graph_tensor_keras_hub_layers_map_exactly(results):
   assert results['explicit_mask']['error'] < 1e-5
+  assert results['explicit_mask']['wrapped'] == []
 
 
 def test_a_model_keras_cannot_run_on_zeros_converts_with_a_warning_that_says_so(results):
   assert results['fails_on_zeros']['error'] < 1e-5
+  assert 'TransformerEncoder' in results['fails_on_zeros']['wrapped']  # Custom: wrapped.
   assert 'could not check for Keras masks' in results['output']
   assert 'all ids are padding' in results['output']  # Keras' own error, named.

@@ -1,0 +1,115 @@
+"""keras_hub's embeddings and TransformerEncoder map exactly: a BertBackbone converts with
+no wrapped node, computes what Keras computes, and serves from a SavedModel."""
+
+import keras
+import numpy as np
+import pytest
+
+import converters
+from trax import shapes
+from tests.converters import helpers
+
+keras_hub = pytest.importorskip('keras_hub')
+RNG = np.random.default_rng(0)
+IDS = RNG.integers(1, 30, (2, 6)).astype(np.int32)
+PADDING = np.array([[True] * 4 + [False] * 2, [True] * 6])  # Row 0: 2 padding tokens.
+ATTENTION = RNG.random((2, 6, 6)) > 0.3
+
+
+def _converted_outputs(model: keras.Model, inputs: 'list | dict') -> tuple[list, list]:
+  """The converted model's outputs and Keras' (trax takes dict inputs sorted by key)."""
+  report = converters.conversion_report(model)
+  assert [s for s in report if s.status != 'exact'] == []
+  layer, _ = converters.from_keras(model)
+  flat = [inputs[k] for k in sorted(inputs)] if isinstance(inputs, dict) else inputs
+  got = layer(tuple(flat) if len(flat) > 1 else flat[0])
+  got = list(got) if isinstance(got, tuple) else [got]
+  return got, keras.tree.flatten(model(inputs, training=False))
+
+
+@pytest.mark.parametrize(
+  'encoder_args, masks',
+  [
+    ({}, ('padding',)),
+    ({'normalize_first': True, 'activation': 'gelu'}, ('padding', 'attention')),
+    ({'dropout': 0.1}, ('attention',)),  # Attention dropout: Keras' other softmax path.
+    ({'layer_norm_epsilon': 1e-3}, ()),
+  ],
+)
+def test_transformer_encoder_equals_keras(encoder_args, masks):
+  tokens = keras.Input((6,), dtype='int32')
+  mask_inputs = {
+    'padding': keras.Input((6,), dtype='bool'),
+    'attention': keras.Input((6, 6), dtype='bool'),
+  }
+  x = keras_hub.layers.TokenAndPositionEmbedding(30, 6, 8)(tokens)
+  kwargs = {f'{name}_mask': mask_inputs[name] for name in masks}
+  y = keras_hub.layers.TransformerEncoder(16, 2, **encoder_args)(x, **kwargs)
+  model = keras.Model([tokens, *(mask_inputs[m] for m in masks)], y)
+  values = {'padding': PADDING, 'attention': ATTENTION}
+  (got,), (expected,) = _converted_outputs(model, [IDS, *(values[m] for m in masks)])
+  np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_position_embedding_is_the_table_broadcast_to_the_inputs():
+  x = keras.Input((6, 8))
+  model = keras.Model(x, keras_hub.layers.PositionEmbedding(10)(x))
+  (got,), (expected,) = _converted_outputs(model, [RNG.normal(size=(2, 6, 8)).astype('f')])
+  np.testing.assert_array_equal(got, expected)
+
+
+def test_bert_backbone_converts_exactly_and_its_saved_model_serves_keras_outputs(tmp_path):
+  bert = keras_hub.models.BertBackbone(
+    vocabulary_size=50,
+    num_layers=2,
+    num_heads=2,
+    hidden_dim=8,
+    intermediate_dim=16,
+    max_sequence_length=12,
+  )
+  ids = RNG.integers(1, 50, (2, 12)).astype(np.int32)
+  padding = np.ones((2, 12), bool)
+  padding[1, 8:] = False
+  inputs = {'padding_mask': padding, 'segment_ids': np.zeros_like(ids), 'token_ids': ids}
+  got, expected = _converted_outputs(bert, inputs)
+  for g, e in zip(got, expected):
+    np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-5)
+  layer, _ = converters.from_keras(bert)
+  signature = (
+    shapes.ShapeDtype((None, 12), np.bool_),
+    shapes.ShapeDtype((None, 12), np.int32),
+    shapes.ShapeDtype((None, 12), np.int32),
+  )
+  export = converters.to_saved_model(layer, tmp_path, signature)
+  names = export.signatures['serving_default']['inputs']
+  served = helpers.serve_in_process(
+    export.path, **{name: inputs[key] for name, key in zip(names, sorted(inputs))}
+  )
+  for name, e in zip(export.signatures['serving_default']['outputs'], expected):
+    g = served[name]
+    np.testing.assert_allclose(g, e, rtol=1e-4, atol=1e-5)
+
+
+def test_train_mode_has_the_encoder_s_dropouts():
+  tokens = keras.Input((6,), dtype='int32')
+  x = keras_hub.layers.TokenAndPositionEmbedding(30, 6, 8)(tokens)
+  model = keras.Model(tokens, keras_hub.layers.TransformerEncoder(16, 2, dropout=0.25)(x))
+  layer, _ = converters.from_keras(model, mode='train')
+  dropouts = [l for _, l in layer.walk() if l.name == 'Dropout']
+  assert len(dropouts) == 2  # After the attention and after the feed-forward block.
+  y_1, y_2 = layer(IDS), layer(IDS)  # Fresh dropout masks: differ.
+  assert not np.allclose(y_1, y_2)
+
+
+def test_what_would_need_a_run_time_mask_or_the_reverse_call_refuses_with_the_reason():
+  tokens = keras.Input((6,), dtype='int32')
+  embedding = keras_hub.layers.ReversibleEmbedding(30, 8)
+  logits = embedding(keras_hub.layers.TransformerEncoder(16, 2)(embedding(tokens)), reverse=True)
+  masked = keras_hub.layers.TokenAndPositionEmbedding(30, 6, 8, mask_zero=True)(tokens)
+  reasons = {
+    s.kind + ('_reverse' if 'reverse' in s.reason else ''): s.reason
+    for s in converters.conversion_report(keras.Model(tokens, [logits, masked]))
+    if s.status != 'exact'
+  }
+  assert 'reverse=True' in reasons['ReversibleEmbedding_reverse']
+  assert 'mask_zero=True' in reasons['TokenAndPositionEmbedding']
