@@ -3,10 +3,10 @@
 Token and position embeddings with a Keras mask, an encoder block taking several inputs
 and a mask keyword, a layer taking a dict and returning two outputs, functional graphs
 that slice and multiply KerasTensors, ops with no trax mapping, a Lambda, a nested model,
-a custom layer used twice; and keras_hub's BERT and transformer layers when keras_hub is
-installed. `check_wrapping` converts them with `allow_wrapping=True` and
-reports, as JSON, the largest difference from Keras and what was wrapped; it needs Keras
-on the JAX backend (tests run it in a subprocess).
+a custom layer used twice; and keras_hub's BERT (which maps exactly) and transformer
+layers when keras_hub is installed. `check_wrapping` converts them with
+`allow_wrapping=True` and reports, as JSON, the largest difference from Keras and what was
+wrapped; it needs Keras on the JAX backend (tests run it in a subprocess).
 """
 
 import json
