@@ -8,6 +8,8 @@
   keras_hub's `call`. The attention is Keras' `MultiHeadAttention` mapping; keras_hub
   merges `padding_mask` `(batch, length)` and `attention_mask` `(batch, length, length)`
   into one attention mask, which trax computes the same way.
+- `TransformerDecoder` without cross-attention (GPT-2's block): the same, with the causal
+  mask (`use_causal_mask`, on by default) and the decoder's masks.
 
 A padding mask these layers would attach to a tensor or read off one (`mask_zero=True`,
 an input carrying a Keras mask) is not in the graph that trax converts: such calls refuse
@@ -57,22 +59,55 @@ def token_and_position_embedding(layer, call: Call) -> Mapped:
 def transformer_encoder(layer, call: Call) -> Mapped:
   """Post- or pre-norm, any activation but sparsemax, padding_mask and attention_mask
   tensors; not inputs carrying a Keras mask, or returned attention scores."""
-  import keras
-
-  x = call.argument(0, 'inputs')
-  if keras_mask(x) is not None:
-    raise Unsupported('inputs carrying a Keras mask (it reads it off the tensor)')
   if call.argument(4, 'return_attention_scores'):
     raise Unsupported('return_attention_scores=True')
+  return _transformer_block(
+    layer,
+    call,
+    call.argument(0, 'inputs'),
+    call.argument(1, 'padding_mask'),
+    call.argument(2, 'attention_mask'),
+    causal=False,
+  )
+
+
+def transformer_decoder(layer, call: Call) -> Mapped:
+  """Without cross-attention (decoder only, as GPT-2), causal or not, decoder_padding_mask
+  and decoder_attention_mask tensors; not caches, or inputs carrying a Keras mask."""
+  if call.argument(1, 'encoder_sequence') is not None:
+    raise Unsupported('cross-attention (an encoder_sequence)')
+  if any(call.kwargs.get(k) is not None for k in ('self_attention_cache', 'cross_attention_cache')):
+    raise Unsupported('attention caches')
+  return _transformer_block(
+    layer,
+    call,
+    call.argument(0, 'decoder_sequence'),
+    call.argument(2, 'decoder_padding_mask'),
+    call.argument(3, 'decoder_attention_mask'),
+    causal=bool(call.kwargs.get('use_causal_mask', True)),
+  )
+
+
+def _transformer_block(
+  layer: Any, call: Call, x: Any, padding: Any, attention_mask: Any, causal: bool
+) -> Mapped:
+  """keras_hub's self-attention and feed-forward block (the encoder's, or the decoder's
+  without cross-attention), each added to its input and normalized after the sum or, with
+  `normalize_first`, before the block."""
+  import keras
+
+  if keras_mask(x) is not None:
+    raise Unsupported('inputs carrying a Keras mask (it reads it off the tensor)')
   _check_rank_3(tuple(x.shape), 'inputs')
-  padding = _integer_or_bool(call.argument(1, 'padding_mask'), 'padding_mask')
-  attention_mask = _integer_or_bool(call.argument(2, 'attention_mask'), 'attention_mask')
+  padding = _integer_or_bool(padding, 'padding mask')
+  attention_mask = _integer_or_bool(attention_mask, 'attention mask')
   masks = [m for m in (padding, attention_mask) if m is not None]
   # The attention as Keras' MultiHeadAttention maps: a query without a Keras mask, and
   # one attention mask standing for the merged one computed here.
   query = keras.KerasTensor(x.shape, x.dtype)
   merged = keras.KerasTensor((x.shape[0], 1, x.shape[1]), 'bool') if masks else None
-  inner = Call((query, query), {'attention_mask': merged}, [query], call.outputs, call.mode)
+  inner_kwargs = {'attention_mask': merged, 'use_causal_mask': causal}
+  inner = Call((query, query), inner_kwargs, [query], call.outputs, call.mode)
   self_attention = attention.multi_head_attention(layer._self_attention_layer, inner)
   norm_call = Call((x,), {}, [x], [], call.mode)
   norm_1 = normalization.layer_norm(layer._self_attention_layer_norm, norm_call)
@@ -151,4 +186,5 @@ def table() -> dict:
     layers.ReversibleEmbedding: core.reversible_embedding,  # Keras' own, re-exported.
     layers.TokenAndPositionEmbedding: token_and_position_embedding,
     layers.TransformerEncoder: transformer_encoder,
+    layers.TransformerDecoder: transformer_decoder,
   }

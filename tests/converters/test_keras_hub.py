@@ -28,23 +28,32 @@ def _converted_outputs(model: keras.Model, inputs: 'list | dict') -> tuple[list,
 
 
 @pytest.mark.parametrize(
-  'encoder_args, masks',
+  'block, block_args, masks, call_args',
   [
-    ({}, ('padding',)),
-    ({'normalize_first': True, 'activation': 'gelu'}, ('padding', 'attention')),
-    ({'dropout': 0.1}, ('attention',)),  # Attention dropout: Keras' other softmax path.
-    ({'layer_norm_epsilon': 1e-3}, ()),
+    ('TransformerEncoder', {}, ('padding',), {}),
+    (
+      'TransformerEncoder',
+      {'normalize_first': True, 'activation': 'gelu'},
+      ('padding', 'attention'),
+      {},
+    ),
+    ('TransformerEncoder', {'dropout': 0.1}, ('attention',), {}),  # Keras' other softmax.
+    ('TransformerEncoder', {'layer_norm_epsilon': 1e-3}, (), {}),
+    ('TransformerDecoder', {}, (), {}),  # Causal.
+    ('TransformerDecoder', {'normalize_first': True}, ('padding', 'attention'), {}),
+    ('TransformerDecoder', {}, ('padding',), {'use_causal_mask': False}),
   ],
 )
-def test_transformer_encoder_equals_keras(encoder_args, masks):
+def test_transformer_blocks_equal_keras(block, block_args, masks, call_args):
   tokens = keras.Input((6,), dtype='int32')
   mask_inputs = {
     'padding': keras.Input((6,), dtype='bool'),
     'attention': keras.Input((6, 6), dtype='bool'),
   }
   x = keras_hub.layers.TokenAndPositionEmbedding(30, 6, 8)(tokens)
-  kwargs = {f'{name}_mask': mask_inputs[name] for name in masks}
-  y = keras_hub.layers.TransformerEncoder(16, 2, **encoder_args)(x, **kwargs)
+  prefix = 'decoder_' if block == 'TransformerDecoder' else ''
+  kwargs = {f'{prefix}{name}_mask': mask_inputs[name] for name in masks}
+  y = getattr(keras_hub.layers, block)(16, 2, **block_args)(x, **kwargs, **call_args)
   model = keras.Model([tokens, *(mask_inputs[m] for m in masks)], y)
   values = {'padding': PADDING, 'attention': ATTENTION}
   (got,), (expected,) = _converted_outputs(model, [IDS, *(values[m] for m in masks)])
@@ -113,3 +122,19 @@ def test_what_would_need_a_run_time_mask_or_the_reverse_call_refuses_with_the_re
   }
   assert 'reverse=True' in reasons['ReversibleEmbedding_reverse']
   assert 'mask_zero=True' in reasons['TokenAndPositionEmbedding']
+
+
+def test_gpt2_backbone_converts_exactly():
+  gpt2 = keras_hub.models.GPT2Backbone(
+    vocabulary_size=50,
+    num_layers=2,
+    num_heads=2,
+    hidden_dim=8,
+    intermediate_dim=16,
+    max_sequence_length=12,
+  )
+  ids = RNG.integers(1, 50, (2, 12)).astype(np.int32)
+  padding = np.ones((2, 12), bool)
+  padding[1, 8:] = False
+  (got,), (expected,) = _converted_outputs(gpt2, {'padding_mask': padding, 'token_ids': ids})
+  np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
