@@ -8,8 +8,8 @@
   keras_hub's `call`. The attention is Keras' `MultiHeadAttention` mapping; keras_hub
   merges `padding_mask` `(batch, length)` and `attention_mask` `(batch, length, length)`
   into one attention mask, which trax computes the same way.
-- `TransformerDecoder` without cross-attention (GPT-2's block): the same, with the causal
-  mask (`use_causal_mask`, on by default) and the decoder's masks.
+- `TransformerDecoder`: the same with the causal mask (`use_causal_mask`, on by default),
+  and with an `encoder_sequence` a cross-attention block between the two.
 
 A padding mask these layers would attach to a tensor or read off one (`mask_zero=True`,
 an input carrying a Keras mask) is not in the graph that trax converts: such calls refuse
@@ -61,94 +61,135 @@ def transformer_encoder(layer, call: Call) -> Mapped:
   tensors; not inputs carrying a Keras mask, or returned attention scores."""
   if call.argument(4, 'return_attention_scores'):
     raise Unsupported('return_attention_scores=True')
-  return _transformer_block(
-    layer,
-    call,
-    call.argument(0, 'inputs'),
-    call.argument(1, 'padding_mask'),
-    call.argument(2, 'attention_mask'),
-    causal=False,
-  )
+  x = call.argument(0, 'inputs')
+  self_masks = (call.argument(1, 'padding_mask'), call.argument(2, 'attention_mask'))
+  return _transformer_block(layer, call, x, self_masks, causal=False)
 
 
 def transformer_decoder(layer, call: Call) -> Mapped:
-  """Without cross-attention (decoder only, as GPT-2), causal or not, decoder_padding_mask
-  and decoder_attention_mask tensors; not caches, or inputs carrying a Keras mask."""
-  if call.argument(1, 'encoder_sequence') is not None:
-    raise Unsupported('cross-attention (an encoder_sequence)')
+  """Causal or not, with or without cross-attention, the decoder's and encoder's padding
+  and attention masks as tensors; not caches, or inputs carrying a Keras mask."""
   if any(call.kwargs.get(k) is not None for k in ('self_attention_cache', 'cross_attention_cache')):
     raise Unsupported('attention caches')
-  return _transformer_block(
-    layer,
-    call,
-    call.argument(0, 'decoder_sequence'),
+  x, encoder = call.argument(0, 'decoder_sequence'), call.argument(1, 'encoder_sequence')
+  self_masks = (
     call.argument(2, 'decoder_padding_mask'),
     call.argument(3, 'decoder_attention_mask'),
-    causal=bool(call.kwargs.get('use_causal_mask', True)),
   )
+  cross = None
+  if encoder is not None:
+    masks = (call.argument(4, 'encoder_padding_mask'), call.argument(5, 'encoder_attention_mask'))
+    cross = (encoder, masks)
+  causal = bool(call.kwargs.get('use_causal_mask', True))
+  return _transformer_block(layer, call, x, self_masks, causal, cross)
 
 
 def _transformer_block(
-  layer: Any, call: Call, x: Any, padding: Any, attention_mask: Any, causal: bool
+  layer: Any, call: Call, x: Any, self_masks: tuple, causal: bool, cross: Any = None
 ) -> Mapped:
-  """keras_hub's self-attention and feed-forward block (the encoder's, or the decoder's
-  without cross-attention), each added to its input and normalized after the sum or, with
-  `normalize_first`, before the block."""
-  import keras
+  """keras_hub's encoder or decoder block: self-attention, cross-attention over
+  `cross = (encoder_sequence, its masks)` if given, and the feed-forward block, each added
+  to its input and normalized after the sum or, with `normalize_first`, before the block.
 
-  if keras_mask(x) is not None:
-    raise Unsupported('inputs carrying a Keras mask (it reads it off the tensor)')
-  _check_rank_3(tuple(x.shape), 'inputs')
-  padding = _integer_or_bool(padding, 'padding mask')
-  attention_mask = _integer_or_bool(attention_mask, 'attention mask')
-  masks = [m for m in (padding, attention_mask) if m is not None]
-  # The attention as Keras' MultiHeadAttention maps: a query without a Keras mask, and
-  # one attention mask standing for the merged one computed here.
-  query = keras.KerasTensor(x.shape, x.dtype)
-  merged = keras.KerasTensor((x.shape[0], 1, x.shape[1]), 'bool') if masks else None
-  inner_kwargs = {'attention_mask': merged, 'use_causal_mask': causal}
-  inner = Call((query, query), inner_kwargs, [query], call.outputs, call.mode)
-  self_attention = attention.multi_head_attention(layer._self_attention_layer, inner)
+  Takes the stack `x, self masks..., [encoder_sequence, its masks...]` (the masks given).
+  """
+  pre = layer.normalize_first
   norm_call = Call((x,), {}, [x], [], call.mode)
-  norm_1 = normalization.layer_norm(layer._self_attention_layer_norm, norm_call)
-  norm_2 = normalization.layer_norm(layer._feedforward_layer_norm, norm_call)
-  attention_dropout, feed_forward_dropout = (_dropout(layer.dropout, call.mode) for _ in 'ab')
+
+  def norm(keras_norm: Any) -> Mapped:
+    return normalization.layer_norm(keras_norm, norm_call)
+
+  self_attention = _attention_residual(
+    layer._self_attention_layer, norm(layer._self_attention_layer_norm), pre, layer.dropout,
+    call, x, None, self_masks, causal,
+  )  # fmt: skip
+  blocks = [self_attention]
+  inputs = [x, *(m for m in self_masks if m is not None)]
+  if cross is not None:
+    encoder, cross_masks = cross
+    cross_attention = _attention_residual(
+      layer._cross_attention_layer, norm(layer._cross_attention_layer_norm), pre,
+      layer.dropout, call, x, encoder, cross_masks, False,
+    )  # fmt: skip
+    blocks.append(cross_attention)
+    inputs += [encoder, *(m for m in cross_masks if m is not None)]
   feed_forward = [
+    *([norm(layer._feedforward_layer_norm)] if pre else []),
     core.dense(layer._feedforward_intermediate_dense, call),
     core.dense(layer._feedforward_output_dense, call),
-    feed_forward_dropout,
+    _dropout(layer.dropout, call.mode),
   ]
-  if layer.normalize_first:  # x + attention(norm(x)), then + feed_forward(norm(.))
-    blocks = [norm_1, self_attention, attention_dropout, Mapped([tl.Add()])]
-    blocks.append(_residual([norm_2, *feed_forward]))
-  else:  # norm(x + attention(x)), then norm(. + feed_forward(.))
-    blocks = [self_attention, attention_dropout, Mapped([tl.Add()]), norm_1]
-    blocks += [_residual(feed_forward), norm_2]
-  # Stack: x padding attention  ->  x mask  ->  x mask x  ->  (blocks)  ->  y
-  copy = tl.Select([0, 1, 0], n_in=2) if masks else tl.Select([0, 0])
-  return Mapped(
-    [*_merge_masks(padding, attention_mask), copy, *(l for b in blocks for l in b.layers)],
-    [w for b in blocks for w in b.weights],
-    [s for b in blocks for s in b.state],
-    inputs=[x, *masks],
+  blocks.append(_residual(feed_forward))
+  if not pre:
+    blocks.append(norm(layer._feedforward_layer_norm))
+  return _joined(blocks, inputs=inputs)
+
+
+def _attention_residual(
+  keras_attention: Any,
+  norm: Mapped,
+  pre: bool,
+  dropout: float,
+  call: Call,
+  x: Any,
+  value: Any,
+  masks: tuple,
+  causal: bool,
+) -> Mapped:
+  """`norm(x + attention(x, value))`, or `x + attention(norm(x), value)` if `pre` (the value
+  is `x` itself when None): takes the stack `x, [value], padding mask, attention mask`
+  (those given), leaves the result.
+
+  keras_hub merges a padding mask `(batch, key_length)` and an attention mask into one
+  attention mask, true where attention is allowed; so does this block.
+  """
+  import keras
+
+  for tensor in (x, value):
+    if tensor is not None and keras_mask(tensor) is not None:
+      raise Unsupported('inputs carrying a Keras mask (it reads it off the tensor)')
+    if tensor is not None:
+      _check_rank_3(tuple(tensor.shape), 'inputs')
+  padding, attention_mask = (_integer_or_bool(m) for m in masks)
+  given = [m for m in (padding, attention_mask) if m is not None]
+  # The attention as Keras' MultiHeadAttention maps: queries (and values) without a Keras
+  # mask, and one attention mask standing for the merged one.
+  query = keras.KerasTensor(x.shape, x.dtype)
+  key_value = query if value is None else keras.KerasTensor(value.shape, value.dtype)
+  merged = keras.KerasTensor((x.shape[0], 1, key_value.shape[1]), 'bool') if given else None
+  inner = Call(
+    (query, key_value),
+    {'attention_mask': merged, 'use_causal_mask': causal},
+    [query] if value is None else [query, key_value],
+    call.outputs,
+    call.mode,
   )
-
-
-def _merge_masks(padding: Any, attention_mask: Any) -> list:
-  """Layers turning the masks below x into keras_hub's merged attention mask."""
-  if padding is None:
-    return []
-  expand = tl.Parallel(None, tl.NumpyFn('expand_dims', axis=1))  # (batch, 1, length)
-  if attention_mask is None:
-    return [expand]
-  return [expand, tl.Parallel(None, tl.NumpyFn('logical_and', n_in=2))]
+  below_x = [None] * (1 if value is None else 2)  # x [value]
+  merge = []  # x [value] padding attention  ->  x [value] mask
+  if padding is not None:
+    merge.append(tl.Parallel(*below_x, tl.NumpyFn('expand_dims', axis=1)))  # (batch, 1, keys)
+    if attention_mask is not None:
+      merge.append(tl.Parallel(*below_x, tl.NumpyFn('logical_and', n_in=2)))
+  n_args = len(below_x) + len(given[:1])
+  copy = Mapped([*merge, tl.Select([*range(n_args), 0], n_in=n_args)])  # x [value] [mask] x
+  blocks = [copy, *([norm] if pre else [])]
+  blocks += [attention.multi_head_attention(keras_attention, inner)]
+  blocks += [_dropout(dropout, call.mode), Mapped([tl.Add()]), *([] if pre else [norm])]
+  return _joined(blocks)
 
 
 def _residual(blocks: list) -> Mapped:
+  joined = _joined(blocks)
+  return Mapped([tl.Residual(*joined.layers)], joined.weights, joined.state)
+
+
+def _joined(blocks: list, inputs: 'list | None' = None) -> Mapped:
+  """The blocks run in sequence, their weights and state in that order."""
   return Mapped(
-    [tl.Residual(*(l for b in blocks for l in b.layers))],
+    [l for b in blocks for l in b.layers],
     [w for b in blocks for w in b.weights],
     [s for b in blocks for s in b.state],
+    inputs=inputs,
   )
 
 
@@ -159,9 +200,9 @@ def _dropout(rate: float, mode: str) -> Mapped:
   return Mapped([tl.Dropout(rate, mode='train')], state=[np.asarray(rate, np.float32)])
 
 
-def _integer_or_bool(mask: Any, name: str) -> Any:
+def _integer_or_bool(mask: Any) -> Any:
   if mask is not None and not (str(mask.dtype) == 'bool' or 'int' in str(mask.dtype)):
-    raise Unsupported(f'a {mask.dtype} {name} (keras_hub casts it to int32)')
+    raise Unsupported(f'a {mask.dtype} mask (keras_hub casts it to int32)')
   return mask
 
 

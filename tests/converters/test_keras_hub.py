@@ -138,3 +138,24 @@ def test_gpt2_backbone_converts_exactly():
   padding[1, 8:] = False
   (got,), (expected,) = _converted_outputs(gpt2, {'padding_mask': padding, 'token_ids': ids})
   np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize('normalize_first', [False, True])
+def test_an_encoder_decoder_with_cross_attention_and_both_masks_equals_keras(normalize_first):
+  source, target = keras.Input((6,), dtype='int32'), keras.Input((5,), dtype='int32')
+  source_padding = keras.Input((6,), dtype='bool')
+  target_padding = keras.Input((5,), dtype='bool')
+  encoded = keras_hub.layers.TransformerEncoder(16, 2)(
+    keras_hub.layers.TokenAndPositionEmbedding(30, 6, 8)(source), padding_mask=source_padding
+  )
+  decoded = keras_hub.layers.TransformerDecoder(16, 2, normalize_first=normalize_first)(
+    keras_hub.layers.TokenAndPositionEmbedding(30, 5, 8)(target),
+    encoded,
+    decoder_padding_mask=target_padding,
+    encoder_padding_mask=source_padding,
+  )
+  model = keras.Model([source, target, source_padding, target_padding], decoded)
+  target_ids = RNG.integers(1, 30, (2, 5)).astype(np.int32)
+  inputs = [IDS, target_ids, PADDING, np.array([[True] * 3 + [False] * 2, [True] * 5])]
+  (got,), (expected,) = _converted_outputs(model, inputs)
+  np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)

@@ -48,7 +48,7 @@ def test_keras_hub_models_convert_exactly_or_with_wrapping():
   results = _run_composite_models(keras_hub=True)
   assert results['bert']['error'] < 1e-5 and results['encoder_decoder']['error'] < 1e-5
   assert results['bert']['wrapped'] == []  # keras_hub's BERT layers map exactly.
-  # The decoder has no mapping; the encoder runs wrapped, for the embedding's run-time mask.
+  # The embedding's mask exists at run time only: the blocks it reaches run wrapped.
   assert results['encoder_decoder']['wrapped'] == [
     'TokenAndPositionEmbedding',
     'TransformerDecoder',
