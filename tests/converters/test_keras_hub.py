@@ -124,7 +124,7 @@ def test_what_would_need_a_run_time_mask_or_the_reverse_call_refuses_with_the_re
   assert 'mask_zero=True' in reasons['TokenAndPositionEmbedding']
 
 
-def test_gpt2_backbone_converts_exactly():
+def test_gpt2_backbone_converts_exactly_and_goes_to_tf_lite_with_dynamic_shapes(tmp_path):
   gpt2 = keras_hub.models.GPT2Backbone(
     vocabulary_size=50,
     num_layers=2,
@@ -138,6 +138,10 @@ def test_gpt2_backbone_converts_exactly():
   padding[1, 8:] = False
   (got,), (expected,) = _converted_outputs(gpt2, {'padding_mask': padding, 'token_ids': ids})
   np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+  layer, _ = converters.from_keras(gpt2)
+  signature = (shapes.ShapeDtype((None, None), np.bool_), shapes.ShapeDtype((None, None), np.int32))
+  export = converters.to_tflite(layer, tmp_path / 'gpt2.tflite', signature)  # Verified.
+  assert 'FlexStridedSlice' not in export.op_counts and export.max_abs_error['logits'] < 1e-5
 
 
 @pytest.mark.parametrize('normalize_first', [False, True])

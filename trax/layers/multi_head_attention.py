@@ -152,14 +152,15 @@ class MultiHeadAttention(base.Layer):
 
   def _mask(self, masks: dict, query_length: Any, key_length: Any) -> Any:
     """The combined `(batch, 1, query_length, key_length)` mask, or None."""
+    # Axes inserted with expand_dims: TF Lite's STRIDED_SLICE takes no new axes of bools.
     parts = []
     if 'query' in masks:
-      parts.append(masks['query'][:, None, :, None])
+      parts.append(jnp.expand_dims(masks['query'], (1, 3)))
     for name in ('value', 'key'):
       if name in masks:
-        parts.append(masks[name][:, None, None, :])
+        parts.append(jnp.expand_dims(masks[name], (1, 2)))
     if 'attention' in masks:
-      parts.append(masks['attention'][:, None, :, :])
+      parts.append(jnp.expand_dims(masks['attention'], 1))
     if self._causal:
       rows = jnp.arange(query_length)[:, None]
       columns = jnp.arange(key_length)[None, :]
