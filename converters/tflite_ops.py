@@ -15,6 +15,7 @@ import contextlib
 import re
 from collections.abc import Iterator
 
+import numpy as np
 import tensorflow as tf
 
 from trax import fastmath
@@ -56,8 +57,13 @@ def ops_by_layer(model: sources.Model, signature: list) -> dict[str, list[str]]:
 
     def forward(*inputs):
       x = signatures.structure(list(inputs), model.trax_layer.n_in)
+      # Tensors, as the export's variables are: numpy arrays take no tensor slice bounds
+      # (a positional table sliced to a dynamic length).
+      flat = tl.flatten_weights_and_state(model.weights, model.state)
+      tensors = [[tf.constant(np.asarray(a)) for a in arrays] for arrays in flat]
+      weights, state = tl.unflatten_weights_and_state(*tensors, (model.weights, model.state))
       with fastmath.use_backend('tensorflow-numpy'):
-        y, _ = model.trax_layer.pure_fn(x, model.weights, model.state, sources.EVAL_RNG)
+        y, _ = model.trax_layer.pure_fn(x, weights, state, sources.EVAL_RNG)
       return y
 
     specs = [tf.TensorSpec(s.shape, tf.as_dtype(s.dtype)) for s in signature]

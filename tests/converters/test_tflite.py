@@ -105,6 +105,17 @@ def test_unsupported_op_is_reported_with_the_layer_that_makes_it(tmp_path):
   assert 'pure_fn' not in vars(model.sublayers[1])  # The tracing hooks are gone.
 
 
+def test_the_layer_is_named_in_a_model_with_a_dynamic_length_positional_table(tmp_path):
+  # The table sliced to a dynamic length: traced with its weights as tensors, as exported.
+  model = tl.Serial(
+    tl.Embedding(10, 4), tl.PositionalEncoding(max_len=8), tl.Fn('CumProd', _cumulative_product)
+  )
+  model.init(ShapeDtype((1, 3), np.int32), rng=helpers.RNG)
+  with pytest.raises(converters.UnsupportedOpsError) as e:
+    converters.to_tflite(model, tmp_path / 'm.tflite', ShapeDtype((None, None), np.int32))
+  assert e.value.ops == {'Cumprod': ['serial/2/cum_prod']}
+
+
 def test_bad_arguments(tmp_path):
   with pytest.raises(converters.ExportError, match="quantize='int4'"):
     converters.to_tflite(
