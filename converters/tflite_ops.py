@@ -59,9 +59,12 @@ def ops_by_layer(model: sources.Model, signature: list) -> dict[str, list[str]]:
       x = signatures.structure(list(inputs), model.trax_layer.n_in)
       # Tensors, as the export's variables are: numpy arrays take no tensor slice bounds
       # (a positional table sliced to a dynamic length).
-      flat = tl.flatten_weights_and_state(model.weights, model.state)
-      tensors = [[tf.constant(np.asarray(a)) for a in arrays] for arrays in flat]
-      weights, state = tl.unflatten_weights_and_state(*tensors, (model.weights, model.state))
+      flat_weights, flat_state = (
+        [tf.constant(np.asarray(a)) for a in arrays]
+        for arrays in tl.flatten_weights_and_state(model.weights, model.state)
+      )
+      trees = (model.weights, model.state)
+      weights, state = tl.unflatten_weights_and_state(flat_weights, flat_state, trees)
       with fastmath.use_backend('tensorflow-numpy'):
         y, _ = model.trax_layer.pure_fn(x, weights, state, sources.EVAL_RNG)
       return y
