@@ -72,8 +72,8 @@ def test_every_layer_and_model_traces_to_serving_ops():
 
   unexpected = {}
   for case in layer_cases.CASES + model_cases.CASES:
-    layer = tl.from_config(
-      serving_layers.for_serving(case.make().config()), mode='eval', safe_mode=False
+    layer = serving_layers.for_serving(
+      tl.from_config(case.make().config(), mode='eval', safe_mode=False)
     )
     for op in _graph_ops(layer, case.input_signature) - export_ops.SERVING_OPS:
       unexpected.setdefault(op, []).append(case.name)
