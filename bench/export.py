@@ -1,8 +1,9 @@
 """Serving latency of trax exports against the same model exported from native Keras.
 
-For each architecture (a small causal-attention language model and a conv net with
-BatchNorm), the model is built in native Keras, converted to trax with
-`converters.from_keras` (same weights, exact), and exported both ways in the same run:
+For each architecture (a small causal-attention language model, a conv net with
+BatchNorm, and keras_hub's BERT encoder), the model is built in native Keras, converted to
+trax with `converters.from_keras` (same weights, exact), and exported both ways in the
+same run (BERT, of three inputs, to SavedModels only):
 
 - SavedModel: trax native path (plain TF ops), trax xla path (jax2tf XlaCallModule), and
   Keras' own `model.export`;
@@ -14,13 +15,14 @@ the median over interleaved rounds (see `_timing`), wall and CPU time. TF Lite o
 are listed. The target is that trax's native SavedModel and TF Lite files are no slower
 than Keras' (ratios printed, < 1 is faster). Run:
 
-    python bench/export.py [--models lm cnn] [--batch 1] [--length 64] [--rounds 5]
+    python bench/export.py [--models lm cnn bert] [--batch 1] [--length 64] [--rounds 5]
 """
 
 import argparse
 import os
 import sys
 import tempfile
+from typing import Any
 
 os.environ.setdefault('KERAS_BACKEND', 'tensorflow')
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
@@ -33,6 +35,7 @@ import tensorflow as tf
 from bench import _timing
 import converters
 from converters import tflite as tflite_lib
+from converters.from_keras import input_signature
 from converters import tflite_ops
 from trax import shapes
 
@@ -74,14 +77,37 @@ def keras_cnn() -> keras.Model:
   )
 
 
-class SavedModelPeer:
-  """Calls a SavedModel's serving signature."""
+def keras_hub_bert() -> keras.Model:
+  """keras_hub's BERT encoder (2 layers, width 128), built from its configuration."""
+  import keras_hub
 
-  def __init__(self, name: str, directory: str, x: np.ndarray, n_params: int):
+  return keras_hub.models.BertBackbone(
+    vocabulary_size=1000,
+    num_layers=2,
+    num_heads=4,
+    hidden_dim=128,
+    intermediate_dim=512,
+    max_sequence_length=64,
+    name='bert',
+  )
+
+
+class SavedModelPeer:
+  """Calls a SavedModel's serving signature on `xs`, the inputs in the order of the
+  signature's sorted names (Keras' order for dict inputs; trax's `input_0`, `input_1`...),
+  each cast to the signature's dtype."""
+
+  def __init__(self, name: str, directory: str, xs: list, n_params: int):
     self.name, self.n_params = name, n_params
     self._function = tf.saved_model.load(directory).signatures['serving_default']
     _, specs = self._function.structured_input_signature
-    self._inputs = {next(iter(specs)): tf.constant(x)}
+    self._inputs = {
+      key: tf.constant(x, dtype=specs[key].dtype) for key, x in zip(sorted(specs), xs)
+    }
+
+  def outputs(self) -> list:
+    outputs = self._function(**self._inputs)
+    return [outputs[key].numpy() for key in sorted(outputs)]
 
   def run(self, n_steps: int) -> None:
     for _ in range(n_steps):
@@ -100,6 +126,10 @@ class TFLitePeer:
     self._inputs = {next(iter(self._runner.get_input_details())): x}
     with open(path, 'rb') as f:
       self.op_counts = tflite_lib.op_counts(f.read())
+
+  def outputs(self) -> list:
+    outputs = self._runner(**self._inputs)
+    return [outputs[key] for key in sorted(outputs)]
 
   def run(self, n_steps: int) -> None:
     for _ in range(n_steps):
@@ -123,27 +153,54 @@ def keras_tflite(
     f.write(converter.convert())
 
 
-def build_peers(
-  name: str, keras_model: keras.Model, x: np.ndarray, work_dir: str, log=print
-) -> list:
-  """Every export of one architecture, as timed peers (outputs checked against Keras)."""
+def build_peers(name: str, keras_model: keras.Model, x: Any, work_dir: str, log=print) -> list:
+  """Every export of one architecture, as timed peers (outputs checked against Keras).
+
+  `x`: the input array, or a dict of them for a model of named inputs (SavedModels only:
+  the TF Lite peers take one input).
+  """
   trax_model, _ = converters.from_keras(keras_model)
-  dynamic = [shapes.ShapeDtype((None, *t.shape[1:]), t.dtype) for t in keras_model.inputs]
-  signature = dynamic[0]
-  fixed = shapes.ShapeDtype(x.shape, x.dtype)
+  xs = [x[key] for key in sorted(x)] if isinstance(x, dict) else [x]
+  # The model's own dynamic sizes (a sequence length), and always the batch.
+  signature = tuple(s.replace(shape=(None, *s.shape[1:])) for s in input_signature(keras_model))
   n_params = keras_model.count_params()
   path = lambda kind: os.path.join(work_dir, f'{name}_{kind}')
-  log(f'{name}: exporting ({n_params:,} parameters, input {x.shape} {x.dtype})')
+  described = ', '.join(f'{a.shape} {a.dtype}' for a in xs)
+  log(f'{name}: exporting ({n_params:,} parameters, inputs {described})')
   native = converters.to_saved_model(trax_model, path('native'), signature, verify=False)
   xla = converters.to_saved_model(
     trax_model, path('xla'), signature, path='xla', platforms=['cpu'], verify=False
   )
   keras_model.export(path('keras'), format='tf_saved_model', verbose=False)
   peers = [
-    SavedModelPeer('trax_native_sm', native.path, x, n_params),
-    SavedModelPeer('trax_xla_sm', xla.path, x, n_params),
-    SavedModelPeer('keras_sm', path('keras'), x, n_params),
+    SavedModelPeer('trax_native_sm', native.path, xs, n_params),
+    SavedModelPeer('trax_xla_sm', xla.path, xs, n_params),
+    SavedModelPeer('keras_sm', path('keras'), xs, n_params),
   ]
+  if not isinstance(x, dict):
+    peers += tflite_peers(name, keras_model, trax_model, signature[0], x, work_dir, log)
+  expected = [np.asarray(y) for y in keras.tree.flatten(keras_model(x, training=False))]
+  for peer in peers:  # The same function everywhere, or the timing compares nothing.
+    error = max(float(np.max(np.abs(y - e))) for y, e in zip(peer.outputs(), expected))
+    log(f'  {peer.name}: max abs error vs Keras {error:.2g}')
+  return peers
+
+
+def tflite_peers(
+  name: str,
+  keras_model: keras.Model,
+  trax_model: Any,
+  signature: shapes.ShapeDtype,
+  x: np.ndarray,
+  work_dir: str,
+  log=print,
+) -> list:
+  """trax's TF Lite files (with `signature`'s dynamic sizes and with `x`'s shape) and
+  Keras' export converted likewise."""
+  fixed = shapes.ShapeDtype(x.shape, x.dtype)
+  n_params = keras_model.count_params()
+  path = lambda kind: os.path.join(work_dir, f'{name}_{kind}')
+  peers = []
   conversions = {
     'trax_tfl_dyn': lambda p: converters.to_tflite(trax_model, p, signature),
     'trax_tfl_fixed': lambda p: converters.to_tflite(trax_model, p, fixed, dynamic_shapes=False),
@@ -161,15 +218,6 @@ def build_peers(
       log(f'  {peer_name}: TF Lite conversion failed ({type(e).__name__}: {reason})')
       continue
     peers.append(TFLitePeer(peer_name, path(peer_name + '.tflite'), x, n_params))
-  expected = keras_model(x, training=False).numpy()
-  for peer in peers:  # The same function everywhere, or the timing compares nothing.
-    outputs = (
-      peer._function(**peer._inputs)
-      if isinstance(peer, SavedModelPeer)
-      else peer._runner(**peer._inputs)
-    )
-    error = float(np.max(np.abs(np.asarray(next(iter(outputs.values()))) - expected)))
-    log(f'  {peer.name}: max abs error vs Keras {error:.2g}')
   return peers
 
 
@@ -200,16 +248,23 @@ def report(name: str, results: dict, peers: list, log=print) -> None:
 
 def main() -> None:
   parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-  parser.add_argument('--models', nargs='+', default=['lm', 'cnn'], choices=['lm', 'cnn'])
+  parser.add_argument(
+    '--models', nargs='+', default=['lm', 'cnn', 'bert'], choices=['lm', 'cnn', 'bert']
+  )
   parser.add_argument('--batch', type=int, default=1)
   parser.add_argument('--length', type=int, default=64, help='LM sequence length')
   parser.add_argument('--rounds', type=int, default=5)
   parser.add_argument('--calls', type=int, default=50, help='calls per round')
   args = parser.parse_args()
   rng = np.random.default_rng(0)
+  ids = rng.integers(0, 1000, (args.batch, args.length)).astype(np.int32)
   inputs = {
-    'lm': (keras_lm, rng.integers(0, 1000, (args.batch, args.length)).astype(np.int32)),
+    'lm': (keras_lm, ids),
     'cnn': (keras_cnn, rng.normal(size=(args.batch, 32, 32, 3)).astype(np.float32)),
+    'bert': (
+      keras_hub_bert,
+      {'padding_mask': np.ones_like(ids), 'segment_ids': np.zeros_like(ids), 'token_ids': ids},
+    ),
   }
   with tempfile.TemporaryDirectory(prefix='bench-export-') as work_dir:
     for name in args.models:
