@@ -1,4 +1,4 @@
-"""keras_hub's embedding and transformer-encoder layers (when keras_hub is installed).
+"""keras_hub's embedding layers and transformer blocks (when keras_hub is installed).
 
 - `PositionEmbedding`: the table's first `length` rows, broadcast to the input's shape
   (trax's `PositionalEncoding` added to zeros).
@@ -13,9 +13,9 @@
 
 A padding mask these layers would attach to a tensor or read off one (`mask_zero=True`,
 an input carrying a Keras mask) is not in the graph that trax converts: such calls refuse
-and run wrapped, where `from_keras` checks that the mask still arrives
-(`keras_runtime_masks`). keras_hub's `ReversibleEmbedding` is Keras' own, subclassed
-without changes (`core`).
+and run wrapped, and `from_keras` wraps the blocks a mask attached at run time reaches,
+or refuses where it would be lost (`keras_runtime_masks`). keras_hub's
+`ReversibleEmbedding` is Keras' own, subclassed without changes (`core`).
 """
 
 import importlib
