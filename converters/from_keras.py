@@ -84,7 +84,7 @@ def from_keras(
     statuses = _statuses(keras_model, mode)
     _check_backend_for_wrapping(keras_model, statuses)
     wrap_for_masks = keras_runtime_masks.layers_to_wrap(
-      keras_model, statuses, lambda wrap: _statuses(keras_model, mode, wrap)
+      keras_model, mode, statuses, lambda wrap: _statuses(keras_model, mode, wrap)
     )
   converter = _Converter(allow_wrapping, mode, wrap=wrap_for_masks)
   layer, flat_weights, flat_state = converter.convert(keras_model)
@@ -126,7 +126,7 @@ def conversion_report(keras_model: Any, mode: str = 'eval') -> list[NodeStatus]:
   statuses = _statuses(keras_model, mode)
   try:
     wrap = keras_runtime_masks.layers_to_wrap(
-      keras_model, statuses, lambda wrap: _statuses(keras_model, mode, wrap)
+      keras_model, mode, statuses, lambda wrap: _statuses(keras_model, mode, wrap)
     )
   except UnsupportedLayerError as e:
     lost = {name for name, _ in e.layers}

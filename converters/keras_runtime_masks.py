@@ -31,6 +31,7 @@ from converters import keras_graph
 from converters import signatures
 from converters.errors import UnsupportedLayerError
 from converters.keras_mappings.base import keras_mask
+from converters.keras_mappings.core import INFERENCE_IDENTITIES
 from converters.keras_mappings.base import mask_arguments
 
 log = logging.getLogger('converters')
@@ -47,13 +48,14 @@ class LostMask:
 
 
 def layers_to_wrap(
-  keras_model: Any, statuses: list, statuses_wrapping: Callable[[set[str]], list]
+  keras_model: Any, mode: str, statuses: list, statuses_wrapping: Callable[[set[str]], list]
 ) -> set[str]:
   """Names of exactly mapped layers to wrap instead, so that a Keras mask a wrapped layer
   attaches at run time reaches them.
 
   Args:
     keras_model: the model.
+    mode: the trax mode it converts to ('eval' or 'train').
     statuses: how its nodes convert (`from_keras.NodeStatus`), with wrapping allowed.
     statuses_wrapping: the statuses with the named layers wrapped too.
 
@@ -66,7 +68,7 @@ def layers_to_wrap(
     if not wrapped:  # Built-in layers' masks all show in the graph.
       return wrap
     try:
-      lost = lost_masks(keras_model, wrapped)
+      lost = lost_masks(keras_model, wrapped, mode)
     except Exception as e:  # A model that cannot run on zeros: say the check did not run.
       log.warning(
         'from_keras(%r): could not check for Keras masks that exist only at run time '
@@ -96,7 +98,7 @@ def layers_to_wrap(
   return wrap
 
 
-def lost_masks(keras_model: Any, wrapped: set[str]) -> list[LostMask]:
+def lost_masks(keras_model: Any, wrapped: set[str], mode: str = 'eval') -> list[LostMask]:
   """The layers of `keras_model` (top level) that read a mask only a run shows, other than
   wrapped layers taking it straight from a wrapped layer (named in `wrapped`). A custom
   layer mapped exactly (keras_hub's transformer blocks) may read it off the tensor; if its
@@ -120,7 +122,7 @@ def lost_masks(keras_model: Any, wrapped: set[str]) -> list[LostMask]:
       for tensor in node.input_tensors:
         if get_keras_mask(values[id(tensor)]) is None or keras_mask(tensor) is not None:
           continue  # No mask, or one the graph shows.
-        source = keras_graph.node_of(tensor).operation
+        source = _source(tensor, mode)
         if operation.name in wrapped:  # Its code may read the mask off the tensor.
           lost = source.name not in wrapped
         else:  # Mapped exactly, from the graph: a Keras layer gets the mask as an argument,
@@ -133,6 +135,22 @@ def lost_masks(keras_model: Any, wrapped: set[str]) -> list[LostMask]:
     outputs = operation(*args, **kwargs)
     values.update(zip((id(t) for t in node.outputs), keras.tree.flatten(outputs)))
   return found
+
+
+def _source(tensor: Any, mode: str) -> Any:
+  """The layer whose output `tensor` is, looking through the layers that map to no trax
+  layer in `mode` (eval-mode dropout): the array, and its mask, pass them unchanged."""
+  node = keras_graph.node_of(tensor)
+  while _maps_to_nothing(node.operation, mode) and len(node.input_tensors) == 1:
+    node = keras_graph.node_of(node.input_tensors[0])
+  return node.operation
+
+
+def _maps_to_nothing(operation: Any, mode: str) -> bool:
+  name = type(operation).__name__
+  if not type(operation).__module__.startswith('keras.') or name not in INFERENCE_IDENTITIES:
+    return False
+  return mode != 'train' or name in ('Identity', 'ActivityRegularization')
 
 
 def custom_layers(keras_model: Any) -> set[str]:

@@ -51,6 +51,8 @@ MODELS = {
   'norm_between': lambda tokens: _encoder()(L.LayerNormalization()(_embedding()(tokens))),
   # The encoder maps exactly, but runs wrapped so that Keras hands it the mask.
   'wrapped_chain': lambda tokens: L.Dense(3)(_encoder()(_embedding()(tokens))),
+  # Through an eval-mode Dropout (no trax layer): the array and its mask arrive unchanged.
+  'through_dropout': lambda tokens: L.Dense(3)(_encoder()(L.Dropout(0.1)(_embedding()(tokens)))),
   # The fix the error suggests: the mask as a tensor of the graph.
   'explicit_mask': _explicit_mask,
   # The check cannot run: converted, with a warning that says so.

@@ -39,6 +39,12 @@ def test_an_exact_layer_the_mask_reaches_from_a_wrapped_one_runs_wrapped_and_equ
   assert chain['wrapped'] == ['TokenAndPositionEmbedding', 'TransformerEncoder']
 
 
+def test_the_mask_reaches_a_wrapped_layer_through_an_eval_mode_dropout(results):
+  through = results['through_dropout']
+  assert through['error'] < 1e-5
+  assert through['wrapped'] == ['TokenAndPositionEmbedding', 'TransformerEncoder']
+
+
 def test_with_the_mask_as_a_graph_tensor_keras_hub_layers_map_exactly(results):
   assert results['explicit_mask']['error'] < 1e-5
   assert results['explicit_mask']['wrapped'] == []
