@@ -31,8 +31,8 @@ from converters import keras_graph
 from converters import signatures
 from converters.errors import UnsupportedLayerError
 from converters.keras_mappings.base import keras_mask
-from converters.keras_mappings.core import INFERENCE_IDENTITIES
 from converters.keras_mappings.base import mask_arguments
+from converters.keras_mappings.core import INFERENCE_IDENTITIES
 
 log = logging.getLogger('converters')
 
@@ -44,7 +44,7 @@ class LostMask:
   name: str  # the layer reading the mask
   kind: str
   source: str  # the layer whose output carried the mask to it
-  kept_if_wrapped: bool  # whether wrapping the layer would hand it the mask (see below)
+  kept_if_wrapped: bool  # whether wrapping the layer would hand it the mask (`lost_masks`)
 
 
 def layers_to_wrap(
@@ -100,9 +100,10 @@ def layers_to_wrap(
 
 def lost_masks(keras_model: Any, wrapped: set[str], mode: str = 'eval') -> list[LostMask]:
   """The layers of `keras_model` (top level) that read a mask only a run shows, other than
-  wrapped layers taking it straight from a wrapped layer (named in `wrapped`). A custom
-  layer mapped exactly (keras_hub's transformer blocks) may read it off the tensor; if its
-  mask comes from a wrapped layer, wrapping it too keeps the mask (`kept_if_wrapped`)."""
+  wrapped layers taking it from a wrapped layer (named in `wrapped`), directly or through
+  layers that map to no trax layer in `mode`. A custom layer mapped exactly (keras_hub's
+  transformer blocks) may read it off the tensor; if its mask comes from a wrapped layer,
+  wrapping it too keeps the mask (`kept_if_wrapped`)."""
   from keras.src.backend import get_keras_mask
   import keras
 
