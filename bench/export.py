@@ -178,7 +178,7 @@ def build_peers(name: str, keras_model: keras.Model, x: Any, work_dir: str, log=
     SavedModelPeer('keras_sm', path('keras'), xs, n_params),
   ]
   if not isinstance(x, dict):
-    peers += tflite_peers(name, keras_model, trax_model, signature[0], x, work_dir, log)
+    peers += tflite_peers(keras_model, trax_model, signature[0], x, work_dir, path, n_params, log)
   expected = [np.asarray(y) for y in keras.tree.flatten(keras_model(x, training=False))]
   for peer in peers:  # The same function everywhere, or the timing compares nothing.
     error = max(float(np.max(np.abs(y - e))) for y, e in zip(peer.outputs(), expected))
@@ -187,19 +187,18 @@ def build_peers(name: str, keras_model: keras.Model, x: Any, work_dir: str, log=
 
 
 def tflite_peers(
-  name: str,
   keras_model: keras.Model,
   trax_model: Any,
   signature: shapes.ShapeDtype,
   x: np.ndarray,
   work_dir: str,
+  path: Any,
+  n_params: int,
   log=print,
 ) -> list:
   """trax's TF Lite files (with `signature`'s dynamic sizes and with `x`'s shape) and
-  Keras' export converted likewise."""
+  Keras' export converted likewise; `path(kind)` names each file."""
   fixed = shapes.ShapeDtype(x.shape, x.dtype)
-  n_params = keras_model.count_params()
-  path = lambda kind: os.path.join(work_dir, f'{name}_{kind}')
   peers = []
   conversions = {
     'trax_tfl_dyn': lambda p: converters.to_tflite(trax_model, p, signature),

@@ -81,11 +81,9 @@ def from_keras(
   wrap_for_masks: set[str] = set()
   if allow_wrapping:
     # Find what needs wrapping first: wrapping needs Keras on JAX, and says so for all.
-    statuses = _statuses(keras_model, mode)
+    statuses = _dry_run(keras_model, mode)
     _check_backend_for_wrapping(keras_model, statuses)
-    wrap_for_masks = keras_runtime_masks.layers_to_wrap(
-      keras_model, mode, statuses, lambda wrap: _statuses(keras_model, mode, wrap)
-    )
+    wrap_for_masks = _wrap_for_masks(keras_model, mode, statuses)
   converter = _Converter(allow_wrapping, mode, wrap=wrap_for_masks)
   layer, flat_weights, flat_state = converter.convert(keras_model)
   unsupported = [s for s in converter.statuses if s.status == 'unsupported']
@@ -123,18 +121,16 @@ def conversion_report(keras_model: Any, mode: str = 'eval') -> list[NodeStatus]:
 
   Needs neither trax_keras nor Keras on JAX: nothing is wrapped, only mapped.
   """
-  statuses = _statuses(keras_model, mode)
+  statuses = _dry_run(keras_model, mode)
   try:
-    wrap = keras_runtime_masks.layers_to_wrap(
-      keras_model, mode, statuses, lambda wrap: _statuses(keras_model, mode, wrap)
-    )
+    wrap = _wrap_for_masks(keras_model, mode, statuses)
   except UnsupportedLayerError as e:
     lost = {name for name, _ in e.layers}
     reason = 'reads a Keras mask attached at run time, which its conversion would not get'
     return [
       NodeStatus(s.name, s.kind, 'unsupported', reason) if s.name in lost else s for s in statuses
     ]
-  return _statuses(keras_model, mode, wrap) if wrap else statuses
+  return _dry_run(keras_model, mode, wrap) if wrap else statuses
 
 
 def input_signature(keras_model: Any) -> list:
@@ -172,11 +168,22 @@ def _check_backend_for_wrapping(keras_model: Any, statuses: list) -> None:
     )
 
 
-def _statuses(keras_model: Any, mode: str, wrap: 'set[str] | None' = None) -> list:
+def _dry_run(keras_model: Any, mode: str, wrap: 'set[str] | None' = None) -> list:
   """How each node would convert with wrapping (nothing built), `wrap` wrapped too."""
   dry_run = _Converter(True, mode, build_wrappers=False, wrap=wrap)
   dry_run.walk(keras_model)
   return dry_run.statuses
+
+
+def _wrap_for_masks(keras_model: Any, mode: str, statuses: list) -> set[str]:
+  """Layers to wrap so that masks attached at run time reach them (`keras_runtime_masks`)."""
+  return keras_runtime_masks.layers_to_wrap(
+    keras_model,
+    input_signature(keras_model),
+    mode,
+    statuses,
+    lambda wrap: _dry_run(keras_model, mode, wrap),
+  )
 
 
 class _Converter:

@@ -24,8 +24,6 @@ import logging
 from typing import Any
 from collections.abc import Callable
 
-import numpy as np
-
 from trax import shapes
 from converters import keras_graph
 from converters import signatures
@@ -48,13 +46,18 @@ class LostMask:
 
 
 def layers_to_wrap(
-  keras_model: Any, mode: str, statuses: list, statuses_wrapping: Callable[[set[str]], list]
+  keras_model: Any,
+  signature: list,
+  mode: str,
+  statuses: list,
+  statuses_wrapping: Callable[[set[str]], list],
 ) -> set[str]:
   """Names of exactly mapped layers to wrap instead, so that a Keras mask a wrapped layer
   attaches at run time reaches them.
 
   Args:
     keras_model: the model.
+    signature: `ShapeDtype`s of its inputs, flat (`from_keras.input_signature`).
     mode: the trax mode it converts to ('eval' or 'train').
     statuses: how its nodes convert (`from_keras.NodeStatus`), with wrapping allowed.
     statuses_wrapping: the statuses with the named layers wrapped too.
@@ -68,7 +71,7 @@ def layers_to_wrap(
     if not wrapped:  # Built-in layers' masks all show in the graph.
       return wrap
     try:
-      lost = lost_masks(keras_model, wrapped, mode)
+      lost = lost_masks(keras_model, signature, wrapped, mode)
     except Exception as e:  # A model that cannot run on zeros: say the check did not run.
       log.warning(
         'from_keras(%r): could not check for Keras masks that exist only at run time '
@@ -98,7 +101,9 @@ def layers_to_wrap(
   return wrap
 
 
-def lost_masks(keras_model: Any, wrapped: set[str], mode: str = 'eval') -> list[LostMask]:
+def lost_masks(
+  keras_model: Any, signature: list, wrapped: set[str], mode: str = 'eval'
+) -> list[LostMask]:
   """The layers of `keras_model` (top level) that read a mask only a run shows, other than
   wrapped layers taking it from a wrapped layer (named in `wrapped`), directly or through
   layers that map to no trax layer in `mode`. A custom layer mapped exactly (keras_hub's
@@ -109,7 +114,7 @@ def lost_masks(keras_model: Any, wrapped: set[str], mode: str = 'eval') -> list[
 
   values = {
     id(t): keras.ops.zeros(s.shape, s.dtype)
-    for t, s in zip(keras_model.inputs, _example_signature(keras_model.inputs))
+    for t, s in zip(keras_model.inputs, shapes.concrete(signature, *signatures.PROBE_SIZE))
   }
   found = []
   for node in _nodes_in_order(keras_model):
@@ -186,8 +191,3 @@ def _nodes_in_order(keras_model: Any) -> list:
     for node in by_depth[depth]
     if node.operation is not None and not node.is_input
   ]
-
-
-def _example_signature(inputs: list) -> list:
-  signature = [shapes.ShapeDtype(tuple(t.shape), np.dtype(t.dtype)) for t in inputs]
-  return shapes.concrete(signature, *signatures.PROBE_SIZE)

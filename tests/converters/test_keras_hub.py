@@ -27,6 +27,22 @@ def _converted_outputs(model: keras.Model, inputs: 'list | dict') -> tuple[list,
   return got, keras.tree.flatten(model(inputs, training=False))
 
 
+def _small_backbone(backbone_class) -> tuple[keras.Model, dict]:
+  """A 2-layer keras_hub backbone of width 8, and token ids of 12 with row 1 padded."""
+  backbone = backbone_class(
+    vocabulary_size=50,
+    num_layers=2,
+    num_heads=2,
+    hidden_dim=8,
+    intermediate_dim=16,
+    max_sequence_length=12,
+  )
+  padding = np.ones((2, 12), bool)
+  padding[1, 8:] = False
+  ids = RNG.integers(1, 50, (2, 12)).astype(np.int32)
+  return backbone, {'padding_mask': padding, 'token_ids': ids}
+
+
 @pytest.mark.parametrize(
   'block, block_args, masks, call_args',
   [
@@ -68,18 +84,8 @@ def test_position_embedding_is_the_table_broadcast_to_the_inputs():
 
 
 def test_bert_backbone_converts_exactly_and_its_saved_model_serves_keras_outputs(tmp_path):
-  bert = keras_hub.models.BertBackbone(
-    vocabulary_size=50,
-    num_layers=2,
-    num_heads=2,
-    hidden_dim=8,
-    intermediate_dim=16,
-    max_sequence_length=12,
-  )
-  ids = RNG.integers(1, 50, (2, 12)).astype(np.int32)
-  padding = np.ones((2, 12), bool)
-  padding[1, 8:] = False
-  inputs = {'padding_mask': padding, 'segment_ids': np.zeros_like(ids), 'token_ids': ids}
+  bert, inputs = _small_backbone(keras_hub.models.BertBackbone)
+  inputs['segment_ids'] = np.zeros_like(inputs['token_ids'])
   got, expected = _converted_outputs(bert, inputs)
   for g, e in zip(got, expected):
     np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-5)
@@ -125,18 +131,8 @@ def test_what_would_need_a_run_time_mask_or_the_reverse_call_refuses_with_the_re
 
 
 def test_gpt2_backbone_converts_exactly_and_goes_to_tf_lite_with_dynamic_shapes(tmp_path):
-  gpt2 = keras_hub.models.GPT2Backbone(
-    vocabulary_size=50,
-    num_layers=2,
-    num_heads=2,
-    hidden_dim=8,
-    intermediate_dim=16,
-    max_sequence_length=12,
-  )
-  ids = RNG.integers(1, 50, (2, 12)).astype(np.int32)
-  padding = np.ones((2, 12), bool)
-  padding[1, 8:] = False
-  (got,), (expected,) = _converted_outputs(gpt2, {'padding_mask': padding, 'token_ids': ids})
+  gpt2, inputs = _small_backbone(keras_hub.models.GPT2Backbone)
+  (got,), (expected,) = _converted_outputs(gpt2, inputs)
   np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
   layer, _ = converters.from_keras(gpt2)
   signature = (shapes.ShapeDtype((None, None), np.bool_), shapes.ShapeDtype((None, None), np.int32))
